@@ -1,0 +1,3 @@
+from nnci.cli import main
+
+raise SystemExit(main())

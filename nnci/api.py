@@ -1,0 +1,54 @@
+"""The Python API; it mirrors the CLI. Each call raises `NnciError` holding every diagnostic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nnci import ir
+from nnci.check import check as check_program
+from nnci.diagnostics import Diagnostic, NnciError, has_errors
+from nnci.evaluate import Results
+from nnci.evaluate import evaluate as evaluate_program
+from nnci.load import load as load_files
+from nnci.load import load_text
+from nnci.resolve import resolve
+
+
+def load(*paths: str | Path) -> ir.Program:
+    """Read, parse and resolve files (and everything they import) into one program."""
+    loaded, diagnostics = load_files(list(paths))
+    return _resolved(loaded, diagnostics)
+
+
+def loads(text: str, name: str = "<input>") -> ir.Program:
+    """Like `load`, from text."""
+    loaded, diagnostics = load_text(text, name)
+    return _resolved(loaded, diagnostics)
+
+
+def _resolved(loaded, diagnostics: list[Diagnostic]) -> ir.Program:  # type: ignore[no-untyped-def]
+    program, problems = resolve(loaded)
+    diagnostics = diagnostics + problems
+    if has_errors(diagnostics):
+        # Report what the later checks find too, so one run shows every problem.
+        raise NnciError(diagnostics + check_program(program, constants_only=True), loaded.sources)
+    return program
+
+
+def check(program: ir.Program) -> list[Diagnostic]:
+    """Dimensions, ranges, shares and `check` lines. Returns warnings; raises on errors."""
+    diagnostics = check_program(program)
+    if has_errors(diagnostics):
+        raise NnciError(diagnostics, program.sources)
+    return diagnostics
+
+
+def evaluate(program: ir.Program) -> Results:
+    """Every job's energy, operational, embodied and total carbon, the totals and the expectations."""
+    return evaluate_program(program)
+
+
+def run(*paths: str | Path) -> Results:
+    program = load(*paths)
+    check(program)
+    return evaluate(program)

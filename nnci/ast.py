@@ -1,0 +1,150 @@
+"""The abstract syntax tree: frozen attrs classes, each with a span that takes no part in equality.
+
+Two trees that differ only in layout compare equal, which is what the formatter's round trip and
+the tests rely on.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from nnci.diagnostics import Span
+
+
+@attrs.frozen
+class Number:
+    """A number with an optional unit, as written: `300 W`, `10_000`, `62 %`."""
+
+    value: float
+    text: str
+    unit: str | None
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class Ref:
+    """A dotted name: `pue`, `gpt3.energy`, `hw.v100_sxm2.power`."""
+
+    parts: tuple[str, ...]
+    span: Span = attrs.field(eq=False, repr=False)
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.parts)
+
+
+@attrs.frozen
+class String:
+    value: str
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class MapEntry:
+    key: str
+    value: Expr
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class MapExpr:
+    entries: tuple[MapEntry, ...]
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class BinOp:
+    op: str
+    left: Expr
+    right: Expr
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class Neg:
+    operand: Expr
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class Call:
+    func: str
+    args: tuple[Expr, ...]
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+Expr = Number | Ref | String | MapExpr | BinOp | Neg | Call
+
+
+@attrs.frozen
+class Comparison:
+    op: str
+    left: Expr
+    right: Expr
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class Field:
+    name: str
+    value: Expr
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class Check:
+    condition: Comparison
+    message: str
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class Annotation:
+    name: str
+    args: tuple[Expr, ...]
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class Block:
+    kind: str
+    name: str
+    base: Ref | None
+    fields: tuple[Field, ...]
+    checks: tuple[Check, ...]
+    annotations: tuple[Annotation, ...]
+    doc: str | None
+    span: Span = attrs.field(eq=False, repr=False)
+    name_span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class Import:
+    path: str
+    alias: str
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class Expect:
+    target: Ref
+    value: Expr
+    tolerance: Expr | None
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class Comment:
+    text: str
+    line: int
+    column: int
+
+
+@attrs.frozen
+class Module:
+    file: str
+    version: str | None
+    imports: tuple[Import, ...]
+    blocks: tuple[Block, ...]
+    expects: tuple[Expect, ...]
+    comments: tuple[Comment, ...] = attrs.field(default=(), eq=False)

@@ -1,0 +1,266 @@
+"""Checks before anything is reported: dimensions, plausible ranges, shares and `check` lines.
+
+Dimensions are inferred statically from the schema, so `power = 300 Wh` is caught without
+evaluating anything. Ranges and `check` lines need values: they are evaluated through the engine
+once the dimensions are right (before that, only fields written as plain constants are checked).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from nnci import ir
+from nnci.diagnostics import Diagnostic
+from nnci.engine import Engine, Unknown
+from nnci.quantity import Quantity, format_number
+from nnci.schema import COUNTED, SCHEMA, Spec
+from nnci.units import DIMENSIONLESS, Dimension, display_unit
+
+SHARE_TOLERANCE = 1e-6
+
+
+class _DimensionProblem(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
+
+
+def check(program: ir.Program, engine: Engine | None = None, constants_only: bool = False) -> list[Diagnostic]:
+    """Every problem found; with `constants_only` (earlier stages failed) only literal values are judged."""
+    diagnostics = check_dimensions(program)
+    engine = engine or Engine(program)
+    constants_only = constants_only or any(d.severity == "error" for d in diagnostics)
+    diagnostics += check_values(program, engine, constants_only)
+    diagnostics += [d for d in engine.diagnostics if d not in diagnostics]
+    return diagnostics
+
+
+# -- dimensions -------------------------------------------------------------------------
+
+
+def kind_of(program: ir.Program, key: ir.BlockKey) -> str:
+    return "training" if key == ir.TOTAL else program.blocks[key].kind
+
+
+def infer(program: ir.Program, expr: ir.Expr, kind: str | None) -> Dimension:
+    """The dimension of an expression; raises _DimensionProblem with a located diagnostic."""
+    if isinstance(expr, ir.Const):
+        return expr.value.dimension
+    if isinstance(expr, ir.SelfRef):
+        assert kind is not None
+        return _spec_dim(SCHEMA[kind][expr.name])
+    if isinstance(expr, ir.QuantityRef):
+        return _spec_dim(SCHEMA[kind_of(program, expr.block)][expr.name])
+    if isinstance(expr, ir.Negate):
+        return infer(program, expr.operand, kind)
+    if isinstance(expr, ir.Binary):
+        left, right = infer(program, expr.left, kind), infer(program, expr.right, kind)
+        if expr.op in "+-":
+            if left != right:
+                raise _DimensionProblem(Diagnostic(
+                    "E401", f"cannot {'add' if expr.op == '+' else 'subtract'} {right.describe()} "
+                    f"{'to' if expr.op == '+' else 'from'} {left.describe()}", expr.span,
+                    help="both sides of + and - need the same dimension"))  # fmt: skip
+            return left
+        if expr.op == "*":
+            return left * right
+        if expr.op == "/":
+            return left / right
+        if not right.is_dimensionless or not isinstance(expr.right, ir.Const):
+            raise _DimensionProblem(Diagnostic("E401", "an exponent must be a plain number", expr.right.span))
+        return left ** Fraction(expr.right.value.magnitude).limit_denominator(1000)
+    if isinstance(expr, ir.Call):
+        dims = [infer(program, a, kind) for a in expr.args]
+        for arg, dim in zip(expr.args[1:], dims[1:], strict=True):
+            if dim != dims[0]:
+                raise _DimensionProblem(Diagnostic(
+                    "E401", f"`{expr.func}` of {dims[0].describe()} and {dim.describe()}", arg.span,
+                    help=f"every argument of `{expr.func}` needs the same dimension"))  # fmt: skip
+        return dims[0]
+    raise _DimensionProblem(Diagnostic("E305", "this expression has no numeric value", expr.span))
+
+
+def _spec_dim(spec: Spec) -> Dimension:
+    assert spec.dim is not None
+    return spec.dim
+
+
+def _accepts(expected: Dimension, found: Dimension) -> bool:
+    return found == expected or (expected in COUNTED and found == DIMENSIONLESS)
+
+
+def check_dimensions(program: ir.Program) -> list[Diagnostic]:
+    diagnostics: list[Diagnostic] = []
+    for block in program.blocks.values():
+        for field in block.fields.values():
+            spec = SCHEMA[block.kind][field.name]
+            if spec.type == "quantity":
+                _check_expr(program, field.expr, block.kind, spec, diagnostics)
+            elif isinstance(field.expr, ir.Map):
+                for entry in field.expr.entries:
+                    _check_expr(program, entry.value, block.kind, spec, diagnostics)
+        for check_line in block.checks:
+            _check_comparison(program, check_line.condition, block.kind, diagnostics)
+    for expect in program.expects:
+        _check_expect(program, expect, diagnostics)
+    return diagnostics
+
+
+def _check_expr(program: ir.Program, expr: ir.Expr, kind: str, spec: Spec, out: list[Diagnostic]) -> None:
+    try:
+        found = infer(program, expr, kind)
+    except _DimensionProblem as problem:
+        out.append(problem.diagnostic)
+        return
+    assert spec.dim is not None
+    if not _accepts(spec.dim, found):
+        out.append(wrong_dimension(spec.name, spec.dim, found, expr))
+
+
+def wrong_dimension(name: str, expected: Dimension, found: Dimension, expr: ir.Expr) -> Diagnostic:
+    unit = display_unit(expected)
+    example = unit if unit else "a plain number"
+    if isinstance(expr, ir.Const):
+        number = expr.text.split(" ")[0]
+        if found == DIMENSIONLESS:
+            hint = f"missing unit? e.g. `{number} {unit}`"
+        else:
+            hint = f"write `{number} {unit}`".rstrip() if unit else f"write `{number}` without a unit"
+    else:
+        hint = f"`{name}` is measured in {example}"
+    message = f"`{name}` expects {expected.describe()}, found {found.describe()}"
+    return Diagnostic("E400", message, expr.span, help=hint)
+
+
+def _check_comparison(program: ir.Program, comparison: ir.Comparison, kind: str | None, out: list[Diagnostic]) -> None:
+    try:
+        left, right = infer(program, comparison.left, kind), infer(program, comparison.right, kind)
+    except _DimensionProblem as problem:
+        out.append(problem.diagnostic)
+        return
+    if left != right:
+        out.append(Diagnostic("E401", f"cannot compare {left.describe()} with {right.describe()}", comparison.span))
+
+
+def _check_expect(program: ir.Program, expect: ir.Expect, out: list[Diagnostic]) -> None:
+    spec = SCHEMA[kind_of(program, expect.block)][expect.quantity]
+    assert spec.dim is not None
+    _check_expr(program, expect.value, "training", spec, out)
+    if expect.tolerance is None:
+        return
+    try:
+        tolerance = infer(program, expect.tolerance, None)
+    except _DimensionProblem as problem:
+        out.append(problem.diagnostic)
+        return
+    if tolerance != DIMENSIONLESS and not _accepts(spec.dim, tolerance):
+        out.append(Diagnostic("E400", f"a tolerance is a percentage or {spec.dim.describe()}, found {tolerance.describe()}",
+                              expect.tolerance.span, help="write e.g. `within 1 %`"))  # fmt: skip
+
+
+# -- values -----------------------------------------------------------------------------
+
+
+def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> list[Diagnostic]:
+    diagnostics: list[Diagnostic] = []
+    checked = [program.blocks[key] for key in program.roots]
+    checked += [b for b in program.blocks.values() if b.key.module == "" and "." in b.key.name]  # inline fleets
+    for block in checked:
+        for field in block.fields.values():
+            spec = SCHEMA[block.kind][field.name]
+            if spec.type == "quantity":
+                _check_range(engine, block, spec, field.expr, constants_only, diagnostics)
+            elif isinstance(field.expr, ir.Map):
+                _check_map(engine, block, spec, field.expr, constants_only, diagnostics)
+        if not constants_only:
+            for check_line in block.checks:
+                _check_line(engine, block, check_line, diagnostics)
+    return diagnostics
+
+
+def _value(
+    engine: Engine, expr: ir.Expr, block: ir.Block, constants_only: bool, dim: Dimension | None
+) -> Quantity | None:
+    """The value to judge, or None when it is unknown or its dimension is already wrong."""
+    if constants_only and not _is_constant(expr):
+        return None
+    try:
+        if dim is not None and not _accepts(dim, infer(engine.program, expr, block.kind)):
+            return None
+    except _DimensionProblem:
+        return None
+    result = engine.try_evaluate(expr, block.key)
+    return result if isinstance(result, Quantity) else None
+
+
+def _is_constant(expr: ir.Expr) -> bool:
+    if isinstance(expr, ir.Const):
+        return True
+    if isinstance(expr, ir.Negate):
+        return _is_constant(expr.operand)
+    if isinstance(expr, ir.Binary):
+        return _is_constant(expr.left) and _is_constant(expr.right)
+    return False
+
+
+def _check_range(
+    engine: Engine, block: ir.Block, spec: Spec, expr: ir.Expr, constants_only: bool, out: list[Diagnostic]
+) -> None:
+    value = _value(engine, expr, block, constants_only, spec.dim)
+    if value is None:
+        return
+    for rule in spec.ranges:
+        if rule.violated(value.magnitude):
+            shown = value.format()
+            out.append(Diagnostic("E402", f"`{spec.name}` = {shown}: {rule.reason}", expr.span, severity=rule.severity,
+                                  help=_range_help(spec, rule)))  # fmt: skip
+            return
+
+
+def _range_help(spec: Spec, rule: object) -> str | None:
+    if spec.name == "transport":
+        return "τ is the share of generated electricity that reaches the site, e.g. `transport = 0.95`"
+    if spec.name == "pue":
+        return "PUE is facility energy ÷ IT energy; efficient hyperscale sites reach 1.1"
+    return None
+
+
+def _check_map(
+    engine: Engine, block: ir.Block, spec: Spec, expr: ir.Map, constants_only: bool, out: list[Diagnostic]
+) -> None:
+    weights = []
+    for entry in expr.entries:
+        value = _value(engine, entry.value, block, constants_only, spec.dim)
+        if value is None:
+            return
+        if value.magnitude < 0:
+            out.append(Diagnostic("E402", f"`{entry.block.name}` in `{spec.name}` is negative", entry.value.span,
+                                  help="counts and shares cannot be negative"))  # fmt: skip
+        weights.append(value.magnitude)
+    total = sum(weights)
+    if spec.shares and weights and abs(total - 1) > SHARE_TOLERANCE:
+        shown = format_number(total * 100)
+        out.append(Diagnostic("E403", f"the shares of `{spec.name}` sum to {shown} %, not 100 %", expr.span,
+                              help=f"make the shares add up to 100 %, e.g. with a `{spec.target}` for the rest"))  # fmt: skip
+
+
+def _check_line(engine: Engine, block: ir.Block, check_line: ir.Check, out: list[Diagnostic]) -> None:
+    condition = check_line.condition
+    left = engine.try_evaluate(condition.left, block.key)
+    right = engine.try_evaluate(condition.right, block.key)
+    if isinstance(left, Unknown) or isinstance(right, Unknown):
+        missing = (left if isinstance(left, Unknown) else right).missing  # type: ignore[union-attr]
+        out.append(Diagnostic("E404", f"check could not be evaluated: {check_line.message}", check_line.span,
+                              severity="warning", notes=("missing: " + ", ".join(missing),)))  # fmt: skip
+        return
+    if left is None or right is None:
+        return
+    if not compare(condition.op, left.magnitude, right.magnitude):
+        out.append(Diagnostic("E404", f"check failed: {check_line.message}", check_line.span,
+                              notes=(f"{left.format()} {condition.op} {right.format()} is false",)))  # fmt: skip
+
+
+def compare(op: str, left: float, right: float) -> bool:
+    return {
+        ">=": left >= right, "<=": left <= right, ">": left > right, "<": left < right,
+        "==": left == right, "!=": left != right,
+    }[op]  # fmt: skip

@@ -1,0 +1,169 @@
+"""The `nnci` command. Exit codes: 0 ok, 1 diagnostics or failed expectations, 2 usage error."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from nnci import api, output
+from nnci.diagnostics import Diagnostic, NnciError, render_all
+from nnci.engine import Engine
+from nnci.evaluate import evaluate
+from nnci.ir import TOTAL, BlockKey
+from nnci.units import UnitError, parse_unit
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "command"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.command(args))
+    except NnciError as error:
+        print(render_all(error.diagnostics, error.sources), file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nnci", description="Energy and carbon footprint of neural networks.")
+    parser.add_argument("--version", action="version", version=f"nnci {_version()}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="evaluate files and print every job's footprint",
+                              description="Evaluate .nnci files and print each job's energy, operational, "
+                              "embodied and total carbon, and their sum.")  # fmt: skip
+    run.add_argument("files", nargs="+", metavar="FILE")
+    run.add_argument("--format", choices=("table", "json", "csv", "md"), default="table")
+    run.add_argument("--unit", action="append", default=[], metavar="UNIT",
+                     help="show quantities of this unit's dimension in it (e.g. MWh, tCO2e); repeatable")  # fmt: skip
+    run.set_defaults(command=_run)
+
+    check = commands.add_parser("check", help="check files without printing results",
+                                description="Parse and check .nnci files: syntax, names, units, dimensions, "
+                                "plausible values and `check` lines.")  # fmt: skip
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.set_defaults(command=_check)
+
+    explain = commands.add_parser("explain", help="show how one quantity was derived",
+                                  description="Print the derivation tree of NAME.QUANTITY: formulas, inputs "
+                                  "with values and units, and citations.")  # fmt: skip
+    explain.add_argument("file", metavar="FILE")
+    explain.add_argument("target", metavar="NAME.QUANTITY", help="e.g. gpt3.operational or total.energy")
+    explain.set_defaults(command=_explain)
+
+    validate = commands.add_parser("validate", help="run every `expect` line",
+                                   description="Evaluate each file (directories are searched for *.nnci) and "
+                                   "compare computed values with `expect` lines; exit 1 if any fails.")  # fmt: skip
+    validate.add_argument("paths", nargs="+", metavar="PATH")
+    validate.set_defaults(command=_validate)
+    return parser
+
+
+def _version() -> str:
+    from nnci import __version__
+
+    return __version__
+
+
+def _warn(diagnostics: list[Diagnostic], sources: dict[str, str]) -> None:
+    if diagnostics:
+        print(render_all(diagnostics, sources), file=sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        for unit in args.unit:
+            parse_unit(unit)
+    except UnitError as error:
+        print(f"nnci run: --unit: {error}" + (f" ({error.hint})" if error.hint else ""), file=sys.stderr)
+        return 2
+    program = api.load(*args.files)
+    _warn(api.check(program), program.sources)
+    results = evaluate(program)
+    render = {"table": output.table, "md": output.to_markdown, "csv": output.to_csv}
+    if args.format == "json":
+        print(output.to_json(results, args.files, args.unit))
+    else:
+        print(render[args.format](results, args.unit))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    program = api.load(*args.files)
+    warnings = api.check(program)
+    _warn(warnings, program.sources)
+    count = len(program.roots)
+    print(f"ok: {len(args.files)} file{'s' if len(args.files) != 1 else ''}, {count} block{'s' if count != 1 else ''}")
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    program = api.load(args.file)
+    _warn(api.check(program), program.sources)
+    name, _, quantity = args.target.rpartition(".")
+    key = TOTAL if name == "total" else next((k for k in program.blocks if str(k) == name), None)
+    if key is None or not quantity:
+        known = ", ".join(str(k) for k in program.roots)
+        print(
+            f"nnci explain: no block `{name or args.target}` in {args.file} (blocks: {known}; or `total`)",
+            file=sys.stderr,
+        )
+        return 2
+    engine = Engine(program)
+    from nnci.schema import SCHEMA
+
+    kind = "training" if key == TOTAL else program.blocks[key].kind
+    if quantity not in SCHEMA[kind]:
+        print(
+            f"nnci explain: a {kind} has no quantity `{quantity}` (it has: {', '.join(SCHEMA[kind])})", file=sys.stderr
+        )
+        return 2
+    print(output.explain(engine.quantity(key, quantity), program.sources))
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    files = _nnci_files(args.paths)
+    if files is None:
+        return 2
+    rows, failed, broken = [], 0, []
+    for file in files:
+        try:
+            program = api.load(file)
+            api.check(program)
+        except NnciError as error:
+            broken.append(render_all(error.diagnostics, error.sources))
+            continue
+        results = evaluate(program)
+        rows += output.validation_rows(str(file), results.expects)
+        failed += sum(not e.passed for e in results.expects)
+    if rows:
+        print(output.validation_table(rows))
+    for text in broken:
+        print(text, file=sys.stderr)
+    passed = len(rows) - failed
+    print(f"\n{passed} passed, {failed} failed" + (f", {len(broken)} file(s) with errors" if broken else ""))
+    return 1 if failed or broken else 0
+
+
+def _nnci_files(paths: Sequence[str]) -> list[Path] | None:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files += sorted(path.rglob("*.nnci"))
+        elif path.exists():
+            files.append(path)
+        else:
+            print(f"nnci validate: {raw}: no such file or directory", file=sys.stderr)
+            return None
+    return files
+
+
+__all__ = ["BlockKey", "main"]

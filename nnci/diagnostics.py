@@ -1,0 +1,121 @@
+"""Errors are data: every stage returns diagnostics; one renderer prints them.
+
+A diagnostic has a stable code, a severity, a message, the span it points at, notes and a hint.
+The API raises one `NnciError` that holds them all; the CLI renders them and exits 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import attrs
+
+# One code per kind of problem; tests/cases/diagnostics/ has a golden case for each.
+CODES = {
+    "E100": "syntax error",
+    "E101": "unclosed block or map",
+    "E102": "unsupported language version",
+    "E103": "unreadable file",
+    "E200": "import not found",
+    "E201": "import cycle",
+    "E202": "duplicate name",
+    "E203": "duplicate field",
+    "E300": "unknown name",
+    "E301": "unknown field",
+    "E302": "unknown unit",
+    "E303": "wrong kind of reference",
+    "E304": "bad amend",
+    "E305": "bad expression",
+    "E400": "wrong dimension",
+    "E401": "incompatible dimensions",
+    "E402": "implausible value",
+    "E403": "shares do not sum to 100 %",
+    "E404": "check failed",
+    "E405": "arithmetic error",
+    "E500": "cannot derive",
+    "E501": "expectation failed",
+}
+
+
+@attrs.frozen(order=True)
+class Span:
+    """Where something stands in a source file: 1-based lines and columns, end exclusive."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def to(self, other: Span) -> Span:
+        return Span(self.file, self.line, self.column, other.end_line, other.end_column)
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@attrs.frozen
+class Diagnostic:
+    code: str
+    message: str
+    span: Span | None
+    severity: str = "error"
+    notes: tuple[str, ...] = ()
+    help: str | None = None
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        if self.span is None:
+            return ("", 0, 0, self.code)
+        return (self.span.file, self.span.line, self.span.column, self.code)
+
+
+class NnciError(Exception):
+    """Raised by the API when a program has errors; holds every diagnostic found."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], sources: Mapping[str, str] | None = None):
+        self.diagnostics = sort_diagnostics(diagnostics)
+        self.sources = dict(sources or {})
+        super().__init__(render_all(self.diagnostics, self.sources))
+
+
+def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    unique = list(dict.fromkeys(diagnostics))
+    return sorted(unique, key=Diagnostic.sort_key)
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.severity == "error" for d in diagnostics)
+
+
+def render(diagnostic: Diagnostic, sources: Mapping[str, str]) -> str:
+    """Render one diagnostic: header, location, the source line with a caret, notes, hint."""
+    lines = [f"{diagnostic.severity}[{diagnostic.code}]: {diagnostic.message}"]
+    span = diagnostic.span
+    if span is not None:
+        lines.append(f"  --> {span}")
+        text = sources.get(span.file)
+        source_lines = text.splitlines() if text is not None else []
+        if 0 < span.line <= len(source_lines):
+            source = source_lines[span.line - 1].replace("\t", " ")
+            width = len(str(span.line))
+            end = span.end_column if span.end_line == span.line else len(source) + 1
+            carets = "^" * max(1, end - span.column)
+            lines.append(f"{' ' * width} |")
+            lines.append(f"{span.line} | {source}")
+            lines.append(f"{' ' * width} | {' ' * (span.column - 1)}{carets}")
+    for note in diagnostic.notes:
+        lines.append(f"  = note: {note}")
+    if diagnostic.help:
+        lines.append(f"  = help: {diagnostic.help}")
+    return "\n".join(lines)
+
+
+def render_all(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str]) -> str:
+    diagnostics = list(diagnostics)
+    text = "\n\n".join(render(d, sources) for d in diagnostics)
+    errors = sum(d.severity == "error" for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    summary = ", ".join(
+        f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((errors, "error"), (warnings, "warning")) if n
+    )
+    return f"{text}\n\n{summary}" if summary else text

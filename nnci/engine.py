@@ -1,0 +1,284 @@
+"""The demand-driven rule engine.
+
+Asked for a quantity of a block, it uses the block's own field if the user gave one (fields are
+late-bound: an amend's override flows into everything its base derives), else the first formula
+in the registry whose inputs it can supply. Results are memoised and carry their derivation, so
+every number can be traced to its inputs, formula and citation. A quantity that cannot be derived
+is `Unknown`, naming what is missing; it never becomes 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+
+from nnci import ir
+from nnci.diagnostics import Diagnostic, Span
+from nnci.formulas import formulas_for
+from nnci.formulas.embodied import MissingDuration
+from nnci.formulas.registry import Formula, Item, Noted
+from nnci.quantity import DimensionError, Quantity
+from nnci.schema import COUNTED, SCHEMA
+from nnci.units import DIMENSIONLESS
+
+
+@attrs.frozen
+class Derivation:
+    """How a value was obtained: given in a field, or by a formula from other derivations."""
+
+    block: ir.BlockKey
+    name: str
+    value: Quantity
+    formula: Formula | None
+    inputs: tuple[Derivation, ...]
+    span: Span | None = None
+    note: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.block}.{self.name}"
+
+
+@attrs.frozen
+class Unknown:
+    """A quantity that cannot be derived; `missing` names the inputs that would allow it."""
+
+    block: ir.BlockKey
+    name: str
+    missing: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.block}.{self.name}"
+
+
+Result = Derivation | Unknown
+
+
+class _Missing(Exception):
+    def __init__(self, unknown: Unknown) -> None:
+        self.unknown = unknown
+
+
+class EvalError(Exception):
+    def __init__(self, message: str, span: Span) -> None:
+        super().__init__(message)
+        self.span = span
+
+
+class Engine:
+    def __init__(self, program: ir.Program) -> None:
+        self.program = program
+        self.memo: dict[tuple[ir.BlockKey, str], Result] = {}
+        self.active: list[tuple[ir.BlockKey, str]] = []
+        self.cycles = 0
+        self.diagnostics: list[Diagnostic] = []
+
+    # -- public -------------------------------------------------------------------------
+
+    def quantity(self, key: ir.BlockKey, name: str) -> Result:
+        memo_key = (key, name)
+        if memo_key in self.memo:
+            return self.memo[memo_key]
+        if memo_key in self.active:
+            self.cycles += 1
+            return Unknown(key, name, (f"{key}.{name} (it depends on itself)",))
+        cycles_before = self.cycles
+        self.active.append(memo_key)
+        try:
+            result = self._derive(key, name)
+        finally:
+            self.active.pop()
+        if isinstance(result, Derivation) or self.cycles == cycles_before:
+            self.memo[memo_key] = result
+        return result
+
+    def evaluate(self, expr: ir.Expr, block: ir.BlockKey | None) -> tuple[Quantity, list[Derivation]]:
+        """Evaluate an expression; raises _Missing or EvalError."""
+        deps: list[Derivation] = []
+        return self._eval(expr, block, deps), deps
+
+    def try_evaluate(self, expr: ir.Expr, block: ir.BlockKey | None) -> Quantity | Unknown | None:
+        """Like evaluate, but an unknown input gives Unknown and an arithmetic error gives None."""
+        try:
+            return self.evaluate(expr, block)[0]
+        except _Missing as missing:
+            return missing.unknown
+        except EvalError as error:
+            self._report(error)
+            return None
+
+    # -- derivation ---------------------------------------------------------------------
+
+    def _derive(self, key: ir.BlockKey, name: str) -> Result:
+        if key == ir.TOTAL:
+            return self._total(name)
+        block = self.program.blocks[key]
+        field = block.fields.get(name)
+        if field is not None:
+            try:
+                value, deps = self.evaluate(field.expr, key)
+            except _Missing as error:
+                return Unknown(key, name, error.unknown.missing)
+            except EvalError as error:
+                self._report(error)
+                return Unknown(key, name, (f"{key}.{name} (could not be computed)",))
+            return Derivation(key, name, self._retag(block.kind, name, value), None, tuple(deps), field.span)
+        formulas = formulas_for(block.kind, name)
+        missing: list[str] = []
+        for formula in formulas:
+            result = self._apply(formula, key)
+            if isinstance(result, Derivation):
+                return result
+            missing.extend(m for m in result.missing if m not in missing)
+        return Unknown(key, name, tuple(missing) or (f"{key}.{name}",))
+
+    def _retag(self, kind: str, name: str, value: Quantity) -> Quantity:
+        """A bare number given for a counted quantity (queries, tokens, FLOP) is that count."""
+        spec = SCHEMA[kind].get(name)
+        if spec is not None and spec.dim in COUNTED and value.dimension == DIMENSIONLESS:
+            return Quantity(value.magnitude, spec.dim)
+        return value
+
+    def _apply(self, formula: Formula, key: ir.BlockKey) -> Result:
+        kwargs: dict[str, Any] = {}
+        deps: list[Derivation] = []
+        missing: list[str] = []
+        for spec in formula.inputs:
+            try:
+                kwargs[spec.name] = self._input(key, spec.path, spec.optional, deps)
+            except _Missing as error:
+                missing.extend(error.unknown.missing)
+        if missing:
+            return Unknown(key, formula.output, tuple(dict.fromkeys(missing)))
+        try:
+            raw = formula.fn(**kwargs)
+        except MissingDuration:
+            return Unknown(key, formula.output, (f"{key}.duration (to amortise over lifetimes)",))
+        except ZeroDivisionError:
+            return Unknown(key, formula.output, (f"{formula.name}: division by zero",))
+        note = raw.note if isinstance(raw, Noted) else None
+        value = raw.value if isinstance(raw, Noted) else raw
+        return Derivation(key, formula.output, Quantity(value, formula.dim), formula, tuple(deps), note=note)
+
+    def _input(self, key: ir.BlockKey, path: str, optional: bool, deps: list[Derivation]) -> Any:
+        head, _, rest = path.partition(".")
+        if head.endswith("[]"):
+            return self._map_input(key, head[:-2], rest, optional, deps)
+        if rest:
+            return self._input(self._follow(key, head), rest, optional, deps)
+        result = self.quantity(key, head)
+        if isinstance(result, Unknown):
+            if optional:
+                return None
+            raise _Missing(result)
+        deps.append(result)
+        return result.value.magnitude
+
+    def _follow(self, key: ir.BlockKey, field_name: str) -> ir.BlockKey:
+        field = self.program.blocks[key].fields.get(field_name)
+        if field is None or not isinstance(field.expr, ir.BlockRef):
+            raise _Missing(Unknown(key, field_name, (f"{key}.{field_name}",)))
+        return field.expr.block
+
+    def _map_input(
+        self, key: ir.BlockKey, field_name: str, rest: str, optional: bool, deps: list[Derivation]
+    ) -> list[Item]:
+        field = self.program.blocks[key].fields.get(field_name)
+        if field is None or not isinstance(field.expr, ir.Map):
+            raise _Missing(Unknown(key, field_name, (f"{key}.{field_name}",)))
+        items = []
+        for entry in field.expr.entries:
+            weight = self._eval(entry.value, key, deps)
+            items.append(Item(weight.magnitude, self._input(entry.block, rest, optional, deps)))
+        return items
+
+    def _total(self, name: str) -> Result:
+        values: list[Quantity] = []
+        deps: list[Derivation] = []
+        missing: list[str] = []
+        for job in self.program.jobs:
+            result = self.quantity(job, name)
+            if isinstance(result, Unknown):
+                missing.extend(result.missing)
+            else:
+                values.append(result.value)
+                deps.append(result)
+        if missing:
+            return Unknown(ir.TOTAL, name, tuple(dict.fromkeys(missing)))
+        if not values:
+            return Unknown(ir.TOTAL, name, ("a training or inference block",))
+        total = values[0]
+        for value in values[1:]:
+            total = total + value
+        return Derivation(ir.TOTAL, name, total, None, tuple(deps), note="sum over all jobs")
+
+    # -- expressions --------------------------------------------------------------------
+
+    def _eval(self, expr: ir.Expr, block: ir.BlockKey | None, deps: list[Derivation]) -> Quantity:
+        if isinstance(expr, ir.Const):
+            return expr.value
+        if isinstance(expr, (ir.SelfRef, ir.QuantityRef)):
+            key = expr.block if isinstance(expr, ir.QuantityRef) else block
+            assert key is not None
+            result = self.quantity(key, expr.name)
+            if isinstance(result, Unknown):
+                raise _Missing(result)
+            deps.append(result)
+            return result.value
+        if isinstance(expr, ir.Negate):
+            return -self._eval(expr.operand, block, deps)
+        if isinstance(expr, ir.Binary):
+            return self._binary(expr, block, deps)
+        if isinstance(expr, ir.Call):
+            args = [self._eval(a, block, deps) for a in expr.args]
+            return self._call(expr, args)
+        raise EvalError("this expression has no numeric value", expr.span)
+
+    def _binary(self, expr: ir.Binary, block: ir.BlockKey | None, deps: list[Derivation]) -> Quantity:
+        left = self._eval(expr.left, block, deps)
+        right = self._eval(expr.right, block, deps)
+        try:
+            if expr.op == "+":
+                return left + right
+            if expr.op == "-":
+                return left - right
+            if expr.op == "*":
+                return left * right
+            if expr.op == "/":
+                return left / right
+            exponent = right.magnitude
+            return Quantity(left.magnitude**exponent, left.dimension ** _fraction(exponent))
+        except ZeroDivisionError:
+            raise EvalError("division by zero", expr.span) from None
+        except (DimensionError, OverflowError, ValueError) as error:
+            raise EvalError(str(error), expr.span) from None
+
+    def _call(self, expr: ir.Call, args: list[Quantity]) -> Quantity:
+        try:
+            if expr.func == "sum":
+                total = args[0]
+                for arg in args[1:]:
+                    total = total + arg
+                return total
+            for arg in args[1:]:
+                args[0]._same(arg, expr.func)
+            pick = min if expr.func == "min" else max
+            return Quantity(pick(a.magnitude for a in args), args[0].dimension)
+        except DimensionError as error:
+            raise EvalError(str(error), expr.span) from None
+
+    def _report(self, error: EvalError) -> None:
+        diagnostic = Diagnostic("E405", str(error), error.span)
+        if diagnostic not in self.diagnostics:
+            self.diagnostics.append(diagnostic)
+
+
+def _fraction(value: float) -> Any:
+    from fractions import Fraction
+
+    if not math.isfinite(value):
+        raise ValueError("exponent must be finite")
+    return Fraction(value).limit_denominator(1000)

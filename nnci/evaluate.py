@@ -1,0 +1,107 @@
+"""Evaluation: ask the engine for every job's reported quantities, the totals and the expectations."""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from nnci import ir
+from nnci.engine import Derivation, Engine, Result, Unknown
+from nnci.quantity import Quantity
+from nnci.schema import REPORTED
+from nnci.units import DIMENSIONLESS
+
+
+@attrs.frozen
+class JobResult:
+    key: ir.BlockKey
+    kind: str
+    quantities: dict[str, Result]
+    citations: tuple[str, ...]
+
+
+@attrs.frozen
+class ExpectResult:
+    expect: ir.Expect
+    expected: Quantity
+    tolerance: Quantity  # absolute, in the expected value's dimension
+    tolerance_text: str
+    computed: Result
+
+    @property
+    def passed(self) -> bool:
+        if not isinstance(self.computed, Derivation):
+            return False
+        return bool(
+            abs(self.computed.value.magnitude - self.expected.magnitude) <= self.tolerance.magnitude * (1 + 1e-12)
+        )
+
+    @property
+    def ratio(self) -> float | None:
+        if not isinstance(self.computed, Derivation) or self.expected.magnitude == 0:
+            return None
+        return float(self.computed.value.magnitude / self.expected.magnitude)
+
+
+@attrs.frozen
+class Results:
+    program: ir.Program
+    jobs: tuple[JobResult, ...]
+    total: dict[str, Result]
+    expects: tuple[ExpectResult, ...]
+    engine: Engine
+
+
+def evaluate(program: ir.Program, engine: Engine | None = None) -> Results:
+    engine = engine or Engine(program)
+    jobs = tuple(
+        JobResult(key, program.blocks[key].kind, {name: engine.quantity(key, name) for name in REPORTED},
+                  program.blocks[key].citations)
+        for key in program.jobs
+    )  # fmt: skip
+    total = {name: engine.quantity(ir.TOTAL, name) for name in REPORTED}
+    expects = tuple(_expect(engine, expect) for expect in program.expects)
+    return Results(program, jobs, total, expects, engine)
+
+
+def _expect(engine: Engine, expect: ir.Expect) -> ExpectResult:
+    expected = engine.try_evaluate(expect.value, None)
+    assert isinstance(expected, Quantity), "expected values are constants"
+    computed = engine.quantity(expect.block, expect.quantity)
+    if expect.tolerance is None:
+        tolerance = Quantity(_half_last_digit(expect.value) * abs(expected.magnitude) / _literal(expect.value),
+                             expected.dimension) if _literal(expect.value) else Quantity(0.0, expected.dimension)  # fmt: skip
+        text = "± half the last digit"
+    else:
+        given = engine.try_evaluate(expect.tolerance, None)
+        assert isinstance(given, Quantity)
+        if given.dimension == DIMENSIONLESS:
+            tolerance = Quantity(abs(expected.magnitude) * given.magnitude, expected.dimension)
+            text = f"{given.magnitude * 100:g} %"
+        else:
+            tolerance = given
+            text = given.format()
+    return ExpectResult(expect, expected, tolerance, text, computed)
+
+
+def _literal(expr: ir.Expr) -> float:
+    """The number as written (before unit conversion), or 0 when the value is not a plain literal."""
+    if not isinstance(expr, ir.Const):
+        return 0.0
+    return float(expr.text.split(" ")[0].replace("_", ""))
+
+
+def _half_last_digit(expr: ir.Expr) -> float:
+    """Half a unit in the last written digit: `552.1` → 0.05, `1287` → 0.5, `1.33e22` → 0.005e22."""
+    assert isinstance(expr, ir.Const)
+    written = expr.text.split(" ")[0].replace("_", "")
+    match = re.fullmatch(r"(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?", written)
+    assert match is not None
+    decimals = len(match.group(2) or "")
+    exponent = int(match.group(3) or 0)
+    return 0.5 * 10.0 ** (exponent - decimals)
+
+
+def unknown_reason(result: Unknown) -> str:
+    return "needs " + ", ".join(f"`{m}`" for m in result.missing)

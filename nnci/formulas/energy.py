@@ -1,0 +1,70 @@
+"""Energy: fleet power, IT energy, datacenter overhead (PUE) and per-query energy."""
+
+from __future__ import annotations
+
+from nnci.formulas.citations import NNCI, NNCI_RULE, PATTERSON
+from nnci.formulas.registry import Example, Formula, Input, Item, Noted, register
+from nnci.units import DIMENSIONLESS, ENERGY, POWER, QUERY, TIME
+
+
+def _weighted_sum(items: list[Item]) -> float:
+    return sum((item.weight * item.value for item in items), 0.0)
+
+
+def _weighted_mean(items: list[Item]) -> float:
+    return _weighted_sum(items) / sum((item.weight for item in items), 0.0)
+
+
+register(Formula(
+    "power-from-tdp", "device", "power", POWER, "power = tdp",
+    (Input("tdp", "tdp", POWER),),
+    lambda tdp: Noted(tdp, "TDP used as average power (an upper bound; measured power is usually lower)"),
+    "Luccioni et al. 2023 (BLOOM) and Green Algorithms use TDP when measured power is unknown",
+    (Example({"tdp": "400 W"}, "400 W"),),
+))  # fmt: skip
+
+register(Formula(
+    "fleet-power", "fleet", "power", POWER, "P = Σ_h n_h × P_h",
+    (Input("devices", "devices[].power", POWER),),
+    lambda devices: _weighted_sum(devices), NNCI,
+    (Example({"devices": [("10000", "300 W"), ("625", "250 W")]}, "3156.25 kW"),),
+))  # fmt: skip
+
+for kind in ("training", "inference"):
+    register(Formula(
+        "it-power", kind, "it_power", POWER, "P_it = power of the fleet",
+        (Input("fleet", "fleet.power", POWER),), lambda fleet: fleet, NNCI,
+        (Example({"fleet": "3156.25 kW"}, "3156.25 kW"),),
+    ))  # fmt: skip
+    register(Formula(
+        "it-energy", kind, "it_energy", ENERGY, "E_it = P_it × Δt",
+        (Input("it_power", "it_power", POWER), Input("duration", "duration", TIME)),
+        lambda it_power, duration: it_power * duration, NNCI,
+        (Example({"it_power": "3156.25 kW", "duration": "360 h"}, "1136250 kWh"),),
+    ))  # fmt: skip
+    register(Formula(
+        "site-pue", kind, "pue", DIMENSIONLESS, "PUE = Σ_d s_d × PUE_d (shares of the work)",
+        (Input("site", "site[].pue", DIMENSIONLESS),), lambda site: _weighted_mean(site), NNCI_RULE,
+        (Example({"site": [("60 %", "1.1"), ("40 %", "1.5")]}, "1.26"),),
+    ))  # fmt: skip
+
+register(Formula(
+    "nn-et", "training", "energy", ENERGY, "E_t = PUE × (Σ_h n_h × P_h) × Δt",
+    (Input("pue", "pue", DIMENSIONLESS), Input("it_energy", "it_energy", ENERGY)),
+    lambda pue, it_energy: pue * it_energy, f"{NNCI}; {PATTERSON}",
+    (Example({"pue": "1.1", "it_energy": "1136250 kWh"}, "1249875 kWh"),),
+))  # fmt: skip
+
+register(Formula(
+    "nn-eq", "inference", "energy", ENERGY, "E_q = PUE × n_srv × P_srv × Δt",
+    (Input("pue", "pue", DIMENSIONLESS), Input("it_energy", "it_energy", ENERGY)),
+    lambda pue, it_energy: pue * it_energy, NNCI,
+    (Example({"pue": "1.1", "it_energy": "21720 kWh"}, "23892 kWh"),),
+))  # fmt: skip
+
+register(Formula(
+    "energy-per-query", "inference", "energy_per_query", ENERGY / QUERY, "e = E / queries",
+    (Input("energy", "energy", ENERGY), Input("queries", "queries", QUERY)),
+    lambda energy, queries: energy / queries, "Luccioni et al. 2023 (BLOOM), §5",
+    (Example({"energy": "914 kWh", "queries": "230768 queries"}, "3.96069 Wh/query"),),
+))  # fmt: skip

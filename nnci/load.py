@@ -1,0 +1,139 @@
+"""Imports → one program. Reads files, parses and lowers each once, follows `import` lines.
+
+Relative imports are resolved against the importing file; `std/...` against the standard
+library inside the package. Missing files and import cycles are diagnostics at the import line.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import attrs
+
+from nnci import ast
+from nnci.diagnostics import Diagnostic
+from nnci.lower import lower
+from nnci.parse import parse
+from nnci.resources import std_dir
+
+STD_PREFIX = "std/"
+
+
+@attrs.frozen
+class Program:
+    """Every module reachable from the root files, keyed by display path."""
+
+    roots: tuple[str, ...]
+    modules: dict[str, ast.Module]
+    # module key → alias → imported module key
+    imports: dict[str, dict[str, str]]
+    sources: dict[str, str]
+
+
+def display_path(path: Path) -> str:
+    """Paths relative to the working directory when below it, so messages stay short."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def load(paths: list[str | Path]) -> tuple[Program, list[Diagnostic]]:
+    loader = _Loader()
+    roots = []
+    for path in paths:
+        key = loader.load_file(Path(path), chain=(), origin=None)
+        if key is not None and key not in roots:
+            roots.append(key)
+    return Program(tuple(roots), loader.modules, loader.imports, loader.sources), loader.diagnostics
+
+
+def load_text(text: str, name: str = "<input>") -> tuple[Program, list[Diagnostic]]:
+    """Load a program from text (imports relative to the working directory)."""
+    loader = _Loader()
+    key = loader.load_source(text, name, Path(name), chain=())
+    return Program((key,), loader.modules, loader.imports, loader.sources), loader.diagnostics
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.modules: dict[str, ast.Module] = {}
+        self.imports: dict[str, dict[str, str]] = {}
+        self.sources: dict[str, str] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self.keys: dict[Path, str] = {}
+
+    def load_file(self, path: Path, chain: tuple[Path, ...], origin: ast.Import | None) -> str | None:
+        resolved = path.resolve()
+        if resolved in self.keys:
+            return self.keys[resolved]
+        key = _module_key(resolved)
+        try:
+            text = resolved.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            span = origin.span if origin else None
+            reason = "is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else "cannot be read"
+            code = "E200" if origin and isinstance(error, FileNotFoundError) else "E103"
+            message = f"`{path}` {reason}" if code == "E103" else f"import `{origin.path}` not found" if origin else ""
+            notes = (f"looked for {display_path(resolved)}",) if origin else (str(getattr(error, "strerror", error)),)
+            self.diagnostics.append(Diagnostic(code, message, span, notes=notes, help=_import_hint(origin)))
+            return None
+        return self.load_source(text, key, resolved, chain)
+
+    def load_source(self, text: str, key: str, path: Path, chain: tuple[Path, ...]) -> str:
+        self.keys[path] = key
+        self.sources[key] = text
+        parsed = parse(text, key)
+        self.diagnostics.extend(parsed.diagnostics)
+        if parsed.tree is None:
+            self.modules[key] = ast.Module(key, None, (), (), ())
+            self.imports[key] = {}
+            return key
+        module, problems = lower(parsed.tree, key, parsed.comments)
+        self.diagnostics.extend(problems)
+        self.modules[key] = module
+        self.imports[key] = {}
+        for stmt in module.imports:
+            self._follow(stmt, key, path, (*chain, path))
+        return key
+
+    def _follow(self, stmt: ast.Import, key: str, path: Path, chain: tuple[Path, ...]) -> None:
+        target = _import_target(stmt.path, path)
+        resolved = target.resolve()
+        if resolved in chain:
+            cycle = " → ".join(display_path(p) for p in (*chain[chain.index(resolved) :], resolved))
+            self.diagnostics.append(
+                Diagnostic("E201", f"import cycle: `{stmt.path}` imports this file again", stmt.span,
+                           notes=(cycle,), help="move the shared blocks into a third file that both import")
+            )  # fmt: skip
+            return
+        if stmt.alias in self.imports[key]:
+            self.diagnostics.append(Diagnostic("E202", f"alias `{stmt.alias}` is used twice", stmt.span))
+            return
+        imported = self.load_file(target, chain, stmt)
+        if imported is not None:
+            self.imports[key][stmt.alias] = imported
+
+
+def _import_target(text: str, importer: Path) -> Path:
+    relative = Path(text if text.endswith(".nnci") else text + ".nnci")
+    if text.startswith(STD_PREFIX):
+        return std_dir() / relative.relative_to("std")
+    return importer.parent / relative
+
+
+def _module_key(path: Path) -> str:
+    try:
+        return STD_PREFIX + path.relative_to(std_dir()).with_suffix("").as_posix()
+    except ValueError:
+        return display_path(path)
+
+
+def _import_hint(origin: ast.Import | None) -> str | None:
+    if origin is None:
+        return None
+    if origin.path.startswith(STD_PREFIX):
+        available = sorted(p.stem for p in std_dir().glob("*.nnci"))
+        return "the standard library has: " + ", ".join(f"std/{name}" for name in available)
+    return "paths are relative to the importing file; the `.nnci` suffix may be left out"

@@ -1,0 +1,258 @@
+"""Results → text: the table, JSON (via cattrs), CSV, Markdown, the explain tree and validation."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from nnci import ir
+from nnci.engine import Derivation, Result, Unknown
+from nnci.evaluate import ExpectResult, Results
+from nnci.quantity import Quantity, format_number
+from nnci.schema import REPORTED
+from nnci.units import CARBON, ENERGY, Dimension, display_unit, parse_unit
+
+CONTRACT_UNITS = {ENERGY: "kWh", CARBON: "kgCO2e"}
+
+
+def unit_choices(overrides: Sequence[str]) -> dict[Dimension, str]:
+    return {parse_unit(unit).dimension: unit for unit in overrides}
+
+
+def _unit(dimension: Dimension, overrides: dict[Dimension, str], defaults: dict[Dimension, str]) -> str:
+    return overrides.get(dimension) or defaults.get(dimension) or display_unit(dimension)
+
+
+def _rows(results: Results) -> list[tuple[str, str, dict[str, Result]]]:
+    rows = [(str(job.key), job.kind, job.quantities) for job in results.jobs]
+    rows.append(("total", "", results.total))
+    return rows
+
+
+def _auto_units(results: Results) -> dict[Dimension, str]:
+    """Readable table units: MWh and tCO2e once the totals are large enough."""
+    units = {}
+    for dim, small, large, threshold in ((ENERGY, "kWh", "MWh", 1e4), (CARBON, "kgCO2e", "tCO2e", 1e3)):
+        values = [
+            r.value.to(small) for r in results.total.values() if isinstance(r, Derivation) and r.value.dimension == dim
+        ]
+        units[dim] = large if values and max(abs(v) for v in values) >= threshold else small
+    return units
+
+
+def _cell(result: Result, unit: str) -> str:
+    if isinstance(result, Unknown):
+        return "unknown"
+    return result.value.format(unit)
+
+
+def table(results: Results, units: Sequence[str] = ()) -> str:
+    overrides = unit_choices(units)
+    defaults = _auto_units(results)
+    header = ["block", "kind", *REPORTED]
+    body = [
+        [name, kind, *(_cell(q[n], _unit(_dim(q[n]), overrides, defaults)) for n in REPORTED)]
+        for name, kind, q in _rows(results)
+    ]
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
+             for r in [header, *body]]  # fmt: skip
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
+    notes = list(_notes(results))
+    if notes:
+        lines += ["", "notes:", *(f"  {n}" for n in notes)]
+    return "\n".join(lines)
+
+
+def _dim(result: Result) -> Dimension:
+    if isinstance(result, Derivation):
+        return result.value.dimension
+    return CARBON if result.name != "energy" else ENERGY
+
+
+def _notes(results: Results) -> Iterable[str]:
+    for job in results.jobs:
+        for name, result in job.quantities.items():
+            if isinstance(result, Unknown):
+                yield f"{job.key}.{name} is unknown: needs " + ", ".join(f"`{m}`" for m in result.missing)
+            elif result.note and name == "embodied":
+                yield f"{job.key}.{name}: {result.note}"
+
+
+# -- JSON -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class JsonQuantity:
+    value: float | None
+    unit: str
+    formula: str | None = None
+    note: str | None = None
+    missing: list[str] | None = None
+
+
+@attrs.frozen
+class JsonReport:
+    nnci: str
+    files: list[str]
+    blocks: dict[str, dict[str, object]]
+    total: dict[str, JsonQuantity]
+
+
+def _json_quantity(result: Result, overrides: dict[Dimension, str]) -> JsonQuantity:
+    unit = _unit(_dim(result), overrides, CONTRACT_UNITS)
+    if isinstance(result, Unknown):
+        return JsonQuantity(None, unit, missing=list(result.missing))
+    formula = result.formula.name if result.formula else ("given" if result.span else None)
+    return JsonQuantity(float(result.value.to(unit)), unit, formula, result.note)
+
+
+def report(results: Results, files: Sequence[str], units: Sequence[str] = ()) -> JsonReport:
+    from nnci import __version__
+
+    overrides = unit_choices(units)
+    blocks: dict[str, dict[str, object]] = {}
+    for job in results.jobs:
+        entry: dict[str, object] = {"kind": job.kind}
+        entry.update({name: _json_quantity(r, overrides) for name, r in job.quantities.items()})
+        if job.citations:
+            entry["sources"] = list(job.citations)
+        blocks[str(job.key)] = entry
+    total = {name: _json_quantity(r, overrides) for name, r in results.total.items()}
+    return JsonReport(__version__, list(files), blocks, total)
+
+
+def to_json(results: Results, files: Sequence[str], units: Sequence[str] = ()) -> str:
+    import cattrs
+
+    converter = cattrs.Converter(omit_if_default=True)
+    return json.dumps(converter.unstructure(report(results, files, units)), indent=2, ensure_ascii=False)
+
+
+# -- CSV and Markdown ---------------------------------------------------------------------
+
+
+def _flat(results: Results, units: Sequence[str]) -> list[list[str]]:
+    overrides = unit_choices(units)
+    rows = [["block", "kind", "quantity", "value", "unit", "formula"]]
+    for name, kind, quantities in _rows(results):
+        for quantity, result in quantities.items():
+            q = _json_quantity(result, overrides)
+            value = "" if q.value is None else repr(q.value)
+            rows.append([name, kind, quantity, value, q.unit, q.formula or ("unknown" if q.value is None else "")])
+    return rows
+
+
+def to_csv(results: Results, units: Sequence[str] = ()) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(_flat(results, units))
+    return buffer.getvalue().rstrip("\n")
+
+
+def to_markdown(results: Results, units: Sequence[str] = ()) -> str:
+    overrides = unit_choices(units)
+    defaults = _auto_units(results)
+    header = ["block", "kind", *REPORTED]
+    lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * len(REPORTED)]
+    for name, kind, q in _rows(results):
+        cells = [_cell(q[n], _unit(_dim(q[n]), overrides, defaults)) for n in REPORTED]
+        lines.append("| " + " | ".join([name, kind, *cells]) + " |")
+    return "\n".join(lines)
+
+
+# -- explain ------------------------------------------------------------------------------
+
+
+def explain(result: Result, sources: dict[str, str]) -> str:
+    """The derivation tree: each value, the formula or field it came from, its inputs; citations last."""
+    if isinstance(result, Unknown):
+        return f"{result.label} is unknown\n  needs: " + ", ".join(f"`{m}`" for m in result.missing)
+    citations: list[str] = []
+    lines: list[str] = []
+    seen: set[tuple[ir.BlockKey, str]] = set()
+    _explain(result, "", "", lines, citations, seen, sources)
+    if citations:
+        lines += ["", "citations:", *(f"  [{i}] {c}" for i, c in enumerate(citations, 1))]
+    return "\n".join(lines)
+
+
+def _explain(node: Derivation, first: str, rest: str, lines: list[str], citations: list[str],
+             seen: set[tuple[ir.BlockKey, str]], sources: dict[str, str]) -> None:  # fmt: skip
+    head = f"{first}{node.label} = {node.value.format()}"
+    key = (node.block, node.name)
+    if node.formula is not None:
+        if node.formula.citation not in citations:
+            citations.append(node.formula.citation)
+        head += f"   [{node.formula.name}: {node.formula.equation}] [{citations.index(node.formula.citation) + 1}]"
+    elif node.span is not None:
+        head += f"   given at {node.span}: {_source_line(node, sources)}"
+    if node.note:
+        head += f"   ({node.note})"
+    if key in seen and node.inputs:
+        lines.append(head + "   (derived above)")
+        return
+    seen.add(key)
+    lines.append(head)
+    children = _unique(node.inputs)
+    for index, child in enumerate(children):
+        last = index == len(children) - 1
+        _explain(
+            child, rest + ("└─ " if last else "├─ "), rest + ("   " if last else "│  "), lines, citations, seen, sources
+        )
+
+
+def _unique(inputs: tuple[Derivation, ...]) -> list[Derivation]:
+    unique: dict[tuple[ir.BlockKey, str], Derivation] = {}
+    for child in inputs:
+        unique.setdefault((child.block, child.name), child)
+    return list(unique.values())
+
+
+def _source_line(node: Derivation, sources: dict[str, str]) -> str:
+    assert node.span is not None
+    text = sources.get(node.span.file, "").splitlines()
+    if 0 < node.span.line <= len(text):
+        return "`" + text[node.span.line - 1].strip() + "`"
+    return ""
+
+
+# -- validate -----------------------------------------------------------------------------
+
+
+def validation_rows(file: str, expects: Iterable[ExpectResult]) -> list[list[str]]:
+    rows = []
+    for e in expects:
+        unit = (
+            e.expect.value.text.split(" ", 1)[1]
+            if isinstance(e.expect.value, ir.Const) and " " in e.expect.value.text
+            else ""
+        )
+        computed = "unknown" if isinstance(e.computed, Unknown) else _in(e.computed.value, unit)
+        ratio = "" if e.ratio is None else f"{e.ratio:.4f}"
+        rows.append([file, e.expect.target_text, _in(e.expected, unit), computed, ratio, e.tolerance_text,
+                     "pass" if e.passed else "FAIL"])  # fmt: skip
+    return rows
+
+
+def _in(value: Quantity, unit: str) -> str:
+    return f"{format_number(value.to(unit), 7)} {unit}".rstrip()
+
+
+def validation_table(rows: list[list[str]]) -> str:
+    header = ["file", "quantity", "expected", "computed", "ratio", "tolerance", "result"]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    right = {2, 3, 4}
+    out = []
+    for row in [header, *rows]:
+        out.append(
+            "  ".join(
+                c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(out)

@@ -1,0 +1,152 @@
+"""Text → lark tree. Syntax errors become diagnostics with friendly wording.
+
+The parser is LALR with strict=True, built once per process and cached on disk by lark
+(keyed by the grammar's hash), so a cold run does not pay for building the tables.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import attrs
+import lark
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from nnci.ast import Comment
+from nnci.diagnostics import Diagnostic, Span
+from nnci.resources import grammar_path
+
+# Friendly names for terminals in "expected ..." messages.
+TERMINALS = {
+    "RBRACE": "`}`", "LBRACE": "`{`", "EQUAL": "`=`", "_NL": "end of line", "NAME": "a name",
+    "NUMBER": "a number", "STRING": "a string", "UNIT": "a unit", "COMMA": "`,`",
+    "LPAR": "`(`", "RPAR": "`)`", "KIND": "a block kind (grid, device, ...)", "DOT": "`.`",
+    "COMPARE": "a comparison (>=, <, ...)", "PLUS": "`+`", "MINUS": "`-`", "STAR": "`*`",
+    "SLASH": "`/`", "CIRCUMFLEX": "`^`", "AT": "`@`", "$END": "end of file",
+    "IMPORT": "`import`", "EXPECT": "`expect`", "CHECK": "`check`", "WITHIN": "`within`",
+    "AS": "`as`", "NNCI": "`nnci`",
+}  # fmt: skip
+VALUE_STARTS = {"NUMBER", "NAME", "STRING", "LPAR", "LBRACE", "MINUS"}
+
+
+@attrs.frozen
+class Parsed:
+    tree: lark.Tree | None
+    comments: tuple[Comment, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+class _CommentSink:
+    """Collects comments from newline tokens while lark lexes (they never reach the tree)."""
+
+    def __init__(self) -> None:
+        self.comments: list[Comment] = []
+
+    def __call__(self, token: lark.Token) -> lark.Token:
+        line, column = token.line or 1, token.column or 1
+        for offset, raw in enumerate(str(token).split("\n")):
+            stripped = raw.strip()
+            if stripped.startswith("#"):
+                col = column + raw.index("#") if offset == 0 else raw.index("#") + 1
+                self.comments.append(Comment(stripped, line + offset, col))
+        return token
+
+
+_SINK = _CommentSink()
+
+
+@functools.cache
+def parser() -> lark.Lark:
+    return lark.Lark.open(
+        str(grammar_path()),
+        parser="lalr",
+        strict=True,
+        propagate_positions=True,
+        maybe_placeholders=False,
+        cache=True,
+        lexer_callbacks={"_NL": _SINK},
+    )
+
+
+def parse(text: str, file: str) -> Parsed:
+    """Parse one file. Never raises for bad input: problems come back as diagnostics."""
+    if not text.endswith("\n"):
+        text += "\n"
+    _SINK.comments = []
+    try:
+        tree = parser().parse(text)
+    except UnexpectedInput as error:
+        return Parsed(None, (), (syntax_diagnostic(error, text, file),))
+    return Parsed(tree, tuple(_SINK.comments), ())
+
+
+def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnostic:
+    line, column = max(error.line, 1), max(error.column, 1)
+    if isinstance(error, UnexpectedCharacters):
+        position = error.pos_in_stream or 0
+        char = text[position] if position < len(text) else ""
+        span = Span(file, line, column, line, column + 1)
+        hint = "strings are written in double quotes" if char in "'`" else None
+        return Diagnostic("E100", f"unexpected character `{char}`", span, help=hint)
+    if isinstance(error, UnexpectedEOF):
+        return _end_of_file(file, text)
+    assert isinstance(error, UnexpectedToken)
+    token = error.token
+    expected = set(error.expected)
+    if token.type == "$END":
+        return _end_of_file(file, text, expected)
+    width = max(1, len(str(token).split("\n")[0]))
+    span = Span(file, line, column, line, column + width)
+    shown = "end of line" if token.type == "_NL" else f"`{str(token).strip()}`"
+    message, hint = f"unexpected {shown}", None
+    if "EQUAL" in expected and token.type in VALUE_STARTS | {"UNIT"}:
+        message, hint = f"missing `=` before {shown}", "a field is written `name = value`"
+    elif token.type == "_NL" and expected & VALUE_STARTS:
+        message, hint = "missing value", "write a value after `=`, e.g. `power = 300 W`"
+    elif token.type == "NAME" and "_NL" in expected and "SLASH" in expected:
+        hint = "units touch their number and have no spaces (`300 W`, `429 gCO2e/kWh`); put each field on its own line"
+    elif "LBRACE" in expected and token.type == "_NL":
+        message, hint = "missing `{`", "a block is written `kind name { ... }`"
+    elif token.type == "NAME" and "RBRACE" in expected and "COMMA" in expected:
+        message, hint = f"missing `,` before {shown}", "separate map entries with `,` or a new line"
+    if hint is None:
+        hint = "expected " + _expected_text(expected)
+    return Diagnostic("E100", message, span, help=hint)
+
+
+def _end_of_file(file: str, text: str, expected: set[str] | None = None) -> Diagnostic:
+    lines = text.rstrip("\n").split("\n")
+    last = len(lines)
+    span = Span(file, last, len(lines[-1]) + 1, last, len(lines[-1]) + 2)
+    if expected is None or "RBRACE" in expected or "RPAR" in expected:
+        closer = "`)`" if expected and "RPAR" in expected and "RBRACE" not in expected else "`}`"
+        opener = _unclosed_brace(text) if closer == "`}`" else None
+        notes = (f"the `{{` at line {opener} is never closed",) if opener else ()
+        return Diagnostic("E101", f"missing {closer} at end of file", span, notes=notes,
+                          help=f"close the block with {closer}")  # fmt: skip
+    return Diagnostic("E100", "unexpected end of file", span, help="expected " + _expected_text(expected))
+
+
+def _unclosed_brace(text: str) -> int | None:
+    stack: list[int] = []
+    in_string = False
+    for number, line in enumerate(text.split("\n"), 1):
+        for char in line:
+            if char == '"':
+                in_string = not in_string
+            elif in_string:
+                continue
+            elif char == "#":
+                break
+            elif char == "{":
+                stack.append(number)
+            elif char == "}" and stack:
+                stack.pop()
+    return stack[0] if stack else None
+
+
+def _expected_text(expected: set[str]) -> str:
+    names = sorted({TERMINALS.get(t, f"`{t.lower()}`") for t in expected if not t.startswith("__")})
+    if len(names) > 6:
+        names = [*names[:6], "..."]
+    return " or ".join(names) if names else "something else"

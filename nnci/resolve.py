@@ -1,0 +1,351 @@
+"""Names, references and units → the resolved program (nnci.ir).
+
+Blocks of the root files share one namespace; an imported module's blocks are reached through
+its alias (`hw.v100_sxm2`). Imported blocks are resolved only when something refers to them, so
+importing a large catalog costs little more than parsing it. Every unknown name or field comes
+back with a "did you mean".
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from nnci import ast, ir
+from nnci.diagnostics import Diagnostic, Span
+from nnci.load import Program as Loaded
+from nnci.quantity import Quantity
+from nnci.schema import RESERVED_NAMES, SCHEMA, Spec
+from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
+
+FUNCTIONS = ("min", "max", "sum")
+ROOT = ""
+
+
+def resolve(loaded: Loaded) -> tuple[ir.Program, list[Diagnostic]]:
+    resolver = _Resolver(loaded)
+    return resolver.run(), resolver.diagnostics
+
+
+def did_you_mean(name: str, candidates: object) -> str | None:
+    close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)  # type: ignore[call-overload]
+    return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?" if close else None
+
+
+class _Resolver:
+    def __init__(self, loaded: Loaded) -> None:
+        self.loaded = loaded
+        self.diagnostics: list[Diagnostic] = []
+        self.scopes: dict[str, dict[str, ast.Block]] = {}
+        self.blocks: dict[ir.BlockKey, ir.Block] = {}
+        self.in_progress: set[ir.BlockKey] = set()
+        self.roots: list[ir.BlockKey] = []
+
+    def error(
+        self, code: str, message: str, span: Span | None, help: str | None = None, notes: tuple[str, ...] = ()
+    ) -> None:
+        self.diagnostics.append(Diagnostic(code, message, span, notes=notes, help=help))
+
+    # -- scopes ---------------------------------------------------------------------------
+
+    def module_of(self, key: str) -> str:
+        """Root files share the namespace ROOT; other modules are their own namespace."""
+        return ROOT if key in self.loaded.roots else key
+
+    def build_scopes(self) -> None:
+        for key, module in self.loaded.modules.items():
+            scope = self.scopes.setdefault(self.module_of(key), {})
+            for block in module.blocks:
+                if block.name in RESERVED_NAMES:
+                    self.error("E202", f"`{block.name}` is reserved", block.name_span,
+                               help=f"`{block.name}.energy` etc. name the sum over all jobs; choose another name")  # fmt: skip
+                    continue
+                if block.name in scope:
+                    first = scope[block.name]
+                    self.error("E202", f"`{block.name}` is defined twice", block.name_span,
+                               notes=(f"first defined at {first.name_span}",), help="rename one of them")  # fmt: skip
+                    continue
+                scope[block.name] = block
+
+    def run(self) -> ir.Program:
+        self.build_scopes()
+        for key in self.loaded.roots:
+            for block in self.loaded.modules[key].blocks:
+                if self.scopes[ROOT].get(block.name) is block:
+                    self.roots.append(self.resolve_block(ROOT, block.name, key))
+        expects = []
+        for key in self.loaded.roots:
+            for stmt in self.loaded.modules[key].expects:
+                resolved = self.resolve_expect(stmt, key)
+                if resolved is not None:
+                    expects.append(resolved)
+        return ir.Program(dict(self.blocks), tuple(self.roots), tuple(expects), dict(self.loaded.sources))
+
+    def aliases(self, file: str) -> dict[str, str]:
+        return self.loaded.imports.get(file, {})
+
+    def find_block(self, parts: tuple[str, ...], file: str, span: Span) -> tuple[ir.BlockKey, ast.Block, str] | None:
+        """A block named `name` or `alias.name`, seen from `file`; None (with a diagnostic) if absent."""
+        aliases = self.aliases(file)
+        if len(parts) == 2 and parts[0] in aliases:
+            target = aliases[parts[0]]
+            scope = self.scopes.get(self.module_of(target), {})
+            if parts[1] in scope:
+                return ir.BlockKey(self.module_of(target), parts[1]), scope[parts[1]], target
+            self.error("E300", f"`{parts[1]}` is not defined in `{parts[0]}` ({target})", span,
+                       help=did_you_mean(parts[1], scope))  # fmt: skip
+            return None
+        if len(parts) == 1:
+            namespace = self.module_of(file)
+            scope = self.scopes.get(namespace, {})
+            if parts[0] in scope:
+                block = scope[parts[0]]
+                return ir.BlockKey(namespace, parts[0]), block, block.span.file
+        self.unknown_name(".".join(parts), file, span)
+        return None
+
+    def unknown_name(self, name: str, file: str, span: Span, extra: tuple[str, ...] = ()) -> None:
+        scope = self.scopes.get(self.module_of(file), {})
+        hint = did_you_mean(name, [*scope, *self.aliases(file), *extra])
+        if hint is None and name in UNITS:
+            hint = f"`{name}` is a unit here? units touch their number without spaces: `300 W/h`, not `300 W / h`"
+        self.error("E300", f"unknown name `{name}`", span, help=hint)
+
+    # -- blocks ---------------------------------------------------------------------------
+
+    def resolve_block(self, namespace: str, name: str, file: str) -> ir.BlockKey:
+        key = ir.BlockKey(namespace, name)
+        if key in self.blocks or key in self.in_progress:
+            return key
+        block = self.scopes[namespace][name]
+        self.in_progress.add(key)
+        fields: dict[str, ir.Field] = {}
+        checks: tuple[ir.Check, ...] = ()
+        citations: tuple[str, ...] = ()
+        base_key = None
+        if block.base is not None:
+            base = self.resolve_base(block, file)
+            if base is not None:
+                base_key = base.key
+                fields, checks, citations = dict(base.fields), base.checks, base.citations
+        seen: dict[str, ast.Field] = {}
+        for field in block.fields:
+            if field.name in seen:
+                self.error("E203", f"field `{field.name}` is set twice in `{name}`", field.span,
+                           notes=(f"first set at {seen[field.name].span}",), help="remove one of them")  # fmt: skip
+                continue
+            seen[field.name] = field
+            resolved = self.resolve_field(block, key, field, file)
+            if resolved is not None:
+                fields[field.name] = resolved
+        checks += tuple(
+            ir.Check(self.resolve_comparison(c.condition, block.kind, file), c.message, c.span) for c in block.checks
+        )
+        own = tuple(self.citation(a, file) for a in block.annotations)
+        citations = tuple(c for c in own if c) or citations
+        self.blocks[key] = ir.Block(key, block.kind, fields, checks, citations, block.doc, block.span, base_key)
+        self.in_progress.discard(key)
+        return key
+
+    def resolve_base(self, block: ast.Block, file: str) -> ir.Block | None:
+        assert block.base is not None
+        found = self.find_block(block.base.parts, file, block.base.span)
+        if found is None:
+            return None
+        key, base, base_file = found
+        if key in self.in_progress:
+            self.error("E304", f"`{block.name}` amends itself through `{block.base.dotted}`", block.base.span)
+            return None
+        if base.kind != block.kind:
+            self.error("E304", f"a {block.kind} cannot amend `{block.base.dotted}`, which is a {base.kind}",
+                       block.base.span, help=f"write `{base.kind} {block.name} = {block.base.dotted} {{ ... }}`")  # fmt: skip
+            return None
+        self.resolve_block(key.module, key.name, base_file)
+        return self.blocks.get(key)
+
+    def citation(self, annotation: ast.Annotation, file: str) -> str | None:
+        if annotation.name != "source":
+            self.error("E305", f"unknown annotation `@{annotation.name}`", annotation.span,
+                       help="the annotation nnci knows is `@source(\"...\")`")  # fmt: skip
+            return None
+        texts = [a.value for a in annotation.args if isinstance(a, ast.String)]
+        if len(texts) != len(annotation.args) or not texts:
+            self.error("E305", "`@source` takes one or more strings", annotation.span,
+                       help='write `@source("Patterson et al. 2021, Table 4")`')  # fmt: skip
+            return None
+        return "; ".join(texts)
+
+    def resolve_field(self, block: ast.Block, key: ir.BlockKey, field: ast.Field, file: str) -> ir.Field | None:
+        spec = SCHEMA[block.kind].get(field.name)
+        if spec is None:
+            span = Span(field.span.file, field.span.line, field.span.column, field.span.line,
+                        field.span.column + len(field.name))  # fmt: skip
+            self.error("E301", f"a {block.kind} has no field `{field.name}`", span,
+                       help=did_you_mean(field.name, SCHEMA[block.kind])
+                       or "fields of a " + block.kind + ": " + ", ".join(SCHEMA[block.kind]))  # fmt: skip
+            return None
+        expr = self.resolve_value(spec, field.value, block.kind, key, file)
+        return ir.Field(field.name, expr, field.span) if expr is not None else None
+
+    def resolve_value(self, spec: Spec, value: ast.Expr, kind: str, key: ir.BlockKey, file: str) -> ir.Expr | None:
+        if spec.type == "string":
+            if isinstance(value, ast.String):
+                return ir.Text(value.value, value.span)
+            self.error("E305", f"`{spec.name}` takes a string", value.span, help=f'write `{spec.name} = "..."`')
+            return None
+        if spec.type in ("ref", "fleet", "map") and isinstance(value, ast.Ref):
+            found = self.find_block(value.parts, file, value.span)
+            if found is None:
+                return None
+            target, block, target_file = found
+            if block.kind != spec.target:
+                self.error("E303", f"`{spec.name}` needs a {spec.target}, but `{value.dotted}` is a {block.kind}",
+                           value.span)  # fmt: skip
+                return None
+            self.resolve_block(target.module, target.name, target_file)
+            if spec.type == "map":  # a single datacenter stands for all of the work
+                one = ir.Const(Quantity(1.0, DIMENSIONLESS), "100 %", value.span)
+                return ir.Map((ir.Entry(target, one, value.span),), value.span)
+            return ir.BlockRef(target, value.span)
+        if spec.type == "fleet" and isinstance(value, ast.MapExpr):
+            return self.inline_fleet(value, key, file)
+        if spec.type == "map" and isinstance(value, ast.MapExpr):
+            return self.resolve_map(value, spec, kind, file)
+        if spec.type != "quantity":
+            expected = {"ref": f"a {spec.target}", "fleet": "a fleet or a map of device counts",
+                        "map": f"a map of {spec.target}s to shares"}[spec.type]  # fmt: skip
+            self.error("E303", f"`{spec.name}` needs {expected}", value.span,
+                       help=f"write `{spec.name} = <{spec.target} name>`")  # fmt: skip
+            return None
+        return self.resolve_expr(value, kind, file)
+
+    def inline_fleet(self, value: ast.MapExpr, job: ir.BlockKey, file: str) -> ir.Expr | None:
+        key = ir.BlockKey(job.module, f"{job.name}.fleet")
+        devices = self.resolve_map(value, SCHEMA["fleet"]["devices"], "fleet", file)
+        if devices is None:
+            return None
+        field = ir.Field("devices", devices, value.span)
+        self.blocks[key] = ir.Block(key, "fleet", {"devices": field}, (), (), None, value.span)
+        return ir.BlockRef(key, value.span)
+
+    def resolve_map(self, value: ast.MapExpr, spec: Spec, kind: str, file: str) -> ir.Map | None:
+        entries = []
+        seen: set[str] = set()
+        for entry in value.entries:
+            if entry.key in seen:
+                self.error("E203", f"`{entry.key}` appears twice in `{spec.name}`", entry.span)
+                continue
+            seen.add(entry.key)
+            found = self.find_block(tuple(entry.key.split(".")), file, entry.span)
+            expr = self.resolve_expr(entry.value, kind, file)
+            if found is None or expr is None:
+                continue
+            target, block, target_file = found
+            if block.kind != spec.target:
+                self.error("E303", f"`{spec.name}` maps {spec.target}s, but `{entry.key}` is a {block.kind}",
+                           entry.span)  # fmt: skip
+                continue
+            self.resolve_block(target.module, target.name, target_file)
+            entries.append(ir.Entry(target, expr, entry.span))
+        return ir.Map(tuple(entries), value.span) if len(entries) == len(value.entries) else None
+
+    # -- expressions ----------------------------------------------------------------------
+
+    def resolve_expr(self, expr: ast.Expr, kind: str | None, file: str) -> ir.Expr | None:
+        """A quantity expression inside a block of `kind` (None outside any block)."""
+        if isinstance(expr, ast.Number):
+            return self.constant(expr)
+        if isinstance(expr, ast.Ref):
+            return self.resolve_ref(expr, kind, file)
+        if isinstance(expr, ast.BinOp):
+            left, right = self.resolve_expr(expr.left, kind, file), self.resolve_expr(expr.right, kind, file)
+            return ir.Binary(expr.op, left, right, expr.span) if left and right else None
+        if isinstance(expr, ast.Neg):
+            operand = self.resolve_expr(expr.operand, kind, file)
+            return ir.Negate(operand, expr.span) if operand else None
+        if isinstance(expr, ast.Call):
+            if expr.func not in FUNCTIONS:
+                self.error("E300", f"unknown function `{expr.func}`", expr.span,
+                           help=did_you_mean(expr.func, FUNCTIONS) or "functions: " + ", ".join(FUNCTIONS))  # fmt: skip
+                return None
+            if not expr.args:
+                self.error("E305", f"`{expr.func}` needs at least one argument", expr.span)
+                return None
+            args = [self.resolve_expr(a, kind, file) for a in expr.args]
+            return ir.Call(expr.func, tuple(a for a in args if a), expr.span) if all(args) else None
+        if isinstance(expr, ast.String):
+            self.error("E305", "a string cannot stand where a quantity is expected", expr.span)
+            return None
+        self.error(
+            "E305",
+            "a map cannot stand here",
+            expr.span,
+            help="maps are the values of fields like `mix`, `devices` and `site`",
+        )
+        return None
+
+    def constant(self, number: ast.Number) -> ir.Const | None:
+        if number.unit is None:
+            return ir.Const(Quantity(number.value, DIMENSIONLESS), number.text, number.span)
+        try:
+            unit = parse_unit(number.unit)
+        except UnitError as error:
+            span = number.span
+            start = span.end_column - len(number.unit)
+            self.error("E302", str(error), Span(span.file, span.end_line, start, span.end_line, span.end_column),
+                       help=error.hint)  # fmt: skip
+            return None
+        return ir.Const(
+            Quantity(number.value * unit.factor, unit.dimension), f"{number.text} {number.unit}", number.span
+        )
+
+    def resolve_ref(self, ref: ast.Ref, kind: str | None, file: str) -> ir.Expr | None:
+        parts = ref.parts
+        own = SCHEMA[kind] if kind else {}
+        if len(parts) == 1 and parts[0] in own and own[parts[0]].type == "quantity":
+            return ir.SelfRef(parts[0], ref.span)
+        aliases = self.aliases(file)
+        if parts[0] in aliases:
+            block_parts, rest = parts[:2], parts[2:]
+        else:
+            block_parts, rest = parts[:1], parts[1:]
+        if parts == ("total",) or (parts[0] == "total" and len(parts) == 2):
+            return self.quantity_ref(ir.TOTAL, "training", rest, ref)
+        if len(parts) == 1 and parts[0] not in self.scopes.get(self.module_of(file), {}):
+            self.unknown_name(parts[0], file, ref.span, extra=tuple(n for n, s in own.items() if s.type == "quantity"))
+            return None
+        found = self.find_block(block_parts, file, ref.span)
+        if found is None:
+            return None
+        key, block, block_file = found
+        self.resolve_block(key.module, key.name, block_file)
+        return self.quantity_ref(key, block.kind, rest, ref)
+
+    def quantity_ref(self, key: ir.BlockKey, kind: str, rest: tuple[str, ...], ref: ast.Ref) -> ir.Expr | None:
+        if len(rest) != 1:
+            self.error("E305", f"`{ref.dotted}` names a {kind} block, not a quantity", ref.span,
+                       help=f"name one of its quantities, e.g. `{ref.dotted}.{next(iter(_quantities(kind)), 'x')}`")  # fmt: skip
+            return None
+        spec = SCHEMA[kind].get(rest[0])
+        if spec is None or spec.type != "quantity":
+            self.error("E301", f"a {kind} has no quantity `{rest[0]}`", ref.span,
+                       help=did_you_mean(rest[0], _quantities(kind)))  # fmt: skip
+            return None
+        return ir.QuantityRef(key, rest[0], ref.span)
+
+    def resolve_comparison(self, comparison: ast.Comparison, kind: str, file: str) -> ir.Comparison:
+        left = self.resolve_expr(comparison.left, kind, file)
+        right = self.resolve_expr(comparison.right, kind, file)
+        zero = ir.Const(Quantity(0.0, DIMENSIONLESS), "0", comparison.span)
+        return ir.Comparison(comparison.op, left or zero, right or zero, comparison.span)
+
+    def resolve_expect(self, stmt: ast.Expect, file: str) -> ir.Expect | None:
+        target = self.resolve_ref(stmt.target, None, file)
+        value = self.resolve_expr(stmt.value, None, file)
+        tolerance = self.resolve_expr(stmt.tolerance, None, file) if stmt.tolerance else None
+        if not isinstance(target, ir.QuantityRef) or value is None or (stmt.tolerance and tolerance is None):
+            return None
+        return ir.Expect(target.block, target.name, value, tolerance, stmt.target.dotted, stmt.span)
+
+
+def _quantities(kind: str) -> list[str]:
+    return [name for name, spec in SCHEMA[kind].items() if spec.type == "quantity"]
