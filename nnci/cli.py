@@ -9,9 +9,10 @@ from pathlib import Path
 
 from nnci import api, output
 from nnci.diagnostics import Diagnostic, NnciError, render_all
-from nnci.engine import Engine
+from nnci.engine import Derivation, Engine
 from nnci.evaluate import evaluate
 from nnci.ir import TOTAL, BlockKey
+from nnci.schema import METHODS, REPORTED
 from nnci.units import UnitError, parse_unit
 
 
@@ -56,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("file", metavar="FILE")
     explain.add_argument("target", metavar="NAME.QUANTITY", help="e.g. gpt3.operational or total.energy")
     explain.set_defaults(command=_explain)
+
+    compare = commands.add_parser("compare", help="one job under every published method, side by side",
+                                  description="Evaluate job NAME with every method (nnci, patterson, llmcarbon, "
+                                  "bloom) whose inputs are available and print energy, operational, embodied "
+                                  "and total carbon with the spread between methods.")  # fmt: skip
+    compare.add_argument("file", metavar="FILE")
+    compare.add_argument("job", metavar="NAME", help="a training or inference block")
+    compare.set_defaults(command=_compare)
 
     validate = commands.add_parser("validate", help="run every `expect` line",
                                    description="Evaluate each file (directories are searched for *.nnci) and "
@@ -125,6 +134,26 @@ def _explain(args: argparse.Namespace) -> int:
         )
         return 2
     print(output.explain(engine.quantity(key, quantity), program.sources))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    program = api.load(args.file)
+    _warn(api.check(program), program.sources)
+    key = next((k for k in program.jobs if str(k) == args.job), None)
+    if key is None:
+        jobs = ", ".join(str(k) for k in program.jobs) or "none"
+        print(
+            f"nnci compare: no training or inference block `{args.job}` in {args.file} (jobs: {jobs})", file=sys.stderr
+        )
+        return 2
+    rows = []
+    for method in METHODS:
+        engine = Engine(program, {key: method})
+        quantities = {name: engine.quantity(key, name) for name in REPORTED}
+        if any(isinstance(q, Derivation) for q in quantities.values()):
+            rows.append((method, quantities))
+    print(output.comparison_table(args.job, rows, Engine(program).method_of(key, None)))
     return 0
 
 

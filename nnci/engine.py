@@ -17,10 +17,9 @@ import attrs
 from nnci import ir
 from nnci.diagnostics import Diagnostic, Span
 from nnci.formulas import formulas_for
-from nnci.formulas.embodied import MissingDuration
-from nnci.formulas.registry import Formula, Item, Noted
+from nnci.formulas.registry import Formula, Item, NotApplicable, Noted
 from nnci.quantity import DimensionError, Quantity
-from nnci.schema import COUNTED, SCHEMA
+from nnci.schema import COUNTED, JOB_KINDS, SCHEMA
 from nnci.units import DIMENSIONLESS
 
 
@@ -69,17 +68,22 @@ class EvalError(Exception):
 
 
 class Engine:
-    def __init__(self, program: ir.Program) -> None:
+    def __init__(self, program: ir.Program, methods: dict[ir.BlockKey, str] | None = None) -> None:
+        """`methods` forces a method on some jobs (for side-by-side comparison)."""
         self.program = program
-        self.memo: dict[tuple[ir.BlockKey, str], Result] = {}
-        self.active: list[tuple[ir.BlockKey, str]] = []
+        self.forced = dict(methods or {})
+        self.memo: dict[tuple[ir.BlockKey, str, str | None], Result] = {}
+        self.active: list[tuple[ir.BlockKey, str, str | None]] = []
         self.cycles = 0
         self.diagnostics: list[Diagnostic] = []
 
     # -- public -------------------------------------------------------------------------
 
-    def quantity(self, key: ir.BlockKey, name: str) -> Result:
-        memo_key = (key, name)
+    def quantity(self, key: ir.BlockKey, name: str, method: str | None = None) -> Result:
+        """A quantity of a block; `method` is inherited from the job that asks, unless the block is a
+        job with a method of its own."""
+        method = self.method_of(key, method)
+        memo_key = (key, name, method)
         if memo_key in self.memo:
             return self.memo[memo_key]
         if memo_key in self.active:
@@ -88,22 +92,33 @@ class Engine:
         cycles_before = self.cycles
         self.active.append(memo_key)
         try:
-            result = self._derive(key, name)
+            result = self._derive(key, name, method)
         finally:
             self.active.pop()
         if isinstance(result, Derivation) or self.cycles == cycles_before:
             self.memo[memo_key] = result
         return result
 
-    def evaluate(self, expr: ir.Expr, block: ir.BlockKey | None) -> tuple[Quantity, list[Derivation]]:
+    def method_of(self, key: ir.BlockKey, inherited: str | None) -> str | None:
+        block = self.program.blocks.get(key)
+        if block is None or block.kind not in JOB_KINDS:
+            return inherited
+        if key in self.forced:
+            return self.forced[key]
+        field = block.fields.get("method")
+        return field.expr.value if field is not None and isinstance(field.expr, ir.Text) else None
+
+    def evaluate(
+        self, expr: ir.Expr, block: ir.BlockKey | None, method: str | None = None
+    ) -> tuple[Quantity, list[Derivation]]:
         """Evaluate an expression; raises _Missing or EvalError."""
         deps: list[Derivation] = []
-        return self._eval(expr, block, deps), deps
+        return self._eval(expr, block, deps, method), deps
 
     def try_evaluate(self, expr: ir.Expr, block: ir.BlockKey | None) -> Quantity | Unknown | None:
         """Like evaluate, but an unknown input gives Unknown and an arithmetic error gives None."""
         try:
-            return self.evaluate(expr, block)[0]
+            return self.evaluate(expr, block, self.method_of(block, None) if block else None)[0]
         except _Missing as missing:
             return missing.unknown
         except EvalError as error:
@@ -112,24 +127,24 @@ class Engine:
 
     # -- derivation ---------------------------------------------------------------------
 
-    def _derive(self, key: ir.BlockKey, name: str) -> Result:
+    def _derive(self, key: ir.BlockKey, name: str, method: str | None) -> Result:
         if key == ir.TOTAL:
             return self._total(name)
         block = self.program.blocks[key]
         field = block.fields.get(name)
         if field is not None:
             try:
-                value, deps = self.evaluate(field.expr, key)
+                value, deps = self.evaluate(field.expr, key, method)
             except _Missing as error:
                 return Unknown(key, name, error.unknown.missing)
             except EvalError as error:
                 self._report(error)
                 return Unknown(key, name, (f"{key}.{name} (could not be computed)",))
             return Derivation(key, name, self._retag(block.kind, name, value), None, tuple(deps), field.span)
-        formulas = formulas_for(block.kind, name)
+        formulas = formulas_for(block.kind, name, method)
         missing: list[str] = []
         for formula in formulas:
-            result = self._apply(formula, key)
+            result = self._apply(formula, key, method)
             if isinstance(result, Derivation):
                 return result
             missing.extend(m for m in result.missing if m not in missing)
@@ -142,34 +157,34 @@ class Engine:
             return Quantity(value.magnitude, spec.dim)
         return value
 
-    def _apply(self, formula: Formula, key: ir.BlockKey) -> Result:
+    def _apply(self, formula: Formula, key: ir.BlockKey, method: str | None) -> Result:
         kwargs: dict[str, Any] = {}
         deps: list[Derivation] = []
         missing: list[str] = []
         for spec in formula.inputs:
             try:
-                kwargs[spec.name] = self._input(key, spec.path, spec.optional, deps)
+                kwargs[spec.name] = self._input(key, spec.path, spec.optional, deps, method)
             except _Missing as error:
                 missing.extend(error.unknown.missing)
         if missing:
             return Unknown(key, formula.output, tuple(dict.fromkeys(missing)))
         try:
             raw = formula.fn(**kwargs)
-        except MissingDuration:
-            return Unknown(key, formula.output, (f"{key}.duration (to amortise over lifetimes)",))
+        except NotApplicable as error:
+            return Unknown(key, formula.output, (f"{key}: {error}",))
         except ZeroDivisionError:
             return Unknown(key, formula.output, (f"{formula.name}: division by zero",))
         note = raw.note if isinstance(raw, Noted) else None
         value = raw.value if isinstance(raw, Noted) else raw
         return Derivation(key, formula.output, Quantity(value, formula.dim), formula, tuple(deps), note=note)
 
-    def _input(self, key: ir.BlockKey, path: str, optional: bool, deps: list[Derivation]) -> Any:
+    def _input(self, key: ir.BlockKey, path: str, optional: bool, deps: list[Derivation], method: str | None) -> Any:
         head, _, rest = path.partition(".")
         if head.endswith("[]"):
-            return self._map_input(key, head[:-2], rest, optional, deps)
+            return self._map_input(key, head[:-2], rest, optional, deps, method)
         if rest:
-            return self._input(self._follow(key, head), rest, optional, deps)
-        result = self.quantity(key, head)
+            return self._input(self._follow(key, head), rest, optional, deps, method)
+        result = self.quantity(key, head, method)
         if isinstance(result, Unknown):
             if optional:
                 return None
@@ -184,15 +199,17 @@ class Engine:
         return field.expr.block
 
     def _map_input(
-        self, key: ir.BlockKey, field_name: str, rest: str, optional: bool, deps: list[Derivation]
+        self, key: ir.BlockKey, field_name: str, rest: str, optional: bool, deps: list[Derivation], method: str | None
     ) -> list[Item]:
+        """Each entry's weight and, unless the path stops at the map, the named block's quantity."""
         field = self.program.blocks[key].fields.get(field_name)
         if field is None or not isinstance(field.expr, ir.Map):
             raise _Missing(Unknown(key, field_name, (f"{key}.{field_name}",)))
         items = []
         for entry in field.expr.entries:
-            weight = self._eval(entry.value, key, deps)
-            items.append(Item(weight.magnitude, self._input(entry.block, rest, optional, deps)))
+            weight = self._eval(entry.value, key, deps, method)
+            value = self._input(entry.block, rest, optional, deps, method) if rest else None
+            items.append(Item(weight.magnitude, value))
         return items
 
     def _total(self, name: str) -> Result:
@@ -213,33 +230,35 @@ class Engine:
         total = values[0]
         for value in values[1:]:
             total = total + value
-        return Derivation(ir.TOTAL, name, total, None, tuple(deps), note="sum over all jobs")
+        return Derivation(ir.TOTAL, name, total, None, tuple(deps))
 
     # -- expressions --------------------------------------------------------------------
 
-    def _eval(self, expr: ir.Expr, block: ir.BlockKey | None, deps: list[Derivation]) -> Quantity:
+    def _eval(self, expr: ir.Expr, block: ir.BlockKey | None, deps: list[Derivation], method: str | None) -> Quantity:
         if isinstance(expr, ir.Const):
             return expr.value
         if isinstance(expr, (ir.SelfRef, ir.QuantityRef)):
             key = expr.block if isinstance(expr, ir.QuantityRef) else block
             assert key is not None
-            result = self.quantity(key, expr.name)
+            result = self.quantity(key, expr.name, method)
             if isinstance(result, Unknown):
                 raise _Missing(result)
             deps.append(result)
             return result.value
         if isinstance(expr, ir.Negate):
-            return -self._eval(expr.operand, block, deps)
+            return -self._eval(expr.operand, block, deps, method)
         if isinstance(expr, ir.Binary):
-            return self._binary(expr, block, deps)
+            return self._binary(expr, block, deps, method)
         if isinstance(expr, ir.Call):
-            args = [self._eval(a, block, deps) for a in expr.args]
+            args = [self._eval(a, block, deps, method) for a in expr.args]
             return self._call(expr, args)
         raise EvalError("this expression has no numeric value", expr.span)
 
-    def _binary(self, expr: ir.Binary, block: ir.BlockKey | None, deps: list[Derivation]) -> Quantity:
-        left = self._eval(expr.left, block, deps)
-        right = self._eval(expr.right, block, deps)
+    def _binary(
+        self, expr: ir.Binary, block: ir.BlockKey | None, deps: list[Derivation], method: str | None
+    ) -> Quantity:
+        left = self._eval(expr.left, block, deps, method)
+        right = self._eval(expr.right, block, deps, method)
         try:
             if expr.op == "+":
                 return left + right

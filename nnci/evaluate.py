@@ -26,7 +26,7 @@ class ExpectResult:
     expect: ir.Expect
     expected: Quantity
     tolerance: Quantity  # absolute, in the expected value's dimension
-    tolerance_text: str
+    tolerance_text: str  # empty when the tolerance came from the digits written
     computed: Result
 
     @property
@@ -72,7 +72,7 @@ def _expect(engine: Engine, expect: ir.Expect) -> ExpectResult:
     if expect.tolerance is None:
         tolerance = Quantity(_half_last_digit(expect.value) * abs(expected.magnitude) / _literal(expect.value),
                              expected.dimension) if _literal(expect.value) else Quantity(0.0, expected.dimension)  # fmt: skip
-        text = "± half the last digit"
+        text = ""  # shown by the output as ± the absolute tolerance
     else:
         given = engine.try_evaluate(expect.tolerance, None)
         assert isinstance(given, Quantity)

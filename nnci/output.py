@@ -79,9 +79,15 @@ def _notes(results: Results) -> Iterable[str]:
     for job in results.jobs:
         for name, result in job.quantities.items():
             if isinstance(result, Unknown):
-                yield f"{job.key}.{name} is unknown: needs " + ", ".join(f"`{m}`" for m in result.missing)
-            elif result.note and name == "embodied":
+                yield f"{job.key}.{name} is unknown: {unknown_reason(result)}"
+            elif result.note and name in ("embodied", "energy"):
                 yield f"{job.key}.{name}: {result.note}"
+
+
+def unknown_reason(result: Unknown) -> str:
+    if result.missing == (result.label,):
+        return "it is not given, and no formula derives it from what is given"
+    return "needs " + ", ".join(f"`{m}`" for m in result.missing)
 
 
 # -- JSON -------------------------------------------------------------------------------
@@ -97,10 +103,20 @@ class JsonQuantity:
 
 
 @attrs.frozen
+class JsonBlock:
+    kind: str
+    energy: JsonQuantity
+    operational: JsonQuantity
+    embodied: JsonQuantity
+    total: JsonQuantity
+    sources: list[str] | None = None
+
+
+@attrs.frozen
 class JsonReport:
     nnci: str
     files: list[str]
-    blocks: dict[str, dict[str, object]]
+    blocks: dict[str, JsonBlock]
     total: dict[str, JsonQuantity]
 
 
@@ -116,13 +132,14 @@ def report(results: Results, files: Sequence[str], units: Sequence[str] = ()) ->
     from nnci import __version__
 
     overrides = unit_choices(units)
-    blocks: dict[str, dict[str, object]] = {}
-    for job in results.jobs:
-        entry: dict[str, object] = {"kind": job.kind}
-        entry.update({name: _json_quantity(r, overrides) for name, r in job.quantities.items()})
-        if job.citations:
-            entry["sources"] = list(job.citations)
-        blocks[str(job.key)] = entry
+    blocks = {
+        str(job.key): JsonBlock(
+            job.kind,
+            **{name: _json_quantity(r, overrides) for name, r in job.quantities.items()},
+            sources=list(job.citations) or None,
+        )
+        for job in results.jobs
+    }
     total = {name: _json_quantity(r, overrides) for name, r in results.total.items()}
     return JsonReport(__version__, list(files), blocks, total)
 
@@ -171,7 +188,7 @@ def to_markdown(results: Results, units: Sequence[str] = ()) -> str:
 def explain(result: Result, sources: dict[str, str]) -> str:
     """The derivation tree: each value, the formula or field it came from, its inputs; citations last."""
     if isinstance(result, Unknown):
-        return f"{result.label} is unknown\n  needs: " + ", ".join(f"`{m}`" for m in result.missing)
+        return f"{result.label} is unknown: {unknown_reason(result)}"
     citations: list[str] = []
     lines: list[str] = []
     seen: set[tuple[ir.BlockKey, str]] = set()
@@ -234,7 +251,8 @@ def validation_rows(file: str, expects: Iterable[ExpectResult]) -> list[list[str
         )
         computed = "unknown" if isinstance(e.computed, Unknown) else _in(e.computed.value, unit)
         ratio = "" if e.ratio is None else f"{e.ratio:.4f}"
-        rows.append([file, e.expect.target_text, _in(e.expected, unit), computed, ratio, e.tolerance_text,
+        tolerance = e.tolerance_text or "± " + _in(e.tolerance, unit)
+        rows.append([file, e.expect.target_text, _in(e.expected, unit), computed, ratio, tolerance,
                      "pass" if e.passed else "FAIL"])  # fmt: skip
     return rows
 
@@ -256,3 +274,33 @@ def validation_table(rows: list[list[str]]) -> str:
         )
     out.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(out)
+
+
+# -- compare ------------------------------------------------------------------------------
+
+
+def comparison_table(job: str, rows: list[tuple[str, dict[str, Result]]], chosen: str | None) -> str:
+    """One job under every method: a row per method, then the spread (largest ÷ smallest) per column."""
+    units = {ENERGY: "MWh", CARBON: "tCO2e"}
+    header = ["method", *REPORTED]
+    body = []
+    for method, quantities in rows:
+        label = method + (" (chosen)" if method == chosen else "")
+        body.append([label, *(_cell(quantities[n], _unit(_dim(quantities[n]), {}, units)) for n in REPORTED)])
+    spread = ["spread (max/min)"]
+    for name in REPORTED:
+        values = [float(q[name].value.magnitude) for _, q in rows if isinstance(q[name], Derivation)]
+        positive = [v for v in values if v > 0]
+        spread.append(f"{max(positive) / min(positive):.3f}×" if len(positive) >= 2 else "")
+    body.append(spread)
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    lines = [f"{job}: every method whose inputs are available", ""]
+    for row in [header, *body]:
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )
+    lines.insert(3, "  ".join("-" * w for w in widths))
+    lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

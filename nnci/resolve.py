@@ -14,7 +14,7 @@ from nnci import ast, ir
 from nnci.diagnostics import Diagnostic, Span
 from nnci.load import Program as Loaded
 from nnci.quantity import Quantity
-from nnci.schema import RESERVED_NAMES, SCHEMA, Spec
+from nnci.schema import METHODS, RESERVED_NAMES, SCHEMA, Spec
 from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
 
 FUNCTIONS = ("min", "max", "sum")
@@ -187,6 +187,13 @@ class _Resolver:
         return ir.Field(field.name, expr, field.span) if expr is not None else None
 
     def resolve_value(self, spec: Spec, value: ast.Expr, kind: str, key: ir.BlockKey, file: str) -> ir.Expr | None:
+        if spec.type == "method":
+            if isinstance(value, ast.Ref) and len(value.parts) == 1 and value.parts[0] in METHODS:
+                return ir.Text(value.parts[0], value.span)
+            shown = value.dotted if isinstance(value, ast.Ref) else "this"
+            self.error("E300", f"unknown method `{shown}`", value.span,
+                       help=(did_you_mean(shown, METHODS) or "") + " methods: " + ", ".join(METHODS))  # fmt: skip
+            return None
         if spec.type == "string":
             if isinstance(value, ast.String):
                 return ir.Text(value.value, value.span)

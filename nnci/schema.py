@@ -26,6 +26,7 @@ from nnci.units import (
     Dimension,
 )
 
+METHODS = ("nnci", "patterson", "llmcarbon", "bloom")
 KINDS = ("grid", "source", "device", "fleet", "datacenter", "training", "inference")
 JOB_KINDS = ("training", "inference")
 COUNTED = (QUERY, TOKEN, FLOP)  # a bare number is accepted where one of these is expected
@@ -49,7 +50,7 @@ class Range:
 
 @attrs.frozen
 class Spec:
-    """One named quantity of a kind. `type` is quantity, string, ref, map or fleet."""
+    """One named quantity of a kind. `type` is quantity, string, ref, map, fleet or method."""
 
     name: str
     doc: str
@@ -74,7 +75,10 @@ POSITIVE = Range(0, low_open=True, reason="must be positive")
 _LABEL = text("label", "a human-readable name")
 _SOURCES = (_LABEL, text("provider", "who publishes or operates it"), q("year", DIMENSIONLESS, "year of the data"))
 
+SHARE = Range(0, 1, low_open=True, reason="must lie in (0, 100 %]")
+
 _JOB = (
+    Spec("method", "the published method to follow: " + ", ".join(METHODS), "method"),
     Spec("fleet", "the hardware: a fleet block or an inline map of device counts", "fleet", target="fleet"),
     Spec("site", "where it runs: a datacenter, or a map of datacenters to shares of the work", "map",
          DIMENSIONLESS, "datacenter", (NON_NEGATIVE,), shares=True),
@@ -88,6 +92,21 @@ _JOB = (
     q("operational", CARBON, "carbon from the energy used", NON_NEGATIVE),
     q("embodied", CARBON, "share of the hardware's manufacturing carbon charged to this job", NON_NEGATIVE),
     q("total", CARBON, "operational plus embodied carbon"),
+    q("accelerators", DIMENSIONLESS, "devices that do the computing; by default every device of the fleet",
+      NON_NEGATIVE),
+    q("device_hours", TIME, "accelerator-hours: accelerators × duration", NON_NEGATIVE),
+    q("compute", FLOP, "total floating-point operations", NON_NEGATIVE),
+    q("throughput", THROUGHPUT, "achieved FLOP/s per accelerator", NON_NEGATIVE),
+    q("peak", THROUGHPUT, "peak FLOP/s per accelerator", NON_NEGATIVE),
+    q("efficiency", DIMENSIONLESS, "achieved share of peak throughput (hardware efficiency)", SHARE),
+    q("parameters", DIMENSIONLESS, "model parameters", NON_NEGATIVE),
+    q("activated_parameters", DIMENSIONLESS, "parameters active per token (mixture of experts); dense: all",
+      NON_NEGATIVE),
+    q("tokens", TOKEN, "tokens processed (trained on, or generated and read)", NON_NEGATIVE),
+    q("net_intensity", INTENSITY, "market-based intensity after carbon-free energy, weighted by site energy",
+      NON_NEGATIVE),
+    q("net_operational", CARBON, "operational carbon at the net (market-based) intensity", NON_NEGATIVE),
+    q("usage", DIMENSIONLESS, "share of its lifetime the hardware is in use (for amortising embodied carbon)", SHARE),
 )  # fmt: skip
 
 SCHEMA: dict[str, dict[str, Spec]] = {
@@ -124,10 +143,15 @@ SCHEMA: dict[str, dict[str, Spec]] = {
             q("lifetime", TIME, "service life over which embodied carbon is amortised", POSITIVE),
             q("manufacturing_energy", ENERGY, "energy used to manufacture one device", NON_NEGATIVE),
             Spec("made_in", "the grid that powered manufacturing", "ref", target="grid"),
+            q("carbon_per_area", CARBON / AREA, "manufacturing carbon per die area (by process node)", NON_NEGATIVE),
+            q("capacity", INFORMATION, "memory or storage capacity an embodied estimate scales with", NON_NEGATIVE),
+            q("carbon_per_capacity", CARBON / INFORMATION, "manufacturing carbon per byte of capacity", NON_NEGATIVE),
         ),
         "fleet": (
             Spec("devices", "device counts", "map", DIMENSIONLESS, "device", (NON_NEGATIVE,)),
             q("power", POWER, "power drawn by all devices of the fleet", NON_NEGATIVE),
+            q("count", DIMENSIONLESS, "number of devices", NON_NEGATIVE),
+            q("peak", THROUGHPUT, "peak FLOP/s per device (dense FP16/BF16), averaged over devices", NON_NEGATIVE),
         ),
         "datacenter": (
             *_SOURCES,
@@ -135,6 +159,8 @@ SCHEMA: dict[str, dict[str, Spec]] = {
               Range(high=3, severity="warning", reason="PUE above 3 is unusual")),
             Spec("grid", "the grid that powers it", "ref", target="grid"),
             q("intensity", INTENSITY, "carbon per kWh delivered to the site (α/τ)", NON_NEGATIVE),
+            q("net_intensity", INTENSITY, "market-based intensity after the operator's carbon-free energy",
+              NON_NEGATIVE),
         ),
         "training": _JOB,
         "inference": (
@@ -146,8 +172,9 @@ SCHEMA: dict[str, dict[str, Spec]] = {
     }.items()
 }  # fmt: skip
 
-# Quantities reported for every job and summed over the program.
+# Quantities reported for every job and summed over the program; the optional ones when known.
 REPORTED = ("energy", "operational", "embodied", "total")
+REPORTED_IF_KNOWN = ("net_operational",)
 RESERVED_NAMES = ("total",)
 
 

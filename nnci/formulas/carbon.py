@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nnci.formulas.citations import IPCC, NNCI, NNCI_RULE
+from nnci.formulas.citations import BLOOM, IPCC, LLMCARBON, NNCI, NNCI_RULE, PATTERSON
 from nnci.formulas.registry import Example, Formula, Input, Item, Noted, register
 from nnci.units import CARBON, DIMENSIONLESS, ENERGY, INTENSITY, QUERY
 
@@ -57,11 +57,44 @@ for kind in ("training", "inference"):
         (Input("energy", "energy", ENERGY), Input("intensity", "intensity", INTENSITY)),
         lambda energy, intensity: energy * intensity, NNCI,
         (Example({"energy": "1273767 kWh", "intensity": "451.578947 gCO2e/kWh"}, "575.206 tCO2e"),),
+        method="nnci",
+    ))  # fmt: skip
+    register(Formula(
+        "patterson-carbon", kind, "operational", CARBON, "tCO2e = kWh × kg CO2e per kWh ÷ 1000 (gross)",
+        (Input("energy", "energy", ENERGY), Input("intensity", "intensity", INTENSITY)),
+        lambda energy, intensity: energy * intensity, PATTERSON,
+        (Example({"energy": "1287 MWh", "intensity": "429 gCO2e/kWh"}, "552.123 tCO2e"),), method="patterson",
+    ))  # fmt: skip
+    register(Formula(
+        "patterson-net", kind, "net_operational", CARBON, "tCO2e = kWh × net kg CO2e per kWh ÷ 1000",
+        (Input("energy", "energy", ENERGY), Input("net_intensity", "net_intensity", INTENSITY)),
+        lambda energy, net_intensity: energy * net_intensity, PATTERSON,
+        # Switch Transformer, Table 4: 179 MWh at 0.330 kg/kWh net
+        (Example({"energy": "179 MWh", "net_intensity": "330 gCO2e/kWh"}, "59.07 tCO2e"),), method="patterson",
+    ))  # fmt: skip
+    register(Formula(
+        "site-net-intensity", kind, "net_intensity", INTENSITY,
+        "net α = Σ_d s_d PUE_d net α_d ÷ Σ_d s_d PUE_d",
+        (Input("pue", "site[].pue", DIMENSIONLESS), Input("intensity", "site[].net_intensity", INTENSITY)),
+        _site_intensity, NNCI_RULE,
+        (Example({"pue": [("100 %", "1.09")], "intensity": [("100 %", "177 gCO2e/kWh")]}, "177 gCO2e/kWh"),),
+    ))  # fmt: skip
+    register(Formula(
+        "llmcarbon-carbon", kind, "operational", CARBON, "CO2eq_oper = energy_oper × carb_inten",
+        (Input("energy", "energy", ENERGY), Input("intensity", "intensity", INTENSITY)),
+        lambda energy, intensity: energy * intensity, LLMCARBON,
+        (Example({"energy": "91.09 MWh", "intensity": "413 gCO2e/kWh"}, "37.62 tCO2e"),), method="llmcarbon",
+    ))  # fmt: skip
+    register(Formula(
+        "bloom-carbon", kind, "operational", CARBON, "CO2eq = energy × grid carbon intensity",
+        (Input("energy", "energy", ENERGY), Input("intensity", "intensity", INTENSITY)),
+        lambda energy, intensity: energy * intensity, BLOOM,
+        (Example({"energy": "433196 kWh", "intensity": "57 gCO2e/kWh"}, "24.69 tCO2e"),), method="bloom",
     ))  # fmt: skip
     register(Formula(
         "sum", kind, "total", CARBON, "total = operational + embodied",
         (Input("operational", "operational", CARBON), Input("embodied", "embodied", CARBON)),
-        lambda operational, embodied: operational + embodied, NNCI,
+        lambda operational, embodied: operational + embodied, NNCI_RULE,
         (Example({"operational": "575.206 tCO2e", "embodied": "8810.68 tCO2e"}, "9385.886 tCO2e"),),
     ))  # fmt: skip
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from nnci.formulas.citations import NNCI, NNCI_RULE, PATTERSON
-from nnci.formulas.registry import Example, Formula, Input, Item, Noted, register
+from nnci.formulas.citations import BLOOM, LLMCARBON, NNCI, NNCI_RULE, PATTERSON
+from nnci.formulas.registry import Example, Formula, Input, Item, NotApplicable, Noted, register
 from nnci.units import DIMENSIONLESS, ENERGY, POWER, QUERY, TIME
 
 
@@ -51,20 +51,59 @@ for kind in ("training", "inference"):
 register(Formula(
     "nn-et", "training", "energy", ENERGY, "E_t = PUE × (Σ_h n_h × P_h) × Δt",
     (Input("pue", "pue", DIMENSIONLESS), Input("it_energy", "it_energy", ENERGY)),
-    lambda pue, it_energy: pue * it_energy, f"{NNCI}; {PATTERSON}",
-    (Example({"pue": "1.1", "it_energy": "1136250 kWh"}, "1249875 kWh"),),
+    lambda pue, it_energy: pue * it_energy, NNCI,
+    (Example({"pue": "1.1", "it_energy": "1136250 kWh"}, "1249875 kWh"),), method="nnci",
 ))  # fmt: skip
 
 register(Formula(
     "nn-eq", "inference", "energy", ENERGY, "E_q = PUE × n_srv × P_srv × Δt",
     (Input("pue", "pue", DIMENSIONLESS), Input("it_energy", "it_energy", ENERGY)),
     lambda pue, it_energy: pue * it_energy, NNCI,
-    (Example({"pue": "1.1", "it_energy": "21720 kWh"}, "23892 kWh"),),
+    (Example({"pue": "1.1", "it_energy": "21720 kWh"}, "23892 kWh"),), method="nnci",
 ))  # fmt: skip
+
+for kind in ("training", "inference"):
+    register(Formula(
+        "patterson-energy", kind, "energy", ENERGY,
+        "kWh = hours × processors × average system power per processor × PUE",
+        (Input("pue", "pue", DIMENSIONLESS), Input("it_energy", "it_energy", ENERGY)),
+        lambda pue, it_energy: pue * it_energy, PATTERSON,
+        # GPT-3, Table 4: 10,000 V100 at 330 W for 14.8 days
+        (Example({"pue": "1.1", "it_energy": "1172160 kWh"}, "1289376 kWh"),), method="patterson",
+    ))  # fmt: skip
+    register(Formula(
+        "llmcarbon-energy", kind, "energy", ENERGY, "energy_oper = PUE × Σ_i P_i × n_i × t_i",
+        (Input("pue", "pue", DIMENSIONLESS), Input("it_energy", "it_energy", ENERGY)),
+        lambda pue, it_energy: pue * it_energy, LLMCARBON,
+        (Example({"pue": "1.1", "it_energy": "1000 MWh"}, "1100 MWh"),), method="llmcarbon",
+    ))  # fmt: skip
+
+
+def _dynamic(tdp: list[Item], duration: float) -> Noted:
+    counted = [item for item in tdp if item.value is not None]
+    if not counted:
+        raise NotApplicable("a TDP for at least one device of the fleet")
+    energy = sum((item.weight * item.value for item in counted), 0.0) * duration
+    left_out = len(tdp) - len(counted)
+    note = "devices at TDP, no PUE (dynamic consumption)"
+    if left_out:
+        note += f"; {left_out} device kind(s) without a TDP left out (their power belongs to idle consumption)"
+    return Noted(energy, note)
+
+
+for kind in ("training", "inference"):
+    register(Formula(
+        "bloom-dynamic", kind, "energy", ENERGY, "E_dynamic = Σ_h n_h × TDP_h × Δt  (GPU-hours × TDP)",
+        (Input("tdp", "fleet.devices[].tdp", POWER, optional=True), Input("duration", "duration", TIME)),
+        _dynamic, BLOOM,
+        # BLOOM: 1,082,990 GPU-hours at 400 W
+        (Example({"tdp": [("384", "400 W")], "duration": "2820.286 h"}, "433196 kWh"),),
+        method="bloom", default=False,
+    ))  # fmt: skip
 
 register(Formula(
     "energy-per-query", "inference", "energy_per_query", ENERGY / QUERY, "e = E / queries",
     (Input("energy", "energy", ENERGY), Input("queries", "queries", QUERY)),
-    lambda energy, queries: energy / queries, "Luccioni et al. 2023 (BLOOM), §5",
+    lambda energy, queries: energy / queries, BLOOM + ", §5",
     (Example({"energy": "914 kWh", "queries": "230768 queries"}, "3.96069 Wh/query"),),
 ))  # fmt: skip

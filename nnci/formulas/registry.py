@@ -46,6 +46,11 @@ class Noted:
     note: str
 
 
+class NotApplicable(LookupError):
+    """Raised by a formula whose inputs turn out not to fit (e.g. nothing to amortise over);
+    the message names what is missing."""
+
+
 @attrs.frozen
 class Example:
     """A worked example: inputs as written in .nnci (`"300 W"`, maps as lists of pairs) and the result."""
@@ -65,6 +70,8 @@ class Formula:
     fn: Callable[..., Any]
     citation: str
     examples: tuple[Example, ...] = ()
+    method: str | None = None  # the published method it belongs to; None: shared by all
+    default: bool = True  # used when a job names no method
 
 
 REGISTRY: dict[tuple[str, str], list[Formula]] = {}
@@ -80,8 +87,13 @@ def register(formula: Formula) -> Formula:
     return formula
 
 
-def formulas_for(kind: str, output: str) -> list[Formula]:
-    return REGISTRY.get((kind, output), [])
+def formulas_for(kind: str, output: str, method: str | None = None) -> list[Formula]:
+    """The formulas the engine may try, in order: a chosen method's own first, then shared ones;
+    without a method, every formula that is used by default, in registration order."""
+    formulas = REGISTRY.get((kind, output), [])
+    if method is None:
+        return [f for f in formulas if f.method is None or f.default]
+    return [f for f in formulas if f.method == method] + [f for f in formulas if f.method is None]
 
 
 def all_formulas() -> list[Formula]:

@@ -1,0 +1,86 @@
+"""Benchmarks (not tests): cold `nnci run` of the demo, and parse+check throughput.
+
+Run with the interpreter nnci is installed in:  python bench/run.py [--runs 7]
+Prints medians of several runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cold(args: list[str], runs: int) -> float:
+    """Median wall time of a fresh interpreter running `args`."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, *args], check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def generated_file(lines: int) -> str:
+    """A realistic file of about `lines` lines: grids, devices, datacenters and jobs that use them."""
+    out = ["nnci 0.1", ""]
+    i = 0
+    while len(out) < lines:
+        out += [
+            f"## scenario {i}",
+            f"grid g{i} {{", f"  intensity = {100 + i % 700} gCO2e/kWh", "  transport = 0.95", "}",
+            f"device d{i} {{", f"  power = {200 + i % 500} W", f"  embodied = {150 + i % 50} kgCO2e",
+            "  lifetime = 5 years", "}",
+            f"datacenter dc{i} {{", f"  pue = {1 + (i % 50) / 100}", f"  grid = g{i}",
+            '  check pue >= 1, "PUE below 1 is impossible"', "}",
+            f"training t{i} {{", f"  fleet = {{ d{i} = {1 + i % 4096} }}", f"  site = dc{i}",
+            f"  duration = {1 + i % 30} days", "}", "",
+        ]  # fmt: skip
+        i += 1
+    return "\n".join(out) + "\n"
+
+
+def throughput(lines: int, runs: int) -> tuple[int, float, float]:
+    from nnci import api
+    from nnci.parse import parse, parser
+
+    parser()  # build (or load the cached) tables outside the timing
+    text = generated_file(lines)
+    count = text.count("\n")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "big.nnci"
+        path.write_text(text)
+        parse_times, check_times = [], []
+        for _ in range(runs):
+            start = time.perf_counter()
+            parse(text, "big.nnci")
+            parse_times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            api.check(api.load(path))
+            check_times.append(time.perf_counter() - start)
+    return count, count / statistics.median(parse_times), count / statistics.median(check_times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--lines", type=int, default=10_000)
+    args = parser.parse_args()
+    cold(["-m", "nnci", "run", "models/nnci-demo.nnci"], 1)  # warm lark's table cache and the OS file cache
+    baseline = cold(["-c", "pass"], args.runs)
+    demo = cold(["-m", "nnci", "run", "models/nnci-demo.nnci"], args.runs)
+    print(f"python -c pass (baseline)            median {baseline * 1000:7.1f} ms over {args.runs} runs")
+    print(f"cold nnci run models/nnci-demo.nnci  median {demo * 1000:7.1f} ms over {args.runs} runs")
+    count, parse_rate, check_rate = throughput(args.lines, max(3, args.runs // 2))
+    print(f"parse of a {count}-line file          median {parse_rate:9,.0f} lines/s")
+    print(f"load+resolve+check of the same file  median {check_rate:9,.0f} lines/s")
+
+
+if __name__ == "__main__":
+    main()

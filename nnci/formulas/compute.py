@@ -1,0 +1,102 @@
+"""Compute: device counts, device-hours, FLOP, throughput, and the durations they imply.
+
+A job may be described however the user knows it: devices × duration, device-hours, total
+compute with achieved throughput or with peak × efficiency, or parameters × tokens.
+"""
+
+from __future__ import annotations
+
+from nnci.formulas.citations import LLMCARBON, NNCI_RULE, PATTERSON
+from nnci.formulas.registry import Example, Formula, Input, Item, Noted, register
+from nnci.units import DIMENSIONLESS, FLOP, THROUGHPUT, TIME, TOKEN
+
+
+def _count(devices: list[Item]) -> float:
+    return sum((item.weight for item in devices), 0.0)
+
+
+def _mean_peak(peak: list[Item]) -> float:
+    return sum((item.weight * item.value for item in peak), 0.0) / _count(peak)
+
+
+register(Formula(
+    "fleet-count", "fleet", "count", DIMENSIONLESS, "n = Σ_h n_h",
+    (Input("devices", "devices[]", DIMENSIONLESS),), _count, NNCI_RULE,
+    (Example({"devices": [("10000", None), ("625", None)]}, "10625"),),
+))  # fmt: skip
+
+register(Formula(
+    "fleet-peak", "fleet", "peak", THROUGHPUT, "peak = Σ_h n_h × peak_h ÷ Σ_h n_h  (dense FP16/BF16)",
+    (Input("peak", "devices[].peak_fp16", THROUGHPUT),), _mean_peak, NNCI_RULE,
+    (Example({"peak": [("512", "125 TFLOP/s")]}, "125 TFLOP/s"),),
+))  # fmt: skip
+
+register(Formula(
+    "dense-activation", "training", "activated_parameters", DIMENSIONLESS, "activated = parameters (dense)",
+    (Input("parameters", "parameters", DIMENSIONLESS),),
+    lambda parameters: Noted(parameters, "dense model: every parameter is active"), LLMCARBON,
+    (Example({"parameters": "175e9"}, "175e9"),),
+))  # fmt: skip
+
+register(Formula(
+    "compute-6nd", "training", "compute", FLOP, "C ≈ 6 × P_activated × D",
+    (Input("activated_parameters", "activated_parameters", DIMENSIONLESS), Input("tokens", "tokens", TOKEN)),
+    lambda activated_parameters, tokens: 6.0 * activated_parameters * tokens, LLMCARBON,
+    # GPT-3: 175 B parameters, 300 B tokens
+    (Example({"activated_parameters": "175e9", "tokens": "300e9 tokens"}, "3.15e23 FLOP"),),
+))  # fmt: skip
+
+register(Formula(
+    "compute-2nd", "inference", "compute", FLOP, "C_inference ≈ 2 × P × D_inference",
+    (Input("parameters", "parameters", DIMENSIONLESS), Input("tokens", "tokens", TOKEN)),
+    lambda parameters, tokens: 2.0 * parameters * tokens, LLMCARBON,
+    (Example({"parameters": "176e9", "tokens": "1e6 tokens"}, "3.52e17 FLOP"),),
+))  # fmt: skip
+
+for kind in ("training", "inference"):
+    register(Formula(
+        "fleet-accelerators", kind, "accelerators", DIMENSIONLESS, "accelerators = devices of the fleet",
+        (Input("count", "fleet.count", DIMENSIONLESS),), lambda count: count, NNCI_RULE,
+        (Example({"count": "512"}, "512"),),
+    ))  # fmt: skip
+    register(Formula(
+        "fleet-peak", kind, "peak", THROUGHPUT, "peak of the fleet's devices",
+        (Input("peak", "fleet.peak", THROUGHPUT),), lambda peak: peak, NNCI_RULE,
+        (Example({"peak": "125 TFLOP/s"}, "125 TFLOP/s"),),
+    ))  # fmt: skip
+    register(Formula(
+        "device-hours", kind, "device_hours", TIME, "device-hours = accelerators × Δt",
+        (Input("accelerators", "accelerators", DIMENSIONLESS), Input("duration", "duration", TIME)),
+        lambda accelerators, duration: accelerators * duration, PATTERSON,
+        (Example({"accelerators": "200", "duration": "6.8 days"}, "32640 h"),),
+    ))  # fmt: skip
+    register(Formula(
+        "duration-from-device-hours", kind, "duration", TIME, "Δt = device-hours ÷ accelerators",
+        (Input("device_hours", "device_hours", TIME), Input("accelerators", "accelerators", DIMENSIONLESS)),
+        lambda device_hours, accelerators: device_hours / accelerators, PATTERSON,
+        (Example({"device_hours": "1082990 h", "accelerators": "384"}, "2820.286 h"),),
+    ))  # fmt: skip
+    register(Formula(
+        "duration-from-compute", kind, "duration", TIME, "Δt = FLOP ÷ (accelerators × FLOP/s per accelerator)",
+        (Input("compute", "compute", FLOP), Input("accelerators", "accelerators", DIMENSIONLESS),
+         Input("throughput", "throughput", THROUGHPUT)),
+        lambda compute, accelerators, throughput: compute / (accelerators * throughput), PATTERSON,
+        # GPT-3, App. A: 3.14e23 FLOP on 10,000 V100 at 24.6 TFLOP/s
+        (Example({"compute": "3.14e23 FLOP", "accelerators": "10000", "throughput": "24.6 TFLOP/s"},
+                 "14.77 days"),),
+    ))  # fmt: skip
+    register(Formula(
+        "compute-from-throughput", kind, "compute", FLOP, "FLOP = FLOP/s per accelerator × accelerators × Δt",
+        (Input("throughput", "throughput", THROUGHPUT), Input("accelerators", "accelerators", DIMENSIONLESS),
+         Input("duration", "duration", TIME)),
+        lambda throughput, accelerators, duration: throughput * accelerators * duration, PATTERSON,
+        # T5, Table 4: 512 TPU v3 at 45.6 TFLOP/s for 20 days
+        (Example({"throughput": "45.6 TFLOP/s", "accelerators": "512", "duration": "20 days"},
+                 "4.034e22 FLOP"),),
+    ))  # fmt: skip
+    register(Formula(
+        "throughput-from-peak", kind, "throughput", THROUGHPUT, "FLOP/s achieved = peak × efficiency",
+        (Input("peak", "peak", THROUGHPUT), Input("efficiency", "efficiency", DIMENSIONLESS)),
+        lambda peak, efficiency: peak * efficiency, LLMCARBON,
+        (Example({"peak": "125 TFLOP/s", "efficiency": "0.197"}, "24.625 TFLOP/s"),),
+    ))  # fmt: skip

@@ -1,0 +1,139 @@
+"""The command line: formats, exit codes, explain, validate, usage errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from nnci.cli import main
+
+ROOT = Path(__file__).parent.parent
+DEMO = str(ROOT / "models" / "nnci-demo.nnci")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write(tmp_path: Path, text: str, name: str = "m.nnci") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_run_json_follows_the_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "run", DEMO, "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"nnci", "files", "blocks", "total"}
+    assert data["files"] == [DEMO]
+    training = data["blocks"]["gpt3_training"]
+    assert training["kind"] == "training"
+    assert training["energy"]["unit"] == "kWh"
+    assert training["energy"]["value"] == pytest.approx(1_249_875)
+    assert data["blocks"]["gpt3_queries"]["energy"]["value"] == pytest.approx(23_892)
+    for quantity in ("operational", "embodied", "total"):
+        assert data["total"][quantity]["unit"] == "kgCO2e"
+    assert data["total"]["operational"]["value"] == pytest.approx(575_206.4, abs=0.1)
+    assert data["total"]["embodied"]["value"] == pytest.approx(8_810_681, abs=1)
+
+
+def test_run_json_units_can_be_chosen(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "run", DEMO, "--format", "json", "--unit", "MWh", "--unit", "tCO2e")
+    data = json.loads(out)
+    assert data["total"]["energy"] == {"value": pytest.approx(1273.767), "unit": "MWh"}
+    assert data["total"]["total"]["unit"] == "tCO2e"
+    assert data["total"]["total"]["value"] == pytest.approx(9385.887, abs=1e-3)
+
+
+def test_unknown_output_unit_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "run", DEMO, "--unit", "kwh")
+    assert code == 2
+    assert "kWh" in err
+
+
+def test_run_csv_and_markdown(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "run", DEMO, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    energy = next(r for r in rows if r["block"] == "total" and r["quantity"] == "energy")
+    assert float(energy["value"]) == pytest.approx(1_273_767)
+    assert energy["unit"] == "kWh"
+    _, out, _ = run(capsys, "run", DEMO, "--format", "md")
+    assert out.splitlines()[0] == "| block | kind | energy | operational | embodied | total |"
+    assert "| total |  | 1,273.77 MWh | 575.206 tCO2e | 8,810.68 tCO2e | 9,385.89 tCO2e |" in out
+
+
+def test_run_table_names_the_embodied_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "run", DEMO)
+    assert code == 0
+    assert "charged in full" in out
+    assert "9,385.89 tCO2e" in out
+
+
+def test_explain_shows_formulas_inputs_and_citations(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "explain", DEMO, "gpt3_training.operational")
+    assert code == 0
+    assert out.startswith("gpt3_training.operational = 564,417 kgCO2e")
+    assert "nn-c" in out and "nn-et" in out
+    assert "datacenter_grid.transport = 0.95   given at" in out
+    assert "citations:" in out and "Impact Framework" in out
+
+
+def test_explain_unknown_target_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "explain", DEMO, "nope.energy")
+    assert code == 2
+    assert "gpt3_training" in err
+    code, _, err = run(capsys, "explain", DEMO, "gpt3_training.energi")
+    assert code == 2
+
+
+def test_validate_passes_and_fails(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "validate", DEMO)
+    assert code == 0
+    assert "6 passed, 0 failed" in out
+    demo = Path(DEMO).read_text().replace("expect gpt3_queries.energy = 23_892 kWh", "expect gpt3_queries.energy = 23_900 kWh")
+    code, out, _ = run(capsys, "validate", write(tmp_path, demo))
+    assert code == 1
+    assert "FAIL" in out and "5 passed, 1 failed" in out
+
+
+def test_validate_reports_broken_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run(capsys, "validate", write(tmp_path, "device d {\n  power = 3 Wh\n}\n"))
+    assert code == 1
+    assert "E400" in err
+
+
+def test_missing_path_and_no_command_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "validate", "does/not/exist")[0] == 2
+    assert run(capsys)[0] == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run"])
+    assert exit_info.value.code == 2
+
+
+def test_check_ok_and_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "check", DEMO)
+    assert code == 0 and out.startswith("ok:")
+    code, _, err = run(capsys, "check", str(tmp_path / "missing.nnci"))
+    assert code == 1 and "E103" in err
+
+
+def test_inference_per_query_figures(tmp_path: Path) -> None:
+    import nnci
+
+    program = nnci.loads(
+        "device s {\n power = 250 W\n}\ndatacenter dc {\n pue = 1.2\n intensity = 100 gCO2e/kWh\n}\n"
+        "inference api {\n fleet = { s = 4 }\n site = dc\n duration = 10 h\n queries = 12_000\n}\n"
+    )
+    engine = nnci.evaluate(program).engine
+    key = program.jobs[0]
+    per_query = engine.quantity(key, "energy_per_query")
+    # 4 × 250 W × 10 h × 1.2 = 12 kWh over 12,000 queries = 1 Wh per query
+    assert per_query.value.magnitude == pytest.approx(3600.0)  # type: ignore[union-attr]
+    assert engine.quantity(key, "operational").value.magnitude == pytest.approx(1.2)  # type: ignore[union-attr]

@@ -1,0 +1,54 @@
+"""Every scenario in models/ checks, evaluates, and its `expect` lines hold; the seed demo by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import nnci
+from nnci.engine import Derivation
+from nnci.ir import TOTAL
+
+MODELS = sorted(Path(__file__).parent.parent.joinpath("models").glob("*.nnci"))
+
+
+@pytest.mark.parametrize("path", MODELS, ids=lambda p: p.name)
+def test_model_checks_and_its_expectations_hold(path: Path) -> None:
+    program = nnci.load(path)
+    assert not nnci.check(program), "models carry no warnings"
+    results = nnci.evaluate(program)
+    assert results.expects, "every model states published figures"
+    failed = [e.expect.target_text for e in results.expects if not e.passed]
+    assert not failed
+
+
+def kwh(value: float) -> float:
+    return value * 3.6e6
+
+
+def test_seed_demo_reproduces_the_manifest_by_hand() -> None:
+    """The nn-ci GPT-3 demo, recomputed here from the manifest's inputs."""
+    results = nnci.run(Path(__file__).parent.parent / "models" / "nnci-demo.nnci")
+    pue, alpha, tau = 1.1, 429e-3, 0.95  # kgCO2e/kWh
+    training_kwh = pue * (10_000 * 300 + 625 * 250) * 360 / 1000
+    query_kwh = pue * 3620 * 250 * 24 / 1000
+    operational_kg = (training_kwh + query_kwh) * alpha / tau
+    gpu_kg = 1000 * 633e-3 / 0.95
+    server_kg = 900 * 534e-3 / 0.95
+    embodied_kg = 10_000 * gpu_kg + (625 + 3620) * server_kg
+
+    assert training_kwh == pytest.approx(1_249_875)
+    assert query_kwh == pytest.approx(23_892)
+    jobs = {str(job.key): job.quantities for job in results.jobs}
+    assert jobs["gpt3_training"]["energy"].value.magnitude == pytest.approx(kwh(training_kwh))  # type: ignore[union-attr]
+    assert jobs["gpt3_queries"]["energy"].value.magnitude == pytest.approx(kwh(query_kwh))  # type: ignore[union-attr]
+    total = {name: r.value.magnitude for name, r in results.total.items() if isinstance(r, Derivation)}
+    assert total["operational"] == pytest.approx(operational_kg, rel=1e-12)
+    assert total["embodied"] == pytest.approx(embodied_kg, rel=1e-12)
+    assert total["total"] == pytest.approx(operational_kg + embodied_kg, rel=1e-12)
+    # the figures the issue quotes, to their printed digits
+    assert round(total["operational"] / 1000, 3) == 575.206
+    assert round(total["embodied"] / 1000, 2) == 8810.68
+    assert round(total["total"] / 1000, 2) == 9385.89
+    assert results.engine.quantity(TOTAL, "energy").value.magnitude == pytest.approx(kwh(1_273_767))  # type: ignore[union-attr]
