@@ -12,7 +12,7 @@ from nnci.diagnostics import Diagnostic, NnciError, render_all
 from nnci.engine import Derivation, Engine
 from nnci.evaluate import evaluate
 from nnci.ir import TOTAL, BlockKey
-from nnci.schema import METHODS, REPORTED
+from nnci.schema import KINDS, METHODS, REPORTED
 from nnci.units import UnitError, parse_unit
 
 
@@ -65,6 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("file", metavar="FILE")
     compare.add_argument("job", metavar="NAME", help="a training or inference block")
     compare.set_defaults(command=_compare)
+
+    catalog = commands.add_parser("catalog", help="list or search the standard library",
+                                  description="List or search the records of the standard library (std/...): "
+                                  "name, key figures and source. Every word of QUERY must match the name, "
+                                  "label, vendor, zone or source.")  # fmt: skip
+    catalog.add_argument("query", nargs="*", metavar="QUERY")
+    catalog.add_argument("--kind", choices=KINDS, help="only records of this kind")
+    catalog.add_argument("--sources", action="store_true", help="show each record's sources")
+    catalog.set_defaults(command=_catalog)
 
     validate = commands.add_parser("validate", help="run every `expect` line",
                                    description="Evaluate each file (directories are searched for *.nnci) and "
@@ -154,6 +163,17 @@ def _compare(args: argparse.Namespace) -> int:
         if any(isinstance(q, Derivation) for q in quantities.values()):
             rows.append((method, quantities))
     print(output.comparison_table(args.job, rows, Engine(program).method_of(key, None)))
+    return 0
+
+
+def _catalog(args: argparse.Namespace) -> int:
+    from nnci import catalog
+
+    hits, problems = catalog.search(" ".join(args.query), args.kind)
+    if problems:
+        print(render_all(problems, {}), file=sys.stderr)
+        return 1
+    print(catalog.render(hits, args.sources))
     return 0
 
 

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import attrs
 
-from nnci import ast
+from nnci import ast, cache
 from nnci.diagnostics import Diagnostic
 from nnci.lower import lower
 from nnci.parse import parse
 from nnci.resources import std_dir
 
 STD_PREFIX = "std/"
+PRELUDE = STD_PREFIX + "sources"  # always loaded: `mix` keys name generation sources from it
 
 
 @attrs.frozen
@@ -46,13 +47,15 @@ def load(paths: list[str | Path]) -> tuple[Program, list[Diagnostic]]:
         key = loader.load_file(Path(path), chain=(), origin=None)
         if key is not None and key not in roots:
             roots.append(key)
+    loader.load_prelude()
     return Program(tuple(roots), loader.modules, loader.imports, loader.sources), loader.diagnostics
 
 
 def load_text(text: str, name: str = "<input>") -> tuple[Program, list[Diagnostic]]:
     """Load a program from text (imports relative to the working directory)."""
     loader = _Loader()
-    key = loader.load_source(text, name, Path(name), chain=())
+    key = loader.load_source(text, name, Path(name).resolve(), chain=())
+    loader.load_prelude()
     return Program((key,), loader.modules, loader.imports, loader.sources), loader.diagnostics
 
 
@@ -63,6 +66,9 @@ class _Loader:
         self.sources: dict[str, str] = {}
         self.diagnostics: list[Diagnostic] = []
         self.keys: dict[Path, str] = {}
+
+    def load_prelude(self) -> None:
+        self.load_file(std_dir() / "sources.nnci", chain=(), origin=None)
 
     def load_file(self, path: Path, chain: tuple[Path, ...], origin: ast.Import | None) -> str | None:
         resolved = path.resolve()
@@ -84,19 +90,27 @@ class _Loader:
     def load_source(self, text: str, key: str, path: Path, chain: tuple[Path, ...]) -> str:
         self.keys[path] = key
         self.sources[key] = text
-        parsed = parse(text, key)
-        self.diagnostics.extend(parsed.diagnostics)
-        if parsed.tree is None:
-            self.modules[key] = ast.Module(key, None, (), (), ())
-            self.imports[key] = {}
-            return key
-        module, problems = lower(parsed.tree, key, parsed.comments)
-        self.diagnostics.extend(problems)
+        module = self.parse_and_lower(text, key)
         self.modules[key] = module
         self.imports[key] = {}
         for stmt in module.imports:
             self._follow(stmt, key, path, (*chain, path))
         return key
+
+    def parse_and_lower(self, text: str, key: str) -> ast.Module:
+        use_cache = cache.wanted(text)
+        cached = cache.get(text, key) if use_cache else None
+        if cached is not None:
+            return cached
+        parsed = parse(text, key)
+        self.diagnostics.extend(parsed.diagnostics)
+        if parsed.tree is None:
+            return ast.Module(key, None, (), (), ())
+        module, problems = lower(parsed.tree, key, parsed.comments)
+        self.diagnostics.extend(problems)
+        if use_cache and not parsed.diagnostics and not problems:
+            cache.put(text, key, module)
+        return module
 
     def _follow(self, stmt: ast.Import, key: str, path: Path, chain: tuple[Path, ...]) -> None:
         target = _import_target(stmt.path, path)

@@ -101,7 +101,8 @@ def _expr(node: lark.Tree | lark.Token, file: str) -> ast.Expr:
         entries = []
         for entry in node.children:
             key, value = entry.children
-            entries.append(ast.MapEntry(str(key), _expr(value, file), _token_span(key, file)))
+            ref = _ref(key, file)
+            entries.append(ast.MapEntry(ref.dotted, _expr(value, file), ref.span))
         return ast.MapExpr(tuple(entries), span)
     if kind == "call":
         func, *args = node.children

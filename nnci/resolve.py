@@ -12,6 +12,7 @@ import difflib
 
 from nnci import ast, ir
 from nnci.diagnostics import Diagnostic, Span
+from nnci.load import PRELUDE
 from nnci.load import Program as Loaded
 from nnci.quantity import Quantity
 from nnci.schema import METHODS, RESERVED_NAMES, SCHEMA, Spec
@@ -102,6 +103,16 @@ class _Resolver:
                 return ir.BlockKey(namespace, parts[0]), block, block.span.file
         self.unknown_name(".".join(parts), file, span)
         return None
+
+    def find_map_key(
+        self, parts: tuple[str, ...], spec: Spec, file: str, span: Span
+    ) -> tuple[ir.BlockKey, ast.Block, str] | None:
+        """A map key names a block; a generation source not defined here comes from std/sources."""
+        scope = self.scopes.get(self.module_of(file), {})
+        prelude = self.scopes.get(self.module_of(PRELUDE), {})
+        if spec.target == "source" and len(parts) == 1 and parts[0] not in scope and parts[0] in prelude:
+            return ir.BlockKey(self.module_of(PRELUDE), parts[0]), prelude[parts[0]], PRELUDE
+        return self.find_block(parts, file, span)
 
     def unknown_name(self, name: str, file: str, span: Span, extra: tuple[str, ...] = ()) -> None:
         scope = self.scopes.get(self.module_of(file), {})
@@ -242,7 +253,7 @@ class _Resolver:
                 self.error("E203", f"`{entry.key}` appears twice in `{spec.name}`", entry.span)
                 continue
             seen.add(entry.key)
-            found = self.find_block(tuple(entry.key.split(".")), file, entry.span)
+            found = self.find_map_key(tuple(entry.key.split(".")), spec, file, entry.span)
             expr = self.resolve_expr(entry.value, kind, file)
             if found is None or expr is None:
                 continue

@@ -1,0 +1,64 @@
+"""A cache of lowered modules, keyed by a hash of the file's text, nnci's version and the grammar.
+
+Parsing dominates the cost of importing the large catalog files (thousands of lines); loading a
+pickled AST is several times faster. Entries live in $NNCI_CACHE_DIR, else $XDG_CACHE_HOME/nnci,
+else ~/.cache/nnci; a cache that cannot be read or written is simply not used.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+from nnci.ast import Module
+from nnci.resources import grammar_path
+
+MIN_LINES = 200  # small files parse faster than a cache look-up pays for
+
+
+def cache_dir() -> Path:
+    if os.environ.get("NNCI_CACHE_DIR"):
+        return Path(os.environ["NNCI_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "nnci"
+
+
+@functools.cache
+def _salt() -> bytes:
+    from nnci import __version__
+
+    return __version__.encode() + hashlib.sha256(grammar_path().read_bytes()).digest()
+
+
+def _entry(text: str, key: str) -> Path:
+    digest = hashlib.sha256(_salt() + key.encode() + b"\0" + text.encode()).hexdigest()
+    return cache_dir() / f"{digest}.pickle"
+
+
+def wanted(text: str) -> bool:
+    return text.count("\n") >= MIN_LINES and os.environ.get("NNCI_NO_CACHE") is None
+
+
+def get(text: str, key: str) -> Module | None:
+    try:
+        with open(_entry(text, key), "rb") as handle:
+            module = pickle.load(handle)
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError):
+        return None
+    return module if isinstance(module, Module) else None
+
+
+def put(text: str, key: str, module: Module) -> None:
+    """Write atomically (temporary file, then rename), so a reader never sees half an entry."""
+    target = _entry(text, key)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".tmp") as handle:
+            pickle.dump(module, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(handle.name, target)
+    except OSError:
+        return
