@@ -66,6 +66,16 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("job", metavar="NAME", help="a training or inference block")
     compare.set_defaults(command=_compare)
 
+    fmt = commands.add_parser("fmt", help="format files in the canonical layout",
+                              description="Print files in the canonical layout, comments kept. With -w, rewrite "
+                              "them in place (atomically, and only if the result parses back to the same "
+                              "program and comments); with --check, exit 1 if any file would change.")  # fmt: skip
+    fmt.add_argument("files", nargs="+", metavar="FILE")
+    mode = fmt.add_mutually_exclusive_group()
+    mode.add_argument("-w", "--write", action="store_true", help="rewrite the files in place")
+    mode.add_argument("--check", action="store_true", help="only report files that are not formatted")
+    fmt.set_defaults(command=_fmt)
+
     catalog = commands.add_parser("catalog", help="list or search the standard library",
                                   description="List or search the records of the standard library (std/...): "
                                   "name, key figures and source. Every word of QUERY must match the name, "
@@ -164,6 +174,30 @@ def _compare(args: argparse.Namespace) -> int:
             rows.append((method, quantities))
     print(output.comparison_table(args.job, rows, Engine(program).method_of(key, None)))
     return 0
+
+
+def _fmt(args: argparse.Namespace) -> int:
+    from nnci import formatting
+
+    status = 0
+    for file in args.files:
+        result = formatting.format_file(Path(file))
+        if result.diagnostics:
+            print(render_all(result.diagnostics, {result.key: result.original}), file=sys.stderr)
+            status = 1
+            continue
+        changed = result.formatted != result.original
+        if args.check:
+            if changed:
+                print(f"would reformat {file}")
+                status = 1
+        elif args.write:
+            if changed:
+                formatting.write_atomically(Path(file), result.formatted)
+                print(f"reformatted {file}")
+        else:
+            sys.stdout.write(result.formatted)
+    return status
 
 
 def _catalog(args: argparse.Namespace) -> int:

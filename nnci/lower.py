@@ -46,12 +46,15 @@ def _block(tree: lark.Tree, file: str, docs: dict[int, str]) -> ast.Block:
     kind = name = None
     base = None
     name_span = None
+    close = None
     for child in tree.children:
         if isinstance(child, lark.Token):
             if child.type == "KIND":
                 kind = str(child)
             elif child.type == "NAME":
                 name, name_span = str(child), _token_span(child, file)
+            elif child.type == "CLOSE":
+                close = _token_span(child, file)
         elif child.data == "annotation":
             annotations.append(ast.Annotation(str(child.children[0]), tuple(_expr(a, file) for a in child.children[1:]),
                                               _span(child, file)))  # fmt: skip
@@ -63,8 +66,8 @@ def _block(tree: lark.Tree, file: str, docs: dict[int, str]) -> ast.Block:
         elif child.data == "check_stmt":
             comparison, message = child.children
             checks.append(ast.Check(_comparison(comparison, file), _string(message), _span(child, file)))
-    assert kind is not None and name is not None and name_span is not None
-    span = _span(tree, file)
+    assert kind is not None and name is not None and name_span is not None and close is not None
+    span = _span(tree, file).to(close)
     doc_lines: list[str] = []
     line = span.line - 1
     while line in docs:
@@ -100,6 +103,8 @@ def _expr(node: lark.Tree | lark.Token, file: str) -> ast.Expr:
     if kind == "map":
         entries = []
         for entry in node.children:
+            if isinstance(entry, lark.Token):  # the closing brace
+                continue
             key, value = entry.children
             ref = _ref(key, file)
             entries.append(ast.MapEntry(ref.dotted, _expr(value, file), ref.span))

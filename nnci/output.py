@@ -289,7 +289,8 @@ def comparison_table(job: str, rows: list[tuple[str, dict[str, Result]]], chosen
         body.append([label, *(_cell(quantities[n], _unit(_dim(quantities[n]), {}, units)) for n in REPORTED)])
     spread = ["spread (max/min)"]
     for name in REPORTED:
-        values = [float(q[name].value.magnitude) for _, q in rows if isinstance(q[name], Derivation)]
+        known = [q[name] for _, q in rows]
+        values = [float(r.value.magnitude) for r in known if isinstance(r, Derivation)]
         positive = [v for v in values if v > 0]
         spread.append(f"{max(positive) / min(positive):.3f}×" if len(positive) >= 2 else "")
     body.append(spread)

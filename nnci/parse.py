@@ -18,7 +18,7 @@ from nnci.resources import grammar_path
 
 # Friendly names for terminals in "expected ..." messages.
 TERMINALS = {
-    "RBRACE": "`}`", "LBRACE": "`{`", "EQUAL": "`=`", "_NL": "end of line", "NAME": "a name",
+    "RBRACE": "`}`", "CLOSE": "`}`", "LBRACE": "`{`", "EQUAL": "`=`", "_NL": "end of line", "NAME": "a name",
     "NUMBER": "a number", "STRING": "a string", "UNIT": "a unit", "COMMA": "`,`",
     "LPAR": "`(`", "RPAR": "`)`", "KIND": "a block kind (grid, device, ...)", "DOT": "`.`",
     "COMPARE": "a comparison (>=, <, ...)", "PLUS": "`+`", "MINUS": "`-`", "STAR": "`*`",
@@ -95,6 +95,9 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnosti
     expected = set(error.expected)
     if token.type == "$END":
         return _end_of_file(file, text, expected)
+    unclosed = _block_start_inside_block(text, file, line)
+    if unclosed is not None:
+        return unclosed
     width = max(1, len(str(token).split("\n")[0]))
     span = Span(file, line, column, line, column + width)
     shown = "end of line" if token.type == "_NL" else f"`{str(token).strip()}`"
@@ -107,19 +110,40 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnosti
         hint = "units touch their number and have no spaces (`300 W`, `429 gCO2e/kWh`); put each field on its own line"
     elif "LBRACE" in expected and token.type == "_NL":
         message, hint = "missing `{`", "a block is written `kind name { ... }`"
-    elif token.type == "NAME" and "RBRACE" in expected and "COMMA" in expected:
+    elif token.type == "NAME" and expected & {"RBRACE", "CLOSE"} and "COMMA" in expected:
         message, hint = f"missing `,` before {shown}", "separate map entries with `,` or a new line"
     if hint is None:
         hint = "expected " + _expected_text(expected)
     return Diagnostic("E100", message, span, help=hint)
 
 
+STATEMENT_WORDS = ("grid", "source", "device", "fleet", "datacenter", "training", "inference", "expect", "import")
+
+
+def _block_start_inside_block(text: str, file: str, line: int) -> Diagnostic | None:
+    """A new block (or expect/import) where a field was expected: the block above lacks its `}`."""
+    lines = text.split("\n")
+    source = lines[line - 1] if line <= len(lines) else ""
+    words = source.split()
+    if not words or words[0] not in STATEMENT_WORDS or len(words) < 2:
+        return None
+    opener = _unclosed_brace("\n".join(lines[: line - 1]))
+    if opener is None:
+        return None
+    column = len(source) - len(source.lstrip()) + 1
+    span = Span(file, line, column, line, column + len(words[0]))
+    notes = (f"the `{{` at line {opener} is never closed",)
+    return Diagnostic("E101", f"missing `}}` before this `{words[0]}`", span, notes=notes,
+                      help="close the block above with `}`")  # fmt: skip
+
+
 def _end_of_file(file: str, text: str, expected: set[str] | None = None) -> Diagnostic:
     lines = text.rstrip("\n").split("\n")
     last = len(lines)
     span = Span(file, last, len(lines[-1]) + 1, last, len(lines[-1]) + 2)
-    if expected is None or "RBRACE" in expected or "RPAR" in expected:
-        closer = "`)`" if expected and "RPAR" in expected and "RBRACE" not in expected else "`}`"
+    braces = {"RBRACE", "CLOSE"}
+    if expected is None or expected & braces or "RPAR" in expected:
+        closer = "`)`" if expected and "RPAR" in expected and not expected & braces else "`}`"
         opener = _unclosed_brace(text) if closer == "`}`" else None
         notes = (f"the `{{` at line {opener} is never closed",) if opener else ()
         return Diagnostic("E101", f"missing {closer} at end of file", span, notes=notes,
