@@ -97,14 +97,18 @@ def test_validate_passes_and_fails(capsys: pytest.CaptureFixture[str], tmp_path:
     code, out, _ = run(capsys, "validate", DEMO)
     assert code == 0
     assert "6 passed, 0 failed" in out
-    demo = Path(DEMO).read_text().replace("expect gpt3_queries.energy = 23_892 kWh", "expect gpt3_queries.energy = 23_900 kWh")
+    demo = (
+        Path(DEMO)
+        .read_text()
+        .replace("expect gpt3_queries.energy = 23_892 kWh", "expect gpt3_queries.energy = 23_900 kWh")
+    )
     code, out, _ = run(capsys, "validate", write(tmp_path, demo))
     assert code == 1
     assert "FAIL" in out and "5 passed, 1 failed" in out
 
 
 def test_validate_reports_broken_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, err = run(capsys, "validate", write(tmp_path, "device d {\n  power = 3 Wh\n}\n"))
+    code, _out, err = run(capsys, "validate", write(tmp_path, "device d {\n  power = 3 Wh\n}\n"))
     assert code == 1
     assert "E400" in err
 

@@ -17,7 +17,7 @@ import argparse
 import csv
 import re
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -355,13 +355,17 @@ def hardware(catalog: Path) -> tuple[str, dict[str, int], list[str]]:
             for key, (_, prefixes) in LLMCARBON_DIE.items():
                 if row["name"].startswith(prefixes):
                     est = die[key]
-                    b.source(f"Embodied: LLMCarbon (Faiz et al., ICLR 2024) data/hardware.csv, {LLMCARBON}, "
-                             f"{est['item']}, CPA x die area (Apache-2.0)")
+                    b.source(
+                        f"Embodied: LLMCarbon (Faiz et al., ICLR 2024) data/hardware.csv, {LLMCARBON}, "
+                        f"{est['item']}, CPA x die area (Apache-2.0)"
+                    )
                     b.num("embodied", est["kgco2e"], "kgCO2e")
                     b.text("embodied_boundary", "die only (no HBM, package or board)")
         if row["boavizta_embodied_kgco2e"]:
-            b.doc(f"Not shipped as `embodied`: BoaviztAPI 2.5.0 model output {number(row['boavizta_embodied_kgco2e'])} "
-                  "kgCO2e (whole card incl. VRAM; computed for the catalog, not a published estimate).")
+            b.doc(
+                f"Not shipped as `embodied`: BoaviztAPI 2.5.0 model output {number(row['boavizta_embodied_kgco2e'])} "
+                "kgCO2e (whole card incl. VRAM; computed for the catalog, not a published estimate)."
+            )
         devices.append(b)
 
     hosts = server_devices(servers, skipped)
@@ -414,7 +418,10 @@ SERVER_ROWS = {
     "Azure NC24s v3 (CCF/Teads coefficient)": "azure_nc24s_v3",
 }
 SERVER_SKIP_REASONS = (
-    ("Boavizta archetype", "BoaviztAPI model output computed for the catalog (AGPL-3.0 tool), not a published estimate"),
+    (
+        "Boavizta archetype",
+        "BoaviztAPI model output computed for the catalog (AGPL-3.0 tool), not a published estimate",
+    ),
     ("via Boavizta dataset", "Boavizta PCF dataset is ODbL 1.0 (share-alike)"),
     ("Jean Zay cluster power", "cluster-level power, not a device"),
     ("average system power per processor", "job-specific measured power; belongs in the scenario (models/)"),
@@ -442,8 +449,10 @@ def server_devices(rows: list[dict[str, str]], skipped: list[str]) -> list[Block
                 b.text("label", "8x H100 server host excluding GPUs (AWS p5.48xlarge reference, EcoLogits)")
         value, unit = row["value"], row["unit"]
         if "CCF/Teads" in item:
-            b.source(f"Cloud Carbon Footprint coefficients (Teads method), {CCF_COEF}, "
-                     "output/coefficients-*-embodied.csv (Apache-2.0)")
+            b.source(
+                f"Cloud Carbon Footprint coefficients (Teads method), {CCF_COEF}, "
+                "output/coefficients-*-embodied.csv (Apache-2.0)"
+            )
         else:
             lic = " (MPL-2.0)" if "ecologits" in row["source_url_or_file"] else ""
             b.source(f"{row['source']}; {link(row['source_url_or_file'])}{lic}")
@@ -457,8 +466,10 @@ def server_devices(rows: list[dict[str, str]], skipped: list[str]) -> list[Block
             b.num("embodied", value, "kgCO2e")
             b.text("embodied_boundary", "server excluding GPUs; proxy: HPE ProLiant DL345 Gen10 Plus PCF")
             b.num("lifetime", "6", "years")
-            b.doc("BLOOM: 6-year replacement rate and 85 % average usage (figures from IDRIS); GPUs counted "
-                  "separately at 150 kgCO2e each (see a100_sxm4_80gb).")
+            b.doc(
+                "BLOOM: 6-year replacement rate and 85 % average usage (figures from IDRIS); GPUs counted "
+                "separately at 150 kgCO2e each (see a100_sxm4_80gb)."
+            )
         elif name.startswith("hgx_"):
             b.text("label", item).text("vendor", "NVIDIA").text("form_factor", "8-GPU baseboard")
             b.num("embodied", value, "kgCO2e")
@@ -470,8 +481,10 @@ def server_devices(rows: list[dict[str, str]], skipped: list[str]) -> list[Block
             else:
                 if unit != "kW":
                     raise BuildError(f"servers.csv: unexpected unit {unit!r} for {item}")
-                b.doc("power = 1.2 kW is EcoLogits' fixed host power during inference (an assumed average, "
-                      "not measured, not TDP), allocated per GPU used.")
+                b.doc(
+                    "power = 1.2 kW is EcoLogits' fixed host power during inference (an assumed average, "
+                    "not measured, not TDP), allocated per GPU used."
+                )
                 b.num("power", value, "kW")
         elif name.startswith("dgx_"):
             if unit != "kW":
@@ -482,8 +495,10 @@ def server_devices(rows: list[dict[str, str]], skipped: list[str]) -> list[Block
             b.text("label", item).text("vendor", "NVIDIA").text("form_factor", form)
             b.num("tdp", value, "kW")
         else:  # CCF / Teads whole-host embodied coefficients
-            b.doc("Whole host server INCLUDING its GPUs (Teads method: 1,000 kg base server + memory, storage, "
-                  "CPUs, GPUs); do not add GPU embodied on top. CCF amortises over 4 years.")
+            b.doc(
+                "Whole host server INCLUDING its GPUs (Teads method: 1,000 kg base server + memory, storage, "
+                "CPUs, GPUs); do not add GPU embodied on top. CCF amortises over 4 years."
+            )
             b.text("label", item.replace(" (CCF/Teads coefficient)", "") + " host (Teads/CCF)")
             b.num("embodied", value, "kgCO2e")
             b.text("embodied_boundary", f"whole host server incl. GPUs ({row['configuration']})")
@@ -568,9 +583,17 @@ def grid_candidates(rows: list[dict[str, str]], skipped: list[str]) -> list[Grid
         iso3, zone = row["country_iso3"], row["grid_zone"]
         where = short_ref(row["source_file"])
         if ds.startswith("Our World in Data"):
-            add(CLEAN, 1, "countries", f"{iso3.lower()}_{year}", row,
+            add(
+                CLEAN,
+                1,
+                "countries",
+                f"{iso3.lower()}_{year}",
+                row,
                 f"Our World in Data energy data (Ember & Energy Institute), {year}, via {CODECARBON} "
-                "global_energy_mix.json (OWID data CC BY 4.0)", row["location"], iso3)
+                "global_energy_mix.json (OWID data CC BY 4.0)",
+                row["location"],
+                iso3,
+            )
         elif ds.startswith("Green Algorithms CI_aggregated"):
             compiled = re.search(r"source column: (.*)\)$", ds)
             detail = compiled.group(1) if compiled else ""
@@ -588,65 +611,155 @@ def grid_candidates(rows: list[dict[str, str]], skipped: list[str]) -> list[Grid
             else:
                 raise BuildError(f"unexpected Green Algorithms scope {scope!r}")
         elif ds.startswith("EPA eGRID 2016 state values"):
-            add(CLEAN, 3, "US states", f"{slug(zone)}_{year}", row,
+            add(
+                CLEAN,
+                3,
+                "US states",
+                f"{slug(zone)}_{year}",
+                row,
                 f"EPA eGRID 2016 state emission rates via {CODECARBON} usa_emissions.json, converted from "
-                "lb/MWh (US public domain; CodeCarbon MIT)", row["location"], zone)
+                "lb/MWh (US public domain; CodeCarbon MIT)",
+                row["location"],
+                zone,
+            )
         elif ds.startswith("EPA eGRID2020 as used by Cloud Carbon Footprint"):
-            add(CLEAN, 4, "US NERC regions", f"{slug(zone)}_{year}", row,
+            add(
+                CLEAN,
+                4,
+                "US NERC regions",
+                f"{slug(zone)}_{year}",
+                row,
                 f"EPA eGRID2020 NERC region factors via {CCF} FootprintEstimationConstants.ts "
-                "(eGRID US public domain; CCF Apache-2.0)", row["location"], zone)
+                "(eGRID US public domain; CCF Apache-2.0)",
+                row["location"],
+                zone,
+            )
         elif ds.startswith("IEA Global Energy & CO2 Status Report 2019"):
-            add(CLEAN, 5, "world and large zones", f"world_{year}", row,
+            add(
+                CLEAN,
+                5,
+                "world and large zones",
+                f"world_{year}",
+                row,
                 "IEA Global Energy & CO2 Status Report 2019, world average 475 g/kWh, as used by "
-                f"{CODECARBON} (MIT) and Green Algorithms (CC BY 4.0)", "World", "WORLD")
+                f"{CODECARBON} (MIT) and Green Algorithms (CC BY 4.0)",
+                "World",
+                "WORLD",
+            )
         elif ds.startswith("Google Cloud region carbon data"):
-            g = add(CLEAN, 6, "Google Cloud regions", f"gcp_{slug(row['region_code'])}_{year}", row,
-                    f"Google Cloud region-carbon-info data/yearly/{year}.csv, {GOOGLE} (Apache-2.0)",
-                    f"Google Cloud {row['region_code']} ({row['location']})", provider="Google Cloud")
+            g = add(
+                CLEAN,
+                6,
+                "Google Cloud regions",
+                f"gcp_{slug(row['region_code'])}_{year}",
+                row,
+                f"Google Cloud region-carbon-info data/yearly/{year}.csv, {GOOGLE} (Apache-2.0)",
+                f"Google Cloud {row['region_code']} ({row['location']})",
+                provider="Google Cloud",
+            )
             if number(row["gco2e_per_kwh"]) == "0":
-                g.block.doc("The source gives 0 gCO2e/kWh for this region and year, as published (whole grams that year).")
+                g.block.doc(
+                    "The source gives 0 gCO2e/kWh for this region and year, as published (whole grams that year)."
+                )
         elif ds.startswith("Cloud Carbon Footprint default emission factors"):
             if row["region_code"] == "Unknown":
-                skipped.append(f"grid_intensity.csv: CCF {row['provider']} 'Unknown' region (provider average fallback)")
+                skipped.append(
+                    f"grid_intensity.csv: CCF {row['provider']} 'Unknown' region (provider average fallback)"
+                )
                 continue
             provider = {"aws": "AWS", "azure": "Microsoft Azure"}[row["provider"]]
             nerc = re.match(r"NERC (\w+);", row["notes"])
-            g = add(CLEAN, 7, f"{provider} regions (Cloud Carbon Footprint, undated)",
-                    f"{row['provider']}_{slug(row['region_code'])}", row,
-                    f"Cloud Carbon Footprint {where.split(':')[-1].split('/')[-1]}, {CCF}, undated "
-                    "(eGRID2020 NERC / EEA / carbonfootprint.com 2021) (Apache-2.0)",
-                    f"{provider} {row['region_code']}", f"NERC-{nerc.group(1)}" if nerc else "", provider)
+            g = add(
+                CLEAN,
+                7,
+                f"{provider} regions (Cloud Carbon Footprint, undated)",
+                f"{row['provider']}_{slug(row['region_code'])}",
+                row,
+                f"Cloud Carbon Footprint {where.split(':')[-1].split('/')[-1]}, {CCF}, undated "
+                "(eGRID2020 NERC / EEA / carbonfootprint.com 2021) (Apache-2.0)",
+                f"{provider} {row['region_code']}",
+                f"NERC-{nerc.group(1)}" if nerc else "",
+                provider,
+            )
         elif ds.startswith("Touvron et al. 2023"):
-            add(CLEAN, 8, "paper assumptions", "paper_llama_us_average", row,
+            add(
+                CLEAN,
+                8,
+                "paper assumptions",
+                "paper_llama_us_average",
+                row,
                 "Touvron et al. 2023, LLaMA, arXiv:2302.13971, Section 6 (US average factor)",
-                "US average used by the LLaMA paper (2023)", iso3)
+                "US average used by the LLaMA paper (2023)",
+                iso3,
+            )
         elif ds.startswith("Luccioni, Viguier, Ligozat"):
-            add(CLEAN, 8, "paper assumptions", f"paper_bloom_jean_zay_{year}", row,
+            add(
+                CLEAN,
+                8,
+                "paper assumptions",
+                f"paper_bloom_jean_zay_{year}",
+                row,
                 "Luccioni, Viguier, Ligozat 2023, BLOOM, JMLR 24(253), arXiv:2211.02001",
-                "France grid used for BLOOM training on Jean Zay", iso3)
+                "France grid used for BLOOM training on Jean Zay",
+                iso3,
+            )
         elif ds.startswith("quoted in Touvron et al. 2023"):
-            add(CLEAN, 8, "paper assumptions", "paper_opt_175b", row,
+            add(
+                CLEAN,
+                8,
+                "paper assumptions",
+                "paper_opt_175b",
+                row,
                 "OPT-175B training grid as quoted in Touvron et al. 2023, LLaMA, arXiv:2302.13971, Section 6",
-                "Grid attributed to OPT-175B training (secondary quote)")
+                "Grid attributed to OPT-175B training (secondary quote)",
+            )
         elif ds.startswith("Ember yearly electricity data"):
-            src = f"Ember yearly electricity data {year}, via {CO2JS} data/output/average-intensities.json (CC BY-SA 4.0)"
+            src = (
+                f"Ember yearly electricity data {year}, via {CO2JS} data/output/average-intensities.json (CC BY-SA 4.0)"
+            )
             if scope == "country":
                 add(SHAREALIKE, 9, "countries (Ember)", f"{iso3.lower()}_{year}", row, src, row["location"], iso3)
             else:
-                add(SHAREALIKE, 9, "world and large zones (Ember)", f"{slug(row['location'])}_{year}", row, src,
-                    row["location"], "WORLD" if scope == "world" else "")
+                add(
+                    SHAREALIKE,
+                    9,
+                    "world and large zones (Ember)",
+                    f"{slug(row['location'])}_{year}",
+                    row,
+                    src,
+                    row["location"],
+                    "WORLD" if scope == "world" else "",
+                )
         elif ds.startswith("Electricity Maps yearly data"):
-            src = (f"Electricity Maps yearly data {year}, via {CO2JS} data/output/electricity-maps/"
-                   f"yearly_{year}.json (ODbL 1.0)")
+            src = (
+                f"Electricity Maps yearly data {year}, via {CO2JS} data/output/electricity-maps/"
+                f"yearly_{year}.json (ODbL 1.0)"
+            )
             if scope == "country":
                 if zone not in ISO3:
                     raise BuildError(f"no ISO3 code for {zone!r}; add it to ISO3")
                 label = row["location"] + f" (Electricity Maps zone {zone})"
-                add(SHAREALIKE, 10, "countries (Electricity Maps)", f"{ISO3[zone].lower()}_{year}", row, src,
-                    label, ISO3[zone])
+                add(
+                    SHAREALIKE,
+                    10,
+                    "countries (Electricity Maps)",
+                    f"{ISO3[zone].lower()}_{year}",
+                    row,
+                    src,
+                    label,
+                    ISO3[zone],
+                )
             else:
-                add(SHAREALIKE, 10, "grid zones (Electricity Maps)", f"{slug(zone)}_{year}", row, src,
-                    f"{row['location']} (Electricity Maps zone {zone})", zone)
+                add(
+                    SHAREALIKE,
+                    10,
+                    "grid zones (Electricity Maps)",
+                    f"{slug(zone)}_{year}",
+                    row,
+                    src,
+                    f"{row['location']} (Electricity Maps zone {zone})",
+                    zone,
+                )
         elif ds.startswith("CodeCarbon codecarbon/data/cloud/impact.csv"):
             continue  # equals Google's 2023 file, which is shipped from its own repository
         elif ds.startswith("Cloud Carbon Footprint GCP factors"):
@@ -662,9 +775,11 @@ def select(cands: list[Grid], skipped: list[str]) -> dict[str, list[Grid]]:
     for g in sorted(cands, key=lambda g: (g.rank, g.name)):
         if g.name in chosen:
             kept = chosen[g.name]
-            skipped.append(f"grid {g.name}: kept {kept.row['source_dataset'][:40]!r} "
-                           f"({number(kept.row['gco2e_per_kwh'])}), dropped {g.row['source_dataset'][:40]!r} "
-                           f"({number(g.row['gco2e_per_kwh'])})")
+            skipped.append(
+                f"grid {g.name}: kept {kept.row['source_dataset'][:40]!r} "
+                f"({number(kept.row['gco2e_per_kwh'])}), dropped {g.row['source_dataset'][:40]!r} "
+                f"({number(g.row['gco2e_per_kwh'])})"
+            )
             continue
         chosen[g.name] = g
     files: dict[str, list[Grid]] = {CLEAN: [], SHAREALIKE: []}
@@ -741,11 +856,23 @@ def grids(catalog: Path) -> tuple[dict[str, str], dict[str, int], list[str]]:
         "std/grids already has the place and year (e.g. OWID 2023), Electricity Maps is not shipped.",
         "Electricity Maps revises history; values are those of the CO2.js pull.",
     ]
-    clean_order = ["world and large zones", "countries", "US states", "US NERC regions", "sub-national zones",
-                   "Google Cloud regions", "AWS regions (Cloud Carbon Footprint, undated)",
-                   "Microsoft Azure regions (Cloud Carbon Footprint, undated)", "paper assumptions"]
-    share_order = ["world and large zones (Ember)", "countries (Ember)", "countries (Electricity Maps)",
-                   "grid zones (Electricity Maps)"]
+    clean_order = [
+        "world and large zones",
+        "countries",
+        "US states",
+        "US NERC regions",
+        "sub-national zones",
+        "Google Cloud regions",
+        "AWS regions (Cloud Carbon Footprint, undated)",
+        "Microsoft Azure regions (Cloud Carbon Footprint, undated)",
+        "paper assumptions",
+    ]
+    share_order = [
+        "world and large zones (Ember)",
+        "countries (Ember)",
+        "countries (Electricity Maps)",
+        "grid zones (Electricity Maps)",
+    ]
     texts = {
         CLEAN: render_file(clean_pre, sections_of(files[CLEAN], clean_order)),
         SHAREALIKE: render_file(share_pre, sections_of(files[SHAREALIKE], share_order)),
@@ -826,8 +953,14 @@ def pue(catalog: Path) -> tuple[str, dict[str, int], list[str]]:
             label = f"{entity} {row['metric']}, {period}"
             add("hyperscaler fleets", name, row, label, year, FLEET_PROVIDERS[entity])
         elif entity.startswith("Uptime Institute"):
-            add("industry averages", f"uptime_average_{year}", row,
-                f"Uptime Institute survey average PUE {year} (operators report their largest site)", year, "")
+            add(
+                "industry averages",
+                f"uptime_average_{year}",
+                row,
+                f"Uptime Institute survey average PUE {year} (operators report their largest site)",
+                year,
+                "",
+            )
         elif entity.startswith("IDC"):
             kind = "public_cloud" if "public cloud" in row["metric"] else "on_premises"
             add("industry averages", f"idc_{kind}_{year}", row, f"IDC {row['metric']}, {period}", year, "")
@@ -835,24 +968,47 @@ def pue(catalog: Path) -> tuple[str, dict[str, int], list[str]]:
             region = site.split(" ")[0]
             via = "ccf" if "Cloud Carbon Footprint" in entity else year
             when = "trailing twelve months, undated" if via == "ccf" else period
-            add("Google Cloud regions", f"gcp_{slug(region)}_{via}", row,
+            add(
+                "Google Cloud regions",
+                f"gcp_{slug(region)}_{via}",
+                row,
                 f"Google Cloud {region} campus PUE, {when} (via {entity[12:-1]})",
-                "" if via == "ccf" else year, "Google Cloud")
+                "" if via == "ccf" else year,
+                "Google Cloud",
+            )
         elif entity.startswith("Patterson") or entity.startswith("LLMCarbon validation"):
             model = re.match(r"(.*?) training datacenter", site)
             if not model:
                 raise BuildError(f"pue.csv: cannot read the model in {site!r}")
             prefix = "patterson" if entity.startswith("Patterson") else "llmcarbon"
-            add("paper assumptions", f"{prefix}_{slug(model.group(1).replace('-', ''))}", row,
-                f"{site}, as tabulated by LLMCarbon data/database.csv", "", "")
+            add(
+                "paper assumptions",
+                f"{prefix}_{slug(model.group(1).replace('-', ''))}",
+                row,
+                f"{site}, as tabulated by LLMCarbon data/database.csv",
+                "",
+                "",
+            )
         elif entity.startswith("BLOOM"):
-            add("paper assumptions", f"paper_bloom_jean_zay_{year}", row,
-                "Jean Zay (IDRIS) PUE used by the BLOOM paper", year, "")
+            add(
+                "paper assumptions",
+                f"paper_bloom_jean_zay_{year}",
+                row,
+                "Jean Zay (IDRIS) PUE used by the BLOOM paper",
+                year,
+                "",
+            )
         elif entity.startswith("LLaMA"):
             add("paper assumptions", f"paper_llama_{year}", row, "PUE assumed by the LLaMA paper", year, "")
         elif entity.startswith("DINOv2"):
-            add("paper assumptions", "paper_dinov2_dinov3", row, "PUE assumed by DINOv2 / DINOv3 (follows LLaMA)",
-                "", "")
+            add(
+                "paper assumptions",
+                "paper_dinov2_dinov3",
+                row,
+                "PUE assumed by DINOv2 / DINOv3 (follows LLaMA)",
+                "",
+                "",
+            )
         elif scope == "tool default":
             tool = {"Cloud Carbon Footprint": "ccf", "Green Algorithms": "green_algorithms",
                     "CodeCarbon": "codecarbon"}[entity]  # fmt: skip
