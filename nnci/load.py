@@ -35,9 +35,10 @@ class Program:
 def display_path(path: Path) -> str:
     """Paths relative to the working directory when below it, so messages stay short."""
     try:
-        return os.path.relpath(path)
+        relative = os.path.relpath(path)
     except ValueError:
         return str(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def load(paths: list[str | Path]) -> tuple[Program, list[Diagnostic]]:

@@ -9,6 +9,7 @@ back with a "did you mean".
 from __future__ import annotations
 
 import difflib
+import math
 
 from nnci import ast, ir
 from nnci.diagnostics import Diagnostic, Span
@@ -302,6 +303,10 @@ class _Resolver:
         return None
 
     def constant(self, number: ast.Number) -> ir.Const | None:
+        if not math.isfinite(number.value):
+            self.error("E305", f"`{number.text}` is too large a number", number.span,
+                       help="numbers must be finite; use a larger unit prefix (`TWh`, `PFLOP`)")  # fmt: skip
+            return None
         if number.unit is None:
             return ir.Const(Quantity(number.value, DIMENSIONLESS), number.text, number.span)
         try:
