@@ -65,9 +65,11 @@ def infer(program: ir.Program, expr: ir.Expr, kind: str | None) -> Dimension:
             return left * right
         if expr.op == "/":
             return left / right
-        if not right.is_dimensionless or not isinstance(expr.right, ir.Const):
-            raise _DimensionProblem(Diagnostic("E401", "an exponent must be a plain number", expr.right.span))
-        return left ** Fraction(expr.right.value.magnitude).limit_denominator(1000)
+        exponent = _plain_number(expr.right)
+        if not right.is_dimensionless or exponent is None:
+            raise _DimensionProblem(Diagnostic("E401", "an exponent must be a plain number", expr.right.span,
+                                               help="write e.g. `^ 2` or `^ -0.5`; a dimension cannot depend on a value"))  # fmt: skip
+        return left ** Fraction(exponent).limit_denominator(1000)
     if isinstance(expr, ir.Call):
         dims = [infer(program, a, kind) for a in expr.args]
         for arg, dim in zip(expr.args[1:], dims[1:], strict=True):
@@ -77,6 +79,15 @@ def infer(program: ir.Program, expr: ir.Expr, kind: str | None) -> Dimension:
                     help=f"every argument of `{expr.func}` needs the same dimension"))  # fmt: skip
         return dims[0]
     raise _DimensionProblem(Diagnostic("E305", "this expression has no numeric value", expr.span))
+
+
+def _plain_number(expr: ir.Expr) -> float | None:
+    if isinstance(expr, ir.Const) and expr.value.dimension.is_dimensionless:
+        return float(expr.value.magnitude)
+    if isinstance(expr, ir.Negate):
+        inner = _plain_number(expr.operand)
+        return None if inner is None else -inner
+    return None
 
 
 def _spec_dim(spec: Spec) -> Dimension:
@@ -174,6 +185,10 @@ def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> l
         if not constants_only:
             for check_line in block.checks:
                 _check_line(engine, block, check_line, diagnostics)
+    for expect in program.expects:  # arithmetic errors in expected values surface as E405
+        for expr in (expect.value, expect.tolerance):
+            if expr is not None and _is_constant(expr):
+                engine.try_evaluate(expr, None)
     return diagnostics
 
 

@@ -225,13 +225,17 @@ def _validate(args: argparse.Namespace) -> int:
             continue
         results = evaluate(program)
         rows += output.validation_rows(str(file), results.expects)
-        failed += sum(not e.passed for e in results.expects)
+        failures = [output.expectation_diagnostic(e) for e in results.expects if not e.passed]
+        failed += len(failures)
+        if failures:
+            broken.append(render_all(failures, program.sources))
     if rows:
         print(output.validation_table(rows))
     for text in broken:
-        print(text, file=sys.stderr)
+        print("\n" + text, file=sys.stderr)
     passed = len(rows) - failed
-    print(f"\n{passed} passed, {failed} failed" + (f", {len(broken)} file(s) with errors" if broken else ""))
+    errors = len(broken) - sum(1 for text in broken if "E501" in text or "E500" in text)
+    print(f"\n{passed} passed, {failed} failed" + (f", {errors} file(s) with errors" if errors > 0 else ""))
     return 1 if failed or broken else 0
 
 

@@ -94,9 +94,9 @@ def render(diagnostic: Diagnostic, sources: Mapping[str, str]) -> str:
     if span is not None:
         lines.append(f"  --> {span}")
         text = sources.get(span.file)
-        source_lines = text.splitlines() if text is not None else []
+        source_lines = text.split("\n") if text is not None else []  # as the lexer counts lines
         if 0 < span.line <= len(source_lines):
-            source = source_lines[span.line - 1].replace("\t", " ")
+            source = _printable(source_lines[span.line - 1])
             width = len(str(span.line))
             end = span.end_column if span.end_line == span.line else len(source) + 1
             carets = "^" * max(1, end - span.column)
@@ -108,6 +108,12 @@ def render(diagnostic: Diagnostic, sources: Mapping[str, str]) -> str:
     if diagnostic.help:
         lines.append(f"  = help: {diagnostic.help}")
     return "\n".join(lines)
+
+
+def _printable(line: str) -> str:
+    """The source line as shown: tabs as spaces, other control characters as `?`, so the caret lines up."""
+    line = line.rstrip("\r").replace("\t", " ")
+    return "".join(c if c.isprintable() else "?" for c in line)
 
 
 def render_all(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str]) -> str:

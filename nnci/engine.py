@@ -174,7 +174,7 @@ class Engine:
             return Unknown(key, formula.output, (f"{key}: {error}",))
         except ZeroDivisionError:
             return Unknown(key, formula.output, (f"{formula.name}: division by zero",))
-        note = raw.note if isinstance(raw, Noted) else None
+        note = (raw.note or None) if isinstance(raw, Noted) else None
         value = raw.value if isinstance(raw, Noted) else raw
         return Derivation(key, formula.output, Quantity(value, formula.dim), formula, tuple(deps), note=note)
 
@@ -260,20 +260,18 @@ class Engine:
         left = self._eval(expr.left, block, deps, method)
         right = self._eval(expr.right, block, deps, method)
         try:
-            if expr.op == "+":
-                return left + right
-            if expr.op == "-":
-                return left - right
-            if expr.op == "*":
-                return left * right
-            if expr.op == "/":
-                return left / right
-            exponent = right.magnitude
-            return Quantity(left.magnitude**exponent, left.dimension ** _fraction(exponent))
+            result = _arithmetic(expr.op, left, right)
         except ZeroDivisionError:
             raise EvalError("division by zero", expr.span) from None
-        except (DimensionError, OverflowError, ValueError) as error:
+        except OverflowError:
+            raise EvalError("the result is too large a number", expr.span) from None
+        except (DimensionError, ValueError) as error:
             raise EvalError(str(error), expr.span) from None
+        if isinstance(result.magnitude, complex):
+            raise EvalError("a negative number to a fractional power has no real value", expr.span)
+        if not math.isfinite(result.magnitude):
+            raise EvalError("the result is not a finite number", expr.span)
+        return result
 
     def _call(self, expr: ir.Call, args: list[Quantity]) -> Quantity:
         try:
@@ -281,6 +279,8 @@ class Engine:
                 total = args[0]
                 for arg in args[1:]:
                     total = total + arg
+                if not math.isfinite(total.magnitude):
+                    raise EvalError("the result is not a finite number", expr.span)
                 return total
             for arg in args[1:]:
                 args[0]._same(arg, expr.func)
@@ -290,9 +290,23 @@ class Engine:
             raise EvalError(str(error), expr.span) from None
 
     def _report(self, error: EvalError) -> None:
-        diagnostic = Diagnostic("E405", str(error), error.span)
+        hint = "check the divisor" if "division" in str(error) else "check the values this expression combines"
+        diagnostic = Diagnostic("E405", str(error), error.span, help=hint)
         if diagnostic not in self.diagnostics:
             self.diagnostics.append(diagnostic)
+
+
+def _arithmetic(op: str, left: Quantity, right: Quantity) -> Quantity:
+    if op == "+":
+        return left + right
+    if op == "-":
+        return left - right
+    if op == "*":
+        return left * right
+    if op == "/":
+        return left / right
+    exponent = right.magnitude
+    return Quantity(left.magnitude**exponent, left.dimension ** _fraction(exponent))
 
 
 def _fraction(value: float) -> Any:

@@ -61,13 +61,15 @@ def evaluate(program: ir.Program, engine: Engine | None = None) -> Results:
         for key in program.jobs
     )  # fmt: skip
     total = {name: engine.quantity(ir.TOTAL, name) for name in REPORTED}
-    expects = tuple(_expect(engine, expect) for expect in program.expects)
+    expects = tuple(e for e in (_expect(engine, expect) for expect in program.expects) if e is not None)
     return Results(program, jobs, total, expects, engine)
 
 
-def _expect(engine: Engine, expect: ir.Expect) -> ExpectResult:
+def _expect(engine: Engine, expect: ir.Expect) -> ExpectResult | None:
+    """None when the expected value or tolerance cannot be computed (check reports why)."""
     expected = engine.try_evaluate(expect.value, None)
-    assert isinstance(expected, Quantity), "expected values are constants"
+    if not isinstance(expected, Quantity):
+        return None
     computed = engine.quantity(expect.block, expect.quantity)
     if expect.tolerance is None:
         tolerance = Quantity(_half_last_digit(expect.value) * abs(expected.magnitude) / _literal(expect.value),
@@ -75,7 +77,8 @@ def _expect(engine: Engine, expect: ir.Expect) -> ExpectResult:
         text = ""  # shown by the output as ± the absolute tolerance
     else:
         given = engine.try_evaluate(expect.tolerance, None)
-        assert isinstance(given, Quantity)
+        if not isinstance(given, Quantity):
+            return None
         if given.dimension == DIMENSIONLESS:
             tolerance = Quantity(abs(expected.magnitude) * given.magnitude, expected.dimension)
             text = f"{given.magnitude * 100:g} %"

@@ -30,6 +30,8 @@ class Program:
     # module key → alias → imported module key
     imports: dict[str, dict[str, str]]
     sources: dict[str, str]
+    # module key → aliases whose import failed (already reported; references through them are not)
+    failed: dict[str, set[str]] = attrs.field(factory=dict)
 
 
 def display_path(path: Path) -> str:
@@ -49,7 +51,7 @@ def load(paths: list[str | Path]) -> tuple[Program, list[Diagnostic]]:
         if key is not None and key not in roots:
             roots.append(key)
     loader.load_prelude()
-    return Program(tuple(roots), loader.modules, loader.imports, loader.sources), loader.diagnostics
+    return Program(tuple(roots), loader.modules, loader.imports, loader.sources, loader.failed), loader.diagnostics
 
 
 def load_text(text: str, name: str = "<input>") -> tuple[Program, list[Diagnostic]]:
@@ -57,7 +59,7 @@ def load_text(text: str, name: str = "<input>") -> tuple[Program, list[Diagnosti
     loader = _Loader()
     key = loader.load_source(text, name, Path(name).resolve(), chain=())
     loader.load_prelude()
-    return Program((key,), loader.modules, loader.imports, loader.sources), loader.diagnostics
+    return Program((key,), loader.modules, loader.imports, loader.sources, loader.failed), loader.diagnostics
 
 
 class _Loader:
@@ -67,6 +69,7 @@ class _Loader:
         self.sources: dict[str, str] = {}
         self.diagnostics: list[Diagnostic] = []
         self.keys: dict[Path, str] = {}
+        self.failed: dict[str, set[str]] = {}
 
     def load_prelude(self) -> None:
         self.load_file(std_dir() / "sources.nnci", chain=(), origin=None)
@@ -122,6 +125,7 @@ class _Loader:
                 Diagnostic("E201", f"import cycle: `{stmt.path}` imports this file again", stmt.span,
                            notes=(cycle,), help="move the shared blocks into a third file that both import")
             )  # fmt: skip
+            self.failed.setdefault(key, set()).add(stmt.alias)
             return
         if stmt.alias in self.imports[key]:
             self.diagnostics.append(Diagnostic("E202", f"alias `{stmt.alias}` is used twice", stmt.span))
@@ -129,6 +133,8 @@ class _Loader:
         imported = self.load_file(target, chain, stmt)
         if imported is not None:
             self.imports[key][stmt.alias] = imported
+        else:
+            self.failed.setdefault(key, set()).add(stmt.alias)
 
 
 def _import_target(text: str, importer: Path) -> Path:

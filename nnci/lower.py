@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import lark
 
 from nnci import ast
@@ -29,10 +31,14 @@ def lower(tree: lark.Tree, file: str, comments: tuple[ast.Comment, ...] = ()) ->
         elif kind == "import_stmt":
             path, alias = child.children
             imports.append(ast.Import(_string(path), str(alias), _span(child, file)))
-        elif kind == "block":
-            blocks.append(_block(child, file, docs))
-        elif kind == "expect_stmt":
-            expects.append(_expect(child, file))
+        try:
+            if kind == "block":
+                blocks.append(_block(child, file, docs))
+            elif kind == "expect_stmt":
+                expects.append(_expect(child, file))
+        except TooDeep as error:
+            diagnostics.append(Diagnostic("E305", f"expression nested more than {MAX_DEPTH} levels deep", error.span,
+                                          help="split it into several fields"))  # fmt: skip
     return ast.Module(file, version, tuple(imports), tuple(blocks), tuple(expects), comments), diagnostics
 
 
@@ -88,10 +94,21 @@ def _comparison(tree: lark.Tree, file: str) -> ast.Comparison:
     return ast.Comparison(str(op), _expr(left, file), _expr(right, file), _span(tree, file))
 
 
-def _expr(node: lark.Tree | lark.Token, file: str) -> ast.Expr:
+MAX_DEPTH = 200  # deeper expressions are refused rather than risking Python's recursion limit
+
+
+class TooDeep(Exception):
+    def __init__(self, span: Span) -> None:
+        self.span = span
+
+
+def _expr(node: lark.Tree | lark.Token, file: str, depth: int = 0) -> ast.Expr:
     assert isinstance(node, lark.Tree), node
     kind = node.data
     span = _span(node, file)
+    if depth > MAX_DEPTH:
+        raise TooDeep(span)
+    depth += 1
     if kind == "quantity":
         number = node.children[0]
         unit = str(node.children[1]) if len(node.children) > 1 else None
@@ -107,16 +124,16 @@ def _expr(node: lark.Tree | lark.Token, file: str) -> ast.Expr:
                 continue
             key, value = entry.children
             ref = _ref(key, file)
-            entries.append(ast.MapEntry(ref.dotted, _expr(value, file), ref.span))
+            entries.append(ast.MapEntry(ref.dotted, _expr(value, file, depth), ref.span))
         return ast.MapExpr(tuple(entries), span)
     if kind == "call":
         func, *args = node.children
-        return ast.Call(str(func), tuple(_expr(a, file) for a in args), span)
+        return ast.Call(str(func), tuple(_expr(a, file, depth) for a in args), span)
     if kind == "neg":
-        return ast.Neg(_expr(node.children[0], file), span)
+        return ast.Neg(_expr(node.children[0], file, depth), span)
     if kind in BINARY:
         left, right = node.children
-        return ast.BinOp(BINARY[kind], _expr(left, file), _expr(right, file), span)
+        return ast.BinOp(BINARY[kind], _expr(left, file, depth), _expr(right, file, depth), span)
     raise AssertionError(f"unknown expression node {kind}")
 
 
@@ -124,9 +141,18 @@ def _ref(node: lark.Tree, file: str) -> ast.Ref:
     return ast.Ref(tuple(str(t) for t in node.children), _span(node, file))
 
 
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|(.))")
+_SIMPLE = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+
+
 def _string(token: object) -> str:
+    """The text of a string literal; the grammar admits only the escapes decoded here."""
     raw = str(token)[1:-1]
-    return raw.encode("utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8") if "\\" in raw else raw
+    return _ESCAPE.sub(lambda m: _code_point(int(m[1] or m[2], 16)) if m[1] or m[2] else _SIMPLE[m[3]], raw)
+
+
+def _code_point(value: int) -> str:
+    return "\ufffd" if 0xD800 <= value <= 0xDFFF else chr(value)  # a lone surrogate cannot be printed
 
 
 def _span(tree: lark.Tree, file: str) -> Span:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 from nnci import ir
+from nnci.diagnostics import Diagnostic
 from nnci.engine import Derivation, Result, Unknown
 from nnci.evaluate import ExpectResult, Results
 from nnci.quantity import Quantity, format_number
@@ -232,7 +233,7 @@ def _unique(inputs: tuple[Derivation, ...]) -> list[Derivation]:
 
 def _source_line(node: Derivation, sources: dict[str, str]) -> str:
     assert node.span is not None
-    text = sources.get(node.span.file, "").splitlines()
+    text = sources.get(node.span.file, "").split("\n")
     if 0 < node.span.line <= len(text):
         return "`" + text[node.span.line - 1].strip() + "`"
     return ""
@@ -255,6 +256,28 @@ def validation_rows(file: str, expects: Iterable[ExpectResult]) -> list[list[str
         rows.append([file, e.expect.target_text, _in(e.expected, unit), computed, ratio, tolerance,
                      "pass" if e.passed else "FAIL"])  # fmt: skip
     return rows
+
+
+def expectation_diagnostic(result: ExpectResult) -> Diagnostic:
+    """E501 for a computed value outside the tolerance; E500 when the value cannot be derived."""
+    target = result.expect.target_text
+    unit = _written_unit(result)
+    if isinstance(result.computed, Unknown):
+        return Diagnostic("E500", f"cannot derive `{target}`: {unknown_reason(result.computed)}", result.expect.span,
+                          help="give the missing inputs, or the quantity itself")  # fmt: skip
+    tolerance = result.tolerance_text or "± " + _in(result.tolerance, unit)
+    message = f"`{target}` is {_in(result.computed.value, unit)}, expected {_in(result.expected, unit)} ({tolerance})"
+    return Diagnostic("E501", message, result.expect.span, notes=(f"ratio computed/expected {result.ratio:.4f}",),
+                      help=f"see `nnci explain {result.expect.span.file} {target}` for how it was derived")  # fmt: skip
+
+
+def _written_unit(result: ExpectResult) -> str:
+    value = result.expect.value
+    return (
+        value.text.split(" ", 1)[1]
+        if isinstance(value, ir.Const) and " " in value.text
+        else display_unit(result.expected.dimension)
+    )
 
 
 def _in(value: Quantity, unit: str) -> str:

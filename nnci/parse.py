@@ -87,6 +87,8 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnosti
         char = text[position] if position < len(text) else ""
         span = Span(file, line, column, line, column + 1)
         hint = "strings are written in double quotes" if char in "'`" else None
+        if char == '"':
+            hint = 'a string ends on its line; its escapes are \\" \\\\ \\n \\t \\uXXXX \\xXX'
         return Diagnostic("E100", f"unexpected character `{char}`", span, help=hint)
     if isinstance(error, UnexpectedEOF):
         return _end_of_file(file, text)
@@ -102,15 +104,26 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnosti
     span = Span(file, line, column, line, column + width)
     shown = "end of line" if token.type == "_NL" else f"`{str(token).strip()}`"
     message, hint = f"unexpected {shown}", None
+    before = _text_before(text, line, column)
     if "EQUAL" in expected and token.type in VALUE_STARTS | {"UNIT"}:
         message, hint = f"missing `=` before {shown}", "a field is written `name = value`"
+    elif token.type == "_NL" and "LBRACE" in expected and "NAME" not in expected:
+        message, hint = "missing `{`", "a block is written `kind name { ... }`, with `{` on its first line"
     elif token.type == "_NL" and expected & VALUE_STARTS:
-        message, hint = "missing value", "write a value after `=`, e.g. `power = 300 W`"
-    elif token.type == "NAME" and "_NL" in expected and "SLASH" in expected:
+        operator = before[-1:] if before[-1:] in "+-*/^,(" else "="
+        message = f"missing value after `{operator}`"
+        hint = "write a value after `=`, e.g. `power = 300 W`" if operator == "=" else (
+            "an operator needs a value on each side; a unit is one word without spaces (`gCO2e/kWh`)")  # fmt: skip
+    elif token.type == "EQUAL" and "COMMA" in expected:
+        word = before.split()[-1] if before.split() else ""
+        start = column - len(before) + len(before.rstrip()) - len(word)
+        span = Span(file, line, start, line, start + len(word))
+        message, hint = f"missing `,` before `{word}`", "separate map entries with `,` or a new line"
+    elif token.type in ("CLOSE", "RBRACE") and "_NL" in expected:
+        message, hint = f"unexpected {shown}", "each field, and the closing `}` of a block, go on a line of their own"
+    elif token.type in ("NAME", "UNIT") and "_NL" in expected and "SLASH" in expected:
         hint = "units touch their number and have no spaces (`300 W`, `429 gCO2e/kWh`); put each field on its own line"
-    elif "LBRACE" in expected and token.type == "_NL":
-        message, hint = "missing `{`", "a block is written `kind name { ... }`"
-    elif token.type == "NAME" and expected & {"RBRACE", "CLOSE"} and "COMMA" in expected:
+    elif token.type in ("NAME", "UNIT") and expected & {"RBRACE", "CLOSE"} and "COMMA" in expected:
         message, hint = f"missing `,` before {shown}", "separate map entries with `,` or a new line"
     if hint is None:
         hint = "expected " + _expected_text(expected)
@@ -135,6 +148,11 @@ def _block_start_inside_block(text: str, file: str, line: int) -> Diagnostic | N
     notes = (f"the `{{` at line {opener} is never closed",)
     return Diagnostic("E101", f"missing `}}` before this `{words[0]}`", span, notes=notes,
                       help="close the block above with `}`")  # fmt: skip
+
+
+def _text_before(text: str, line: int, column: int) -> str:
+    lines = text.split("\n")
+    return lines[line - 1][: column - 1].rstrip() if line <= len(lines) else ""
 
 
 def _end_of_file(file: str, text: str, expected: set[str] | None = None) -> Diagnostic:

@@ -88,6 +88,8 @@ class _Resolver:
     def find_block(self, parts: tuple[str, ...], file: str, span: Span) -> tuple[ir.BlockKey, ast.Block, str] | None:
         """A block named `name` or `alias.name`, seen from `file`; None (with a diagnostic) if absent."""
         aliases = self.aliases(file)
+        if len(parts) >= 2 and parts[0] in self.loaded.failed.get(file, ()):
+            return None  # the import itself failed and was reported
         if len(parts) == 2 and parts[0] in aliases:
             target = aliases[parts[0]]
             scope = self.scopes.get(self.module_of(target), {})
@@ -119,7 +121,8 @@ class _Resolver:
         scope = self.scopes.get(self.module_of(file), {})
         hint = did_you_mean(name, [*scope, *self.aliases(file), *extra])
         if hint is None and name in UNITS:
-            hint = f"`{name}` is a unit here? units touch their number without spaces: `300 W/h`, not `300 W / h`"
+            hint = (f"`{name}` is a unit, not a name: a unit follows its number, and a compound unit "
+                    f"has no spaces inside (`1 {name}`, `300 W/{name}`)")  # fmt: skip
         self.error("E300", f"unknown name `{name}`", span, help=hint)
 
     # -- blocks ---------------------------------------------------------------------------
@@ -218,7 +221,7 @@ class _Resolver:
             target, block, target_file = found
             if block.kind != spec.target:
                 self.error("E303", f"`{spec.name}` needs a {spec.target}, but `{value.dotted}` is a {block.kind}",
-                           value.span)  # fmt: skip
+                           value.span, help=f"name a `{spec.target}` block here")  # fmt: skip
                 return None
             self.resolve_block(target.module, target.name, target_file)
             if spec.type == "map":  # a single datacenter stands for all of the work
@@ -292,7 +295,8 @@ class _Resolver:
             args = [self.resolve_expr(a, kind, file) for a in expr.args]
             return ir.Call(expr.func, tuple(a for a in args if a), expr.span) if all(args) else None
         if isinstance(expr, ast.String):
-            self.error("E305", "a string cannot stand where a quantity is expected", expr.span)
+            self.error("E305", "a string cannot stand where a quantity is expected", expr.span,
+                       help="strings are for fields such as `label`; quantities are numbers with units")  # fmt: skip
             return None
         self.error(
             "E305",
@@ -363,11 +367,31 @@ class _Resolver:
 
     def resolve_expect(self, stmt: ast.Expect, file: str) -> ir.Expect | None:
         target = self.resolve_ref(stmt.target, None, file)
-        value = self.resolve_expr(stmt.value, None, file)
-        tolerance = self.resolve_expr(stmt.tolerance, None, file) if stmt.tolerance else None
+        value = self.expected_constant(stmt.value, file)
+        tolerance = self.expected_constant(stmt.tolerance, file) if stmt.tolerance else None
         if not isinstance(target, ir.QuantityRef) or value is None or (stmt.tolerance and tolerance is None):
             return None
         return ir.Expect(target.block, target.name, value, tolerance, stmt.target.dotted, stmt.span)
+
+    def expected_constant(self, expr: ast.Expr, file: str) -> ir.Expr | None:
+        """An expected value or tolerance: a number with its unit, or arithmetic on such numbers."""
+        if _has_reference(expr):
+            self.error("E305", "an expected value is a number with its unit, not a reference", expr.span,
+                       help="write the published figure, e.g. `expect gpt3.energy = 1287 MWh within 1 %`")  # fmt: skip
+            return None
+        return self.resolve_expr(expr, None, file)
+
+
+def _has_reference(expr: ast.Expr) -> bool:
+    if isinstance(expr, (ast.Ref, ast.MapExpr, ast.String)):
+        return True
+    if isinstance(expr, ast.BinOp):
+        return _has_reference(expr.left) or _has_reference(expr.right)
+    if isinstance(expr, ast.Neg):
+        return _has_reference(expr.operand)
+    if isinstance(expr, ast.Call):
+        return any(_has_reference(a) for a in expr.args)
+    return False
 
 
 def _quantities(kind: str) -> list[str]:

@@ -92,8 +92,8 @@ _JOB = (
     q("operational", CARBON, "carbon from the energy used", NON_NEGATIVE),
     q("embodied", CARBON, "share of the hardware's manufacturing carbon charged to this job", NON_NEGATIVE),
     q("total", CARBON, "operational plus embodied carbon"),
-    q("accelerators", DIMENSIONLESS, "devices that do the computing; by default every device of the fleet",
-      NON_NEGATIVE),
+    q("accelerators", DIMENSIONLESS, "devices that do the computing; by default those of the fleet with a peak "
+      "throughput (every device if none has one)", NON_NEGATIVE),
     q("device_hours", TIME, "accelerator-hours: accelerators × duration", NON_NEGATIVE),
     q("compute", FLOP, "total floating-point operations", NON_NEGATIVE),
     q("throughput", THROUGHPUT, "achieved FLOP/s per accelerator", NON_NEGATIVE),
@@ -151,6 +151,8 @@ SCHEMA: dict[str, dict[str, Spec]] = {
             Spec("devices", "device counts", "map", DIMENSIONLESS, "device", (NON_NEGATIVE,)),
             q("power", POWER, "power drawn by all devices of the fleet", NON_NEGATIVE),
             q("count", DIMENSIONLESS, "number of devices", NON_NEGATIVE),
+            q("accelerators", DIMENSIONLESS, "devices with a peak throughput (all devices if none has one)",
+              NON_NEGATIVE),
             q("peak", THROUGHPUT, "peak FLOP/s per device (dense FP16/BF16), averaged over devices", NON_NEGATIVE),
         ),
         "datacenter": (

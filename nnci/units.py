@@ -136,9 +136,13 @@ def _table() -> dict[str, Unit]:
     add("t", 1e3, MASS, "kM")
     add("m", 1.0, LENGTH, "kmµun")
     table["cm"] = Unit(1e-2, LENGTH)
+    pound = 0.45359237  # kg, the international avoirdupois pound
+    for symbol in ("lb", "lbs"):
+        add(symbol, pound, MASS)
     for suffix in ("CO2e", "CO2eq", "CO₂e"):
         add("g" + suffix, 1e-3, CARBON, "kMGm")
         add("t" + suffix, 1e3, CARBON, "kMG")
+        add("lb" + suffix, pound, CARBON)
     add("%", 0.01, DIMENSIONLESS)
     add("FLOP", 1.0, FLOP, "kMGTPEZY")
     for symbol in ("token", "tokens"):
@@ -181,16 +185,17 @@ class UnitError(ValueError):
 
 
 def parse_unit(text: str) -> Unit:
-    """Parse a compound unit such as `gCO2e/kWh`, `TFLOP/s`, `kg/cm2` or `m^2`."""
-    parts = text.replace("·", "*").split("/")
+    """Parse a compound unit such as `gCO2e/kWh`, `TFLOP/s`, `kg/cm2` or `m^2`.
+
+    `*` and `/` apply left to right, as in pint and Python: `W/h*s` is (W/h)·s.
+    """
     factor, dim = 1.0, DIMENSIONLESS
-    for index, part in enumerate(parts):
-        for piece in part.split("*"):
-            unit = _parse_factor(piece, text)
-            if index == 0:
-                factor, dim = factor * unit.factor, dim * unit.dimension
-            else:
-                factor, dim = factor / unit.factor, dim / unit.dimension
+    for operator, piece in re.findall(r"(^|[*/])([^*/]*)", text.replace("·", "*")):
+        unit = _parse_factor(piece, text)
+        if operator == "/":
+            factor, dim = factor / unit.factor, dim / unit.dimension
+        else:
+            factor, dim = factor * unit.factor, dim * unit.dimension
     return Unit(factor, dim)
 
 

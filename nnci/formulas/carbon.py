@@ -37,6 +37,10 @@ register(Formula(
 ))  # fmt: skip
 
 
+def _share_mean(items: list[Item]) -> float:
+    return sum((item.weight * item.value for item in items), 0.0) / sum((item.weight for item in items), 0.0)
+
+
 def _site_intensity(pue: list[Item], intensity: list[Item]) -> float:
     energy_weights = [p.weight * p.value for p in pue]
     weighted = sum((w * i.value for w, i in zip(energy_weights, intensity, strict=True)), 0.0)
@@ -51,6 +55,14 @@ for kind in ("training", "inference"):
         _site_intensity, NNCI_RULE,
         (Example({"pue": [("60 %", "1.1"), ("40 %", "1.2")],
                   "intensity": [("60 %", "400 gCO2e/kWh"), ("40 %", "100 gCO2e/kWh")]}, "273.684 gCO2e/kWh"),),
+    ))  # fmt: skip
+    register(Formula(
+        "site-intensity-by-share", kind, "intensity", INTENSITY,
+        "α = Σ_d s_d α_d/τ_d ÷ Σ_d s_d (when the sites' PUEs are unknown)",
+        (Input("intensity", "site[].intensity", INTENSITY),),
+        lambda intensity: Noted(_share_mean(intensity), "sites weighted by share of the work (their PUE is unknown)"),
+        NNCI_RULE,
+        (Example({"intensity": [("60 %", "400 gCO2e/kWh"), ("40 %", "100 gCO2e/kWh")]}, "280 gCO2e/kWh"),),
     ))  # fmt: skip
     register(Formula(
         "nn-c", kind, "operational", CARBON, "C = Σ_d E_d × α_d / τ_d",

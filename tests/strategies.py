@@ -1,0 +1,394 @@
+"""Hypothesis strategies for nnci's tests, all in one place.
+
+- units: `unit_symbols()`, `compound_units()` (structured, so a test can spell them for nnci
+  and for an oracle such as pint), `magnitudes()`;
+- programs: `programs()` draws small valid `.nnci` files (grid, device, datacenter and one
+  job) together with the numbers written in them, in canonical units, for property tests;
+- noise: `mutated()` damages a valid file (characters and tokens deleted, inserted, replaced,
+  swapped), `token_soup()` strings nnci tokens together, `arbitrary_text()` is any text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+from hypothesis import strategies as st
+
+from nnci.units import UNITS
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "models" / "nnci-demo.nnci"
+
+# -- units ----------------------------------------------------------------------------------
+
+# Every symbol in the unit table, in a stable order (Hypothesis shrinks towards the first).
+UNIT_SYMBOLS: tuple[str, ...] = tuple(sorted(UNITS))
+# Symbols that may stand inside a compound unit (`%` is a unit only on its own).
+FACTOR_SYMBOLS: tuple[str, ...] = tuple(s for s in UNIT_SYMBOLS if s != "%")
+# Compound units people write; each must parse.
+COMMON_COMPOUNDS: tuple[str, ...] = (
+    "gCO2e/kWh", "kgCO2e/kWh", "tCO2e/MWh", "TFLOP/s", "PFLOP/s", "kg/cm2", "kgCO2e/cm2", "mm2",
+    "Wh/query", "gCO2e/query", "kgCO2e/GB", "kgCO2e/h", "tokens/s", "queries/s", "W/h", "m^2",
+    "kg*m^2/s^3", "J/s", "kWh/day", "GFLOP/s/W", "FLOP/token",
+)  # fmt: skip
+
+
+def unit_symbols() -> st.SearchStrategy[str]:
+    """One symbol of nnci.units.UNITS (prefixed forms included: `kWh`, `µs`, `MtCO2e`)."""
+    return st.sampled_from(UNIT_SYMBOLS)
+
+
+@attrs.frozen
+class Factor:
+    symbol: str
+    exponent: int  # 1, 2 or 3
+
+
+@attrs.frozen
+class Compound:
+    """A compound unit: a product of factors divided by a product of factors.
+
+    `text` spells it the way .nnci files do (`kg*m^2/s^3`, `kg/cm2`, `W/h/m`): operators apply
+    left to right, as in pint, so every denominator factor is written after a `/` of its own.
+    """
+
+    numerator: tuple[Factor, ...]
+    denominator: tuple[Factor, ...]
+    text: str
+
+
+def _spell(factor: Factor, style: str) -> str:
+    if factor.exponent == 1:
+        return factor.symbol
+    return f"{factor.symbol}{factor.exponent}" if style == "tail" else f"{factor.symbol}^{factor.exponent}"
+
+
+@st.composite
+def compound_units(draw: st.DrawFn, max_factors: int = 3) -> Compound:
+    """A compound of unit symbols with exponents, e.g. `MWh*s^2/kgCO2e*cm3`."""
+    factors = st.builds(Factor, st.sampled_from(FACTOR_SYMBOLS), st.integers(1, 3))
+    numerator = tuple(draw(st.lists(factors, min_size=1, max_size=max_factors)))
+    denominator = tuple(draw(st.lists(factors, min_size=0, max_size=max_factors)))
+    style = draw(st.sampled_from(("caret", "tail")))
+    text = "*".join(_spell(f, style) for f in numerator)
+    if denominator:
+        # left to right: a/(b·c) is written `a/b/c` (`a/b*c` would be (a/b)·c)
+        text += "".join("/" + _spell(f, style) for f in denominator)
+    return Compound(numerator, denominator, text)
+
+
+def magnitudes(low: float = 1e-6, high: float = 1e12) -> st.SearchStrategy[float]:
+    """Positive finite magnitudes spanning many orders of magnitude."""
+    return st.floats(min_value=low, max_value=high, allow_nan=False, allow_infinity=False)
+
+
+# -- numbers as written in .nnci --------------------------------------------------------
+
+
+@st.composite
+def written_numbers(draw: st.DrawFn, low: float, high: float, integer: bool = False) -> tuple[str, float]:
+    """A number in [low, high] as a .nnci literal (maybe with `_` separators or an exponent) and its value."""
+    if integer:
+        value = draw(st.integers(int(low), int(high)))
+        text = str(value)
+        if value >= 1000 and draw(st.booleans()):
+            text = f"{value:_}"
+        return text, float(value)
+    digits = draw(st.integers(1, 4))
+    raw = draw(st.floats(min_value=low, max_value=high, allow_nan=False, allow_infinity=False))
+    text = f"{raw:.{digits}g}"
+    if "e" in text or "E" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    value = float(text)
+    if not low <= value <= high:  # rounding to `digits` may step outside the range
+        text, value = repr(float(low)), float(low)
+    if "." not in text and "e" not in text and value >= 1000 and draw(st.booleans()):
+        text = f"{int(value):_}"
+    return text, value
+
+
+# Units a quantity may be written in, with the factor to the canonical unit of `params`.
+POWER_UNITS = (("W", 1.0), ("kW", 1e3), ("mW", 1e-3))
+TIME_UNITS = (("h", 1.0), ("hours", 1.0), ("min", 1 / 60), ("days", 24.0), ("s", 1 / 3600))
+INTENSITY_UNITS = (("gCO2e/kWh", 1.0), ("kgCO2e/MWh", 1.0), ("gCO2e/MWh", 1e-3), ("kgCO2e/kWh", 1e3))
+CARBON_UNITS = (("kgCO2e", 1.0), ("tCO2e", 1e3), ("gCO2e", 1e-3))
+LIFETIME_UNITS = (("years", 365.25 * 24), ("h", 1.0), ("months", 365.25 * 24 / 12))
+KEYWORDS = frozenset(
+    {"grid", "source", "device", "fleet", "datacenter", "training", "inference", "nnci", "import", "as", "expect",
+     "check", "within", "total"}
+)  # fmt: skip
+NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(lambda name: name not in KEYWORDS)
+
+
+@st.composite
+def _quantity(draw: st.DrawFn, low: float, high: float, units: Sequence[tuple[str, float]]) -> tuple[str, float]:
+    """`<number> <unit>` for a value in [low, high] canonical units; returns text and canonical value."""
+    unit, factor = draw(st.sampled_from(units))
+    text, value = draw(written_numbers(low / factor, high / factor))
+    return f"{text} {unit}", value * factor
+
+
+@st.composite
+def programs(
+    draw: st.DrawFn,
+    kinds: Sequence[str] = ("training", "inference"),
+    embodied: bool | None = None,
+    comments: bool = True,
+) -> tuple[str, dict[str, Any]]:
+    """A small valid program: one grid, one device, one datacenter and one job on them.
+
+    Returns `(text, params)`. `params` holds the numbers written in the text, in canonical units:
+    `n` (device count), `power_W`, `duration_h`, `pue`, `intensity_g_per_kWh` (α), `transport`
+    (τ), `embodied_kg` and `lifetime_h` (None when not written), plus `kind` and the block
+    names `grid`, `device`, `datacenter`, `job`. Expected results, for property tests:
+    energy = pue × n × power × duration; operational = energy × α / τ; embodied = n × embodied
+    × (duration / lifetime, or 1 without a lifetime).
+    `embodied`: True always writes an embodied figure, False never, None either.
+    """
+    names = draw(st.lists(NAMES, min_size=4, max_size=4, unique=True))
+    grid, device, datacenter, job = names
+    kind = draw(st.sampled_from(tuple(kinds)))
+    n_text, n = draw(written_numbers(1, 100_000, integer=True))
+    power_text, power = draw(_quantity(1, 4000, POWER_UNITS))
+    duration_text, duration = draw(_quantity(0.01, 20_000, TIME_UNITS))
+    pue_text, pue = draw(written_numbers(1, 2.5))
+    intensity_text, intensity = draw(_quantity(0, 1200, INTENSITY_UNITS))
+    write_transport = draw(st.booleans())
+    transport_text, transport = draw(written_numbers(0.5, 1)) if write_transport else ("", 1.0)
+    with_embodied = draw(st.booleans()) if embodied is None else embodied
+    embodied_text, embodied_kg = draw(_quantity(1, 10_000, CARBON_UNITS)) if with_embodied else ("", None)
+    with_lifetime = with_embodied and draw(st.booleans())
+    lifetime_text, lifetime = draw(_quantity(1000, 100_000, LIFETIME_UNITS)) if with_lifetime else ("", None)
+
+    def comment(text: str) -> str:
+        return f"  # {text}" if comments and draw(st.booleans()) else ""
+
+    lines = ["nnci 0.1"] if draw(st.booleans()) else []
+    if comments and draw(st.booleans()):
+        lines.append("## a generated scenario")
+    lines += ["", f"grid {grid} {{", f"  intensity = {intensity_text}{comment('α')}"]
+    if write_transport:
+        lines.append(f"  transport = {transport_text}{comment('τ')}")
+    lines += ["}", "", f"device {device} {{", f"  power = {power_text}"]
+    if with_embodied:
+        lines.append(f"  embodied = {embodied_text}")
+    if with_lifetime:
+        lines.append(f"  lifetime = {lifetime_text}")
+    lines += ["}", "", f"datacenter {datacenter} {{", f"  pue = {pue_text}", f"  grid = {grid}", "}", ""]
+    if draw(st.booleans()):
+        lines.append('@source("generated")')
+    lines += [f"{kind} {job} {{", f"  fleet = {{ {device} = {n_text} }}", f"  site = {datacenter}"]
+    lines += [f"  duration = {duration_text}{comment('wall clock')}", "}"]
+    params = {
+        "kind": kind, "n": n, "power_W": power, "duration_h": duration, "pue": pue,
+        "intensity_g_per_kWh": intensity, "transport": transport, "embodied_kg": embodied_kg,
+        "lifetime_h": lifetime, "grid": grid, "device": device, "datacenter": datacenter, "job": job,
+    }  # fmt: skip
+    return "\n".join(lines) + "\n", params
+
+
+def expected(params: dict[str, Any]) -> dict[str, float | None]:
+    """What nnci should compute for `programs()`'s params: energy in kWh, carbon in kgCO2e."""
+    energy = params["pue"] * params["n"] * params["power_W"] * params["duration_h"] / 1000
+    operational = energy * params["intensity_g_per_kWh"] / params["transport"] / 1000
+    embodied = None
+    if params["embodied_kg"] is not None:
+        share = params["duration_h"] / params["lifetime_h"] if params["lifetime_h"] is not None else 1.0
+        embodied = params["n"] * params["embodied_kg"] * share
+    return {"energy": energy, "operational": operational, "embodied": embodied}
+
+
+# -- noise ----------------------------------------------------------------------------------
+
+# Tokens of the language and near misses: what a damaged file is made of.
+TOKENS: tuple[str, ...] = (
+    "nnci", "0.1", "9.9", "import", '"std/hardware"', '"x"', "as", "grid", "source", "device", "fleet",
+    "datacenter", "training", "inference", "expect", "check", "within", "total", "{", "}", "(", ")",
+    "=", ",", ".", "+", "-", "*", "/", "^", ">=", "<", "==", "@source", "@", '"', "#", "##", "\n",
+    "\n\n", "\\\n", "\t", " ", "300", "300 W", "1e999", "0", "0.0", "1_000", ".5", "5.", "62 %", "%",
+    "W", "kWh", "gCO2e/kWh", "TFLOP/s", "kg/cm2", "W^2", "FLOPS", "kwh", "h", "days", "power",
+    "pue", "intensity", "transport", "duration", "fleet", "site", "devices", "mix", "embodied",
+    "lifetime", "made_in", "energy", "operational", "max(", "min(", "sum(", "x", "a.b.c", "µs",
+    "CO₂e", "'", "`", "\r\n", "\r", "\x0c", "\u2028", "\x00", "é", '"\\u12"', '"\\xff"', '"\\N"',
+    "^ 0.5", "^ 1e999", "(0 - 1)", "/ 0", "expect j.energy = 1 kWh", "expect total.energy =",
+)  # fmt: skip
+_TOKEN_SPLIT = re.compile(r'\s+|"[^"\n]*"|[A-Za-z_µ][\w./^%₂]*|[0-9][\w.]*|.', re.S)
+
+
+def token_soup(max_size: int = 40) -> st.SearchStrategy[str]:
+    """Random strings of nnci tokens and separators: near-syntax that reaches deep parser states."""
+    separators = st.sampled_from((" ", "\n", "", "  "))
+    pieces = st.lists(st.tuples(st.sampled_from(TOKENS), separators), max_size=max_size)
+    return pieces.map(lambda parts: "".join(token + sep for token, sep in parts))
+
+
+def arbitrary_text(max_size: int = 200) -> st.SearchStrategy[str]:
+    """Any text, including control characters, surrogate-free unicode and lone carriage returns."""
+    return st.text(max_size=max_size)
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN_SPLIT.findall(text)
+
+
+@st.composite
+def mutated(draw: st.DrawFn, sources: Sequence[str] | None = None, max_mutations: int = 4) -> str:
+    """A valid file with a few random edits: characters or tokens deleted, inserted, replaced or swapped."""
+    text = draw(st.sampled_from(tuple(sources))) if sources else DEMO.read_text(encoding="utf-8")
+    count = draw(st.integers(1, max_mutations))
+    for _ in range(count):
+        operation = draw(st.sampled_from(("delete", "insert", "replace", "delete_token", "insert_token",
+                                          "replace_token", "swap_tokens", "duplicate_line", "delete_line")))  # fmt: skip
+        if operation in ("delete", "insert", "replace"):
+            index = draw(st.integers(0, len(text)))
+            char = draw(st.one_of(st.sampled_from('{}=,.%"#@()\n _-+*/^0123456789aW'), st.characters()))
+            if operation == "delete":
+                width = draw(st.integers(1, 8))
+                text = text[:index] + text[index + width :]
+            elif operation == "insert":
+                text = text[:index] + char + text[index:]
+            else:
+                text = text[:index] + char + text[index + 1 :]
+            continue
+        if operation in ("duplicate_line", "delete_line"):
+            lines = text.split("\n")
+            index = draw(st.integers(0, len(lines) - 1))
+            lines[index : index + 1] = [lines[index]] * (2 if operation == "duplicate_line" else 0)
+            text = "\n".join(lines)
+            continue
+        tokens = _tokens(text)
+        if not tokens:
+            text += draw(st.sampled_from(TOKENS))
+            continue
+        index = draw(st.integers(0, len(tokens) - 1))
+        if operation == "delete_token":
+            del tokens[index]
+        elif operation == "insert_token":
+            tokens.insert(index, draw(st.sampled_from(TOKENS)))
+        elif operation == "replace_token":
+            tokens[index] = draw(st.sampled_from(TOKENS))
+        else:
+            other = draw(st.integers(0, len(tokens) - 1))
+            tokens[index], tokens[other] = tokens[other], tokens[index]
+        text = "".join(tokens)
+    return text
+
+
+def _by_dimension() -> tuple[tuple[str, ...], ...]:
+    groups: dict[object, list[str]] = {}
+    for symbol in UNIT_SYMBOLS:
+        groups.setdefault(UNITS[symbol].dimension, []).append(symbol)
+    return tuple(tuple(group) for group in groups.values())
+
+
+UNITS_BY_DIMENSION: tuple[tuple[str, ...], ...] = _by_dimension()
+
+
+def same_dimension_pairs() -> st.SearchStrategy[tuple[str, str]]:
+    """Two unit symbols of the same dimension (`kWh` and `MJ`, `days` and `µs`)."""
+    return st.sampled_from(UNITS_BY_DIMENSION).flatmap(
+        lambda group: st.tuples(st.sampled_from(group), st.sampled_from(group))
+    )
+
+
+@st.composite
+def equivalent_compounds(draw: st.DrawFn) -> tuple[Compound, Compound]:
+    """Two compound units of the same dimension: the second swaps each symbol for one of its dimension."""
+    first = draw(compound_units())
+    groups = {symbol: group for group in UNITS_BY_DIMENSION for symbol in group}
+
+    def swap(factors: tuple[Factor, ...]) -> tuple[Factor, ...]:
+        return tuple(
+            Factor(draw(st.sampled_from([s for s in groups[f.symbol] if s != "%"] or [f.symbol])), f.exponent)
+            for f in factors
+        )
+
+    numerator, denominator = swap(first.numerator), swap(first.denominator)
+    text = "*".join(_spell(f, "caret") for f in numerator)
+    if denominator:
+        text += "/" + "/".join(_spell(f, "caret") for f in denominator)
+    return first, Compound(numerator, denominator, text)
+
+
+# -- published methods: jobs for tests/test_methods.py --------------------------------------
+
+METHOD_NAMES: tuple[str, ...] = ("nnci", "patterson", "llmcarbon", "bloom")
+
+
+@attrs.frozen
+class MethodJob:
+    """The numbers of one job for the method property tests, in canonical units: W, h,
+    gCO2e/kWh, kgCO2e, FLOP/s. The fleet has `n` accelerators (with a TDP distinct from their
+    average power) and `hosts` host servers that draw `host_power_W` and have no TDP; both
+    carry embodied carbon with the same lifetime. `parameters` and `activated_parameters`
+    describe the model (equal for a dense one)."""
+
+    method: str
+    kind: str
+    n: int
+    power_W: float
+    tdp_W: float
+    hosts: int
+    host_power_W: float
+    duration_h: float
+    pue: float
+    intensity: float
+    embodied_kg: float
+    host_embodied_kg: float
+    lifetime_h: float
+    peak: float
+    efficiency: float
+    usage: float
+    parameters: float
+    activated_parameters: float
+
+
+def _between(low: float, high: float) -> st.SearchStrategy[float]:
+    return st.floats(min_value=low, max_value=high, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def method_jobs(
+    draw: st.DrawFn,
+    methods: Sequence[str] = METHOD_NAMES,
+    kinds: Sequence[str] = ("training", "inference"),
+    hosts: bool | None = None,
+    moe: bool | None = None,
+) -> MethodJob:
+    """A job for one of the published methods. `hosts`: True always puts host servers in the
+    fleet, False never, None either; `moe`: True makes activated parameters a fraction of the
+    parameters, False makes the model dense, None either."""
+    with_hosts = draw(st.booleans()) if hosts is None else hosts
+    is_moe = draw(st.booleans()) if moe is None else moe
+    parameters = draw(_between(1e6, 2e12))
+    activated = parameters * draw(_between(1e-3, 0.5)) if is_moe else parameters
+    return MethodJob(
+        method=draw(st.sampled_from(tuple(methods))),
+        kind=draw(st.sampled_from(tuple(kinds))),
+        n=draw(st.integers(1, 20_000)),
+        power_W=draw(_between(1, 2000)),
+        tdp_W=draw(_between(1, 2000)),
+        hosts=draw(st.integers(1, 2_000)) if with_hosts else 0,
+        host_power_W=draw(_between(0, 5000)),
+        duration_h=draw(_between(0.01, 20_000)),
+        pue=draw(_between(1, 1.6)),
+        intensity=draw(_between(1, 1200)),
+        embodied_kg=draw(_between(0.1, 5000)),
+        host_embodied_kg=draw(_between(0.1, 5000)),
+        lifetime_h=draw(_between(1000, 100_000)),
+        peak=draw(_between(1e12, 2e15)),
+        efficiency=draw(_between(0.01, 1)),
+        usage=draw(_between(0.05, 1)),
+        parameters=parameters,
+        activated_parameters=activated,
+    )
+
+
+def scale_factors(low: float = 0.1, high: float = 10) -> st.SearchStrategy[float]:
+    """A positive factor to scale one input by (linearity tests)."""
+    return st.one_of(st.sampled_from((2.0, 0.5, 3.0, 10.0)), _between(low, high))
