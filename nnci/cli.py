@@ -89,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
                                    description="Evaluate each file (directories are searched for *.nnci) and "
                                    "compare computed values with `expect` lines; exit 1 if any fails.")  # fmt: skip
     validate.add_argument("paths", nargs="+", metavar="PATH")
+    validate.add_argument("--format", choices=("table", "md"), default="table", help="md: a Markdown table")
     validate.set_defaults(command=_validate)
     return parser
 
@@ -230,7 +231,7 @@ def _validate(args: argparse.Namespace) -> int:
         if failures:
             broken.append(render_all(failures, program.sources))
     if rows:
-        print(output.validation_table(rows))
+        print(output.validation_markdown(rows) if args.format == "md" else output.validation_table(rows))
     for text in broken:
         print("\n" + text, file=sys.stderr)
     passed = len(rows) - failed

@@ -284,8 +284,17 @@ def _in(value: Quantity, unit: str) -> str:
     return f"{format_number(value.to(unit), 7)} {unit}".rstrip()
 
 
+VALIDATION_HEADER = ["file", "quantity", "expected", "computed", "ratio", "tolerance", "result"]
+
+
+def validation_markdown(rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(VALIDATION_HEADER) + " |", "|---|---|---:|---:|---:|---|---|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 def validation_table(rows: list[list[str]]) -> str:
-    header = ["file", "quantity", "expected", "computed", "ratio", "tolerance", "result"]
+    header = VALIDATION_HEADER
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     right = {2, 3, 4}
     out = []
