@@ -20,10 +20,10 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import MethodJob, method_jobs, scale_factors
 
 import nnci
 from nnci.engine import Derivation
-from tests.strategies import MethodJob, method_jobs, scale_factors
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 REL = 1e-9

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from strategies import DEMO, arbitrary_text, mutated, programs, token_soup
 
 import nnci
 from nnci import api
 from nnci.cli import main
 from nnci.diagnostics import CODES, Diagnostic, render
 from nnci.parse import parse
-from tests.strategies import DEMO, arbitrary_text, mutated, programs, token_soup
 
 FILE = "x.nnci"
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -17,11 +17,7 @@ import pint
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from nnci import api, ir
-from nnci.quantity import DimensionError, Quantity
-from nnci.units import BASES, DISPLAY, MISTAKES, TIME, UNITS, Dimension, UnitError, parse_unit, unit_hint
-from tests.strategies import (
+from strategies import (
     COMMON_COMPOUNDS,
     UNIT_SYMBOLS,
     Compound,
@@ -31,6 +27,10 @@ from tests.strategies import (
     same_dimension_pairs,
     unit_symbols,
 )
+
+from nnci import api, ir
+from nnci.quantity import DimensionError, Quantity
+from nnci.units import BASES, DISPLAY, MISTAKES, TIME, UNITS, Dimension, UnitError, parse_unit, unit_hint
 
 REL = 1e-12
 
