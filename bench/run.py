@@ -7,6 +7,7 @@ Prints medians of several runs.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -17,13 +18,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cold(args: list[str], runs: int) -> float:
-    """Median wall time of a fresh interpreter running `args`."""
+def cold(args: list[str], runs: int, env: dict[str, str] | None = None, fresh_cache: bool = False) -> float:
+    """Median wall time of a fresh interpreter running `args` (with an empty module cache each
+    time if `fresh_cache`)."""
     times = []
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, *args], check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
-        times.append(time.perf_counter() - start)
+        run_env = dict(os.environ, **(env or {}))
+        with tempfile.TemporaryDirectory() as cache:
+            if fresh_cache:
+                run_env["NNCI_CACHE_DIR"] = cache
+            start = time.perf_counter()
+            subprocess.run([sys.executable, *args], check=True, stdout=subprocess.DEVNULL, cwd=ROOT, env=run_env)
+            times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
@@ -67,6 +73,30 @@ def throughput(lines: int, runs: int) -> tuple[int, float, float]:
     return count, count / statistics.median(parse_times), count / statistics.median(check_times)
 
 
+def grids_import(runs: int) -> tuple[float, float]:
+    """In-process median cost of `import "std/grids"`: parsed from text, and from the module cache."""
+    from nnci import api
+    from nnci.parse import parser
+
+    parser()
+    text = 'import "std/grids" as g\ngrid x = g.fra_2023 {\n}\n'
+    timings = {}
+    for label, env in (("parsed", {"NNCI_NO_CACHE": "1"}), ("cached", {})):
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        api.loads(text)  # fill the cache
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            api.check(api.loads(text))
+            times.append(time.perf_counter() - start)
+        timings[label] = statistics.median(times)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+    return timings["parsed"], timings["cached"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
@@ -77,6 +107,15 @@ def main() -> None:
     demo = cold(["-m", "nnci", "run", "models/nnci-demo.nnci"], args.runs)
     print(f"python -c pass (baseline)            median {baseline * 1000:7.1f} ms over {args.runs} runs")
     print(f"cold nnci run models/nnci-demo.nnci  median {demo * 1000:7.1f} ms over {args.runs} runs")
+    cold(["-m", "nnci", "run", "bench/all-std.nnci"], 1)  # fill the module cache
+    all_std = cold(["-m", "nnci", "run", "bench/all-std.nnci"], args.runs)
+    no_cache = cold(["-m", "nnci", "run", "bench/all-std.nnci"], args.runs, fresh_cache=True)
+    print(f"cold run importing all of std        median {all_std * 1000:7.1f} ms (module cache filled)")
+    print(f"  the same with an empty module cache median {no_cache * 1000:7.1f} ms (first run after a change)")
+    parsed, cached = grids_import(args.runs)
+    print(
+        f'import "std/grids" (3,500 lines)    median {parsed * 1000:7.1f} ms parsed, {cached * 1000:.1f} ms from the cache'
+    )
     count, parse_rate, check_rate = throughput(args.lines, max(3, args.runs // 2))
     print(f"parse of a {count}-line file          median {parse_rate:9,.0f} lines/s")
     print(f"load+resolve+check of the same file  median {check_rate:9,.0f} lines/s")

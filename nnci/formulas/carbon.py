@@ -37,6 +37,10 @@ register(Formula(
 ))  # fmt: skip
 
 
+def _times(energy: float, intensity: float) -> float:
+    return energy * intensity
+
+
 def _share_mean(items: list[Item]) -> float:
     return sum((item.weight * item.value for item in items), 0.0) / sum((item.weight for item in items), 0.0)
 
@@ -65,19 +69,6 @@ for kind in ("training", "inference"):
         (Example({"intensity": [("60 %", "400 gCO2e/kWh"), ("40 %", "100 gCO2e/kWh")]}, "280 gCO2e/kWh"),),
     ))  # fmt: skip
     register(Formula(
-        "nn-c", kind, "operational", CARBON, "C = Σ_d E_d × α_d / τ_d",
-        (Input("energy", "energy", ENERGY), Input("intensity", "intensity", INTENSITY)),
-        lambda energy, intensity: energy * intensity, NNCI,
-        (Example({"energy": "1273767 kWh", "intensity": "451.578947 gCO2e/kWh"}, "575.206 tCO2e"),),
-        method="nnci",
-    ))  # fmt: skip
-    register(Formula(
-        "patterson-carbon", kind, "operational", CARBON, "tCO2e = kWh × kg CO2e per kWh ÷ 1000 (gross)",
-        (Input("energy", "energy", ENERGY), Input("intensity", "intensity", INTENSITY)),
-        lambda energy, intensity: energy * intensity, PATTERSON,
-        (Example({"energy": "1287 MWh", "intensity": "429 gCO2e/kWh"}, "552.123 tCO2e"),), method="patterson",
-    ))  # fmt: skip
-    register(Formula(
         "patterson-net", kind, "net_operational", CARBON, "tCO2e = kWh × net kg CO2e per kWh ÷ 1000",
         (Input("energy", "energy", ENERGY), Input("net_intensity", "net_intensity", INTENSITY)),
         lambda energy, net_intensity: energy * net_intensity, PATTERSON,
@@ -91,18 +82,37 @@ for kind in ("training", "inference"):
         _site_intensity, NNCI_RULE,
         (Example({"pue": [("100 %", "1.09")], "intensity": [("100 %", "177 gCO2e/kWh")]}, "177 gCO2e/kWh"),),
     ))  # fmt: skip
-    register(Formula(
-        "llmcarbon-carbon", kind, "operational", CARBON, "CO2eq_oper = energy_oper × carb_inten",
-        (Input("energy", "energy", ENERGY), Input("intensity", "intensity", INTENSITY)),
-        lambda energy, intensity: energy * intensity, LLMCARBON,
-        (Example({"energy": "91.09 MWh", "intensity": "413 gCO2e/kWh"}, "37.62 tCO2e"),), method="llmcarbon",
-    ))  # fmt: skip
-    register(Formula(
-        "bloom-carbon", kind, "operational", CARBON, "CO2eq = energy × grid carbon intensity",
-        (Input("energy", "energy", ENERGY), Input("intensity", "intensity", INTENSITY)),
-        lambda energy, intensity: energy * intensity, BLOOM,
-        (Example({"energy": "433196 kWh", "intensity": "57 gCO2e/kWh"}, "24.69 tCO2e"),), method="bloom",
-    ))  # fmt: skip
+    # Every method computes operational carbon as energy × intensity; each is registered under its
+    # own name and citation, so the trace says whose formula was applied.
+    for name, method, equation, citation, example in (
+        ("nn-c", "nnci", "C = Σ_d E_d × α_d / τ_d", NNCI, ("1273767 kWh", "451.578947 gCO2e/kWh", "575.206 tCO2e")),
+        (
+            "patterson-carbon",
+            "patterson",
+            "tCO2e = kWh × kg CO2e per kWh ÷ 1000 (gross)",
+            PATTERSON,
+            ("1287 MWh", "429 gCO2e/kWh", "552.123 tCO2e"),
+        ),
+        (
+            "llmcarbon-carbon",
+            "llmcarbon",
+            "CO2eq_oper = energy_oper × carb_inten",
+            LLMCARBON,
+            ("91.09 MWh", "413 gCO2e/kWh", "37.62 tCO2e"),
+        ),
+        (
+            "bloom-carbon",
+            "bloom",
+            "CO2eq = energy × grid carbon intensity",
+            BLOOM,
+            ("433196 kWh", "57 gCO2e/kWh", "24.69 tCO2e"),
+        ),
+    ):
+        register(Formula(
+            name, kind, "operational", CARBON, equation,
+            (Input("energy", "energy", ENERGY), Input("intensity", "intensity", INTENSITY)),
+            _times, citation, (Example({"energy": example[0], "intensity": example[1]}, example[2]),), method=method,
+        ))  # fmt: skip
     register(Formula(
         "sum", kind, "total", CARBON, "total = operational + embodied",
         (Input("operational", "operational", CARBON), Input("embodied", "embodied", CARBON)),

@@ -48,35 +48,40 @@ for kind in ("training", "inference"):
         (Example({"site": [("60 %", "1.1"), ("40 %", "1.5")]}, "1.26"),),
     ))  # fmt: skip
 
-register(Formula(
-    "nn-et", "training", "energy", ENERGY, "E_t = PUE × (Σ_h n_h × P_h) × Δt",
-    (Input("pue", "pue", DIMENSIONLESS), Input("it_energy", "it_energy", ENERGY)),
-    lambda pue, it_energy: pue * it_energy, NNCI,
-    (Example({"pue": "1.1", "it_energy": "1136250 kWh"}, "1249875 kWh"),), method="nnci",
-))  # fmt: skip
 
-register(Formula(
-    "nn-eq", "inference", "energy", ENERGY, "E_q = PUE × n_srv × P_srv × Δt",
-    (Input("pue", "pue", DIMENSIONLESS), Input("it_energy", "it_energy", ENERGY)),
-    lambda pue, it_energy: pue * it_energy, NNCI,
-    (Example({"pue": "1.1", "it_energy": "21720 kWh"}, "23892 kWh"),), method="nnci",
-))  # fmt: skip
+def _with_overhead(pue: float, it_energy: float) -> float:
+    return pue * it_energy
 
-for kind in ("training", "inference"):
-    register(Formula(
-        "patterson-energy", kind, "energy", ENERGY,
+
+# Each method's energy is the devices' energy times PUE; registered under each method's name and
+# citation so the trace says whose formula was applied.
+for name, kinds, method, equation, citation, example in (
+    ("nn-et", ("training",), "nnci", "E_t = PUE × (Σ_h n_h × P_h) × Δt", NNCI, ("1136250 kWh", "1249875 kWh")),
+    ("nn-eq", ("inference",), "nnci", "E_q = PUE × n_srv × P_srv × Δt", NNCI, ("21720 kWh", "23892 kWh")),
+    # GPT-3, Table 4: 10,000 V100 at 330 W for 14.8 days
+    (
+        "patterson-energy",
+        ("training", "inference"),
+        "patterson",
         "kWh = hours × processors × average system power per processor × PUE",
-        (Input("pue", "pue", DIMENSIONLESS), Input("it_energy", "it_energy", ENERGY)),
-        lambda pue, it_energy: pue * it_energy, PATTERSON,
-        # GPT-3, Table 4: 10,000 V100 at 330 W for 14.8 days
-        (Example({"pue": "1.1", "it_energy": "1172160 kWh"}, "1289376 kWh"),), method="patterson",
-    ))  # fmt: skip
-    register(Formula(
-        "llmcarbon-energy", kind, "energy", ENERGY, "energy_oper = PUE × Σ_i P_i × n_i × t_i",
-        (Input("pue", "pue", DIMENSIONLESS), Input("it_energy", "it_energy", ENERGY)),
-        lambda pue, it_energy: pue * it_energy, LLMCARBON,
-        (Example({"pue": "1.1", "it_energy": "1000 MWh"}, "1100 MWh"),), method="llmcarbon",
-    ))  # fmt: skip
+        PATTERSON,
+        ("1172160 kWh", "1289376 kWh"),
+    ),
+    (
+        "llmcarbon-energy",
+        ("training", "inference"),
+        "llmcarbon",
+        "energy_oper = PUE × Σ_i P_i × n_i × t_i",
+        LLMCARBON,
+        ("1000 MWh", "1100 MWh"),
+    ),
+):
+    for kind in kinds:
+        register(Formula(
+            name, kind, "energy", ENERGY, equation,
+            (Input("pue", "pue", DIMENSIONLESS), Input("it_energy", "it_energy", ENERGY)),
+            _with_overhead, citation, (Example({"pue": "1.1", "it_energy": example[0]}, example[1]),), method=method,
+        ))  # fmt: skip
 
 
 def _dynamic(tdp: list[Item], duration: float) -> Noted:
