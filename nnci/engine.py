@@ -47,6 +47,7 @@ class Unknown:
     block: ir.BlockKey
     name: str
     missing: tuple[str, ...]
+    reason: str | None = None  # said instead of `missing` when no formula applies at all
 
     @property
     def label(self) -> str:
@@ -142,6 +143,9 @@ class Engine:
                 return Unknown(key, name, (f"{key}.{name} (could not be computed)",))
             return Derivation(key, name, self._retag(block.kind, name, value), None, tuple(deps), field.span)
         formulas = formulas_for(block.kind, name, method)
+        if not formulas and method is not None and formulas_for(block.kind, name):
+            reason = f"method `{method}` does not estimate it; give `{name}` directly, or choose another method"
+            return Unknown(key, name, (f"{key}.{name}",), reason)
         missing: list[str] = []
         for formula in formulas:
             result = self._apply(formula, key, method)

@@ -86,6 +86,8 @@ def _notes(results: Results) -> Iterable[str]:
 
 
 def unknown_reason(result: Unknown) -> str:
+    if result.reason:
+        return result.reason
     if result.missing == (result.label,):
         return "it is not given, and no formula derives it from what is given"
     return "needs " + ", ".join(f"`{m}`" for m in result.missing)
