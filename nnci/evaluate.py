@@ -9,7 +9,7 @@ import attrs
 from nnci import ir
 from nnci.engine import Derivation, Engine, Result, Unknown
 from nnci.quantity import Quantity
-from nnci.schema import REPORTED
+from nnci.schema import REPORTED, REPORTED_IF_KNOWN
 from nnci.units import DIMENSIONLESS
 
 
@@ -56,13 +56,22 @@ class Results:
 def evaluate(program: ir.Program, engine: Engine | None = None) -> Results:
     engine = engine or Engine(program)
     jobs = tuple(
-        JobResult(key, program.blocks[key].kind, {name: engine.quantity(key, name) for name in REPORTED},
-                  program.blocks[key].citations)
+        JobResult(key, program.blocks[key].kind, _reported(engine, key), program.blocks[key].citations)
         for key in program.jobs
-    )  # fmt: skip
-    total = {name: engine.quantity(ir.TOTAL, name) for name in REPORTED}
+    )
+    total = _reported(engine, ir.TOTAL)
     expects = tuple(e for e in (_expect(engine, expect) for expect in program.expects) if e is not None)
     return Results(program, jobs, total, expects, engine)
+
+
+def _reported(engine: Engine, key: ir.BlockKey) -> dict[str, Result]:
+    """The four reported quantities, and the optional ones (net operational carbon) when known."""
+    quantities = {name: engine.quantity(key, name) for name in REPORTED}
+    for name in REPORTED_IF_KNOWN:
+        result = engine.quantity(key, name)
+        if isinstance(result, Derivation):
+            quantities[name] = result
+    return quantities
 
 
 def _expect(engine: Engine, expect: ir.Expect) -> ExpectResult | None:

@@ -14,7 +14,7 @@ from nnci.diagnostics import Diagnostic
 from nnci.engine import Derivation, Result, Unknown
 from nnci.evaluate import ExpectResult, Results
 from nnci.quantity import Quantity, format_number
-from nnci.schema import REPORTED
+from nnci.schema import REPORTED, REPORTED_IF_KNOWN
 from nnci.units import CARBON, ENERGY, Dimension, display_unit, parse_unit
 
 CONTRACT_UNITS = {ENERGY: "kWh", CARBON: "kgCO2e"}
@@ -51,12 +51,27 @@ def _cell(result: Result, unit: str) -> str:
     return result.value.format(unit)
 
 
+def _columns(results: Results) -> list[str]:
+    """The reported quantities, then optional ones (net operational) that some job has."""
+    extra = [n for n in REPORTED_IF_KNOWN if any(n in q for _, _, q in _rows(results))]
+    return [*REPORTED, *extra]
+
+
+def _get(quantities: dict[str, Result], name: str) -> Result:
+    return quantities.get(name) or Unknown(ir.TOTAL, name, (name,))
+
+
 def table(results: Results, units: Sequence[str] = ()) -> str:
     overrides = unit_choices(units)
     defaults = _auto_units(results)
-    header = ["block", "kind", *REPORTED]
+    columns = _columns(results)
+    header = ["block", "kind", *(c.replace("_", " ") for c in columns)]
     body = [
-        [name, kind, *(_cell(q[n], _unit(_dim(q[n]), overrides, defaults)) for n in REPORTED)]
+        [
+            name,
+            kind,
+            *(_cell(_get(q, n), _unit(CARBON if n != "energy" else ENERGY, overrides, defaults)) for n in columns),
+        ]
         for name, kind, q in _rows(results)
     ]
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
@@ -103,6 +118,7 @@ class JsonQuantity:
     formula: str | None = None
     note: str | None = None
     missing: list[str] | None = None
+    reason: str | None = None
 
 
 @attrs.frozen
@@ -112,6 +128,7 @@ class JsonBlock:
     operational: JsonQuantity
     embodied: JsonQuantity
     total: JsonQuantity
+    net_operational: JsonQuantity | None = None  # Patterson's market-based figure, when known
     sources: list[str] | None = None
 
 
@@ -126,7 +143,7 @@ class JsonReport:
 def _json_quantity(result: Result, overrides: dict[Dimension, str]) -> JsonQuantity:
     unit = _unit(_dim(result), overrides, CONTRACT_UNITS)
     if isinstance(result, Unknown):
-        return JsonQuantity(None, unit, missing=list(result.missing))
+        return JsonQuantity(None, unit, missing=list(result.missing), reason=result.reason)
     formula = result.formula.name if result.formula else ("given" if result.span else None)
     return JsonQuantity(float(result.value.to(unit)), unit, formula, result.note)
 
@@ -177,10 +194,11 @@ def to_csv(results: Results, units: Sequence[str] = ()) -> str:
 def to_markdown(results: Results, units: Sequence[str] = ()) -> str:
     overrides = unit_choices(units)
     defaults = _auto_units(results)
-    header = ["block", "kind", *REPORTED]
-    lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * len(REPORTED)]
+    columns = _columns(results)
+    header = ["block", "kind", *(c.replace("_", " ") for c in columns)]
+    lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * len(columns)]
     for name, kind, q in _rows(results):
-        cells = [_cell(q[n], _unit(_dim(q[n]), overrides, defaults)) for n in REPORTED]
+        cells = [_cell(_get(q, n), _unit(CARBON if n != "energy" else ENERGY, overrides, defaults)) for n in columns]
         lines.append("| " + " | ".join([name, kind, *cells]) + " |")
     return "\n".join(lines)
 

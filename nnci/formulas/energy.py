@@ -49,8 +49,10 @@ for kind in ("training", "inference"):
     ))  # fmt: skip
 
 
-def _with_overhead(pue: float, it_energy: float) -> float:
-    return pue * it_energy
+def _with_overhead(pue: float, it_energy: float, idle_energy: float | None) -> Noted:
+    if idle_energy is None:
+        return Noted(pue * it_energy, "")
+    return Noted(pue * it_energy + idle_energy, "includes the idle energy")
 
 
 # Each method's energy is the devices' energy times PUE; registered under each method's name and
@@ -79,31 +81,47 @@ for name, kinds, method, equation, citation, example in (
     for kind in kinds:
         register(Formula(
             name, kind, "energy", ENERGY, equation,
-            (Input("pue", "pue", DIMENSIONLESS), Input("it_energy", "it_energy", ENERGY)),
-            _with_overhead, citation, (Example({"pue": "1.1", "it_energy": example[0]}, example[1]),), method=method,
+            (Input("pue", "pue", DIMENSIONLESS), Input("it_energy", "it_energy", ENERGY),
+             Input("idle_energy", "idle_energy", ENERGY, optional=True)),
+            _with_overhead, citation,
+            (Example({"pue": "1.1", "it_energy": example[0], "idle_energy": None}, example[1]),), method=method,
         ))  # fmt: skip
 
 
-def _dynamic(tdp: list[Item], duration: float) -> Noted:
+def _dynamic(tdp: list[Item], duration: float, idle_energy: float | None) -> Noted:
     counted = [item for item in tdp if item.value is not None]
-    if not counted:
-        raise NotApplicable("a TDP for at least one device of the fleet")
+    if not counted and idle_energy is None:
+        raise NotApplicable("a TDP for at least one device of the fleet, or idle_power")
     energy = sum((item.weight * item.value for item in counted), 0.0) * duration
+    parts = ["devices at TDP, no PUE (dynamic consumption)"] if counted else []
     left_out = len(tdp) - len(counted)
-    note = "devices at TDP, no PUE (dynamic consumption)"
     if left_out:
-        note += f"; {left_out} device kind(s) without a TDP left out (their power belongs to idle consumption)"
-    return Noted(energy, note)
+        parts.append(f"{left_out} device kind(s) without a TDP left out of the dynamic consumption")
+    if idle_energy is not None:
+        energy = energy + idle_energy
+        parts.append("plus idle consumption")
+    return Noted(energy, "; ".join(parts))
 
 
 for kind in ("training", "inference"):
     register(Formula(
         "bloom-dynamic", kind, "energy", ENERGY, "E_dynamic = Σ_h n_h × TDP_h × Δt  (GPU-hours × TDP)",
-        (Input("tdp", "fleet.devices[].tdp", POWER, optional=True), Input("duration", "duration", TIME)),
+        (Input("tdp", "fleet.devices[].tdp", POWER, optional=True), Input("duration", "duration", TIME),
+         Input("idle_energy", "idle_energy", ENERGY, optional=True)),
         _dynamic, BLOOM,
-        # BLOOM: 1,082,990 GPU-hours at 400 W
-        (Example({"tdp": [("384", "400 W")], "duration": "2820.286 h"}, "433196 kWh"),),
+        # BLOOM: 1,082,990 GPU-hours at 400 W; the 48 nodes draw only idle power
+        (Example({"tdp": [("384", "400 W")], "duration": "2820.286 h", "idle_energy": None}, "433196 kWh"),
+         Example({"tdp": [("48", None)], "duration": "2820.286 h", "idle_energy": "256646 kWh"}, "256646 kWh")),
         method="bloom", default=False,
+    ))  # fmt: skip
+
+for kind in ("training", "inference"):
+    register(Formula(
+        "idle-energy", kind, "idle_energy", ENERGY, "E_idle = P_idle × Δt",
+        (Input("idle_power", "idle_power", POWER), Input("duration", "duration", TIME)),
+        lambda idle_power, duration: idle_power * duration, BLOOM + ", §4.3",
+        # BLOOM: Infrastructure (27 kW) + Idle (64 kW) levels over 1,082,990 / 384 h
+        (Example({"idle_power": "91 kW", "duration": "2820.286 h"}, "256646 kWh"),),
     ))  # fmt: skip
 
 register(Formula(
