@@ -227,11 +227,11 @@ def _check_range(
         if rule.violated(value.magnitude):
             shown = value.format()
             out.append(Diagnostic("E402", f"`{spec.name}` = {shown}: {rule.reason}", expr.span, severity=rule.severity,
-                                  help=_range_help(spec, rule)))  # fmt: skip
+                                  help=_range_help(spec)))  # fmt: skip
             return
 
 
-def _range_help(spec: Spec, rule: object) -> str | None:
+def _range_help(spec: Spec) -> str | None:
     if spec.name == "transport":
         return "τ is the share of generated electricity that reaches the site, e.g. `transport = 0.95`"
     if spec.name == "pue":

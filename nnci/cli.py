@@ -11,7 +11,7 @@ from nnci import api, output
 from nnci.diagnostics import Diagnostic, NnciError, render_all
 from nnci.engine import Derivation, Engine
 from nnci.evaluate import evaluate
-from nnci.ir import TOTAL, BlockKey
+from nnci.ir import TOTAL
 from nnci.schema import KINDS, METHODS, REPORTED
 from nnci.units import UnitError, parse_unit
 
