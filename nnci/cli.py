@@ -252,6 +252,3 @@ def _nnci_files(paths: Sequence[str]) -> list[Path] | None:
             print(f"nnci validate: {raw}: no such file or directory", file=sys.stderr)
             return None
     return files
-
-
-__all__ = ["BlockKey", "main"]
