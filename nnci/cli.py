@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
                                   "with values and units, and citations.")  # fmt: skip
     explain.add_argument("file", metavar="FILE")
     explain.add_argument("target", metavar="NAME.QUANTITY", help="e.g. gpt3.operational or total.energy")
+    explain.add_argument("--format", choices=("tree", "json"), default="tree", help="json: the same tree as data")
     explain.set_defaults(command=_explain)
 
     compare = commands.add_parser("compare", help="one job under every published method, side by side",
@@ -153,7 +154,8 @@ def _explain(args: argparse.Namespace) -> int:
             f"nnci explain: a {kind} has no quantity `{quantity}` (it has: {', '.join(SCHEMA[kind])})", file=sys.stderr
         )
         return 2
-    print(output.explain(engine.quantity(key, quantity), program.sources))
+    render = output.explain_json if args.format == "json" else output.explain
+    print(render(engine.quantity(key, quantity), program.sources))
     return 0
 
 

@@ -244,6 +244,27 @@ def _explain(node: Derivation, first: str, rest: str, lines: list[str], citation
         )
 
 
+def explain_json(result: Result, sources: dict[str, str]) -> str:
+    """The derivation tree as JSON: each node's value, unit, formula or source location, and inputs."""
+    return json.dumps(_trace(result, sources), indent=2, ensure_ascii=False)
+
+
+def _trace(node: Result, sources: dict[str, str]) -> dict[str, object]:
+    unit = display_unit(node.value.dimension) if isinstance(node, Derivation) else None
+    if isinstance(node, Unknown):
+        return {"quantity": node.label, "value": None, "missing": list(node.missing), "reason": node.reason}
+    entry: dict[str, object] = {"quantity": node.label, "value": float(node.value.to(unit or "")), "unit": unit}
+    if node.formula is not None:
+        entry.update(formula=node.formula.name, equation=node.formula.equation, citation=node.formula.citation)
+    elif node.span is not None:
+        entry.update(given_at=str(node.span), source=_source_line(node, sources).strip("`"))
+    if node.note:
+        entry["note"] = node.note
+    if node.inputs:
+        entry["inputs"] = [_trace(child, sources) for child in _unique(node.inputs)]
+    return entry
+
+
 def _unique(inputs: tuple[Derivation, ...]) -> list[Derivation]:
     unique: dict[tuple[ir.BlockKey, str], Derivation] = {}
     for child in inputs:

@@ -141,3 +141,15 @@ def test_inference_per_query_figures(tmp_path: Path) -> None:
     # 4 × 250 W × 10 h × 1.2 = 12 kWh over 12,000 queries = 1 Wh per query
     assert per_query.value.magnitude == pytest.approx(3600.0)  # type: ignore[union-attr]
     assert engine.quantity(key, "operational").value.magnitude == pytest.approx(1.2)  # type: ignore[union-attr]
+
+
+def test_explain_json_is_the_same_tree_as_data(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "explain", DEMO, "gpt3_queries.energy", "--format", "json")
+    assert code == 0
+    tree = json.loads(out)
+    assert tree["quantity"] == "gpt3_queries.energy" and tree["formula"] == "nn-eq"
+    assert tree["value"] == pytest.approx(23_892) and tree["unit"] == "kWh"
+    pue, it_energy = tree["inputs"]
+    assert pue["inputs"][0]["given_at"].endswith("nnci-demo.nnci:35:3")
+    # 3,620 servers × 250 W × 24 h
+    assert it_energy["value"] == pytest.approx(3620 * 250 * 24 / 1000)
