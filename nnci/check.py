@@ -11,7 +11,8 @@ from fractions import Fraction
 
 from nnci import ir
 from nnci.diagnostics import Diagnostic
-from nnci.engine import Engine, Unknown
+from nnci.engine import CYCLE, Engine, Unknown
+from nnci.evaluate import is_percentage
 from nnci.quantity import Quantity, format_number
 from nnci.schema import COUNTED, SCHEMA, Spec
 from nnci.units import DIMENSIONLESS, Dimension, display_unit
@@ -156,16 +157,18 @@ def _check_expect(program: ir.Program, expect: ir.Expect, out: list[Diagnostic])
     spec = SCHEMA[kind_of(program, expect.block)][expect.quantity]
     assert spec.dim is not None
     _check_expr(program, expect.value, "training", spec, out)
-    if expect.tolerance is None:
+    if expect.tolerance is None or is_percentage(expect.tolerance):
         return
     try:
         tolerance = infer(program, expect.tolerance, None)
     except _DimensionProblem as problem:
         out.append(problem.diagnostic)
         return
-    if tolerance != DIMENSIONLESS and not _accepts(spec.dim, tolerance):
-        out.append(Diagnostic("E400", f"a tolerance is a percentage or {spec.dim.describe()}, found {tolerance.describe()}",
-                              expect.tolerance.span, help="write e.g. `within 1 %`"))  # fmt: skip
+    if not _accepts(spec.dim, tolerance):
+        unit = display_unit(spec.dim) or "a plain number"
+        out.append(Diagnostic("E400", f"a tolerance is a percentage or an amount of {spec.dim.describe()}, "
+                              f"found {tolerance.describe()}", expect.tolerance.span,
+                              help=f"write e.g. `within 1 %` or `within 0.5 {unit}`"))  # fmt: skip
 
 
 # -- values -----------------------------------------------------------------------------
@@ -187,8 +190,10 @@ def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> l
                 _check_line(engine, block, check_line, diagnostics)
     for expect in program.expects:  # arithmetic errors in expected values surface as E405
         for expr in (expect.value, expect.tolerance):
-            if expr is not None and _is_constant(expr):
-                engine.try_evaluate(expr, None)
+            value = engine.try_evaluate(expr, None) if expr is not None and _is_constant(expr) else None
+            if expr is not None and expr is expect.tolerance and isinstance(value, Quantity) and value.magnitude < 0:
+                diagnostics.append(Diagnostic("E402", "a tolerance cannot be negative", expr.span,
+                                              help="write e.g. `within 1 %`"))  # fmt: skip
     return diagnostics
 
 
@@ -204,7 +209,20 @@ def _value(
     except _DimensionProblem:
         return None
     result = engine.try_evaluate(expr, block.key)
+    if isinstance(result, Unknown) and any(m.endswith(CYCLE) for m in result.missing):
+        _circular(engine, block, expr, result)
     return result if isinstance(result, Quantity) else None
+
+
+def _circular(engine: Engine, block: ir.Block, expr: ir.Expr, result: Unknown) -> None:
+    cycle = next(m for m in result.missing if m.endswith(CYCLE)).removesuffix(CYCLE)
+    help = "give one of the values in the circle as a number"
+    if block.base is not None:
+        field = cycle.rsplit(".", 1)[-1]
+        help = f"in an amend, `{field}` means this block's own value; for the base's, write `{block.base.name}.{field}`"
+    diagnostic = Diagnostic("E406", f"`{cycle}` is defined in terms of itself", expr.span, help=help)
+    if diagnostic not in engine.diagnostics:
+        engine.diagnostics.append(diagnostic)
 
 
 def _is_constant(expr: ir.Expr) -> bool:

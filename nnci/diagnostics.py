@@ -32,6 +32,7 @@ CODES = {
     "E403": "shares do not sum to 100 %",
     "E404": "check failed",
     "E405": "arithmetic error",
+    "E406": "circular definition",
     "E500": "cannot derive",
     "E501": "expectation failed",
 }

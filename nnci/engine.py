@@ -19,7 +19,7 @@ from nnci.diagnostics import Diagnostic, Span
 from nnci.formulas import formulas_for
 from nnci.formulas.registry import Formula, Item, NotApplicable, Noted
 from nnci.quantity import DimensionError, Quantity
-from nnci.schema import COUNTED, JOB_KINDS, SCHEMA
+from nnci.schema import AGGREGATES, COUNTED, JOB_KINDS, SCHEMA
 from nnci.units import DIMENSIONLESS
 
 
@@ -56,6 +56,8 @@ class Unknown:
 
 Result = Derivation | Unknown
 
+CYCLE = " (it depends on itself)"  # marks a missing entry that is a circular definition
+
 
 class _Missing(Exception):
     def __init__(self, unknown: Unknown) -> None:
@@ -89,7 +91,7 @@ class Engine:
             return self.memo[memo_key]
         if memo_key in self.active:
             self.cycles += 1
-            return Unknown(key, name, (f"{key}.{name} (it depends on itself)",))
+            return Unknown(key, name, (f"{key}.{name}{CYCLE}",))
         cycles_before = self.cycles
         self.active.append(memo_key)
         try:
@@ -151,8 +153,10 @@ class Engine:
             result = self._apply(formula, key, method)
             if isinstance(result, Derivation):
                 return result
-            missing.extend(m for m in result.missing if m not in missing)
-        return Unknown(key, name, tuple(missing) or (f"{key}.{name}",))
+            missing.extend(m for m in result.missing if m not in missing and not m.endswith(CYCLE))
+        if name not in AGGREGATES.get(block.kind, ()):
+            missing.insert(0, f"{key}.{name}")  # giving the quantity itself is the first way out
+        return Unknown(key, name, tuple(dict.fromkeys(missing)) or (f"{key}.{name}",))
 
     def _retag(self, kind: str, name: str, value: Quantity) -> Quantity:
         """A bare number given for a counted quantity (queries, tokens, FLOP) is that count."""
@@ -211,7 +215,9 @@ class Engine:
             raise _Missing(Unknown(key, field_name, (f"{key}.{field_name}",)))
         items = []
         for entry in field.expr.entries:
-            weight = self._eval(entry.value, key, deps, method)
+            weight_deps: list[Derivation] = []
+            weight = self._eval(entry.value, key, weight_deps, method)
+            deps.append(Derivation(key, f"{field_name}[{entry.block}]", weight, None, tuple(weight_deps), entry.span))
             value = self._input(entry.block, rest, optional, deps, method) if rest else None
             items.append(Item(weight.magnitude, value))
         return items

@@ -7,10 +7,10 @@ import re
 import attrs
 
 from nnci import ir
-from nnci.engine import Derivation, Engine, Result, Unknown
+from nnci.engine import Derivation, Engine, Result
 from nnci.quantity import Quantity
 from nnci.schema import REPORTED, REPORTED_IF_KNOWN
-from nnci.units import DIMENSIONLESS
+from nnci.units import unit_factor
 
 
 @attrs.frozen
@@ -40,7 +40,7 @@ class ExpectResult:
     @property
     def ratio(self) -> float | None:
         if not isinstance(self.computed, Derivation) or self.expected.magnitude == 0:
-            return None
+            return None  # no ratio to a zero
         return float(self.computed.value.magnitude / self.expected.magnitude)
 
 
@@ -81,39 +81,32 @@ def _expect(engine: Engine, expect: ir.Expect) -> ExpectResult | None:
         return None
     computed = engine.quantity(expect.block, expect.quantity)
     if expect.tolerance is None:
-        tolerance = Quantity(_half_last_digit(expect.value) * abs(expected.magnitude) / _literal(expect.value),
-                             expected.dimension) if _literal(expect.value) else Quantity(0.0, expected.dimension)  # fmt: skip
+        assert isinstance(expect.value, ir.Const), "resolve requires `within` for anything but a literal"
+        tolerance = Quantity(half_last_digit(expect.value), expected.dimension)
         text = ""  # shown by the output as ± the absolute tolerance
     else:
         given = engine.try_evaluate(expect.tolerance, None)
         if not isinstance(given, Quantity):
             return None
-        if given.dimension == DIMENSIONLESS:
+        if is_percentage(expect.tolerance):
             tolerance = Quantity(abs(expected.magnitude) * given.magnitude, expected.dimension)
             text = f"{given.magnitude * 100:g} %"
         else:
-            tolerance = given
-            text = given.format()
+            tolerance = Quantity(given.magnitude, expected.dimension)
+            text = "± " + given.format()
     return ExpectResult(expect, expected, tolerance, text, computed)
 
 
-def _literal(expr: ir.Expr) -> float:
-    """The number as written (before unit conversion), or 0 when the value is not a plain literal."""
-    if not isinstance(expr, ir.Const):
-        return 0.0
-    return float(expr.text.split(" ")[0].replace("_", ""))
+def is_percentage(expr: ir.Expr) -> bool:
+    """A tolerance is relative only when written as a percentage (`within 1 %`)."""
+    return isinstance(expr, ir.Const) and expr.text.endswith(" %")
 
 
-def _half_last_digit(expr: ir.Expr) -> float:
-    """Half a unit in the last written digit: `552.1` → 0.05, `1287` → 0.5, `1.33e22` → 0.005e22."""
-    assert isinstance(expr, ir.Const)
-    written = expr.text.split(" ")[0].replace("_", "")
-    match = re.fullmatch(r"(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?", written)
+def half_last_digit(const: ir.Const) -> float:
+    """Half a unit in the last written digit, in SI: `552.1 tCO2e` → 50 kg, `1287 MWh` → 0.5 MWh."""
+    written, _, unit = const.text.partition(" ")
+    match = re.fullmatch(r"(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?", written.replace("_", ""))
     assert match is not None
     decimals = len(match.group(2) or "")
     exponent = int(match.group(3) or 0)
-    return 0.5 * 10.0 ** (exponent - decimals)
-
-
-def unknown_reason(result: Unknown) -> str:
-    return "needs " + ", ".join(f"`{m}`" for m in result.missing)
+    return 0.5 * 10.0 ** (exponent - decimals) * unit_factor(unit)

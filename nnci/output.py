@@ -105,7 +105,10 @@ def unknown_reason(result: Unknown) -> str:
         return result.reason
     if result.missing == (result.label,):
         return "it is not given, and no formula derives it from what is given"
-    return "needs " + ", ".join(f"`{m}`" for m in result.missing)
+    text = "inputs that would allow it: " + ", ".join(f"`{m}`" for m in result.missing)
+    if any(m.startswith("std/") for m in result.missing):
+        text += " (to add a value to a catalog record, amend it: `device mine = hw.name { power = 300 W }`)"
+    return text
 
 
 # -- JSON -------------------------------------------------------------------------------
@@ -286,11 +289,7 @@ def _source_line(node: Derivation, sources: dict[str, str]) -> str:
 def validation_rows(file: str, expects: Iterable[ExpectResult]) -> list[list[str]]:
     rows = []
     for e in expects:
-        unit = (
-            e.expect.value.text.split(" ", 1)[1]
-            if isinstance(e.expect.value, ir.Const) and " " in e.expect.value.text
-            else ""
-        )
+        unit = _written_unit(e)
         computed = "unknown" if isinstance(e.computed, Unknown) else _in(e.computed.value, unit)
         ratio = "" if e.ratio is None else f"{e.ratio:.4f}"
         tolerance = e.tolerance_text or "± " + _in(e.tolerance, unit)
@@ -308,7 +307,8 @@ def expectation_diagnostic(result: ExpectResult) -> Diagnostic:
                           help="give the missing inputs, or the quantity itself")  # fmt: skip
     tolerance = result.tolerance_text or "± " + _in(result.tolerance, unit)
     message = f"`{target}` is {_in(result.computed.value, unit)}, expected {_in(result.expected, unit)} ({tolerance})"
-    return Diagnostic("E501", message, result.expect.span, notes=(f"ratio computed/expected {result.ratio:.4f}",),
+    notes = (f"ratio computed/expected {result.ratio:.4f}",) if result.ratio is not None else ()
+    return Diagnostic("E501", message, result.expect.span, notes=notes,
                       help=f"see `nnci explain {result.expect.span.file} {target}` for how it was derived")  # fmt: skip
 
 

@@ -369,6 +369,10 @@ class _Resolver:
         target = self.resolve_ref(stmt.target, None, file)
         value = self.expected_constant(stmt.value, file)
         tolerance = self.expected_constant(stmt.tolerance, file) if stmt.tolerance else None
+        if value is not None and stmt.tolerance is None and not isinstance(stmt.value, ast.Number):
+            self.error("E305", "an expected value that is not a plain number needs `within`", stmt.value.span,
+                       help="without `within`, the tolerance comes from the digits written, e.g. `552.1 tCO2e` ± 0.05")  # fmt: skip
+            return None
         if not isinstance(target, ir.QuantityRef) or value is None or (stmt.tolerance and tolerance is None):
             return None
         return ir.Expect(target.block, target.name, value, tolerance, stmt.target.dotted, stmt.span)

@@ -95,8 +95,8 @@ _JOB = (
     q("operational", CARBON, "carbon from the energy used", NON_NEGATIVE),
     q("embodied", CARBON, "share of the hardware's manufacturing carbon charged to this job", NON_NEGATIVE),
     q("total", CARBON, "operational plus embodied carbon"),
-    q("accelerators", DIMENSIONLESS, "devices that do the computing; by default those of the fleet with a peak "
-      "throughput (every device if none has one)", NON_NEGATIVE),
+    q("accelerators", DIMENSIONLESS, "devices that do the computing; by default every device of the fleet (set it "
+      "when the fleet also holds hosts)", NON_NEGATIVE),
     q("device_hours", TIME, "accelerator-hours: accelerators × duration", NON_NEGATIVE),
     q("compute", FLOP, "total floating-point operations", NON_NEGATIVE),
     q("throughput", THROUGHPUT, "achieved FLOP/s per accelerator", NON_NEGATIVE),
@@ -154,8 +154,6 @@ SCHEMA: dict[str, dict[str, Spec]] = {
             Spec("devices", "device counts", "map", DIMENSIONLESS, "device", (NON_NEGATIVE,)),
             q("power", POWER, "power drawn by all devices of the fleet", NON_NEGATIVE),
             q("count", DIMENSIONLESS, "number of devices", NON_NEGATIVE),
-            q("accelerators", DIMENSIONLESS, "devices with a peak throughput (all devices if none has one)",
-              NON_NEGATIVE),
             q("peak", THROUGHPUT, "peak FLOP/s per device (dense FP16/BF16), averaged over devices", NON_NEGATIVE),
         ),
         "datacenter": (
@@ -176,6 +174,20 @@ SCHEMA: dict[str, dict[str, Spec]] = {
         ),
     }.items()
 }  # fmt: skip
+
+# Quantities nnci computes from others (sums, products, weighted means). When one is unknown, the
+# message names the inputs beneath it; for any other quantity it names the quantity itself first.
+_JOB_AGGREGATES = frozenset(
+    {"it_power", "it_energy", "pue", "intensity", "energy", "operational", "embodied", "total", "net_intensity",
+     "net_operational", "idle_energy", "energy_per_query", "carbon_per_query", "activated_parameters", "accelerators"}
+)  # fmt: skip
+AGGREGATES: dict[str, frozenset[str]] = {
+    "training": _JOB_AGGREGATES,
+    "inference": _JOB_AGGREGATES,
+    "grid": frozenset({"delivered_intensity"}),
+    "fleet": frozenset({"power", "count", "peak"}),
+    "datacenter": frozenset({"intensity"}),
+}
 
 # Quantities reported for every job and summed over the program; the optional ones when known.
 REPORTED = ("energy", "operational", "embodied", "total")

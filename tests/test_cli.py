@@ -150,6 +150,8 @@ def test_explain_json_is_the_same_tree_as_data(capsys: pytest.CaptureFixture[str
     assert tree["quantity"] == "gpt3_queries.energy" and tree["formula"] == "nn-eq"
     assert tree["value"] == pytest.approx(23_892) and tree["unit"] == "kWh"
     pue, it_energy = tree["inputs"]
-    assert pue["inputs"][0]["given_at"].endswith("nnci-demo.nnci:35:3")
+    share, site_pue = pue["inputs"]
+    assert share["quantity"] == "gpt3_queries.site[dc]" and share["value"] == 1.0
+    assert site_pue["quantity"] == "dc.pue" and site_pue["given_at"].endswith("nnci-demo.nnci:35:3")
     # 3,620 servers × 250 W × 24 h
     assert it_energy["value"] == pytest.approx(3620 * 250 * 24 / 1000)

@@ -73,7 +73,7 @@ for kind in ("training", "inference"):
         (Input("energy", "energy", ENERGY), Input("net_intensity", "net_intensity", INTENSITY)),
         lambda energy, net_intensity: energy * net_intensity, PATTERSON,
         # Switch Transformer, Table 4: 179 MWh at 0.330 kg/kWh net
-        (Example({"energy": "179 MWh", "net_intensity": "330 gCO2e/kWh"}, "59.07 tCO2e"),), method="patterson",
+        (Example({"energy": "179 MWh", "net_intensity": "330 gCO2e/kWh"}, "59.07 tCO2e"),),
     ))  # fmt: skip
     register(Formula(
         "site-net-intensity", kind, "net_intensity", INTENSITY,

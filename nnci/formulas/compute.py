@@ -7,7 +7,7 @@ compute with achieved throughput or with peak × efficiency, or parameters × to
 from __future__ import annotations
 
 from nnci.formulas.citations import LLMCARBON, NNCI_RULE, PATTERSON
-from nnci.formulas.registry import Example, Formula, Input, Item, NotApplicable, Noted, register
+from nnci.formulas.registry import Example, Formula, Input, Item, Noted, register
 from nnci.units import DIMENSIONLESS, FLOP, THROUGHPUT, TIME, TOKEN
 
 
@@ -15,24 +15,8 @@ def _count(devices: list[Item]) -> float:
     return sum((item.weight for item in devices), 0.0)
 
 
-def _with_peak(peak: list[Item]) -> list[Item]:
-    return [item for item in peak if item.value is not None]
-
-
-def _mean_peak(peak: list[Item]) -> Noted:
-    counted = _with_peak(peak)
-    if not counted:
-        raise NotApplicable("a peak_fp16 for at least one device of the fleet")
-    value = sum((item.weight * item.value for item in counted), 0.0) / _count(counted)
-    skipped = len(peak) - len(counted)
-    return Noted(value, f"{skipped} device kind(s) without a peak left out (hosts)" if skipped else "")
-
-
-def _accelerators(peak: list[Item]) -> Noted:
-    counted = _with_peak(peak)
-    if counted and len(counted) < len(peak):
-        return Noted(_count(counted), "devices with a peak throughput; hosts without one are not counted")
-    return Noted(_count(peak), "")
+def _mean_peak(peak: list[Item]) -> float:
+    return sum((item.weight * item.value for item in peak), 0.0) / _count(peak)
 
 
 register(Formula(
@@ -42,16 +26,9 @@ register(Formula(
 ))  # fmt: skip
 
 register(Formula(
-    "fleet-peak", "fleet", "peak", THROUGHPUT, "peak = Σ_h n_h × peak_h ÷ Σ_h n_h over devices with a peak",
-    (Input("peak", "devices[].peak_fp16", THROUGHPUT, optional=True),), _mean_peak, NNCI_RULE,
-    (Example({"peak": [("512", "125 TFLOP/s"), ("64", None)]}, "125 TFLOP/s"),),
-))  # fmt: skip
-
-register(Formula(
-    "fleet-accelerators", "fleet", "accelerators", DIMENSIONLESS,
-    "accelerators = devices with a peak throughput (all devices if none has one)",
-    (Input("peak", "devices[].peak_fp16", THROUGHPUT, optional=True),), _accelerators, NNCI_RULE,
-    (Example({"peak": [("384", "312 TFLOP/s"), ("48", None)]}, "384"),),
+    "fleet-peak", "fleet", "peak", THROUGHPUT, "peak = Σ_h n_h × peak_h ÷ Σ_h n_h  (dense FP16/BF16)",
+    (Input("peak", "devices[].peak_fp16", THROUGHPUT),), _mean_peak, NNCI_RULE,
+    (Example({"peak": [("512", "125 TFLOP/s")]}, "125 TFLOP/s"),),
 ))  # fmt: skip
 
 for kind in ("training", "inference"):
@@ -79,9 +56,9 @@ register(Formula(
 
 for kind in ("training", "inference"):
     register(Formula(
-        "fleet-accelerators", kind, "accelerators", DIMENSIONLESS, "accelerators of the fleet",
-        (Input("accelerators", "fleet.accelerators", DIMENSIONLESS),), lambda accelerators: accelerators,
-        NNCI_RULE, (Example({"accelerators": "512"}, "512"),),
+        "fleet-accelerators", kind, "accelerators", DIMENSIONLESS, "accelerators = every device of the fleet",
+        (Input("count", "fleet.count", DIMENSIONLESS),), lambda count: count, NNCI_RULE,
+        (Example({"count": "512"}, "512"),),
     ))  # fmt: skip
     register(Formula(
         "fleet-peak", kind, "peak", THROUGHPUT, "peak of the fleet's devices",

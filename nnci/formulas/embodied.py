@@ -35,7 +35,7 @@ register(Formula(
 register(Formula(
     "llmcarbon-lifetime", "device", "lifetime", TIME, "lifetime = 5 × 365 days",
     (), lambda: Noted(1825 * 86400.0, "LLMCarbon's default lifetime, 5 × 365 days"), LLMCARBON,
-    (Example({}, "1825 days"),), method="llmcarbon", default=False,
+    (Example({}, "1825 days"),), method="llmcarbon",
 ))  # fmt: skip
 
 

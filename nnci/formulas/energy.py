@@ -112,7 +112,7 @@ for kind in ("training", "inference"):
         # BLOOM: 1,082,990 GPU-hours at 400 W; the 48 nodes draw only idle power
         (Example({"tdp": [("384", "400 W")], "duration": "2820.286 h", "idle_energy": None}, "433196 kWh"),
          Example({"tdp": [("48", None)], "duration": "2820.286 h", "idle_energy": "256646 kWh"}, "256646 kWh")),
-        method="bloom", default=False,
+        method="bloom",
     ))  # fmt: skip
 
 for kind in ("training", "inference"):

@@ -71,7 +71,6 @@ class Formula:
     citation: str
     examples: tuple[Example, ...] = ()
     method: str | None = None  # the published method it belongs to; None: shared by all
-    default: bool = True  # used when a job names no method
 
 
 REGISTRY: dict[tuple[str, str], list[Formula]] = {}
@@ -87,13 +86,15 @@ def register(formula: Formula) -> Formula:
     return formula
 
 
+DEFAULT_METHOD = "nnci"  # the seed's calculations, used when a job names no method
+
+
 def formulas_for(kind: str, output: str, method: str | None = None) -> list[Formula]:
-    """The formulas the engine may try, in order: a chosen method's own first, then shared ones;
-    without a method, every formula that is used by default, in registration order."""
+    """The formulas the engine may try, in order: the method's own (the default method's when none
+    is chosen), then those shared by every method."""
     formulas = REGISTRY.get((kind, output), [])
-    if method is None:
-        return [f for f in formulas if f.method is None or f.default]
-    return [f for f in formulas if f.method == method] + [f for f in formulas if f.method is None]
+    chosen = method or DEFAULT_METHOD
+    return [f for f in formulas if f.method == chosen] + [f for f in formulas if f.method is None]
 
 
 def all_formulas() -> list[Formula]:
