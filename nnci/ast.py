@@ -148,3 +148,4 @@ class Module:
     blocks: tuple[Block, ...]
     expects: tuple[Expect, ...]
     comments: tuple[Comment, ...] = attrs.field(default=(), eq=False)
+    header_line: int | None = attrs.field(default=None, eq=False)

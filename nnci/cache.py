@@ -1,4 +1,4 @@
-"""A cache of lowered modules, keyed by a hash of the file's text, nnci's version and the grammar.
+"""A cache of lowered modules, keyed by a hash of the file's text and of the code that parsed it.
 
 Parsing dominates the cost of importing the large catalog files (thousands of lines); loading a
 pickled AST is several times faster. Entries live in $NNCI_CACHE_DIR, else $XDG_CACHE_HOME/nnci,
@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from nnci.ast import Module
-from nnci.resources import grammar_path
+from nnci.resources import PACKAGE, grammar_path
 
 MIN_LINES = 200  # small files parse faster than a cache look-up pays for
 
@@ -29,9 +29,13 @@ def cache_dir() -> Path:
 
 @functools.cache
 def _salt() -> bytes:
+    """What an entry depends on besides the text: nnci's version, the grammar and the AST's code."""
     from nnci import __version__
 
-    return __version__.encode() + hashlib.sha256(grammar_path().read_bytes()).digest()
+    digest = hashlib.sha256(__version__.encode())
+    for path in (grammar_path(), PACKAGE / "ast.py", PACKAGE / "lower.py", PACKAGE / "parse.py"):
+        digest.update(path.read_bytes())
+    return digest.digest()
 
 
 def _entry(text: str, key: str) -> Path:

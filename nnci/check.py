@@ -39,7 +39,8 @@ def check(program: ir.Program, engine: Engine | None = None, constants_only: boo
 
 
 def kind_of(program: ir.Program, key: ir.BlockKey) -> str:
-    return "training" if key == ir.TOTAL else program.blocks[key].kind
+    """The kind whose schema describes a block's quantities (`total` sums jobs of either kind)."""
+    return "inference" if key == ir.TOTAL else program.blocks[key].kind
 
 
 def infer(program: ir.Program, expr: ir.Expr, kind: str | None) -> Dimension:

@@ -7,13 +7,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from nnci import api, output
+from nnci import api, ir, output
 from nnci.diagnostics import Diagnostic, NnciError, render_all
 from nnci.engine import Derivation, Engine
 from nnci.evaluate import evaluate
 from nnci.ir import TOTAL
-from nnci.schema import KINDS, METHODS, REPORTED
-from nnci.units import UnitError, parse_unit
+from nnci.schema import ADDITIVE, KINDS, METHODS, REPORTED, SCHEMA
+from nnci.units import CARBON, ENERGY, UnitError, parse_unit
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,12 +107,16 @@ def _warn(diagnostics: list[Diagnostic], sources: dict[str, str]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    try:
-        for unit in args.unit:
-            parse_unit(unit)
-    except UnitError as error:
-        print(f"nnci run: --unit: {error}" + (f" ({error.hint})" if error.hint else ""), file=sys.stderr)
-        return 2
+    for unit in args.unit:
+        try:
+            dimension = parse_unit(unit).dimension
+        except UnitError as error:
+            print(f"nnci run: --unit: {error}" + (f" ({error.hint})" if error.hint else ""), file=sys.stderr)
+            return 2
+        if dimension not in (ENERGY, CARBON):
+            print(f"nnci run: --unit {unit}: the figures shown are energy and carbon; "
+                  "give an energy unit (kWh, MWh) or a carbon unit (kgCO2e, tCO2e)", file=sys.stderr)  # fmt: skip
+            return 2
     program = api.load(*args.files)
     _warn(api.check(program), program.sources)
     results = evaluate(program)
@@ -136,27 +140,38 @@ def _check(args: argparse.Namespace) -> int:
 def _explain(args: argparse.Namespace) -> int:
     program = api.load(args.file)
     _warn(api.check(program), program.sources)
-    name, _, quantity = args.target.rpartition(".")
-    key = TOTAL if name == "total" else next((k for k in program.blocks if str(k) == name), None)
-    if key is None or not quantity:
-        known = ", ".join(str(k) for k in program.roots)
-        print(
-            f"nnci explain: no block `{name or args.target}` in {args.file} (blocks: {known}; or `total`)",
-            file=sys.stderr,
-        )
+    found = _target(program, args.target)
+    if isinstance(found, str):
+        print(f"nnci explain: {found}", file=sys.stderr)
         return 2
-    engine = Engine(program)
-    from nnci.schema import SCHEMA
-
-    kind = "training" if key == TOTAL else program.blocks[key].kind
-    if quantity not in SCHEMA[kind]:
-        print(
-            f"nnci explain: a {kind} has no quantity `{quantity}` (it has: {', '.join(SCHEMA[kind])})", file=sys.stderr
-        )
-        return 2
+    key, quantity = found
     render = output.explain_json if args.format == "json" else output.explain
-    print(render(engine.quantity(key, quantity), program.sources))
+    print(render(Engine(program).quantity(key, quantity), program.sources))
     return 0
+
+
+def _target(program: ir.Program, target: str) -> tuple[ir.BlockKey, str] | str:
+    """`block.quantity`, `alias.block.quantity` or `total.quantity`; else what is wrong with it."""
+    name, _, quantity = target.rpartition(".")
+    alias, _, rest = name.partition(".")
+    if alias in program.aliases and rest:
+        name = f"{program.aliases[alias]}.{rest}"
+    if name == "total":
+        if quantity not in ADDITIVE:
+            return f"`total.{quantity}` is not a sum over jobs (total names: {', '.join(ADDITIVE)})"
+        return TOTAL, quantity
+    key = next((k for k in program.blocks if str(k) == name), None)
+    if key is None:
+        as_block = next((k for k in program.blocks if str(k) == target), None)
+        if as_block is not None:
+            return f"`{target}` is a block: name one of its quantities, e.g. `{target}.energy`"
+        known = ", ".join(str(k) for k in program.roots)
+        return f"no block `{name or target}` (blocks: {known}; or `total`)"
+    kind = program.blocks[key].kind
+    names = [n for n, spec in SCHEMA[kind].items() if spec.type == "quantity"]
+    if quantity not in names:
+        return f"a {kind} has no quantity `{quantity}` (it has: {', '.join(names)})"
+    return key, quantity
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -216,8 +231,6 @@ def _catalog(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     files = _nnci_files(args.paths)
-    if files is None:
-        return 2
     rows, failed, broken = [], 0, []
     for file in files:
         try:
@@ -236,21 +249,20 @@ def _validate(args: argparse.Namespace) -> int:
         print(output.validation_markdown(rows) if args.format == "md" else output.validation_table(rows))
     for text in broken:
         print("\n" + text, file=sys.stderr)
+    if not rows and not broken:
+        print("no `expect` lines found (expectations of imported files are not run; name the files)")
     passed = len(rows) - failed
     errors = len(broken) - sum(1 for text in broken if "E501" in text or "E500" in text)
     print(f"\n{passed} passed, {failed} failed" + (f", {errors} file(s) with errors" if errors > 0 else ""))
     return 1 if failed or broken else 0
 
 
-def _nnci_files(paths: Sequence[str]) -> list[Path] | None:
+def _nnci_files(paths: Sequence[str]) -> list[Path]:
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             files += sorted(path.rglob("*.nnci"))
-        elif path.exists():
-            files.append(path)
         else:
-            print(f"nnci validate: {raw}: no such file or directory", file=sys.stderr)
-            return None
+            files.append(path)  # a missing file is reported by the loader, like every command does
     return files

@@ -38,7 +38,9 @@ def format_module(module: ast.Module, text: str) -> str:
     comments = _classify(module.comments, text)
     printer = _Printer(comments)
     if module.version is not None:
-        printer.line(f"nnci {module.version}", 1)
+        header = module.header_line or 1
+        printer.comments_before(header)
+        printer.line(f"nnci {module.version}", header)
         printer.blank()
     statements: list[ast.Import | ast.Block | ast.Expect] = [*module.imports, *module.blocks, *module.expects]
     statements.sort(key=lambda s: (s.span.line, s.span.column))
@@ -74,31 +76,41 @@ def _classify(comments: tuple[ast.Comment, ...], text: str) -> _Comments:
 
 
 class _Printer:
+    """Collects (code, trailing comment) lines; trailing comments of consecutive lines are aligned."""
+
     def __init__(self, comments: _Comments) -> None:
         self.comments = comments
-        self.out: list[str] = []
+        self.out: list[tuple[str, str]] = []
         self.pending = sorted(comments.standalone.items())
         self.indent = 0
 
     def line(self, code: str, source_line: int) -> None:
-        trailing = self.comments.trailing.get(source_line)
-        self.out.append(INDENT * self.indent + code + (f"  {trailing}" if trailing else ""))
+        self.out.append((INDENT * self.indent + code, self.comments.trailing.get(source_line, "")))
 
     def blank(self) -> None:
-        if self.out and self.out[-1] != "":
-            self.out.append("")
+        if self.out and self.out[-1] != ("", ""):
+            self.out.append(("", ""))
 
     def comments_before(self, line: int) -> None:
         while self.pending and self.pending[0][0] < line:
             number, comment = self.pending.pop(0)
-            self.out.append(INDENT * self.indent + comment)
+            self.out.append((INDENT * self.indent + comment, ""))
             if number in self.comments.blank_after:
                 self.blank()
 
     def text(self) -> str:
-        while self.out and self.out[-1] == "":
+        while self.out and self.out[-1] == ("", ""):
             self.out.pop()
-        return "\n".join(self.out) + "\n"
+        lines, run = [], []
+        for code, comment in [*self.out, ("", "")]:
+            if comment:
+                run.append((code, comment))
+                continue
+            width = max((len(c) for c, _ in run), default=0) + 2
+            lines += [c.ljust(width) + t for c, t in run]
+            run = []
+            lines.append(code)
+        return "\n".join(lines[:-1]) + "\n"
 
 
 def _block(printer: _Printer, block: ast.Block) -> None:

@@ -143,6 +143,7 @@ class Program:
     roots: tuple[BlockKey, ...]  # blocks of the root files, in source order
     expects: tuple[Expect, ...]
     sources: dict[str, str]
+    aliases: dict[str, str] = attrs.field(factory=dict)  # the root files' import aliases → module keys
 
     @property
     def jobs(self) -> tuple[BlockKey, ...]:

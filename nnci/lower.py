@@ -15,14 +15,14 @@ BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^"}
 
 def lower(tree: lark.Tree, file: str, comments: tuple[ast.Comment, ...] = ()) -> tuple[ast.Module, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
-    version = None
+    version = header_line = None
     imports, blocks, expects = [], [], []
     docs = _doc_comments(comments)
     for child in tree.children:
         assert isinstance(child, lark.Tree)
         kind = child.data
         if kind == "header":
-            version = str(child.children[0])
+            version, header_line = str(child.children[0]), _span(child, file).line
             if version not in SUPPORTED_VERSIONS:
                 diagnostics.append(
                     Diagnostic("E102", f"nnci {version} is not a version this nnci reads", _span(child, file),
@@ -39,7 +39,8 @@ def lower(tree: lark.Tree, file: str, comments: tuple[ast.Comment, ...] = ()) ->
         except TooDeep as error:
             diagnostics.append(Diagnostic("E305", f"expression nested more than {MAX_DEPTH} levels deep", error.span,
                                           help="split it into several fields"))  # fmt: skip
-    return ast.Module(file, version, tuple(imports), tuple(blocks), tuple(expects), comments), diagnostics
+    module = ast.Module(file, version, tuple(imports), tuple(blocks), tuple(expects), comments, header_line)
+    return module, diagnostics
 
 
 def _doc_comments(comments: tuple[ast.Comment, ...]) -> dict[int, str]:

@@ -92,12 +92,50 @@ def _dim(result: Result) -> Dimension:
 
 
 def _notes(results: Results) -> Iterable[str]:
+    if not results.jobs:
+        yield "no training or inference block: nothing to sum"
+    seen: set[tuple[str, str]] = set()
     for job in results.jobs:
         for name, result in job.quantities.items():
             if isinstance(result, Unknown):
                 yield f"{job.key}.{name} is unknown: {unknown_reason(result)}"
-            elif result.note and name in ("embodied", "energy"):
-                yield f"{job.key}.{name}: {result.note}"
+                continue
+            for node in _noted(result):  # the rules applied beneath each figure, once each
+                if (node.label, node.note or "") not in seen:
+                    seen.add((node.label, node.note or ""))
+                    yield f"{node.label}: {node.note}"
+    yield from _shared_full_charges(results)
+
+
+def _noted(node: Derivation) -> Iterable[Derivation]:
+    if node.note:
+        yield node
+    for child in node.inputs:
+        yield from _noted(child)
+
+
+def _shared_full_charges(results: Results) -> Iterable[str]:
+    """Devices without a lifetime charged in full to several jobs: total.embodied counts them each time."""
+    charged: dict[ir.BlockKey, list[str]] = {}
+    for job in results.jobs:
+        embodied = job.quantities["embodied"]
+        if not isinstance(embodied, Derivation) or embodied.formula is None or embodied.formula.name != "nn-emb":
+            continue
+        for device in _fleet_devices(results.program, job.key):
+            if isinstance(results.engine.quantity(device, "lifetime"), Unknown):
+                charged.setdefault(device, []).append(str(job.key))
+    for device, jobs in charged.items():
+        if len(jobs) > 1:
+            yield (f"`{device}` has no lifetime, so each of {', '.join(jobs)} is charged its whole manufacturing "
+                   f"carbon: total.embodied counts it {len(jobs)} times; give it a `lifetime` to share it by use")  # fmt: skip
+
+
+def _fleet_devices(program: ir.Program, job: ir.BlockKey) -> list[ir.BlockKey]:
+    fleet = program.blocks[job].fields.get("fleet")
+    if fleet is None or not isinstance(fleet.expr, ir.BlockRef):
+        return []
+    devices = program.blocks[fleet.expr.block].fields.get("devices")
+    return [e.block for e in devices.expr.entries] if devices and isinstance(devices.expr, ir.Map) else []
 
 
 def unknown_reason(result: Unknown) -> str:

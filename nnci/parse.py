@@ -70,6 +70,7 @@ def parser() -> lark.Lark:
 
 def parse(text: str, file: str) -> Parsed:
     """Parse one file. Never raises for bad input: problems come back as diagnostics."""
+    text = text.removeprefix("\ufeff")  # a byte-order mark is not part of the text
     if not text.endswith("\n"):
         text += "\n"
     _SINK.comments = []
@@ -109,6 +110,8 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnosti
         message, hint = f"missing `=` before {shown}", "a field is written `name = value`"
     elif token.type == "_NL" and "LBRACE" in expected and "NAME" not in expected:
         message, hint = "missing `{`", "a block is written `kind name { ... }`, with `{` on its first line"
+    elif token.type == "_NL" and expected == {"NUMBER"} and before.strip() == "nnci":
+        message, hint = "the header needs its version", "write `nnci 0.1` on the first line"
     elif token.type == "_NL" and expected & VALUE_STARTS:
         operator = before[-1:] if before[-1:] in "+-*/^,(" else "="
         message = f"missing value after `{operator}`"
@@ -184,7 +187,7 @@ def _unclosed_brace(text: str) -> int | None:
                 stack.append(number)
             elif char == "}" and stack:
                 stack.pop()
-    return stack[0] if stack else None
+    return stack[-1] if stack else None  # the innermost: a map left open swallows what follows
 
 
 def _expected_text(expected: set[str]) -> str:

@@ -16,7 +16,7 @@ from nnci.diagnostics import Diagnostic, Span
 from nnci.load import PRELUDE
 from nnci.load import Program as Loaded
 from nnci.quantity import Quantity
-from nnci.schema import METHODS, RESERVED_NAMES, SCHEMA, Spec
+from nnci.schema import ADDITIVE, METHODS, RESERVED_NAMES, SCHEMA, Spec
 from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
 
 FUNCTIONS = ("min", "max", "sum")
@@ -80,12 +80,17 @@ class _Resolver:
                 resolved = self.resolve_expect(stmt, key)
                 if resolved is not None:
                     expects.append(resolved)
-        return ir.Program(dict(self.blocks), tuple(self.roots), tuple(expects), dict(self.loaded.sources))
+        aliases = {
+            alias: self.module_of(module) for root in self.loaded.roots for alias, module in self.aliases(root).items()
+        }
+        return ir.Program(dict(self.blocks), tuple(self.roots), tuple(expects), dict(self.loaded.sources), aliases)
 
     def aliases(self, file: str) -> dict[str, str]:
         return self.loaded.imports.get(file, {})
 
-    def find_block(self, parts: tuple[str, ...], file: str, span: Span) -> tuple[ir.BlockKey, ast.Block, str] | None:
+    def find_block(
+        self, parts: tuple[str, ...], file: str, span: Span, standalone: bool = True
+    ) -> tuple[ir.BlockKey, ast.Block, str] | None:
         """A block named `name` or `alias.name`, seen from `file`; None (with a diagnostic) if absent."""
         aliases = self.aliases(file)
         if len(parts) >= 2 and parts[0] in self.loaded.failed.get(file, ()):
@@ -104,7 +109,7 @@ class _Resolver:
             if parts[0] in scope:
                 block = scope[parts[0]]
                 return ir.BlockKey(namespace, parts[0]), block, block.span.file
-        self.unknown_name(".".join(parts), file, span)
+        self.unknown_name(".".join(parts), file, span, unit_hint=standalone)
         return None
 
     def find_map_key(
@@ -117,10 +122,12 @@ class _Resolver:
             return ir.BlockKey(self.module_of(PRELUDE), parts[0]), prelude[parts[0]], PRELUDE
         return self.find_block(parts, file, span)
 
-    def unknown_name(self, name: str, file: str, span: Span, extra: tuple[str, ...] = ()) -> None:
+    def unknown_name(
+        self, name: str, file: str, span: Span, extra: tuple[str, ...] = (), unit_hint: bool = True
+    ) -> None:
         scope = self.scopes.get(self.module_of(file), {})
         hint = did_you_mean(name, [*scope, *self.aliases(file), *extra])
-        if hint is None and name in UNITS:
+        if hint is None and unit_hint and name in UNITS and "." not in name:
             hint = (f"`{name}` is a unit, not a name: a unit follows its number, and a compound unit "
                     f"has no spaces inside (`1 {name}`, `300 W/{name}`)")  # fmt: skip
         self.error("E300", f"unknown name `{name}`", span, help=hint)
@@ -205,9 +212,14 @@ class _Resolver:
         if spec.type == "method":
             if isinstance(value, ast.Ref) and len(value.parts) == 1 and value.parts[0] in METHODS:
                 return ir.Text(value.parts[0], value.span)
-            shown = value.dotted if isinstance(value, ast.Ref) else "this"
+            if isinstance(value, ast.String) and value.value in METHODS:
+                self.error("E305", "a method is a name, not a string", value.span,
+                           help=f"write `method = {value.value}` without quotes")  # fmt: skip
+                return None
+            shown = value.dotted if isinstance(value, ast.Ref) else "this value"
+            hint = did_you_mean(shown, METHODS)
             self.error("E300", f"unknown method `{shown}`", value.span,
-                       help=(did_you_mean(shown, METHODS) or "") + " methods: " + ", ".join(METHODS))  # fmt: skip
+                       help=(hint + " " if hint else "") + "the methods are " + ", ".join(METHODS))  # fmt: skip
             return None
         if spec.type == "string":
             if isinstance(value, ast.String):
@@ -336,11 +348,15 @@ class _Resolver:
         else:
             block_parts, rest = parts[:1], parts[1:]
         if parts == ("total",) or (parts[0] == "total" and len(parts) == 2):
-            return self.quantity_ref(ir.TOTAL, "training", rest, ref)
+            if len(parts) == 2 and parts[1] not in ADDITIVE:
+                self.error("E301", f"`total.{parts[1]}` is not a sum over jobs", ref.span,
+                           help="total names a sum: " + ", ".join(ADDITIVE))  # fmt: skip
+                return None
+            return self.quantity_ref(ir.TOTAL, "inference", rest, ref)
         if len(parts) == 1 and parts[0] not in self.scopes.get(self.module_of(file), {}):
             self.unknown_name(parts[0], file, ref.span, extra=tuple(n for n, s in own.items() if s.type == "quantity"))
             return None
-        found = self.find_block(block_parts, file, ref.span)
+        found = self.find_block(block_parts, file, ref.span, standalone=not rest)
         if found is None:
             return None
         key, block, block_file = found

@@ -193,6 +193,10 @@ AGGREGATES: dict[str, frozenset[str]] = {
 REPORTED = ("energy", "operational", "embodied", "total")
 REPORTED_IF_KNOWN = ("net_operational",)
 RESERVED_NAMES = ("total",)
+# What `total.<quantity>` may name: quantities that add up over jobs (per-query figures and
+# weighted means do not).
+ADDITIVE = ("energy", "it_energy", "idle_energy", "operational", "net_operational", "embodied", "total", "compute",
+            "device_hours", "queries", "tokens")  # fmt: skip
 
 
 def spec(kind: str, name: str) -> Spec | None:
