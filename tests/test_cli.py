@@ -154,6 +154,7 @@ def test_explain_json_is_the_same_tree_as_data(capsys: pytest.CaptureFixture[str
     pue, it_energy = tree["inputs"]
     share, site_pue = pue["inputs"]
     assert share["quantity"] == "gpt3_queries.site[dc]" and share["value"] == 1.0
-    assert site_pue["quantity"] == "dc.pue" and site_pue["given_at"].endswith("nnci-demo.nnci:35:3")
+    line = Path(DEMO).read_text().split("\n").index("  pue = 1.1") + 1
+    assert site_pue["quantity"] == "dc.pue" and site_pue["given_at"].endswith(f"nnci-demo.nnci:{line}:3")
     # 3,620 servers × 250 W × 24 h
     assert it_energy["value"] == pytest.approx(3620 * 250 * 24 / 1000)
