@@ -59,6 +59,9 @@ def _record(module: str, block: ast.Block) -> Record:
         for name in KEY_FIELDS.get(block.kind, ())
         if isinstance(values.get(name), ast.Number)
     )
+    boundary = values.get("embodied_boundary")
+    if isinstance(boundary, ast.String):  # embodied figures differ by up to ~40x with their boundary
+        figures = tuple((n, f"{v} ({boundary.value})" if n == "embodied" else v) for n, v in figures)
     texts = [v.value for n, v in values.items() if n in TEXT_FIELDS and isinstance(v, ast.String)]
     sources = tuple(s.value for a in block.annotations for s in a.args if isinstance(s, ast.String))
     label = next((v.value for n, v in values.items() if n == "label" and isinstance(v, ast.String)), "")

@@ -15,7 +15,7 @@ from nnci.engine import CYCLE, Engine, Unknown
 from nnci.evaluate import is_percentage
 from nnci.quantity import Quantity, format_number
 from nnci.schema import COUNTED, SCHEMA, Spec
-from nnci.units import DIMENSIONLESS, Dimension, display_unit
+from nnci.units import DIMENSIONLESS, UNITS, Dimension, display_unit
 
 SHARE_TOLERANCE = 1e-6
 
@@ -133,15 +133,35 @@ def wrong_dimension(name: str, expected: Dimension, found: Dimension, expr: ir.E
     unit = display_unit(expected)
     example = unit if unit else "a plain number"
     if isinstance(expr, ir.Const):
-        number = expr.text.split(" ")[0]
+        number, _, written = expr.text.partition(" ")
         if found == DIMENSIONLESS:
             hint = f"missing unit? e.g. `{number} {unit}`"
+        elif unit:
+            hint = f"write `{number} {suggest_unit(written, expected)}`"
         else:
-            hint = f"write `{number} {unit}`".rstrip() if unit else f"write `{number}` without a unit"
+            hint = f"write `{number}` without a unit"
     else:
         hint = f"`{name}` is measured in {example}"
     message = f"`{name}` expects {expected.describe()}, found {found.describe()}"
     return Diagnostic("E400", message, expr.span, help=hint)
+
+
+def suggest_unit(written: str, expected: Dimension) -> str:
+    """The unit of the expected dimension closest to what was written: `kWh` → `kW`, `g` → `gCO2e`."""
+    candidates = [symbol for symbol, unit in UNITS.items() if unit.dimension == expected and "CO₂" not in symbol]
+    if not candidates:
+        return display_unit(expected)
+
+    def shared(symbol: str) -> int:
+        count = 0
+        for a, b in zip(symbol, written, strict=False):
+            if a != b:
+                break
+            count += 1
+        return count
+
+    best = max(candidates, key=lambda symbol: (shared(symbol), -len(symbol)))
+    return best if shared(best) else display_unit(expected)
 
 
 def _check_comparison(program: ir.Program, comparison: ir.Comparison, kind: str | None, out: list[Diagnostic]) -> None:
@@ -246,11 +266,13 @@ def _check_range(
         if rule.violated(value.magnitude):
             shown = value.format()
             out.append(Diagnostic("E402", f"`{spec.name}` = {shown}: {rule.reason}", expr.span, severity=rule.severity,
-                                  help=_range_help(spec)))  # fmt: skip
+                                  help=_range_help(spec, value.magnitude)))  # fmt: skip
             return
 
 
-def _range_help(spec: Spec) -> str | None:
+def _range_help(spec: Spec, value: float) -> str | None:
+    if spec.dim == DIMENSIONLESS and any(r.high == 1 for r in spec.ranges) and 1 < value <= 100:
+        return f"a share is written with its unit: `{format_number(value)} %`"
     if spec.name == "transport":
         return "τ is the share of generated electricity that reaches the site, e.g. `transport = 0.95`"
     if spec.name == "pue":

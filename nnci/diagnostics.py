@@ -100,15 +100,21 @@ def render(diagnostic: Diagnostic, sources: Mapping[str, str]) -> str:
             source = _printable(source_lines[span.line - 1])
             width = len(str(span.line))
             end = span.end_column if span.end_line == span.line else len(source) + 1
-            carets = "^" * max(1, end - span.column)
+            start = max(0, span.column - 1 - WINDOW // 2) if len(source) > WINDOW else 0
+            shown = source[start : start + WINDOW]
+            shown = ("…" if start else "") + shown + ("…" if start + WINDOW < len(source) else "")
+            carets = "^" * max(1, min(end, start + WINDOW + 1) - span.column)
             lines.append(f"{' ' * width} |")
-            lines.append(f"{span.line} | {source}")
-            lines.append(f"{' ' * width} | {' ' * (span.column - 1)}{carets}")
+            lines.append(f"{span.line} | {shown}")
+            lines.append(f"{' ' * width} | {' ' * (span.column - 1 - start + (1 if start else 0))}{carets}")
     for note in diagnostic.notes:
         lines.append(f"  = note: {note}")
     if diagnostic.help:
         lines.append(f"  = help: {diagnostic.help}")
     return "\n".join(lines)
+
+
+WINDOW = 120  # longer source lines are shown around the caret
 
 
 def _printable(line: str) -> str:
