@@ -37,7 +37,7 @@ def lower(tree: lark.Tree, file: str, comments: tuple[ast.Comment, ...] = ()) ->
             elif kind == "expect_stmt":
                 expects.append(_expect(child, file))
         except TooDeep as error:
-            diagnostics.append(Diagnostic("E305", f"expression nested more than {MAX_DEPTH} levels deep", error.span,
+            diagnostics.append(Diagnostic("E305", f"expression too long or too deeply nested (over {MAX_DEPTH} operations in a chain)", error.span,
                                           help="split it into several fields"))  # fmt: skip
     module = ast.Module(file, version, tuple(imports), tuple(blocks), tuple(expects), comments, header_line)
     return module, diagnostics
