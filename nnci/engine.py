@@ -184,6 +184,8 @@ class Engine:
             return Unknown(key, formula.output, (f"{formula.name}: division by zero",))
         note = (raw.note or None) if isinstance(raw, Noted) else None
         value = raw.value if isinstance(raw, Noted) else raw
+        if not math.isfinite(value):
+            return Unknown(key, formula.output, (f"{formula.name}: the result is not a finite number",))
         return Derivation(key, formula.output, Quantity(value, formula.dim), formula, tuple(deps), note=note)
 
     def _input(self, key: ir.BlockKey, path: str, optional: bool, deps: list[Derivation], method: str | None) -> Any:
