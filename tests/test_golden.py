@@ -24,9 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 CASES = Path("tests") / "cases"
 UPDATE = os.environ.get("NNCI_UPDATE_GOLDEN") == "1"
 COMMANDS = {"diagnostics": "check", "validate": "validate"}
-# Codes that a golden file cannot show: E103 needs an unreadable file (tested below); E500
-# ("cannot derive") is not a diagnostic: an underivable quantity is reported as unknown.
-NOT_GOLDEN = {"E103", "E500"}
+# Codes that a golden file cannot show: E103 needs an unreadable file (tested below).
+NOT_GOLDEN = {"E103"}
 LOCATION = re.compile(r"^  --> (?P<file>.+?):(?P<line>\d+):(?P<column>\d+)$", re.M)
 
 
@@ -66,6 +65,22 @@ def golden(stage: str, path: str, capsys: pytest.CaptureFixture[str]) -> str:
     assert code == 1, output
     assert "Traceback" not in output
     return output
+
+
+MODELS = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "models").glob("*.nnci"))
+
+
+@pytest.mark.usefixtures("at_repo")
+@pytest.mark.parametrize("model", MODELS, ids=lambda p: Path(p).stem)
+def test_run_output_of_every_example(model: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """What `nnci run` prints for each bundled example, table and notes, as a user sees it."""
+    code, output = run(["run", model], capsys)
+    expected_file = REPO / CASES / "run" / (Path(model).stem + ".out")
+    if UPDATE:
+        expected_file.parent.mkdir(exist_ok=True)
+        expected_file.write_text(output, encoding="utf-8")
+    assert code == 0, output
+    assert output == expected_file.read_text(encoding="utf-8")
 
 
 @pytest.mark.usefixtures("at_repo")
@@ -116,13 +131,15 @@ def test_validate(path: str, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_every_code_has_a_golden_case() -> None:
-    declared = {code for stage in COMMANDS for path in cases(stage) for code in declared_codes(Path(path))}
+    declared = {
+        code for stage in ("diagnostics", "validate") for path in cases(stage) for code in declared_codes(Path(path))
+    }
     assert declared <= set(CODES), declared - set(CODES)
     assert set(CODES) - NOT_GOLDEN - declared == set()
 
 
 def test_golden_cases_are_small_and_one_per_problem() -> None:
-    for stage in COMMANDS:
+    for stage in ("diagnostics", "validate"):
         for path in cases(stage):
             assert len(Path(path).read_text(encoding="utf-8").splitlines()) <= 30, path
 
