@@ -1,7 +1,7 @@
 """Benchmarks (not tests): cold `nnci run` of the demo, and parse+check throughput.
 
-Run with the interpreter nnci is installed in:  python bench/run.py [--runs 7]
-Prints medians of several runs.
+Run with the interpreter nnci is installed in:  .venv/bin/python bench/run.py [--runs 7]
+(the README's install); prints medians of several runs.
 """
 
 from __future__ import annotations
@@ -18,17 +18,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cold(args: list[str], runs: int, env: dict[str, str] | None = None, fresh_cache: bool = False) -> float:
-    """Median wall time of a fresh interpreter running `args` (with an empty module cache each
-    time if `fresh_cache`)."""
+NNCI = str(Path(sys.executable).with_name("nnci"))  # the console script of this interpreter's install
+
+
+def cold(args: list[str], runs: int, fresh_cache: bool = False) -> float:
+    """Median wall time of a fresh process running `args` (with an empty module cache each time if
+    `fresh_cache`). It runs in an empty folder, so the installed package is measured, as users run
+    it, not the source tree."""
     times = []
     for _ in range(runs):
-        run_env = dict(os.environ, **(env or {}))
+        run_env = dict(os.environ)
         with tempfile.TemporaryDirectory() as cache:
             if fresh_cache:
                 run_env["NNCI_CACHE_DIR"] = cache
             start = time.perf_counter()
-            subprocess.run([sys.executable, *args], check=True, stdout=subprocess.DEVNULL, cwd=ROOT, env=run_env)
+            subprocess.run(args, check=True, stdout=subprocess.DEVNULL, cwd=cache, env=run_env)
             times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -103,16 +107,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--lines", type=int, default=10_000)
     args = parser.parse_args()
-    cold(["-m", "nnci", "run", "models/nnci-demo.nnci"], 1)  # warm lark's table cache and the OS file cache
-    baseline = cold(["-c", "pass"], args.runs)
-    demo = cold(["-m", "nnci", "run", "models/nnci-demo.nnci"], args.runs)
+    demo_file, all_std = str(ROOT / "models" / "nnci-demo.nnci"), str(ROOT / "bench" / "all-std.nnci")
+    cold([NNCI, "run", demo_file], 1)  # warm lark's table cache, the module cache and the OS file cache
+    baseline = cold([sys.executable, "-c", "pass"], args.runs)
+    demo = cold([NNCI, "run", demo_file], args.runs)
+    no_cache_demo = cold([NNCI, "run", demo_file], args.runs, fresh_cache=True)
     print(f"python -c pass (baseline)            median {baseline * 1000:7.1f} ms over {args.runs} runs")
     print(f"cold nnci run models/nnci-demo.nnci  median {demo * 1000:7.1f} ms over {args.runs} runs")
-    cold(["-m", "nnci", "run", "bench/all-std.nnci"], 1)  # fill the module cache
-    all_std = cold(["-m", "nnci", "run", "bench/all-std.nnci"], args.runs)
-    no_cache = cold(["-m", "nnci", "run", "bench/all-std.nnci"], args.runs, fresh_cache=True)
-    print(f"cold run importing all of std        median {all_std * 1000:7.1f} ms (module cache filled)")
-    print(f"  the same with an empty module cache median {no_cache * 1000:7.1f} ms (first run after a change)")
+    print(f"  the same with an empty module cache median {no_cache_demo * 1000:7.1f} ms (first run after an edit)")
+    cold([NNCI, "run", all_std], 1)  # fill the module cache
+    std = cold([NNCI, "run", all_std], args.runs)
+    no_cache = cold([NNCI, "run", all_std], args.runs, fresh_cache=True)
+    print(f"cold run importing all of std        median {std * 1000:7.1f} ms (module cache filled)")
+    print(f"  the same with an empty module cache median {no_cache * 1000:7.1f} ms (first run after an install)")
     parsed, cached = grids_import(args.runs)
     print(
         f'import "std/grids" (3,500 lines)    median {parsed * 1000:7.1f} ms parsed, {cached * 1000:.1f} ms from the cache'

@@ -1,8 +1,10 @@
 """A cache of lowered modules, keyed by a hash of the file's text and of the code that parsed it.
 
-Parsing dominates the cost of importing the large catalog files (thousands of lines); loading a
-pickled AST is several times faster. Entries live in $NNCI_CACHE_DIR, else $XDG_CACHE_HOME/nnci,
-else ~/.cache/nnci; a cache that cannot be read or written is simply not used.
+Parsing dominates a cold run: lark compiles a lexer per parser state, and the catalog files run
+to thousands of lines. Loading a pickled AST skips both, and a run whose files are all cached
+never imports lark. Entries live in $NNCI_CACHE_DIR, else $XDG_CACHE_HOME/nnci, else
+~/.cache/nnci; the oldest are pruned past MAX_ENTRIES. A cache that cannot be read or written is
+simply not used; NNCI_NO_CACHE=1 turns it off.
 """
 
 from __future__ import annotations
@@ -11,13 +13,12 @@ import functools
 import hashlib
 import os
 import pickle
-import tempfile
 from pathlib import Path
 
 from nnci.ast import Module
 from nnci.resources import PACKAGE, grammar_path
 
-MIN_LINES = 200  # small files parse faster than a cache look-up pays for
+MAX_ENTRIES = 256
 
 
 def cache_dir() -> Path:
@@ -43,8 +44,8 @@ def _entry(text: str, key: str) -> Path:
     return cache_dir() / f"{digest}.pickle"
 
 
-def wanted(text: str) -> bool:
-    return text.count("\n") >= MIN_LINES and os.environ.get("NNCI_NO_CACHE") is None
+def wanted() -> bool:
+    return os.environ.get("NNCI_NO_CACHE") is None
 
 
 def get(text: str, key: str) -> Module | None:
@@ -59,10 +60,21 @@ def get(text: str, key: str) -> Module | None:
 def put(text: str, key: str, module: Module) -> None:
     """Write atomically (temporary file, then rename), so a reader never sees half an entry."""
     target = _entry(text, key)
+    import tempfile  # only when writing: it costs start-up time
+
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".tmp") as handle:
             pickle.dump(module, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(handle.name, target)
+        _prune(target.parent)
     except OSError:
         return
+
+
+def _prune(folder: Path) -> None:
+    entries = list(folder.glob("*.pickle"))
+    if len(entries) > MAX_ENTRIES:
+        entries.sort(key=lambda p: p.stat().st_mtime)
+        for stale in entries[: len(entries) - MAX_ENTRIES]:
+            stale.unlink(missing_ok=True)

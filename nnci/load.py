@@ -13,8 +13,6 @@ import attrs
 
 from nnci import ast, cache
 from nnci.diagnostics import Diagnostic
-from nnci.lower import lower
-from nnci.parse import parse
 from nnci.resources import std_dir
 
 STD_PREFIX = "std/"
@@ -102,10 +100,14 @@ class _Loader:
         return key
 
     def parse_and_lower(self, text: str, key: str) -> ast.Module:
-        use_cache = cache.wanted(text)
+        use_cache = cache.wanted()
         cached = cache.get(text, key) if use_cache else None
         if cached is not None:
             return cached
+        # Imported here, not at the top: a run whose modules all come from the cache never loads lark.
+        from nnci.lower import lower
+        from nnci.parse import parse
+
         parsed = parse(text, key)
         self.diagnostics.extend(parsed.diagnostics)
         if parsed.tree is None:

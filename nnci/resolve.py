@@ -8,7 +8,6 @@ back with a "did you mean".
 
 from __future__ import annotations
 
-import difflib
 import math
 
 from nnci import ast, ir
@@ -29,6 +28,8 @@ def resolve(loaded: Loaded) -> tuple[ir.Program, list[Diagnostic]]:
 
 
 def did_you_mean(name: str, candidates: object) -> str | None:
+    import difflib  # only on the error path: it costs start-up time
+
     close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)  # type: ignore[call-overload]
     return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?" if close else None
 

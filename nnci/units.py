@@ -8,7 +8,6 @@ Magnitudes are kept in SI base units (kg, m, s; kgCO2e for carbon; one FLOP, tok
 
 from __future__ import annotations
 
-import difflib
 import re
 from fractions import Fraction
 
@@ -211,6 +210,8 @@ def _parse_factor(piece: str, whole: str) -> Unit:
 
 
 def unit_hint(piece: str) -> str | None:
+    import difflib  # only on the error path: it costs start-up time
+
     if piece in MISTAKES:
         return MISTAKES[piece]
     close = difflib.get_close_matches(piece, UNITS, n=3, cutoff=0.6)
