@@ -9,15 +9,17 @@ from nnci.check import check as check_program
 from nnci.diagnostics import Diagnostic, NnciError, has_errors
 from nnci.evaluate import Results
 from nnci.evaluate import evaluate as evaluate_program
+from nnci.load import Program as LoadedProgram
 from nnci.load import load as load_files
 from nnci.load import load_text
 from nnci.resolve import resolve
 
 
-def load(*paths: str | Path) -> ir.Program:
-    """Read, parse and resolve files (and everything they import) into one program."""
+def load(*paths: str | Path, everything: bool = False) -> ir.Program:
+    """Read, parse and resolve files (and everything they import) into one program. Imported
+    blocks are resolved when something refers to them, or all of them with `everything`."""
     loaded, diagnostics = load_files(list(paths))
-    return _resolved(loaded, diagnostics)
+    return _resolved(loaded, diagnostics, everything)
 
 
 def loads(text: str, name: str = "<input>") -> ir.Program:
@@ -26,8 +28,8 @@ def loads(text: str, name: str = "<input>") -> ir.Program:
     return _resolved(loaded, diagnostics)
 
 
-def _resolved(loaded, diagnostics: list[Diagnostic]) -> ir.Program:  # type: ignore[no-untyped-def]
-    program, problems = resolve(loaded)
+def _resolved(loaded: LoadedProgram, diagnostics: list[Diagnostic], everything: bool = False) -> ir.Program:
+    program, problems = resolve(loaded, everything)
     diagnostics = diagnostics + problems
     if has_errors(diagnostics):
         # Report what the later checks find too, so one run shows every problem.

@@ -197,9 +197,9 @@ def _check_expect(program: ir.Program, expect: ir.Expect, out: list[Diagnostic])
 
 def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> list[Diagnostic]:
     diagnostics: list[Diagnostic] = []
-    checked = [program.blocks[key] for key in program.roots]
-    checked += [b for b in program.blocks.values() if b.key.module == "" and "." in b.key.name]  # inline fleets
-    for block in checked:
+    # Every resolved block: the files' own, and the imported ones they use (an imported PUE of 0.5
+    # is as wrong as a local one). Imported blocks nothing refers to are never resolved.
+    for block in program.blocks.values():
         for field in block.fields.values():
             spec = SCHEMA[block.kind][field.name]
             if spec.type == "quantity":
@@ -241,7 +241,8 @@ def _circular(engine: Engine, block: ir.Block, expr: ir.Expr, result: Unknown) -
     if block.base is not None:
         field = cycle.rsplit(".", 1)[-1]
         help = f"in an amend, `{field}` means this block's own value; for the base's, write `{block.base.name}.{field}`"
-    diagnostic = Diagnostic("E406", f"`{cycle}` is defined in terms of itself", expr.span, help=help)
+    diagnostic = Diagnostic("E406", f"circular definition: `{cycle}` depends on itself through this value",
+                            expr.span, help=help)  # fmt: skip
     if diagnostic not in engine.diagnostics:
         engine.diagnostics.append(diagnostic)
 
@@ -283,6 +284,11 @@ def _range_help(spec: Spec, value: float) -> str | None:
 def _check_map(
     engine: Engine, block: ir.Block, spec: Spec, expr: ir.Map, constants_only: bool, out: list[Diagnostic]
 ) -> None:
+    if not expr.entries:
+        what = "shares" if spec.shares else "counts"
+        out.append(Diagnostic("E403" if spec.shares else "E402", f"`{spec.name}` is empty", expr.span,
+                              help=f"name at least one {spec.target} with its {what[:-1]}"))  # fmt: skip
+        return
     weights = []
     for entry in expr.entries:
         value = _value(engine, entry.value, block, constants_only, spec.dim)

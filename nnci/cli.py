@@ -138,7 +138,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    program = api.load(args.file)
+    program = api.load(args.file, everything=True)
     _warn(api.check(program), program.sources)
     found = _target(program, args.target)
     if isinstance(found, str):
@@ -152,10 +152,12 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _target(program: ir.Program, target: str) -> tuple[ir.BlockKey, str] | str:
     """`block.quantity`, `alias.block.quantity` or `total.quantity`; else what is wrong with it."""
-    name, _, quantity = target.rpartition(".")
-    alias, _, rest = name.partition(".")
+    alias, _, rest = target.partition(".")
     if alias in program.aliases and rest:
-        name = f"{program.aliases[alias]}.{rest}"
+        target = f"{program.aliases[alias]}.{rest}"
+    name, _, quantity = target.rpartition(".")
+    if target == "total" or name == "":
+        return f"`{target}` is not a quantity: write `block.quantity`, e.g. `total.energy`"
     if name == "total":
         if quantity not in ADDITIVE:
             return f"`total.{quantity}` is not a sum over jobs (total names: {', '.join(ADDITIVE)})"
@@ -164,7 +166,9 @@ def _target(program: ir.Program, target: str) -> tuple[ir.BlockKey, str] | str:
     if key is None:
         as_block = next((k for k in program.blocks if str(k) == target), None)
         if as_block is not None:
-            return f"`{target}` is a block: name one of its quantities, e.g. `{target}.energy`"
+            block = program.blocks[as_block]
+            example = "energy" if block.kind in ("training", "inference") else next(iter(block.fields), "…")
+            return f"`{target}` is a block: name one of its quantities, e.g. `{target}.{example}`"
         known = ", ".join(str(k) for k in program.roots)
         return f"no block `{name or target}` (blocks: {known}; or `total`)"
     kind = program.blocks[key].kind
@@ -210,8 +214,11 @@ def _fmt(args: argparse.Namespace) -> int:
                 print(f"would reformat {file}")
                 status = 1
         elif args.write:
-            if changed:
-                formatting.write_atomically(Path(file), result.formatted)
+            problem = formatting.write_atomically(Path(file), result.formatted) if changed else None
+            if problem is not None:
+                print(render_all([problem], {}), file=sys.stderr)
+                status = 1
+            elif changed:
                 print(f"reformatted {file}")
         else:
             sys.stdout.write(result.formatted)
@@ -265,4 +272,4 @@ def _nnci_files(paths: Sequence[str]) -> list[Path]:
             files += sorted(path.rglob("*.nnci"))
         else:
             files.append(path)  # a missing file is reported by the loader, like every command does
-    return files
+    return list(dict.fromkeys(files))  # a file named twice is validated once

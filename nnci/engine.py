@@ -153,10 +153,12 @@ class Engine:
             result = self._apply(formula, key, method)
             if isinstance(result, Derivation):
                 return result
-            missing.extend(m for m in result.missing if m not in missing and not m.endswith(CYCLE))
+            missing.extend(m for m in result.missing if m not in missing)
+        reasons = [m for m in missing if not m.endswith(CYCLE)]
         if name not in AGGREGATES.get(block.kind, ()):
-            missing.insert(0, f"{key}.{name}")  # giving the quantity itself is the first way out
-        return Unknown(key, name, tuple(dict.fromkeys(missing)) or (f"{key}.{name}",))
+            reasons.insert(0, f"{key}.{name}")  # giving the quantity itself is the first way out
+        # A circle matters only when nothing else would break it: then it is the reason given.
+        return Unknown(key, name, tuple(dict.fromkeys(reasons or missing)) or (f"{key}.{name}",))
 
     def _retag(self, kind: str, name: str, value: Quantity) -> Quantity:
         """A bare number given for a counted quantity (queries, tokens, FLOP) is that count."""
@@ -174,6 +176,9 @@ class Engine:
                 kwargs[spec.name] = self._input(key, spec.path, spec.optional, deps, method)
             except _Missing as error:
                 missing.extend(error.unknown.missing)
+            except EvalError as error:  # e.g. a map weight that divides by zero
+                self._report(error)
+                missing.append(f"{key}: {error} at {error.span}")
         if missing:
             return Unknown(key, formula.output, tuple(dict.fromkeys(missing)))
         try:
@@ -229,6 +234,8 @@ class Engine:
         deps: list[Derivation] = []
         missing: list[str] = []
         for job in self.program.jobs:
+            if name not in SCHEMA[self.program.blocks[job].kind]:
+                continue  # queries are summed over inference jobs only
             result = self.quantity(job, name)
             if isinstance(result, Unknown):
                 missing.extend(result.missing)
@@ -242,6 +249,8 @@ class Engine:
         total = values[0]
         for value in values[1:]:
             total = total + value
+        if not math.isfinite(total.magnitude):
+            return Unknown(ir.TOTAL, name, (f"total.{name}: the sum is not a finite number",))
         return Derivation(ir.TOTAL, name, total, None, tuple(deps))
 
     # -- expressions --------------------------------------------------------------------

@@ -99,6 +99,8 @@ def _expect(engine: Engine, expect: ir.Expect) -> ExpectResult | None:
 
 def is_percentage(expr: ir.Expr) -> bool:
     """A tolerance is relative only when written as a percentage (`within 1 %`)."""
+    if isinstance(expr, ir.Negate):
+        return is_percentage(expr.operand)
     return isinstance(expr, ir.Const) and expr.text.endswith(" %")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -84,8 +85,11 @@ class _Printer:
         self.pending = sorted(comments.standalone.items())
         self.indent = 0
 
-    def line(self, code: str, source_line: int) -> None:
-        self.out.append((INDENT * self.indent + code, self.comments.trailing.get(source_line, "")))
+    def line(self, code: str, source_line: int, last_line: int | None = None) -> None:
+        """A line of code, with the trailing comment of the source line(s) it came from."""
+        lines = range(source_line, (last_line or source_line) + 1)
+        trailing = [self.comments.trailing[n] for n in lines if n in self.comments.trailing]
+        self.out.append((INDENT * self.indent + code, trailing[0] if len(trailing) == 1 else ""))
 
     def blank(self) -> None:
         if self.out and self.out[-1] != ("", ""):
@@ -101,6 +105,8 @@ class _Printer:
     def text(self) -> str:
         while self.out and self.out[-1] == ("", ""):
             self.out.pop()
+        if not self.out:
+            return ""
         lines, run = [], []
         for code, comment in [*self.out, ("", "")]:
             if comment:
@@ -145,7 +151,7 @@ def _field(printer: _Printer, field: ast.Field) -> None:
         or any(value.span.line <= line < value.span.end_line for line in printer.comments.trailing)
     )
     if not multiline:
-        printer.line(inline, field.span.line)
+        printer.line(inline, field.span.line, field.span.end_line)
         return
     assert isinstance(value, ast.MapExpr)
     printer.line(f"{field.name} = {{", value.span.line)
@@ -225,9 +231,21 @@ def _module(text: str, key: str) -> tuple[ast.Module | None, tuple[Diagnostic, .
     return module, tuple(problems)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write beside the file, then rename over it: a reader never sees half a file."""
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp") as handle:
-        handle.write(text)
-    shutil.copymode(path, handle.name)
-    os.replace(handle.name, path)
+def write_atomically(path: Path, text: str) -> Diagnostic | None:
+    """Write beside the file, then rename over it: a reader never sees half a file. A file the user
+    may not write (read-only, or in a folder they may not write) is left alone and reported."""
+    if not os.access(path, os.W_OK) or not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        return Diagnostic("E103", f"`{display_path(path)}` is read-only; it was left alone", None)
+    temporary = None
+    try:
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp") as handle:
+            temporary = handle.name
+            handle.write(text)
+        shutil.copymode(path, temporary)
+        os.replace(temporary, path)
+    except OSError as error:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        return Diagnostic("E103", f"`{display_path(path)}` could not be written; it was left alone", None,
+                          notes=(str(getattr(error, "strerror", error)),))  # fmt: skip
+    return None

@@ -22,9 +22,11 @@ FUNCTIONS = ("min", "max", "sum")
 ROOT = ""
 
 
-def resolve(loaded: Loaded) -> tuple[ir.Program, list[Diagnostic]]:
+def resolve(loaded: Loaded, everything: bool = False) -> tuple[ir.Program, list[Diagnostic]]:
+    """`everything` also resolves the imported blocks nothing refers to (for `nnci explain`)."""
     resolver = _Resolver(loaded)
-    return resolver.run(), resolver.diagnostics
+    program = resolver.run(everything)
+    return program, resolver.diagnostics
 
 
 def did_you_mean(name: str, candidates: object) -> str | None:
@@ -69,12 +71,18 @@ class _Resolver:
                     continue
                 scope[block.name] = block
 
-    def run(self) -> ir.Program:
+    def run(self, everything: bool = False) -> ir.Program:
         self.build_scopes()
         for key in self.loaded.roots:
             for block in self.loaded.modules[key].blocks:
                 if self.scopes[ROOT].get(block.name) is block:
                     self.roots.append(self.resolve_block(ROOT, block.name, key))
+        if everything:
+            for key, module in self.loaded.modules.items():
+                namespace = self.module_of(key)
+                for block in module.blocks:
+                    if self.scopes.get(namespace, {}).get(block.name) is block:
+                        self.resolve_block(namespace, block.name, key)
         expects = []
         for key in self.loaded.roots:
             for stmt in self.loaded.modules[key].expects:
@@ -217,9 +225,10 @@ class _Resolver:
                 self.error("E305", "a method is a name, not a string", value.span,
                            help=f"write `method = {value.value}` without quotes")  # fmt: skip
                 return None
-            shown = value.dotted if isinstance(value, ast.Ref) else "this value"
-            hint = did_you_mean(shown, METHODS)
-            self.error("E300", f"unknown method `{shown}`", value.span,
+            shown = value.dotted if isinstance(value, ast.Ref) else None
+            hint = did_you_mean(shown.lower(), METHODS) if shown else None
+            message = f"unknown method `{shown}`" if shown else "a method is a name, one of those below"
+            self.error("E300", message, value.span,
                        help=(hint + " " if hint else "") + "the methods are " + ", ".join(METHODS))  # fmt: skip
             return None
         if spec.type == "string":
@@ -334,9 +343,12 @@ class _Resolver:
             self.error("E302", str(error), Span(span.file, span.end_line, start, span.end_line, span.end_column),
                        help=error.hint)  # fmt: skip
             return None
-        return ir.Const(
-            Quantity(number.value * unit.factor, unit.dimension), f"{number.text} {number.unit}", number.span
-        )
+        value = number.value * unit.factor
+        if not math.isfinite(value):
+            self.error("E305", f"`{number.text} {number.unit}` is too large a number", number.span,
+                       help="numbers must be finite in SI units; is the prefix right?")  # fmt: skip
+            return None
+        return ir.Const(Quantity(value, unit.dimension), f"{number.text} {number.unit}", number.span)
 
     def resolve_ref(self, ref: ast.Ref, kind: str | None, file: str) -> ir.Expr | None:
         parts = ref.parts
@@ -365,6 +377,10 @@ class _Resolver:
         return self.quantity_ref(key, block.kind, rest, ref)
 
     def quantity_ref(self, key: ir.BlockKey, kind: str, rest: tuple[str, ...], ref: ast.Ref) -> ir.Expr | None:
+        if key == ir.TOTAL and len(rest) != 1:
+            self.error("E305", "`total` alone is not a quantity", ref.span,
+                       help="name one of its sums, e.g. `total.energy` or `total.operational`")  # fmt: skip
+            return None
         if len(rest) != 1:
             self.error("E305", f"`{ref.dotted}` names a {kind} block, not a quantity", ref.span,
                        help=f"name one of its quantities, e.g. `{ref.dotted}.{next(iter(_quantities(kind)), 'x')}`")  # fmt: skip

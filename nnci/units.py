@@ -8,6 +8,7 @@ Magnitudes are kept in SI base units (kg, m, s; kgCO2e for carbon; one FLOP, tok
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 
@@ -205,7 +206,13 @@ def _parse_factor(piece: str, whole: str) -> Unit:
     if match and match["sym"] in UNITS and (match["exp"] or match["tail"]):
         power = int(match["exp"] or match["tail"])
         unit = UNITS[match["sym"]]
-        return Unit(unit.factor**power, unit.dimension**power)
+        try:
+            factor = unit.factor**power
+        except OverflowError:
+            factor = math.inf
+        if not math.isfinite(factor) or factor == 0:
+            raise UnitError(f"`{piece}` is out of range", "use a smaller exponent")
+        return Unit(factor, unit.dimension**power)
     raise UnitError(f"unknown unit `{piece}`" + (f" in `{whole}`" if piece != whole else ""), unit_hint(piece))
 
 

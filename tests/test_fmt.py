@@ -96,3 +96,22 @@ def test_a_file_that_does_not_parse_is_never_written(tmp_path: Path, capsys: pyt
     assert path.read_text() == original
     assert "E101" in capsys.readouterr().err
     assert format_file(path).formatted == original
+
+
+def test_a_read_only_file_is_left_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "ro.nnci"
+    original = "grid g {\n  intensity   = 429 gCO2e/kWh\n}\n"
+    path.write_text(original)
+    path.chmod(0o444)
+    assert main(["fmt", "-w", str(path)]) == 1
+    assert path.read_text() == original
+    assert "read-only" in capsys.readouterr().err
+
+
+def test_a_comment_on_a_continued_line_is_kept() -> None:
+    formatted = assert_round_trip("device d {\n  power = 1 W + \\\n    2 W  # both parts\n}\n")
+    assert formatted == "device d {\n  power = 1 W + 2 W  # both parts\n}\n"
+
+
+def test_an_empty_file_stays_empty() -> None:
+    assert format_module(module_of(""), "") == ""

@@ -110,3 +110,15 @@ def test_an_amend_override_flows_into_what_the_base_derives() -> None:
     assert isinstance(embodied, Derivation)
     assert embodied.value.magnitude == pytest.approx(500 * 0.5)
     assert isinstance(engine.quantity(BlockKey("", "base"), "lifetime"), Unknown)
+
+
+def test_a_circle_through_a_formula_is_an_error_and_a_missing_input_is_not() -> None:
+    text = (
+        "device c {\n  power = 1 kW\n}\ndatacenter dc {\n  pue = 1\n  intensity = 1 gCO2e/kWh\n}\n"
+        "training j {\n  fleet = { c = 1 }\n  site = dc\n  duration = energy / 1 kW\n}\n"
+    )
+    with pytest.raises(nnci.NnciError) as error:
+        nnci.check(nnci.loads(text))
+    assert [d.code for d in error.value.diagnostics] == ["E406"]
+    without_duration = text.replace("  duration = energy / 1 kW\n", "")
+    assert nnci.check(nnci.loads(without_duration)) == []  # unknown duration: no circle to report

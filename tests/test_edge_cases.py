@@ -1,0 +1,92 @@
+"""Edge cases found in review: each once gave a traceback or a silently wrong number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import nnci
+from nnci.cli import main
+from nnci.engine import Derivation
+from nnci.ir import TOTAL, BlockKey
+
+SITE = "datacenter dc {\n  pue = 1\n  intensity = 100 gCO2e/kWh\n}\n"
+
+
+def codes(text: str, tmp_path: Path, name: str = "m.nnci") -> list[str]:
+    path = tmp_path / name
+    path.write_text(text)
+    try:
+        nnci.check(nnci.load(path))
+    except nnci.NnciError as error:
+        return [d.code for d in error.diagnostics]
+    return []
+
+
+def value(text: str, block: str, quantity: str) -> float:
+    result = nnci.evaluate(nnci.loads(text)).engine.quantity(BlockKey("", block), quantity)
+    assert isinstance(result, Derivation), result
+    return float(result.value.magnitude)
+
+
+def test_a_negative_unit_exponent_binds_to_the_unit() -> None:
+    # 100 kWh × 2 per hour = 200 kW (not 100 kWh ÷ 2 h)
+    assert value("device d {\n  power = 100 kWh * 2 h^-1\n}\n", "d", "power") == pytest.approx(200_000)
+
+
+def test_a_huge_unit_exponent_is_an_unknown_unit(tmp_path: Path) -> None:
+    assert codes("device d {\n  power = 1 kW^999\n}\n", tmp_path) == ["E302"]
+
+
+def test_a_number_that_overflows_in_si_units_is_refused(tmp_path: Path) -> None:
+    assert codes("training t {\n  energy = 1e308 kWh\n}\n", tmp_path) == ["E305"]
+
+
+def test_an_error_in_an_imported_map_weight_is_reported_not_raised(tmp_path: Path) -> None:
+    (tmp_path / "lib.nnci").write_text(
+        "device gpu {\n  power = 1 kW\n}\n" + SITE + "training x {\n  fleet = { gpu = 1 / 0 }\n  site = dc\n}\n"
+    )
+    assert codes('import "lib" as l\ntraining y = l.x {\n  duration = 5 h\n}\n', tmp_path) == ["E405"]
+
+
+def test_imported_values_are_range_checked_when_used(tmp_path: Path) -> None:
+    (tmp_path / "neg.nnci").write_text("device gpu {\n  power = -300 W\n}\n")
+    text = 'import "neg" as n\n' + SITE + "training t {\n  fleet = { n.gpu = 1 }\n  site = dc\n  duration = 1 h\n}\n"
+    assert codes(text, tmp_path) == ["E402"]
+
+
+@pytest.mark.parametrize(("field", "code"), [("site = {}", "E403"), ("fleet = {}", "E402")])
+def test_an_empty_map_is_an_error(field: str, code: str, tmp_path: Path) -> None:
+    text = (
+        "device d {\n  power = 1 W\n}\n"
+        + SITE
+        + "training t {\n  fleet = { d = 1 }\n  site = dc\n  duration = 1 h\n}\n"
+    )
+    text = text.replace("  fleet = { d = 1 }" if field.startswith("fleet") else "  site = dc", "  " + field)
+    assert code in codes(text, tmp_path)
+
+
+def test_total_queries_sums_the_inference_jobs_only() -> None:
+    text = (
+        "device d {\n  power = 1 W\n}\n" + SITE
+        + "training t {\n  fleet = { d = 1 }\n  site = dc\n  duration = 1 h\n}\n"
+        + "inference a {\n  fleet = { d = 1 }\n  site = dc\n  duration = 1 h\n  queries = 100\n}\n"
+        + "inference b {\n  fleet = { d = 1 }\n  site = dc\n  duration = 1 h\n  queries = 50\n}\n"
+    )  # fmt: skip
+    result = nnci.evaluate(nnci.loads(text)).engine.quantity(TOTAL, "queries")
+    assert isinstance(result, Derivation) and result.value.magnitude == 150
+
+
+def test_explain_finds_imported_blocks_nothing_refers_to(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "m.nnci"
+    path.write_text('import "std/hardware" as hw\n')
+    assert main(["explain", str(path), "hw.a100_sxm4_80gb.tdp"]) == 0
+    assert "= 400 W" in capsys.readouterr().out
+    assert main(["explain", str(path), "total"]) == 2
+
+
+def test_a_file_named_twice_is_validated_once(capsys: pytest.CaptureFixture[str]) -> None:
+    demo = str(Path(__file__).resolve().parent.parent / "models" / "nnci-demo.nnci")
+    assert main(["validate", demo, demo]) == 0
+    assert "6 passed, 0 failed" in capsys.readouterr().out
