@@ -208,7 +208,10 @@ def assert_renders_its_line(text: str) -> None:
         # control characters are shown as `?` (one column each, so the caret still lines up)
         raw = text.split("\n")[diagnostic.span.line - 1].rstrip("\r").replace("\t", " ")
         expected = "".join(c if c.isprintable() else "?" for c in raw)
-        assert shown_line(diagnostic, sources) == expected, (diagnostic, render(diagnostic, sources))
+        # a long line is shown as a window around the caret, marked with `…` where it is cut
+        shown = shown_line(diagnostic, sources)
+        assert shown.removeprefix("…").removesuffix("…") in expected, (diagnostic, render(diagnostic, sources))
+        assert shown == expected or len(expected) > 120
 
 
 @FAST
