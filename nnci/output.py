@@ -396,7 +396,9 @@ def comparison_table(job: str, rows: list[tuple[str, dict[str, Result]]], chosen
     header = ["method", *REPORTED]
     body = []
     for method, quantities in rows:
-        label = method + (" (chosen)" if method == chosen else "")
+        label = method + (
+            " (chosen)" if method == chosen else " (default)" if chosen is None and method == "nnci" else ""
+        )
         body.append([label, *(_cell(quantities[n], _unit(_dim(quantities[n]), {}, units)) for n in REPORTED)])
     spread = ["spread (max/min)"]
     for name in REPORTED:
