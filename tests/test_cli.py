@@ -158,3 +158,16 @@ def test_explain_json_is_the_same_tree_as_data(capsys: pytest.CaptureFixture[str
     assert site_pue["quantity"] == "dc.pue" and site_pue["given_at"].endswith(f"nnci-demo.nnci:{line}:3")
     # 3,620 servers × 250 W × 24 h
     assert it_energy["value"] == pytest.approx(3620 * 250 * 24 / 1000)
+
+
+def test_compare_shows_every_method_with_inputs_and_the_spread(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "compare", DEMO, "gpt3_training")
+    assert code == 0
+    rows = {line.split("  ")[0].strip(): line for line in out.splitlines()[3:]}
+    assert "nnci (default)" in rows and "llmcarbon" in rows and "patterson" in rows
+    assert "6,979.34 tCO2e" in rows["nnci (default)"]  # the seed: whole manufacturing carbon
+    # LLMCarbon amortises the same devices over 5 × 365 days: 360 h / 43,800 h of 6,979.34 t
+    assert f"{6979.34 * 360 / 43_800:.4f}"[:5] in rows["llmcarbon"]
+    assert "unknown" in rows["patterson"]  # Patterson does not estimate embodied carbon
+    assert "121.66" in rows["spread (max/min)"]
+    assert run(capsys, "compare", DEMO, "nope")[0] == 2
