@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from nnci.units import DIMENSIONLESS, Dimension, display_unit, parse_unit
+from nnci.units import Dimension, display_unit, parse_unit
 
 
 class DimensionError(ValueError):
@@ -69,7 +69,3 @@ def format_number(value: float, digits: int = 6) -> str:
     if "e" in text:
         text = f"{value:,.{max(0, digits - len(str(int(magnitude))))}f}"
     return text
-
-
-def number(value: float) -> Quantity:
-    return Quantity(value, DIMENSIONLESS)

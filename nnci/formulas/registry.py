@@ -25,10 +25,6 @@ class Input:
     dim: Dimension
     optional: bool = False
 
-    @property
-    def is_map(self) -> bool:
-        return "[]" in self.path
-
 
 @attrs.frozen
 class Item:
