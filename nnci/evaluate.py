@@ -51,6 +51,8 @@ class Results:
     total: dict[str, Result]
     expects: tuple[ExpectResult, ...]
     engine: Engine
+    # devices without a lifetime whose whole embodied carbon is charged to each of several jobs
+    charged_in_full_by_several: tuple[tuple[ir.BlockKey, tuple[ir.BlockKey, ...]], ...] = ()
 
 
 def evaluate(program: ir.Program, engine: Engine | None = None) -> Results:
@@ -61,7 +63,30 @@ def evaluate(program: ir.Program, engine: Engine | None = None) -> Results:
     )
     total = _reported(engine, ir.TOTAL)
     expects = tuple(e for e in (_expect(engine, expect) for expect in program.expects) if e is not None)
-    return Results(program, jobs, total, expects, engine)
+    return Results(program, jobs, total, expects, engine, _charged_in_full_by_several(program, engine, jobs))
+
+
+def _charged_in_full_by_several(
+    program: ir.Program, engine: Engine, jobs: tuple[JobResult, ...]
+) -> tuple[tuple[ir.BlockKey, tuple[ir.BlockKey, ...]], ...]:
+    """total.embodied counts such a device once per job: worth a warning."""
+    charged: dict[ir.BlockKey, list[ir.BlockKey]] = {}
+    for job in jobs:
+        embodied = job.quantities["embodied"]
+        if not isinstance(embodied, Derivation) or embodied.formula is None or embodied.formula.name != "nn-emb":
+            continue
+        for device in _fleet_devices(program, job.key):
+            if not isinstance(engine.quantity(device, "lifetime"), Derivation):
+                charged.setdefault(device, []).append(job.key)
+    return tuple((device, tuple(keys)) for device, keys in charged.items() if len(keys) > 1)
+
+
+def _fleet_devices(program: ir.Program, job: ir.BlockKey) -> list[ir.BlockKey]:
+    fleet = program.blocks[job].fields.get("fleet")
+    if fleet is None or not isinstance(fleet.expr, ir.BlockRef):
+        return []
+    devices = program.blocks[fleet.expr.block].fields.get("devices")
+    return [e.block for e in devices.expr.entries] if devices and isinstance(devices.expr, ir.Map) else []
 
 
 def _reported(engine: Engine, key: ir.BlockKey) -> dict[str, Result]:

@@ -115,27 +115,9 @@ def _noted(node: Derivation) -> Iterable[Derivation]:
 
 
 def _shared_full_charges(results: Results) -> Iterable[str]:
-    """Devices without a lifetime charged in full to several jobs: total.embodied counts them each time."""
-    charged: dict[ir.BlockKey, list[str]] = {}
-    for job in results.jobs:
-        embodied = job.quantities["embodied"]
-        if not isinstance(embodied, Derivation) or embodied.formula is None or embodied.formula.name != "nn-emb":
-            continue
-        for device in _fleet_devices(results.program, job.key):
-            if isinstance(results.engine.quantity(device, "lifetime"), Unknown):
-                charged.setdefault(device, []).append(str(job.key))
-    for device, jobs in charged.items():
-        if len(jobs) > 1:
-            yield (f"`{device}` has no lifetime, so each of {', '.join(jobs)} is charged its whole manufacturing "
-                   f"carbon: total.embodied counts it {len(jobs)} times; give it a `lifetime` to share it by use")  # fmt: skip
-
-
-def _fleet_devices(program: ir.Program, job: ir.BlockKey) -> list[ir.BlockKey]:
-    fleet = program.blocks[job].fields.get("fleet")
-    if fleet is None or not isinstance(fleet.expr, ir.BlockRef):
-        return []
-    devices = program.blocks[fleet.expr.block].fields.get("devices")
-    return [e.block for e in devices.expr.entries] if devices and isinstance(devices.expr, ir.Map) else []
+    for device, jobs in results.charged_in_full_by_several:
+        yield (f"`{device}` has no lifetime, so each of {', '.join(str(j) for j in jobs)} is charged its whole "
+               f"manufacturing carbon: total.embodied counts it {len(jobs)} times; give it a `lifetime` to share it by use")  # fmt: skip
 
 
 def unknown_reason(result: Unknown) -> str:
