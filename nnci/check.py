@@ -12,7 +12,6 @@ from fractions import Fraction
 from nnci import ir
 from nnci.diagnostics import Diagnostic
 from nnci.engine import CYCLE, Engine, Unknown
-from nnci.evaluate import is_percentage
 from nnci.quantity import Quantity, format_number
 from nnci.schema import COUNTED, SCHEMA, Spec
 from nnci.units import DIMENSIONLESS, UNITS, Dimension, display_unit
@@ -178,7 +177,7 @@ def _check_expect(program: ir.Program, expect: ir.Expect, out: list[Diagnostic])
     spec = SCHEMA[kind_of(program, expect.block)][expect.quantity]
     assert spec.dim is not None
     _check_expr(program, expect.value, "training", spec, out)
-    if expect.tolerance is None or is_percentage(expect.tolerance):
+    if expect.tolerance is None or ir.is_percentage(expect.tolerance):
         return
     try:
         tolerance = infer(program, expect.tolerance, None)

@@ -10,6 +10,7 @@ is `Unknown`, naming what is missing; it never becomes 0.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import attrs
@@ -330,9 +331,7 @@ def _arithmetic(op: str, left: Quantity, right: Quantity) -> Quantity:
     return Quantity(left.magnitude**exponent, left.dimension ** _fraction(exponent))
 
 
-def _fraction(value: float) -> Any:
-    from fractions import Fraction
-
+def _fraction(value: float) -> Fraction:
     if not math.isfinite(value):
         raise ValueError("exponent must be finite")
     return Fraction(value).limit_denominator(1000)

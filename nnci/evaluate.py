@@ -113,20 +113,13 @@ def _expect(engine: Engine, expect: ir.Expect) -> ExpectResult | None:
         given = engine.try_evaluate(expect.tolerance, None)
         if not isinstance(given, Quantity):
             return None
-        if is_percentage(expect.tolerance):
+        if ir.is_percentage(expect.tolerance):
             tolerance = Quantity(abs(expected.magnitude) * given.magnitude, expected.dimension)
             text = f"{given.magnitude * 100:g} %"
         else:
             tolerance = Quantity(given.magnitude, expected.dimension)
             text = "± " + given.format()
     return ExpectResult(expect, expected, tolerance, text, computed)
-
-
-def is_percentage(expr: ir.Expr) -> bool:
-    """A tolerance is relative only when written as a percentage (`within 1 %`)."""
-    if isinstance(expr, ir.Negate):
-        return is_percentage(expr.operand)
-    return isinstance(expr, ir.Const) and expr.text.endswith(" %")
 
 
 def half_last_digit(const: ir.Const) -> float:

@@ -93,6 +93,13 @@ class Call:
 Expr = Const | Text | SelfRef | QuantityRef | BlockRef | Map | Binary | Negate | Call
 
 
+def is_percentage(expr: Expr) -> bool:
+    """Written as a percentage (`1 %`, `-1 %`): how a tolerance says it is relative."""
+    if isinstance(expr, Negate):
+        return is_percentage(expr.operand)
+    return isinstance(expr, Const) and expr.text.endswith(" %")
+
+
 @attrs.frozen
 class Comparison:
     op: str

@@ -14,7 +14,7 @@ from nnci.diagnostics import Diagnostic
 from nnci.engine import Derivation, Result, Unknown
 from nnci.evaluate import ExpectResult, Results
 from nnci.quantity import Quantity, format_number
-from nnci.schema import REPORTED, REPORTED_IF_KNOWN
+from nnci.schema import REPORTED, REPORTED_IF_KNOWN, SCHEMA
 from nnci.units import CARBON, ENERGY, Dimension, display_unit, parse_unit
 
 CONTRACT_UNITS = {ENERGY: "kWh", CARBON: "kgCO2e"}
@@ -70,7 +70,7 @@ def table(results: Results, units: Sequence[str] = ()) -> str:
         [
             name,
             kind,
-            *(_cell(_get(q, n), _unit(CARBON if n != "energy" else ENERGY, overrides, defaults)) for n in columns),
+            *(_cell(_get(q, n), _unit(_column_dim(n), overrides, defaults)) for n in columns),
         ]
         for name, kind, q in _rows(results)
     ]
@@ -86,9 +86,14 @@ def table(results: Results, units: Sequence[str] = ()) -> str:
 
 
 def _dim(result: Result) -> Dimension:
-    if isinstance(result, Derivation):
-        return result.value.dimension
-    return CARBON if result.name != "energy" else ENERGY
+    return result.value.dimension if isinstance(result, Derivation) else _column_dim(result.name)
+
+
+def _column_dim(name: str) -> Dimension:
+    """The dimension of a reported quantity, from the schema (`inference` holds every job quantity)."""
+    dim = SCHEMA["inference"][name].dim
+    assert dim is not None
+    return dim
 
 
 def _notes(results: Results) -> Iterable[str]:
@@ -221,7 +226,7 @@ def to_markdown(results: Results, units: Sequence[str] = ()) -> str:
     header = ["block", "kind", *(c.replace("_", " ") for c in columns)]
     lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * len(columns)]
     for name, kind, q in _rows(results):
-        cells = [_cell(_get(q, n), _unit(CARBON if n != "energy" else ENERGY, overrides, defaults)) for n in columns]
+        cells = [_cell(_get(q, n), _unit(_column_dim(n), overrides, defaults)) for n in columns]
         lines.append("| " + " | ".join([name, kind, *cells]) + " |")
     return "\n".join(lines)
 

@@ -168,9 +168,10 @@ class _Resolver:
             resolved = self.resolve_field(block, key, field, file)
             if resolved is not None:
                 fields[field.name] = resolved
-        checks += tuple(
-            ir.Check(self.resolve_comparison(c.condition, block.kind, file), c.message, c.span) for c in block.checks
-        )
+        for check_line in block.checks:
+            condition = self.resolve_comparison(check_line.condition, block.kind, file)
+            if condition is not None:
+                checks += (ir.Check(condition, check_line.message, check_line.span),)
         own = tuple(self.citation(a, file) for a in block.annotations)
         citations = tuple(c for c in own if c) or citations
         self.blocks[key] = ir.Block(key, block.kind, fields, checks, citations, block.doc, block.span, base_key)
@@ -392,11 +393,11 @@ class _Resolver:
             return None
         return ir.QuantityRef(key, rest[0], ref.span)
 
-    def resolve_comparison(self, comparison: ast.Comparison, kind: str, file: str) -> ir.Comparison:
+    def resolve_comparison(self, comparison: ast.Comparison, kind: str, file: str) -> ir.Comparison | None:
+        """None when a side does not resolve (already reported): a placeholder would only add noise."""
         left = self.resolve_expr(comparison.left, kind, file)
         right = self.resolve_expr(comparison.right, kind, file)
-        zero = ir.Const(Quantity(0.0, DIMENSIONLESS), "0", comparison.span)
-        return ir.Comparison(comparison.op, left or zero, right or zero, comparison.span)
+        return ir.Comparison(comparison.op, left, right, comparison.span) if left and right else None
 
     def resolve_expect(self, stmt: ast.Expect, file: str) -> ir.Expect | None:
         target = self.resolve_ref(stmt.target, None, file)

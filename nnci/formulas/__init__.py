@@ -1,6 +1,6 @@
 """Published estimation formulas, one module per domain; importing this package registers them all."""
 
 from nnci.formulas import carbon, compute, embodied, energy  # noqa: F401  (registration side effect)
-from nnci.formulas.registry import BY_NAME, REGISTRY, Formula, all_formulas, formulas_for
+from nnci.formulas.registry import REGISTRY, Formula, all_formulas, formulas_for
 
-__all__ = ["BY_NAME", "REGISTRY", "Formula", "all_formulas", "formulas_for"]
+__all__ = ["REGISTRY", "Formula", "all_formulas", "formulas_for"]

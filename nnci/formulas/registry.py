@@ -70,7 +70,6 @@ class Formula:
 
 
 REGISTRY: dict[tuple[str, str], list[Formula]] = {}
-BY_NAME: dict[str, list[Formula]] = {}
 
 
 def register(formula: Formula) -> Formula:
@@ -78,7 +77,6 @@ def register(formula: Formula) -> Formula:
     if parameters != [i.name for i in formula.inputs]:
         raise TypeError(f"formula {formula.name}: function takes {parameters}, inputs are {formula.inputs}")
     REGISTRY.setdefault((formula.kind, formula.output), []).append(formula)
-    BY_NAME.setdefault(formula.name, []).append(formula)
     return formula
 
 
