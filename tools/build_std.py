@@ -1062,22 +1062,15 @@ def build(catalog: Path) -> tuple[dict[str, str], dict[str, int], list[str]]:
     files: dict[str, str] = {}
     counts: dict[str, int] = {}
     notes: list[str] = []
-    text, c, s = hardware(catalog)
-    files["hardware.nnci"] = text
-    counts.update(c)
-    notes += s
-    text, c, s = sources(catalog)
-    files["sources.nnci"] = text
-    counts.update(c)
-    notes += s
     texts, c, s = grids(catalog)
     files["grids.nnci"], files["grids_sharealike.nnci"] = texts[CLEAN], texts[SHAREALIKE]
     counts.update(c)
     notes += s
-    text, c, s = pue(catalog)
-    files["pue.nnci"] = text
-    counts.update(c)
-    notes += s
+    for name, build in (("hardware.nnci", hardware), ("sources.nnci", sources), ("pue.nnci", pue)):
+        text, c, s = build(catalog)
+        files[name] = text
+        counts.update(c)
+        notes += s
     return files, counts, notes
 
 

@@ -6,6 +6,8 @@ compute with achieved throughput or with peak × efficiency, or parameters × to
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from nnci.formulas.citations import LLMCARBON, NNCI_RULE, PATTERSON
 from nnci.formulas.registry import Example, Formula, Input, Item, Noted, register
 from nnci.units import DIMENSIONLESS, FLOP, THROUGHPUT, TIME, TOKEN
@@ -39,20 +41,32 @@ for kind in ("training", "inference"):
         (Example({"parameters": "175e9"}, "175e9"),),
     ))  # fmt: skip
 
-register(Formula(
-    "compute-6nd", "training", "compute", FLOP, "C ≈ 6 × P_activated × D",
-    (Input("activated_parameters", "activated_parameters", DIMENSIONLESS), Input("tokens", "tokens", TOKEN)),
-    lambda activated_parameters, tokens: 6.0 * activated_parameters * tokens, LLMCARBON,
-    # GPT-3: 175 B parameters, 300 B tokens
-    (Example({"activated_parameters": "175e9", "tokens": "300e9 tokens"}, "3.15e23 FLOP"),),
-))  # fmt: skip
 
-register(Formula(
-    "compute-2nd", "inference", "compute", FLOP, "C_inference ≈ 2 × P_activated × D_inference",
-    (Input("activated_parameters", "activated_parameters", DIMENSIONLESS), Input("tokens", "tokens", TOKEN)),
-    lambda activated_parameters, tokens: 2.0 * activated_parameters * tokens, LLMCARBON,
-    (Example({"activated_parameters": "176e9", "tokens": "1e6 tokens"}, "3.52e17 FLOP"),),
-))  # fmt: skip
+def _flop_per_token(factor: float) -> Callable[[float, float], float]:
+    def compute(activated_parameters: float, tokens: float) -> float:
+        return factor * activated_parameters * tokens
+
+    return compute
+
+
+# LLMCarbon: FLOP per activated parameter per token, 6 to train (forward and backward), 2 to infer
+for name, kind, per_token, equation, example in (
+    # GPT-3: 175 B parameters, 300 B tokens
+    ("compute-6nd", "training", 6.0, "C ≈ 6 × P_activated × D", ("175e9", "300e9 tokens", "3.15e23 FLOP")),
+    (
+        "compute-2nd",
+        "inference",
+        2.0,
+        "C_inference ≈ 2 × P_activated × D_inference",
+        ("176e9", "1e6 tokens", "3.52e17 FLOP"),
+    ),
+):
+    register(Formula(
+        name, kind, "compute", FLOP, equation,
+        (Input("activated_parameters", "activated_parameters", DIMENSIONLESS), Input("tokens", "tokens", TOKEN)),
+        _flop_per_token(per_token), LLMCARBON,
+        (Example({"activated_parameters": example[0], "tokens": example[1]}, example[2]),),
+    ))  # fmt: skip
 
 for kind in ("training", "inference"):
     register(Formula(
