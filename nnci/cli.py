@@ -9,10 +9,10 @@ from pathlib import Path
 
 from nnci import api, ir, output
 from nnci.diagnostics import Diagnostic, NnciError, render_all
-from nnci.engine import Derivation, Engine
-from nnci.evaluate import evaluate
+from nnci.engine import Engine
+from nnci.evaluate import compare, evaluate
 from nnci.ir import TOTAL
-from nnci.schema import ADDITIVE, KINDS, METHODS, REPORTED, SCHEMA
+from nnci.schema import ADDITIVE, KINDS, SCHEMA
 from nnci.units import CARBON, ENERGY, UnitError, parse_unit
 
 
@@ -188,13 +188,7 @@ def _compare(args: argparse.Namespace) -> int:
             f"nnci compare: no training or inference block `{args.job}` in {args.file} (jobs: {jobs})", file=sys.stderr
         )
         return 2
-    rows = []
-    for method in METHODS:
-        engine = Engine(program, {key: method})
-        quantities = {name: engine.quantity(key, name) for name in REPORTED}
-        if any(isinstance(q, Derivation) for q in quantities.values()):
-            rows.append((method, quantities))
-    print(output.comparison_table(args.job, rows, Engine(program).method_of(key, None)))
+    print(output.comparison_table(args.job, compare(program, key), Engine(program).method_of(key, None)))
     return 0
 
 

@@ -9,7 +9,7 @@ import attrs
 from nnci import ir
 from nnci.engine import Derivation, Engine, Result
 from nnci.quantity import Quantity
-from nnci.schema import REPORTED, REPORTED_IF_KNOWN
+from nnci.schema import METHODS, REPORTED, REPORTED_IF_KNOWN
 from nnci.units import unit_factor
 
 
@@ -87,6 +87,17 @@ def _fleet_devices(program: ir.Program, job: ir.BlockKey) -> list[ir.BlockKey]:
         return []
     devices = program.blocks[fleet.expr.block].fields.get("devices")
     return [e.block for e in devices.expr.entries] if devices and isinstance(devices.expr, ir.Map) else []
+
+
+def compare(program: ir.Program, job: ir.BlockKey) -> list[tuple[str, dict[str, Result]]]:
+    """One job under every method whose inputs give at least one of the reported figures."""
+    rows = []
+    for method in METHODS:
+        engine = Engine(program, {job: method})
+        quantities = {name: engine.quantity(job, name) for name in REPORTED}
+        if any(isinstance(q, Derivation) for q in quantities.values()):
+            rows.append((method, quantities))
+    return rows
 
 
 def _reported(engine: Engine, key: ir.BlockKey) -> dict[str, Result]:
