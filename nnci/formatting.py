@@ -19,9 +19,7 @@ import attrs
 
 from nnci import ast
 from nnci.diagnostics import Diagnostic
-from nnci.load import display_path
-from nnci.lower import lower
-from nnci.parse import parse
+from nnci.load import display_path, read_module
 
 INDENT = "  "
 WIDTH = 100
@@ -211,24 +209,16 @@ def format_file(path: Path) -> Formatted:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         return Formatted(key, "", "", (Diagnostic("E103", f"`{path}` cannot be read", None, notes=(str(error),)),))
-    module, problems = _module(text, key)
+    module, problems = read_module(text, key)
     if module is None:
         return Formatted(key, text, text, problems)
     formatted = format_module(module, text)
-    again, _ = _module(formatted, key)
+    again, _ = read_module(formatted, key)
     if again != module or [c.text for c in again.comments] != [c.text for c in module.comments]:
         note = "the formatted text would not parse back to the same program; the file was left alone"
         return Formatted(key, text, text, (Diagnostic("E103", "nnci fmt cannot format this file", None, notes=(note,),
                                                       help="please report it with the file"),))  # fmt: skip
     return Formatted(key, text, formatted, ())
-
-
-def _module(text: str, key: str) -> tuple[ast.Module | None, tuple[Diagnostic, ...]]:
-    parsed = parse(text, key)
-    if parsed.tree is None:
-        return None, parsed.diagnostics
-    module, problems = lower(parsed.tree, key, parsed.comments)
-    return module, tuple(problems)
 
 
 def write_atomically(path: Path, text: str) -> Diagnostic | None:

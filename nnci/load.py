@@ -80,12 +80,7 @@ class _Loader:
         try:
             text = resolved.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
-            span = origin.span if origin else None
-            reason = "is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else "cannot be read"
-            code = "E200" if origin and isinstance(error, FileNotFoundError) else "E103"
-            message = f"`{path}` {reason}" if code == "E103" else f"import `{origin.path}` not found" if origin else ""
-            notes = (f"looked for {display_path(resolved)}",) if origin else (str(getattr(error, "strerror", error)),)
-            self.diagnostics.append(Diagnostic(code, message, span, notes=notes, help=_import_hint(origin)))
+            self.diagnostics.append(_unreadable(path, resolved, origin, error))
             return None
         return self.load_source(text, key, resolved, chain)
 
@@ -104,17 +99,11 @@ class _Loader:
         cached = cache.get(text, key) if use_cache else None
         if cached is not None:
             return cached
-        # Imported here, not at the top: a run whose modules all come from the cache never loads lark.
-        from nnci.lower import lower
-        from nnci.parse import parse
-
-        parsed = parse(text, key)
-        self.diagnostics.extend(parsed.diagnostics)
-        if parsed.tree is None:
-            return ast.Module(key, None, (), (), ())
-        module, problems = lower(parsed.tree, key, parsed.comments)
+        module, problems = read_module(text, key)
         self.diagnostics.extend(problems)
-        if use_cache and not parsed.diagnostics and not problems:
+        if module is None:
+            return ast.Module(key, None, (), (), ())
+        if use_cache and not problems:
             cache.put(text, key, module)
         return module
 
@@ -137,6 +126,29 @@ class _Loader:
             self.imports[key][stmt.alias] = imported
         else:
             self.failed.setdefault(key, set()).add(stmt.alias)
+
+
+def read_module(text: str, key: str) -> tuple[ast.Module | None, tuple[Diagnostic, ...]]:
+    """Parse and lower one file's text (no imports, no cache); None when it does not parse."""
+    # Imported here, not at the top: a run whose modules all come from the cache never loads lark.
+    from nnci.lower import lower
+    from nnci.parse import parse
+
+    parsed = parse(text, key)
+    if parsed.tree is None:
+        return None, parsed.diagnostics
+    module, problems = lower(parsed.tree, key, parsed.comments)
+    return module, (*parsed.diagnostics, *problems)
+
+
+def _unreadable(path: Path, resolved: Path, origin: ast.Import | None, error: Exception) -> Diagnostic:
+    """E200 for an import whose file does not exist; E103 for any other file that cannot be read."""
+    if origin is not None and isinstance(error, FileNotFoundError):
+        return Diagnostic("E200", f"import `{origin.path}` not found", origin.span,
+                          notes=(f"looked for {display_path(resolved)}",), help=_import_hint(origin))  # fmt: skip
+    reason = "is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else "cannot be read"
+    return Diagnostic("E103", f"`{path}` {reason}", origin.span if origin else None,
+                      notes=(str(getattr(error, "strerror", None) or error),))  # fmt: skip
 
 
 def _import_target(text: str, importer: Path) -> Path:
