@@ -7,11 +7,11 @@ once the dimensions are right (before that, only fields written as plain constan
 
 from __future__ import annotations
 
-from fractions import Fraction
+from typing import Any
 
-from nnci import ir
+from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic
-from nnci.engine import CYCLE, Engine, Unknown
+from nnci.engine import CYCLE, Engine, Unknown, exponent_fraction
 from nnci.quantity import Quantity, format_number
 from nnci.schema import COUNTED, SCHEMA, Spec
 from nnci.units import DIMENSIONLESS, UNITS, Dimension, display_unit
@@ -70,7 +70,16 @@ def infer(program: ir.Program, expr: ir.Expr, kind: str | None) -> Dimension:
         if not right.is_dimensionless or exponent is None:
             raise _DimensionProblem(Diagnostic("E401", "an exponent must be a plain number", expr.right.span,
                                                help="write e.g. `^ 2` or `^ -0.5`; a dimension cannot depend on a value"))  # fmt: skip
-        return left ** Fraction(exponent).limit_denominator(1000)
+        fraction = exponent_fraction(exponent)
+        if not left.is_dimensionless and (fraction.denominator > 12 or abs(float(fraction) - exponent) > 1e-9):
+            raise _DimensionProblem(Diagnostic(
+                "E401", f"{left.describe()} to the power {exponent:g} has no unit nnci can name", expr.right.span,
+                help="a value with a unit takes a whole or simple fractional exponent (`^ 2`, `^ 0.5`, `^ (1/3)`)"))  # fmt: skip
+        return left**fraction
+    if isinstance(expr, ir.ColumnRef):
+        return program.tables[expr.table].columns[expr.column].dimension or DIMENSIONLESS
+    if isinstance(expr, ir.RowIndicator):
+        return DIMENSIONLESS
     if isinstance(expr, ir.Call):
         dims = [infer(program, a, kind) for a in expr.args]
         for arg, dim in zip(expr.args[1:], dims[1:], strict=True):
@@ -88,6 +97,9 @@ def _plain_number(expr: ir.Expr) -> float | None:
     if isinstance(expr, ir.Negate):
         inner = _plain_number(expr.operand)
         return None if inner is None else -inner
+    if isinstance(expr, ir.Binary) and expr.op == "/":  # `^ (1/3)`
+        top, bottom = _plain_number(expr.left), _plain_number(expr.right)
+        return top / bottom if top is not None and bottom else None
     return None
 
 
@@ -263,11 +275,28 @@ def _check_range(
     if value is None:
         return
     for rule in spec.ranges:
-        if rule.violated(value.magnitude):
-            shown = value.format()
-            out.append(Diagnostic("E402", f"`{spec.name}` = {shown}: {rule.reason}", expr.span, severity=rule.severity,
-                                  help=_range_help(spec, value.magnitude)))  # fmt: skip
-            return
+        rows = arrays.true_rows(rule.violated(value.magnitude))
+        if not rows:
+            continue
+        count = arrays.length(value.magnitude)
+        if count is None:
+            out.append(Diagnostic("E402", f"`{spec.name}` = {value.format()}: {rule.reason}", expr.span,
+                                  severity=rule.severity, help=_range_help(spec, value.magnitude)))  # fmt: skip
+        else:
+            first = Quantity(value.magnitude[rows[0]], value.dimension)
+            out.append(Diagnostic("E402", f"`{spec.name}` {rule.reason}, but not in {arrays.rows_text(rows, count)}",
+                                  expr.span, severity=rule.severity, notes=_cell_notes(engine, expr, rows, first),
+                                  help=_range_help(spec, float(first.magnitude))))  # fmt: skip
+        return
+
+
+def _cell_notes(engine: Engine, expr: ir.Expr, rows: list[int], first: Quantity) -> tuple[str, ...]:
+    """Where the first offending rows stand in the table, when the field reads a column directly."""
+    notes = [f"row {rows[0] + 1} gives {first.format()}"]
+    if isinstance(expr, ir.ColumnRef):
+        column = engine.program.tables[expr.table].columns[expr.column]
+        notes += [f"row {r + 1} is at {column.cell_span(r)}" for r in rows[: arrays.SHOWN_ROWS]]
+    return tuple(notes)
 
 
 def _range_help(spec: Spec, value: float) -> str | None:
@@ -288,19 +317,31 @@ def _check_map(
         out.append(Diagnostic("E403" if spec.shares else "E402", f"`{spec.name}` is empty", expr.span,
                               help=f"name at least one {spec.target} with its {what[:-1]}"))  # fmt: skip
         return
-    weights = []
+    weights: list[Any] = []
     for entry in expr.entries:
         value = _value(engine, entry.value, block, constants_only, spec.dim)
         if value is None:
             return
-        if value.magnitude < 0:
-            out.append(Diagnostic("E402", f"`{entry.block.name}` in `{spec.name}` is negative", entry.value.span,
+        negative = arrays.true_rows(value.magnitude < 0)
+        if negative:
+            where = (
+                f" in {arrays.rows_text(negative, arrays.length(value.magnitude))}"
+                if arrays.is_array(value.magnitude)
+                else ""
+            )
+            out.append(Diagnostic("E402", f"`{entry.block.name}` in `{spec.name}` is negative{where}", entry.value.span,
                                   help="counts and shares cannot be negative"))  # fmt: skip
         weights.append(value.magnitude)
-    total = sum(weights)
-    if spec.shares and weights and abs(total - 1) > SHARE_TOLERANCE:
-        shown = format_number(total * 100)
-        out.append(Diagnostic("E403", f"the shares of `{spec.name}` sum to {shown} %, not 100 %", expr.span,
+    if not spec.shares or not weights:
+        return
+    total = weights[0]
+    for weight in weights[1:]:
+        total = total + weight
+    off = arrays.true_rows(abs(total - 1) > SHARE_TOLERANCE)
+    if off:
+        shown = format_number(arrays.lane(total, off[0]) * 100)
+        where = f" in {arrays.rows_text(off, arrays.length(total))}" if arrays.is_array(total) else ""
+        out.append(Diagnostic("E403", f"the shares of `{spec.name}` sum to {shown} %, not 100 %{where}", expr.span,
                               help=f"make the shares add up to 100 %, e.g. with a `{spec.target}` for the rest"))  # fmt: skip
 
 
@@ -315,13 +356,29 @@ def _check_line(engine: Engine, block: ir.Block, check_line: ir.Check, out: list
         return
     if left is None or right is None:
         return
-    if not compare(condition.op, left.magnitude, right.magnitude):
-        out.append(Diagnostic("E404", f"check failed: {check_line.message}", check_line.span,
-                              notes=(f"{left.format()} {condition.op} {right.format()} is false",)))  # fmt: skip
+    holds = compare(condition.op, left.magnitude, right.magnitude)
+    failed = arrays.true_rows(~holds if arrays.is_array(holds) else not holds)
+    if not failed:
+        return
+    row = failed[0]
+    shown_left = Quantity(arrays.lane(left.magnitude, row), left.dimension).format()
+    shown_right = Quantity(arrays.lane(right.magnitude, row), right.dimension).format()
+    count = arrays.length(left.magnitude) or arrays.length(right.magnitude)
+    where = f" in {arrays.rows_text(failed, count)}" if count is not None else ""
+    out.append(Diagnostic("E404", f"check failed{where}: {check_line.message}", check_line.span,
+                          notes=(f"{shown_left} {condition.op} {shown_right} is false",)))  # fmt: skip
 
 
-def compare(op: str, left: float, right: float) -> bool:
-    return {
-        ">=": left >= right, "<=": left <= right, ">": left > right, "<": left < right,
-        "==": left == right, "!=": left != right,
-    }[op]  # fmt: skip
+def compare(op: str, left: Any, right: Any) -> Any:
+    """A comparison of magnitudes (element-wise on arrays)."""
+    if op == ">=":
+        return left >= right
+    if op == "<=":
+        return left <= right
+    if op == ">":
+        return left > right
+    if op == "<":
+        return left < right
+    if op == "==":
+        return left == right
+    return left != right

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from nnci import ir
+from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic, Span
 from nnci.formulas import formulas_for
 from nnci.formulas.registry import Formula, Item, NotApplicable, Noted
@@ -72,10 +72,15 @@ class EvalError(Exception):
 
 
 class Engine:
-    def __init__(self, program: ir.Program, methods: dict[ir.BlockKey, str] | None = None) -> None:
-        """`methods` forces a method on some jobs (for side-by-side comparison)."""
+    def __init__(
+        self, program: ir.Program, methods: dict[ir.BlockKey, str] | None = None, row: int | None = None
+    ) -> None:
+        """`methods` forces a method on some jobs (for side-by-side comparison); `row` (0-based) evaluates
+        jobs over a table for that one row, with scalars (how `explain job[17].energy` replays a row)."""
         self.program = program
         self.forced = dict(methods or {})
+        self.row = row
+        self.codes: dict[tuple[str, str], tuple[Any, dict[str, int]]] = {}
         self.memo: dict[tuple[ir.BlockKey, str, str | None], Result] = {}
         self.active: list[tuple[ir.BlockKey, str, str | None]] = []
         self.cycles = 0
@@ -152,8 +157,8 @@ class Engine:
         missing: list[str] = []
         for formula in formulas:
             result = self._apply(formula, key, method)
-            if isinstance(result, Derivation):
-                return result
+            if isinstance(result, Derivation) or result.reason is not None:
+                return result  # inputs present decide the formula; a numeric fault is not a reason to try another
             missing.extend(m for m in result.missing if m not in missing)
         reasons = [m for m in missing if not m.endswith(CYCLE)]
         if name not in AGGREGATES.get(block.kind, ()):
@@ -183,16 +188,31 @@ class Engine:
         if missing:
             return Unknown(key, formula.output, tuple(dict.fromkeys(missing)))
         try:
-            raw = formula.fn(**kwargs)
+            with arrays.quiet():
+                raw = formula.fn(**kwargs)
         except NotApplicable as error:
             return Unknown(key, formula.output, (f"{key}: {error}",))
         except ZeroDivisionError:
-            return Unknown(key, formula.output, (f"{formula.name}: division by zero",))
+            return self._fault(key, formula, [0], None, "divides by zero")
+        except OverflowError:
+            return self._fault(key, formula, [0], None, "overflows")
         note = (raw.note or None) if isinstance(raw, Noted) else None
         value = raw.value if isinstance(raw, Noted) else raw
-        if not math.isfinite(value):
-            return Unknown(key, formula.output, (f"{formula.name}: the result is not a finite number",))
+        bad = arrays.bad_rows(value)
+        if bad:
+            return self._fault(key, formula, bad, arrays.length(value), "gives no finite number")
         return Derivation(key, formula.output, Quantity(value, formula.dim), formula, tuple(deps), note=note)
+
+    def _fault(self, key: ir.BlockKey, formula: Formula, rows: list[int], count: int | None, what: str) -> Unknown:
+        """A formula whose inputs are all there but whose arithmetic fails: unknown, and said where."""
+        where = f" in {arrays.rows_text(rows, count)}" if count is not None else ""
+        reason = f"`{formula.name}` ({formula.equation}) {what}{where}"
+        block = self.program.blocks.get(key)
+        if block is not None and count is not None:
+            span = block.fields["rows"].span if "rows" in block.fields else block.span
+            self._add(Diagnostic("E405", f"`{key}.{formula.output}` cannot be computed{where}", span,
+                                 notes=(reason,), help="check the values of those rows"))  # fmt: skip
+        return Unknown(key, formula.output, (f"{key}.{formula.output}",), reason)
 
     def _input(self, key: ir.BlockKey, path: str, optional: bool, deps: list[Derivation], method: str | None) -> Any:
         head, _, rest = path.partition(".")
@@ -202,7 +222,7 @@ class Engine:
             return self._input(self._follow(key, head), rest, optional, deps, method)
         result = self.quantity(key, head, method)
         if isinstance(result, Unknown):
-            if optional:
+            if optional and result.reason is None:
                 return None
             raise _Missing(result)
         deps.append(result)
@@ -247,12 +267,12 @@ class Engine:
             return Unknown(ir.TOTAL, name, tuple(dict.fromkeys(missing)))
         if not values:
             return Unknown(ir.TOTAL, name, ("a training or inference block",))
-        total = values[0]
         for value in values[1:]:
-            total = total + value
-        if not math.isfinite(total.magnitude):
+            values[0]._same(value, "+")
+        total = math.fsum(arrays.total(v.magnitude) for v in values)  # rows of a table are summed too
+        if not math.isfinite(total):
             return Unknown(ir.TOTAL, name, (f"total.{name}: the sum is not a finite number",))
-        return Derivation(ir.TOTAL, name, total, None, tuple(deps))
+        return Derivation(ir.TOTAL, name, Quantity(total, values[0].dimension), None, tuple(deps))
 
     # -- expressions --------------------------------------------------------------------
 
@@ -274,7 +294,25 @@ class Engine:
         if isinstance(expr, ir.Call):
             args = [self._eval(a, block, deps, method) for a in expr.args]
             return self._call(expr, args)
+        if isinstance(expr, ir.ColumnRef):
+            column = self.program.tables[expr.table].columns[expr.column]
+            values = column.values if self.row is None else float(column.values[self.row])
+            return Quantity(values, column.dimension or DIMENSIONLESS)
+        if isinstance(expr, ir.RowIndicator):
+            return Quantity(self._indicator(expr), DIMENSIONLESS)
         raise EvalError("this expression has no numeric value", expr.span)
+
+    def _indicator(self, expr: ir.RowIndicator) -> Any:
+        cells = self.program.tables[expr.table].columns[expr.column].values
+        if self.row is not None:
+            return 1.0 if cells[self.row] == expr.value else 0.0
+        if (expr.table, expr.column) not in self.codes:  # one pass over the column for all its names
+            import numpy
+
+            names, codes = numpy.unique(numpy.asarray(cells, dtype=object), return_inverse=True)
+            self.codes[expr.table, expr.column] = (codes, {str(n): i for i, n in enumerate(names)})
+        codes, index = self.codes[expr.table, expr.column]
+        return (codes == index[expr.value]).astype(float)
 
     def _binary(
         self, expr: ir.Binary, block: ir.BlockKey | None, deps: list[Derivation], method: str | None
@@ -282,7 +320,8 @@ class Engine:
         left = self._eval(expr.left, block, deps, method)
         right = self._eval(expr.right, block, deps, method)
         try:
-            result = _arithmetic(expr.op, left, right)
+            with arrays.quiet():
+                result = _arithmetic(expr.op, left, right, expr.right)
         except ZeroDivisionError:
             raise EvalError("division by zero", expr.span) from None
         except OverflowError:
@@ -291,8 +330,12 @@ class Engine:
             raise EvalError(str(error), expr.span) from None
         if isinstance(result.magnitude, complex):
             raise EvalError("a negative number to a fractional power has no real value", expr.span)
-        if not math.isfinite(result.magnitude):
-            raise EvalError("the result is not a finite number", expr.span)
+        bad = arrays.bad_rows(result.magnitude)
+        if bad:
+            count = arrays.length(result.magnitude)
+            where = f" in {arrays.rows_text(bad, count)}" if count is not None else ""
+            what = "division by zero" if expr.op == "/" else "the result is not a finite number"
+            raise EvalError(what + where, expr.span)
         return result
 
     def _call(self, expr: ir.Call, args: list[Quantity]) -> Quantity:
@@ -301,24 +344,25 @@ class Engine:
                 total = args[0]
                 for arg in args[1:]:
                     total = total + arg
-                if not math.isfinite(total.magnitude):
+                if arrays.bad_rows(total.magnitude):
                     raise EvalError("the result is not a finite number", expr.span)
                 return total
             for arg in args[1:]:
                 args[0]._same(arg, expr.func)
-            pick = min if expr.func == "min" else max
-            return Quantity(pick(a.magnitude for a in args), args[0].dimension)
+            return Quantity(arrays.pick(expr.func, [a.magnitude for a in args]), args[0].dimension)
         except DimensionError as error:
             raise EvalError(str(error), expr.span) from None
 
     def _report(self, error: EvalError) -> None:
         hint = "check the divisor" if "division" in str(error) else "check the values this expression combines"
-        diagnostic = Diagnostic("E405", str(error), error.span, help=hint)
+        self._add(Diagnostic("E405", str(error), error.span, help=hint))
+
+    def _add(self, diagnostic: Diagnostic) -> None:
         if diagnostic not in self.diagnostics:
             self.diagnostics.append(diagnostic)
 
 
-def _arithmetic(op: str, left: Quantity, right: Quantity) -> Quantity:
+def _arithmetic(op: str, left: Quantity, right: Quantity, right_expr: ir.Expr) -> Quantity:
     if op == "+":
         return left + right
     if op == "-":
@@ -327,11 +371,28 @@ def _arithmetic(op: str, left: Quantity, right: Quantity) -> Quantity:
         return left * right
     if op == "/":
         return left / right
-    exponent = right.magnitude
-    return Quantity(left.magnitude**exponent, left.dimension ** _fraction(exponent))
+    exponent = static_exponent(right_expr)
+    if exponent is None:
+        raise ValueError("an exponent must be a plain number")
+    return Quantity(left.magnitude**exponent, left.dimension ** exponent_fraction(exponent))
 
 
-def _fraction(value: float) -> Fraction:
+def static_exponent(expr: ir.Expr) -> float | None:
+    """The value of an exponent written as a plain number (`^ 2`, `^ -0.5`): a dimension never depends on
+    a computed value, so nothing else may stand there."""
+    if (
+        isinstance(expr, ir.Const)
+        and expr.value.dimension.is_dimensionless
+        and not arrays.is_array(expr.value.magnitude)
+    ):
+        return float(expr.value.magnitude)
+    if isinstance(expr, ir.Negate):
+        inner = static_exponent(expr.operand)
+        return None if inner is None else -inner
+    return None
+
+
+def exponent_fraction(value: float) -> Fraction:
     if not math.isfinite(value):
         raise ValueError("exponent must be finite")
     return Fraction(value).limit_denominator(1000)

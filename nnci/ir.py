@@ -6,10 +6,15 @@ quantities stay late-bound (`SelfRef`), so an amend's override flows into what i
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 
 from nnci.diagnostics import Span
 from nnci.quantity import Quantity
+
+if TYPE_CHECKING:
+    from nnci.table import Table
 
 
 @attrs.frozen(order=True)
@@ -90,7 +95,37 @@ class Call:
     span: Span = attrs.field(eq=False)
 
 
-Expr = Const | Text | SelfRef | QuantityRef | BlockRef | Map | Binary | Negate | Call
+@attrs.frozen
+class TableRef:
+    """`rows = jobs`: the job stands for one job per row of the table."""
+
+    table: str  # the table's module key
+    span: Span = attrs.field(eq=False)
+
+
+@attrs.frozen
+class ColumnRef:
+    """`jobs.gpus` inside a job with `rows = jobs`: that row's value of the column."""
+
+    table: str
+    column: str
+    span: Span = attrs.field(eq=False)
+
+
+@attrs.frozen
+class RowIndicator:
+    """1 in the rows whose text cell in `column` is `value`, else 0: how `site = jobs.cluster` becomes
+    a map of datacenters to shares that differ by row."""
+
+    table: str
+    column: str
+    value: str
+    span: Span = attrs.field(eq=False)
+
+
+Expr = (
+    Const | Text | SelfRef | QuantityRef | BlockRef | Map | Binary | Negate | Call | TableRef | ColumnRef | RowIndicator
+)
 
 
 def is_percentage(expr: Expr) -> bool:
@@ -151,6 +186,13 @@ class Program:
     expects: tuple[Expect, ...]
     sources: dict[str, str]
     aliases: dict[str, str] = attrs.field(factory=dict)  # the root files' import aliases → module keys
+    tables: dict[str, Table] = attrs.field(factory=dict)  # imported tables by module key
+
+    def rows_of(self, key: BlockKey) -> str | None:
+        """The table a job stands for one row of, if any."""
+        block = self.blocks.get(key)
+        field = block.fields.get("rows") if block is not None else None
+        return field.expr.table if field is not None and isinstance(field.expr, TableRef) else None
 
     @property
     def jobs(self) -> tuple[BlockKey, ...]:

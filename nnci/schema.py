@@ -7,6 +7,8 @@ a published energy figure overrides the formula that would derive it).
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from nnci.units import (
@@ -42,10 +44,14 @@ class Range:
     severity: str = "error"
     reason: str = ""
 
-    def violated(self, value: float) -> bool:
-        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
-            return True
-        return self.high is not None and value > self.high
+    def violated(self, value: Any) -> Any:
+        """Whether the value lies outside: a bool, or per row for an array (operators only)."""
+        outside: Any = False
+        if self.low is not None:
+            outside = (value < self.low) | ((value == self.low) & self.low_open)
+        if self.high is not None:
+            outside = outside | (value > self.high)
+        return outside
 
 
 @attrs.frozen

@@ -1,0 +1,94 @@
+"""Magnitudes are Python floats or numpy arrays (rows of a table, jobs of a compiled plan).
+
+Formulas use operators only and never see which; the few places that must look at a magnitude
+(finiteness, min/max, sums, ranges, formatting) ask these helpers. numpy is never imported here:
+an array can only exist once something else imported numpy, so a scalar program never pays for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+SHOWN_ROWS = 5  # how many row numbers a message lists
+
+
+def is_array(value: Any) -> bool:
+    return getattr(value, "ndim", 0) > 0
+
+
+def length(value: Any) -> int | None:
+    """The number of rows of an array magnitude; None for a scalar."""
+    return int(value.shape[0]) if is_array(value) else None
+
+
+def scalar(value: Any) -> float:
+    return float(value)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """numpy warns on division by zero and overflow; nnci reports those rows itself."""
+    numpy = sys.modules.get("numpy")
+    if numpy is None:
+        yield
+        return
+    with numpy.errstate(all="ignore"):
+        yield
+
+
+def bad_rows(value: Any) -> list[int]:
+    """0-based rows whose value is not a finite real number ([0] for a bad scalar)."""
+    if is_array(value):
+        import numpy
+
+        return [int(i) for i in numpy.flatnonzero(~numpy.isfinite(value))]
+    if isinstance(value, complex):
+        return [0]
+    return [] if math.isfinite(value) else [0]
+
+
+def true_rows(mask: Any) -> list[int]:
+    """0-based rows where a comparison holds ([0] for a true scalar, [] for a false one)."""
+    if is_array(mask):
+        import numpy
+
+        return [int(i) for i in numpy.flatnonzero(mask)]
+    return [0] if mask else []
+
+
+def total(value: Any) -> float:
+    """The sum over rows, correctly rounded (so the order of jobs and rows never changes it)."""
+    if is_array(value):
+        return math.fsum(value.tolist())
+    return float(value)
+
+
+def pick(func: str, values: Sequence[Any]) -> Any:
+    """Element-wise min or max of magnitudes."""
+    if not any(is_array(v) for v in values):
+        return (min if func == "min" else max)(values)
+    import numpy
+
+    fold = numpy.minimum if func == "min" else numpy.maximum
+    result = values[0]
+    for value in values[1:]:
+        result = fold(result, value)
+    return result
+
+
+def lane(value: Any, index: int) -> float:
+    """One row's value of a magnitude (a scalar is the same in every row)."""
+    return float(value[index]) if is_array(value) else float(value)
+
+
+def rows_text(rows: Sequence[int], count: int | None = None) -> str:
+    """`rows 3, 17 and 40` (1-based), with `and K more` past a few."""
+    shown = [str(r + 1) for r in rows[:SHOWN_ROWS]]
+    more = len(rows) - len(shown)
+    word = "row" if len(rows) == 1 else "rows"
+    text = f"{word} " + ", ".join(shown) + (f" and {more} more" if more else "")
+    return text + (f" (of {count:,})" if count else "")
