@@ -7,11 +7,13 @@ from pathlib import Path
 from nnci import ir
 from nnci.check import check as check_program
 from nnci.diagnostics import Diagnostic, NnciError, has_errors
+from nnci.engine import Engine
 from nnci.evaluate import Results
 from nnci.evaluate import evaluate as evaluate_program
 from nnci.load import Program as LoadedProgram
 from nnci.load import load as load_files
 from nnci.load import load_text
+from nnci.plan import Plan, compile_plan
 from nnci.resolve import resolve
 
 
@@ -37,20 +39,28 @@ def _resolved(loaded: LoadedProgram, diagnostics: list[Diagnostic], everything: 
     return program
 
 
-def check(program: ir.Program) -> list[Diagnostic]:
-    """Dimensions, ranges, shares and `check` lines. Returns warnings; raises on errors."""
-    diagnostics = check_program(program)
+def check(program: ir.Program, engine: Engine | None = None) -> list[Diagnostic]:
+    """Dimensions, ranges, shares and `check` lines. Returns warnings; raises on errors. Pass the engine
+    that will evaluate the program (`compile`) so that nothing is derived twice."""
+    diagnostics = check_program(program, engine)
     if has_errors(diagnostics):
         raise NnciError(diagnostics, program.sources)
     return diagnostics
 
 
-def evaluate(program: ir.Program) -> Results:
+def compile(program: ir.Program) -> tuple[Plan, Engine]:
+    """The compiled plan (jobs of one shape stacked into columns) and the engine that evaluates it."""
+    plan = compile_plan(program)
+    return plan, Engine(plan.program)
+
+
+def evaluate(program: ir.Program, engine: Engine | None = None, plan: Plan | None = None) -> Results:
     """Every job's energy, operational, embodied and total carbon, the totals and the expectations."""
-    return evaluate_program(program)
+    return evaluate_program(program, engine, plan)
 
 
 def run(*paths: str | Path) -> Results:
     program = load(*paths)
-    check(program)
-    return evaluate(program)
+    plan, engine = compile(program)
+    check(program, engine)
+    return evaluate(program, engine, plan)

@@ -118,8 +118,9 @@ def _run(args: argparse.Namespace) -> int:
                   "give an energy unit (kWh, MWh) or a carbon unit (kgCO2e, tCO2e)", file=sys.stderr)  # fmt: skip
             return 2
     program = api.load(*args.files)
-    _warn(api.check(program), program.sources)
-    results = evaluate(program)
+    plan, engine = api.compile(program)
+    _warn(api.check(program, engine), program.sources)
+    results = api.evaluate(program, engine, plan)
     render = {"table": output.table, "md": output.to_markdown, "csv": output.to_csv}
     if args.format == "json":
         print(output.to_json(results, args.files, args.unit))

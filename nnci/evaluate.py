@@ -6,10 +6,11 @@ import re
 
 import attrs
 
-from nnci import ir
-from nnci.engine import Derivation, Engine, Result
+from nnci import arrays, ir
+from nnci.engine import Derivation, Engine, Result, Unknown
+from nnci.plan import Group, Plan, compile_plan
 from nnci.quantity import Quantity
-from nnci.schema import METHODS, REPORTED, REPORTED_IF_KNOWN
+from nnci.schema import ADDITIVE, METHODS, REPORTED, REPORTED_IF_KNOWN
 from nnci.units import unit_factor
 
 
@@ -17,8 +18,12 @@ from nnci.units import unit_factor
 class JobResult:
     key: ir.BlockKey
     kind: str
-    quantities: dict[str, Result]
+    quantities: dict[str, Result]  # a job over a table: the sums over its rows
     citations: tuple[str, ...]
+    rows: int | None = None  # the number of rows of a job over a table
+    per_row: dict[str, Result] = attrs.field(factory=dict)  # its figures row by row (arrays)
+    # per quantity, the rules applied beneath it: (label, note), in the order of the derivation
+    notes: dict[str, tuple[tuple[str, str], ...]] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -55,12 +60,17 @@ class Results:
     charged_in_full_by_several: tuple[tuple[ir.BlockKey, tuple[ir.BlockKey, ...]], ...] = ()
 
 
-def evaluate(program: ir.Program, engine: Engine | None = None) -> Results:
-    engine = engine or Engine(program)
-    jobs = tuple(
-        JobResult(key, program.blocks[key].kind, _reported(engine, key), program.blocks[key].citations)
-        for key in program.jobs
-    )
+def evaluate(program: ir.Program, engine: Engine | None = None, plan: Plan | None = None) -> Results:
+    """`engine` (built on `plan.program`) may be the one that checked the program, so nothing is derived twice."""
+    plan = plan or compile_plan(program)
+    engine = engine or Engine(plan.program)
+    done: dict[ir.BlockKey, JobResult] = {}
+    for group in plan.groups:
+        lanes = _lanes(program, plan, engine, group) if group.stacked is not None else None
+        if lanes is None:  # one by one (also when a stacked group has an unknown: its messages name each job)
+            lanes = [_job(program, engine, key) for key in group.jobs]
+        done.update((job.key, job) for job in lanes)
+    jobs = tuple(done[key] for key in program.jobs)
     total = _reported(engine, ir.TOTAL)
     expects = tuple(e for e in (_expect(engine, expect) for expect in program.expects) if e is not None)
     return Results(program, jobs, total, expects, engine, _charged_in_full_by_several(program, engine, jobs))
@@ -100,6 +110,75 @@ def compare(program: ir.Program, job: ir.BlockKey) -> list[tuple[str, dict[str, 
     return rows
 
 
+def _job(program: ir.Program, engine: Engine, key: ir.BlockKey) -> JobResult:
+    block = program.blocks[key]
+    quantities = _reported(engine, key)
+    notes = {name: tuple((n.label, n.note or "") for n in noted(r)) for name, r in quantities.items()}
+    table = program.rows_of(key)
+    if table is None:
+        return JobResult(key, block.kind, quantities, block.citations, notes=notes)
+    rows = program.tables[table].rows
+    sums = {name: summed(result, rows) for name, result in quantities.items()}
+    return JobResult(key, block.kind, sums, block.citations, rows, quantities, notes)
+
+
+def _lanes(program: ir.Program, plan: Plan, engine: Engine, group: Group) -> list[JobResult] | None:
+    """Each job's figures from the group's stacked job; None when some figure is unknown or faulty."""
+    assert group.stacked is not None
+    stacked = _reported(engine, group.stacked)
+    if any(isinstance(r, Unknown) for r in stacked.values()):
+        return None
+    if any(isinstance(r, Unknown) and r.reason for r in (engine.quantity(group.stacked, n) for n in REPORTED_IF_KNOWN)):
+        return None
+    noted_nodes = {name: [(n.block, n.name, n.note or "") for n in noted(r)] for name, r in stacked.items()}
+    jobs = []
+    for lane, key in enumerate(group.jobs):
+        block = program.blocks[key]
+        quantities: dict[str, Result] = {}
+        for name, result in stacked.items():
+            assert isinstance(result, Derivation)
+            value = Quantity(arrays.lane(result.value.magnitude, lane), result.value.dimension)
+            span = block.fields[name].span if result.span is not None and name in block.fields else None
+            quantities[name] = Derivation(key, name, value, result.formula, (), span, result.note)
+            engine.memo[key, name, engine.method_of(key, None)] = quantities[name]  # totals and expects reuse it
+        notes = {
+            name: tuple((f"{plan.lane_key(b, lane)}.{n}", note) for b, n, note in nodes)
+            for name, nodes in noted_nodes.items()
+        }
+        jobs.append(JobResult(key, block.kind, quantities, block.citations, notes=notes))
+    return jobs
+
+
+def noted(node: Result) -> list[Derivation]:
+    """The derivations beneath a figure that carry a note on the rule applied, depth first."""
+    if not isinstance(node, Derivation):
+        return []
+    found, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        if current.note:
+            found.append(current)
+        stack.extend(reversed(current.inputs))
+    return found
+
+
+def summed(result: Result, rows: int) -> Result:
+    """A job's figure over all its rows: the correctly rounded sum of the per-row values. A quantity that
+    does not add up over jobs (a PUE, an intensity) has no sum: it is known only if no row differs."""
+    if result.name not in ADDITIVE:
+        if isinstance(result, Derivation) and arrays.is_array(result.value.magnitude):
+            reason = f"it differs by row and is not a sum; explain one row (`{result.block}[1].{result.name}`)"
+            return Unknown(result.block, result.name, (result.label,), reason)
+        return result
+    if not isinstance(result, Derivation) or not arrays.is_array(result.value.magnitude):
+        if isinstance(result, Derivation):  # the same in every row (no input varies by row)
+            value = Quantity(result.value.magnitude * rows, result.value.dimension)
+            return Derivation(result.block, result.name, value, None, (result,), note=f"Σ over {rows:,} rows")
+        return result
+    value = Quantity(arrays.total(result.value.magnitude), result.value.dimension)
+    return Derivation(result.block, result.name, value, None, (result,), note=f"Σ over {rows:,} rows")
+
+
 def _reported(engine: Engine, key: ir.BlockKey) -> dict[str, Result]:
     """The four reported quantities, and the optional ones (net operational carbon) when known."""
     quantities = {name: engine.quantity(key, name) for name in REPORTED}
@@ -116,6 +195,9 @@ def _expect(engine: Engine, expect: ir.Expect) -> ExpectResult | None:
     if not isinstance(expected, Quantity):
         return None
     computed = engine.quantity(expect.block, expect.quantity)
+    table = engine.program.rows_of(expect.block)
+    if table is not None:
+        computed = summed(computed, engine.program.tables[table].rows)
     if expect.tolerance is None:
         assert isinstance(expect.value, ir.Const), "resolve requires `within` for anything but a literal"
         tolerance = Quantity(half_last_digit(expect.value), expected.dimension)

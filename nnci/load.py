@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from nnci import ast, cache
 from nnci.diagnostics import Diagnostic
 from nnci.resources import std_dir
+
+if TYPE_CHECKING:
+    from nnci.table import Table
 
 STD_PREFIX = "std/"
 PRELUDE = STD_PREFIX + "sources"  # always loaded: `mix` keys name generation sources from it
@@ -30,6 +34,7 @@ class Program:
     sources: dict[str, str]
     # module key → aliases whose import failed (already reported; references through them are not)
     failed: dict[str, set[str]] = attrs.field(factory=dict)
+    tables: dict[str, Table] = attrs.field(factory=dict)  # imported CSV tables by module key
 
 
 def display_path(path: Path) -> str:
@@ -49,7 +54,7 @@ def load(paths: list[str | Path]) -> tuple[Program, list[Diagnostic]]:
         if key is not None and key not in roots:
             roots.append(key)
     loader.load_prelude()
-    return Program(tuple(roots), loader.modules, loader.imports, loader.sources, loader.failed), loader.diagnostics
+    return loader.program(tuple(roots)), loader.diagnostics
 
 
 def load_text(text: str, name: str = "<input>") -> tuple[Program, list[Diagnostic]]:
@@ -57,7 +62,7 @@ def load_text(text: str, name: str = "<input>") -> tuple[Program, list[Diagnosti
     loader = _Loader()
     key = loader.load_source(text, name, Path(name).resolve(), chain=())
     loader.load_prelude()
-    return Program((key,), loader.modules, loader.imports, loader.sources, loader.failed), loader.diagnostics
+    return loader.program((key,)), loader.diagnostics
 
 
 class _Loader:
@@ -68,6 +73,10 @@ class _Loader:
         self.diagnostics: list[Diagnostic] = []
         self.keys: dict[Path, str] = {}
         self.failed: dict[str, set[str]] = {}
+        self.tables: dict[str, Table] = {}
+
+    def program(self, roots: tuple[str, ...]) -> Program:
+        return Program(roots, self.modules, self.imports, self.sources, self.failed, self.tables)
 
     def load_prelude(self) -> None:
         self.load_file(std_dir() / "sources.nnci", chain=(), origin=None)
@@ -83,6 +92,28 @@ class _Loader:
             self.diagnostics.append(_unreadable(path, resolved, origin, error))
             return None
         return self.load_source(text, key, resolved, chain)
+
+    def load_table(self, path: Path, chain: tuple[Path, ...], origin: ast.Import | None) -> str | None:
+        """A CSV table of jobs (`import "jobs.csv" as jobs`): read, typed and checked cell by cell."""
+        from nnci.table import read_table
+
+        resolved = path.resolve()
+        if resolved in self.keys:
+            return self.keys[resolved]
+        key = _module_key(resolved)
+        try:
+            text = resolved.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            self.diagnostics.append(_unreadable(path, resolved, origin, error))
+            return None
+        self.keys[resolved] = key
+        self.sources[key] = text
+        table, problems = read_table(text, key)
+        self.diagnostics.extend(problems)
+        if table is None:
+            return None
+        self.tables[key] = table
+        return key
 
     def load_source(self, text: str, key: str, path: Path, chain: tuple[Path, ...]) -> str:
         self.keys[path] = key
@@ -121,7 +152,8 @@ class _Loader:
         if stmt.alias in self.imports[key]:
             self.diagnostics.append(Diagnostic("E202", f"alias `{stmt.alias}` is used twice", stmt.span))
             return
-        imported = self.load_file(target, chain, stmt)
+        load = self.load_table if target.suffix == TABLE_SUFFIX else self.load_file
+        imported = load(target, chain, stmt)
         if imported is not None:
             self.imports[key][stmt.alias] = imported
         else:
@@ -151,8 +183,11 @@ def _unreadable(path: Path, resolved: Path, origin: ast.Import | None, error: Ex
                       notes=(str(getattr(error, "strerror", None) or error),))  # fmt: skip
 
 
+TABLE_SUFFIX = ".csv"
+
+
 def _import_target(text: str, importer: Path) -> Path:
-    relative = Path(text if text.endswith(".nnci") else text + ".nnci")
+    relative = Path(text if text.endswith((".nnci", TABLE_SUFFIX)) else text + ".nnci")
     if text.startswith(STD_PREFIX):
         return std_dir() / relative.relative_to("std")
     return importer.parent / relative

@@ -12,7 +12,7 @@ import attrs
 from nnci import ir
 from nnci.diagnostics import Diagnostic
 from nnci.engine import Derivation, Result, Unknown
-from nnci.evaluate import ExpectResult, Results
+from nnci.evaluate import ExpectResult, JobResult, Results
 from nnci.quantity import Quantity, format_number
 from nnci.schema import REPORTED, REPORTED_IF_KNOWN, SCHEMA
 from nnci.units import CARBON, ENERGY, Dimension, display_unit, parse_unit
@@ -29,9 +29,13 @@ def _unit(dimension: Dimension, overrides: dict[Dimension, str], defaults: dict[
 
 
 def _rows(results: Results) -> list[tuple[str, str, dict[str, Result]]]:
-    rows = [(str(job.key), job.kind, job.quantities) for job in results.jobs]
+    rows = [(_job_label(job), job.kind, job.quantities) for job in results.jobs]
     rows.append(("total", "", results.total))
     return rows
+
+
+def _job_label(job: JobResult) -> str:
+    return str(job.key) + (f" ({job.rows:,} rows)" if job.rows is not None else "")
 
 
 def _auto_units(results: Results) -> dict[Dimension, str]:
@@ -105,18 +109,11 @@ def _notes(results: Results) -> Iterable[str]:
             if isinstance(result, Unknown):
                 yield f"{job.key}.{name} is unknown: {unknown_reason(result)}"
                 continue
-            for node in _noted(result):  # the rules applied beneath each figure, once each
-                if (node.label, node.note or "") not in seen:
-                    seen.add((node.label, node.note or ""))
-                    yield f"{node.label}: {node.note}"
+            for label, note in job.notes.get(name, ()):  # the rules applied beneath each figure, once each
+                if (label, note) not in seen:
+                    seen.add((label, note))
+                    yield f"{label}: {note}"
     yield from _shared_full_charges(results)
-
-
-def _noted(node: Derivation) -> Iterable[Derivation]:
-    if node.note:
-        yield node
-    for child in node.inputs:
-        yield from _noted(child)
 
 
 def _shared_full_charges(results: Results) -> Iterable[str]:
@@ -158,6 +155,7 @@ class JsonBlock:
     total: JsonQuantity
     net_operational: JsonQuantity | None = None  # Patterson's market-based figure, when known
     sources: list[str] | None = None
+    rows: int | None = None  # a job over a table: its number of rows (the figures are their sums)
 
 
 @attrs.frozen
@@ -185,6 +183,7 @@ def report(results: Results, files: Sequence[str], units: Sequence[str] = ()) ->
             job.kind,
             **{name: _json_quantity(r, overrides) for name, r in job.quantities.items()},
             sources=list(job.citations) or None,
+            rows=job.rows,
         )
         for job in results.jobs
     }

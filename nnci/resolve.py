@@ -9,14 +9,18 @@ back with a "did you mean".
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from nnci import ast, ir
+from nnci import arrays, ast, ir
 from nnci.diagnostics import Diagnostic, Span
 from nnci.load import PRELUDE
 from nnci.load import Program as Loaded
 from nnci.quantity import Quantity
-from nnci.schema import ADDITIVE, METHODS, RESERVED_NAMES, SCHEMA, Spec
+from nnci.schema import ADDITIVE, JOB_KINDS, METHODS, RESERVED_NAMES, SCHEMA, Spec
 from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
+
+if TYPE_CHECKING:
+    from nnci.table import Column
 
 FUNCTIONS = ("min", "max", "sum")
 ROOT = ""
@@ -44,6 +48,7 @@ class _Resolver:
         self.blocks: dict[ir.BlockKey, ir.Block] = {}
         self.in_progress: set[ir.BlockKey] = set()
         self.roots: list[ir.BlockKey] = []
+        self.rows: str | None = None  # the table of the job being resolved (`rows = jobs`), if any
 
     def error(
         self, code: str, message: str, span: Span | None, help: str | None = None, notes: tuple[str, ...] = ()
@@ -92,7 +97,10 @@ class _Resolver:
         aliases = {
             alias: self.module_of(module) for root in self.loaded.roots for alias, module in self.aliases(root).items()
         }
-        return ir.Program(dict(self.blocks), tuple(self.roots), tuple(expects), dict(self.loaded.sources), aliases)
+        return ir.Program(
+            dict(self.blocks), tuple(self.roots), tuple(expects), dict(self.loaded.sources), aliases,
+            dict(self.loaded.tables),
+        )  # fmt: skip
 
     def aliases(self, file: str) -> dict[str, str]:
         return self.loaded.imports.get(file, {})
@@ -149,6 +157,25 @@ class _Resolver:
             return key
         block = self.scopes[namespace][name]
         self.in_progress.add(key)
+        outer_rows, self.rows = self.rows, self.table_of_rows(block, file)
+        try:
+            return self._resolve_block(key, block, name, file)
+        finally:
+            self.rows = outer_rows
+
+    def table_of_rows(self, block: ast.Block, file: str) -> str | None:
+        """The table named by the block's `rows` field, so its other fields may read the row's cells."""
+        field = next((f for f in block.fields if f.name == "rows"), None)
+        if field is None or block.kind not in JOB_KINDS:
+            return None
+        value = field.value
+        if isinstance(value, ast.Ref) and len(value.parts) == 1:
+            target = self.aliases(file).get(value.parts[0])
+            if target in self.loaded.tables:
+                return target
+        return None
+
+    def _resolve_block(self, key: ir.BlockKey, block: ast.Block, name: str, file: str) -> ir.BlockKey:
         fields: dict[str, ir.Field] = {}
         checks: tuple[ir.Check, ...] = ()
         citations: tuple[str, ...] = ()
@@ -219,6 +246,22 @@ class _Resolver:
         return ir.Field(field.name, expr, field.span) if expr is not None else None
 
     def resolve_value(self, spec: Spec, value: ast.Expr, kind: str, key: ir.BlockKey, file: str) -> ir.Expr | None:
+        if spec.type == "rows":
+            if self.rows is not None:
+                return ir.TableRef(self.rows, value.span)
+            tables = [a for a, m in self.aliases(file).items() if m in self.loaded.tables]
+            if (
+                isinstance(value, ast.Ref)
+                and len(value.parts) == 1
+                and value.parts[0] in self.loaded.failed.get(file, ())
+            ):
+                return None  # the table's import failed and was reported
+            self.error("E303", "`rows` names an imported table", value.span,
+                       help=f"write `rows = {tables[0]}`" if tables else
+                       'import a CSV table first: `import "jobs.csv" as jobs`, then `rows = jobs`')  # fmt: skip
+            return None
+        if spec.type == "map" and isinstance(value, ast.Ref) and self.table_alias(value, file) is not None:
+            return self.row_choice(spec, value, file)
         if spec.type == "method":
             if isinstance(value, ast.Ref) and len(value.parts) == 1 and value.parts[0] in METHODS:
                 return ir.Text(value.parts[0], value.span)
@@ -357,6 +400,8 @@ class _Resolver:
         if len(parts) == 1 and parts[0] in own and own[parts[0]].type == "quantity":
             return ir.SelfRef(parts[0], ref.span)
         aliases = self.aliases(file)
+        if self.table_alias(ref, file) is not None:
+            return self.column_ref(ref, file)
         if parts[0] in aliases:
             block_parts, rest = parts[:2], parts[2:]
         else:
@@ -392,6 +437,72 @@ class _Resolver:
                        help=did_you_mean(rest[0], _quantities(kind)))  # fmt: skip
             return None
         return ir.QuantityRef(key, rest[0], ref.span)
+
+    # -- tables -----------------------------------------------------------------------------
+
+    def table_alias(self, ref: ast.Ref, file: str) -> str | None:
+        """The table's key when `ref` starts with the alias of an imported table."""
+        target = self.aliases(file).get(ref.parts[0])
+        return target if target in self.loaded.tables else None
+
+    def column(self, ref: ast.Ref, file: str) -> Column | None:
+        """The column `alias.name` of the table the current job has rows of; None (reported) otherwise."""
+        key = self.table_alias(ref, file)
+        assert key is not None
+        table = self.loaded.tables[key]
+        alias = ref.parts[0]
+        if len(ref.parts) != 2:
+            self.error("E305", f"`{ref.dotted}`: a table is read one column at a time", ref.span,
+                       help=f"write `{alias}.<column>`; columns: " + ", ".join(table.columns))  # fmt: skip
+            return None
+        column = table.columns.get(ref.parts[1])
+        if column is None:
+            self.error("E301", f"table `{alias}` has no column `{ref.parts[1]}`", ref.span,
+                       help=did_you_mean(ref.parts[1], table.columns) or "columns: " + ", ".join(table.columns))  # fmt: skip
+            return None
+        if self.rows != key:
+            self.error("E305", f"`{ref.dotted}` is a cell of a row of `{alias}`, and only a job over that table has "
+                       "rows", ref.span, help=f"write it in a training or inference block with `rows = {alias}`")  # fmt: skip
+            return None
+        return column
+
+    def column_ref(self, ref: ast.Ref, file: str) -> ir.Expr | None:
+        column = self.column(ref, file)
+        if column is None:
+            return None
+        if column.dimension is None:
+            self.error("E303", f"`{ref.dotted}` is a text column; a number is expected here", ref.span,
+                       help="a text column may name datacenters for `site`; numbers need a numeric column")  # fmt: skip
+            return None
+        return ir.ColumnRef(self.rows or "", column.name, ref.span)
+
+    def row_choice(self, spec: Spec, ref: ast.Ref, file: str) -> ir.Map | None:
+        """`site = jobs.cluster`: each row's cell names the block; as a map whose weights are 1 in the rows
+        that name it, so every formula over shares applies unchanged."""
+        column = self.column(ref, file)
+        if column is None:
+            return None
+        if column.dimension is not None:
+            self.error("E303", f"`{ref.dotted}` is a numeric column; `{spec.name}` needs the names of {spec.target}s",
+                       ref.span, help=f"use a text column whose cells name {spec.target} blocks")  # fmt: skip
+            return None
+        rows_by_name: dict[str, list[int]] = {}
+        for row, cell in enumerate(column.values):
+            rows_by_name.setdefault(cell, []).append(row)
+        scope = self.scopes.get(self.module_of(file), {})
+        unknown = {n: r for n, r in rows_by_name.items() if scope.get(n) is None or scope[n].kind != spec.target}
+        if unknown:
+            listed = [f"`{n}` in {arrays.rows_text(r)}" for n, r in list(unknown.items())[:10]]
+            self.error("E300", f"`{ref.dotted}` names {len(unknown)} unknown {spec.target}(s)", ref.span,
+                       notes=tuple(listed) + ((f"and {len(unknown) - 10} more",) if len(unknown) > 10 else ()),
+                       help=did_you_mean(next(iter(unknown)), [n for n, b in scope.items() if b.kind == spec.target])
+                       or f"each cell must name a {spec.target} block of this file")  # fmt: skip
+            return None
+        entries = []
+        for name in rows_by_name:
+            target = self.resolve_block(self.module_of(file), name, file)
+            entries.append(ir.Entry(target, ir.RowIndicator(self.rows or "", column.name, name, ref.span), ref.span))
+        return ir.Map(tuple(entries), ref.span)
 
     def resolve_comparison(self, comparison: ast.Comparison, kind: str, file: str) -> ir.Comparison | None:
         """None when a side does not resolve (already reported): a placeholder would only add noise."""

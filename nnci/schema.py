@@ -85,6 +85,7 @@ SHARE = Range(0, 1, low_open=True, reason="must lie in (0, 100 %]")
 
 _JOB = (
     Spec("method", "the published method to follow: " + ", ".join(METHODS), "method"),
+    Spec("rows", "a table of jobs (`rows = jobs`): one job per row, `jobs.<column>` its cells", "rows"),
     Spec("fleet", "the hardware: a fleet block or an inline map of device counts", "fleet", target="fleet"),
     Spec("site", "where it runs: a datacenter, or a map of datacenters to shares of the work", "map",
          DIMENSIONLESS, "datacenter", (NON_NEGATIVE,), shares=True),
