@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--format", choices=("table", "json", "csv", "md"), default="table")
     run.add_argument("--unit", action="append", default=[], metavar="UNIT",
                      help="show quantities of this unit's dimension in it (e.g. MWh, tCO2e); repeatable")  # fmt: skip
+    run.add_argument("--rows", action="store_true",
+                     help="jobs over a table: one result row per input row, the input's columns first")  # fmt: skip
+    run.add_argument("--by", action="append", default=[], metavar="TABLE.COLUMN",
+                     help="jobs over a table: totals per distinct value of a column (e.g. jobs.account); repeatable")  # fmt: skip
     run.set_defaults(command=_run)
 
     check = commands.add_parser("check", help="check files without printing results",
@@ -118,15 +123,54 @@ def _run(args: argparse.Namespace) -> int:
                   "give an energy unit (kWh, MWh) or a carbon unit (kgCO2e, tCO2e)", file=sys.stderr)  # fmt: skip
             return 2
     program = api.load(*args.files)
+    grouping = _grouping(program, args.by) if args.by else None
+    if isinstance(grouping, str):
+        print(f"nnci run: --by: {grouping}", file=sys.stderr)
+        return 2
+    if args.rows and not any(program.rows_of(job) for job in program.jobs):
+        print("nnci run: --rows: no job has `rows = <table>`; --rows lists the rows of jobs over a table",
+              file=sys.stderr)  # fmt: skip
+        return 2
     plan, engine = api.compile(program)
     _warn(api.check(program, engine), program.sources)
     results = api.evaluate(program, engine, plan)
+    if args.rows or grouping:
+        tables = output.rows_tables(results, args.unit) if args.rows else []
+        if grouping:
+            tables.append(output.group_table(results, grouping[0], grouping[1], args.unit))
+        print(output.render_tabular(tables, args.format))
+        return 0
     render = {"table": output.table, "md": output.to_markdown, "csv": output.to_csv}
     if args.format == "json":
         print(output.to_json(results, args.files, args.unit))
     else:
         print(render[args.format](results, args.unit))
     return 0
+
+
+def _grouping(program: ir.Program, by: Sequence[str]) -> tuple[str, list[str]] | str:
+    """`--by jobs.account --by jobs.team` → the table's key and the columns; else what is wrong."""
+    table, columns = None, []
+    for item in by:
+        alias, _, column = item.partition(".")
+        key = program.aliases.get(alias)
+        if key not in program.tables or not column:
+            tables = [a for a, k in program.aliases.items() if k in program.tables]
+            return f"`{item}` is not TABLE.COLUMN" + (
+                f" (tables: {', '.join(tables)})" if tables else " (no table is imported)"
+            )
+        if table is not None and key != table:
+            return "every --by names a column of the same table"
+        found = program.tables[key].columns.get(column)
+        if found is None or found.dimension is not None:
+            texts = [c.name for c in program.tables[key].columns.values() if c.dimension is None]
+            return f"`{item}` is not a text column of `{alias}` (text columns: {', '.join(texts) or 'none'})"
+        table = key
+        columns.append(column)
+    if not any(program.rows_of(job) == table for job in program.jobs):
+        return f"no job has `rows = {by[0].partition('.')[0]}`"
+    assert table is not None
+    return table, columns
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -140,15 +184,46 @@ def _check(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace) -> int:
     program = api.load(args.file, everything=True)
-    _warn(api.check(program), program.sources)
-    found = _target(program, args.target)
+    target, row = _row_target(args.target)
+    found = _target(program, target)
+    if not isinstance(found, str) and row is not None:
+        found = _check_row(program, found, row)
     if isinstance(found, str):
         print(f"nnci explain: {found}", file=sys.stderr)
         return 2
     key, quantity = found
+    plan, engine = api.compile(program)
+    _warn(api.check(program, engine), program.sources)
     render = output.explain_json if args.format == "json" else output.explain
-    print(render(Engine(program).quantity(key, quantity), program.sources))
+    if row is not None:  # one row of a job over a table, replayed with scalars
+        table = program.tables[program.rows_of(key) or ""]
+        print(f"{key}[{row}]: row {row} of {table.file}, at {table.row_span(row - 1)}")
+        print(render(Engine(program, row=row - 1).quantity(key, quantity), program.sources))
+        return 0
+    if key == TOTAL:  # a sum over jobs: every job's figure, jobs of one shape evaluated together
+        api.evaluate(program, engine, plan)
+    else:  # one job: its whole derivation
+        engine = Engine(program)
+    print(render(engine.quantity(key, quantity), program.sources))
     return 0
+
+
+def _row_target(target: str) -> tuple[str, int | None]:
+    """`job[17].energy` → (`job.energy`, 17); anything else is returned as it is."""
+    match = re.fullmatch(r"(.+)\[(\d+)\]\.([A-Za-z_]\w*)", target)
+    return (f"{match[1]}.{match[3]}", int(match[2])) if match else (target, None)
+
+
+def _check_row(program: ir.Program, found: tuple[ir.BlockKey, str], row: int) -> tuple[ir.BlockKey, str] | str:
+    """The target of `job[row].quantity`, or why it names no row."""
+    key, quantity = found
+    table = program.rows_of(key)
+    if table is None:
+        return f"`{key}` is not a job over a table, so it has no rows; write `{key}.{quantity}`"
+    rows = program.tables[table].rows
+    if not 1 <= row <= rows:
+        return f"`{key}` has rows 1 to {rows:,} (row 1 is the first row below the header)"
+    return found
 
 
 def _target(program: ir.Program, target: str) -> tuple[ir.BlockKey, str] | str:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from collections.abc import Iterable, Sequence
 
 import attrs
 
-from nnci import ir
+from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic
 from nnci.engine import Derivation, Result, Unknown
 from nnci.evaluate import ExpectResult, JobResult, Results
 from nnci.quantity import Quantity, format_number
-from nnci.schema import REPORTED, REPORTED_IF_KNOWN, SCHEMA
+from nnci.schema import ADDITIVE, REPORTED, REPORTED_IF_KNOWN, SCHEMA
 from nnci.units import CARBON, ENERGY, Dimension, display_unit, parse_unit
 
 CONTRACT_UNITS = {ENERGY: "kWh", CARBON: "kgCO2e"}
@@ -248,7 +249,7 @@ def explain(result: Result, sources: dict[str, str]) -> str:
 
 def _explain(node: Derivation, first: str, rest: str, lines: list[str], citations: list[str],
              seen: set[tuple[ir.BlockKey, str]], sources: dict[str, str]) -> None:  # fmt: skip
-    head = f"{first}{node.label} = {node.value.format()}"
+    head = f"{first}{node.label} = {shown(node.value, node.name)}"
     key = (node.block, node.name)
     if node.formula is not None:
         if node.formula.citation not in citations:
@@ -280,7 +281,14 @@ def _trace(node: Result, sources: dict[str, str]) -> dict[str, object]:
     unit = display_unit(node.value.dimension) if isinstance(node, Derivation) else None
     if isinstance(node, Unknown):
         return {"quantity": node.label, "value": None, "missing": list(node.missing), "reason": node.reason}
-    entry: dict[str, object] = {"quantity": node.label, "value": float(node.value.to(unit or "")), "unit": unit}
+    magnitude = node.value.to(unit or "")
+    entry: dict[str, object] = {"quantity": node.label, "unit": unit}
+    if arrays.is_array(magnitude):
+        entry.update(rows=arrays.length(magnitude), min=float(magnitude.min()), max=float(magnitude.max()))
+        if node.name in ADDITIVE:
+            entry["sum"] = arrays.total(magnitude)
+    else:
+        entry["value"] = float(magnitude)
     if node.formula is not None:
         entry.update(formula=node.formula.name, equation=node.formula.equation, citation=node.formula.citation)
     elif node.span is not None:
@@ -299,9 +307,26 @@ def _unique(inputs: tuple[Derivation, ...]) -> list[Derivation]:
     return list(unique.values())
 
 
+def shown(value: Quantity, name: str) -> str:
+    """A value as the explain tree shows it: a figure that differs by row as its sum, or its range."""
+    if not arrays.is_array(value.magnitude):
+        return value.format()
+    rows = arrays.length(value.magnitude)
+    if name in ADDITIVE:
+        return f"Σ {Quantity(arrays.total(value.magnitude), value.dimension).format()} over {rows:,} rows"
+    low, high = (Quantity(float(m), value.dimension).format() for m in (value.magnitude.min(), value.magnitude.max()))
+    return f"{low} … {high} over {rows:,} rows"
+
+
+@functools.lru_cache(maxsize=16)
+def _lines(text: str) -> list[str]:
+    """A source split into lines once (not once per node: explain of 10,000 jobs stays linear)."""
+    return text.split("\n")
+
+
 def _source_line(node: Derivation, sources: dict[str, str]) -> str:
     assert node.span is not None
-    text = sources.get(node.span.file, "").split("\n")
+    text = _lines(sources.get(node.span.file, ""))
     if 0 < node.span.line <= len(text):
         return "`" + text[node.span.line - 1].strip() + "`"
     return ""
@@ -404,3 +429,146 @@ def comparison_table(job: str, rows: list[tuple[str, dict[str, Result]]], chosen
     lines.insert(3, "  ".join("-" * w for w in widths))
     lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+# -- jobs over tables: a result row per input row, and totals per group --------------------
+
+
+@attrs.frozen
+class Tabular:
+    """A table of results: a header and rows of cells (text, numbers or None for unknown)."""
+
+    header: list[str]
+    units: list[str | None]  # per column: the unit its numbers are in (None: text or a pure number)
+    rows: list[list[object]]
+    title: str = ""
+
+    def labels(self) -> list[str]:
+        return [f"{h} [{u}]" if u else h for h, u in zip(self.header, self.units, strict=True)]
+
+
+def _table_jobs(results: Results, table: str | None = None) -> list[JobResult]:
+    return [
+        job
+        for job in results.jobs
+        if job.rows is not None and (table is None or results.program.rows_of(job.key) == table)
+    ]
+
+
+def _per_row_values(job: JobResult, name: str, unit: str) -> list[object]:
+    """A figure of every row in `unit` (None in every row when it is unknown)."""
+    assert job.rows is not None
+    result = job.per_row.get(name)
+    if not isinstance(result, Derivation):
+        return [None] * job.rows
+    values = result.value.to(unit)
+    return values.tolist() if arrays.is_array(values) else [float(values)] * job.rows
+
+
+def _input_columns(results: Results, job: JobResult) -> tuple[list[str], list[str | None], list[list[object]]]:
+    """The job's table as written: each column in the unit of its header."""
+    table_key = results.program.rows_of(job.key)
+    assert table_key is not None
+    table = results.program.tables[table_key]
+    header: list[str] = []
+    units: list[str | None] = []
+    columns: list[list[object]] = []
+    for column in table.columns.values():
+        header.append(column.name)
+        units.append(column.unit)
+        if column.dimension is None:
+            columns.append(list(column.values))
+        else:
+            factor = parse_unit(column.unit).factor if column.unit else 1.0
+            columns.append((column.values / factor).tolist())
+    return header, units, columns
+
+
+def rows_tables(results: Results, units: Sequence[str] = ()) -> list[Tabular]:
+    """`nnci run --rows`: per job over a table, one row per input row, its own columns first."""
+    overrides = unit_choices(units)
+    tables = []
+    names = _columns(results)
+    for job in _table_jobs(results):
+        assert job.rows is not None
+        header, units_in, columns = _input_columns(results, job)
+        units_of = {n: _unit(_column_dim(n), overrides, CONTRACT_UNITS) for n in names}
+        columns += [_per_row_values(job, n, units_of[n]) for n in names]
+        body = [[i + 1, *cells] for i, cells in enumerate(zip(*columns, strict=True))]
+        tables.append(Tabular(["row", *header, *names], [None, *units_in, *units_of.values()], body, str(job.key)))
+    return tables
+
+
+def group_table(results: Results, table: str, columns: Sequence[str], units: Sequence[str] = ()) -> Tabular:
+    """`nnci run --by jobs.account`: the sums of every job over `table`, per distinct value of the columns."""
+    import numpy
+
+    overrides = unit_choices(units)
+    names = _columns(results)
+    units_of = {n: _unit(_column_dim(n), overrides, CONTRACT_UNITS) for n in names}
+    cells = results.program.tables[table].columns
+    keys = list(zip(*(cells[c].values for c in columns), strict=True))
+    groups = sorted(set(keys))
+    index = {g: i for i, g in enumerate(groups)}
+    codes = numpy.fromiter((index[k] for k in keys), dtype=numpy.int64, count=len(keys))
+    counts = numpy.bincount(codes, minlength=len(groups))
+    sums: dict[str, list[object]] = {}
+    for name in names:
+        total = numpy.zeros(len(groups))
+        known = True
+        for job in _table_jobs(results, table):
+            values = _per_row_values(job, name, units_of[name])
+            if any(v is None for v in values[:1]):
+                known = False
+                break
+            total += numpy.bincount(codes, weights=numpy.asarray(values, dtype=float), minlength=len(groups))
+        sums[name] = list(total.tolist()) if known else [None] * len(groups)
+    header = [*columns, "rows", *names]
+    units_out: list[str | None] = [*(None for _ in columns), None, *units_of.values()]
+    body = [[*g, int(counts[i]), *(sums[n][i] for n in names)] for i, g in enumerate(groups)]
+    return Tabular(header, units_out, body, ", ".join(str(j.key) for j in _table_jobs(results, table)))
+
+
+def _json_row(table: Tabular, row: list[object]) -> dict[str, object]:
+    return {
+        name: {"value": cell, "unit": unit} if unit else cell
+        for name, unit, cell in zip(table.header, table.units, row, strict=True)
+    }
+
+
+def _text_cell(value: object) -> str:
+    if value is None:
+        return "unknown"
+    if isinstance(value, float):
+        return format_number(value)
+    return str(value)
+
+
+def render_tabular(tables: Sequence[Tabular], form: str) -> str:
+    """CSV (full precision, empty for unknown), JSON (a list of row objects per table), Markdown or text."""
+    if form == "json":  # every quantity {"value", "unit"}, as in `nnci run --format json`
+        return json.dumps(
+            {t.title: [_json_row(t, row) for row in t.rows] for t in tables}, indent=2, ensure_ascii=False
+        )
+    parts = []
+    for t in tables:
+        if form == "csv":
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerow(t.labels())
+            writer.writerows(
+                [["" if c is None else repr(c) if isinstance(c, float) else c for c in row] for row in t.rows]
+            )
+            parts.append(buffer.getvalue().rstrip("\n"))
+            continue
+        body = [[_text_cell(c) for c in row] for row in t.rows]
+        if form == "md":
+            lines = ["| " + " | ".join(t.labels()) + " |", "|" + "---|" * len(t.header)]
+            parts.append("\n".join([f"**{t.title}**", "", *lines, *("| " + " | ".join(r) + " |" for r in body)]))
+            continue
+        labels = t.labels()
+        widths = [max(len(r[i]) for r in [labels, *body]) for i in range(len(labels))]
+        lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [labels, *body]]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        parts.append("\n".join([f"{t.title}:", *lines]))
+    return "\n\n".join(parts)
