@@ -132,20 +132,22 @@ def _run(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     plan, engine = api.compile(program)
-    _warn(api.check(program, engine), program.sources)
+    warnings = api.check(program, engine)
+    _warn(warnings, program.sources)
     results = api.evaluate(program, engine, plan)
     if args.rows or grouping:
         tables = output.rows_tables(results, args.unit) if args.rows else []
         if grouping:
             tables.append(output.group_table(results, grouping[0], grouping[1], args.unit))
         print(output.render_tabular(tables, args.format))
-        return 0
-    render = {"table": output.table, "md": output.to_markdown, "csv": output.to_csv}
-    if args.format == "json":
+    elif args.format == "json":
         print(output.to_json(results, args.files, args.unit))
     else:
+        render = {"table": output.table, "md": output.to_markdown, "csv": output.to_csv}
         print(render[args.format](results, args.unit))
-    return 0
+    found_late = [d for d in engine.diagnostics if d not in warnings]  # faults in some rows, found evaluating
+    _warn(found_late, program.sources)
+    return 1 if any(d.severity == "error" for d in found_late) else 0
 
 
 def _grouping(program: ir.Program, by: Sequence[str]) -> tuple[str, list[str]] | str:

@@ -48,7 +48,8 @@ class Unknown:
     block: ir.BlockKey
     name: str
     missing: tuple[str, ...]
-    reason: str | None = None  # said instead of `missing` when no formula applies at all
+    reason: str | None = None  # said instead of `missing` when no formula applies at all, or for a fault
+    fault: bool = False  # its inputs are there but the arithmetic failed (division by zero, overflow)
 
     @property
     def label(self) -> str:
@@ -157,7 +158,7 @@ class Engine:
         missing: list[str] = []
         for formula in formulas:
             result = self._apply(formula, key, method)
-            if isinstance(result, Derivation) or result.reason is not None:
+            if isinstance(result, Derivation) or result.fault:
                 return result  # inputs present decide the formula; a numeric fault is not a reason to try another
             missing.extend(m for m in result.missing if m not in missing)
         reasons = [m for m in missing if not m.endswith(CYCLE)]
@@ -177,14 +178,19 @@ class Engine:
         kwargs: dict[str, Any] = {}
         deps: list[Derivation] = []
         missing: list[str] = []
+        faults: list[str] = []
         for spec in formula.inputs:
             try:
                 kwargs[spec.name] = self._input(key, spec.path, spec.optional, deps, method)
             except _Missing as error:
                 missing.extend(error.unknown.missing)
+                if error.unknown.fault:
+                    faults.append(error.unknown.reason or "")
             except EvalError as error:  # e.g. a map weight that divides by zero
                 self._report(error)
                 missing.append(f"{key}: {error} at {error.span}")
+        if faults:  # an input is there but its arithmetic failed: so does everything built on it
+            return Unknown(key, formula.output, tuple(dict.fromkeys(missing)), faults[0], fault=True)
         if missing:
             return Unknown(key, formula.output, tuple(dict.fromkeys(missing)))
         try:
@@ -212,7 +218,7 @@ class Engine:
             span = block.fields["rows"].span if "rows" in block.fields else block.span
             self._add(Diagnostic("E405", f"`{key}.{formula.output}` cannot be computed{where}", span,
                                  notes=(reason,), help="check the values of those rows"))  # fmt: skip
-        return Unknown(key, formula.output, (f"{key}.{formula.output}",), reason)
+        return Unknown(key, formula.output, (f"{key}.{formula.output}",), f"`{key}.{formula.output}`: {reason}", True)
 
     def _input(self, key: ir.BlockKey, path: str, optional: bool, deps: list[Derivation], method: str | None) -> Any:
         head, _, rest = path.partition(".")
@@ -222,7 +228,7 @@ class Engine:
             return self._input(self._follow(key, head), rest, optional, deps, method)
         result = self.quantity(key, head, method)
         if isinstance(result, Unknown):
-            if optional and result.reason is None:
+            if optional and not result.fault:
                 return None
             raise _Missing(result)
         deps.append(result)
@@ -309,8 +315,9 @@ class Engine:
         if (expr.table, expr.column) not in self.codes:  # one pass over the column for all its names
             import numpy
 
-            names, codes = numpy.unique(numpy.asarray(cells, dtype=object), return_inverse=True)
-            self.codes[expr.table, expr.column] = (codes, {str(n): i for i, n in enumerate(names)})
+            index: dict[str, int] = {}
+            codes = numpy.array([index.setdefault(cell, len(index)) for cell in cells], dtype=numpy.intp)
+            self.codes[expr.table, expr.column] = (codes, index)
         codes, index = self.codes[expr.table, expr.column]
         return (codes == index[expr.value]).astype(float)
 

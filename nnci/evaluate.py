@@ -128,7 +128,7 @@ def _lanes(program: ir.Program, plan: Plan, engine: Engine, group: Group) -> lis
     stacked = _reported(engine, group.stacked)
     if any(isinstance(r, Unknown) for r in stacked.values()):
         return None
-    if any(isinstance(r, Unknown) and r.reason for r in (engine.quantity(group.stacked, n) for n in REPORTED_IF_KNOWN)):
+    if any(isinstance(r, Unknown) and r.fault for r in (engine.quantity(group.stacked, n) for n in REPORTED_IF_KNOWN)):
         return None
     noted_nodes = {name: [(n.block, n.name, n.note or "") for n in noted(r)] for name, r in stacked.items()}
     jobs = []

@@ -486,20 +486,23 @@ class _Resolver:
             self.error("E303", f"`{ref.dotted}` is a numeric column; `{spec.name}` needs the names of {spec.target}s",
                        ref.span, help=f"use a text column whose cells name {spec.target} blocks")  # fmt: skip
             return None
-        rows_by_name: dict[str, list[int]] = {}
-        for row, cell in enumerate(column.values):
-            rows_by_name.setdefault(cell, []).append(row)
+        names = dict.fromkeys(column.values)
         scope = self.scopes.get(self.module_of(file), {})
-        unknown = {n: r for n, r in rows_by_name.items() if scope.get(n) is None or scope[n].kind != spec.target}
+        unknown = [n for n in names if scope.get(n) is None or scope[n].kind != spec.target]
         if unknown:
-            listed = [f"`{n}` in {arrays.rows_text(r)}" for n, r in list(unknown.items())[:10]]
+            shown = set(unknown[:10])
+            rows: dict[str, list[int]] = {}
+            for row, cell in enumerate(column.values):
+                if cell in shown:
+                    rows.setdefault(cell, []).append(row)
+            listed = [f"`{n}` in {arrays.rows_text(rows[n])}" for n in unknown[:10]]
             self.error("E300", f"`{ref.dotted}` names {len(unknown)} unknown {spec.target}(s)", ref.span,
                        notes=tuple(listed) + ((f"and {len(unknown) - 10} more",) if len(unknown) > 10 else ()),
                        help=did_you_mean(next(iter(unknown)), [n for n, b in scope.items() if b.kind == spec.target])
                        or f"each cell must name a {spec.target} block of this file")  # fmt: skip
             return None
         entries = []
-        for name in rows_by_name:
+        for name in names:
             target = self.resolve_block(self.module_of(file), name, file)
             entries.append(ir.Entry(target, ir.RowIndicator(self.rows or "", column.name, name, ref.span), ref.span))
         return ir.Map(tuple(entries), ref.span)

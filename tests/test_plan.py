@@ -1,0 +1,106 @@
+"""The compiled plan: jobs of one shape evaluated together as columns give what each gives alone."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import nnci
+from nnci.engine import Derivation, Engine
+from nnci.evaluate import evaluate
+from nnci.plan import BATCH_MIN, compile_plan
+
+DEMO = Path(__file__).resolve().parent.parent / "models" / "nnci-demo.nnci"
+
+
+def observation(i: int, gpu_w: float, pue: float, alpha: float, tau: float, gpus: int, hours: float) -> str:
+    """One observation of the IF-equivalent workload: its own grids, devices, datacenter and two jobs."""
+    return (
+        f"grid g{i} {{\n  intensity = {alpha!r} gCO2e/kWh\n  transport = {tau!r}\n}}\n"
+        f"grid f{i} {{\n  intensity = 633 gCO2e/kWh\n}}\n"
+        f"device gpu{i} {{\n  power = {gpu_w!r} W\n  manufacturing_energy = 1000 kWh\n  made_in = f{i}\n}}\n"
+        f"device host{i} {{\n  power = 250 W\n  embodied = 2500 kgCO2e\n  lifetime = 6 years\n}}\n"
+        f"datacenter dc{i} {{\n  pue = {pue!r}\n  grid = g{i}\n}}\n"
+        f"training t{i} {{\n  fleet = {{ gpu{i} = {gpus}, host{i} = 8 }}\n  site = dc{i}\n  duration = {hours!r} h\n}}\n"
+        f"inference q{i} {{\n  fleet = {{ host{i} = 3 }}\n  site = dc{i}\n  duration = 24 h\n  queries = 1000\n}}\n"
+    )
+
+
+OBSERVATION = st.tuples(
+    st.floats(1, 2000),
+    st.floats(1, 3),
+    st.floats(0, 1500),
+    st.floats(0.01, 1),
+    st.integers(0, 100_000),
+    st.floats(0, 1e5),
+)
+
+
+def alone(program: nnci.ir.Program, key: nnci.ir.BlockKey, name: str) -> float:
+    result = Engine(program).quantity(key, name)
+    assert isinstance(result, Derivation)
+    return float(result.value.magnitude)
+
+
+def check_plan_agrees(text: str) -> None:
+    program = nnci.loads(text)
+    plan = compile_plan(program)
+    assert any(group.stacked is not None for group in plan.groups)
+    results = evaluate(program)
+    for job in results.jobs:
+        for name in ("energy", "operational", "embodied", "total"):
+            computed = job.quantities[name]
+            assert isinstance(computed, Derivation)
+            assert computed.value.magnitude == alone(program, job.key, name), (job.key, name)
+    expected_total = sum(alone(program, job.key, "total") for job in results.jobs)
+    assert results.total["total"].value.magnitude == pytest.approx(expected_total, rel=1e-12)  # type: ignore[union-attr]
+
+
+def test_stacked_jobs_equal_each_job_alone() -> None:
+    observations = [(300.0 + i, 1.1 + i / 100, 429.0 - i, 0.95, 10_000 + i, 360.0 + i) for i in range(BATCH_MIN + 4)]
+    check_plan_agrees("".join(observation(i, *o) for i, o in enumerate(observations)))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(OBSERVATION, min_size=BATCH_MIN, max_size=BATCH_MIN + 8))
+def test_the_plan_and_the_per_quantity_derivation_agree(observations: list[tuple[float, ...]]) -> None:
+    text = "".join(observation(i, *o) for i, o in enumerate(observations))  # type: ignore[arg-type]
+    check_plan_agrees(text)
+
+
+def test_jobs_of_different_shapes_are_grouped_apart() -> None:
+    text = "".join(observation(i, 300, 1.1, 400, 1, 8, 10) for i in range(BATCH_MIN))
+    text += "training other {\n  fleet = { gpu0 = 1 }\n  site = dc0\n  device_hours = 5 h\n}\n"
+    plan = compile_plan(nnci.loads(text))
+    sizes = sorted(len(group.jobs) for group in plan.groups)
+    assert sizes == [1, BATCH_MIN, BATCH_MIN]
+
+
+def test_a_small_program_is_evaluated_job_by_job() -> None:
+    plan = compile_plan(nnci.load(DEMO))
+    assert all(group.stacked is None for group in plan.groups)
+
+
+def test_a_lane_whose_arithmetic_fails_is_unknown_and_the_others_are_not() -> None:
+    text = "".join(observation(i, 300, 1.1, 400, 1, 8, 10) for i in range(BATCH_MIN))
+    text = text.replace("duration = 10 h", "device_hours = 10 h").replace("gpu3 = 8, host3 = 8", "gpu3 = 0, host3 = 0")
+    program = nnci.loads(text)
+    assert any(group.stacked is not None and len(group.jobs) == BATCH_MIN for group in compile_plan(program).groups)
+    results = nnci.evaluate(program)
+    by_key = {str(job.key): job for job in results.jobs}
+    assert not isinstance(by_key["t3"].quantities["energy"], Derivation)
+    assert isinstance(by_key["t4"].quantities["energy"], Derivation)
+
+
+def test_a_scalar_program_never_imports_numpy() -> None:
+    code = (
+        "import sys\nfrom nnci.cli import main\nmain(['run', sys.argv[1]])\n"
+        "assert 'numpy' not in sys.modules, 'numpy was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(DEMO)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,249 @@
+"""Jobs over tables: `rows = jobs`, cells as values, text columns naming blocks, --rows, --by, explain a row.
+
+Expected values are hand calculations written here: energy = n × P × Δt × PUE, carbon = energy × α.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import nnci
+from nnci.cli import main
+from nnci.diagnostics import NnciError
+
+JOBS = """job,account,cluster,gpus,hours [h]
+a,nlp,east,8,10
+b,vision,west,16,2.5
+c,nlp,west,4,100
+"""
+
+SCENARIO = """nnci 0.1
+import "jobs.csv" as jobs
+
+grid g1 {
+  intensity = 400 gCO2e/kWh
+}
+grid g2 {
+  intensity = 100 gCO2e/kWh
+}
+device gpu {
+  power = 300 W
+  embodied = 150 kgCO2e
+  lifetime = 5 years
+}
+datacenter east {
+  pue = 1.2
+  grid = g1
+}
+datacenter west {
+  pue = 1.1
+  grid = g2
+}
+training nightly {
+  rows = jobs
+  fleet = { gpu = jobs.gpus }
+  site = jobs.cluster
+  duration = jobs.hours
+}
+"""
+
+YEAR_H = 365.25 * 24
+# (gpus, hours, pue, gCO2e/kWh) per row
+ROWS = [(8, 10.0, 1.2, 400.0), (16, 2.5, 1.1, 100.0), (4, 100.0, 1.1, 100.0)]
+ENERGY = [n * 0.3 * h * pue for n, h, pue, _ in ROWS]  # kWh
+OPERATIONAL = [e * a / 1000 for e, (_, _, _, a) in zip(ENERGY, ROWS, strict=True)]  # kgCO2e
+EMBODIED = [n * 150 * h / (5 * YEAR_H) for n, h, _, _ in ROWS]  # kgCO2e, amortised
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def scenario(tmp_path: Path, text: str = SCENARIO, table: str = JOBS) -> str:
+    (tmp_path / "jobs.csv").write_text(table)
+    path = tmp_path / "log.nnci"
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_job_over_a_table_sums_its_rows(tmp_path: Path) -> None:
+    results = nnci.run(scenario(tmp_path))
+    (job,) = results.jobs
+    assert job.rows == 3
+    assert job.quantities["energy"].value.to("kWh") == pytest.approx(sum(ENERGY), rel=1e-12)  # type: ignore[union-attr]
+    assert job.quantities["operational"].value.to("kgCO2e") == pytest.approx(sum(OPERATIONAL), rel=1e-12)  # type: ignore[union-attr]
+    assert job.quantities["embodied"].value.to("kgCO2e") == pytest.approx(sum(EMBODIED), rel=1e-12)  # type: ignore[union-attr]
+    assert results.total["total"].value.to("kgCO2e") == pytest.approx(sum(OPERATIONAL) + sum(EMBODIED), rel=1e-12)  # type: ignore[union-attr]
+
+
+def test_run_rows_gives_one_result_row_per_input_row(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "run", scenario(tmp_path), "--rows", "--format", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["job"] for r in rows] == ["a", "b", "c"]
+    assert list(rows[0])[:6] == ["row", "job", "account", "cluster", "gpus", "hours [h]"]
+    for row, energy, operational in zip(rows, ENERGY, OPERATIONAL, strict=True):
+        assert float(row["energy [kWh]"]) == pytest.approx(energy, rel=1e-12)
+        assert float(row["operational [kgCO2e]"]) == pytest.approx(operational, rel=1e-12)
+
+
+def test_run_rows_json_gives_values_with_units(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "run", scenario(tmp_path), "--rows", "--format", "json")
+    assert code == 0
+    rows = json.loads(out)["nightly"]
+    assert rows[1]["hours"] == {"value": 2.5, "unit": "h"}
+    assert rows[1]["energy"]["unit"] == "kWh"
+    assert rows[1]["energy"]["value"] == pytest.approx(ENERGY[1], rel=1e-12)
+
+
+def test_run_by_a_text_column_totals_each_group(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "run", scenario(tmp_path), "--by", "jobs.account", "--format", "json")
+    assert code == 0
+    groups = {g["account"]: g for g in json.loads(out)["nightly"]}
+    assert groups["nlp"]["rows"] == 2 and groups["vision"]["rows"] == 1
+    assert groups["nlp"]["energy"]["value"] == pytest.approx(ENERGY[0] + ENERGY[2], rel=1e-12)
+    assert groups["vision"]["operational"]["value"] == pytest.approx(OPERATIONAL[1], rel=1e-12)
+
+
+def test_run_by_two_columns(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(
+        capsys, "run", scenario(tmp_path), "--by", "jobs.account", "--by", "jobs.cluster", "--format", "csv"
+    )
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["account"], r["cluster"]) for r in rows] == [("nlp", "east"), ("nlp", "west"), ("vision", "west")]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--by", "jobs.gpus"], "not a text column"),
+        (["--by", "nope.account"], "is not TABLE.COLUMN"),
+    ],
+)
+def test_by_names_a_text_column(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], message: str
+) -> None:
+    code, _, err = run(capsys, "run", scenario(tmp_path), *args)
+    assert code == 2 and message in err
+
+
+def test_explain_replays_one_row(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "explain", scenario(tmp_path), "nightly[3].energy", "--format", "json")
+    assert code == 0
+    first_line, tree = out.split("\n", 1)
+    assert "row 3 of" in first_line and "jobs.csv:4:1" in first_line
+    assert json.loads(tree)["value"] == pytest.approx(ENERGY[2], rel=1e-12)
+
+
+def test_explain_of_a_row_that_does_not_exist(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "explain", scenario(tmp_path), "nightly[4].energy")
+    assert code == 2 and "rows 1 to 3" in err
+
+
+def test_explain_of_the_sum_over_rows(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "explain", scenario(tmp_path), "nightly.energy")
+    assert code == 0
+    assert out.startswith("nightly.energy = Σ 174 kWh over 3 rows")
+
+
+def errors(path: str) -> str:
+    with pytest.raises(NnciError) as caught:
+        nnci.run(path)
+    return str(caught.value)
+
+
+def test_unknown_datacenter_names_are_one_diagnostic_with_rows(tmp_path: Path) -> None:
+    table = JOBS + "d,nlp,north,1,1\ne,nlp,north,1,1\nf,nlp,mars,1,1\n"
+    text = errors(scenario(tmp_path, table=table))
+    assert "E300" in text and "names 2 unknown datacenter(s)" in text
+    assert "`north` in rows 4, 5" in text and "`mars` in row 6" in text
+
+
+def test_a_column_outside_a_job_over_its_table(tmp_path: Path) -> None:
+    text = SCENARIO.replace("  power = 300 W\n", "  power = jobs.gpus * 1 W\n")
+    assert "only a job over that table has rows" in errors(scenario(tmp_path, text))
+
+
+def test_an_unknown_column_says_which_exist(tmp_path: Path) -> None:
+    text = SCENARIO.replace("duration = jobs.hours", "duration = jobs.hour")
+    message = errors(scenario(tmp_path, text))
+    assert "table `jobs` has no column `hour`" in message and "did you mean `hours`" in message
+
+
+def test_a_numeric_column_cannot_name_sites(tmp_path: Path) -> None:
+    text = SCENARIO.replace("site = jobs.cluster", "site = jobs.gpus")
+    assert "is a numeric column" in errors(scenario(tmp_path, text))
+
+
+def test_a_text_column_is_not_a_number(tmp_path: Path) -> None:
+    text = SCENARIO.replace("duration = jobs.hours", "duration = jobs.account")
+    assert "is a text column" in errors(scenario(tmp_path, text))
+
+
+def test_rows_must_name_a_table(tmp_path: Path) -> None:
+    text = SCENARIO.replace("rows = jobs", "rows = east")
+    assert "`rows` names an imported table" in errors(scenario(tmp_path, text))
+
+
+def test_a_value_out_of_range_names_the_rows_and_cells(tmp_path: Path) -> None:
+    table = JOBS.replace("c,nlp,west,4,100", "c,nlp,west,4,-100")
+    message = errors(scenario(tmp_path, table=table))
+    assert "E402" in message and "`duration` cannot be negative, but not in row 3 (of 3)" in message
+    assert "jobs.csv:4:" in message
+
+
+def test_a_division_by_zero_in_one_row_is_located_and_unknown(tmp_path: Path) -> None:
+    table = "gpus,gpu_hours [h]\n8,80\n0,10\n4,8\n"
+    text = SCENARIO.replace("site = jobs.cluster", "site = east").replace(
+        "duration = jobs.hours", "device_hours = jobs.gpu_hours"
+    )
+    results = nnci.run(scenario(tmp_path, text, table))
+    energy = results.jobs[0].quantities["energy"]
+    assert isinstance(energy, nnci.engine.Unknown)
+    assert energy.reason is not None and "row 2 (of 3)" in energy.reason
+
+
+def test_evaluating_copies_as_a_table_equals_evaluating_each_alone(tmp_path: Path) -> None:
+    """The property of issue 7 on fixed data: each row of a table equals the same job written alone."""
+    check_copies(tmp_path, [(8, 10.0, "east"), (16, 2.5, "west"), (4, 100.0, "west"), (1, 0.5, "east")])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10_000), st.floats(0, 10_000, allow_nan=False), st.sampled_from(["east", "west"])),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_rows_equal_separate_jobs(tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[int, float, str]]) -> None:
+    check_copies(tmp_path_factory.mktemp("copies"), rows)
+
+
+def check_copies(folder: Path, rows: list[tuple[int, float, str]]) -> None:
+    table = "gpus,hours [h],cluster\n" + "".join(f"{n},{h!r},{c}\n" for n, h, c in rows)
+    over_table = nnci.run(scenario(folder, SCENARIO.replace("site = jobs.cluster", "site = jobs.cluster"), table))
+    head = SCENARIO.split("training nightly", 1)[0].replace('import "jobs.csv" as jobs\n', "")
+    jobs = "".join(
+        f"training j{i} {{\n  fleet = {{ gpu = {n} }}\n  site = {c}\n  duration = {h!r} h\n}}\n"
+        for i, (n, h, c) in enumerate(rows)
+    )
+    alone = folder / "alone.nnci"
+    alone.write_text(head + jobs)
+    separate = nnci.run(str(alone))
+    for name in ("energy", "operational", "embodied", "total"):
+        per_row = over_table.jobs[0].per_row[name].value.magnitude  # type: ignore[union-attr]
+        for i, job in enumerate(separate.jobs):
+            expected = job.quantities[name].value.magnitude  # type: ignore[union-attr]
+            got = per_row[i] if getattr(per_row, "ndim", 0) else per_row
+            assert got == expected, (name, i)
