@@ -306,6 +306,7 @@ MISTAKES = {
     "gCO2": "write `gCO2e` (nnci counts all greenhouse gases as CO2e)",
 }
 
+_PIECES = re.compile(r"(^|[*/])([^*/]*)")
 _FACTOR = re.compile(r"^(?P<sym>[^\^]+?)(?:\^(?P<exp>-?\d+)|(?P<tail>[23]))?$")
 
 
@@ -317,13 +318,30 @@ class UnitError(ValueError):
         self.hint = hint
 
 
+# Parsed units by their text: every number written and every output cell asks again. Units are
+# frozen, so one may be shared. Failures are not kept (they raise, and are rare). Cleared when
+# full, which no real set of files comes near.
+_PARSED: dict[str, Unit] = {}
+_PARSED_LIMIT = 4096
+
+
 def parse_unit(text: str) -> Unit:
     """Parse a compound unit such as `gCO2e/kWh`, `TFLOP/s`, `kg/cm2` or `m^2`.
 
     `*` and `/` apply left to right, as in pint and Python: `W/h*s` is (W/h)·s.
     """
+    unit = _PARSED.get(text)
+    if unit is None:
+        unit = _parse_unit(text)
+        if len(_PARSED) >= _PARSED_LIMIT:
+            _PARSED.clear()
+        _PARSED[text] = unit
+    return unit
+
+
+def _parse_unit(text: str) -> Unit:
     factor, dim = 1.0, DIMENSIONLESS
-    for operator, piece in re.findall(r"(^|[*/])([^*/]*)", text.replace("·", "*")):
+    for operator, piece in _PIECES.findall(text.replace("·", "*")):
         unit = _parse_factor(piece, text)
         if operator == "/":
             factor, dim = factor / unit.factor, dim / unit.dimension
@@ -388,9 +406,8 @@ DISPLAY: dict[Dimension, str] = {
 
 def display_unit(dim: Dimension) -> str:
     """The symbol to print a quantity of this dimension in (SI base spelling as a fallback)."""
-    if dim in DISPLAY:
-        return DISPLAY[dim]
-    return dim.symbol()
+    shown = DISPLAY.get(dim)
+    return dim.symbol() if shown is None else shown
 
 
 def unit_factor(symbol: str) -> float:

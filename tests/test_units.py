@@ -53,7 +53,9 @@ from nnci.units import (
     UNITS,
     Dimension,
     UnitError,
+    display_unit,
     parse_unit,
+    unit_factor,
     unit_hint,
 )
 
@@ -415,6 +417,27 @@ def test_memo_tables_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for k in range(1, 20):
         assert (odd**k).exponents[BASES.index("token")] == Fraction(k, 5)
         assert len(odd._pow) <= 4
+
+
+def test_parse_unit_is_memoised_and_agrees_with_a_fresh_parse() -> None:
+    for text in (*COMMON_COMPOUNDS, *UNIT_SYMBOLS[:20]):
+        assert parse_unit(text) is parse_unit(text)
+        assert parse_unit(text) == units._parse_unit(text)
+    assert unit_factor("kWh") == 3.6e6 and unit_factor("") == 1.0
+    assert display_unit(POWER) == "W" and display_unit(DIMENSIONLESS) == ""
+    assert display_unit(POWER * TIME**3) == POWER.__mul__(TIME**3).symbol()
+
+
+def test_parse_unit_does_not_memoise_failures_and_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    for _ in range(2):
+        with pytest.raises(UnitError):
+            parse_unit("kwh/day")
+    assert "kwh/day" not in units._PARSED
+    monkeypatch.setattr(units, "_PARSED", {})
+    monkeypatch.setattr(units, "_PARSED_LIMIT", 3)
+    for text in COMMON_COMPOUNDS:
+        assert parse_unit(text) == units._parse_unit(text)
+        assert len(units._PARSED) <= 3
 
 
 @pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
