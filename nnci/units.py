@@ -10,40 +10,173 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from fractions import Fraction
+from typing import Any, final
 
 import attrs
+from attrs.exceptions import FrozenInstanceError
 
 BASES = ("m", "kg", "s", "kgCO2e", "FLOP", "token", "query", "B")
 
+# Each memo table of a dimension (its products, quotients, powers) is cleared past this many
+# entries, so a program that makes unboundedly many distinct dimensions cannot grow them forever.
+_MEMO_LIMIT = 512
 
-@attrs.frozen
+_Key = tuple[tuple[int, ...], int]
+_INTERNED: dict[_Key, Dimension] = {}
+
+
+@final
 class Dimension:
-    exponents: tuple[Fraction, ...]
+    """A vector of rational exponents over BASES, held exactly as integers over one denominator.
+
+    `exponents[i] == numerators[i] / denominator`, in lowest terms (the denominator is the least
+    common one, 1 for every dimension with whole exponents). Dimensions are interned: equal
+    dimensions are the same object, so `==` and `hash` are the identity's, and each dimension
+    memoises its products, quotients and powers. No Fraction is built on those paths.
+    """
+
+    __slots__ = ("_denominator", "_dimensionless", "_div", "_exponents", "_mul", "_numerators", "_pow", "_symbol")
+
+    _numerators: tuple[int, ...]
+    _denominator: int
+    _dimensionless: bool
+    _exponents: tuple[Fraction, ...] | None
+    _symbol: str | None
+    _mul: dict[Dimension, Dimension]
+    _div: dict[Dimension, Dimension]
+    _pow: dict[Any, Dimension]
+
+    def __new__(cls, exponents: Iterable[Fraction | int]) -> Dimension:
+        values = tuple(Fraction(e) for e in exponents)
+        if len(values) != len(BASES):
+            raise ValueError(f"a dimension has {len(BASES)} exponents ({', '.join(BASES)}), not {len(values)}")
+        denominator = math.lcm(*(v.denominator for v in values))
+        return _interned(tuple(v.numerator * (denominator // v.denominator) for v in values), denominator)
+
+    # -- the algebra (memoised; a miss computes in integers) --
 
     def __mul__(self, other: Dimension) -> Dimension:
-        return Dimension(tuple(a + b for a, b in zip(self.exponents, other.exponents, strict=True)))
+        result = self._mul.get(other)
+        if result is None:
+            if not isinstance(other, Dimension):
+                return NotImplemented
+            result = _remember(self._mul, other, _combine(self, other, 1))
+        return result
 
     def __truediv__(self, other: Dimension) -> Dimension:
-        return Dimension(tuple(a - b for a, b in zip(self.exponents, other.exponents, strict=True)))
+        result = self._div.get(other)
+        if result is None:
+            if not isinstance(other, Dimension):
+                return NotImplemented
+            result = _remember(self._div, other, _combine(self, other, -1))
+        return result
 
     def __pow__(self, power: Fraction | int) -> Dimension:
-        return Dimension(tuple(a * Fraction(power) for a in self.exponents))
+        result = self._pow.get(power)
+        if result is None:
+            # int and Fraction spell their ratio alike; anything else (a float) goes through Fraction,
+            # exactly as before. Equal powers hash alike, so 2, Fraction(2) and 2.0 share one entry.
+            exact = power if isinstance(power, int | Fraction) else Fraction(power)
+            p, q = exact.numerator, exact.denominator
+            result = _remember(
+                self._pow, power, _interned(tuple(n * p for n in self._numerators), self._denominator * q)
+            )
+        return result
+
+    # -- identity: interning makes equal dimensions one object --
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (self._numerators, self._denominator))
+
+    def __copy__(self) -> Dimension:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Dimension:
+        return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError()
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError()
+
+    def __repr__(self) -> str:
+        return f"Dimension(exponents={self.exponents!r})"
+
+    # -- reading it --
+
+    @property
+    def exponents(self) -> tuple[Fraction, ...]:
+        """The exponents as Fractions, in the order of BASES (built once per dimension)."""
+        exponents = self._exponents
+        if exponents is None:
+            exponents = tuple(Fraction(n, self._denominator) for n in self._numerators)
+            object.__setattr__(self, "_exponents", exponents)
+        return exponents
 
     @property
     def is_dimensionless(self) -> bool:
-        return not any(self.exponents)
+        return self._dimensionless
 
     def symbol(self) -> str:
         """Base-unit spelling, e.g. kg·m^2/s^3."""
-        num = [_power(b, e) for b, e in zip(BASES, self.exponents, strict=True) if e > 0]
-        den = [_power(b, -e) for b, e in zip(BASES, self.exponents, strict=True) if e < 0]
-        text = "·".join(num) or "1"
-        return text + ("/" + "·".join(den) if den else "") if (num or den) else "1"
+        text = self._symbol
+        if text is None:
+            num = [_power(b, e) for b, e in zip(BASES, self.exponents, strict=True) if e > 0]
+            den = [_power(b, -e) for b, e in zip(BASES, self.exponents, strict=True) if e < 0]
+            text = "·".join(num) or "1"
+            text = text + ("/" + "·".join(den) if den else "") if (num or den) else "1"
+            object.__setattr__(self, "_symbol", text)
+        return text
 
     def describe(self) -> str:
         """A human name ('power', 'energy') where one exists, else the base-unit spelling."""
-        return NAMED.get(self, self.symbol())
+        name = NAMED.get(self)
+        return self.symbol() if name is None else name
+
+
+def _interned(numerators: tuple[int, ...], denominator: int) -> Dimension:
+    """The one Dimension with these exponents (`numerators / denominator`, denominator > 0)."""
+    if denominator != 1:
+        common = math.gcd(denominator, *numerators)
+        if common != 1:
+            numerators, denominator = tuple(n // common for n in numerators), denominator // common
+    key = (numerators, denominator)
+    found = _INTERNED.get(key)
+    if found is not None:
+        return found
+    made = object.__new__(Dimension)
+    for name, value in (("_numerators", numerators), ("_denominator", denominator),
+                        ("_dimensionless", not any(numerators)), ("_exponents", None), ("_symbol", None),
+                        ("_mul", {}), ("_div", {}), ("_pow", {})):  # fmt: skip
+        object.__setattr__(made, name, value)
+    return _INTERNED.setdefault(key, made)  # atomic: two threads racing still agree on one object
+
+
+def _restore(numerators: tuple[int, ...], denominator: int) -> Dimension:
+    """Unpickling goes back through interning, so a loaded dimension is the live one."""
+    if len(numerators) != len(BASES) or denominator <= 0:
+        raise TypeError("not a pickled nnci dimension")
+    return _interned(tuple(numerators), denominator)
+
+
+def _combine(a: Dimension, b: Dimension, sign: int) -> Dimension:
+    """a·b (sign 1) or a/b (sign -1), in integers over the least common denominator."""
+    da, db = a._denominator, b._denominator
+    if da == db:
+        return _interned(tuple(x + sign * y for x, y in zip(a._numerators, b._numerators, strict=True)), da)
+    common = math.lcm(da, db)
+    ka, kb = common // da, sign * (common // db)
+    return _interned(tuple(x * ka + y * kb for x, y in zip(a._numerators, b._numerators, strict=True)), common)
+
+
+def _remember(memo: dict[Any, Dimension], key: Any, value: Dimension) -> Dimension:
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 def _power(base: str, exponent: Fraction) -> str:
@@ -51,10 +184,10 @@ def _power(base: str, exponent: Fraction) -> str:
 
 
 def base(name: str) -> Dimension:
-    return Dimension(tuple(Fraction(int(b == name)) for b in BASES))
+    return _interned(tuple(int(b == name) for b in BASES), 1)
 
 
-DIMENSIONLESS = Dimension(tuple(Fraction(0) for _ in BASES))
+DIMENSIONLESS = _interned((0,) * len(BASES), 1)
 LENGTH, MASS, TIME = base("m"), base("kg"), base("s")
 CARBON, FLOP, TOKEN, QUERY, INFORMATION = (
     base("kgCO2e"),
@@ -173,6 +306,7 @@ MISTAKES = {
     "gCO2": "write `gCO2e` (nnci counts all greenhouse gases as CO2e)",
 }
 
+_PIECES = re.compile(r"(^|[*/])([^*/]*)")
 _FACTOR = re.compile(r"^(?P<sym>[^\^]+?)(?:\^(?P<exp>-?\d+)|(?P<tail>[23]))?$")
 
 
@@ -184,13 +318,30 @@ class UnitError(ValueError):
         self.hint = hint
 
 
+# Parsed units by their text: every number written and every output cell asks again. Units are
+# frozen, so one may be shared. Failures are not kept (they raise, and are rare). Cleared when
+# full, which no real set of files comes near.
+_PARSED: dict[str, Unit] = {}
+_PARSED_LIMIT = 4096
+
+
 def parse_unit(text: str) -> Unit:
     """Parse a compound unit such as `gCO2e/kWh`, `TFLOP/s`, `kg/cm2` or `m^2`.
 
     `*` and `/` apply left to right, as in pint and Python: `W/h*s` is (W/h)·s.
     """
+    unit = _PARSED.get(text)
+    if unit is None:
+        unit = _parse_unit(text)
+        if len(_PARSED) >= _PARSED_LIMIT:
+            _PARSED.clear()
+        _PARSED[text] = unit
+    return unit
+
+
+def _parse_unit(text: str) -> Unit:
     factor, dim = 1.0, DIMENSIONLESS
-    for operator, piece in re.findall(r"(^|[*/])([^*/]*)", text.replace("·", "*")):
+    for operator, piece in _PIECES.findall(text.replace("·", "*")):
         unit = _parse_factor(piece, text)
         if operator == "/":
             factor, dim = factor / unit.factor, dim / unit.dimension
@@ -255,9 +406,8 @@ DISPLAY: dict[Dimension, str] = {
 
 def display_unit(dim: Dimension) -> str:
     """The symbol to print a quantity of this dimension in (SI base spelling as a fallback)."""
-    if dim in DISPLAY:
-        return DISPLAY[dim]
-    return dim.symbol()
+    shown = DISPLAY.get(dim)
+    return dim.symbol() if shown is None else shown
 
 
 def unit_factor(symbol: str) -> float:

@@ -7,12 +7,17 @@ be the same relation, and every factor to nnci's base units must match pint's.
 
 from __future__ import annotations
 
+import copy
+import copyreg
+import io
 import math
+import pickle
 import shutil
 import tempfile
 from fractions import Fraction
 from pathlib import Path
 
+import attrs
 import pint
 import pytest
 from hypothesis import given, settings
@@ -28,9 +33,31 @@ from strategies import (
     unit_symbols,
 )
 
-from nnci import api, ir
+from nnci import api, ir, units
 from nnci.quantity import DimensionError, Quantity
-from nnci.units import BASES, DISPLAY, MISTAKES, TIME, UNITS, Dimension, UnitError, parse_unit, unit_hint
+from nnci.units import (
+    AREA,
+    BASES,
+    CARBON,
+    DIMENSIONLESS,
+    DISPLAY,
+    ENERGY,
+    INTENSITY,
+    LENGTH,
+    MASS,
+    MISTAKES,
+    POWER,
+    QUERY,
+    TIME,
+    TOKEN,
+    UNITS,
+    Dimension,
+    UnitError,
+    display_unit,
+    parse_unit,
+    unit_factor,
+    unit_hint,
+)
 
 REL = 1e-12
 
@@ -336,3 +363,185 @@ def test_every_unit_is_one_token_after_a_number(symbol: str) -> None:
     assert isinstance(expr, ir.Const)
     assert expr.text == f"2 {symbol}"
     assert close(expr.value.magnitude, 2 * parse_unit(symbol).factor)
+
+
+# -- the dimension algebra: exact, interned, memoised ---------------------------------------
+
+
+def test_rational_exponents_stay_exact() -> None:
+    root = LENGTH ** Fraction(1, 2)
+    assert root.exponents[0] == Fraction(1, 2)
+    assert root**2 == LENGTH
+    assert root * root is LENGTH
+    assert (LENGTH ** Fraction(1, 3)) ** 3 is LENGTH
+    assert (ENERGY ** Fraction(2, 3)) ** Fraction(3, 2) is ENERGY
+    assert LENGTH ** Fraction(1, 2) / LENGTH ** Fraction(1, 3) is LENGTH ** Fraction(1, 6)
+    assert LENGTH ** Fraction(1, 7) ** 7 is not LENGTH  # ** binds right: m^(1/7^7), not m
+    assert LENGTH ** Fraction(1000, 1001) * LENGTH ** Fraction(1, 1001) is LENGTH
+    # as check.py and engine.py spell exponents written as decimals
+    assert LENGTH ** Fraction(0.5).limit_denominator(1000) is root
+    assert LENGTH**0.5 is root
+    assert root.symbol() == "m^1/2"
+    assert (TIME ** Fraction(-3, 2)).symbol() == "1/s^3/2"
+    assert not root.is_dimensionless and (root / root).is_dimensionless
+
+
+def test_equal_dimensions_are_one_object_with_one_hash() -> None:
+    assert ENERGY / TIME is POWER
+    assert POWER * TIME is ENERGY
+    assert Dimension(ENERGY.exponents) is ENERGY
+    assert Dimension((2, 1, -2, 0, 0, 0, 0, 0)) is ENERGY
+    assert Dimension([Fraction(4, 2), 1.0, -2, 0, 0, 0, 0, 0]) is ENERGY
+    assert MASS * AREA / TIME**2 is ENERGY
+    assert hash(Dimension(POWER.exponents)) == hash(POWER)
+    assert len({ENERGY, POWER * TIME, MASS * AREA / TIME**2}) == 1
+    assert DIMENSIONLESS.is_dimensionless and DIMENSIONLESS == TIME / TIME
+    assert ENERGY != POWER and ENERGY.exponents != ENERGY
+    assert all(isinstance(e, Fraction) for e in ENERGY.exponents)
+    assert repr(LENGTH) == f"Dimension(exponents={LENGTH.exponents!r})"
+    assert ENERGY.describe() == "energy" and (ENERGY * TIME).describe() == "m^2·kg/s"
+
+
+def test_a_dimension_is_frozen_and_checks_its_length() -> None:
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        ENERGY._numerators = (0,) * len(BASES)  # type: ignore[misc]
+    with pytest.raises(ValueError, match="exponents"):
+        Dimension((1, 2))
+    with pytest.raises(TypeError):
+        ENERGY * 2  # type: ignore[operator]
+
+
+def test_memo_tables_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(units, "_MEMO_LIMIT", 4)
+    odd = CARBON * TOKEN ** Fraction(1, 5)
+    for k in range(1, 20):
+        assert (odd**k).exponents[BASES.index("token")] == Fraction(k, 5)
+        assert len(odd._pow) <= 4
+
+
+def test_parse_unit_is_memoised_and_agrees_with_a_fresh_parse() -> None:
+    for text in (*COMMON_COMPOUNDS, *UNIT_SYMBOLS[:20]):
+        assert parse_unit(text) is parse_unit(text)
+        assert parse_unit(text) == units._parse_unit(text)
+    assert unit_factor("kWh") == 3.6e6 and unit_factor("") == 1.0
+    assert display_unit(POWER) == "W" and display_unit(DIMENSIONLESS) == ""
+    assert display_unit(POWER * TIME**3) == POWER.__mul__(TIME**3).symbol()
+
+
+def test_parse_unit_does_not_memoise_failures_and_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    for _ in range(2):
+        with pytest.raises(UnitError):
+            parse_unit("kwh/day")
+    assert "kwh/day" not in units._PARSED
+    monkeypatch.setattr(units, "_PARSED", {})
+    monkeypatch.setattr(units, "_PARSED_LIMIT", 3)
+    for text in COMMON_COMPOUNDS:
+        assert parse_unit(text) == units._parse_unit(text)
+        assert len(units._PARSED) <= 3
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_pickling_returns_the_interned_dimension(protocol: int) -> None:
+    for dim in (ENERGY, DIMENSIONLESS, LENGTH ** Fraction(1, 2), ENERGY ** Fraction(-2, 3) / QUERY):
+        loaded = pickle.loads(pickle.dumps(dim, protocol=protocol))
+        assert loaded is dim and hash(loaded) == hash(dim)
+        assert copy.copy(dim) is dim and copy.deepcopy(dim) is dim
+    quantity = Quantity(3.5, INTENSITY)
+    loaded_quantity = pickle.loads(pickle.dumps(quantity, protocol=protocol))
+    assert loaded_quantity == quantity and loaded_quantity.dimension is INTENSITY
+    assert pickle.loads(pickle.dumps({POWER: "W"}, protocol=protocol))[ENERGY / TIME] == "W"
+
+
+class _OldPickler(pickle.Pickler):
+    """Writes a Dimension as the attrs class before interning did: an empty instance, then its state."""
+
+    def reducer_override(self, obj: object) -> object:
+        if isinstance(obj, Dimension):
+            return (copyreg.__newobj__, (Dimension,), {"exponents": obj.exponents})
+        return NotImplemented
+
+
+def test_a_dimension_pickled_by_an_older_nnci_is_refused_as_the_cache_expects() -> None:
+    """nnci.cache treats TypeError as a miss: such an entry is rebuilt, never half-loaded."""
+    stream = io.BytesIO()
+    _OldPickler(stream, protocol=pickle.HIGHEST_PROTOCOL).dump(Quantity(1.0, TIME))
+    with pytest.raises(TypeError):
+        pickle.loads(stream.getvalue())
+
+
+# A plain reference for the algebra: a tuple of Fractions, one per base.
+Ref = tuple[Fraction, ...]
+
+
+def ref_mul(a: Ref, b: Ref) -> Ref:
+    return tuple(x + y for x, y in zip(a, b, strict=True))
+
+
+def ref_div(a: Ref, b: Ref) -> Ref:
+    return tuple(x - y for x, y in zip(a, b, strict=True))
+
+
+def ref_pow(a: Ref, p: Fraction | int | float) -> Ref:
+    return tuple(x * Fraction(p) for x in a)
+
+
+def ref_symbol(a: Ref) -> str:
+    def power(b: str, e: Fraction) -> str:
+        return b if e == 1 else f"{b}^{e}"
+
+    num = [power(b, e) for b, e in zip(BASES, a, strict=True) if e > 0]
+    den = [power(b, -e) for b, e in zip(BASES, a, strict=True) if e < 0]
+    return ("·".join(num) or "1") + ("/" + "·".join(den) if den else "")
+
+
+exponent_vectors = st.tuples(*[st.fractions(-4, 4, max_denominator=6) for _ in BASES])
+powers = st.one_of(
+    st.integers(-4, 4), st.fractions(-3, 3, max_denominator=8), st.sampled_from([0.5, -1.5, 2.0, 0.25, 0.0])
+)
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("*"), exponent_vectors),
+        st.tuples(st.just("/"), exponent_vectors),
+        st.tuples(st.just("**"), powers),
+    ),
+    max_size=12,
+)
+
+
+def _agrees(dim: Dimension, ref: Ref) -> None:
+    assert dim.exponents == ref
+    assert Dimension(ref) is dim
+    assert dim.is_dimensionless == (not any(ref))
+    assert dim.symbol() == ref_symbol(ref)
+
+
+@settings(max_examples=300, deadline=None)
+@given(exponent_vectors, exponent_vectors, powers)
+def test_the_algebra_agrees_with_a_fraction_vector_reference(a: Ref, b: Ref, p: Fraction | int | float) -> None:
+    da, db = Dimension(a), Dimension(b)
+    _agrees(da * db, ref_mul(a, b))
+    _agrees(da / db, ref_div(a, b))
+    _agrees(da**p, ref_pow(a, p))
+    assert (da == db) == (a == b) and (da is db) == (a == b)
+    assert (da == db) <= (hash(da) == hash(db))
+    assert (da * db) / db is da
+    assert (da * db) ** p is da**p * db**p
+
+
+@settings(max_examples=200, deadline=None)
+@given(exponent_vectors, operations)
+def test_chains_of_operations_agree_with_the_reference(start: Ref, steps: list[tuple[str, object]]) -> None:
+    dim, ref = Dimension(start), start
+    for op, operand in steps:
+        if op == "*":
+            assert isinstance(operand, tuple)
+            dim, ref = dim * Dimension(operand), ref_mul(ref, operand)
+        elif op == "/":
+            assert isinstance(operand, tuple)
+            dim, ref = dim / Dimension(operand), ref_div(ref, operand)
+        else:
+            assert isinstance(operand, int | float | Fraction)
+            dim, ref = dim**operand, ref_pow(ref, operand)
+        _agrees(dim, ref)
+        again = pickle.loads(pickle.dumps(dim))
+        assert again is dim
