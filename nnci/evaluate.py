@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import attrs
 
 from nnci import arrays, ir
 from nnci.engine import Derivation, Engine, Result, Unknown
-from nnci.plan import Group, Plan, compile_plan
+from nnci.plan import PLAN_MODULE, Group, Plan, compile_plan
 from nnci.quantity import Quantity
 from nnci.schema import ADDITIVE, METHODS, REPORTED, REPORTED_IF_KNOWN
 from nnci.units import unit_factor
@@ -57,7 +58,8 @@ class Results:
     expects: tuple[ExpectResult, ...]
     engine: Engine
     # devices without a lifetime whose whole embodied carbon is charged to each of several jobs
-    charged_in_full_by_several: tuple[tuple[ir.BlockKey, tuple[ir.BlockKey, ...]], ...] = ()
+    # and how many times each is counted (a job over a table counts it once per row)
+    charged_in_full_by_several: tuple[tuple[ir.BlockKey, tuple[str, ...], int], ...] = ()
 
 
 def evaluate(program: ir.Program, engine: Engine | None = None, plan: Plan | None = None) -> Results:
@@ -71,7 +73,7 @@ def evaluate(program: ir.Program, engine: Engine | None = None, plan: Plan | Non
             lanes = [_job(program, engine, key) for key in group.jobs]
         done.update((job.key, job) for job in lanes)
     jobs = tuple(done[key] for key in program.jobs)
-    total = _reported(engine, ir.TOTAL)
+    total = _totals(engine, jobs)
     expects = tuple(e for e in (_expect(engine, expect) for expect in program.expects) if e is not None)
     return Results(program, jobs, total, expects, engine, _charged_in_full_by_several(program, engine, jobs))
 
@@ -80,15 +82,40 @@ def _charged_in_full_by_several(
     program: ir.Program, engine: Engine, jobs: tuple[JobResult, ...]
 ) -> tuple[tuple[ir.BlockKey, tuple[ir.BlockKey, ...]], ...]:
     """total.embodied counts such a device once per job: worth a warning."""
-    charged: dict[ir.BlockKey, list[ir.BlockKey]] = {}
+    charged: dict[ir.BlockKey, list[JobResult]] = {}
     for job in jobs:
         embodied = job.quantities["embodied"]
         if not isinstance(embodied, Derivation) or embodied.formula is None or embodied.formula.name != "nn-emb":
             continue
         for device in _fleet_devices(program, job.key):
-            if not isinstance(engine.quantity(device, "lifetime"), Derivation):
-                charged.setdefault(device, []).append(job.key)
-    return tuple((device, tuple(keys)) for device, keys in charged.items() if len(keys) > 1)
+            # Under the nnci method only a given lifetime exists (no formula supplies one).
+            given = "lifetime" in program.blocks[device].fields
+            if not given or not isinstance(engine.quantity(device, "lifetime"), Derivation):
+                charged.setdefault(device, []).append(job)
+    found = []
+    for device, by in charged.items():
+        count = sum(job.rows or 1 for job in by)
+        if count > 1:
+            found.append((device, tuple(str(j.key) + (f" ({j.rows:,} rows)" if j.rows else "") for j in by), count))
+    return tuple(found)
+
+
+def _totals(engine: Engine, jobs: tuple[JobResult, ...]) -> dict[str, Result]:
+    """The sums over jobs of the reported figures, from the jobs' own results (and remembered, for
+    `total.*` in expectations): each correctly rounded, unknown if any job's is."""
+    totals: dict[str, Result] = {}
+    for name in (*REPORTED, *REPORTED_IF_KNOWN):
+        results = [job.quantities.get(name) for job in jobs]
+        if name in REPORTED_IF_KNOWN and not all(isinstance(r, Derivation) for r in results):
+            continue
+        if not jobs or not all(isinstance(r, Derivation) for r in results):
+            totals[name] = engine.quantity(ir.TOTAL, name)  # says what is missing, as `total.*` does
+            continue
+        known = [r for r in results if isinstance(r, Derivation)]
+        value = math.fsum(float(r.value.magnitude) for r in known)
+        totals[name] = Derivation(ir.TOTAL, name, Quantity(value, known[0].value.dimension), None, tuple(known))
+        engine.memo[ir.TOTAL, name, None] = totals[name]
+    return totals
 
 
 def _fleet_devices(program: ir.Program, job: ir.BlockKey) -> list[ir.BlockKey]:
@@ -128,7 +155,8 @@ def _lanes(program: ir.Program, plan: Plan, engine: Engine, group: Group) -> lis
     stacked = _reported(engine, group.stacked)
     if any(isinstance(r, Unknown) for r in stacked.values()):
         return None
-    if any(isinstance(r, Unknown) and r.fault for r in (engine.quantity(group.stacked, n) for n in REPORTED_IF_KNOWN)):
+    unknown = [engine.quantity(group.stacked, n) for n in REPORTED_IF_KNOWN if n not in stacked]
+    if any(isinstance(r, Unknown) and r.fault for r in unknown):
         return None
     noted_nodes = {name: [(n.block, n.name, n.note or "") for n in noted(r)] for name, r in stacked.items()}
     jobs = []
@@ -141,12 +169,28 @@ def _lanes(program: ir.Program, plan: Plan, engine: Engine, group: Group) -> lis
             span = block.fields[name].span if result.span is not None and name in block.fields else None
             quantities[name] = Derivation(key, name, value, result.formula, (), span, result.note)
             engine.memo[key, name, engine.method_of(key, None)] = quantities[name]  # totals and expects reuse it
+        for result in unknown:  # known to be unknown: the sums over jobs need not derive it again
+            assert isinstance(result, Unknown)
+            missing = tuple(_lane_text(plan, m, lane) for m in result.missing)
+            engine.memo[key, result.name, engine.method_of(key, None)] = Unknown(
+                key, result.name, missing, result.reason
+            )
         notes = {
             name: tuple((f"{plan.lane_key(b, lane)}.{n}", note) for b, n, note in nodes)
             for name, nodes in noted_nodes.items()
         }
         jobs.append(JobResult(key, block.kind, quantities, block.citations, notes=notes))
     return jobs
+
+
+def _lane_text(plan: Plan, text: str, lane: int) -> str:
+    """A message about stacked blocks, said of one job's blocks."""
+    if PLAN_MODULE not in text:
+        return text
+    return STACKED_NAME.sub(lambda m: str(plan.lanes[ir.BlockKey(PLAN_MODULE, m[1])][lane]), text)
+
+
+STACKED_NAME = re.compile(re.escape(PLAN_MODULE) + r"\.(.*?#\d+)")
 
 
 def noted(node: Result) -> list[Derivation]:
@@ -173,10 +217,10 @@ def summed(result: Result, rows: int) -> Result:
     if not isinstance(result, Derivation) or not arrays.is_array(result.value.magnitude):
         if isinstance(result, Derivation):  # the same in every row (no input varies by row)
             value = Quantity(result.value.magnitude * rows, result.value.dimension)
-            return Derivation(result.block, result.name, value, None, (result,), note=f"Σ over {rows:,} rows")
+            return Derivation(result.block, result.name, value, result.formula, (result,), note=f"Σ over {rows:,} rows")
         return result
     value = Quantity(arrays.total(result.value.magnitude), result.value.dimension)
-    return Derivation(result.block, result.name, value, None, (result,), note=f"Σ over {rows:,} rows")
+    return Derivation(result.block, result.name, value, result.formula, (result,), note=f"Σ over {rows:,} rows")
 
 
 def _reported(engine: Engine, key: ir.BlockKey) -> dict[str, Result]:

@@ -6,7 +6,8 @@ quantities stay late-bound (`SelfRef`), so an amend's override flows into what i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
@@ -17,8 +18,9 @@ if TYPE_CHECKING:
     from nnci.table import Table
 
 
-@attrs.frozen(order=True)
-class BlockKey:
+class BlockKey(NamedTuple):
+    """A block's identity. A tuple: the engine hashes millions of them, and a tuple's hash is cheap."""
+
     module: str  # "" for the files named on the command line, else the module's path
     name: str
 
@@ -194,6 +196,6 @@ class Program:
         field = block.fields.get("rows") if block is not None else None
         return field.expr.table if field is not None and isinstance(field.expr, TableRef) else None
 
-    @property
+    @functools.cached_property
     def jobs(self) -> tuple[BlockKey, ...]:
         return tuple(key for key in self.roots if self.blocks[key].kind in ("training", "inference"))

@@ -118,9 +118,11 @@ def _notes(results: Results) -> Iterable[str]:
 
 
 def _shared_full_charges(results: Results) -> Iterable[str]:
-    for device, jobs in results.charged_in_full_by_several:
-        yield (f"`{device}` has no lifetime, so each of {', '.join(str(j) for j in jobs)} is charged its whole "
-               f"manufacturing carbon: total.embodied counts it {len(jobs)} times; give it a `lifetime` to share it by use")  # fmt: skip
+    for device, jobs, count in results.charged_in_full_by_several:
+        each = ", ".join(jobs[:10]) + (f" and {len(jobs) - 10} more" if len(jobs) > 10 else "")
+        yield (f"`{device}` has no lifetime, so each of {each} is charged its whole manufacturing carbon"
+               f"{' (every row)' if count > len(jobs) else ''}: total.embodied counts it {count:,} times; give it "
+               "a `lifetime` to share it by use")  # fmt: skip
 
 
 def unknown_reason(result: Unknown) -> str:
