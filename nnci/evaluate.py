@@ -80,7 +80,7 @@ def evaluate(program: ir.Program, engine: Engine | None = None, plan: Plan | Non
 
 def _charged_in_full_by_several(
     program: ir.Program, engine: Engine, jobs: tuple[JobResult, ...]
-) -> tuple[tuple[ir.BlockKey, tuple[ir.BlockKey, ...]], ...]:
+) -> tuple[tuple[ir.BlockKey, tuple[str, ...], int], ...]:
     """total.embodied counts such a device once per job: worth a warning."""
     charged: dict[ir.BlockKey, list[JobResult]] = {}
     for job in jobs:
