@@ -400,7 +400,9 @@ class _Reader:
             span = Span(self.file, first[0], first[1], last[2], last[3])
             split = any(re.fullmatch(r"\d{1,3}", a.strip()) and re.fullmatch(r"\d{3}(?:\.\d+)?", b.strip())
                         for a, b in itertools.pairwise(cells))  # fmt: skip
-            if split and hint is None:
+            if hint is None and not any(cell.strip() for cell in cells[width:]):
+                hint = "remove the `,` at the end of the line: it starts an empty cell"
+            elif split and hint is None:
                 hint = "is a number written with thousands separators? Write `1000` or `1_000`"
             return self.error("E100", message, span, help=hint,
                               notes=("a cell holding a comma is written in double quotes",))  # fmt: skip
@@ -547,7 +549,8 @@ def _fast_numbers(np: Any, cells: list[str], factor: float) -> Any:
     except ValueError:
         return None
     if factor != 1.0:
-        values *= factor
+        with np.errstate(over="ignore"):  # an overflow is reported, cell by cell, by the slow path
+            values *= factor
     return values if np.isfinite(values).all() else None
 
 
