@@ -168,6 +168,8 @@ class _Locator:
 
     def fields(self, record: int) -> list[tuple[int, int, int, int]]:
         if record not in self._fields:
+            if len(self._fields) >= 4096:  # a location per row of a large table: keep memory flat
+                self._fields.clear()
             self._fields[record] = _scan(self.lines, self.record_line(record))[0]
         return self._fields[record]
 
@@ -213,11 +215,13 @@ def _record_starts(text: str) -> list[int]:
     return starts
 
 
-def _scan(lines: Sequence[str], first: int) -> tuple[list[tuple[int, int, int, int]], tuple[str, int, int] | None]:
+def _scan(lines: Sequence[str], first: int, limit: int | None = None
+          ) -> tuple[list[tuple[int, int, int, int]], tuple[str, int, int] | None]:  # fmt: skip
     """The cells of the record starting on line `first`, as csv (strict, default dialect) reads them.
 
     Each cell is (line, column, end_line, end_column), 1-based, end exclusive, quotes included.
-    The second result is the first problem csv refuses, as (kind, line, column), or None.
+    The second result is the first problem csv refuses, as (kind, line, column), or None. With a
+    `limit`, a quoted cell that runs over about that many characters is a problem ("too_long").
     """
     number = first - 1
     line = _content(lines, number)
@@ -227,17 +231,23 @@ def _scan(lines: Sequence[str], first: int) -> tuple[list[tuple[int, int, int, i
         start_line, start = number, i
         if i < len(line) and line[i] == '"':
             i += 1
+            length = 0  # about how many characters the quoted cell holds so far
             while True:
                 j = line.find('"', i)
                 if j == -1:
                     number += 1
                     if number >= len(lines):
                         return fields, ("unclosed", start_line + 1, start + 1)
+                    length += len(line) - i + 1
+                    if limit is not None and length > limit:
+                        return fields, ("too_long", start_line + 1, start + 1)
                     line, i = _content(lines, number), 0
                     continue
                 if j + 1 < len(line) and line[j + 1] == '"':
                     i = j + 2
                     continue
+                if limit is not None and length + j - i > limit:
+                    return fields, ("too_long", start_line + 1, start + 1)
                 i = j + 1
                 break
             if i < len(line) and line[i] != ",":
@@ -246,6 +256,8 @@ def _scan(lines: Sequence[str], first: int) -> tuple[list[tuple[int, int, int, i
         else:
             comma = line.find(",", i)
             end = len(line) if comma == -1 else comma
+            if limit is not None and end - i > limit:
+                return fields, ("too_long", start_line + 1, start + 1)
             carriage = line.find("\r", i, end)
             if carriage != -1:
                 fields.append((start_line + 1, start + 1, number + 1, carriage + 1))
@@ -343,7 +355,7 @@ class _Reader:
         except csv.Error:
             pass
         lines = self.text.split("\n")
-        _, problem = _scan(lines, previous + 1)
+        _, problem = _scan(lines, previous + 1, csv.field_size_limit())
         if problem is None:  # pragma: no cover - the scanner mirrors csv; kept as a safety net
             line = min(previous + 1, len(lines))
             self.error("E100", f"cannot read the table: {message}", Span(self.file, line, 1, line, 1))
@@ -357,6 +369,9 @@ class _Reader:
             char = lines[line - 1][column - 1]
             self.error("E100", f"unexpected `{char}` after the closing quote of a cell", span,
                        help='quote the whole cell (`"8 GPUs"`); a quote inside a quoted cell is written twice (`""`)')  # fmt: skip
+        elif kind == "too_long":
+            self.error("E100", f"a cell longer than {csv.field_size_limit():,} characters starts here", span,
+                       help='is a quote left open? A `"` that opens a cell pairs with the next lone `"`')  # fmt: skip
         else:
             self.error("E100", "a carriage return inside a cell", span,
                        help="end lines with `\\n` or `\\r\\n`, or put the cell in double quotes")  # fmt: skip

@@ -404,6 +404,13 @@ def test_quote_errors_are_located_where_the_problem_is() -> None:
     assert read('job,note\na,"x\ny"z\n')[1][0].span == Span(FILE, 3, 3, 3, 4)
     assert messages('job,note\na,"x\ny"z\n') == ["unexpected `z` after the closing quote of a cell"]
     assert messages("job,note\na,x\ry\n") == ["a carriage return inside a cell"]
+    # a quote left open pairs with a much later one: csv stops at its field size limit
+    text = 'job,note\na,"open\n' + "b,x\n" * 40_000 + 'c,"y"\n'
+    (diagnostic,) = read(text)[1]
+    assert diagnostic.message == f"a cell longer than {csv.field_size_limit():,} characters starts here"
+    assert diagnostic.span == Span(FILE, 2, 3, 2, 4)
+    for cell in ('"' + "x" * 200_000 + '"', "x" * 200_000):
+        assert read(f"job,note\na,1\nb,{cell}\n")[1][0].span == Span(FILE, 3, 3, 3, 4)
 
 
 # -- golden files --------------------------------------------------------------------------------
