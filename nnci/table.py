@@ -146,15 +146,9 @@ class _Locator:
         self.file = file
         self.one_line_records = one_line_records  # record k stands on line k + 1
         self.row_records = row_records  # record index of each data row; None: row r is record r + 1
-        self._lines: list[str] | None = None
+        self.lines = _Lines(text)
         self._starts: list[int] | None = None
         self._fields: dict[int, list[tuple[int, int, int, int]]] = {}
-
-    @property
-    def lines(self) -> list[str]:
-        if self._lines is None:
-            self._lines = self.text.split("\n")  # as the renderer counts lines
-        return self._lines
 
     def record_line(self, record: int) -> int:
         if self.one_line_records:
@@ -177,7 +171,7 @@ class _Locator:
         """The cell as written, without the spaces around it (an empty cell: a point)."""
         line, column, end_line, end_column = self.fields(record)[index]
         if line == end_line:
-            raw = self.lines[line - 1][column - 1 : end_column - 1]
+            raw = self.lines.at(line - 1)[column - 1 : end_column - 1]
             stripped = raw.strip()
             if stripped:
                 column += len(raw) - len(raw.lstrip())
@@ -215,7 +209,32 @@ def _record_starts(text: str) -> list[int]:
     return starts
 
 
-def _scan(lines: Sequence[str], first: int, limit: int | None = None
+class _Lines:
+    """The text's lines, split at "\n" as the renderer splits them, and only as far as asked:
+    locating a cell near the top of a large file does not split the whole file."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.known: list[str] = []
+        self.complete = False
+
+    def get(self, number: int) -> str | None:
+        """Line `number` (0-based) with its "\r" if any, or None past the end."""
+        while number >= len(self.known) and not self.complete:
+            wanted = max(64, 2 * len(self.known), number + 1)
+            parts = self.text.split("\n", wanted)
+            if len(parts) > wanted:
+                parts.pop()  # the rest of the text, not yet split
+            else:
+                self.complete = True
+            self.known = parts
+        return self.known[number] if number < len(self.known) else None
+
+    def at(self, number: int) -> str:
+        return self.get(number) or ""
+
+
+def _scan(lines: _Lines, first: int, limit: int | None = None
           ) -> tuple[list[tuple[int, int, int, int]], tuple[str, int, int] | None]:  # fmt: skip
     """The cells of the record starting on line `first`, as csv (strict, default dialect) reads them.
 
@@ -236,7 +255,7 @@ def _scan(lines: Sequence[str], first: int, limit: int | None = None
                 j = line.find('"', i)
                 if j == -1:
                     number += 1
-                    if number >= len(lines):
+                    if lines.get(number) is None:
                         return fields, ("unclosed", start_line + 1, start + 1)
                     length += len(line) - i + 1
                     if limit is not None and length > limit:
@@ -270,11 +289,9 @@ def _scan(lines: Sequence[str], first: int, limit: int | None = None
         return fields, None
 
 
-def _content(lines: Sequence[str], number: int) -> str:
-    """Line `number` (0-based) without its line end."""
-    if number >= len(lines):
-        return ""
-    line = lines[number]
+def _content(lines: _Lines, number: int) -> str:
+    """Line `number` (0-based) without its line end ("" past the end)."""
+    line = lines.at(number)
     return line[:-1] if line.endswith("\r") else line
 
 
@@ -329,8 +346,7 @@ class _Reader:
         columns = self.header(header, header_record)
         result: dict[str, Column] = {}
         for index, (name, unit_text, unit, span) in enumerate(columns):
-            cells = list(map(itemgetter(index), kept))
-            column = self.column(name, unit_text, unit, span, index, cells, kept_rows)
+            column = self.column(name, unit_text, unit, span, index, kept, kept_rows)
             if column is not None and name not in result:
                 result[name] = column
         diagnostics = sort_diagnostics(self.diagnostics)
@@ -354,10 +370,10 @@ class _Reader:
                 previous = reader.line_num
         except csv.Error:
             pass
-        lines = self.text.split("\n")
+        lines = _Lines(self.text)
         _, problem = _scan(lines, previous + 1, csv.field_size_limit())
         if problem is None:  # pragma: no cover - the scanner mirrors csv; kept as a safety net
-            line = min(previous + 1, len(lines))
+            line = previous + 1
             self.error("E100", f"cannot read the table: {message}", Span(self.file, line, 1, line, 1))
             return
         kind, line, column = problem
@@ -366,7 +382,7 @@ class _Reader:
             self.error("E100", "this quote is never closed", span,
                        help='end the cell with `"`; a quote inside a quoted cell is written twice (`""`)')  # fmt: skip
         elif kind == "after_quote":
-            char = lines[line - 1][column - 1]
+            char = lines.at(line - 1)[column - 1]
             self.error("E100", f"unexpected `{char}` after the closing quote of a cell", span,
                        help='quote the whole cell (`"8 GPUs"`); a quote inside a quoted cell is written twice (`""`)')  # fmt: skip
         elif kind == "too_long":
@@ -408,7 +424,7 @@ class _Reader:
         fields = self.locator.fields(record)
         first_cell = self.locator.field_span(record, 0)
         hint = None
-        if self.locator.lines[first_cell.line - 1][first_cell.column - 1 : first_cell.column] == "#":
+        if self.locator.lines.at(first_cell.line - 1)[first_cell.column - 1 : first_cell.column] == "#":
             hint = "`#` starts no comment in a table: remove the line"
         if count > width:
             first, last = fields[width], fields[-1]
@@ -474,7 +490,7 @@ class _Reader:
         try:
             return parse_unit(unit_text)
         except UnitError as error:
-            raw = self.locator.lines[span.line - 1] if span.line == span.end_line else ""
+            raw = self.locator.lines.at(span.line - 1) if span.line == span.end_line else ""
             bracket = raw.rfind("[", span.column - 1, span.end_column - 1)
             if bracket == -1:
                 unit_span = span
@@ -487,8 +503,14 @@ class _Reader:
     # -- cells -------------------------------------------------------------------------------
 
     def column(self, name: str, unit_text: str | None, unit: Any, span: Span, index: int,
-               cells: list[str], kept_rows: list[int] | None) -> Column | None:  # fmt: skip
+               kept: list[list[str]], kept_rows: list[int] | None) -> Column | None:  # fmt: skip
         np = self.np
+        cell = itemgetter(index)
+        if unit_text is None and kept and (first := cell(kept[0]).strip()) and not _number_like(first):
+            first_row = 0 if kept_rows is None else kept_rows[0]  # text from the first row: no list of cells
+            values = tuple(map(str.strip, map(cell, kept)))
+            return Column(name, None, None, values, span, index, first_row, self.locator)
+        cells = list(map(cell, kept))
         factor = unit.factor if unit is not None else 1.0
         dimension = unit.dimension if unit is not None else DIMENSIONLESS
         values = _fast_numbers(np, cells, factor)

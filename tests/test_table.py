@@ -174,6 +174,14 @@ def test_quoted_cells_with_commas_quotes_and_newlines_keep_physical_lines() -> N
     ])  # fmt: skip
 
 
+def test_cells_far_down_a_file_are_located() -> None:
+    text = "job,hours [h]\n" + "".join(f"j{i},{i}\n" for i in range(5000)) + "last,x\n"
+    (diagnostic,) = read(text)[1]
+    assert diagnostic.message == "row 5001, column `hours`: `x` is not a number"
+    assert diagnostic.span == Span(FILE, 5002, 6, 5002, 7)
+    assert ok(text.replace("last,x", "last,1")).columns["job"].cell_span(4999) == Span(FILE, 5001, 1, 5001, 6)
+
+
 def test_a_hash_line_is_a_row_not_a_comment() -> None:
     assert messages("job,hours [h]\n# note,1\na,1\n") == []  # `# note` is a job name
     assert "`#` starts no comment" in rendered("job,hours [h]\n#note\na,1\n")
