@@ -56,11 +56,13 @@ from nnci.diagnostics import Diagnostic, Span, sort_diagnostics
 from nnci.units import DIMENSIONLESS, Dimension, UnitError, parse_unit
 
 MAX_PER_COLUMN = 20  # bad cells reported per column (and rows of the wrong length per file)
+CHUNK = 4096  # cells converted at once when a column has bad cells
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = r"[+-]?(?:\d+(?:_\d+)*(?:\.\d+(?:_\d+)*)?|\.\d+(?:_\d+)*)(?:[eE][+-]?\d+)?"
 NUMBER = re.compile(_NUMBER, re.ASCII)  # fullmatch: the language's NUMBER with an optional sign
 _EXPONENT_UNDERSCORE = re.compile(r"[eE][+-]?[0-9]*_")  # float() reads `1e5_0`; nnci does not
+_BAD_DOT = re.compile(r"\.(?![0-9])")  # float() reads `1.` and `1.e5`; nnci does not
 _WITH_UNIT = re.compile(rf"(?P<number>{_NUMBER})\s*(?P<unit>[^\s\d.,+\-][^\s]*(?:\s*[*/]\s*[^\s]+)*)")
 _SEPARATED = re.compile(r"[+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)")  # with commas: `1,000`, `1,5`
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
@@ -103,7 +105,9 @@ class Column:
         would have been reported (`row 17, column `gpus`: `abc` is not a number`), capped the same way."""
         if not self.is_text or self._locator is None:
             return []
-        return _slow_numbers(self._locator, self.name, None, 1.0, self.index, self.values, None)[1]
+        import numpy as np
+
+        return _slow_numbers(np, self._locator, self.name, None, 1.0, self.index, self.values, None)[1]
 
 
 @attrs.frozen
@@ -305,6 +309,15 @@ class _Reader:
         self.file = file
         self.np = np
         self.diagnostics: list[Diagnostic] = []
+        self._plain: bool | None = None
+
+    @property
+    def plain(self) -> bool:
+        """Whether the whole file is free of what float() reads and nnci does not: then no
+        column needs that looked for on its own (one pass over the text instead of one per column)."""
+        if self._plain is None:
+            self._plain = _plain(self.text)
+        return self._plain
 
     def error(self, code: str, message: str, span: Span | None, help: str | None = None,
               notes: tuple[str, ...] = ()) -> Diagnostic:  # fmt: skip
@@ -513,82 +526,86 @@ class _Reader:
         cells = list(map(cell, kept))
         factor = unit.factor if unit is not None else 1.0
         dimension = unit.dimension if unit is not None else DIMENSIONLESS
-        values = _fast_numbers(np, cells, factor)
+        values = _fast_numbers(np, cells, factor, self.plain)
         if values is None and unit_text is None:
             first_text = _first_text(cells)
             if first_text is not None or not any(map(str.strip, cells)):
                 row = None if first_text is None else (first_text if kept_rows is None else kept_rows[first_text])
                 return Column(name, None, None, tuple(map(str.strip, cells)), span, index, row, self.locator)
         if values is None:
-            numbers, diagnostics = _slow_numbers(self.locator, name, unit_text, factor, index, cells, kept_rows)
+            values, diagnostics = _slow_numbers(np, self.locator, name, unit_text, factor, index, cells, kept_rows)
             if diagnostics:
                 self.diagnostics += diagnostics
                 return None
-            values = np.array(numbers, dtype=np.float64)
         return Column(name, unit_text, dimension, values, span, index, None, self.locator)
 
 
-def _slow_numbers(locator: _Locator, name: str, unit_text: str | None, factor: float, index: int,
-                  cells: Sequence[str], kept_rows: list[int] | None) -> tuple[list[float], list[Diagnostic]]:  # fmt: skip
-    """Cell by cell: the SI values, and a diagnostic for each cell that is not a valid finite
-    number (the first MAX_PER_COLUMN in full, the last of them counting the rest)."""
-    values: list[float] = []
+def _slow_numbers(np: Any, locator: _Locator, name: str, unit_text: str | None, factor: float, index: int,
+                  cells: Sequence[str], kept_rows: list[int] | None) -> tuple[Any, list[Diagnostic]]:  # fmt: skip
+    """A column the fast path refused: the SI values, and a diagnostic for each cell that is not
+    a valid finite number (the first MAX_PER_COLUMN in full, the last of them counting the rest).
+
+    Chunk by chunk, the fast path again, and cell by cell only in the chunks it refuses: a few
+    bad cells in a large file cost little more than none.
+    """
+    parts: list[Any] = []
     shown: list[Diagnostic] = []
     more = 0
-    for position, raw in enumerate(cells):
-        cell = raw.strip()
-        if NUMBER.fullmatch(cell):
-            value = float(cell) * factor
-            if math.isfinite(value):
-                values.append(value)
-                continue
-        if len(shown) == MAX_PER_COLUMN:
-            more += 1
+    for offset in range(0, len(cells), CHUNK):
+        chunk = cells[offset : offset + CHUNK]
+        fast = _fast_numbers(np, chunk, factor)
+        if fast is not None:
+            parts.append(fast)
             continue
-        row = position if kept_rows is None else kept_rows[position]
-        message, help = _cell_problem(cell, name, unit_text)
-        shown.append(Diagnostic("E305", f"row {row + 1}, column `{name}`: {message}", locator.cell(row, index),
-                                help=help))  # fmt: skip
+        values: list[float] = []
+        for position, raw in enumerate(chunk, offset):
+            cell = raw.strip()
+            if NUMBER.fullmatch(cell):
+                value = float(cell) * factor
+                if math.isfinite(value):
+                    values.append(value)
+                    continue
+            if len(shown) == MAX_PER_COLUMN:
+                more += 1
+                continue
+            row = position if kept_rows is None else kept_rows[position]
+            message, help = _cell_problem(cell, name, unit_text)
+            shown.append(Diagnostic("E305", f"row {row + 1}, column `{name}`: {message}", locator.cell(row, index),
+                                    help=help))  # fmt: skip
+        parts.append(np.array(values, dtype=np.float64))
     if more:
         last = shown[-1]
         shown[-1] = attrs.evolve(last, notes=(*last.notes, f"and {more:,} more bad cells in column `{name}`"))
-    return values, shown
+    return (np.concatenate(parts) if parts else np.zeros(0)), shown
 
 
-def _fast_numbers(np: Any, cells: list[str], factor: float) -> Any:
+def _fast_numbers(np: Any, cells: Sequence[str], factor: float, plain: bool = False) -> Any:
     """The column as SI numbers if every cell is a valid finite number, else None.
 
-    numpy converts the column in one C pass with Python's float() rules, which accept more
-    than nnci does; what they accept beyond NUMBER (with spaces around) needs a non-ASCII
-    character, a letter other than e/E (`nan`, `inf`), a `.` not followed by a digit (`1.`,
-    `1.e5`) or a `_` in an exponent (`1e5_0`). Those are looked for on the joined bytes with
-    numpy too; a column that has any goes to the cell-by-cell path, which decides.
+    numpy converts the column in one C pass with Python's float() rules, which accept more than
+    NUMBER (with whitespace around, which the careful path strips as float() does): `nan` and
+    `inf` (refused below as not finite), and what needs a non-ASCII character (other digits),
+    a `.` not followed by a digit (`1.`, `1.e5`) or a `_` in an exponent (`1e5_0`). Those are
+    looked for in the joined cells, or not at all when `plain` says the whole file has none; a
+    column that has any goes to the careful path, which decides.
     """
     if not cells or not NUMBER.fullmatch(cells[0].strip()):  # a text column: no need to look further
         return None
-    joined = "\n".join(cells)
-    if not joined.isascii() or ("_" in joined and _EXPONENT_UNDERSCORE.search(joined)):
+    if not plain and not _plain("\n".join(cells)):
         return None
-    data = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
-    allowed = np.zeros(256, dtype=bool)
-    allowed[list(b"0123456789+-.eE_ \t\n")] = True
-    if not allowed[data].all():
-        return None
-    dots = np.flatnonzero(data == ord("."))
-    if dots.size:
-        if dots[-1] == data.size - 1:
-            return None
-        following = data[dots + 1]
-        if not ((following >= ord("0")) & (following <= ord("9"))).all():
-            return None
     try:
         values = np.array(cells, dtype=np.float64)
     except ValueError:
         return None
     if factor != 1.0:
-        with np.errstate(over="ignore"):  # an overflow is reported, cell by cell, by the slow path
+        with np.errstate(over="ignore"):  # an overflow is reported, cell by cell, by the careful path
             values *= factor
     return values if np.isfinite(values).all() else None
+
+
+def _plain(text: str) -> bool:
+    """No character sequence that float() reads as a number and nnci does not (see _fast_numbers)."""
+    return text.isascii() and not _BAD_DOT.search(text) and ("_" not in text or not _EXPONENT_UNDERSCORE.search(text))
 
 
 def _number_like(cell: str) -> bool:

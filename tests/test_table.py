@@ -126,6 +126,16 @@ def test_numbers_read_as_the_language_writes_them(cell: str, value: float) -> No
     assert ok(f"job,x\na,{cell}\n").columns["x"].values.tolist() == [value]
 
 
+def test_numbers_beside_text_that_float_would_misread_are_checked_column_by_column() -> None:
+    # `Inc.` and `1e5_x` make the whole-file check fail; each column is then checked on its own
+    table = ok("job,owner,hours [h]\na,Acme Inc.,1.5\nb,1e5_x,2\n")
+    assert table.columns["hours"].values.tolist() == [5400.0, 7200.0]
+    assert table.columns["owner"].values == ("Acme Inc.", "1e5_x")
+    assert messages("job,owner,hours [h]\na,Acme Inc.,1.\n") == [
+        "row 1, column `hours`: `1.` is not a number as nnci writes them"
+    ]
+
+
 def test_negative_numbers_are_read_ranges_are_checked_later() -> None:
     assert ok("job,power [W]\na,-300\n").columns["power"].values.tolist() == [-300.0]
 
@@ -180,6 +190,18 @@ def test_cells_far_down_a_file_are_located() -> None:
     assert diagnostic.message == "row 5001, column `hours`: `x` is not a number"
     assert diagnostic.span == Span(FILE, 5002, 6, 5002, 7)
     assert ok(text.replace("last,x", "last,1")).columns["job"].cell_span(4999) == Span(FILE, 5001, 1, 5001, 6)
+
+
+def test_a_large_column_with_a_few_odd_cells_is_read_chunk_by_chunk() -> None:
+    rows = [f"j{i},{i}" for i in range(20_000)]
+    rows[9_000] = "j9000,\u00a09000\u00a0"  # a no-break space around a number: read, by the careful path
+    table = ok("job,hours [h]\n" + "\n".join(rows) + "\n")
+    assert table.columns["hours"].values.tolist() == [i * 3600.0 for i in range(20_000)]
+    rows[3], rows[15_000] = "j3,x", "j15000,"
+    assert messages("job,hours [h]\n" + "\n".join(rows) + "\n") == [
+        "row 4, column `hours`: `x` is not a number",
+        "row 15001, column `hours`: the cell is empty",
+    ]
 
 
 def test_a_hash_line_is_a_row_not_a_comment() -> None:
