@@ -3,7 +3,7 @@
 `read_table(text, file)` returns the table and its diagnostics; the table is None when there is
 any error, so a scenario never computes with a half-read file. The rules, as a user sees them:
 
-- The first line is the header. A header cell is a name, optionally followed by its unit in
+- The first line is the header (blank lines before it are skipped). A header cell is a name, optionally followed by its unit in
   square brackets: `gpus`, `gpu_hours [h]`, `intensity [gCO2e/kWh]`, `share [%]`. Names are nnci
   names (`[A-Za-z_][A-Za-z0-9_]*`), each used once. The unit is read by `nnci.units.parse_unit`.
 - A column with a unit holds numbers only; they are converted to SI base units (`2` in an
@@ -20,8 +20,8 @@ any error, so a scenario never computes with a half-read file. The rules, as a u
 - The file is read as RFC 4180 CSV by the `csv` module: cells in double quotes may hold commas,
   newlines and doubled quotes (`""`); text after a closing quote is an error. A byte-order mark
   is dropped (and not counted in column numbers, as for `.nnci` files); CRLF line ends are
-  accepted. Lines that are empty or hold only spaces are skipped wherever they stand (in a
-  one-column table, an empty line is therefore not an empty cell). `#` starts no comment: a
+  accepted. Lines that are empty, hold only spaces or only `""` are skipped wherever they stand
+  (in a one-column table, an empty line is therefore not an empty cell). `#` starts no comment: a
   table is data, and a `#` line is a row like any other. Every row has as many cells as the
   header; a table needs at least one row.
 - Locations are physical: `file.csv:LINE:COL` with the header on line 1 and COL the 1-based
@@ -35,7 +35,16 @@ Codes: E100 for the file's syntax (quotes, row lengths, header names, no rows), 
 column name used twice, E302 for an unknown unit in the header, E305 for a cell that is not a
 usable number (as for a `.nnci` number that cannot be used).
 
-numpy is imported by `read_table` only, so a scenario without tables does not pay for it.
+For the resolver: `Column.cell_span(row)` locates any cell (a range error found later points at
+its cell), `Table.row_span(row)` a whole row; a text column keeps `first_text`, the first row
+that made it text, and `Column.number_problems()` gives the located diagnostics a numeric column
+would have had, for a text column used where numbers are needed (`fleet = { a100 = jobs.gpus }`).
+
+Cost: numpy is imported by `read_table` only, so a scenario without tables does not pay for it.
+The csv module reads the records; each numeric column is converted by numpy in one call, after
+one regex pass over the file rules out what float() reads and nnci does not; a column that
+fails is redone in chunks, and only a failing chunk cell by cell. Locations are computed only
+for diagnostics. 1,000,000 rows × 5 columns read in about 1.1 s of CPU.
 """
 
 from __future__ import annotations
