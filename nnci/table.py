@@ -330,7 +330,7 @@ class _Reader:
 
     def error(self, code: str, message: str, span: Span | None, help: str | None = None,
               notes: tuple[str, ...] = ()) -> Diagnostic:  # fmt: skip
-        diagnostic = Diagnostic(code, message, span, notes=notes, help=help)
+        diagnostic = Diagnostic(code, _one_line(message), span, notes=notes, help=help and _one_line(help))
         self.diagnostics.append(diagnostic)
         return diagnostic
 
@@ -481,19 +481,19 @@ class _Reader:
                 name, unit_text = match["name"].strip(), match["unit"].strip()
                 unit = self.header_unit(name, unit_text, match["unit"], span)
             elif "[" in cell or "]" in cell:
-                self.error("E100", f"cannot read the unit of `{cell}`", span,
+                self.error("E100", f"cannot read the unit of `{_shown(cell)}`", span,
                            help="a unit goes in square brackets after the name: `hours [h]`")  # fmt: skip
                 name = re.split(r"\s*[\[\]]", cell, maxsplit=1)[0]
             elif (parens := _HEADER_PARENS.fullmatch(cell)) and _is_unit(parens["unit"].strip()):
                 name, inner = parens["name"].strip(), parens["unit"].strip()
-                self.error("E100", f"`{cell}`: a unit in a header goes in square brackets", span,
+                self.error("E100", f"`{_shown(cell)}`: a unit in a header goes in square brackets", span,
                            help=f"write `{_suggest_name(name) or name} [{inner}]`")  # fmt: skip
             if not name:
                 self.error("E100", f"column {index + 1} has no name", span,
                            help="every column needs a name in the header line, e.g. `gpus` or `hours [h]`")  # fmt: skip
             elif not NAME.fullmatch(name):
                 suggestion = _suggest_name(name)
-                self.error("E100", f"`{name}` is not a valid column name", span,
+                self.error("E100", f"`{_shown(name)}` is not a valid column name", span,
                            help="names are letters, digits and `_`, not starting with a digit"
                            + (f": write `{suggestion}`" if suggestion else ""))  # fmt: skip
             elif name in seen:
@@ -579,12 +579,12 @@ def _slow_numbers(np: Any, locator: _Locator, name: str, unit_text: str | None, 
                 continue
             row = position if kept_rows is None else kept_rows[position]
             message, help = _cell_problem(cell, name, unit_text)
-            shown.append(Diagnostic("E305", f"row {row + 1}, column `{name}`: {message}", locator.cell(row, index),
-                                    help=help))  # fmt: skip
+            message = _one_line(f"row {row + 1}, column `{_shown(name)}`: {message}")
+            shown.append(Diagnostic("E305", message, locator.cell(row, index), help=help and _one_line(help)))
         parts.append(np.array(values, dtype=np.float64))
     if more:
         last = shown[-1]
-        shown[-1] = attrs.evolve(last, notes=(*last.notes, f"and {more:,} more bad cells in column `{name}`"))
+        shown[-1] = attrs.evolve(last, notes=(*last.notes, f"and {more:,} more bad cells in column `{_shown(name)}`"))
     return (np.concatenate(parts) if parts else np.zeros(0)), shown
 
 
@@ -678,6 +678,11 @@ def _cell_problem(cell: str, name: str, unit_text: str | None) -> tuple[str, str
             "write it as in .nnci files: `1.0`, `.5`, `1e5`, `1_000`",
         )
     return f"`{cell}` is not a finite number", "every cell needs a known, finite value"
+
+
+def _one_line(text: str) -> str:
+    """Messages are one line: a newline or carriage return from a cell is shown escaped."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _shown(cell: str, limit: int = 40) -> str:

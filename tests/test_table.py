@@ -570,3 +570,28 @@ def test_the_fast_path_accepts_exactly_the_language_numbers(cell: str) -> None:
 def test_numpy_is_not_imported_by_nnci_until_a_table_is_read() -> None:
     code = "import sys, nnci, nnci.api, nnci.cli, nnci.table; assert 'numpy' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+csv_soup = st.lists(
+    st.sampled_from([*'ab_1.5e-+,"\n\r \t#[]()%hW', "nan", "1,000", "8 h", "[h]", "\ufeff", "\r\n", "é"]), max_size=60
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(csv_soup)
+def test_any_text_gives_a_table_or_located_diagnostics_never_an_exception(text: str) -> None:
+    table, diagnostics = read(text)
+    shown = text.removeprefix("\ufeff")
+    lines = shown.split("\n")
+    for diagnostic in diagnostics:
+        span = diagnostic.span
+        assert span is not None and span.file == FILE
+        assert 1 <= span.line <= span.end_line <= len(lines), (span, text)
+        assert 1 <= span.column <= len(lines[span.line - 1]) + 1, (span, text)
+        assert "\n" not in diagnostic.message
+    render_all(diagnostics, {FILE: shown})
+    if table is not None:
+        for column in table.columns.values():
+            for row in range(table.rows):
+                column.cell_span(row)
+            assert len(column.values) == table.rows
