@@ -80,9 +80,12 @@ _HEADER_UNIT = re.compile(r"(?P<name>[^\[\]]*?)\s*\[(?P<unit>[^\[\]]*)\]")
 _HEADER_PARENS = re.compile(r"(?P<name>[^()\[\]]*?)\s*\((?P<unit>[^()\[\]]+)\)")
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class Column:
     """One column: its header, its unit and dimension, and its values.
+
+    Compared and hashed by identity (a numpy array has no truth value and no hash), so a column
+    can key a memo or sit in a frozen IR node.
 
     `values` is a numpy float64 array in SI base units for a numeric column, a tuple of str for
     a text column (`dimension` None). `first_text` is, for a text column, the first data row
@@ -119,8 +122,11 @@ class Column:
         return _slow_numbers(np, self._locator, self.name, None, 1.0, self.index, self.values, None)[1]
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class Table:
+    """A table read from `file`: its columns in header order and its number of data rows.
+    Compared and hashed by identity, as its columns are."""
+
     file: str
     columns: dict[str, Column]
     rows: int

@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnci.diagnostics import CODES, Span, render_all
-from nnci.table import MAX_PER_COLUMN, NUMBER, _fast_numbers, _number_like, read_table
+from nnci.diagnostics import CODES, Diagnostic, Span, render_all
+from nnci.table import MAX_PER_COLUMN, NUMBER, Table, _fast_numbers, _number_like, read_table
 from nnci.units import DIMENSIONLESS, ENERGY, INTENSITY, POWER, TIME, parse_unit
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,14 +31,14 @@ UPDATE = os.environ.get("NNCI_UPDATE_GOLDEN") == "1"
 FILE = "jobs.csv"
 
 
-def read(text: str):  # type: ignore[no-untyped-def]
+def read(text: str) -> tuple[Table | None, list[Diagnostic]]:
     table, diagnostics = read_table(text, FILE)
     assert all(d.code in CODES for d in diagnostics), diagnostics
     assert (table is None) == any(d.severity == "error" for d in diagnostics)
     return table, diagnostics
 
 
-def ok(text: str):  # type: ignore[no-untyped-def]
+def ok(text: str) -> Table:
     table, diagnostics = read(text)
     assert table is not None, render_all(diagnostics, {FILE: text})
     assert diagnostics == []
@@ -79,7 +79,9 @@ def test_numbers_are_converted_to_si_base_units_by_the_header_unit() -> None:
 
 
 def test_columns_carry_name_unit_dimension_and_header_span() -> None:
-    c = ok(JOBS).columns
+    table = ok(JOBS)
+    c = table.columns
+    assert len({table, *c.values()}) == 9 and c["hours"] == c["hours"]  # hashable, by identity
     assert (c["hours"].name, c["hours"].unit, c["hours"].dimension) == ("hours", "h", TIME)
     assert c["power"].dimension == POWER and c["energy"].dimension == ENERGY
     assert c["intensity"].dimension == INTENSITY and c["intensity"].unit == "gCO2e/kWh"
@@ -485,7 +487,7 @@ def number_cells(draw: st.DrawFn) -> str:
     return f" {number} "
 
 
-text_cells = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
+text_cells = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
 
 
 @st.composite
