@@ -52,3 +52,34 @@ def test_seed_demo_reproduces_the_manifest_by_hand() -> None:
     assert round(total["embodied"] / 1000, 2) == 8810.68
     assert round(total["total"] / 1000, 2) == 9385.89
     assert results.engine.quantity(TOTAL, "energy").value.magnitude == pytest.approx(kwh(1_273_767))  # type: ignore[union-attr]
+
+
+def test_the_cluster_job_log_by_hand(capsys: pytest.CaptureFixture[str]) -> None:
+    """models/cluster-job-log.nnci: each row's energy, carbon and amortised embodied carbon by hand,
+    summed per account, against `nnci run --by jobs.account`."""
+    import csv
+    import json
+
+    from nnci.cli import main
+
+    year_h = 365.25 * 24
+    pue = {"sweden": 1.15, "virginia": 1.5}
+    alpha = {"sweden": 40.695, "virginia": 308.0}  # gCO2e/kWh: std/grids swe_2023, us_va_2020
+    expected: dict[str, list[float]] = {}
+    folder = Path(__file__).parent.parent / "models"
+    with open(folder / "cluster-job-log.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            gpus, nodes, hours = int(row["gpus"]), int(row["nodes"]), float(row["hours [h]"])
+            energy = (gpus * 300 + nodes * 700) * hours / 1000 * pue[row["cluster"]]  # kWh
+            embodied = gpus * 150 * hours / (5 * year_h) + nodes * 2500 * hours / (6 * year_h)  # kgCO2e
+            sums = expected.setdefault(row["account"], [0.0, 0.0, 0.0])
+            sums[0] += energy
+            sums[1] += energy * alpha[row["cluster"]] / 1000
+            sums[2] += embodied
+    assert main(["run", str(folder / "cluster-job-log.nnci"), "--by", "jobs.account", "--format", "json"]) == 0
+    groups = {g["account"]: g for g in json.loads(capsys.readouterr().out)["month"]}
+    assert set(groups) == set(expected)
+    for account, (energy, operational, embodied) in expected.items():
+        assert groups[account]["energy"]["value"] == pytest.approx(energy, rel=1e-12)
+        assert groups[account]["operational"]["value"] == pytest.approx(operational, rel=1e-12)
+        assert groups[account]["embodied"]["value"] == pytest.approx(embodied, rel=1e-12)
