@@ -6,7 +6,8 @@ import argparse
 import gc
 import re
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nnci import api, ir, output
@@ -19,15 +20,24 @@ from nnci.units import CARBON, ENERGY, UnitError, parse_unit
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # One run builds a few objects per line of input and frees them at exit; the cyclic collector
-    # would rescan all of them again and again (cost growing faster than the input), and nothing
-    # here makes reference cycles worth collecting.
-    gc.disable()
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "command"):
         parser.print_help()
         return 2
+    # One run builds a few objects per line of input and frees them at the end; the cyclic collector
+    # would rescan all of them again and again (a cost growing faster than the input), and nothing
+    # here makes reference cycles worth collecting.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return with_deep_stack(_dispatch, args)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         return int(args.command(args))
     except NnciError as error:
@@ -35,6 +45,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
+    except RecursionError:
+        print(f"error: the scenario nests too deeply for nnci (chains of references, amends or imports "
+              f"longer than about {DEEPEST:,}); split the chain", file=sys.stderr)  # fmt: skip
+        return 1
+
+
+DEEPEST = 20_000  # links of a chain of references or amends that nnci follows (each costs a few frames)
+STACK_BYTES = 1 << 30  # virtual: only the pages a deep chain touches are ever used
+
+
+def with_deep_stack(function: Callable[..., int], *args: object) -> int:
+    """Run in a thread with a stack and recursion limit for chains of 10,000+ references: resolving
+    and evaluating follow a chain by recursion, and the main thread's stack is too small for that."""
+    outcome: list[object] = []
+
+    def target() -> None:
+        try:
+            outcome.append(function(*args))
+        except BaseException as error:  # re-raised in the calling thread
+            outcome.append(error)
+
+    limit = sys.getrecursionlimit()
+    previous = threading.stack_size(STACK_BYTES)
+    sys.setrecursionlimit(max(limit, DEEPEST * 8))
+    try:
+        worker = threading.Thread(target=target, name="nnci", daemon=True)
+        worker.start()
+        worker.join()
+    finally:
+        threading.stack_size(previous)
+        sys.setrecursionlimit(limit)
+    result = outcome[0] if outcome else 1
+    if isinstance(result, BaseException):
+        raise result
+    return int(result)  # type: ignore[call-overload]
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -373,6 +373,10 @@ class _Resolver:
         return None
 
     def constant(self, number: ast.Number) -> ir.Const | None:
+        if _out_of_range(number.text, number.value):
+            self.error("E305", f"`{number.text}` is out of the range of numbers nnci holds", number.span,
+                       help="write it with an exponent of at most 308, or use a unit prefix")  # fmt: skip
+            return None
         if not math.isfinite(number.value):
             self.error("E305", f"`{number.text}` is too large a number", number.span,
                        help="numbers must be finite; use a larger unit prefix (`TWh`, `PFLOP`)")  # fmt: skip
@@ -532,6 +536,15 @@ class _Resolver:
                        help="write the published figure, e.g. `expect gpt3.energy = 1287 MWh within 1 %`")  # fmt: skip
             return None
         return self.resolve_expr(expr, None, file)
+
+
+def _out_of_range(text: str, value: float) -> bool:
+    """A literal that a float cannot hold as written: `0e400` (its last digit has no size a float can
+    hold, so neither has its tolerance) or `1e-400` (it would silently become 0)."""
+    mantissa, _, exponent = text.replace("_", "").lower().partition("e")
+    if exponent and int(exponent) > 308:
+        return True
+    return value == 0 and any(digit in mantissa for digit in "123456789")
 
 
 def _has_reference(expr: ast.Expr) -> bool:

@@ -101,7 +101,7 @@ _JOB = (
     q("idle_energy", ENERGY, "energy the cluster draws outside the devices' work over the job", NON_NEGATIVE),
     q("operational", CARBON, "carbon from the energy used", NON_NEGATIVE),
     q("embodied", CARBON, "share of the hardware's manufacturing carbon charged to this job", NON_NEGATIVE),
-    q("total", CARBON, "operational plus embodied carbon"),
+    q("total", CARBON, "operational plus embodied carbon", NON_NEGATIVE),
     q("accelerators", DIMENSIONLESS, "devices that do the computing; by default every device of the fleet (set it "
       "when the fleet also holds hosts)", NON_NEGATIVE),
     q("device_hours", TIME, "accelerator-hours: accelerators × duration", NON_NEGATIVE),

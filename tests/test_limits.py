@@ -1,0 +1,103 @@
+"""Inputs at the edges: long chains, numbers a float cannot hold, exponents, negative totals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import nnci
+from nnci.cli import main
+from nnci.diagnostics import NnciError
+
+CHAIN = 10_000
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_chain_of_ten_thousand_references(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Each datacenter's PUE is the next one's, written before it: resolving and evaluating recurse."""
+    head = "grid g {\n  intensity = 400 gCO2e/kWh\n}\ndevice d {\n  power = 1000 W\n}\n"
+    job = "training t {\n  fleet = { d = 1 }\n  site = c1\n  duration = 1 h\n}\n"
+    links = "".join(f"datacenter c{i} {{\n  pue = c{i + 1}.pue\n  grid = g\n}}\n" for i in range(1, CHAIN))
+    last = f"datacenter c{CHAIN} {{\n  pue = 1.25\n  grid = g\n}}\n"
+    path = tmp_path / "chain.nnci"
+    path.write_text(head + job + links + last)
+    code, out, err = run(capsys, "run", str(path), "--format", "csv")
+    assert code == 0, err
+    assert "t,training,energy,1.25,kWh" in out  # 1 kW for 1 h at PUE 1.25
+
+
+def test_a_chain_of_ten_thousand_amends(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    amends = "".join(f"device d{i} = d{i - 1} {{\n  lifetime = {i} h\n}}\n" for i in range(CHAIN - 1, 0, -1))
+    text = (
+        "datacenter c {\n  pue = 1\n}\ntraining t {\n"
+        f"  fleet = {{ d{CHAIN - 1} = 1 }}\n  site = c\n  duration = 1 h\n}}\n"
+        + amends
+        + "device d0 {\n  power = 500 W\n}\n"
+    )
+    path = tmp_path / "amends.nnci"
+    path.write_text(text)
+    code, out, err = run(capsys, "run", str(path), "--format", "csv")
+    assert code == 0, err
+    assert "t,training,energy,0.5,kWh" in out  # the power of d0 flows through 9,999 amends
+
+
+def test_a_chain_too_deep_is_a_message_not_a_traceback(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from nnci import cli
+
+    text = (
+        "".join(f"datacenter c{i} {{\n  pue = c{i + 1}.pue\n}}\n" for i in range(1, 3000))
+        + "datacenter c3000 {\n  pue = 1\n}\n"
+    )
+    path = tmp_path / "deep.nnci"
+    path.write_text(text)
+    limit = cli.DEEPEST
+    cli.DEEPEST = 50  # a small limit, so that the test is quick
+    try:
+        code, _, err = run(capsys, "check", str(path))
+    finally:
+        cli.DEEPEST = limit
+    assert code == 1
+    assert "nests too deeply" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("expect j.energy = 0e400 kWh", "`0e400` is out of the range"),
+        ("expect j.energy = 1e-400 kWh", "`1e-400` is out of the range"),
+    ],
+)
+def test_a_number_a_float_cannot_hold_is_an_error(line: str, message: str) -> None:
+    text = "device d {\n  power = 1 W\n}\ndatacenter c {\n  pue = 1\n}\n"
+    text += "training j {\n  fleet = { d = 1 }\n  site = c\n  duration = 1 h\n}\n" + line + "\n"
+    with pytest.raises(NnciError, match=message):
+        nnci.loads(text)
+
+
+def test_a_subnormal_number_is_a_number() -> None:
+    program = nnci.loads("device d {\n  power = 5e-324 W\n}\n")
+    assert not nnci.check(program)
+
+
+def test_a_negative_total_is_an_error() -> None:
+    text = "training j {\n  total = -1 kgCO2e\n}\n"
+    with pytest.raises(NnciError, match="`total` = -1 kgCO2e: cannot be negative"):
+        nnci.check(nnci.loads(text))
+
+
+@pytest.mark.parametrize("exponent", ["0.0001", "0.123"])
+def test_a_unit_to_an_odd_power_is_an_error(exponent: str) -> None:
+    text = f"datacenter c {{\n  pue = (300 W) ^ {exponent}\n}}\n"
+    with pytest.raises(NnciError, match="has no unit nnci can name"):
+        nnci.check(nnci.loads(text))
+
+
+def test_a_simple_fractional_power_of_a_unit_is_fine() -> None:
+    program = nnci.loads("device d {\n  die_area = (100 mm2 ^ 0.5) ^ 2\n}\n")
+    assert not nnci.check(program)
