@@ -233,6 +233,8 @@ def _value(
     engine: Engine, expr: ir.Expr, block: ir.Block, constants_only: bool, dim: Dimension | None
 ) -> Quantity | None:
     """The value to judge, or None when it is unknown or its dimension is already wrong."""
+    if isinstance(expr, ir.Const):  # most fields: nothing to derive
+        return expr.value if dim is None or _accepts(dim, expr.value.dimension) else None
     if constants_only and not _is_constant(expr):
         return None
     try:
@@ -272,8 +274,10 @@ def _check_range(
     engine: Engine, block: ir.Block, spec: Spec, expr: ir.Expr, constants_only: bool, out: list[Diagnostic]
 ) -> None:
     value = _value(engine, expr, block, constants_only, spec.dim)
-    if value is None:
+    if value is None or not spec.ranges:
         return
+    if not arrays.is_array(value.magnitude) and not any(rule.violated(value.magnitude) for rule in spec.ranges):
+        return  # the common case, decided without building row lists
     for rule in spec.ranges:
         rows = arrays.true_rows(rule.violated(value.magnitude))
         if not rows:
