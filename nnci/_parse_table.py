@@ -216,7 +216,7 @@ RULES = (
     ("___entries_star_5", 2, "", False, ("_sep", "entry")),
     ("___entries_star_5", 3, "", False, ("___entries_star_5", "_sep", "entry")),
 )
-ACTIONS = (
+ACTIONS: tuple[dict[str, int], ...] = (
     {"$END": -8, "AT": 1, "EXPECT": 2, "IMPORT": 3, "KIND": 4, "NNCI": 5, "_NL": 6},
     {"NAME": 16},
     {"NAME": 17},
@@ -781,7 +781,7 @@ ACTIONS = (
     {"$END": -18, "AT": -18, "EXPECT": -18, "IMPORT": -18, "KIND": -18},
     {"$END": -14, "AT": -14, "EXPECT": -14, "IMPORT": -14, "KIND": -14},
 )
-GOTO = (
+GOTO: tuple[dict[str, int], ...] = (
     {
         "__block_star_1": 7,
         "__start_star_0": 8,

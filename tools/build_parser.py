@@ -204,7 +204,12 @@ def element(value: object, indent: int) -> list[str]:
     return [pad + opener, *(pad + "    " + item + "," for item in items_of(value)), pad + closer + ","]
 
 
+ANNOTATIONS = {"ACTIONS": "tuple[dict[str, int], ...]", "GOTO": "tuple[dict[str, int], ...]"}
+
+
 def assignment(name: str, value: object) -> list[str]:
+    if name in ANNOTATIONS:
+        name = f"{name}: {ANNOTATIONS[name]}"
     flat = f"{name} = {literal(value)}"
     if len(flat) <= LINE_LENGTH or not isinstance(value, dict | tuple) or not value:
         return [flat]
