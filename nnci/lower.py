@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+import attrs
+
 from nnci import ast
 from nnci.diagnostics import Diagnostic, Span
 
@@ -239,10 +241,20 @@ class Reductions:
         file = self.file
         docs = self.docs
         blocks, expects, imports = self.blocks, self.expects, self.imports
-        Span_, Number, Ref, Field = Span, ast.Number, ast.Ref, ast.Field
+        new, Span_, Number, Ref, Field = object.__new__, Span, ast.Number, ast.Ref, ast.Field
+        span_file, span_line, span_column, span_end_line, span_end_column = _setters(Span)
+        number_value, number_text, number_unit, number_span = _setters(Number)
+        ref_parts, ref_span = _setters(Ref)
+        field_name, field_value, field_span = _setters(Field)
 
         def span(start: int, end: int) -> Span:
-            return Span_(file, start >> 32, start & COLUMN, end >> 32, end & COLUMN)
+            made = new(Span_)
+            span_file(made, file)
+            span_line(made, start >> 32)
+            span_column(made, start & COLUMN)
+            span_end_line(made, end >> 32)
+            span_end_column(made, end & COLUMN)
+            return made
 
         def nothing(kids: list[Entry]) -> Entry:
             return (None, kids[0][1], kids[-1][2]) if kids else (None, 0, 0)
@@ -295,8 +307,11 @@ class Reductions:
 
         def field(kids: list[Entry]) -> Entry:
             start, end = kids[0][1], kids[2][2]
-            return (Field(kids[0][0], kids[2][0], Span_(file, start >> 32, start & COLUMN, end >> 32, end & COLUMN)),
-                    start, end)  # fmt: skip
+            made = new(Field)
+            field_name(made, kids[0][0])
+            field_value(made, kids[2][0])
+            field_span(made, span(start, end))
+            return (made, start, end)
 
         def check_stmt(kids: list[Entry]) -> Entry:
             start, end = kids[0][1], kids[3][2]
@@ -345,16 +360,23 @@ class Reductions:
             unit = None
             if len(kids) == 2:
                 unit, _, end = kids[1]
-            value = float(text.replace("_", "")) if "_" in text else float(text)
-            return (Number(value, text, unit, Span_(file, start >> 32, start & COLUMN, end >> 32, end & COLUMN)),
-                    start, end)  # fmt: skip
+            made = new(Number)
+            number_value(made, float(text.replace("_", "")) if "_" in text else float(text))
+            number_text(made, text)
+            number_unit(made, unit)
+            number_span(made, span(start, end))
+            return (made, start, end)
 
         def dotted(kids: list[Entry]) -> Entry:
             name, start, end = kids[0]
+            made = new(Ref)
             if len(kids) == 1:
-                return (Ref((name,), Span_(file, start >> 32, start & COLUMN, end >> 32, end & COLUMN)), start, end)
-            rest, _, end = kids[1]
-            return (Ref((name, *rest), span(start, end)), start, end)
+                ref_parts(made, (name,))
+            else:
+                end = kids[1][2]
+                ref_parts(made, (name, *kids[1][0]))
+            ref_span(made, span(start, end))
+            return (made, start, end)
 
         def call(has_args: bool, kids: list[Entry]) -> Entry:
             start, end = kids[0][1], kids[-1][2]
@@ -432,6 +454,16 @@ class Reductions:
 
         return [(length, origin, pick(origin, alias, expand1, symbols))
                 for origin, length, alias, expand1, symbols in rules]  # fmt: skip
+
+
+def _setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
+    """The slot setters of a frozen attrs class, in field order, to build instances without its
+    `__init__` (which sets each field through `object.__setattr__`): the same objects, made faster.
+    Only for classes whose fields have no default, validator or converter to apply."""
+    fields = attrs.fields(cls)
+    assert all(f.default is attrs.NOTHING and f.validator is None and f.converter is None for f in fields), cls
+    assert not hasattr(cls, "__attrs_post_init__"), cls
+    return tuple(cls.__dict__[f.name].__set__ for f in fields)
 
 
 def _check_depth(node: ast.Expr, depth: int) -> None:

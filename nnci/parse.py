@@ -257,8 +257,11 @@ class _FastParser:
     # followed by a letter, `_`, `@` or `}`, where every token ends in this grammar.
     CHUNK = 1 << 16
     _BOUNDARY = re.compile(r"\n(?=[A-Za-z_@}])")
+    ERROR = -(1 << 30)  # no action
 
     def __init__(self, table: Any) -> None:
+        from nnci.lower import Reductions
+
         terminals = table.TERMINALS
         self.rules = table.RULES
         self.actions: tuple[dict[str, int], ...] = table.ACTIONS
@@ -268,20 +271,40 @@ class _FastParser:
         # after a number, lark's UNIT regexp absorbs the string keywords it matches (`3 within 1 %`)
         self.unit_keywords = {w: t for w, t in table.KEYWORDS.items() if terminals[t][0] == "str"}
         self.operators: dict[str, str] = table.OPERATORS
+        self.passing = {i for i, (_, _, callback) in enumerate(Reductions("").table(table.RULES)) if callback is None}
+        self.chains: dict[tuple[int, int, str], int] = {}
 
         def regexp(name: str) -> str:
             return _uncaptured(terminals[name][1])
 
-        ignore = [terminals[name][1] for name in table.IGNORE]
-        spaces = next(_uncaptured(p) for p in ignore if "\n" not in p)
-        continuation = next(_uncaptured(p) for p in ignore if "\n" in p)
-        others = "|".join(re.escape(op) for op in self.operators)  # longest first, as the table lists them
-        # (spaces)(number)(spaces)(unit)(word)(other): a unit only right after a number
+        ignore = [_uncaptured(terminals[name][1]) for name in table.IGNORE]
+        spaces = next(p for p in ignore if "\n" not in p)
+        continuation = next(p for p in ignore if "\n" in p)
+        assert spaces.endswith("]+"), spaces
+        spaces = spaces[:-1] + "*"  # `[\t \f]*`: an empty group when there are none
+        longer = [re.escape(op) for op in self.operators if len(op) > 1]  # `==` before `=`, as lark orders them
+        single = "".join(re.escape(op) for op in self.operators if len(op) == 1)
+        # (spaces)(word)(number)(spaces)(unit)(other): a unit only right after a number
         self.pattern = re.compile(
-            f"({spaces})?(?:({regexp('NUMBER')})(?:({spaces})?({regexp('UNIT')}))?|({regexp('NAME')})"
-            f"|({regexp('STRING')}|{regexp('_NL')}|{continuation}|{others}))"
+            f"({spaces})(?:({regexp('NAME')})|({regexp('NUMBER')})(?:({spaces})({regexp('UNIT')}))?"
+            f"|({'|'.join(longer)}|[{single}]|{regexp('_NL')}|{regexp('STRING')}|{continuation}))"
         )
         assert self.pattern.groups == 6
+
+    def _chain(self, key: tuple[int, int, str]) -> int:
+        """The state after the run of pass-through reductions that `term` triggers in `top` above `below`.
+
+        Such a reduction (`?sum: product`, `_member: field`) replaces only the top state, and the
+        state below stays, so the whole run depends on (below, top, term) alone: it is memoised.
+        """
+        below, top, term = key
+        while True:
+            action = self.actions[top].get(term)
+            if action is None or action >= 0 or ~action not in self.passing:
+                break
+            top = self.goto[below][self.rules[~action][0]]
+        self.chains[key] = top
+        return top
 
     def _chunks(self, text: str) -> list[tuple[int, int]]:
         bounds, start, size = [], 0, len(text)
@@ -313,51 +336,27 @@ class _FastParser:
         comments: list[Comment] = []
         actions, goto, keywords, unit_keywords, operators = (
             self.actions, self.goto, self.keywords, self.unit_keywords, self.operators)  # fmt: skip
-        findall = self.pattern.findall
+        findall, chains, chain, error = self.pattern.findall, self.chains, self._chain, self.ERROR
         state = self.start
         states = [state]
         values: list[Any] = []
+        push_state, push_value = states.append, values.append
         line, pos = 1, 0
         base = LINE + 1  # the position of offset i is base + i: line * LINE + column
         for chunk_start, chunk_end in self._chunks(text):
             if pos != chunk_start:
                 return None  # a character no token matches
-            for spaces, number, gap, unit, word, other in findall(text, chunk_start, chunk_end):
+            for spaces, word, number, gap, unit, other in findall(text, chunk_start, chunk_end):
                 if spaces:
                     pos += len(spaces)
-                if number:
-                    action = actions[state].get("NUMBER")
-                    if action is None or action < 0:
-                        return None
-                    state = action
-                    states.append(state)
-                    end = pos + len(number)
-                    values.append((number, base + pos, base + end))
-                    pos = end
-                    if not unit:
-                        continue
-                    if gap:
-                        pos += len(gap)
-                    end = pos + len(unit)
-                    entry = (unit, base + pos, base + end)
-                    pos = end
-                    term = unit_keywords.get(unit)
-                    if term is None or term not in actions[state]:
-                        action = actions[state].get("UNIT")
-                        if action is None or action < 0:
-                            return None
-                        state = action
-                        states.append(state)
-                        values.append(entry)
-                        continue
-                elif word:
+                if word:
                     end = pos + len(word)
                     entry = (word, base + pos, base + end)
                     pos = end
                     term = keywords.get(word)
                     if term is None or term not in actions[state]:
                         term = "NAME"
-                else:
+                elif other:
                     end = pos + len(other)
                     term = operators.get(other)
                     if term is not None:
@@ -375,24 +374,52 @@ class _FastParser:
                                     docs[comment.line] = comment.text[2:].strip()
                         line += other.count("\n")
                         base = line * LINE - (pos + other.rindex("\n") + 1) + 1
-                        pos = end
                         if other[0] == "\\":
+                            pos = end
                             continue
                         term = "_NL"
                         entry = (other, start, base + end)
                     pos = end
-                while True:
-                    action = actions[state].get(term)
-                    if action is None:
+                else:
+                    action = actions[state].get("NUMBER", error)
+                    if action < 0:
                         return None
+                    state = action
+                    push_state(state)
+                    end = pos + len(number)
+                    push_value((number, base + pos, base + end))
+                    pos = end
+                    if not unit:
+                        continue
+                    if gap:
+                        pos += len(gap)
+                    end = pos + len(unit)
+                    entry = (unit, base + pos, base + end)
+                    pos = end
+                    term = unit_keywords.get(unit)
+                    if term is None or term not in actions[state]:
+                        action = actions[state].get("UNIT", error)
+                        if action < 0:
+                            return None
+                        state = action
+                        push_state(state)
+                        push_value(entry)
+                        continue
+                while True:
+                    action = actions[state].get(term, error)
                     if action >= 0:
                         state = action
-                        states.append(state)
-                        values.append(entry)
+                        push_state(state)
+                        push_value(entry)
                         break
+                    if action == error:
+                        return None
                     length, origin, callback = rules[~action]
                     if callback is None:  # one child passes through: only the state changes
-                        state = goto[states[-2]][origin]
+                        key = (states[-2], state, term)
+                        state = chains.get(key, error)
+                        if state == error:
+                            state = chain(key)
                         states[-1] = state
                         continue
                     if length:
@@ -401,14 +428,14 @@ class _FastParser:
                         del states[-length:]
                     else:
                         kids = []
-                    values.append(callback(kids))
+                    push_value(callback(kids))
                     state = goto[states[-1]][origin]
-                    states.append(state)
+                    push_state(state)
         if pos != len(text):
             return None
         while state != self.end:
-            action = actions[state].get("$END")
-            if action is None or action >= 0:
+            action = actions[state].get("$END", error)
+            if action >= 0 or action == error:
                 return None
             length, origin, callback = rules[~action]
             if callback is None:
@@ -421,9 +448,9 @@ class _FastParser:
                 del states[-length:]
             else:
                 kids = []
-            values.append(callback(kids))
+            push_value(callback(kids))
             state = goto[states[-1]][origin]
-            states.append(state)
+            push_state(state)
         return reductions.module(tuple(comments)), tuple(reductions.diagnostics)
 
 
