@@ -281,12 +281,13 @@ class _FastParser:
         spaces = next(p for p in ignore if "\n" not in p)
         continuation = next(p for p in ignore if "\n" in p)
         assert spaces.endswith("]+"), spaces
+        gaps = f"(?:{spaces[:-1]}|{continuation})*"  # between a number and its unit: ignored text
         spaces = spaces[:-1] + "*"  # `[\t \f]*`: an empty group when there are none
         longer = [re.escape(op) for op in self.operators if len(op) > 1]  # `==` before `=`, as lark orders them
         single = "".join(re.escape(op) for op in self.operators if len(op) == 1)
         # (spaces)(word)(number)(spaces)(unit)(other): a unit only right after a number
         self.pattern = re.compile(
-            f"({spaces})(?:({regexp('NAME')})|({regexp('NUMBER')})(?:({spaces})({regexp('UNIT')}))?"
+            f"({spaces})(?:({regexp('NAME')})|({regexp('NUMBER')})(?:({gaps})({regexp('UNIT')}))?"
             f"|({'|'.join(longer)}|[{single}]|{regexp('_NL')}|{regexp('STRING')}|{continuation}))"
         )
         assert self.pattern.groups == 6
@@ -392,6 +393,9 @@ class _FastParser:
                     if not unit:
                         continue
                     if gap:
+                        if "\n" in gap:  # a backslash continuation
+                            line += gap.count("\n")
+                            base = line * LINE - (pos + gap.rindex("\n") + 1) + 1
                         pos += len(gap)
                     end = pos + len(unit)
                     entry = (unit, base + pos, base + end)
