@@ -231,7 +231,7 @@ class Reductions:
         return ast.Module(self.file, self.version, tuple(self.imports), tuple(self.blocks), tuple(self.expects),
                           comments, self.header_line)  # fmt: skip
 
-    def _deep(self) -> bool:
+    def _deep(self) -> bool:  # expect lines; blocks inline it
         """Whether the statement just reduced may hold an expression nested more than MAX_DEPTH deep."""
         deep = self.compound - self.compound_seen > MAX_DEPTH
         self.compound_seen = self.compound
@@ -241,7 +241,7 @@ class Reductions:
         file = self.file
         docs = self.docs
         blocks, expects, imports = self.blocks, self.expects, self.imports
-        new, Span_, Number, Ref, Field = object.__new__, Span, ast.Number, ast.Ref, ast.Field
+        new, Span_, Number, Ref, Field, Block = object.__new__, Span, ast.Number, ast.Ref, ast.Field, ast.Block
         span_file, span_line, span_column, span_end_line, span_end_column = _setters(Span)
         number_value, number_text, number_unit, number_span = _setters(Number)
         ref_parts, ref_span = _setters(Ref)
@@ -272,33 +272,48 @@ class Reductions:
             imports.append(ast.Import(_string(kids[1][0]), kids[3][0], span(start, end)))
             return (None, start, end)
 
+        block_setters = _setters(ast.Block)
+        checks_made = [0, 0]  # check lines reduced so far, and up to the last block
+
         def block(layout: tuple[int, ...], kids: list[Entry]) -> Entry:
             annotations_at, kind_at, name_at, base_at, members_at, last_at, close_at = layout
             members = kids[members_at][0] if members_at >= 0 else []
             if last_at >= 0:
                 members.append(kids[last_at][0])
             annotations = kids[annotations_at][0] if annotations_at >= 0 else ()
-            start, close = kids[0][1], kids[close_at]
-            name = kids[name_at]
-            whole = span(start, close[2])
-            if self._deep():
+            start, end = kids[0][1], kids[-1][2]
+            if self.compound - self.compound_seen > MAX_DEPTH:
+                self.compound_seen = self.compound
                 problem = _too_deep_in_block(annotations, members)
                 if problem is not None:
                     self.diagnostics.append(too_deep(problem))
-                    return (None, start, kids[-1][2])
+                    return (None, start, end)
+            self.compound_seen = self.compound
             doc = None
-            if docs:
+            if docs and (start >> 32) - 1 in docs:
                 doc_lines: list[str] = []
-                line = whole.line - 1
+                line = (start >> 32) - 1
                 while line in docs:
                     doc_lines.insert(0, docs[line])
                     line -= 1
                 doc = "\n".join(doc_lines) or None
-            fields = tuple(m for m in members if type(m) is Field)
-            checks = tuple(m for m in members if type(m) is not Field) if len(fields) < len(members) else ()
-            blocks.append(ast.Block(kids[kind_at][0], name[0], kids[base_at][0] if base_at >= 0 else None, fields,
-                                    checks, tuple(annotations), doc, whole, span(name[1], name[2])))  # fmt: skip
-            return (None, start, kids[-1][2])
+            if checks_made[0] == checks_made[1]:
+                fields, checks = tuple(members), ()
+            else:
+                checks_made[1] = checks_made[0]
+                fields = tuple(m for m in members if type(m) is Field)
+                checks = tuple(m for m in members if type(m) is not Field)
+            name = kids[name_at]
+            made = new(Block)
+            for setter, value in zip(
+                block_setters,
+                (kids[kind_at][0], name[0], kids[base_at][0] if base_at >= 0 else None, fields, checks,
+                 tuple(annotations), doc, span(start, kids[close_at][2]), span(name[1], name[2])),
+                strict=True,
+            ):  # fmt: skip
+                setter(made, value)
+            blocks.append(made)
+            return (None, start, end)
 
         def annotation(has_args: bool, kids: list[Entry]) -> Entry:
             start, end = kids[0][1], kids[-1][2]
@@ -315,6 +330,7 @@ class Reductions:
 
         def check_stmt(kids: list[Entry]) -> Entry:
             start, end = kids[0][1], kids[3][2]
+            checks_made[0] += 1
             return (ast.Check(kids[1][0], _string(kids[3][0]), span(start, end)), start, end)
 
         def expect_stmt(has_tolerance: bool, kids: list[Entry]) -> Entry:

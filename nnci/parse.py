@@ -273,6 +273,8 @@ class _FastParser:
         self.operators: dict[str, str] = table.OPERATORS
         self.passing = {i for i, (_, _, callback) in enumerate(Reductions("").table(table.RULES)) if callback is None}
         self.chains: dict[tuple[int, int, str], int] = {}
+        # line ends without comments, as (line ends in it, characters after the last): "\n", "\n  ", ...
+        self.newlines: dict[str, tuple[int, int]] = {}
 
         def regexp(name: str) -> str:
             return _uncaptured(terminals[name][1])
@@ -338,6 +340,7 @@ class _FastParser:
         actions, goto, keywords, unit_keywords, operators = (
             self.actions, self.goto, self.keywords, self.unit_keywords, self.operators)  # fmt: skip
         findall, chains, chain, error = self.pattern.findall, self.chains, self._chain, self.ERROR
+        newlines = self.newlines
         state = self.start
         states = [state]
         values: list[Any] = []
@@ -367,14 +370,19 @@ class _FastParser:
                         entry = (other, base + pos, base + end)
                     else:  # a line end (with blank lines and comments), or a backslash continuation
                         start = base + pos
-                        if "#" in other:
-                            found = len(comments)
-                            _comments_of(other, line, start - line * LINE, comments)
-                            for comment in comments[found:]:
-                                if comment.text.startswith("##"):
-                                    docs[comment.line] = comment.text[2:].strip()
-                        line += other.count("\n")
-                        base = line * LINE - (pos + other.rindex("\n") + 1) + 1
+                        shape = newlines.get(other)
+                        if shape is None:
+                            shape = (other.count("\n"), len(other) - other.rindex("\n") - 1)
+                            if "#" in other:
+                                found = len(comments)
+                                _comments_of(other, line, start - line * LINE, comments)
+                                for comment in comments[found:]:
+                                    if comment.text.startswith("##"):
+                                        docs[comment.line] = comment.text[2:].strip()
+                            elif len(newlines) < 256:
+                                newlines[other] = shape
+                        line += shape[0]
+                        base = line * LINE - (end - shape[1]) + 1
                         if other[0] == "\\":
                             pos = end
                             continue
