@@ -197,7 +197,8 @@ def _token_span(token: lark.Token, file: str) -> Span:
 
 # -- the fast parser's reductions ---------------------------------------------------------------
 
-# A position on the fast parser's stack is one int, line * LINE + column (both 1-based).
+# A position on the fast parser's stack is one int, line * LINE + column (both 1-based); the
+# reductions below take it apart with `>> 32` and `& COLUMN`.
 LINE = 1 << 32
 COLUMN = LINE - 1
 Entry = tuple[Any, int, int]  # (value, start, end): what the fast parser keeps for each symbol
@@ -231,8 +232,9 @@ class Reductions:
         return ast.Module(self.file, self.version, tuple(self.imports), tuple(self.blocks), tuple(self.expects),
                           comments, self.header_line)  # fmt: skip
 
-    def _deep(self) -> bool:  # expect lines; blocks inline it
-        """Whether the statement just reduced may hold an expression nested more than MAX_DEPTH deep."""
+    def _deep(self) -> bool:
+        """Whether the statement just reduced may hold an expression nested more than MAX_DEPTH deep
+        (an `expect` line; blocks do the same inline)."""
         deep = self.compound - self.compound_seen > MAX_DEPTH
         self.compound_seen = self.compound
         return deep

@@ -18,7 +18,7 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from strategies import mutated, programs, token_soup
+from strategies import arbitrary_text, mutated, programs, token_soup
 
 from nnci import ast
 from nnci.diagnostics import Diagnostic
@@ -269,6 +269,14 @@ def test_mutated_models_and_cases(text: str) -> None:
 @SETTINGS
 @given(token_soup())
 def test_token_soup(text: str) -> None:
+    assert_same(text)
+
+
+@SETTINGS
+@given(arbitrary_text())
+@example("\ufeff\ufeffdevice d {\n}\n")
+@example("device d {\n}\n\x00")
+def test_arbitrary_text(text: str) -> None:
     assert_same(text)
 
 
