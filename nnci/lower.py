@@ -274,7 +274,8 @@ class Reductions:
             imports.append(ast.Import(_string(kids[1][0]), kids[3][0], span(start, end)))
             return (None, start, end)
 
-        block_setters = _setters(ast.Block)
+        (block_kind, block_name, block_base, block_fields, block_checks, block_annotations, block_doc, block_span,
+         block_name_span) = _setters(Block)  # fmt: skip
         checks_made = [0, 0]  # check lines reduced so far, and up to the last block
 
         def block(layout: tuple[int, ...], kids: list[Entry]) -> Entry:
@@ -307,13 +308,15 @@ class Reductions:
                 checks = tuple(m for m in members if type(m) is not Field)
             name = kids[name_at]
             made = new(Block)
-            for setter, value in zip(
-                block_setters,
-                (kids[kind_at][0], name[0], kids[base_at][0] if base_at >= 0 else None, fields, checks,
-                 tuple(annotations), doc, span(start, kids[close_at][2]), span(name[1], name[2])),
-                strict=True,
-            ):  # fmt: skip
-                setter(made, value)
+            block_kind(made, kids[kind_at][0])
+            block_name(made, name[0])
+            block_base(made, kids[base_at][0] if base_at >= 0 else None)
+            block_fields(made, fields)
+            block_checks(made, checks)
+            block_annotations(made, tuple(annotations))
+            block_doc(made, doc)
+            block_span(made, span(start, kids[close_at][2]))
+            block_name_span(made, span(name[1], name[2]))
             blocks.append(made)
             return (None, start, end)
 
