@@ -287,7 +287,7 @@ class _FastParser:
         spaces = spaces[:-1] + "*"  # `[\t \f]*`: an empty group when there are none
         longer = [re.escape(op) for op in self.operators if len(op) > 1]  # `==` before `=`, as lark orders them
         single = "".join(re.escape(op) for op in self.operators if len(op) == 1)
-        # (spaces)(word)(number)(spaces)(unit)(other): a unit only right after a number
+        # (spaces)(word)(number)(gap)(unit)(other): a unit only right after a number, as lark lexes it there
         self.pattern = re.compile(
             f"({spaces})(?:({regexp('NAME')})|({regexp('NUMBER')})(?:({gaps})({regexp('UNIT')}))?"
             f"|({'|'.join(longer)}|[{single}]|{regexp('_NL')}|{regexp('STRING')}|{continuation}))"

@@ -120,6 +120,7 @@ ACCEPTED = {
     "grid field inside a datacenter": "datacenter dc {\n  grid = dcgt0\n  pue = 1.1\n}\n",
     "fields named like kinds": "training t {\n  device = 3\n  source = x\n  fleet = { a = 1 }\n  grid = g\n}\n",
     "fields named like keywords": "device d {\n  within = 1\n  as = 2\n  import = 3\n  expect = 4\n  nnci = 5\n}\n",
+    "keywords and kinds as names": 'import "x" as as\ndevice grid = grid.check {\n  m = { check = 1, within = 2, grid = 3 }\n}\n@check("x")\n@grid()\nsource expect {\n}\nexpect expect.as = 1\n',
     "keyword-like words in expressions": "device d {\n  x = within + as * grid\n  y = training.energy\n}\n",
     "within after a number": BASE + "expect j.energy = 3 kWh within 1 %\n",
     "within right after a number": BASE + "expect j.energy = 3 within 1 %\n",
