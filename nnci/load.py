@@ -162,15 +162,10 @@ class _Loader:
 
 def read_module(text: str, key: str) -> tuple[ast.Module | None, tuple[Diagnostic, ...]]:
     """Parse and lower one file's text (no imports, no cache); None when it does not parse."""
-    # Imported here, not at the top: a run whose modules all come from the cache never loads lark.
-    from nnci.lower import lower
-    from nnci.parse import parse
+    # Imported here, not at the top: a run whose modules all come from the cache never loads the parser.
+    from nnci.parse import parse_module
 
-    parsed = parse(text, key)
-    if parsed.tree is None:
-        return None, parsed.diagnostics
-    module, problems = lower(parsed.tree, key, parsed.comments)
-    return module, (*parsed.diagnostics, *problems)
+    return parse_module(text, key)
 
 
 def _unreadable(path: Path, resolved: Path, origin: ast.Import | None, error: Exception) -> Diagnostic:

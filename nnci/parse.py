@@ -1,20 +1,35 @@
-"""Text → lark tree. Syntax errors become diagnostics with friendly wording.
+"""Text → AST, fast; and, for any file that does not parse, lark's tree and friendly diagnostics.
 
-The parser is LALR with strict=True, built once per process and cached on disk by lark
-(keyed by the grammar's hash), so a cold run does not pay for building the tables.
+`parse_module()` is the one entry point. Its fast path lexes with one compiled regular expression
+and runs a small LALR driver over tables generated at build time from grammar/nnci.lark
+(`nnci/_parse_table.py`, by tools/build_parser.py); its reductions build the AST directly
+(`nnci.lower.Reductions`), so there is no intermediate tree, and lark is never imported.
+
+The fast lexer reproduces lark's contextual lexer for this grammar: a unit is lexed only right
+after a number, and a keyword (`grid`, `check`, `within`, ...) is its own terminal only where the
+parser state accepts it, else a name (tools/build_parser.py checks the table for the facts this
+relies on). On a syntax error, or anything unexpected, the fast path gives up and lark's parser
+(`parse()`, built lazily in process, propagate_positions) parses the text again, so every
+diagnostic is the one lark's error gives rise to.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
+import hashlib
+import re
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import lark
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from nnci.ast import Comment
+from nnci.ast import Comment, Module
 from nnci.diagnostics import Diagnostic, Span
 from nnci.resources import grammar_path
+
+if TYPE_CHECKING:
+    import lark
+    from lark.exceptions import UnexpectedInput
 
 # Friendly names for terminals in "expected ..." messages.
 TERMINALS = {
@@ -36,6 +51,42 @@ class Parsed:
     diagnostics: tuple[Diagnostic, ...]
 
 
+def _prepare(text: str) -> str:
+    text = text.removeprefix("\ufeff")  # a byte-order mark is not part of the text
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _comments_of(newline: str, line: int, column: int, into: list[Comment]) -> None:
+    """The comments in one newline token (a run of line ends, blank lines and comments)."""
+    for offset, raw in enumerate(newline.split("\n")):
+        stripped = raw.strip()
+        if stripped.startswith("#"):
+            col = column + raw.index("#") if offset == 0 else raw.index("#") + 1
+            into.append(Comment(stripped, line + offset, col))
+
+
+def parse_module(text: str, file: str) -> tuple[Module | None, tuple[Diagnostic, ...]]:
+    """Parse and lower one file: the module (None when it does not parse) and the diagnostics."""
+    fast = _fast_parser()
+    if fast is not None:
+        try:
+            result = fast.parse(_prepare(text), file)
+        except Exception:  # anything unexpected: lark's path decides, and reports
+            result = None
+        if result is not None:
+            return result
+    from nnci.lower import lower
+
+    parsed = parse(text, file)
+    if parsed.tree is None:
+        return None, parsed.diagnostics
+    module, problems = lower(parsed.tree, file, parsed.comments)
+    return module, (*parsed.diagnostics, *problems)
+
+
+# -- the lark path: a tree, or a syntax diagnostic ------------------------------------------------
+
+
 class _CommentSink:
     """Collects comments from newline tokens while lark lexes (they never reach the tree)."""
 
@@ -43,12 +94,7 @@ class _CommentSink:
         self.comments: list[Comment] = []
 
     def __call__(self, token: lark.Token) -> lark.Token:
-        line, column = token.line or 1, token.column or 1
-        for offset, raw in enumerate(str(token).split("\n")):
-            stripped = raw.strip()
-            if stripped.startswith("#"):
-                col = column + raw.index("#") if offset == 0 else raw.index("#") + 1
-                self.comments.append(Comment(stripped, line + offset, col))
+        _comments_of(str(token), token.line or 1, token.column or 1, self.comments)
         return token
 
 
@@ -57,22 +103,24 @@ _SINK = _CommentSink()
 
 @functools.cache
 def parser() -> lark.Lark:
+    """lark's LALR parser of the grammar, built in process the first time it is needed (no disk cache)."""
+    import lark
+
     return lark.Lark.open(
         str(grammar_path()),
         parser="lalr",
         strict=True,
         propagate_positions=True,
         maybe_placeholders=False,
-        cache=True,
         lexer_callbacks={"_NL": _SINK},
     )
 
 
 def parse(text: str, file: str) -> Parsed:
-    """Parse one file. Never raises for bad input: problems come back as diagnostics."""
-    text = text.removeprefix("\ufeff")  # a byte-order mark is not part of the text
-    if not text.endswith("\n"):
-        text += "\n"
+    """Parse one file with lark. Never raises for bad input: problems come back as diagnostics."""
+    from lark.exceptions import UnexpectedInput
+
+    text = _prepare(text)
     _SINK.comments = []
     try:
         tree = parser().parse(text)
@@ -82,6 +130,8 @@ def parse(text: str, file: str) -> Parsed:
 
 
 def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnostic:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
     line, column = max(error.line, 1), max(error.column, 1)
     if isinstance(error, UnexpectedCharacters):
         position = error.pos_in_stream or 0
@@ -195,3 +245,265 @@ def _expected_text(expected: set[str]) -> str:
     if len(names) > 6:
         names = [*names[:6], "..."]
     return " or ".join(names) if names else "something else"
+
+
+# -- the fast path: one regular expression and an LALR driver over the generated tables -----------
+
+
+class _FastParser:
+    """The lexer and the LALR tables of nnci/_parse_table.py, ready to run."""
+
+    # Chunks of text lexed at a time (findall builds a list): boundaries fall after a line end that is
+    # followed by a letter, `_`, `@` or `}`, where every token ends in this grammar.
+    CHUNK = 1 << 16
+    _BOUNDARY = re.compile(r"\n(?=[A-Za-z_@}])")
+    ERROR = -(1 << 30)  # no action
+
+    def __init__(self, table: Any) -> None:
+        from nnci.lower import Reductions
+
+        terminals = table.TERMINALS
+        self.rules = table.RULES
+        self.actions: tuple[dict[str, int], ...] = table.ACTIONS
+        self.goto: tuple[dict[str, int], ...] = table.GOTO
+        self.start, self.end = table.START_STATE, table.END_STATE
+        self.keywords: dict[str, str] = table.KEYWORDS
+        # after a number, lark's UNIT regexp absorbs the string keywords it matches (`3 within 1 %`)
+        self.unit_keywords = {w: t for w, t in table.KEYWORDS.items() if terminals[t][0] == "str"}
+        self.operators: dict[str, str] = table.OPERATORS
+        self.passing = {i for i, (_, _, callback) in enumerate(Reductions("").table(table.RULES)) if callback is None}
+        self.chains: dict[tuple[int, int, str], int] = {}
+        # line ends without comments, as (line ends in it, characters after the last): "\n", "\n  ", ...
+        self.newlines: dict[str, tuple[int, int]] = {}
+
+        def regexp(name: str) -> str:
+            return _uncaptured(terminals[name][1])
+
+        ignore = [_uncaptured(terminals[name][1]) for name in table.IGNORE]
+        spaces = next(p for p in ignore if "\n" not in p)
+        continuation = next(p for p in ignore if "\n" in p)
+        assert spaces.endswith("]+"), spaces
+        gaps = f"(?:{spaces[:-1]}|{continuation})*"  # between a number and its unit: ignored text
+        spaces = spaces[:-1] + "*"  # `[\t \f]*`: an empty group when there are none
+        longer = [re.escape(op) for op in self.operators if len(op) > 1]  # `==` before `=`, as lark orders them
+        single = "".join(re.escape(op) for op in self.operators if len(op) == 1)
+        # (spaces)(word)(number)(gap)(unit)(other): a unit only right after a number, as lark lexes it there
+        self.pattern = re.compile(
+            f"({spaces})(?:({regexp('NAME')})|({regexp('NUMBER')})(?:({gaps})({regexp('UNIT')}))?"
+            f"|({'|'.join(longer)}|[{single}]|{regexp('_NL')}|{regexp('STRING')}|{continuation}))"
+        )
+        assert self.pattern.groups == 6
+
+    def _chain(self, key: tuple[int, int, str]) -> int:
+        """The state after the run of pass-through reductions that `term` triggers in `top` above `below`.
+
+        Such a reduction (`?sum: product`, `_member: field`) replaces only the top state, and the
+        state below stays, so the whole run depends on (below, top, term) alone: it is memoised.
+        """
+        below, top, term = key
+        while True:
+            action = self.actions[top].get(term)
+            if action is None or action >= 0 or ~action not in self.passing:
+                break
+            top = self.goto[below][self.rules[~action][0]]
+        self.chains[key] = top
+        return top
+
+    def _chunks(self, text: str) -> list[tuple[int, int]]:
+        bounds, start, size = [], 0, len(text)
+        while size - start > self.CHUNK:
+            boundary = self._BOUNDARY.search(text, start + self.CHUNK)
+            if boundary is None:
+                break
+            bounds.append((start, boundary.end()))
+            start = boundary.end()
+        bounds.append((start, size))
+        return bounds
+
+    def parse(self, text: str, file: str) -> tuple[Module, tuple[Diagnostic, ...]] | None:
+        """The module and the diagnostics of lowering it; None if lark's path must decide."""
+        enabled = gc.isenabled()
+        gc.disable()  # the AST is built in one go: rescanning it while it grows costs without freeing anything
+        try:
+            return self._parse(text, file)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _parse(self, text: str, file: str) -> tuple[Module, tuple[Diagnostic, ...]] | None:
+        from nnci.lower import LINE, Reductions
+
+        reductions = Reductions(file)
+        rules = reductions.table(self.rules)
+        docs = reductions.docs
+        comments: list[Comment] = []
+        actions, goto, keywords, unit_keywords, operators = (
+            self.actions, self.goto, self.keywords, self.unit_keywords, self.operators)  # fmt: skip
+        findall, chains, chain, error = self.pattern.findall, self.chains, self._chain, self.ERROR
+        newlines = self.newlines
+        state = self.start
+        states = [state]
+        values: list[Any] = []
+        push_state, push_value = states.append, values.append
+        line, pos = 1, 0
+        base = LINE + 1  # the position of offset i is base + i: line * LINE + column
+        for chunk_start, chunk_end in self._chunks(text):
+            if pos != chunk_start:
+                return None  # a character no token matches
+            for spaces, word, number, gap, unit, other in findall(text, chunk_start, chunk_end):
+                if spaces:
+                    pos += len(spaces)
+                if word:
+                    end = pos + len(word)
+                    entry = (word, base + pos, base + end)
+                    pos = end
+                    term = keywords.get(word)
+                    if term is None or term not in actions[state]:
+                        term = "NAME"
+                elif other:
+                    end = pos + len(other)
+                    term = operators.get(other)
+                    if term is not None:
+                        entry = (other, base + pos, base + end)
+                    elif other[0] == '"':
+                        term = "STRING"
+                        entry = (other, base + pos, base + end)
+                    else:  # a line end (with blank lines and comments), or a backslash continuation
+                        start = base + pos
+                        shape = newlines.get(other)
+                        if shape is None:
+                            shape = (other.count("\n"), len(other) - other.rindex("\n") - 1)
+                            if "#" in other:
+                                found = len(comments)
+                                _comments_of(other, line, start - line * LINE, comments)
+                                for comment in comments[found:]:
+                                    if comment.text.startswith("##"):
+                                        docs[comment.line] = comment.text[2:].strip()
+                            elif len(newlines) < 256:
+                                newlines[other] = shape
+                        line += shape[0]
+                        base = line * LINE - (end - shape[1]) + 1
+                        if other[0] == "\\":
+                            pos = end
+                            continue
+                        term = "_NL"
+                        entry = (other, start, base + end)
+                    pos = end
+                else:
+                    action = actions[state].get("NUMBER", error)
+                    if action < 0:
+                        return None
+                    state = action
+                    push_state(state)
+                    end = pos + len(number)
+                    push_value((number, base + pos, base + end))
+                    pos = end
+                    if not unit:
+                        continue
+                    if gap:
+                        if "\n" in gap:  # a backslash continuation
+                            line += gap.count("\n")
+                            base = line * LINE - (pos + gap.rindex("\n") + 1) + 1
+                        pos += len(gap)
+                    end = pos + len(unit)
+                    entry = (unit, base + pos, base + end)
+                    pos = end
+                    term = unit_keywords.get(unit)
+                    if term is None or term not in actions[state]:
+                        action = actions[state].get("UNIT", error)
+                        if action < 0:
+                            return None
+                        state = action
+                        push_state(state)
+                        push_value(entry)
+                        continue
+                while True:
+                    action = actions[state].get(term, error)
+                    if action >= 0:
+                        state = action
+                        push_state(state)
+                        push_value(entry)
+                        break
+                    if action == error:
+                        return None
+                    length, origin, callback = rules[~action]
+                    if callback is None:  # one child passes through: only the state changes
+                        key = (states[-2], state, term)
+                        state = chains.get(key, error)
+                        if state == error:
+                            state = chain(key)
+                        states[-1] = state
+                        continue
+                    if length:
+                        kids = values[-length:]
+                        del values[-length:]
+                        del states[-length:]
+                    else:
+                        kids = []
+                    push_value(callback(kids))
+                    state = goto[states[-1]][origin]
+                    push_state(state)
+        if pos != len(text):
+            return None
+        while state != self.end:
+            action = actions[state].get("$END", error)
+            if action >= 0 or action == error:
+                return None
+            length, origin, callback = rules[~action]
+            if callback is None:
+                state = goto[states[-2]][origin]
+                states[-1] = state
+                continue
+            if length:
+                kids = values[-length:]
+                del values[-length:]
+                del states[-length:]
+            else:
+                kids = []
+            push_value(callback(kids))
+            state = goto[states[-1]][origin]
+            push_state(state)
+        return reductions.module(tuple(comments)), tuple(reductions.diagnostics)
+
+
+def _uncaptured(regexp: str) -> str:
+    """The regexp with its groups made non-capturing (findall then returns only the outer groups)."""
+    out, i, in_class = [], 0, False
+    while i < len(regexp):
+        char = regexp[i]
+        if char == "\\":
+            out.append(regexp[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if regexp[i + 1 : i + 2] == "]":  # `[]...]`: a `]` first in a class is a literal
+                out.append("[]")
+                i += 2
+                continue
+        elif char == "(" and regexp[i + 1 : i + 2] != "?":
+            out.append("(?:")
+            i += 1
+            continue
+        out.append(char)
+        i += 1
+    result = "".join(out)
+    assert re.compile(result).groups == 0, regexp
+    return result
+
+
+@functools.cache
+def _fast_parser() -> _FastParser | None:
+    """The fast parser, or None if its tables are not those of the grammar (then lark parses)."""
+    try:
+        from nnci import _parse_table as table
+        from nnci.lower import Reductions
+
+        if hashlib.sha256(grammar_path().read_bytes()).hexdigest() != table.GRAMMAR_SHA256:
+            return None
+        Reductions("").table(table.RULES)  # every rule has its reduction
+        return _FastParser(table)
+    except Exception:
+        return None
