@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,37 @@ def test_a_scalar_program_never_imports_numpy() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code, str(DEMO)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+MODELS = sorted(DEMO.parent.glob("*.nnci"))
+
+
+JOB_BLOCK = re.compile(r"^(training|inference) (\w+)( = [\w.]+)? \{\n.*?^\}\n", re.S | re.M)
+
+
+@pytest.mark.parametrize("path", MODELS, ids=lambda p: p.stem)
+def test_every_model_gives_the_same_figures_stacked(path: Path, tmp_path: Path) -> None:
+    """Each model with a copy of each of its jobs (so that every job's shape has two jobs), with the
+    plan's smallest group lowered to two: the stacked figures are the figures of each job alone."""
+    text = path.read_text()
+    copies = "".join(m[0].replace(f" {m[2]}", f" {m[2]}_copy", 1) for m in JOB_BLOCK.finditer(text))
+    assert copies, "every model has jobs"
+    for other in path.parent.glob(path.stem + ".csv"):
+        (tmp_path / other.name).write_text(other.read_text())
+    twice = tmp_path / path.name
+    twice.write_text(text + "\n" + copies)
+    program = nnci.load(twice)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("nnci.plan.BATCH_MIN", 2)
+        plan = compile_plan(program)
+        over_tables = all(program.rows_of(job) for job in program.jobs)  # already columns: not stacked
+        assert over_tables or any(group.stacked is not None for group in plan.groups)
+        stacked = nnci.evaluate(program)
+    alone_results = nnci.evaluate(program)
+    for job, by_itself in zip(stacked.jobs, alone_results.jobs, strict=True):
+        for name, result in job.quantities.items():
+            single = by_itself.quantities[name]
+            if isinstance(single, Derivation):
+                assert isinstance(result, Derivation) and result.value == single.value, (job.key, name)
+            else:
+                assert not isinstance(result, Derivation), (job.key, name)
