@@ -68,14 +68,15 @@ def compile_plan(program: ir.Program) -> Plan:
 class _Compiler:
     def __init__(self, program: ir.Program) -> None:
         self.program = program
-        self.shapes: dict[ir.BlockKey, Hashable | None] = {}
+        self.shapes: dict[ir.BlockKey, int | None] = {}
+        self.ids: dict[Hashable, int] = {}  # each distinct shape as a small number: cheap to hash and nest
         self.stacked: dict[ir.BlockKey, ir.Block] = {}
         self.lanes: dict[ir.BlockKey, tuple[ir.BlockKey, ...]] = {}
         self.by_lanes: dict[tuple[ir.BlockKey, ...], ir.BlockKey] = {}
 
     # -- shapes -----------------------------------------------------------------------------
 
-    def shape(self, key: ir.BlockKey, depth: int = 0) -> Hashable | None:
+    def shape(self, key: ir.BlockKey, depth: int = 0) -> int | None:
         """A hashable description of the block's structure; None when it cannot be stacked (a job over
         a table, a reference to `total`, a circle, or a chain too deep to follow)."""
         if key in self.shapes:
@@ -90,7 +91,7 @@ class _Compiler:
             if shape is None:
                 return None
             parts.append((name, shape))
-        result = tuple(parts)
+        result = self.ids.setdefault(tuple(parts), len(self.ids))
         self.shapes[key] = result
         return result
 

@@ -49,6 +49,7 @@ class _Resolver:
         self.in_progress: set[ir.BlockKey] = set()
         self.roots: list[ir.BlockKey] = []
         self.rows: str | None = None  # the table of the job being resolved (`rows = jobs`), if any
+        self.constants: dict[tuple[str, str | None], tuple[Quantity, str]] = {}
 
     def error(
         self, code: str, message: str, span: Span | None, help: str | None = None, notes: tuple[str, ...] = ()
@@ -373,6 +374,16 @@ class _Resolver:
         return None
 
     def constant(self, number: ast.Number) -> ir.Const | None:
+        """A number with its unit in SI; the same spelling is converted once (a large file repeats them)."""
+        known = self.constants.get((number.text, number.unit))
+        if known is None:
+            made = self.new_constant(number)
+            if made is None:
+                return None  # reported at every place it is written
+            known = self.constants[number.text, number.unit] = (made.value, made.text)
+        return ir.Const(known[0], known[1], number.span)
+
+    def new_constant(self, number: ast.Number) -> ir.Const | None:
         if _out_of_range(number.text, number.value):
             self.error("E305", f"`{number.text}` is out of the range of numbers nnci holds", number.span,
                        help="write it with an exponent of at most 308, or use a unit prefix")  # fmt: skip
