@@ -263,6 +263,8 @@ class _Resolver:
             return None
         if spec.type == "map" and isinstance(value, ast.Ref) and self.table_alias(value, file) is not None:
             return self.row_choice(spec, value, file)
+        if spec.type == "fleet" and isinstance(value, ast.Ref) and self.table_alias(value, file) is not None:
+            return self.row_fleet(spec, value, key, file)
         if spec.type == "method":
             if isinstance(value, ast.Ref) and len(value.parts) == 1 and value.parts[0] in METHODS:
                 return ir.Text(value.parts[0], value.span)
@@ -521,6 +523,33 @@ class _Resolver:
             target = self.resolve_block(self.module_of(file), name, file)
             entries.append(ir.Entry(target, ir.RowIndicator(self.rows or "", column.name, name, ref.span), ref.span))
         return ir.Map(tuple(entries), ref.span)
+
+    def row_fleet(self, spec: Spec, ref: ast.Ref, job: ir.BlockKey, file: str) -> ir.Expr | None:
+        """`fleet = jobs.partition`: each row's cell names a fleet block. The job's fleet counts each
+        device as the fleet its row names does (the count times 1 in those rows, times 0 elsewhere)."""
+        choice = self.row_choice(spec, ref, file)
+        if choice is None:
+            return None
+        counts: dict[ir.BlockKey, list[ir.Expr]] = {}
+        for entry in choice.entries:
+            fleet = self.blocks[entry.block]
+            devices = fleet.fields.get("devices")
+            if set(fleet.fields) != {"devices"} or devices is None or not isinstance(devices.expr, ir.Map):
+                self.error("E303", f"fleet `{entry.block}` is named in `{ref.dotted}`, so it must list its devices "
+                           "and nothing else", fleet.span, help="give it `devices = { ... }` only")  # fmt: skip
+                return None
+            for device in devices.expr.entries:
+                counts.setdefault(device.block, []).append(ir.Binary("*", entry.value, device.value, ref.span))
+        entries = []
+        for device, terms in counts.items():
+            total = terms[0]
+            for term in terms[1:]:
+                total = ir.Binary("+", total, term, ref.span)
+            entries.append(ir.Entry(device, total, ref.span))
+        key = ir.BlockKey(job.module, f"{job.name}.fleet")
+        field = ir.Field("devices", ir.Map(tuple(entries), ref.span), ref.span)
+        self.blocks[key] = ir.Block(key, "fleet", {"devices": field}, (), (), None, ref.span)
+        return ir.BlockRef(key, ref.span)
 
     def resolve_comparison(self, comparison: ast.Comparison, kind: str, file: str) -> ir.Comparison | None:
         """None when a side does not resolve (already reported): a placeholder would only add noise."""

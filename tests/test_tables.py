@@ -247,3 +247,25 @@ def check_copies(folder: Path, rows: list[tuple[int, float, str]]) -> None:
             expected = job.quantities[name].value.magnitude  # type: ignore[union-attr]
             got = per_row[i] if getattr(per_row, "ndim", 0) else per_row
             assert got == expected, (name, i)
+
+
+def test_a_text_column_may_name_fleets(tmp_path: Path) -> None:
+    """`fleet = jobs.partition`: each row counts the devices of the fleet its cell names."""
+    text = SCENARIO.replace(
+        "datacenter east {",
+        "device host {\n  power = 100 W\n}\nfleet small {\n  devices = { gpu = 1, host = 1 }\n}\n"
+        "fleet big {\n  devices = { gpu = 8, host = 2 }\n}\ndatacenter east {",
+    ).replace("fleet = { gpu = jobs.gpus }", "fleet = jobs.partition")
+    table = "partition,cluster,hours [h]\nsmall,east,10\nbig,west,2\nsmall,west,1\n"
+    results = nnci.run(scenario(tmp_path, text, table))
+    energy = results.jobs[0].per_row["energy"].value.to("kWh")  # type: ignore[union-attr]
+    expected = [(300 + 100) * 10 * 1.2 / 1000, (8 * 300 + 2 * 100) * 2 * 1.1 / 1000, (300 + 100) * 1 * 1.1 / 1000]
+    assert list(energy) == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_fleet_named_by_rows_lists_its_devices_only(tmp_path: Path) -> None:
+    text = SCENARIO.replace(
+        "datacenter east {", "fleet small {\n  devices = { gpu = 1 }\n  power = 5 W\n}\ndatacenter east {"
+    ).replace("fleet = { gpu = jobs.gpus }", "fleet = jobs.account")
+    table = "account,cluster,hours [h]\nsmall,east,10\n"
+    assert "must list its devices and nothing else" in errors(scenario(tmp_path, text, table))
