@@ -538,8 +538,8 @@ class _Resolver:
                 self.error("E303", f"fleet `{entry.block}` is named in `{ref.dotted}`, so it must list its devices "
                            "and nothing else", fleet.span, help="give it `devices = { ... }` only")  # fmt: skip
                 return None
-            for device in devices.expr.entries:
-                counts.setdefault(device.block, []).append(ir.Binary("*", entry.value, device.value, ref.span))
+            for count in devices.expr.entries:
+                counts.setdefault(count.block, []).append(ir.Binary("*", entry.value, count.value, ref.span))
         entries = []
         for device, terms in counts.items():
             total = terms[0]
