@@ -104,17 +104,33 @@ def _column_dim(name: str) -> Dimension:
 def _notes(results: Results) -> Iterable[str]:
     if not results.jobs:
         yield "no training or inference block: nothing to sum"
-    seen: set[tuple[str, str]] = set()
+    # The rules applied beneath each figure, once each; the same rule on the same quantity of many
+    # blocks (thousands of similar jobs) is one line naming the first few.
+    order: list[tuple[str, str, str]] = []  # (label, quantity, note), or (message, "", "") for an unknown
+    groups: dict[tuple[str, str], list[str]] = {}
     for job in results.jobs:
         for name, result in job.quantities.items():
             if isinstance(result, Unknown):
-                yield f"{job.key}.{name} is unknown: {unknown_reason(result)}"
+                order.append((f"{job.key}.{name} is unknown: {unknown_reason(result)}", "", ""))
                 continue
-            for label, note in job.notes.get(name, ()):  # the rules applied beneath each figure, once each
-                if (label, note) not in seen:
-                    seen.add((label, note))
-                    yield f"{label}: {note}"
+            for label, note in job.notes.get(name, ()):
+                quantity = label.rpartition(".")[2]
+                labels = groups.setdefault((quantity, note), [])
+                if label not in labels:
+                    labels.append(label)
+                    order.append((label, quantity, note))
+    for label, quantity, note in order:
+        labels = groups.get((quantity, note), [])
+        if not quantity:
+            yield label
+        elif len(labels) <= MANY:
+            yield f"{label}: {note}"
+        elif label == labels[0]:
+            yield f"{', '.join(labels[:3])} and {len(labels) - 3:,} more `{quantity}`: {note}"
     yield from _shared_full_charges(results)
+
+
+MANY = 5  # more blocks than this with the same note are listed as the first few and a count
 
 
 def _shared_full_charges(results: Results) -> Iterable[str]:
