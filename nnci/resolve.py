@@ -164,6 +164,72 @@ class _Resolver:
         finally:
             self.rows = outer_rows
 
+    def inherit_rows(
+        self, block: ast.Block, key: ir.BlockKey, base: ir.Block, fields: dict[str, ir.Field]
+    ) -> dict[str, ir.Field]:
+        """An amend of a job over a table keeps the table unless it names another; then every cell the
+        base reads is read, by column name, from the new table (values are late-bound)."""
+        inherited = base.fields.get("rows")
+        if inherited is None or not isinstance(inherited.expr, ir.TableRef):
+            return fields
+        if self.rows is None:
+            self.rows = inherited.expr.table
+            return fields
+        if self.rows == inherited.expr.table:
+            return fields
+        own = {f.name for f in block.fields}
+        rebound: dict[str, ir.Field] = {}
+        for name, field in fields.items():
+            if name in own:
+                continue
+            expr = self.rebind(field.expr, base.key, key, field.span)
+            if expr is not None:
+                rebound[name] = ir.Field(name, expr, field.span)
+        return rebound
+
+    def rebind(self, expr: ir.Expr, base: ir.BlockKey, key: ir.BlockKey, span: Span) -> ir.Expr | None:
+        """The same expression over the current table: each column by name (None, reported, if absent)."""
+        table = self.loaded.tables[self.rows or ""]
+        if isinstance(expr, ir.ColumnRef):
+            column = table.columns.get(expr.column)
+            text = self.loaded.tables[expr.table].columns[expr.column].dimension is None
+            if column is None or (column.dimension is None) != text:
+                kind = "text" if text else "numeric"
+                self.error("E301", f"`{key}` reads column `{expr.column}` (from `{base}`), which its table "
+                           f"`{table.file}` does not have as a {kind} column", span,
+                           help=f"give `{table.file}` a column `{expr.column}`, or set the field in `{key}`")  # fmt: skip
+                return None
+            return ir.ColumnRef(self.rows or "", expr.column, expr.span)
+        if isinstance(expr, ir.RowIndicator):
+            self.error("E304", f"`{key}` has the rows of another table than `{base}`, so it must choose its blocks "
+                       "per row again", span, help=f"write the field again in `{key}`, e.g. `<alias>.{expr.column}`")  # fmt: skip
+            return None
+        if isinstance(expr, ir.BlockRef) and expr.block == ir.BlockKey(base.module, f"{base.name}.fleet"):
+            fleet = self.blocks[expr.block]
+            devices = self.rebind(fleet.fields["devices"].expr, base, key, span)
+            if devices is None:
+                return None
+            copy = ir.BlockKey(key.module, f"{key.name}.fleet")
+            field = ir.Field("devices", devices, fleet.fields["devices"].span)
+            self.blocks[copy] = ir.Block(copy, "fleet", {"devices": field}, (), (), None, fleet.span)
+            return ir.BlockRef(copy, expr.span)
+        if isinstance(expr, ir.Map):
+            values = [self.rebind(e.value, base, key, span) for e in expr.entries]
+            if any(v is None for v in values):
+                return None
+            entries = tuple(ir.Entry(e.block, v, e.span) for e, v in zip(expr.entries, values, strict=True) if v)
+            return ir.Map(entries, expr.span)
+        if isinstance(expr, ir.Binary):
+            left, right = self.rebind(expr.left, base, key, span), self.rebind(expr.right, base, key, span)
+            return ir.Binary(expr.op, left, right, expr.span) if left is not None and right is not None else None
+        if isinstance(expr, ir.Negate):
+            operand = self.rebind(expr.operand, base, key, span)
+            return ir.Negate(operand, expr.span) if operand is not None else None
+        if isinstance(expr, ir.Call):
+            args = [self.rebind(a, base, key, span) for a in expr.args]
+            return ir.Call(expr.func, tuple(a for a in args if a), expr.span) if all(args) else None
+        return expr
+
     def table_of_rows(self, block: ast.Block, file: str) -> str | None:
         """The table named by the block's `rows` field, so its other fields may read the row's cells."""
         field = next((f for f in block.fields if f.name == "rows"), None)
@@ -186,6 +252,7 @@ class _Resolver:
             if base is not None:
                 base_key = base.key
                 fields, checks, citations = dict(base.fields), base.checks, base.citations
+                fields = self.inherit_rows(block, key, base, fields)
         seen: dict[str, ast.Field] = {}
         for field in block.fields:
             if field.name in seen:
@@ -257,9 +324,11 @@ class _Resolver:
                 and value.parts[0] in self.loaded.failed.get(file, ())
             ):
                 return None  # the table's import failed and was reported
-            self.error("E303", "`rows` names an imported table", value.span,
-                       help=f"write `rows = {tables[0]}`" if tables else
-                       'import a CSV table first: `import "jobs.csv" as jobs`, then `rows = jobs`')  # fmt: skip
+            written = value.dotted if isinstance(value, ast.Ref) else "this"
+            hint = did_you_mean(written, tables) if isinstance(value, ast.Ref) else None
+            self.error("E303", f"`rows` names an imported table, and `{written}` is not one", value.span,
+                       help=hint or (f"write `rows = {tables[0]}`" if tables else
+                       'import a CSV table first: `import "jobs.csv" as jobs`, then `rows = jobs`'))  # fmt: skip
             return None
         if spec.type == "map" and isinstance(value, ast.Ref) and self.table_alias(value, file) is not None:
             return self.row_choice(spec, value, file)
@@ -419,6 +488,8 @@ class _Resolver:
         aliases = self.aliases(file)
         if self.table_alias(ref, file) is not None:
             return self.column_ref(ref, file)
+        if len(parts) >= 2 and parts[0] in self.loaded.failed.get(file, ()):
+            return None  # the import itself failed and was reported
         if parts[0] in aliases:
             block_parts, rest = parts[:2], parts[2:]
         else:
@@ -437,6 +508,15 @@ class _Resolver:
             return None
         key, block, block_file = found
         self.resolve_block(key.module, key.name, block_file)
+        resolved = self.blocks.get(key)
+        rows = resolved.fields.get("rows") if resolved is not None else None
+        over_table = rows is not None and isinstance(rows.expr, ir.TableRef) and rows.expr.table != self.rows
+        if over_table and rest and kind is not None:  # (an expectation of a job over a table is of its sum)
+            assert rows is not None and isinstance(rows.expr, ir.TableRef)
+            self.error("E305", f"`{ref.dotted}` differs by row: `{key}` is a job over the table "
+                       f"`{self.loaded.tables[rows.expr.table].file}`", ref.span,
+                       help=f"refer to it from a job over the same table, or use a sum such as `total.{rest[0]}`")  # fmt: skip
+            return None
         return self.quantity_ref(key, block.kind, rest, ref)
 
     def quantity_ref(self, key: ir.BlockKey, kind: str, rest: tuple[str, ...], ref: ast.Ref) -> ir.Expr | None:
@@ -458,7 +538,10 @@ class _Resolver:
     # -- tables -----------------------------------------------------------------------------
 
     def table_alias(self, ref: ast.Ref, file: str) -> str | None:
-        """The table's key when `ref` starts with the alias of an imported table."""
+        """The table's key when `ref` starts with the alias of an imported table (`jobs.gpus`; a name
+        alone, `dc`, is a block of the file)."""
+        if len(ref.parts) < 2:
+            return None
         target = self.aliases(file).get(ref.parts[0])
         return target if target in self.loaded.tables else None
 
@@ -477,6 +560,11 @@ class _Resolver:
             self.error("E301", f"table `{alias}` has no column `{ref.parts[1]}`", ref.span,
                        help=did_you_mean(ref.parts[1], table.columns) or "columns: " + ", ".join(table.columns))  # fmt: skip
             return None
+        if self.rows is not None and self.rows != key:
+            self.error("E305", f"`{ref.dotted}` is a column of `{table.file}`, but this job's rows are those of "
+                       f"`{self.loaded.tables[self.rows].file}`", ref.span,
+                       help="a job reads the cells of its own table's rows")  # fmt: skip
+            return None
         if self.rows != key:
             self.error("E305", f"`{ref.dotted}` is a cell of a row of `{alias}`, and only a job over that table has "
                        "rows", ref.span, help=f"write it in a training or inference block with `rows = {alias}`")  # fmt: skip
@@ -488,8 +576,12 @@ class _Resolver:
         if column is None:
             return None
         if column.dimension is None:
+            if _mostly_numbers(column.values):  # then the cells that are not numbers are the mistake
+                self.diagnostics.extend(column.number_problems())
+                return None
             self.error("E303", f"`{ref.dotted}` is a text column; a number is expected here", ref.span,
-                       help="a text column may name datacenters for `site`; numbers need a numeric column")  # fmt: skip
+                       help="a text column may name datacenters for `site` or fleets for `fleet`; numbers need a "
+                       "numeric column")  # fmt: skip
             return None
         return ir.ColumnRef(self.rows or "", column.name, ref.span)
 
@@ -576,6 +668,12 @@ class _Resolver:
                        help="write the published figure, e.g. `expect gpt3.energy = 1287 MWh within 1 %`")  # fmt: skip
             return None
         return self.resolve_expr(expr, None, file)
+
+
+def _mostly_numbers(cells: tuple[str, ...]) -> bool:
+    from nnci.table import NUMBER
+
+    return 2 * sum(1 for cell in cells if NUMBER.fullmatch(cell.strip())) >= len(cells)
 
 
 def _out_of_range(text: str, value: float) -> bool:

@@ -269,3 +269,55 @@ def test_a_fleet_named_by_rows_lists_its_devices_only(tmp_path: Path) -> None:
     ).replace("fleet = { gpu = jobs.gpus }", "fleet = jobs.account")
     table = "account,cluster,hours [h]\nsmall,east,10\n"
     assert "must list its devices and nothing else" in errors(scenario(tmp_path, text, table))
+
+
+def amend_scenario(tmp_path: Path, amend: str) -> str:
+    (tmp_path / "other.csv").write_text("job,account,cluster,gpus,hours [h]\nx,nlp,east,1,1\ny,nlp,west,2,2\n")
+    text = SCENARIO.replace('import "jobs.csv" as jobs\n', 'import "jobs.csv" as jobs\nimport "other.csv" as other\n')
+    return scenario(tmp_path, text + amend)
+
+
+def test_an_amend_over_another_table_reads_its_cells(tmp_path: Path) -> None:
+    """`u = nightly { rows = other }` reads every column nightly reads from `other`, by name."""
+    path = amend_scenario(tmp_path, "training u = nightly {\n  rows = other\n  site = other.cluster\n}\n")
+    results = nnci.run(path)
+    u = next(job for job in results.jobs if str(job.key) == "u")
+    energy = u.per_row["energy"].value.to("kWh")  # type: ignore[union-attr]
+    assert list(energy) == pytest.approx([1 * 0.3 * 1 * 1.2, 2 * 0.3 * 2 * 1.1], rel=1e-12)
+
+
+def test_an_amend_over_another_table_must_choose_sites_again(tmp_path: Path) -> None:
+    path = amend_scenario(tmp_path, "training u = nightly {\n  rows = other\n}\n")
+    assert "must choose its blocks per row again" in errors(path)
+
+
+def test_an_amend_keeps_its_base_table(tmp_path: Path) -> None:
+    path = amend_scenario(tmp_path, "training u = nightly {\n  duration = jobs.hours * 2\n}\n")
+    results = nnci.run(path)
+    u = next(job for job in results.jobs if str(job.key) == "u")
+    assert u.rows == 3
+    assert u.quantities["energy"].value.to("kWh") == pytest.approx(2 * sum(ENERGY), rel=1e-12)  # type: ignore[union-attr]
+
+
+def test_a_quantity_that_differs_by_row_is_not_read_from_elsewhere(tmp_path: Path) -> None:
+    job = "training u {\n  fleet = { gpu = 1 }\n  site = east\n  duration = nightly.duration\n}\n"
+    assert "`nightly.duration` differs by row" in errors(scenario(tmp_path, SCENARIO + job))
+
+
+def test_a_column_of_another_table_is_named_as_such(tmp_path: Path) -> None:
+    path = amend_scenario(tmp_path, "")
+    text = Path(path).read_text().replace("duration = jobs.hours", "duration = other.hours")
+    Path(path).write_text(text)
+    assert "is a column of `" in errors(path) and "but this job's rows are those of" in errors(path)
+
+
+def test_a_typo_in_a_numeric_column_is_located_at_its_cell(tmp_path: Path) -> None:
+    table = JOBS.replace("b,vision,west,16,2.5", "b,vision,west,sixteen,2.5")
+    message = errors(scenario(tmp_path, table=table))
+    assert "jobs.csv:3:15" in message and "`sixteen` is not a number" in message
+
+
+def test_a_broken_table_is_reported_once(tmp_path: Path) -> None:
+    table = JOBS.replace("b,vision,west,16,2.5", "b,vision,west,,2.5")
+    message = errors(scenario(tmp_path, table=table))
+    assert "unknown name" not in message and "jobs.csv:3:" in message
