@@ -51,6 +51,28 @@ def bad_rows(value: Any) -> list[int]:
     return [] if math.isfinite(value) else [0]
 
 
+def unknown_rows(values: Sequence[Any]) -> set[int]:
+    """Rows already unknown (NaN) in any of the inputs of a computation, arrays or map items."""
+    rows: set[int] = set()
+    for value in values:
+        if isinstance(value, list):
+            rows |= unknown_rows([part for item in value for part in (item.weight, item.value)])
+        elif is_array(value):
+            import numpy
+
+            rows.update(int(i) for i in numpy.flatnonzero(numpy.isnan(value)))
+    return rows
+
+
+def unknown_in(value: Any, rows: Sequence[int]) -> Any:
+    """The array with those rows marked unknown (NaN), every other row as it was."""
+    import numpy
+
+    marked = numpy.array(value, dtype=float)
+    marked[list(rows)] = numpy.nan
+    return marked
+
+
 def true_rows(mask: Any) -> list[int]:
     """0-based rows where a comparison holds ([0] for a true scalar, [] for a false one)."""
     if is_array(mask):

@@ -206,7 +206,14 @@ class Engine:
         value = raw.value if isinstance(raw, Noted) else raw
         bad = arrays.bad_rows(value)
         if bad:
-            return self._fault(key, formula, bad, arrays.length(value), "gives no finite number")
+            count = arrays.length(value)
+            new = sorted(set(bad) - arrays.unknown_rows(list(kwargs.values())))
+            if count is None or len(bad) == count:
+                return self._fault(key, formula, new or bad, count, "gives no finite number")
+            if new:  # some rows fail here; they are unknown, and the others stand
+                self._fault(key, formula, new, count, "gives no finite number")
+            value = arrays.unknown_in(value, bad)
+            note = "; ".join(n for n in (note, f"unknown in {arrays.rows_text(bad, count)}") if n)
         return Derivation(key, formula.output, Quantity(value, formula.dim), formula, tuple(deps), note=note)
 
     def _fault(self, key: ir.BlockKey, formula: Formula, rows: list[int], count: int | None, what: str) -> Unknown:
@@ -214,7 +221,9 @@ class Engine:
         where = f" in {arrays.rows_text(rows, count)}" if count is not None else ""
         reason = f"`{formula.name}` ({formula.equation}) {what}{where}"
         block = self.program.blocks.get(key)
-        if block is not None and count is not None:
+        if (
+            block is not None and count is not None and key.module != ir.PLAN_MODULE
+        ):  # (a stacked job is redone job by job)
             span = block.fields["rows"].span if "rows" in block.fields else block.span
             self._add(Diagnostic("E405", f"`{key}.{formula.output}` cannot be computed{where}", span,
                                  notes=(reason,), help="check the values of those rows"))  # fmt: skip
@@ -340,9 +349,14 @@ class Engine:
         bad = arrays.bad_rows(result.magnitude)
         if bad:
             count = arrays.length(result.magnitude)
-            where = f" in {arrays.rows_text(bad, count)}" if count is not None else ""
+            new = sorted(set(bad) - arrays.unknown_rows([left.magnitude, right.magnitude]))
             what = "division by zero" if expr.op == "/" else "the result is not a finite number"
-            raise EvalError(what + where, expr.span)
+            if count is None or len(bad) == count:
+                where = f" in {arrays.rows_text(new or bad, count)}" if count is not None else ""
+                raise EvalError(what + where, expr.span)
+            if new and (block is None or block.module != ir.PLAN_MODULE):  # those rows are unknown; the others stand
+                self._report(EvalError(f"{what} in {arrays.rows_text(new, count)}", expr.span))
+            return Quantity(arrays.unknown_in(result.magnitude, bad), result.dimension)
         return result
 
     def _call(self, expr: ir.Call, args: list[Quantity]) -> Quantity:

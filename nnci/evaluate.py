@@ -129,9 +129,12 @@ def _fleet_devices(program: ir.Program, job: ir.BlockKey) -> list[ir.BlockKey]:
 def compare(program: ir.Program, job: ir.BlockKey) -> list[tuple[str, dict[str, Result]]]:
     """One job under every method whose inputs give at least one of the reported figures."""
     rows = []
+    table = program.rows_of(job)
     for method in METHODS:
         engine = Engine(program, {job: method})
         quantities = {name: engine.quantity(job, name) for name in REPORTED}
+        if table is not None:  # a job over a table: the sums over its rows
+            quantities = {name: summed(q, program.tables[table].rows) for name, q in quantities.items()}
         if any(isinstance(q, Derivation) for q in quantities.values()):
             rows.append((method, quantities))
     return rows
@@ -153,7 +156,7 @@ def _lanes(program: ir.Program, plan: Plan, engine: Engine, group: Group) -> lis
     """Each job's figures from the group's stacked job; None when some figure is unknown or faulty."""
     assert group.stacked is not None
     stacked = _reported(engine, group.stacked)
-    if any(isinstance(r, Unknown) for r in stacked.values()):
+    if any(not isinstance(r, Derivation) or arrays.bad_rows(r.value.magnitude) for r in stacked.values()):
         return None
     unknown = [engine.quantity(group.stacked, n) for n in REPORTED_IF_KNOWN if n not in stacked]
     if any(isinstance(r, Unknown) and r.fault for r in unknown):
@@ -219,6 +222,10 @@ def summed(result: Result, rows: int) -> Result:
             value = Quantity(result.value.magnitude * rows, result.value.dimension)
             return Derivation(result.block, result.name, value, result.formula, (result,), note=f"Σ over {rows:,} rows")
         return result
+    unknown = arrays.bad_rows(result.value.magnitude)
+    if unknown:
+        reason = f"`{result.label}` is unknown in {arrays.rows_text(unknown, rows)}, so its sum is too"
+        return Unknown(result.block, result.name, (result.label,), reason, fault=True)
     value = Quantity(arrays.total(result.value.magnitude), result.value.dimension)
     return Derivation(result.block, result.name, value, result.formula, (result,), note=f"Σ over {rows:,} rows")
 

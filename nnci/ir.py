@@ -29,6 +29,7 @@ class BlockKey(NamedTuple):
 
 
 TOTAL = BlockKey("", "total")  # the pseudo-block that sums every job
+PLAN_MODULE = "<plan>"  # the module of the compiled plan's stacked blocks; no file has this name
 
 
 @attrs.frozen

@@ -480,7 +480,9 @@ def _per_row_values(job: JobResult, name: str, unit: str) -> list[object]:
     if not isinstance(result, Derivation):
         return [None] * job.rows
     values = result.value.to(unit)
-    return values.tolist() if arrays.is_array(values) else [float(values)] * job.rows
+    if not arrays.is_array(values):
+        return [float(values)] * job.rows
+    return [None if v != v else v for v in values.tolist()]  # NaN: unknown in that row
 
 
 def _input_columns(results: Results, job: JobResult) -> tuple[list[str], list[str | None], list[list[object]]]:
@@ -536,11 +538,14 @@ def group_table(results: Results, table: str, columns: Sequence[str], units: Seq
         known = True
         for job in _table_jobs(results, table):
             values = _per_row_values(job, name, units_of[name])
-            if any(v is None for v in values[:1]):
+            if all(v is None for v in values):
                 known = False
                 break
-            total += numpy.bincount(codes, weights=numpy.asarray(values, dtype=float), minlength=len(groups))
-        sums[name] = list(total.tolist()) if known else [None] * len(groups)
+            weights = numpy.array([numpy.nan if v is None else v for v in values], dtype=float)
+            total += numpy.bincount(
+                codes, weights=weights, minlength=len(groups)
+            )  # a group with an unknown row is unknown
+        sums[name] = [None if v != v else v for v in total.tolist()] if known else [None] * len(groups)
     header = [*columns, "rows", *names]
     units_out: list[str | None] = [*(None for _ in columns), None, *units_of.values()]
     body = [[*g, int(counts[i]), *(sums[n][i] for n in names)] for i, g in enumerate(groups)]

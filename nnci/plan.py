@@ -20,7 +20,7 @@ import attrs
 from nnci import ir
 
 BATCH_MIN = 16  # fewer jobs of one shape than this are evaluated one by one
-PLAN_MODULE = "<plan>"  # the module of stacked blocks; no file has this name
+PLAN_MODULE = ir.PLAN_MODULE
 
 
 @attrs.frozen

@@ -321,3 +321,28 @@ def test_a_broken_table_is_reported_once(tmp_path: Path) -> None:
     table = JOBS.replace("b,vision,west,16,2.5", "b,vision,west,,2.5")
     message = errors(scenario(tmp_path, table=table))
     assert "unknown name" not in message and "jobs.csv:3:" in message
+
+
+def test_a_row_that_fails_leaves_the_other_rows_and_groups_known(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    table = "account,gpus,gpu_hours [h]\na,8,80\nb,0,10\na,4,8\n"
+    text = SCENARIO.replace("site = jobs.cluster", "site = east").replace(
+        "duration = jobs.hours", "device_hours = jobs.gpu_hours"
+    )
+    path = scenario(tmp_path, text, table)
+    code, out, err = run(capsys, "run", path, "--rows", "--format", "json")
+    assert code == 1 and "E405" in err and "row 2 (of 3)" in err
+    rows = json.loads(out)["nightly"]
+    assert rows[0]["energy"]["value"] == pytest.approx(8 * 0.3 * 10 * 1.2, rel=1e-12)  # 80 GPU-h over 8 GPUs
+    assert rows[1]["energy"]["value"] is None
+    assert rows[2]["energy"]["value"] == pytest.approx(4 * 0.3 * 2 * 1.2, rel=1e-12)
+    code, out, _ = run(capsys, "run", path, "--by", "jobs.account", "--format", "json")
+    groups = {g["account"]: g for g in json.loads(out)["nightly"]}
+    assert groups["a"]["energy"]["value"] == pytest.approx(28.8 + 2.88, rel=1e-12)
+    assert groups["b"]["energy"]["value"] is None
+
+
+def test_compare_on_a_job_over_a_table_compares_its_sums(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "compare", scenario(tmp_path), "nightly")
+    assert code == 0 and "nnci (default)" in out and "0.174 MWh" in out
