@@ -460,9 +460,15 @@ class Tabular:
     units: list[str | None]  # per column: the unit its numbers are in (None: text or a pure number)
     rows: list[list[object]]
     title: str = ""
+    inputs: range = range(0)  # the columns taken from the input table (`input` or `group` in JSON)
+    input_key: str = "input"
 
     def labels(self) -> list[str]:
-        return [f"{h} [{u}]" if u else h for h, u in zip(self.header, self.units, strict=True)]
+        """Column headings with their units; an input column named like a result column is `input.name`."""
+        plain = [f"{h} [{u}]" if u else h for h, u in zip(self.header, self.units, strict=True)]
+        others = {label for i, label in enumerate(plain) if i not in self.inputs}
+        return [f"{self.input_key}.{label}" if i in self.inputs and label in others else label
+                for i, label in enumerate(plain)]  # fmt: skip
 
 
 def _table_jobs(results: Results, table: str | None = None) -> list[JobResult]:
@@ -500,8 +506,13 @@ def _input_columns(results: Results, job: JobResult) -> tuple[list[str], list[st
             columns.append(list(column.values))
         else:
             factor = parse_unit(column.unit).factor if column.unit else 1.0
-            columns.append((column.values / factor).tolist())
+            columns.append([_plain(v) for v in (column.values / factor).tolist()])
     return header, units, columns
+
+
+def _plain(value: float) -> float | int:
+    """A whole number as written (`8`, not `8.0`)."""
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
 def rows_tables(results: Results, units: Sequence[str] = ()) -> list[Tabular]:
@@ -515,7 +526,8 @@ def rows_tables(results: Results, units: Sequence[str] = ()) -> list[Tabular]:
         units_of = {n: _unit(_column_dim(n), overrides, CONTRACT_UNITS) for n in names}
         columns += [_per_row_values(job, n, units_of[n]) for n in names]
         body = [[i + 1, *cells] for i, cells in enumerate(zip(*columns, strict=True))]
-        tables.append(Tabular(["row", *header, *names], [None, *units_in, *units_of.values()], body, str(job.key)))
+        tables.append(Tabular(["row", *header, *names], [None, *units_in, *units_of.values()], body, str(job.key),
+                              range(1, 1 + len(header))))  # fmt: skip
     return tables
 
 
@@ -549,14 +561,20 @@ def group_table(results: Results, table: str, columns: Sequence[str], units: Seq
     header = [*columns, "rows", *names]
     units_out: list[str | None] = [*(None for _ in columns), None, *units_of.values()]
     body = [[*g, int(counts[i]), *(sums[n][i] for n in names)] for i, g in enumerate(groups)]
-    return Tabular(header, units_out, body, ", ".join(str(j.key) for j in _table_jobs(results, table)))
+    title = ", ".join(str(j.key) for j in _table_jobs(results, table))
+    return Tabular(header, units_out, body, title, range(len(columns)), "group")
 
 
 def _json_row(table: Tabular, row: list[object]) -> dict[str, object]:
-    return {
-        name: {"value": cell, "unit": unit} if unit else cell
-        for name, unit, cell in zip(table.header, table.units, row, strict=True)
-    }
+    """The input's cells under `input` (or `group`), the results beside them: no name can hide another."""
+    entry: dict[str, object] = {}
+    for i, (name, unit, cell) in enumerate(zip(table.header, table.units, row, strict=True)):
+        value = {"value": cell, "unit": unit} if unit else cell
+        if i in table.inputs:
+            entry.setdefault(table.input_key, {})[name] = value  # type: ignore[index]
+        else:
+            entry[name] = value
+    return entry
 
 
 def _text_cell(value: object) -> str:

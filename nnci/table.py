@@ -76,6 +76,9 @@ _WITH_UNIT = re.compile(rf"(?P<number>{_NUMBER})\s*(?P<unit>[^\s\d.,+\-][^\s]*(?
 _SEPARATED = re.compile(r"[+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)")  # with commas: `1,000`, `1,5`
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _NONFINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+# A cell of a column without a unit that only an identifier is written like: a leading zero before a
+# digit (`007`) or digits joined by `_` (a Slurm array job `41200_3`).
+_IDENTIFIER = re.compile(r"(?:^|\n)\s*[+-]?0\d|\d_\d")
 _HEADER_UNIT = re.compile(r"(?P<name>[^\[\]]*?)\s*\[(?P<unit>[^\[\]]*)\]")
 _HEADER_PARENS = re.compile(r"(?P<name>[^()\[\]]*?)\s*\((?P<unit>[^()\[\]]+)\)")
 
@@ -539,6 +542,9 @@ class _Reader:
             values = tuple(map(str.strip, map(cell, kept)))
             return Column(name, None, None, values, span, index, first_row, self.locator)
         cells = list(map(cell, kept))
+        if unit_text is None and _IDENTIFIER.search("\n".join(cells)):
+            values = tuple(map(str.strip, cells))  # job ids like `41200_3` or `007`: names, not numbers
+            return Column(name, None, None, values, span, index, None, self.locator)
         factor = unit.factor if unit is not None else 1.0
         dimension = unit.dimension if unit is not None else DIMENSIONLESS
         values = _fast_numbers(np, cells, factor, self.plain)

@@ -77,7 +77,7 @@ def test_the_cluster_job_log_by_hand(capsys: pytest.CaptureFixture[str]) -> None
             sums[1] += energy * alpha[row["cluster"]] / 1000
             sums[2] += embodied
     assert main(["run", str(folder / "cluster-job-log.nnci"), "--by", "jobs.account", "--format", "json"]) == 0
-    groups = {g["account"]: g for g in json.loads(capsys.readouterr().out)["month"]}
+    groups = {g["group"]["account"]: g for g in json.loads(capsys.readouterr().out)["month"]}
     assert set(groups) == set(expected)
     for account, (energy, operational, embodied) in expected.items():
         assert groups[account]["energy"]["value"] == pytest.approx(energy, rel=1e-12)

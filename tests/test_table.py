@@ -125,7 +125,15 @@ def test_an_empty_column_without_unit_is_text_and_a_column_of_only_nan_is_text()
 )  # fmt: skip
 def test_numbers_read_as_the_language_writes_them(cell: str, value: float) -> None:
     assert ok(f"job,x [h]\na,{cell}\n").columns["x"].values.tolist() == [value * 3600]
+    if "_" in cell or cell.startswith("00"):  # without a unit, written like a job id: text (next test)
+        return
     assert ok(f"job,x\na,{cell}\n").columns["x"].values.tolist() == [value]
+
+
+@pytest.mark.parametrize("cell", ["41200_3", "007", "0012", "1_000"])
+def test_a_column_without_unit_written_like_identifiers_is_text(cell: str) -> None:
+    column = ok(f"job_id,hours [h]\n{cell},1\n12,2\n").columns["job_id"]
+    assert column.is_text and column.values == (cell, "12")
 
 
 def test_numbers_beside_text_that_float_would_misread_are_checked_column_by_column() -> None:
@@ -472,9 +480,9 @@ finite = st.floats(min_value=-1e200, max_value=1e200, allow_nan=False, allow_sub
 
 
 @st.composite
-def number_cells(draw: st.DrawFn) -> str:
-    """A number as people and csv.writer write them."""
-    kind = draw(st.sampled_from(["repr", "int", "underscored", "exp", "padded"]))
+def number_cells(draw: st.DrawFn, underscores: bool = True) -> str:
+    """A number as people and csv.writer write them (`1_000` only where a unit says it is a number)."""
+    kind = draw(st.sampled_from(["repr", "int", "exp", "padded", *(["underscored"] if underscores else [])]))
     if kind == "repr":
         return repr(draw(finite))
     number = draw(st.integers(-(10**12), 10**12))
@@ -501,12 +509,12 @@ def tables(draw: st.DrawFn) -> tuple[list[tuple[str, str | None, bool]], list[li
         columns.append((name, draw(st.sampled_from(UNIT_CHOICES)) if kind == "unit" else None, kind == "text"))
     n = draw(st.integers(1, 12))
     rows: list[list[str]] = [[] for _ in range(n)]
-    for _, _, is_text in columns:
+    for _, unit, is_text in columns:
         if is_text:
             cells = draw(st.lists(text_cells, min_size=n, max_size=n))
             cells[0] = "t" + cells[0]  # one cell that no one would take for a number
         else:
-            cells = draw(st.lists(number_cells(), min_size=n, max_size=n))
+            cells = draw(st.lists(number_cells(underscores=unit is not None), min_size=n, max_size=n))
         for row, cell in zip(rows, cells, strict=True):
             row.append(cell)
     if width == 1:  # a lone blank cell would be a blank line, which is skipped

@@ -100,7 +100,8 @@ def test_run_rows_json_gives_values_with_units(capsys: pytest.CaptureFixture[str
     code, out, _ = run(capsys, "run", scenario(tmp_path), "--rows", "--format", "json")
     assert code == 0
     rows = json.loads(out)["nightly"]
-    assert rows[1]["hours"] == {"value": 2.5, "unit": "h"}
+    assert rows[1]["row"] == 2 and rows[1]["input"]["job"] == "b"
+    assert rows[1]["input"]["hours"] == {"value": 2.5, "unit": "h"}
     assert rows[1]["energy"]["unit"] == "kWh"
     assert rows[1]["energy"]["value"] == pytest.approx(ENERGY[1], rel=1e-12)
 
@@ -108,7 +109,7 @@ def test_run_rows_json_gives_values_with_units(capsys: pytest.CaptureFixture[str
 def test_run_by_a_text_column_totals_each_group(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, _ = run(capsys, "run", scenario(tmp_path), "--by", "jobs.account", "--format", "json")
     assert code == 0
-    groups = {g["account"]: g for g in json.loads(out)["nightly"]}
+    groups = {g["group"]["account"]: g for g in json.loads(out)["nightly"]}
     assert groups["nlp"]["rows"] == 2 and groups["vision"]["rows"] == 1
     assert groups["nlp"]["energy"]["value"] == pytest.approx(ENERGY[0] + ENERGY[2], rel=1e-12)
     assert groups["vision"]["operational"]["value"] == pytest.approx(OPERATIONAL[1], rel=1e-12)
@@ -338,7 +339,7 @@ def test_a_row_that_fails_leaves_the_other_rows_and_groups_known(
     assert rows[1]["energy"]["value"] is None
     assert rows[2]["energy"]["value"] == pytest.approx(4 * 0.3 * 2 * 1.2, rel=1e-12)
     code, out, _ = run(capsys, "run", path, "--by", "jobs.account", "--format", "json")
-    groups = {g["account"]: g for g in json.loads(out)["nightly"]}
+    groups = {g["group"]["account"]: g for g in json.loads(out)["nightly"]}
     assert groups["a"]["energy"]["value"] == pytest.approx(28.8 + 2.88, rel=1e-12)
     assert groups["b"]["energy"]["value"] is None
 
@@ -346,3 +347,15 @@ def test_a_row_that_fails_leaves_the_other_rows_and_groups_known(
 def test_compare_on_a_job_over_a_table_compares_its_sums(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, _ = run(capsys, "compare", scenario(tmp_path), "nightly")
     assert code == 0 and "nnci (default)" in out and "0.174 MWh" in out
+
+
+def test_input_columns_named_like_results_hide_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    table = "row,energy [kWh],cluster,gpus,hours [h]\n7,1,east,8,10\n"
+    code, out, _ = run(capsys, "run", scenario(tmp_path, table=table), "--rows", "--format", "csv")
+    header = out.splitlines()[0].split(",")
+    assert code == 0 and header[:3] == ["row", "input.row", "input.energy [kWh]"] and len(set(header)) == len(header)
+    code, out, _ = run(capsys, "run", scenario(tmp_path, table=table), "--rows", "--format", "json")
+    (row,) = json.loads(out)["nightly"]
+    assert code == 0
+    assert row["row"] == 1 and row["input"]["row"] == 7 and row["input"]["energy"]["value"] == 1
+    assert row["energy"]["value"] == pytest.approx(8 * 0.3 * 10 * 1.2, rel=1e-12)
