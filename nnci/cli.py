@@ -249,8 +249,13 @@ def _explain(args: argparse.Namespace) -> int:
     render = output.explain_json if args.format == "json" else output.explain
     if row is not None:  # one row of a job over a table, replayed with scalars
         table = program.tables[program.rows_of(key) or ""]
-        print(f"{key}[{row}]: row {row} of {table.file}, at {table.row_span(row - 1)}")
-        print(render(Engine(program, row=row - 1).quantity(key, quantity), program.sources))
+        result = Engine(program, row=row - 1).quantity(key, quantity)
+        if args.format == "json":
+            about = {"row": row, "table": table.file, "at": str(table.row_span(row - 1))}
+            print(output.explain_json(result, program.sources, about))
+        else:
+            print(f"{key}[{row}]: row {row} of {table.file}, at {table.row_span(row - 1)}")
+            print(output.explain(result, program.sources))
         return 0
     if key == TOTAL:  # a sum over jobs: every job's figure, jobs of one shape evaluated together
         api.evaluate(program, engine, plan)

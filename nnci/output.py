@@ -6,6 +6,7 @@ import csv
 import functools
 import io
 import json
+import math
 from collections.abc import Iterable, Sequence
 
 import attrs
@@ -36,7 +37,9 @@ def _rows(results: Results) -> list[tuple[str, str, dict[str, Result]]]:
 
 
 def _job_label(job: JobResult) -> str:
-    return str(job.key) + (f" ({job.rows:,} rows)" if job.rows is not None else "")
+    if job.rows is None:
+        return str(job.key)
+    return f"{job.key} ({job.rows:,} row{'' if job.rows == 1 else 's'})"
 
 
 def _auto_units(results: Results) -> dict[Dimension, str]:
@@ -223,7 +226,8 @@ def to_json(results: Results, files: Sequence[str], units: Sequence[str] = ()) -
 def _flat(results: Results, units: Sequence[str]) -> list[list[str]]:
     overrides = unit_choices(units)
     rows = [["block", "kind", "quantity", "value", "unit", "formula"]]
-    for name, kind, quantities in _rows(results):
+    named = [(str(job.key), job.kind, job.quantities) for job in results.jobs] + [("total", "", results.total)]
+    for name, kind, quantities in named:
         for quantity, result in quantities.items():
             q = _json_quantity(result, overrides)
             value = "" if q.value is None else repr(q.value)
@@ -290,9 +294,10 @@ def _explain(node: Derivation, first: str, rest: str, lines: list[str], citation
         )
 
 
-def explain_json(result: Result, sources: dict[str, str]) -> str:
-    """The derivation tree as JSON: each node's value, unit, formula or source location, and inputs."""
-    return json.dumps(_trace(result, sources), indent=2, ensure_ascii=False)
+def explain_json(result: Result, sources: dict[str, str], about: dict[str, object] | None = None) -> str:
+    """The derivation tree as JSON: each node's value, unit, formula or source location, and inputs;
+    `about` goes first (which row of which table the tree is of)."""
+    return json.dumps({**(about or {}), **_trace(result, sources)}, indent=2, ensure_ascii=False)
 
 
 def _trace(node: Result, sources: dict[str, str]) -> dict[str, object]:
@@ -462,6 +467,7 @@ class Tabular:
     title: str = ""
     inputs: range = range(0)  # the columns taken from the input table (`input` or `group` in JSON)
     input_key: str = "input"
+    footer: list[object] | None = None  # a total line below the rows (not in JSON, which has the totals)
 
     def labels(self) -> list[str]:
         """Column headings with their units; an input column named like a result column is `input.name`."""
@@ -561,8 +567,11 @@ def group_table(results: Results, table: str, columns: Sequence[str], units: Seq
     header = [*columns, "rows", *names]
     units_out: list[str | None] = [*(None for _ in columns), None, *units_of.values()]
     body = [[*g, int(counts[i]), *(sums[n][i] for n in names)] for i, g in enumerate(groups)]
+    totals = [None if any(row[len(columns) + 1 + k] is None for row in body) else
+              math.fsum(row[len(columns) + 1 + k] for row in body) for k in range(len(names))]  # fmt: skip
+    footer: list[object] = ["total", *("" for _ in columns[1:]), int(counts.sum()), *totals]
     title = ", ".join(str(j.key) for j in _table_jobs(results, table))
-    return Tabular(header, units_out, body, title, range(len(columns)), "group")
+    return Tabular(header, units_out, body, title, range(len(columns)), "group", footer)
 
 
 def _json_row(table: Tabular, row: list[object]) -> dict[str, object]:
@@ -575,6 +584,11 @@ def _json_row(table: Tabular, row: list[object]) -> dict[str, object]:
         else:
             entry[name] = value
     return entry
+
+
+def _md_cell(text: str) -> str:
+    """A cell that cannot break the Markdown table it stands in."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def _text_cell(value: object) -> str:
@@ -593,23 +607,27 @@ def render_tabular(tables: Sequence[Tabular], form: str) -> str:
         )
     parts = []
     for t in tables:
+        rows = [*t.rows, t.footer] if t.footer is not None else t.rows
         if form == "csv":
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
             writer.writerow(t.labels())
             writer.writerows(
-                [["" if c is None else repr(c) if isinstance(c, float) else c for c in row] for row in t.rows]
+                [["" if c is None else repr(c) if isinstance(c, float) else c for c in row] for row in rows]
             )
             parts.append(buffer.getvalue().rstrip("\n"))
             continue
-        body = [[_text_cell(c) for c in row] for row in t.rows]
+        body = [[_text_cell(c) for c in row] for row in rows]
         if form == "md":
             lines = ["| " + " | ".join(t.labels()) + " |", "|" + "---|" * len(t.header)]
-            parts.append("\n".join([f"**{t.title}**", "", *lines, *("| " + " | ".join(r) + " |" for r in body)]))
+            cells = [[_md_cell(c) for c in r] for r in body]
+            parts.append("\n".join([f"**{t.title}**", "", *lines, *("| " + " | ".join(r) + " |" for r in cells)]))
             continue
         labels = t.labels()
         widths = [max(len(r[i]) for r in [labels, *body]) for i in range(len(labels))]
         lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [labels, *body]]
         lines.insert(1, "  ".join("-" * w for w in widths))
+        if t.footer is not None:
+            lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
         parts.append("\n".join([f"{t.title}:", *lines]))
     return "\n\n".join(parts)

@@ -120,8 +120,10 @@ def test_run_by_two_columns(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
         capsys, "run", scenario(tmp_path), "--by", "jobs.account", "--by", "jobs.cluster", "--format", "csv"
     )
     assert code == 0
-    rows = list(csv.DictReader(io.StringIO(out)))
+    *rows, total = list(csv.DictReader(io.StringIO(out)))
     assert [(r["account"], r["cluster"]) for r in rows] == [("nlp", "east"), ("nlp", "west"), ("vision", "west")]
+    assert total["account"] == "total" and total["rows"] == "3"
+    assert float(total["energy [kWh]"]) == pytest.approx(sum(ENERGY), rel=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -141,9 +143,11 @@ def test_by_names_a_text_column(
 def test_explain_replays_one_row(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, _ = run(capsys, "explain", scenario(tmp_path), "nightly[3].energy", "--format", "json")
     assert code == 0
-    first_line, tree = out.split("\n", 1)
-    assert "row 3 of" in first_line and "jobs.csv:4:1" in first_line
-    assert json.loads(tree)["value"] == pytest.approx(ENERGY[2], rel=1e-12)
+    tree = json.loads(out)
+    assert tree["row"] == 3 and tree["at"].endswith("jobs.csv:4:1")
+    assert tree["value"] == pytest.approx(ENERGY[2], rel=1e-12)
+    code, out, _ = run(capsys, "explain", scenario(tmp_path), "nightly[3].energy")
+    assert out.splitlines()[0].startswith("nightly[3]: row 3 of") and "jobs.csv:4:1" in out.splitlines()[0]
 
 
 def test_explain_of_a_row_that_does_not_exist(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
