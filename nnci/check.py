@@ -288,7 +288,7 @@ def _check_range(
                                   severity=rule.severity, help=_range_help(spec, value.magnitude)))  # fmt: skip
         else:
             first = Quantity(value.magnitude[rows[0]], value.dimension)
-            out.append(Diagnostic("E402", f"`{spec.name}` {rule.reason}, but not in {arrays.rows_text(rows, count)}",
+            out.append(Diagnostic("E402", f"`{spec.name}` is out of range in {arrays.rows_text(rows, count)}: {rule.reason}",
                                   expr.span, severity=rule.severity, notes=_cell_notes(engine, expr, rows, first),
                                   help=_range_help(spec, float(first.magnitude))))  # fmt: skip
         return
@@ -344,8 +344,12 @@ def _check_map(
     off = arrays.true_rows(abs(total - 1) > SHARE_TOLERANCE)
     if off:
         shown = format_number(arrays.lane(total, off[0]) * 100)
-        where = f" in {arrays.rows_text(off, arrays.length(total))}" if arrays.is_array(total) else ""
-        out.append(Diagnostic("E403", f"the shares of `{spec.name}` sum to {shown} %, not 100 %{where}", expr.span,
+        if arrays.is_array(total):
+            where = arrays.rows_text(off, arrays.length(total))
+            message = f"the shares of `{spec.name}` do not sum to 100 % in {where} (row {off[0] + 1}: {shown} %)"
+        else:
+            message = f"the shares of `{spec.name}` sum to {shown} %, not 100 %"
+        out.append(Diagnostic("E403", message, expr.span,
                               help=f"make the shares add up to 100 %, e.g. with a `{spec.target}` for the rest"))  # fmt: skip
 
 

@@ -203,7 +203,7 @@ def test_rows_must_name_a_table(tmp_path: Path) -> None:
 def test_a_value_out_of_range_names_the_rows_and_cells(tmp_path: Path) -> None:
     table = JOBS.replace("c,nlp,west,4,100", "c,nlp,west,4,-100")
     message = errors(scenario(tmp_path, table=table))
-    assert "E402" in message and "`duration` cannot be negative, but not in row 3 (of 3)" in message
+    assert "E402" in message and "`duration` is out of range in row 3 (of 3): cannot be negative" in message
     assert "jobs.csv:4:" in message
 
 
