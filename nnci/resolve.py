@@ -560,6 +560,9 @@ class _Resolver:
             self.error("E301", f"table `{alias}` has no column `{ref.parts[1]}`", ref.span,
                        help=did_you_mean(ref.parts[1], table.columns) or "columns: " + ", ".join(table.columns))  # fmt: skip
             return None
+        if column.problems:
+            self.diagnostics.extend(column.problems)
+            return None
         if self.rows is not None and self.rows != key:
             self.error("E305", f"`{ref.dotted}` is a column of `{table.file}`, but this job's rows are those of "
                        f"`{self.loaded.tables[self.rows].file}`", ref.span,

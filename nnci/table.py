@@ -104,6 +104,7 @@ class Column:
     index: int = 0  # 0-based position in the header
     first_text: int | None = None
     _locator: _Locator | None = attrs.field(default=None, eq=False, repr=False)
+    problems: tuple[Diagnostic, ...] = ()  # its bad cells, located: an error once a job reads the column
 
     @property
     def is_text(self) -> bool:
@@ -555,9 +556,8 @@ class _Reader:
                 return Column(name, None, None, tuple(map(str.strip, cells)), span, index, row, self.locator)
         if values is None:
             values, diagnostics = _slow_numbers(np, self.locator, name, unit_text, factor, index, cells, kept_rows)
-            if diagnostics:
-                self.diagnostics += diagnostics
-                return None
+            if diagnostics:  # reported when a job reads the column: a bad cell in a column no one uses is harmless
+                return Column(name, unit_text, dimension, values, span, index, None, self.locator, tuple(diagnostics))
         return Column(name, unit_text, dimension, values, span, index, None, self.locator)
 
 
@@ -586,6 +586,7 @@ def _slow_numbers(np: Any, locator: _Locator, name: str, unit_text: str | None, 
                 if math.isfinite(value):
                     values.append(value)
                     continue
+            values.append(math.nan)  # a bad cell is unknown, never a number
             if len(shown) == MAX_PER_COLUMN:
                 more += 1
                 continue

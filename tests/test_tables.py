@@ -363,3 +363,12 @@ def test_input_columns_named_like_results_hide_nothing(capsys: pytest.CaptureFix
     assert code == 0
     assert row["row"] == 1 and row["input"]["row"] == 7 and row["input"]["energy"]["value"] == 1
     assert row["energy"]["value"] == pytest.approx(8 * 0.3 * 10 * 1.2, rel=1e-12)
+
+
+def test_a_bad_cell_in_a_column_no_job_reads_is_harmless(tmp_path: Path) -> None:
+    table = "job,exit_code,cluster,gpus,hours [h]\na,0,east,8,10\nb,,west,16,2.5\n"
+    results = nnci.run(scenario(tmp_path, table=table))
+    assert results.jobs[0].rows == 2
+    text = SCENARIO.replace("duration = jobs.hours", "duration = jobs.hours + jobs.exit_code * 1 h")
+    message = errors(scenario(tmp_path, text, table))
+    assert "row 2, column `exit_code`: the cell is empty" in message and "jobs.csv:3:3" in message
