@@ -77,8 +77,22 @@ class _Resolver:
                     continue
                 scope[block.name] = block
 
+    def check_aliases(self) -> None:
+        """An alias is a name of its file: it may not be `total`, nor the name of a block there."""
+        for key, module in self.loaded.modules.items():
+            scope = self.scopes.get(self.module_of(key), {})
+            for stmt in module.imports:
+                if stmt.alias in RESERVED_NAMES:
+                    self.error("E202", f"`{stmt.alias}` is reserved", stmt.span,
+                               help=f"`{stmt.alias}.energy` etc. name the sums over all jobs; choose another alias")  # fmt: skip
+                elif stmt.alias in scope and scope[stmt.alias].span.file == key:
+                    self.error("E202", f"alias `{stmt.alias}` is also the name of a block of this file", stmt.span,
+                               notes=(f"the block is at {scope[stmt.alias].name_span}",),
+                               help="rename the alias or the block")  # fmt: skip
+
     def run(self, everything: bool = False) -> ir.Program:
         self.build_scopes()
+        self.check_aliases()
         for key in self.loaded.roots:
             for block in self.loaded.modules[key].blocks:
                 if self.scopes[ROOT].get(block.name) is block:

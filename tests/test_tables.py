@@ -372,3 +372,9 @@ def test_a_bad_cell_in_a_column_no_job_reads_is_harmless(tmp_path: Path) -> None
     text = SCENARIO.replace("duration = jobs.hours", "duration = jobs.hours + jobs.exit_code * 1 h")
     message = errors(scenario(tmp_path, text, table))
     assert "row 2, column `exit_code`: the cell is empty" in message and "jobs.csv:3:3" in message
+
+
+@pytest.mark.parametrize(("alias", "message"), [("total", "`total` is reserved"), ("east", "also the name of a block")])
+def test_an_alias_may_not_hide_a_name(tmp_path: Path, alias: str, message: str) -> None:
+    text = SCENARIO.replace("as jobs\n", f'as jobs\nimport "jobs.csv" as {alias}\n')
+    assert message in errors(scenario(tmp_path, text))
