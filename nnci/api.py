@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from nnci import ir
@@ -15,16 +16,27 @@ from nnci.load import load_text
 from nnci.resolve import resolve
 
 
-def load(*paths: str | Path, everything: bool = False) -> ir.Program:
+def load(
+    *paths: str | Path,
+    everything: bool = False,
+    allow_imports: Sequence[str | Path] = (),
+    max_file_bytes: int | None = None,
+) -> ir.Program:
     """Read, parse and resolve files (and everything they import) into one program. Imported
-    blocks are resolved when something refers to them, or all of them with `everything`."""
-    loaded, diagnostics = load_files(list(paths))
+    blocks are resolved when something refers to them, or all of them with `everything`.
+
+    Imports must stay inside each file's project (its folder, or the nearest one above holding
+    `nnci.toml`) or inside a folder of `allow_imports`; files larger than `max_file_bytes`
+    (default 50 MB, or $NNCI_MAX_FILE_BYTES) are refused. `-` reads standard input."""
+    loaded, diagnostics = load_files(list(paths), allow_imports, max_file_bytes)
     return _resolved(loaded, diagnostics, everything)
 
 
-def loads(text: str, name: str = "<input>") -> ir.Program:
-    """Like `load`, from text."""
-    loaded, diagnostics = load_text(text, name)
+def loads(
+    text: str, name: str = "<input>", allow_imports: Sequence[str | Path] = (), max_file_bytes: int | None = None
+) -> ir.Program:
+    """Like `load`, from text; its imports are relative to (and stay inside) the working directory."""
+    loaded, diagnostics = load_text(text, name, allow_imports, max_file_bytes)
     return _resolved(loaded, diagnostics)
 
 

@@ -39,16 +39,18 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="evaluate files and print every job's footprint",
                               description="Evaluate .nnci files and print each job's energy, operational, "
                               "embodied and total carbon, and their sum.")  # fmt: skip
-    run.add_argument("files", nargs="+", metavar="FILE")
+    run.add_argument("files", nargs="+", metavar="FILE", help="`-` reads standard input")
     run.add_argument("--format", choices=("table", "json", "csv", "md"), default="table")
     run.add_argument("--unit", action="append", default=[], metavar="UNIT",
                      help="show quantities of this unit's dimension in it (e.g. MWh, tCO2e); repeatable")  # fmt: skip
+    _project_options(run)
     run.set_defaults(command=_run)
 
     check = commands.add_parser("check", help="check files without printing results",
                                 description="Parse and check .nnci files: syntax, names, units, dimensions, "
                                 "plausible values and `check` lines.")  # fmt: skip
-    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("files", nargs="+", metavar="FILE", help="`-` reads standard input")
+    _project_options(check)
     check.set_defaults(command=_check)
 
     explain = commands.add_parser("explain", help="show how one quantity was derived",
@@ -57,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("file", metavar="FILE")
     explain.add_argument("target", metavar="NAME.QUANTITY", help="e.g. gpt3.operational or total.energy")
     explain.add_argument("--format", choices=("tree", "json"), default="tree", help="json: the same tree as data")
+    _project_options(explain)
     explain.set_defaults(command=_explain)
 
     compare = commands.add_parser("compare", help="one job under every published method, side by side",
@@ -65,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
                                   "and total carbon with the spread between methods.")  # fmt: skip
     compare.add_argument("file", metavar="FILE")
     compare.add_argument("job", metavar="NAME", help="a training or inference block")
+    _project_options(compare)
     compare.set_defaults(command=_compare)
 
     fmt = commands.add_parser("fmt", help="format files in the canonical layout",
@@ -91,8 +95,22 @@ def _parser() -> argparse.ArgumentParser:
                                    "compare computed values with `expect` lines; exit 1 if any fails.")  # fmt: skip
     validate.add_argument("paths", nargs="+", metavar="PATH")
     validate.add_argument("--format", choices=("table", "md"), default="table", help="md: a Markdown table")
+    _project_options(validate)
     validate.set_defaults(command=_validate)
     return parser
+
+
+def _project_options(command: argparse.ArgumentParser) -> None:
+    """The options that widen what a scenario may read (see "Security model" in the README)."""
+    command.add_argument("--allow-import", action="append", default=[], metavar="DIR",
+                         help="also allow imports from DIR (imports must otherwise stay inside the project: "
+                         "the folder of the file named, or the nearest one above it holding nnci.toml)")  # fmt: skip
+    command.add_argument("--max-file-bytes", type=int, default=None, metavar="N",
+                         help="refuse files larger than N bytes (default 50 MB, or $NNCI_MAX_FILE_BYTES)")  # fmt: skip
+
+
+def _load(args: argparse.Namespace, *files: str | Path, everything: bool = False) -> ir.Program:
+    return api.load(*files, everything=everything, allow_imports=args.allow_import, max_file_bytes=args.max_file_bytes)
 
 
 def _version() -> str:
@@ -117,7 +135,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"nnci run: --unit {unit}: the figures shown are energy and carbon; "
                   "give an energy unit (kWh, MWh) or a carbon unit (kgCO2e, tCO2e)", file=sys.stderr)  # fmt: skip
             return 2
-    program = api.load(*args.files)
+    program = _load(args, *args.files)
     _warn(api.check(program), program.sources)
     results = evaluate(program)
     render = {"table": output.table, "md": output.to_markdown, "csv": output.to_csv}
@@ -129,7 +147,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    program = api.load(*args.files)
+    program = _load(args, *args.files)
     warnings = api.check(program)
     _warn(warnings, program.sources)
     count = len(program.roots)
@@ -138,7 +156,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    program = api.load(args.file, everything=True)
+    program = _load(args, args.file, everything=True)
     _warn(api.check(program), program.sources)
     found = _target(program, args.target)
     if isinstance(found, str):
@@ -179,7 +197,7 @@ def _target(program: ir.Program, target: str) -> tuple[ir.BlockKey, str] | str:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    program = api.load(args.file)
+    program = _load(args, args.file)
     _warn(api.check(program), program.sources)
     key = next((k for k in program.jobs if str(k) == args.job), None)
     if key is None:
@@ -236,7 +254,7 @@ def _validate(args: argparse.Namespace) -> int:
     failed = broken = 0
     for file in _nnci_files(args.paths):
         try:
-            program = api.load(file)
+            program = _load(args, file)
             api.check(program)
         except NnciError as error:
             broken += 1
