@@ -23,6 +23,7 @@ import functools
 import hashlib
 import itertools
 import json
+import operator
 import os
 import re
 import stat
@@ -107,18 +108,34 @@ CLASSES = _ast_classes()
 TAGS = {cls: index + 1 for index, cls in enumerate(CLASSES)}
 
 
+LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def encode(value: object) -> object:
     """An AST value as JSON data: an attrs instance is `[tag, *fields]`, a tuple `[0, *items]`.
 
     Raises CacheError for anything else (the module is then not cached)."""
-    if value is None or isinstance(value, str | int | float):
+    cls = type(value)
+    if cls in LEAVES:
         return value
-    if isinstance(value, tuple):
-        return [TUPLE, *(encode(item) for item in value)]
-    tag = TAGS.get(type(value))
-    if tag is None:
-        raise CacheError(f"cannot cache a {type(value).__name__}")
-    return [tag, *(encode(getattr(value, field.name)) for field in attrs.fields(type(value)))]  # type: ignore[arg-type]
+    if cls is tuple:
+        items: tuple[object, ...] = value  # type: ignore[assignment]
+    else:
+        tag = TAGS.get(cls, 0)
+        if not tag:
+            raise CacheError(f"cannot cache a {cls.__name__}")
+        items = GETTERS[cls](value)
+    return [TUPLE if cls is tuple else tag, *[v if type(v) in LEAVES else encode(v) for v in items]]
+
+
+def _fields_of(cls: type) -> Callable[[object], tuple[object, ...]]:
+    """A C-level getter of every field of `cls`, in order (encoding calls it for every node)."""
+    names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
+    getter = operator.attrgetter(*names)
+    return (lambda value: (getter(value),)) if len(names) == 1 else getter
+
+
+GETTERS = {cls: _fields_of(cls) for cls in CLASSES}
 
 
 Check = Callable[[list[Any]], bool]
