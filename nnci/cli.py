@@ -73,8 +73,8 @@ def _parser() -> argparse.ArgumentParser:
 
     fmt = commands.add_parser("fmt", help="format files in the canonical layout",
                               description="Print files in the canonical layout, comments kept. With -w, rewrite "
-                              "them in place (atomically, and only if the result parses back to the same "
-                              "program and comments); with --check, exit 1 if any file would change.")  # fmt: skip
+                              "them in place (only if the result parses back to the same program and comments; "
+                              "through symlinks, keeping hard links, owner, mode, a byte-order mark and CRLF); with --check, exit 1 if any file would change.")  # fmt: skip
     fmt.add_argument("files", nargs="+", metavar="FILE")
     mode = fmt.add_mutually_exclusive_group()
     mode.add_argument("-w", "--write", action="store_true", help="rewrite the files in place")
@@ -217,7 +217,7 @@ def _fmt(args: argparse.Namespace) -> int:
     for file in args.files:
         result = formatting.format_file(Path(file))
         if result.diagnostics:
-            print(render_all(result.diagnostics, {result.key: result.original}), file=sys.stderr)
+            print(render_all(result.diagnostics, {result.key: result.source}), file=sys.stderr)
             status = 1
             continue
         changed = result.formatted != result.original
@@ -226,7 +226,7 @@ def _fmt(args: argparse.Namespace) -> int:
                 print(f"would reformat {file}")
                 status = 1
         elif args.write:
-            problem = formatting.write_atomically(Path(file), result.formatted) if changed else None
+            problem = formatting.write_in_place(Path(file), result.formatted) if changed else None
             if problem is not None:
                 print(render_all([problem], {}), file=sys.stderr)
                 status = 1
