@@ -435,3 +435,46 @@ def test_fmt_refuses_a_fifo_without_reading(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.nnci")
     result = cli(["fmt", "pipe.nnci"], tmp_path, timeout=30)
     assert result.returncode == 1 and "a FIFO" in result.stderr, result.stderr
+
+
+# -- fuzzing as a habit ---------------------------------------------------------------------------
+
+
+def fuzz_tool():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "nnci_fuzz", Path(__file__).resolve().parent.parent / "tools" / "fuzz.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["nnci_fuzz"] = module  # attrs resolves the tool's classes through it
+    spec.loader.exec_module(module)
+    return module
+
+
+FUZZ_CASES = sorted((Path(__file__).resolve().parent / "cases" / "fuzz").glob("*.nnci"))
+
+
+def test_a_bounded_fuzz_run_finds_no_traceback_and_nothing_slow() -> None:
+    tally = fuzz_tool().fuzz_api(seed=14, count=1000, timeout=5.0)
+    assert tally.inputs == 1000
+    assert tally.kinds["crash"] == 0, tally.report("api")
+    assert tally.kinds["slow"] == 0, tally.report("api")
+    assert tally.kinds["diagnostics"] > 100 and tally.kinds["ok"] > 10, "the mutations reach every stage"
+
+
+def test_the_mutator_is_deterministic() -> None:
+    tool = fuzz_tool()
+    seeds = tool.load_seeds()
+    assert len({s.name.split("#")[0] for s in seeds}) > 20
+    assert list(tool.inputs(3, 50, seeds)) == list(tool.inputs(3, 50, seeds))
+
+
+@pytest.mark.parametrize("path", FUZZ_CASES, ids=lambda p: p.stem)
+def test_every_input_the_fuzzer_found_stays_fixed(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = path.read_bytes().decode("utf-8", "surrogatepass")
+    outcome = fuzz_tool().run_api(text, timeout=5.0)
+    assert outcome.kind not in ("crash", "slow"), outcome
+    assert main(["check", str(path)]) in (0, 1)
+    assert "Traceback" not in capsys.readouterr().err
