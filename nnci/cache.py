@@ -27,6 +27,7 @@ import operator
 import os
 import re
 import stat
+import time
 import types
 import typing
 from collections.abc import Callable
@@ -46,6 +47,8 @@ SUFFIX = ".nnci-module"
 MAGIC = b"nnci-module-cache"
 MAX_ENTRY_BYTES = 64 * 1024 * 1024  # far above any real module; a larger file is not ours
 ENTRY_NAME = re.compile(r"^[0-9a-f]{64}" + re.escape(SUFFIX) + "$")
+TEMPORARY_NAME = re.compile(r"^\..+" + re.escape(SUFFIX) + r"\.tmp$")  # `put` writes these, then renames them
+STALE_SECONDS = 3600  # a temporary file this old was left by a process that was killed
 
 TUPLE = 0  # [0, item, ...] is a tuple; [k, field, ...] with k ≥ 1 is an instance of CLASSES[k - 1]
 
@@ -278,6 +281,14 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def _remove_if_stale(path: Path) -> None:
+    try:
+        if time.time() - os.lstat(path).st_mtime > STALE_SECONDS:
+            path.unlink()
+    except OSError:
+        pass
+
+
 def put(text: str, key: str, module: ast.Module) -> None:
     """Write atomically (temporary file, then rename), so a reader never sees half an entry."""
     import tempfile  # only when writing: it costs start-up time
@@ -302,13 +313,14 @@ def put(text: str, key: str, module: ast.Module) -> None:
             _remove(Path(temporary))
 
 
-def _own_entries(folder: Path) -> list[Path]:
-    return [folder / name for name in os.listdir(folder) if ENTRY_NAME.match(name)]
-
-
 def _prune(folder: Path) -> None:
-    """Keep the newest MAX_ENTRIES of our own entries; nothing else in the folder is touched."""
-    entries = _own_entries(folder)
+    """Keep the newest MAX_ENTRIES of our own entries, and drop our temporary files left by a killed
+    process; nothing else in the folder is touched."""
+    names = os.listdir(folder)
+    entries = [folder / name for name in names if ENTRY_NAME.match(name)]
+    for name in names:
+        if TEMPORARY_NAME.match(name):
+            _remove_if_stale(folder / name)
     if len(entries) <= MAX_ENTRIES:
         return
     dated: list[tuple[float, Path]] = []

@@ -82,7 +82,7 @@ class NnciError(Exception):
         self.diagnostics = sort_diagnostics(diagnostics)
         self.sources = dict(sources or {})
         self._rendered: str | None = None
-        super().__init__()
+        super().__init__(self.diagnostics, self.sources)  # the arguments, not a message: it can be pickled
 
     def __str__(self) -> str:
         if self._rendered is None:

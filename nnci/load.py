@@ -188,6 +188,8 @@ class _Loader:
 
     def load_stdin(self) -> str | None:
         """Standard input, as a file named <stdin> in the working directory (for its imports)."""
+        if STDIN in self.modules:  # named twice: it was read the first time
+            return STDIN
         data = sys.stdin.buffer.read(self.max_bytes + 1)
         text = _decoded(data, STDIN, None, self.max_bytes)
         if isinstance(text, Diagnostic):

@@ -220,3 +220,19 @@ def test_every_shipped_module_round_trips_through_the_encoding() -> None:
         again = cache.deserialise(cache.serialise(module, file.stem, digest), file.stem, digest)
         assert again == module and again.comments == module.comments
         assert [b.span for b in again.blocks] == [b.span for b in module.blocks]
+
+
+def test_only_our_stale_temporary_files_are_swept(cache_dir: Path) -> None:
+    import os
+    import time
+
+    sub = cache_dir / cache.SUBFOLDER
+    sub.mkdir(parents=True, mode=0o700)
+    old = time.time() - 2 * cache.STALE_SECONDS
+    stale, fresh, foreign = sub / ".x1.nnci-module.tmp", sub / ".x2.nnci-module.tmp", sub / ".x3.tmp"
+    for path in (stale, fresh, foreign):
+        path.write_text("")
+    for path in (stale, foreign):
+        os.utime(path, (old, old))
+    nnci.loads(TEXT, "m.nnci")
+    assert not stale.exists() and fresh.exists() and foreign.exists()
