@@ -390,17 +390,28 @@ def fuzz_api(seed: int, count: int, timeout: float, save_dir: Path | None = None
     tally = Tally()
     seeds = load_seeds()
     with _scratch():
-        for _name, text in inputs(seed, count, seeds):
+        for number, (_name, text) in enumerate(inputs(seed, count, seeds), 1):
             outcome = run_api(text, timeout)
             tally.add(outcome)
-            if outcome.kind in ("crash", "slow") and save_dir is not None:
-                same = outcome.kind
+            if outcome.kind == "crash" and tally.crashes[outcome.detail] == 1 and save_dir is not None:
+                detail = outcome.detail
 
-                def fails(trial: str, same: str = same) -> bool:
-                    return run_api(trial, timeout).kind == same
+                def fails(trial: str, detail: str = detail) -> bool:
+                    return run_api(trial, timeout).detail == detail
 
-                tally.saved.append(save(reduce(text, fails), f"api-{same}", outcome.detail, save_dir))
+                tally.saved.append(save(reduce(text, fails), "api-crash", detail, save_dir))
+            elif outcome.kind == "slow" and save_dir is not None:
+                tally.saved.append(save(text, "api-slow", outcome.detail, save_dir))
+            _progress(number, count, tally)
     return tally
+
+
+def _progress(number: int, count: int, tally: Tally) -> None:
+    """A line on stderr every 1,000 inputs, for long runs."""
+    if number % 1000 == 0 and number < count:
+        print(
+            f"  {number}/{count}: {tally.kinds['crash']} crash, {tally.kinds['slow']} slow", file=sys.stderr, flush=True
+        )
 
 
 def fuzz_cli(seed: int, count: int, timeout: float, save_dir: Path | None = None) -> Tally:
@@ -408,11 +419,13 @@ def fuzz_cli(seed: int, count: int, timeout: float, save_dir: Path | None = None
     tally = Tally()
     rng = random.Random(seed + 1)
     with _scratch() as folder:
-        for _name, text in inputs(seed + 1, count, load_seeds()):
+        for number, (_name, text) in enumerate(inputs(seed + 1, count, load_seeds()), 1):
+            _progress(number * 10, count * 10, tally)  # every 100 runs
             command = rng.choice(CLI_COMMANDS)
             outcome = run_cli(text, command, folder, timeout)
             tally.add(outcome)
-            if outcome.kind in ("crash", "slow") and save_dir is not None:
+            first = outcome.kind == "slow" or tally.crashes[outcome.detail] == 1
+            if outcome.kind in ("crash", "slow") and first and save_dir is not None:
                 tally.saved.append(save(text, f"cli-{outcome.kind}", outcome.detail, save_dir))
     return tally
 
