@@ -396,7 +396,6 @@ def test_a_signal_during_the_write_waits_until_the_file_is_whole(
     path = tmp_path / "m.nnci"
     path.write_text(UGLY)
     received: list[int] = []
-    previous = signal.signal(signal.SIGTERM, lambda number, _frame: received.append(number))
     real = formatting._overwrite
 
     def interrupted(target: Path, data: bytes) -> None:
@@ -405,6 +404,7 @@ def test_a_signal_during_the_write_waits_until_the_file_is_whole(
         real(target, data)
 
     monkeypatch.setattr(formatting, "_overwrite", interrupted)
+    previous = signal.signal(signal.SIGTERM, lambda number, _frame: received.append(number))
     try:
         assert main(["fmt", "-w", str(path)]) == 0
     finally:
