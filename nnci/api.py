@@ -62,7 +62,7 @@ def evaluate(program: ir.Program) -> Results:
     return evaluate_program(program)
 
 
-def run(*paths: str | Path) -> Results:
-    program = load(*paths)
+def run(*paths: str | Path, allow_imports: Sequence[str | Path] = (), max_file_bytes: int | None = None) -> Results:
+    program = load(*paths, allow_imports=allow_imports, max_file_bytes=max_file_bytes)
     check(program)
     return evaluate(program)
