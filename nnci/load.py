@@ -175,7 +175,7 @@ class _Loader:
         resolved = _resolved(path)
         if resolved is None:
             self.diagnostics.append(Diagnostic("E103", f"`{path}` cannot be read", None,
-                                               notes=("its name cannot be resolved",)))  # fmt: skip
+                                               notes=("its path cannot be resolved (a symlink loop, or a name the system refuses)",)))  # fmt: skip
             return None
         if resolved in self.keys:
             return self.keys[resolved]
@@ -298,7 +298,12 @@ def read_project_file(
     limit = max_bytes if max_bytes is not None else project.max_bytes if project else max_file_bytes()
     resolved = _resolved(path)
     if resolved is None:
-        return Diagnostic("E103", f"`{written}` cannot be read", span, notes=("its name cannot be resolved",))
+        return Diagnostic(
+            "E103",
+            f"`{written}` cannot be read",
+            span,
+            notes=("its path cannot be resolved (a symlink loop, or a name the system refuses)",),
+        )
     if project is not None and not project.contains(resolved):
         return _outside(written, resolved, span, project)
     try:
