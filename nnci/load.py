@@ -32,6 +32,7 @@ PRELUDE = STD_PREFIX + "sources"  # always loaded: `mix` keys name generation so
 MARKER = "nnci.toml"  # a project's root folder holds it
 MAX_FILE_BYTES = 50 * 1024 * 1024
 STDIN = "<stdin>"
+UNRESOLVABLE = "its path cannot be resolved (a symlink loop, or a name the system refuses)"
 STDIN_NAMES = ("-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
 
 
@@ -174,8 +175,7 @@ class _Loader:
         """A file named by the user: any place, but a regular file within the size limit."""
         resolved = _resolved(path)
         if resolved is None:
-            self.diagnostics.append(Diagnostic("E103", f"`{path}` cannot be read", None,
-                                               notes=("its path cannot be resolved (a symlink loop, or a name the system refuses)",)))  # fmt: skip
+            self.diagnostics.append(Diagnostic("E103", f"`{path}` cannot be read", None, notes=(UNRESOLVABLE,)))
             return None
         if resolved in self.keys:
             return self.keys[resolved]
@@ -302,7 +302,7 @@ def read_project_file(
             "E103",
             f"`{written}` cannot be read",
             span,
-            notes=("its path cannot be resolved (a symlink loop, or a name the system refuses)",),
+            notes=(UNRESOLVABLE,),
         )
     if project is not None and not project.contains(resolved):
         return _outside(written, resolved, span, project)
