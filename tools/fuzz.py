@@ -364,6 +364,7 @@ class Tally:
     slowest: float = 0.0
     seconds: float = 0.0
     saved: list[Path] = attrs.field(factory=list)
+    interrupted: bool = False
 
     def add(self, outcome: Outcome) -> None:
         self.inputs += 1
@@ -376,6 +377,7 @@ class Tally:
             self.slow.append(outcome.detail)
 
     def report(self, title: str) -> str:
+        title += " (interrupted)" if self.interrupted else ""
         lines = [f"{title}: {self.inputs} inputs in {self.seconds:.1f} s: " + ", ".join(
             f"{self.kinds[k]} {k}" for k in ("ok", "diagnostics", "crash", "slow")) +
             f"; slowest {self.slowest:.2f} s"]  # fmt: skip
@@ -390,7 +392,7 @@ def fuzz_api(seed: int, count: int, timeout: float, save_dir: Path | None = None
     tally = Tally()
     seeds = load_seeds()
     with _scratch():
-        for number, (_name, text) in enumerate(inputs(seed, count, seeds), 1):
+        for number, (_name, text) in _interruptible(enumerate(inputs(seed, count, seeds), 1), tally):
             outcome = run_api(text, timeout)
             tally.add(outcome)
             if outcome.kind == "crash" and tally.crashes[outcome.detail] == 1 and save_dir is not None:
@@ -406,6 +408,19 @@ def fuzz_api(seed: int, count: int, timeout: float, save_dir: Path | None = None
     return tally
 
 
+def _interruptible(items: Iterator[tuple[int, tuple[str, str]]], tally: Tally) -> Iterator[tuple[int, tuple[str, str]]]:
+    """The items, until Ctrl-C or SIGTERM: the handler only sets a flag, read between inputs, so
+    a long run stopped early still reports what it counted."""
+    for item in items:
+        if STOP:
+            tally.interrupted = True
+            return
+        yield item
+
+
+STOP: list[int] = []
+
+
 def _progress(number: int, count: int, tally: Tally) -> None:
     """A line on stderr every 1,000 inputs, for long runs."""
     if number % 1000 == 0 and number < count:
@@ -419,7 +434,7 @@ def fuzz_cli(seed: int, count: int, timeout: float, save_dir: Path | None = None
     tally = Tally()
     rng = random.Random(seed + 1)
     with _scratch() as folder:
-        for number, (_name, text) in enumerate(inputs(seed + 1, count, load_seeds()), 1):
+        for number, (_name, text) in _interruptible(enumerate(inputs(seed + 1, count, load_seeds()), 1), tally):
             _progress(number * 10, count * 10, tally)  # every 100 runs
             command = rng.choice(CLI_COMMANDS)
             outcome = run_cli(text, command, folder, timeout)
@@ -451,6 +466,10 @@ def _scratch() -> Iterator[Path]:
                     os.environ[key] = value
 
 
+def _interrupt(number: int, _frame: object) -> None:
+    STOP.append(number)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Mutation fuzzing of nnci (in-process API and CLI).")
     parser.add_argument("--seed", type=int, default=1)
@@ -460,6 +479,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save-dir", type=Path, default=SAVE_DIR, help="where failing inputs are saved")
     parser.add_argument("--no-save", action="store_true", help="count failures without saving them")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     save_dir = None if args.no_save else args.save_dir
     sys.path.insert(0, str(ROOT))
     failed = False
