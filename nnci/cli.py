@@ -226,7 +226,7 @@ def _fmt(args: argparse.Namespace) -> int:
                 print(f"would reformat {file}")
                 status = 1
         elif args.write:
-            problem = formatting.write_in_place(Path(file), result.formatted) if changed else None
+            problem = formatting.write_in_place(Path(file), result.formatted, result.original) if changed else None
             if problem is not None:
                 print(render_all([problem], {}), file=sys.stderr)
                 status = 1

@@ -260,14 +260,16 @@ def format_file(path: Path) -> Formatted:
     return Formatted(key, text, layout.apply(formatted), ())
 
 
-def write_in_place(path: Path, text: str) -> Diagnostic | None:
+def write_in_place(path: Path, text: str, original: str | None = None) -> Diagnostic | None:
     """Rewrite the file the user has, keeping its identity: through a symlink to its target, into
     the same inode (so hard links, owner, mode and extended attributes stay as they were).
 
     The new bytes are first written to a temporary copy beside the target and read back; only
-    then are they written over the original, which is truncated to their length. Signals that
-    can be caught (SIGINT, SIGTERM, SIGHUP, SIGQUIT) wait until the write is done and the copy
-    removed, then act as they would have. A file the user may not write is left alone and reported."""
+    then are they written over the original, which is truncated to their length. If that write
+    fails (a full disk), the `original` text is written back; if even that fails, the copy is
+    kept and named. Signals that can be caught (SIGINT, SIGTERM, SIGHUP, SIGQUIT) wait until the
+    write is done and the copy removed, then act as they would have. A file the user may not
+    write is left alone and reported."""
     shown = display_path(path)
     try:
         target = path.resolve(strict=True)
@@ -281,12 +283,28 @@ def write_in_place(path: Path, text: str) -> Diagnostic | None:
             copy = _verified_copy(target, data)
             try:
                 _overwrite(target, data)
-            finally:
-                if copy is not None:
-                    copy.unlink(missing_ok=True)
+            except OSError as error:
+                return _restore(target, shown, original, copy, error)
+            if copy is not None:
+                copy.unlink(missing_ok=True)
     except OSError as error:
         return _not_written(shown, error)
     return None
+
+
+def _restore(target: Path, shown: str, original: str | None, copy: Path | None, error: OSError) -> Diagnostic:
+    """The write over the file failed part-way: put the original bytes back, or keep the copy."""
+    try:
+        if original is None:
+            raise error
+        _overwrite(target, original.encode("utf-8"))
+    except OSError:
+        kept = (f"the formatted text is in {display_path(copy)}",) if copy is not None else ()
+        return Diagnostic("E103", f"`{shown}` could not be written and may be damaged", None,
+                          notes=(str(error.strerror or error), *kept))  # fmt: skip
+    if copy is not None:
+        copy.unlink(missing_ok=True)
+    return _not_written(shown, error)
 
 
 def _not_written(shown: str, error: BaseException) -> Diagnostic:

@@ -422,13 +422,40 @@ def test_a_failed_write_leaves_no_temporary_file(
     path = tmp_path / "m.nnci"
     path.write_text(UGLY)
 
+    real = formatting._overwrite
+    calls: list[bytes] = []
+
     def broken(target: Path, data: bytes) -> None:
-        raise OSError(28, "No space left on device")
+        calls.append(data)
+        if len(calls) == 1:  # part of the new text reaches the file, then the disk is full
+            real(target, data[:10])
+            raise OSError(28, "No space left on device")
+        real(target, data)
 
     monkeypatch.setattr(formatting, "_overwrite", broken)
     assert main(["fmt", "-w", str(path)]) == 1
-    assert "could not be written" in capsys.readouterr().err
-    assert path.read_text() == UGLY and no_temporaries(tmp_path)
+    assert "could not be written; it was left alone" in capsys.readouterr().err
+    assert path.read_text() == UGLY, "the original was written back"
+    assert no_temporaries(tmp_path)
+
+
+def test_when_even_the_original_cannot_be_written_back_the_copy_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nnci import formatting
+
+    path = tmp_path / "m.nnci"
+    path.write_text(UGLY)
+
+    def broken(target: Path, data: bytes) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(formatting, "_overwrite", broken)
+    assert main(["fmt", "-w", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "may be damaged" in err and "the formatted text is in" in err, err
+    kept = [p for p in tmp_path.iterdir() if p.name.endswith(".nnci-fmt.tmp")]
+    assert len(kept) == 1 and kept[0].read_text() == PRETTY
 
 
 def test_fmt_refuses_a_fifo_without_reading(tmp_path: Path) -> None:
