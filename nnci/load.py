@@ -268,12 +268,13 @@ class _Loader:
         return child
 
 
-def import_target(written: str, importer: Path, span: Span | None = None) -> Path | Diagnostic:
-    """The path an import (or a data file) names, not yet resolved; a name no file can have is E103."""
+def import_target(written: str, importer: Path, span: Span | None = None, suffix: str = ".nnci") -> Path | Diagnostic:
+    """The path an import names (a data file: with `suffix=""`), not yet resolved; a name no file
+    can have is E103. Pass the result to `read_project_file`, which checks where it leads."""
     if "\0" in written or not written.strip():
         return Diagnostic("E103", f"`{written}` is not a file name", span,
                           notes=("a file name cannot be empty or contain a NUL character",))  # fmt: skip
-    relative = Path(written if written.endswith(".nnci") else written + ".nnci")
+    relative = Path(written if written.endswith(suffix) else written + suffix)
     if written.startswith(STD_PREFIX):
         return std_dir() / relative.relative_to("std")
     return importer.parent / relative

@@ -522,3 +522,24 @@ def test_no_grammar_pickle_is_left_in_the_shared_temp_folder(tmp_path: Path) -> 
     (tmp_path / "m.nnci").write_text(DEVICE)
     subprocess.run([*NNCI, "check", "m.nnci"], cwd=tmp_path, env=env, capture_output=True, timeout=120, check=True)
     assert not [p.name for p in shared.iterdir() if "lark" in p.name]
+
+
+def test_a_data_file_goes_through_the_same_checks(project: Path) -> None:
+    """How the loader's data-file import (CSV tables) is meant to call the one reading function."""
+    from nnci.load import import_target, project_for, read_project_file
+
+    (project / "table.csv").write_text("a,b\n1,2\n")
+    (project / "passwd.csv").symlink_to("/etc/passwd")
+    os.mkfifo(project / "pipe.csv")
+    here = project_for(project)
+    importer = project / "main.nnci"
+    span = Span("main.nnci", 3, 1, 3, 10)
+
+    def read(written: str) -> str | Diagnostic:
+        target = import_target(written, importer, span, suffix="")
+        return target if isinstance(target, Diagnostic) else read_project_file(target, span, project=here)
+
+    assert read("table.csv") == "a,b\n1,2\n"
+    for written, code in (("passwd.csv", "E104"), ("../outside.nnci", "E104"), ("pipe.csv", "E103"), ("a\0", "E103")):
+        problem = read(written)
+        assert isinstance(problem, Diagnostic) and problem.code == code and problem.span == span, (written, problem)
