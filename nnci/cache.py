@@ -314,21 +314,22 @@ def put(text: str, key: str, module: ast.Module) -> None:
 
 
 def _prune(folder: Path) -> None:
-    """Keep the newest MAX_ENTRIES of our own entries, and drop our temporary files left by a killed
-    process; nothing else in the folder is touched."""
+    """Past MAX_ENTRIES of our own entries, drop the oldest down to three quarters of it (so the
+    next puts do not stat every entry again), and our temporary files left by a killed process;
+    nothing else in the folder is touched."""
     names = os.listdir(folder)
-    entries = [folder / name for name in names if ENTRY_NAME.match(name)]
     for name in names:
         if TEMPORARY_NAME.match(name):
             _remove_if_stale(folder / name)
+    entries = [name for name in names if ENTRY_NAME.match(name)]
     if len(entries) <= MAX_ENTRIES:
         return
-    dated: list[tuple[float, Path]] = []
-    for entry in entries:
+    dated: list[tuple[float, str]] = []
+    for name in entries:
         try:
-            dated.append((entry.stat().st_mtime, entry))
+            dated.append((os.stat(os.path.join(folder, name)).st_mtime, name))
         except OSError:
             continue
     dated.sort()
-    for _, stale in dated[: len(dated) - MAX_ENTRIES]:
-        _remove(stale)
+    for _, stale in dated[: len(dated) - MAX_ENTRIES * 3 // 4]:
+        _remove(folder / stale)

@@ -204,15 +204,17 @@ class _Loader:
     def load_source(self, text: str, key: str, path: Path, project: Project) -> str:
         """Register one module, then follow its imports, and theirs, depth first, with a stack."""
         stack = [self._register(text, key, path, project)]
+        on_stack = {path}  # the paths of `stack`, for a cycle test that does not walk it
         while stack:
             frame = stack[-1]
             statement = next(frame.pending, None)
             if statement is None:
-                stack.pop()
+                on_stack.discard(stack.pop().path)
                 continue
-            child = self._follow(statement, frame, stack)
+            child = self._follow(statement, frame, stack, on_stack)
             if child is not None:
                 stack.append(child)
+                on_stack.add(child.path)
         return key
 
     def _register(self, text: str, key: str, path: Path, project: Project) -> _Frame:
@@ -236,13 +238,13 @@ class _Loader:
             cache.put(text, key, module)
         return module
 
-    def _follow(self, stmt: ast.Import, frame: _Frame, stack: list[_Frame]) -> _Frame | None:
+    def _follow(self, stmt: ast.Import, frame: _Frame, stack: list[_Frame], on_stack: set[Path]) -> _Frame | None:
         """One import line: the module it names, already loaded or read now (then returned to be followed)."""
         key = frame.key
         target = import_target(stmt.path, frame.path, stmt.span)
         resolved = target if isinstance(target, Diagnostic) else _resolved(target)
-        chain = [f.path for f in stack]
-        if resolved is not None and not isinstance(resolved, Diagnostic) and resolved in chain:
+        if isinstance(resolved, Path) and resolved in on_stack:
+            chain = [f.path for f in stack]
             cycle = " → ".join(display_path(p) for p in (*chain[chain.index(resolved) :], resolved))
             self.diagnostics.append(
                 Diagnostic("E201", f"import cycle: `{stmt.path}` imports this file again", stmt.span,
