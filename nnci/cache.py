@@ -163,27 +163,33 @@ def _types(annotation: object) -> tuple[tuple[type, ...], tuple[type, ...] | Non
     return (annotation,), None
 
 
-@functools.cache
 def _fields_check(cls: type) -> Check:
     """A predicate over the decoded field values of `cls`, from its type hints (built once).
 
     Every check is an `isinstance` run by `map`, so checking costs little beside building."""
     namespace = {**vars(ast), "Span": Span}
     hints = typing.get_type_hints(cls, globalns=namespace, localns=namespace)
-    specs = [_types(hints[field.name]) for field in attrs.fields(cls)]
+    specs = [_types(hints[field.name]) for field in attrs.fields(cls)]  # type: ignore[arg-type]
     outer = tuple(o for o, _ in specs)
     nested = [(index, items) for index, (_, items) in enumerate(specs) if items is not None]
     count = len(specs)
 
-    def check(values: list[Any]) -> bool:
-        if len(values) != count or not all(map(isinstance, values, outer)):
-            return False
-        return all(
+    def flat(values: list[Any]) -> bool:
+        return len(values) == count and all(map(isinstance, values, outer))
+
+    def deep(values: list[Any]) -> bool:
+        return flat(values) and all(
             not isinstance(values[i], tuple) or all(map(isinstance, values[i], itertools.repeat(items)))
             for i, items in nested
         )
 
-    return check
+    return deep if nested else flat
+
+
+@functools.cache
+def _decoders() -> tuple[tuple[type, Check] | None, ...]:
+    """Tag → (class, check of its fields); built on first use, as it resolves type hints."""
+    return (None, *((cls, _fields_check(cls)) for cls in CLASSES))
 
 
 def decode(data: object) -> object:
@@ -193,15 +199,19 @@ def decode(data: object) -> object:
     or a string where a tuple belongs is refused where it stands."""
     if type(data) is not list:
         return data
+    return _decode_list(data, _decoders())
+
+
+def _decode_list(data: list[Any], decoders: tuple[tuple[type, Check] | None, ...]) -> object:
     if not data or type(data[0]) is not int:
         raise CacheError("untagged list")
-    tag, values = data[0], [decode(v) if type(v) is list else v for v in data[1:]]
+    tag, values = data[0], [_decode_list(v, decoders) if type(v) is list else v for v in data[1:]]
     if tag == TUPLE:
         return tuple(values)
-    if not 0 < tag <= len(CLASSES):
+    if not 0 < tag < len(decoders):
         raise CacheError(f"unknown tag {tag}")
-    cls = CLASSES[tag - 1]
-    if not _fields_check(cls)(values):
+    cls, check = decoders[tag]  # type: ignore[misc]
+    if not check(values):
         raise CacheError(f"malformed {cls.__name__}")
     return cls(*values)
 
