@@ -114,8 +114,42 @@ TAGS = {cls: index + 1 for index, cls in enumerate(CLASSES)}
 LEAVES = frozenset({str, int, float, bool, type(None)})
 
 
-def encode(value: object) -> object:
-    """An AST value as JSON data: an attrs instance is `[tag, *fields]`, a tuple `[0, *items]`.
+def _trailing_spans(cls: type) -> int:
+    """How many fields at the end of `cls` are spans: they are written inline as 4 ints each, the
+    file being the module's own (half the nodes of a tree are spans: this halves its lists)."""
+    count = 0
+    for field in reversed(attrs.fields(cls)):  # type: ignore[arg-type]
+        if field.type not in (Span, "Span"):
+            break
+        count += 1
+    return count if cls is not Span else 0
+
+
+def _fields_of(cls: type) -> Callable[[object], tuple[object, ...]]:
+    """A C-level getter of the fields of `cls` before its trailing spans, in order."""
+    names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
+    names = names[: len(names) - SPANS[cls]]
+    if not names:
+        return lambda value: ()
+    getter = operator.attrgetter(*names)
+    return (lambda value: (getter(value),)) if len(names) == 1 else getter
+
+
+def _spans_of(cls: type) -> Callable[[object], tuple[Span, ...]]:
+    """The trailing spans of an instance of `cls`."""
+    names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
+    getters = [operator.attrgetter(name) for name in names[len(names) - SPANS[cls] :]]
+    return lambda value: tuple(get(value) for get in getters)
+
+
+SPANS = {cls: _trailing_spans(cls) for cls in CLASSES}
+GETTERS = {cls: _fields_of(cls) for cls in CLASSES}
+SPAN_GETTERS = {cls: _spans_of(cls) for cls in CLASSES if SPANS[cls]}
+
+
+def encode(value: object, file: str) -> object:
+    """An AST value as JSON data: an instance is `[tag, *fields, *spans as line, column, end line,
+    end column]`, a tuple `[0, *items]`. Every inline span must be in `file`.
 
     Raises CacheError for anything else (the module is then not cached)."""
     cls = type(value)
@@ -123,22 +157,17 @@ def encode(value: object) -> object:
         return value
     if cls is tuple:
         items: tuple[object, ...] = value  # type: ignore[assignment]
-    else:
-        tag = TAGS.get(cls, 0)
-        if not tag:
-            raise CacheError(f"cannot cache a {cls.__name__}")
-        items = GETTERS[cls](value)
-    return [TUPLE if cls is tuple else tag, *[v if type(v) in LEAVES else encode(v) for v in items]]
-
-
-def _fields_of(cls: type) -> Callable[[object], tuple[object, ...]]:
-    """A C-level getter of every field of `cls`, in order (encoding calls it for every node)."""
-    names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
-    getter = operator.attrgetter(*names)
-    return (lambda value: (getter(value),)) if len(names) == 1 else getter
-
-
-GETTERS = {cls: _fields_of(cls) for cls in CLASSES}
+        return [TUPLE, *[v if type(v) in LEAVES else encode(v, file) for v in items]]
+    tag = TAGS.get(cls, 0)
+    if not tag:
+        raise CacheError(f"cannot cache a {cls.__name__}")
+    out = [tag, *[v if type(v) in LEAVES else encode(v, file) for v in GETTERS[cls](value)]]
+    if SPANS[cls]:
+        for span in SPAN_GETTERS[cls](value):
+            if span.file != file:
+                raise CacheError("a span in another file")
+            out += (span.line, span.column, span.end_line, span.end_column)
+    return out
 
 
 Check = Callable[[list[Any]], bool]
@@ -186,31 +215,41 @@ def _fields_check(cls: type) -> Check:
     return deep if nested else flat
 
 
+Decoder = tuple[type, Check, int]
+
+
 @functools.cache
-def _decoders() -> tuple[tuple[type, Check] | None, ...]:
-    """Tag → (class, check of its fields); built on first use, as it resolves type hints."""
-    return (None, *((cls, _fields_check(cls)) for cls in CLASSES))
+def _decoders() -> tuple[Decoder | None, ...]:
+    """Tag → (class, check of its fields, trailing spans); built on first use (it resolves type hints)."""
+    return (None, *((cls, _fields_check(cls), SPANS[cls]) for cls in CLASSES))
 
 
-def decode(data: object) -> object:
+def decode(data: object, file: str) -> object:
     """The inverse of `encode`; raises CacheError (or a builtin error) on anything that is not an AST.
 
     Leaves are passed through as JSON gave them; each class checks its own fields' types, so a dict
     or a string where a tuple belongs is refused where it stands."""
     if type(data) is not list:
         return data
-    return _decode_list(data, _decoders())
+    return _decode_list(data, file, _decoders())
 
 
-def _decode_list(data: list[Any], decoders: tuple[tuple[type, Check] | None, ...]) -> object:
+def _decode_list(data: list[Any], file: str, decoders: tuple[Decoder | None, ...]) -> object:
     if not data or type(data[0]) is not int:
         raise CacheError("untagged list")
-    tag, values = data[0], [_decode_list(v, decoders) if type(v) is list else v for v in data[1:]]
+    tag = data[0]
     if tag == TUPLE:
-        return tuple(values)
+        return tuple([_decode_list(v, file, decoders) if type(v) is list else v for v in data[1:]])
     if not 0 < tag < len(decoders):
         raise CacheError(f"unknown tag {tag}")
-    cls, check = decoders[tag]  # type: ignore[misc]
+    cls, check, spans = decoders[tag]  # type: ignore[misc]
+    end = len(data) - 4 * spans
+    values = [_decode_list(v, file, decoders) if type(v) is list else v for v in data[1:end]]
+    for at in range(end, len(data), 4):
+        line, column, end_line, end_column = data[at : at + 4]
+        if not type(line) is type(column) is type(end_line) is type(end_column) is int:
+            raise CacheError("malformed span")
+        values.append(Span(file, line, column, end_line, end_column))
     if not check(values):
         raise CacheError(f"malformed {cls.__name__}")
     return cls(*values)
@@ -220,7 +259,9 @@ def _decode_list(data: list[Any], decoders: tuple[tuple[type, Check] | None, ...
 
 
 def serialise(module: ast.Module, key: str, digest: str) -> bytes:
-    payload = json.dumps(encode(module), separators=(",", ":")).encode("ascii")
+    if module.file != key:
+        raise CacheError("a module stored under another name than its own")  # its spans name its file
+    payload = json.dumps(encode(module, module.file), separators=(",", ":")).encode("ascii")
     header = {"format": FORMAT, "key": key, "digest": digest, "sha256": hashlib.sha256(payload).hexdigest()}
     return MAGIC + b" " + json.dumps(header).encode("ascii") + b"\n" + payload
 
@@ -238,7 +279,7 @@ def deserialise(raw: bytes, key: str, digest: str) -> ast.Module:
         raise CacheError("stored under another key")
     if header.get("sha256") != hashlib.sha256(payload).hexdigest():
         raise CacheError("checksum mismatch")
-    module = decode(json.loads(payload))
+    module = decode(json.loads(payload), key)
     if not isinstance(module, ast.Module):
         raise CacheError("not a module")
     return module
