@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from nnci import ir
 from nnci.check import check as check_program
+from nnci.deep import with_deep_stack
 from nnci.diagnostics import Diagnostic, NnciError, has_errors
 from nnci.engine import Engine
 from nnci.evaluate import Results
@@ -17,17 +19,28 @@ from nnci.plan import Plan, compile_plan
 from nnci.resolve import resolve
 
 
-def load(*paths: str | Path, everything: bool = False) -> ir.Program:
+def load(
+    *paths: str | Path,
+    everything: bool = False,
+    allow_imports: Sequence[str | Path] = (),
+    max_file_bytes: int | None = None,
+) -> ir.Program:
     """Read, parse and resolve files (and everything they import) into one program. Imported
-    blocks are resolved when something refers to them, or all of them with `everything`."""
-    loaded, diagnostics = load_files(list(paths))
-    return _resolved(loaded, diagnostics, everything)
+    blocks are resolved when something refers to them, or all of them with `everything`.
+
+    Imports must stay inside each file's project (its folder, or the nearest one above holding
+    `nnci.toml`) or inside a folder of `allow_imports`; files larger than `max_file_bytes`
+    (default 50 MB, or $NNCI_MAX_FILE_BYTES) are refused. `-` reads standard input."""
+    loaded, diagnostics = load_files(list(paths), allow_imports, max_file_bytes)
+    return with_deep_stack(_resolved, loaded, diagnostics, everything)
 
 
-def loads(text: str, name: str = "<input>") -> ir.Program:
-    """Like `load`, from text."""
-    loaded, diagnostics = load_text(text, name)
-    return _resolved(loaded, diagnostics)
+def loads(
+    text: str, name: str = "<input>", allow_imports: Sequence[str | Path] = (), max_file_bytes: int | None = None
+) -> ir.Program:
+    """Like `load`, from text; its imports are relative to (and stay inside) the working directory."""
+    loaded, diagnostics = load_text(text, name, allow_imports, max_file_bytes)
+    return with_deep_stack(_resolved, loaded, diagnostics)
 
 
 def _resolved(loaded: LoadedProgram, diagnostics: list[Diagnostic], everything: bool = False) -> ir.Program:
@@ -42,7 +55,7 @@ def _resolved(loaded: LoadedProgram, diagnostics: list[Diagnostic], everything: 
 def check(program: ir.Program, engine: Engine | None = None) -> list[Diagnostic]:
     """Dimensions, ranges, shares and `check` lines. Returns warnings; raises on errors. Pass the engine
     that will evaluate the program (`compile`) so that nothing is derived twice."""
-    diagnostics = check_program(program, engine)
+    diagnostics = with_deep_stack(check_program, program, engine)
     if has_errors(diagnostics):
         raise NnciError(diagnostics, program.sources)
     return diagnostics
@@ -56,11 +69,11 @@ def compile(program: ir.Program) -> tuple[Plan, Engine]:
 
 def evaluate(program: ir.Program, engine: Engine | None = None, plan: Plan | None = None) -> Results:
     """Every job's energy, operational, embodied and total carbon, the totals and the expectations."""
-    return evaluate_program(program, engine, plan)
+    return with_deep_stack(evaluate_program, program, engine, plan)
 
 
-def run(*paths: str | Path) -> Results:
-    program = load(*paths)
+def run(*paths: str | Path, allow_imports: Sequence[str | Path] = (), max_file_bytes: int | None = None) -> Results:
+    program = load(*paths, allow_imports=allow_imports, max_file_bytes=max_file_bytes)
     plan, engine = compile(program)
     check(program, engine)
     return evaluate(program, engine, plan)

@@ -1,31 +1,73 @@
 """A cache of lowered modules, keyed by a hash of the file's text and of the code that parsed it.
 
-Parsing dominates a cold run: lark compiles a lexer per parser state, and the catalog files run
-to thousands of lines. Loading a pickled AST skips both, and a run whose files are all cached
-never imports lark. Entries live in $NNCI_CACHE_DIR, else $XDG_CACHE_HOME/nnci, else
-~/.cache/nnci; the oldest are pruned past MAX_ENTRIES. A cache that cannot be read or written is
-simply not used; NNCI_NO_CACHE=1 turns it off.
+Parsing dominates a cold run: the catalog files run to thousands of lines. Loading a cached AST
+skips the parser, and a run whose files are all cached never imports lark.
+
+Entries are data, never code: an AST is written as JSON (lists tagged with the AST class, see
+`encode`) and read back by a decoder that only builds `nnci.ast` classes, checking each field's
+type. Each entry starts with a header line holding the format version, the key it was stored
+under and the sha256 of the payload; an entry whose header, key, checksum or structure does not
+check out is removed and the file is parsed again. Nothing here can raise: a cache that cannot
+be read or written is simply not used.
+
+Entries live in the subfolder `modules-v2/` of $NNCI_CACHE_DIR, else $XDG_CACHE_HOME/nnci, else
+~/.cache/nnci, created private (0700); a subfolder that is not ours and private is not used.
+Only files named `<sha256>.nnci-module` in it are read or pruned (the oldest, past MAX_ENTRIES),
+so nothing else in the folder is ever touched. NNCI_NO_CACHE=1 turns the cache off.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import itertools
+import json
+import operator
 import os
-import pickle
+import re
+import stat
+import time
+import types
+import typing
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from nnci.ast import Module
+import attrs
+
+from nnci import ast
+from nnci.diagnostics import Span
 from nnci.resources import PACKAGE, grammar_path
 
 MAX_ENTRIES = 256
+FORMAT = 2
+SUBFOLDER = f"modules-v{FORMAT}"
+SUFFIX = ".nnci-module"
+MAGIC = b"nnci-module-cache"
+MAX_ENTRY_BYTES = 64 * 1024 * 1024  # far above any real module; a larger file is not ours
+ENTRY_NAME = re.compile(r"^[0-9a-f]{64}" + re.escape(SUFFIX) + "$")
+TEMPORARY_NAME = re.compile(r"^\..+" + re.escape(SUFFIX) + r"\.tmp$")  # `put` writes these, then renames them
+STALE_SECONDS = 3600  # a temporary file this old was left by a process that was killed
+
+TUPLE = 0  # [0, item, ...] is a tuple; [k, field, ...] with k ≥ 1 is an instance of CLASSES[k - 1]
+
+
+class CacheError(Exception):
+    """An entry that cannot be used: bad header, key, checksum, or a payload that is not an AST."""
 
 
 def cache_dir() -> Path:
+    """The user's cache folder (shared with nothing but nnci's own subfolder inside it)."""
     if os.environ.get("NNCI_CACHE_DIR"):
         return Path(os.environ["NNCI_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "nnci"
+
+
+def entries_dir() -> Path:
+    """nnci's own subfolder: the only place entries are written, read and pruned."""
+    return cache_dir() / SUBFOLDER
 
 
 @functools.cache
@@ -33,48 +75,312 @@ def _salt() -> bytes:
     """What an entry depends on besides the text: nnci's version, the grammar and the AST's code."""
     from nnci import __version__
 
-    digest = hashlib.sha256(__version__.encode())
+    digest = hashlib.sha256(__version__.encode() + FORMAT.to_bytes(2, "big"))
     for path in (grammar_path(), PACKAGE / "ast.py", PACKAGE / "lower.py", PACKAGE / "parse.py"):
         digest.update(path.read_bytes())
     return digest.digest()
 
 
+def _bytes(text: str) -> bytes:
+    """Any str as bytes, lone surrogates included (file names that are not UTF-8 decode to them)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _digest(text: str, key: str) -> str:
+    return hashlib.sha256(_salt() + _bytes(key) + b"\0" + _bytes(text)).hexdigest()
+
+
 def _entry(text: str, key: str) -> Path:
-    digest = hashlib.sha256(_salt() + key.encode() + b"\0" + text.encode()).hexdigest()
-    return cache_dir() / f"{digest}.pickle"
+    return entries_dir() / f"{_digest(text, key)}{SUFFIX}"
 
 
 def wanted() -> bool:
     return os.environ.get("NNCI_NO_CACHE") is None
 
 
-def get(text: str, key: str) -> Module | None:
+# -- encoding: an AST as nested JSON lists --------------------------------------------------------
+
+
+def _ast_classes() -> tuple[type, ...]:
+    """Every attrs class of `nnci.ast`, by name (stable across runs), and Span: all an entry may build."""
+    found = [c for c in vars(ast).values() if isinstance(c, type) and attrs.has(c) and c.__module__ == ast.__name__]
+    return (*sorted(found, key=lambda c: c.__name__), Span)
+
+
+CLASSES = _ast_classes()
+TAGS = {cls: index + 1 for index, cls in enumerate(CLASSES)}
+
+
+LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+def _trailing_spans(cls: type) -> int:
+    """How many fields at the end of `cls` are spans: they are written inline as 4 ints each, the
+    file being the module's own (half the nodes of a tree are spans: this halves its lists)."""
+    count = 0
+    for field in reversed(attrs.fields(cls)):  # type: ignore[arg-type]
+        if field.type not in (Span, "Span"):
+            break
+        count += 1
+    return count if cls is not Span else 0
+
+
+def _fields_of(cls: type) -> Callable[[object], tuple[object, ...]]:
+    """A C-level getter of the fields of `cls` before its trailing spans, in order."""
+    names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
+    names = names[: len(names) - SPANS[cls]]
+    if not names:
+        return lambda value: ()
+    getter = operator.attrgetter(*names)
+    return (lambda value: (getter(value),)) if len(names) == 1 else getter
+
+
+def _spans_of(cls: type) -> Callable[[object], tuple[Span, ...]]:
+    """The trailing spans of an instance of `cls`."""
+    names = [field.name for field in attrs.fields(cls)]  # type: ignore[arg-type]
+    getters = [operator.attrgetter(name) for name in names[len(names) - SPANS[cls] :]]
+    return lambda value: tuple(get(value) for get in getters)
+
+
+SPANS = {cls: _trailing_spans(cls) for cls in CLASSES}
+GETTERS = {cls: _fields_of(cls) for cls in CLASSES}
+SPAN_GETTERS = {cls: _spans_of(cls) for cls in CLASSES if SPANS[cls]}
+
+
+def encode(value: object, file: str) -> object:
+    """An AST value as JSON data: an instance is `[tag, *fields, *spans as line, column, end line,
+    end column]`, a tuple `[0, *items]`. Every inline span must be in `file`.
+
+    Raises CacheError for anything else (the module is then not cached)."""
+    cls = type(value)
+    if cls in LEAVES:
+        return value
+    if cls is tuple:
+        items: tuple[object, ...] = value  # type: ignore[assignment]
+        return [TUPLE, *[v if type(v) in LEAVES else encode(v, file) for v in items]]
+    tag = TAGS.get(cls, 0)
+    if not tag:
+        raise CacheError(f"cannot cache a {cls.__name__}")
+    out = [tag, *[v if type(v) in LEAVES else encode(v, file) for v in GETTERS[cls](value)]]
+    if SPANS[cls]:
+        for span in SPAN_GETTERS[cls](value):
+            if span.file != file:
+                raise CacheError("a span in another file")
+            out += (span.line, span.column, span.end_line, span.end_column)
+    return out
+
+
+Check = Callable[[list[Any]], bool]
+
+
+def _types(annotation: object) -> tuple[tuple[type, ...], tuple[type, ...] | None]:
+    """The runtime types one field annotation allows, and for `tuple[X, ...]` those of its items."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        outer: tuple[type, ...] = ()
+        items: tuple[type, ...] | None = None
+        for option in typing.get_args(annotation):
+            option_outer, option_items = _types(option)
+            outer += option_outer
+            items = option_items if items is None else items + (option_items or ())
+        return outer, items
+    if origin is tuple:
+        return (tuple,), _types(typing.get_args(annotation)[0])[0]
+    if annotation is float:
+        return (float, int), None  # an int is a float to the AST's users; json writes floats as floats
+    assert isinstance(annotation, type), annotation
+    return (annotation,), None
+
+
+def _fields_check(cls: type) -> Check:
+    """A predicate over the decoded field values of `cls`, from its type hints (built once).
+
+    Every check is an `isinstance` run by `map`, so checking costs little beside building."""
+    namespace = {**vars(ast), "Span": Span}
+    hints = typing.get_type_hints(cls, globalns=namespace, localns=namespace)
+    specs = [_types(hints[field.name]) for field in attrs.fields(cls)]  # type: ignore[arg-type]
+    outer = tuple(o for o, _ in specs)
+    nested = [(index, items) for index, (_, items) in enumerate(specs) if items is not None]
+    count = len(specs)
+
+    def flat(values: list[Any]) -> bool:
+        return len(values) == count and all(map(isinstance, values, outer))
+
+    def deep(values: list[Any]) -> bool:
+        return flat(values) and all(
+            not isinstance(values[i], tuple) or all(map(isinstance, values[i], itertools.repeat(items)))
+            for i, items in nested
+        )
+
+    return deep if nested else flat
+
+
+Decoder = tuple[type, Check, int]
+
+
+@functools.cache
+def _decoders() -> tuple[Decoder | None, ...]:
+    """Tag → (class, check of its fields, trailing spans); built on first use (it resolves type hints)."""
+    return (None, *((cls, _fields_check(cls), SPANS[cls]) for cls in CLASSES))
+
+
+def decode(data: object, file: str) -> object:
+    """The inverse of `encode`; raises CacheError (or a builtin error) on anything that is not an AST.
+
+    Leaves are passed through as JSON gave them; each class checks its own fields' types, so a dict
+    or a string where a tuple belongs is refused where it stands."""
+    if type(data) is not list:
+        return data
+    return _decode_list(data, file, _decoders())
+
+
+def _decode_list(data: list[Any], file: str, decoders: tuple[Decoder | None, ...]) -> object:
+    if not data or type(data[0]) is not int:
+        raise CacheError("untagged list")
+    tag = data[0]
+    if tag == TUPLE:
+        return tuple([_decode_list(v, file, decoders) if type(v) is list else v for v in data[1:]])
+    if not 0 < tag < len(decoders):
+        raise CacheError(f"unknown tag {tag}")
+    cls, check, spans = decoders[tag]  # type: ignore[misc]
+    end = len(data) - 4 * spans
+    values = [_decode_list(v, file, decoders) if type(v) is list else v for v in data[1:end]]
+    for at in range(end, len(data), 4):
+        line, column, end_line, end_column = data[at : at + 4]
+        if not type(line) is type(column) is type(end_line) is type(end_column) is int:
+            raise CacheError("malformed span")
+        values.append(Span(file, line, column, end_line, end_column))
+    if not check(values):
+        raise CacheError(f"malformed {cls.__name__}")
+    return cls(*values)
+
+
+# -- entries: header line, then the payload --------------------------------------------------------
+
+
+def serialise(module: ast.Module, key: str, digest: str) -> bytes:
+    if module.file != key:
+        raise CacheError("a module stored under another name than its own")  # its spans name its file
+    payload = json.dumps(encode(module, module.file), separators=(",", ":")).encode("ascii")
+    header = {"format": FORMAT, "key": key, "digest": digest, "sha256": hashlib.sha256(payload).hexdigest()}
+    return MAGIC + b" " + json.dumps(header).encode("ascii") + b"\n" + payload
+
+
+def deserialise(raw: bytes, key: str, digest: str) -> ast.Module:
+    """Check the magic, the format, the key and the checksum before decoding anything."""
+    first, newline, payload = raw.partition(b"\n")
+    magic, _, header_text = first.partition(b" ")
+    if magic != MAGIC or not newline:
+        raise CacheError("not an nnci cache entry")
+    header = json.loads(header_text)
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise CacheError("another format")
+    if header.get("key") != key or header.get("digest") != digest:
+        raise CacheError("stored under another key")
+    if header.get("sha256") != hashlib.sha256(payload).hexdigest():
+        raise CacheError("checksum mismatch")
+    module = decode(json.loads(payload), key)
+    if not isinstance(module, ast.Module):
+        raise CacheError("not a module")
+    return module
+
+
+def _private_folder(folder: Path, create: bool) -> bool:
+    """Whether `folder` is a directory of ours that nobody else may write; created 0700 if asked."""
+    if create:
+        folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder.mkdir(exist_ok=True, mode=0o700)
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        return False
+    if info.st_mode & 0o077:
+        os.chmod(folder, 0o700)  # ours, but created by an older nnci or a umask that shares it
+    return True
+
+
+def _read_entry(path: Path) -> bytes:
+    """The bytes of a regular file, without following a symlink or blocking on a FIFO."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    descriptor = os.open(path, flags)
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
+            raise CacheError("not a regular file of a plausible size")
+        return handle.read(MAX_ENTRY_BYTES + 1)
+
+
+def get(text: str, key: str) -> ast.Module | None:
+    """The cached module for this text and key, or None. A bad entry is removed, never raised."""
     try:
-        with open(_entry(text, key), "rb") as handle:
-            module = pickle.load(handle)
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError):
+        digest = _digest(text, key)
+        folder = entries_dir()
+        path = folder / f"{digest}{SUFFIX}"
+        if not os.path.lexists(path) or not _private_folder(folder, create=False):
+            return None
+        raw = _read_entry(path)
+    except Exception:
         return None
-    return module if isinstance(module, Module) else None
+    try:
+        return deserialise(raw, key, digest)
+    except Exception:  # any damage at all: the entry is dropped and the file parsed again
+        _remove(path)
+        return None
 
 
-def put(text: str, key: str, module: Module) -> None:
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
+
+
+def _remove_if_stale(path: Path) -> None:
+    try:
+        if time.time() - os.lstat(path).st_mtime > STALE_SECONDS:
+            path.unlink()
+    except OSError:
+        pass
+
+
+def put(text: str, key: str, module: ast.Module) -> None:
     """Write atomically (temporary file, then rename), so a reader never sees half an entry."""
-    target = _entry(text, key)
     import tempfile  # only when writing: it costs start-up time
 
+    temporary: str | None = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".tmp") as handle:
-            pickle.dump(module, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(handle.name, target)
-        _prune(target.parent)
-    except OSError:
+        digest = _digest(text, key)
+        data = serialise(module, key, digest)
+        folder = entries_dir()
+        if not _private_folder(folder, create=True):
+            return
+        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=SUFFIX + ".tmp")
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, folder / f"{digest}{SUFFIX}")
+        temporary = None
+        _prune(folder)
+    except Exception:  # a module that cannot be encoded, a full disk, a read-only folder: no cache
         return
+    finally:
+        if temporary is not None:
+            _remove(Path(temporary))
 
 
 def _prune(folder: Path) -> None:
-    entries = list(folder.glob("*.pickle"))
-    if len(entries) > MAX_ENTRIES:
-        entries.sort(key=lambda p: p.stat().st_mtime)
-        for stale in entries[: len(entries) - MAX_ENTRIES]:
-            stale.unlink(missing_ok=True)
+    """Past MAX_ENTRIES of our own entries, drop the oldest down to three quarters of it (so the
+    next puts do not stat every entry again), and our temporary files left by a killed process;
+    nothing else in the folder is touched."""
+    names = os.listdir(folder)
+    for name in names:
+        if TEMPORARY_NAME.match(name):
+            _remove_if_stale(folder / name)
+    entries = [name for name in names if ENTRY_NAME.match(name)]
+    if len(entries) <= MAX_ENTRIES:
+        return
+    dated: list[tuple[float, str]] = []
+    for name in entries:
+        try:
+            dated.append((os.stat(os.path.join(folder, name)).st_mtime, name))
+        except OSError:
+            continue
+    dated.sort()
+    for _, stale in dated[: len(dated) - MAX_ENTRIES * 3 // 4]:
+        _remove(folder / stale)

@@ -6,11 +6,11 @@ import argparse
 import gc
 import re
 import sys
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from nnci import api, ir, output
+from nnci.deep import with_deep_stack
 from nnci.diagnostics import Diagnostic, NnciError, render_all
 from nnci.engine import Engine
 from nnci.evaluate import compare, evaluate
@@ -45,41 +45,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 1
     except BrokenPipeError:
         return 0
-    except RecursionError:
-        print(f"error: the scenario nests too deeply for nnci (chains of references, amends or imports "
-              f"longer than about {DEEPEST:,}); split the chain", file=sys.stderr)  # fmt: skip
-        return 1
-
-
-DEEPEST = 20_000  # links of a chain of references or amends that nnci follows (each costs a few frames)
-STACK_BYTES = 1 << 30  # virtual: only the pages a deep chain touches are ever used
-
-
-def with_deep_stack(function: Callable[..., int], *args: object) -> int:
-    """Run in a thread with a stack and recursion limit for chains of 10,000+ references: resolving
-    and evaluating follow a chain by recursion, and the main thread's stack is too small for that."""
-    outcome: list[object] = []
-
-    def target() -> None:
-        try:
-            outcome.append(function(*args))
-        except BaseException as error:  # re-raised in the calling thread
-            outcome.append(error)
-
-    limit = sys.getrecursionlimit()
-    previous = threading.stack_size(STACK_BYTES)
-    sys.setrecursionlimit(max(limit, DEEPEST * 8))
-    try:
-        worker = threading.Thread(target=target, name="nnci", daemon=True)
-        worker.start()
-        worker.join()
-    finally:
-        threading.stack_size(previous)
-        sys.setrecursionlimit(limit)
-    result = outcome[0] if outcome else 1
-    if isinstance(result, BaseException):
-        raise result
-    return int(result)  # type: ignore[call-overload]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="evaluate files and print every job's footprint",
                               description="Evaluate .nnci files and print each job's energy, operational, "
                               "embodied and total carbon, and their sum.")  # fmt: skip
-    run.add_argument("files", nargs="+", metavar="FILE")
+    run.add_argument("files", nargs="+", metavar="FILE", help="`-` reads standard input")
     run.add_argument("--format", choices=("table", "json", "csv", "md"), default="table")
     run.add_argument("--unit", action="append", default=[], metavar="UNIT",
                      help="show quantities of this unit's dimension in it (e.g. MWh, tCO2e); repeatable")  # fmt: skip
@@ -98,12 +63,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="jobs over a table: one result row per input row, the input's columns first")  # fmt: skip
     run.add_argument("--by", action="append", default=[], metavar="TABLE.COLUMN",
                      help="jobs over a table: totals per distinct value of a column (e.g. jobs.account); repeatable")  # fmt: skip
+    _project_options(run)
     run.set_defaults(command=_run)
 
     check = commands.add_parser("check", help="check files without printing results",
                                 description="Parse and check .nnci files: syntax, names, units, dimensions, "
                                 "plausible values and `check` lines.")  # fmt: skip
-    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("files", nargs="+", metavar="FILE", help="`-` reads standard input")
+    _project_options(check)
     check.set_defaults(command=_check)
 
     explain = commands.add_parser("explain", help="show how one quantity was derived",
@@ -112,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("file", metavar="FILE")
     explain.add_argument("target", metavar="NAME.QUANTITY", help="e.g. gpt3.operational or total.energy")
     explain.add_argument("--format", choices=("tree", "json"), default="tree", help="json: the same tree as data")
+    _project_options(explain)
     explain.set_defaults(command=_explain)
 
     compare = commands.add_parser("compare", help="one job under every published method, side by side",
@@ -120,12 +88,13 @@ def _parser() -> argparse.ArgumentParser:
                                   "and total carbon with the spread between methods.")  # fmt: skip
     compare.add_argument("file", metavar="FILE")
     compare.add_argument("job", metavar="NAME", help="a training or inference block")
+    _project_options(compare)
     compare.set_defaults(command=_compare)
 
     fmt = commands.add_parser("fmt", help="format files in the canonical layout",
                               description="Print files in the canonical layout, comments kept. With -w, rewrite "
-                              "them in place (atomically, and only if the result parses back to the same "
-                              "program and comments); with --check, exit 1 if any file would change.")  # fmt: skip
+                              "them in place (only if the result parses back to the same program and comments; "
+                              "through symlinks, keeping hard links, owner, mode, a byte-order mark and CRLF); with --check, exit 1 if any file would change.")  # fmt: skip
     fmt.add_argument("files", nargs="+", metavar="FILE")
     mode = fmt.add_mutually_exclusive_group()
     mode.add_argument("-w", "--write", action="store_true", help="rewrite the files in place")
@@ -146,8 +115,22 @@ def _parser() -> argparse.ArgumentParser:
                                    "compare computed values with `expect` lines; exit 1 if any fails.")  # fmt: skip
     validate.add_argument("paths", nargs="+", metavar="PATH")
     validate.add_argument("--format", choices=("table", "md"), default="table", help="md: a Markdown table")
+    _project_options(validate)
     validate.set_defaults(command=_validate)
     return parser
+
+
+def _project_options(command: argparse.ArgumentParser) -> None:
+    """The options that widen what a scenario may read (see "Security model" in the README)."""
+    command.add_argument("--allow-import", action="append", default=[], metavar="DIR",
+                         help="also allow imports from DIR (imports must otherwise stay inside the project: "
+                         "the folder of the file named, or the nearest one above it holding nnci.toml)")  # fmt: skip
+    command.add_argument("--max-file-bytes", type=int, default=None, metavar="N",
+                         help="refuse files larger than N bytes (default 50 MB, or $NNCI_MAX_FILE_BYTES)")  # fmt: skip
+
+
+def _load(args: argparse.Namespace, *files: str | Path, everything: bool = False) -> ir.Program:
+    return api.load(*files, everything=everything, allow_imports=args.allow_import, max_file_bytes=args.max_file_bytes)
 
 
 def _version() -> str:
@@ -172,7 +155,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"nnci run: --unit {unit}: the figures shown are energy and carbon; "
                   "give an energy unit (kWh, MWh) or a carbon unit (kgCO2e, tCO2e)", file=sys.stderr)  # fmt: skip
             return 2
-    program = api.load(*args.files)
+    program = _load(args, *args.files)
     grouping = _grouping(program, args.by) if args.by else None
     if isinstance(grouping, str):
         print(f"nnci run: --by: {grouping}", file=sys.stderr)
@@ -226,7 +209,7 @@ def _grouping(program: ir.Program, by: Sequence[str]) -> tuple[str, list[str]] |
 
 
 def _check(args: argparse.Namespace) -> int:
-    program = api.load(*args.files)
+    program = _load(args, *args.files)
     warnings = api.check(program)
     _warn(warnings, program.sources)
     count = len(program.roots)
@@ -235,7 +218,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    program = api.load(args.file, everything=True)
+    program = _load(args, args.file, everything=True)
     target, row = _row_target(args.target)
     found = _target(program, target)
     if not isinstance(found, str) and row is not None:
@@ -312,7 +295,7 @@ def _target(program: ir.Program, target: str) -> tuple[ir.BlockKey, str] | str:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    program = api.load(args.file)
+    program = _load(args, args.file)
     _warn(api.check(program), program.sources)
     key = next((k for k in program.jobs if str(k) == args.job), None)
     if key is None:
@@ -332,7 +315,7 @@ def _fmt(args: argparse.Namespace) -> int:
     for file in args.files:
         result = formatting.format_file(Path(file))
         if result.diagnostics:
-            print(render_all(result.diagnostics, {result.key: result.original}), file=sys.stderr)
+            print(render_all(result.diagnostics, {result.key: result.source}), file=sys.stderr)
             status = 1
             continue
         changed = result.formatted != result.original
@@ -341,7 +324,7 @@ def _fmt(args: argparse.Namespace) -> int:
                 print(f"would reformat {file}")
                 status = 1
         elif args.write:
-            problem = formatting.write_atomically(Path(file), result.formatted) if changed else None
+            problem = formatting.write_in_place(Path(file), result.formatted, result.original) if changed else None
             if problem is not None:
                 print(render_all([problem], {}), file=sys.stderr)
                 status = 1
@@ -369,7 +352,7 @@ def _validate(args: argparse.Namespace) -> int:
     failed = broken = 0
     for file in _nnci_files(args.paths):
         try:
-            program = api.load(file)
+            program = _load(args, file)
             api.check(program)
         except NnciError as error:
             broken += 1

@@ -6,6 +6,7 @@ The API raises one `NnciError` that holds them all; the CLI renders them and exi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
 import attrs
@@ -16,6 +17,7 @@ CODES = {
     "E101": "unclosed block or map",
     "E102": "unsupported language version",
     "E103": "unreadable file",
+    "E104": "import outside the project",
     "E200": "import not found",
     "E201": "import cycle",
     "E202": "duplicate name",
@@ -33,6 +35,7 @@ CODES = {
     "E404": "check failed",
     "E405": "arithmetic error",
     "E406": "circular definition",
+    "E407": "nesting too deep",
     "E500": "cannot derive",
     "E501": "expectation failed",
 }
@@ -71,12 +74,21 @@ class Diagnostic:
 
 
 class NnciError(Exception):
-    """Raised by the API when a program has errors; holds every diagnostic found."""
+    """Raised by the API when a program has errors; holds every diagnostic found.
+
+    The message is rendered when first asked for, and once: a program with 100,000 problems is
+    raised (and caught by the CLI, which renders its own way) without being rendered here."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic], sources: Mapping[str, str] | None = None):
         self.diagnostics = sort_diagnostics(diagnostics)
         self.sources = dict(sources or {})
-        super().__init__(render_all(self.diagnostics, self.sources))
+        self._rendered: str | None = None
+        super().__init__(self.diagnostics, self.sources)  # the arguments, not a message: it can be pickled
+
+    def __str__(self) -> str:
+        if self._rendered is None:
+            self._rendered = render_all(self.diagnostics, self.sources)
+        return self._rendered
 
 
 def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
@@ -88,14 +100,22 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.severity == "error" for d in diagnostics)
 
 
+@functools.lru_cache(maxsize=16)
+def _lines(text: str) -> list[str]:
+    """A source split into lines once (as the lexer counts them), however many diagnostics point into it.
+
+    Keyed by the text itself: a str caches its hash and the lookup finds the same object first."""
+    return text.split("\n")
+
+
 def render(diagnostic: Diagnostic, sources: Mapping[str, str]) -> str:
     """Render one diagnostic: header, location, the source line with a caret, notes, hint."""
-    lines = [f"{diagnostic.severity}[{diagnostic.code}]: {diagnostic.message}"]
+    lines = [f"{diagnostic.severity}[{diagnostic.code}]: {sanitise(diagnostic.message)}"]
     span = diagnostic.span
     if span is not None:
-        lines.append(f"  --> {span}")
+        lines.append(f"  --> {sanitise(str(span))}")
         text = sources.get(span.file)
-        source_lines = text.split("\n") if text is not None else []  # as the lexer counts lines
+        source_lines = _lines(text) if text is not None else []
         if 0 < span.line <= len(source_lines):
             source = _printable(source_lines[span.line - 1])
             width = len(str(span.line))
@@ -108,13 +128,14 @@ def render(diagnostic: Diagnostic, sources: Mapping[str, str]) -> str:
             lines.append(f"{span.line} | {shown}")
             lines.append(f"{' ' * width} | {' ' * (span.column - 1 - start + (1 if start else 0))}{carets}")
     for note in diagnostic.notes:
-        lines.append(f"  = note: {note}")
+        lines.append(f"  = note: {sanitise(note)}")
     if diagnostic.help:
-        lines.append(f"  = help: {diagnostic.help}")
+        lines.append(f"  = help: {sanitise(diagnostic.help)}")
     return "\n".join(lines)
 
 
 WINDOW = 120  # longer source lines are shown around the caret
+MAX_SHOWN = 200  # more diagnostics than this are counted, not printed
 
 
 def _printable(line: str) -> str:
@@ -123,12 +144,32 @@ def _printable(line: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in line)
 
 
-def render_all(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str]) -> str:
+def sanitise(text: str) -> str:
+    """Text safe for a terminal: every character that is not printable shown as its escape.
+
+    Messages quote what the user wrote (an import path, a name), which may hold an escape
+    sequence (`\\x1b[2J`) or a file name that is not UTF-8; printed as is, they would act on the
+    terminal or fail to encode."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def render_all(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str], limit: int = MAX_SHOWN) -> str:
+    """Every diagnostic up to `limit`, then how many more there are, then the counts of all."""
     diagnostics = list(diagnostics)
-    text = "\n\n".join(render(d, sources) for d in diagnostics)
+    shown = [render(d, sources) for d in diagnostics[:limit]]
+    if len(diagnostics) > limit:
+        shown.append(f"… and {len(diagnostics) - limit:,} more")
+    text = "\n\n".join(shown)
     errors = sum(d.severity == "error" for d in diagnostics)
     warnings = len(diagnostics) - errors
     summary = ", ".join(
-        f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((errors, "error"), (warnings, "warning")) if n
+        f"{n:,} {word}{'s' if n != 1 else ''}" for n, word in ((errors, "error"), (warnings, "warning")) if n
     )
     return f"{text}\n\n{summary}" if summary else text

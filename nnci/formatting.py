@@ -4,22 +4,26 @@ The formatter prints the AST back as text: two-space indents, one field per line
 line between blocks, maps on one line when they fit. Comments are put back by line: a comment
 on a line of its own stays before the code that followed it, a trailing comment stays at the end
 of its line. The CLI writes a file only if the result parses back to the same AST with the same
-comments, and writes it atomically.
+comments, and writes it in place (`write_in_place`), so the file keeps its identity; a
+byte-order mark and CRLF line endings are kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
+import signal
 import stat
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
 
 from nnci import ast
 from nnci.diagnostics import Diagnostic
-from nnci.load import display_path, read_module
+from nnci.load import display_path, read_module, read_project_file
 
 INDENT = "  "
 WIDTH = 100
@@ -55,7 +59,8 @@ def format_module(module: ast.Module, text: str) -> str:
         if isinstance(statement, ast.Import):
             printer.line(f"import {_string(statement.path)} as {statement.alias}", statement.span.line)
         elif isinstance(statement, ast.Expect):
-            printer.line(_expect(statement), statement.span.line)
+            last = (statement.tolerance or statement.value).span.end_line  # the statement's span runs on
+            printer.line(_expect(statement), statement.span.line, last)  # over the newline and comments after it
         else:
             _block(printer, statement)
         previous = kind
@@ -121,7 +126,8 @@ def _block(printer: _Printer, block: ast.Block) -> None:
     for annotation in block.annotations:
         printer.comments_before(annotation.span.line)
         args = ", ".join(_expr(a) for a in annotation.args)
-        printer.line(f"@{annotation.name}({args})", annotation.span.line)
+        last = annotation.args[-1].span.end_line if annotation.args else annotation.span.line
+        printer.line(f"@{annotation.name}({args})", annotation.span.line, last)
     base = f" = {block.base.dotted}" if block.base else ""
     printer.comments_before(block.name_span.line)
     printer.line(f"{block.kind} {block.name}{base} {{", block.name_span.line)
@@ -134,7 +140,7 @@ def _block(printer: _Printer, block: ast.Block) -> None:
         else:
             condition = member.condition
             code = f"check {_expr(condition.left)} {condition.op} {_expr(condition.right)}, {_string(member.message)}"
-            printer.line(code, member.span.line)
+            printer.line(code, member.span.line, condition.right.span.end_line)
     printer.comments_before(block.span.end_line)
     printer.indent -= 1
     printer.line("}", block.span.end_line)
@@ -194,48 +200,166 @@ def _string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
 
 
+BOM = "\ufeff"
+
+
 @attrs.frozen
 class Formatted:
     key: str
-    original: str
-    formatted: str
+    original: str  # the file's text exactly as read: byte-order mark and line endings included
+    formatted: str  # what the file would hold: the same mark and line endings as the original
     diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def source(self) -> str:
+        """The text the diagnostics' spans point into (the parser drops the byte-order mark)."""
+        return self.original.removeprefix(BOM)
+
+
+@attrs.frozen
+class Layout:
+    """What the formatter keeps of a file besides its program: a byte-order mark, CRLF endings.
+
+    The first line ending decides (as editors that detect line endings do): a file that starts
+    with CRLF is written with CRLF throughout, any other with LF."""
+
+    bom: bool
+    crlf: bool
+
+    @classmethod
+    def of(cls, text: str) -> Layout:
+        first = text.find("\n")
+        return cls(text.startswith(BOM), first > 0 and text[first - 1] == "\r")
+
+    def strip(self, text: str) -> str:
+        """The text the formatter works on: no mark, LF endings."""
+        text = text.removeprefix(BOM)
+        return text.replace("\r\n", "\n") if self.crlf else text
+
+    def apply(self, text: str) -> str:
+        return (BOM if self.bom else "") + (text.replace("\n", "\r\n") if self.crlf else text)
 
 
 def format_file(path: Path) -> Formatted:
     """Format one file; the result is only offered if it parses back to the same program."""
     key = display_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        return Formatted(key, "", "", (Diagnostic("E103", f"`{path}` cannot be read", None, notes=(str(error),)),))
-    module, problems = read_module(text, key)
+    text = read_project_file(path, None, project=None)
+    if isinstance(text, Diagnostic):
+        return Formatted(key, "", "", (text,))
+    layout = Layout.of(text)
+    body = layout.strip(text)
+    module, problems = read_module(body, key)
     if module is None:
         return Formatted(key, text, text, problems)
-    formatted = format_module(module, text)
+    formatted = format_module(module, body)
     again, _ = read_module(formatted, key)
     if again != module or [c.text for c in again.comments] != [c.text for c in module.comments]:
         note = "the formatted text would not parse back to the same program; the file was left alone"
         return Formatted(key, text, text, (Diagnostic("E103", "nnci fmt cannot format this file", None, notes=(note,),
                                                       help="please report it with the file"),))  # fmt: skip
-    return Formatted(key, text, formatted, ())
+    return Formatted(key, text, layout.apply(formatted), ())
 
 
-def write_atomically(path: Path, text: str) -> Diagnostic | None:
-    """Write beside the file, then rename over it: a reader never sees half a file. A file the user
-    may not write (read-only, or in a folder they may not write) is left alone and reported."""
-    if not os.access(path, os.W_OK) or not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
-        return Diagnostic("E103", f"`{display_path(path)}` is read-only; it was left alone", None)
-    temporary = None
+def write_in_place(path: Path, text: str, original: str | None = None) -> Diagnostic | None:
+    """Rewrite the file the user has, keeping its identity: through a symlink to its target, into
+    the same inode (so hard links, owner, mode and extended attributes stay as they were).
+
+    The new bytes are first written to a temporary copy beside the target and read back; only
+    then are they written over the original, which is truncated to their length. If that write
+    fails (a full disk), the `original` text is written back; if even that fails, the copy is
+    kept and named. Signals that can be caught (SIGINT, SIGTERM, SIGHUP, SIGQUIT) wait until the
+    write is done and the copy removed, then act as they would have. A file the user may not
+    write is left alone and reported."""
+    shown = display_path(path)
     try:
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp") as handle:
-            temporary = handle.name
-            handle.write(text)
-        shutil.copymode(path, temporary)
-        os.replace(temporary, path)
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError) as error:
+        return _not_written(shown, error)
+    if not os.access(target, os.W_OK) or not target.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        return Diagnostic("E103", f"`{shown}` is read-only; it was left alone", None)
+    data = text.encode("utf-8")
+    try:
+        with _signals_deferred():
+            copy = _verified_copy(target, data)
+            try:
+                _overwrite(target, data)
+            except OSError as error:
+                return _restore(target, shown, original, copy, error)
+            if copy is not None:
+                copy.unlink(missing_ok=True)
     except OSError as error:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
-        return Diagnostic("E103", f"`{display_path(path)}` could not be written; it was left alone", None,
-                          notes=(str(getattr(error, "strerror", error)),))  # fmt: skip
+        return _not_written(shown, error)
     return None
+
+
+def _restore(target: Path, shown: str, original: str | None, copy: Path | None, error: OSError) -> Diagnostic:
+    """The write over the file failed part-way: put the original bytes back, or keep the copy."""
+    try:
+        if original is None:
+            raise error
+        _overwrite(target, original.encode("utf-8"))
+    except OSError:
+        kept = (f"the formatted text is in {display_path(copy)}",) if copy is not None else ()
+        return Diagnostic("E103", f"`{shown}` could not be written and may be damaged", None,
+                          notes=(str(error.strerror or error), *kept))  # fmt: skip
+    if copy is not None:
+        copy.unlink(missing_ok=True)
+    return _not_written(shown, error)
+
+
+def _not_written(shown: str, error: BaseException) -> Diagnostic:
+    return Diagnostic("E103", f"`{shown}` could not be written; it was left alone", None,
+                      notes=(str(getattr(error, "strerror", None) or error),))  # fmt: skip
+
+
+def _verified_copy(target: Path, data: bytes) -> Path | None:
+    """The new bytes in a temporary file beside the target, read back and compared: if the write
+    over the original is cut short, the complete text survives there. None where the folder
+    cannot be written (the file itself may still be: it is then written without a copy)."""
+    try:
+        descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".nnci-fmt.tmp")
+    except OSError:
+        return None
+    copy = Path(name)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if copy.read_bytes() != data:
+            raise OSError(f"the temporary copy {copy.name} did not read back as written")
+    except BaseException:
+        copy.unlink(missing_ok=True)
+        raise
+    return copy
+
+
+def _overwrite(target: Path, data: bytes) -> None:
+    """Write `data` over the file's own bytes (no new inode), then cut it to their length."""
+    descriptor = os.open(target, os.O_WRONLY)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+        handle.truncate(len(data))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+DEFERRED = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold catchable signals while a file is rewritten, then deliver them again, so an interrupt
+    never leaves half a file or a stray temporary copy. Only the main thread can set handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {number: signal.signal(number, lambda n, _frame: caught.append(n)) for number in DEFERRED}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in dict.fromkeys(caught):
+            os.kill(os.getpid(), number)

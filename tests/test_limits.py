@@ -47,23 +47,21 @@ def test_a_chain_of_ten_thousand_amends(capsys: pytest.CaptureFixture[str], tmp_
     assert "t,training,energy,0.5,kWh" in out  # the power of d0 flows through 9,999 amends
 
 
-def test_a_chain_too_deep_is_a_message_not_a_traceback(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    from nnci import cli
-
+def test_a_chain_too_deep_is_a_diagnostic_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     text = (
         "".join(f"datacenter c{i} {{\n  pue = c{i + 1}.pue\n}}\n" for i in range(1, 3000))
         + "datacenter c3000 {\n  pue = 1\n}\n"
     )
     path = tmp_path / "deep.nnci"
     path.write_text(text)
-    limit = cli.DEEPEST
-    cli.DEEPEST = 50  # a small limit, so that the test is quick
-    try:
-        code, _, err = run(capsys, "check", str(path))
-    finally:
-        cli.DEEPEST = limit
+    monkeypatch.setattr("nnci.deep.DEEPEST", 50)  # a small limit, so that the test is quick
+    code, _, err = run(capsys, "check", str(path))
     assert code == 1
-    assert "nests too deeply" in err and "Traceback" not in err
+    assert "error[E407]" in err and "nests too deeply" in err and "Traceback" not in err
+    with pytest.raises(NnciError, match="E407"):
+        nnci.check(nnci.loads(text))
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,70 @@
+"""Deep chains: resolving and evaluating follow a chain of references or amends by recursion.
+
+A chain of 10,000 `pue = c2.pue` links needs more frames than Python's default limit and more
+stack than the main thread has, so every entry point of the API and the CLI runs its work in a
+thread with a large stack and a raised recursion limit. A deeper chain is a located-free
+diagnostic (E407), never a RecursionError.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from nnci.diagnostics import Diagnostic, NnciError
+
+DEEPEST = 20_000  # links of a chain nnci follows (each costs a few frames)
+STACK_BYTES = 1 << 30  # virtual: only the pages a deep chain touches are ever used
+FRAMES_PER_LINK = 8
+
+T = TypeVar("T")
+_local = threading.local()
+
+
+def with_deep_stack(function: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """`function(*args, **kwargs)` with room for chains of DEEPEST links; its exceptions are raised
+    here. Already inside such a thread, it is simply called."""
+    if getattr(_local, "deep", False):
+        return _guarded(function, *args, **kwargs)
+    outcome: list[object] = []
+
+    def target() -> None:
+        _local.deep = True
+        try:
+            outcome.append(_guarded(function, *args, **kwargs))
+        except BaseException as error:  # re-raised in the calling thread
+            outcome.append(error)
+
+    limit = sys.getrecursionlimit()
+    previous = threading.stack_size(STACK_BYTES)
+    sys.setrecursionlimit(max(limit, DEEPEST * FRAMES_PER_LINK))
+    try:
+        worker = threading.Thread(target=target, name="nnci", daemon=True)
+        worker.start()
+        worker.join()
+    finally:
+        threading.stack_size(previous)
+        sys.setrecursionlimit(limit)
+    if not outcome:
+        raise RuntimeError("nnci's worker thread ended without a result")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]  # type: ignore[return-value]
+
+
+def _guarded(function: Callable[..., T], *args: object, **kwargs: object) -> T:
+    try:
+        return function(*args, **kwargs)
+    except RecursionError:
+        raise NnciError([too_deep()]) from None
+
+
+def too_deep() -> Diagnostic:
+    return Diagnostic(
+        "E407",
+        f"the scenario nests too deeply: a chain of references, amends or imports longer than about {DEEPEST:,}",
+        None,
+        help="split the chain: give a value in the middle of it as a number",
+    )
