@@ -174,7 +174,7 @@ def _run(args: argparse.Namespace) -> int:
             tables.append(output.group_table(results, grouping[0], grouping[1], args.unit))
         print(output.render_tabular(tables, args.format))
     elif args.format == "json":
-        print(output.to_json(results, args.files, args.unit))
+        output.write_json(results, args.files, args.unit, sys.stdout.write)
     else:
         render = {"table": output.table, "md": output.to_markdown, "csv": output.to_csv}
         print(render[args.format](results, args.unit))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from sys import intern
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 import attrs
@@ -328,7 +329,7 @@ class Reductions:
         def field(kids: list[Entry]) -> Entry:
             start, end = kids[0][1], kids[2][2]
             made = new(Field)
-            field_name(made, kids[0][0])
+            field_name(made, intern(kids[0][0]))  # field names, units and numbers repeat: one string each
             field_value(made, kids[2][0])
             field_span(made, span(start, end))
             return (made, start, end)
@@ -383,8 +384,8 @@ class Reductions:
                 unit, _, end = kids[1]
             made = new(Number)
             number_value(made, float(text.replace("_", "")) if "_" in text else float(text))
-            number_text(made, text)
-            number_unit(made, unit)
+            number_text(made, intern(text))
+            number_unit(made, unit if unit is None else intern(unit))
             number_span(made, span(start, end))
             return (made, start, end)
 

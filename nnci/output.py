@@ -7,7 +7,7 @@ import functools
 import io
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
@@ -180,14 +180,6 @@ class JsonBlock:
     rows: int | None = None  # a job over a table: its number of rows (the figures are their sums)
 
 
-@attrs.frozen
-class JsonReport:
-    nnci: str
-    files: list[str]
-    blocks: dict[str, JsonBlock]
-    total: dict[str, JsonQuantity]
-
-
 def _json_quantity(result: Result, overrides: dict[Dimension, str]) -> JsonQuantity:
     unit = _unit(_dim(result), overrides, CONTRACT_UNITS)
     if isinstance(result, Unknown):
@@ -196,28 +188,44 @@ def _json_quantity(result: Result, overrides: dict[Dimension, str]) -> JsonQuant
     return JsonQuantity(float(result.value.to(unit)), unit, formula, result.note)
 
 
-def report(results: Results, files: Sequence[str], units: Sequence[str] = ()) -> JsonReport:
-    from nnci import __version__
-
-    overrides = unit_choices(units)
-    blocks = {
-        str(job.key): JsonBlock(
-            job.kind,
-            **{name: _json_quantity(r, overrides) for name, r in job.quantities.items()},
-            sources=list(job.citations) or None,
-            rows=job.rows,
-        )
-        for job in results.jobs
-    }
-    total = {name: _json_quantity(r, overrides) for name, r in results.total.items()}
-    return JsonReport(__version__, list(files), blocks, total)
+def _json_block(job: JobResult, overrides: dict[Dimension, str]) -> JsonBlock:
+    return JsonBlock(
+        job.kind,
+        **{name: _json_quantity(r, overrides) for name, r in job.quantities.items()},
+        sources=list(job.citations) or None,
+        rows=job.rows,
+    )
 
 
 def to_json(results: Results, files: Sequence[str], units: Sequence[str] = ()) -> str:
+    parts: list[str] = []
+    write_json(results, files, units, parts.append)
+    return "".join(parts).removesuffix("\n")
+
+
+def write_json(results: Results, files: Sequence[str], units: Sequence[str], write: Callable[[str], object]) -> None:
+    """The JSON report of DESIGN §4, written block by block (the text `json.dumps(report, indent=2)`
+    gives, without holding 10,000 blocks' worth of dicts and text at once)."""
     import cattrs
 
+    from nnci import __version__
+
     converter = cattrs.Converter(omit_if_default=True)
-    return json.dumps(converter.unstructure(report(results, files, units)), indent=2, ensure_ascii=False)
+    overrides = unit_choices(units)
+
+    def dumps(value: object, level: int) -> str:
+        return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * level)
+
+    write(f'{{\n  "nnci": {dumps(__version__, 1)},\n  "files": {dumps(list(files), 1)},\n  "blocks": ')
+    if not results.jobs:
+        write("{}")
+    for index, job in enumerate(results.jobs):
+        block = converter.unstructure(_json_block(job, overrides))
+        write(("{" if index == 0 else ",") + f"\n    {dumps(str(job.key), 2)}: {dumps(block, 2)}")
+    if results.jobs:
+        write("\n  }")
+    total = {name: converter.unstructure(_json_quantity(r, overrides)) for name, r in results.total.items()}
+    write(f',\n  "total": {dumps(total, 1)}\n}}\n')
 
 
 # -- CSV and Markdown ---------------------------------------------------------------------
