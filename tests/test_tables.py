@@ -378,3 +378,15 @@ def test_a_bad_cell_in_a_column_no_job_reads_is_harmless(tmp_path: Path) -> None
 def test_an_alias_may_not_hide_a_name(tmp_path: Path, alias: str, message: str) -> None:
     text = SCENARIO.replace("as jobs\n", f'as jobs\nimport "jobs.csv" as {alias}\n')
     assert message in errors(scenario(tmp_path, text))
+
+
+def test_a_table_outside_the_project_is_refused(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (tmp_path / "elsewhere.csv").write_text(JOBS)
+    path = project / "log.nnci"
+    path.write_text(SCENARIO.replace('"jobs.csv"', '"../elsewhere.csv"'))
+    message = errors(str(path))
+    assert "E104" in message and "unknown name" not in message
+    results = nnci.run(str(path), allow_imports=[tmp_path])
+    assert results.jobs[0].rows == 3
