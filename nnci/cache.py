@@ -41,6 +41,9 @@ from nnci.diagnostics import Span
 from nnci.resources import PACKAGE, grammar_path
 
 MAX_ENTRIES = 256
+# Past this size the parser is as fast as decoding an entry, and lighter (measured: a 540,000-line
+# file parses in 2.7 s of CPU and decodes in 2.5 s): such files are not cached.
+MAX_TEXT_CHARS = 1_000_000
 FORMAT = 2
 SUBFOLDER = f"modules-v{FORMAT}"
 SUFFIX = ".nnci-module"

@@ -233,7 +233,7 @@ class _Loader:
         return _Frame(key, path, project, iter(module.imports))
 
     def parse_and_lower(self, text: str, key: str) -> ast.Module:
-        use_cache = cache.wanted()
+        use_cache = cache.wanted() and len(text) <= cache.MAX_TEXT_CHARS
         cached = cache.get(text, key) if use_cache else None
         if cached is not None:
             return cached
