@@ -151,6 +151,8 @@ def wrong_dimension(name: str, expected: Dimension, found: Dimension, expr: ir.E
             hint = f"write `{number} {suggest_unit(written, expected)}`"
         else:
             hint = f"write `{number}` without a unit"
+    elif isinstance(expr, ir.ColumnRef) and unit:
+        hint = f"give the column its unit in the header, e.g. `{expr.column} [{unit}]`"
     else:
         hint = f"`{name}` is measured in {example}"
     message = f"`{name}` expects {expected.describe()}, found {found.describe()}"

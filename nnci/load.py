@@ -186,6 +186,11 @@ class _Loader:
             return None
         if resolved in self.keys:
             return self.keys[resolved]
+        if resolved.suffix == TABLE_SUFFIX:
+            self.diagnostics.append(Diagnostic("E103", f"`{path}` is a table, not a scenario", None,
+                                               help=f'a scenario imports it: `import "{resolved.name}" as jobs`, '
+                                               "then a job with `rows = jobs`"))  # fmt: skip
+            return None
         project = project or self.project(resolved.parent)
         text = read_project_file(resolved, None, project=None, max_bytes=project.max_bytes, shown=path)
         if isinstance(text, Diagnostic):

@@ -390,3 +390,14 @@ def test_a_table_outside_the_project_is_refused(tmp_path: Path) -> None:
     assert "E104" in message and "unknown name" not in message
     results = nnci.run(str(path), allow_imports=[tmp_path])
     assert results.jobs[0].rows == 3
+
+
+def test_a_column_without_its_unit_says_where_the_unit_goes(tmp_path: Path) -> None:
+    message = errors(scenario(tmp_path, table=JOBS.replace("hours [h]", "hours")))
+    assert "`duration` expects time, found a pure number" in message and "`hours [h]`" in message
+
+
+def test_a_table_named_as_a_scenario_says_how_to_use_it(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    scenario(tmp_path)
+    code, _, err = run(capsys, "run", str(tmp_path / "jobs.csv"))
+    assert code == 1 and "is a table, not a scenario" in err and 'import "jobs.csv" as jobs' in err
