@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import attrs
+
 from nnci import ir
 from nnci.check import check as check_program
 from nnci.deep import with_deep_stack
@@ -49,7 +51,7 @@ def _resolved(loaded: LoadedProgram, diagnostics: list[Diagnostic], everything: 
     if has_errors(diagnostics):
         # Report what the later checks find too, so one run shows every problem.
         raise NnciError(diagnostics + check_program(program, constants_only=True), loaded.sources)
-    return program
+    return attrs.evolve(program, warnings=tuple(diagnostics)) if diagnostics else program
 
 
 def check(program: ir.Program, engine: Engine | None = None) -> list[Diagnostic]:

@@ -26,7 +26,7 @@ class _DimensionProblem(Exception):
 
 def check(program: ir.Program, engine: Engine | None = None, constants_only: bool = False) -> list[Diagnostic]:
     """Every problem found; with `constants_only` (earlier stages failed) only literal values are judged."""
-    diagnostics = check_dimensions(program)
+    diagnostics = [*program.warnings, *check_dimensions(program)]
     engine = engine or Engine(program)
     constants_only = constants_only or any(d.severity == "error" for d in diagnostics)
     diagnostics += check_values(program, engine, constants_only)

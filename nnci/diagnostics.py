@@ -22,6 +22,7 @@ CODES = {
     "E201": "import cycle",
     "E202": "duplicate name",
     "E203": "duplicate field",
+    "E204": "unused table",
     "E300": "unknown name",
     "E301": "unknown field",
     "E302": "unknown unit",

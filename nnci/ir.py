@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
-from nnci.diagnostics import Span
+from nnci.diagnostics import Diagnostic, Span
 from nnci.quantity import Quantity
 
 if TYPE_CHECKING:
@@ -190,6 +190,7 @@ class Program:
     sources: dict[str, str]
     aliases: dict[str, str] = attrs.field(factory=dict)  # the root files' import aliases → module keys
     tables: dict[str, Table] = attrs.field(factory=dict)  # imported tables by module key
+    warnings: tuple[Diagnostic, ...] = ()  # found while loading and resolving; `check` reports them
 
     def rows_of(self, key: BlockKey) -> str | None:
         """The table a job stands for one row of, if any."""

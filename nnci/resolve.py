@@ -77,6 +77,20 @@ class _Resolver:
                     continue
                 scope[block.name] = block
 
+    def unused_tables(self) -> None:
+        """A table no job has the rows of changes nothing: said, not ignored."""
+        used = {
+            f.expr.table for b in self.blocks.values() for f in b.fields.values() if isinstance(f.expr, ir.TableRef)
+        }
+        for key in self.loaded.roots:
+            for stmt in self.loaded.modules[key].imports:
+                table = self.aliases(key).get(stmt.alias)
+                if table in self.loaded.tables and table not in used:
+                    self.diagnostics.append(Diagnostic(
+                        "E204", f"table `{stmt.alias}` is imported, but no job has its rows", stmt.span,
+                        severity="warning", help=f"give a training or inference block `rows = {stmt.alias}`, "
+                        "or remove the import"))  # fmt: skip
+
     def check_aliases(self) -> None:
         """An alias is a name of its file: it may not be `total`, nor the name of a block there."""
         for key, module in self.loaded.modules.items():
@@ -109,6 +123,7 @@ class _Resolver:
                 resolved = self.resolve_expect(stmt, key)
                 if resolved is not None:
                     expects.append(resolved)
+        self.unused_tables()
         aliases = {
             alias: self.module_of(module) for root in self.loaded.roots for alias, module in self.aliases(root).items()
         }
