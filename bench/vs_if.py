@@ -75,10 +75,10 @@ class Sample:
     load: float = 0.0  # 1-minute load average when it started (≈ 1 from this run alone)
 
 
-def run_child(argv: Sequence[str], cwd: Path, env: dict[str, str], timeout: float) -> Sample:
+def spawn_and_wait(argv: Sequence[str], cwd: Path, env: dict[str, str], timeout: float) -> Sample:
     """Run `argv` in `cwd` with stdout/stderr to files there (a pipe could fill and stall it),
     reaped with os.wait4 for the child's own ru_maxrss; killed with its process group past
-    `timeout` seconds."""
+    `timeout` seconds. Runs in the launcher process (see Launcher)."""
     fired = threading.Event()
 
     def kill(pgid: int) -> None:
@@ -102,6 +102,65 @@ def run_child(argv: Sequence[str], cwd: Path, env: dict[str, str], timeout: floa
     return Sample(wall, cpu, usage.ru_maxrss / 1024, child.returncode, fired.is_set(), load)
 
 
+def own_peak_rss_mib() -> float:
+    """This process's own high-water RSS (VmHWM, of its current address space only)."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def serve_children() -> None:
+    """The launcher's loop: one JSON request per line on stdin, one Sample per line on stdout."""
+    print(json.dumps({"floor_mib": own_peak_rss_mib()}), flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        sample = spawn_and_wait(request["argv"], Path(request["cwd"]), request["env"], request["timeout"])
+        print(json.dumps(dataclasses.asdict(sample)), flush=True)
+
+
+class Launcher:
+    """A small process, started before this one grows, that starts every measured child.
+
+    Linux carries a process's peak RSS across fork and exec (the kernel keeps the old address
+    space's high-water mark), so a child spawned by this benchmark once it holds a parsed
+    10,000-observation out.yaml would report at least the benchmark's own RSS. Children spawned by
+    the launcher report max(their own peak, the launcher's), and the launcher stays at `floor_mib`
+    (~19 MiB), below every child measured here."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--launcher"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.floor_mib = float(json.loads(self._read())["floor_mib"])
+
+    def _read(self) -> str:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise BenchError("the launcher process exited")
+        return line
+
+    def run(self, argv: Sequence[str], cwd: Path, env: dict[str, str], timeout: float) -> Sample:
+        assert self.process.stdin is not None
+        request = {"argv": list(argv), "cwd": str(cwd), "env": env, "timeout": timeout}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return Sample(**json.loads(self._read()))
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
+
+
+def run_child(ctx: Context, argv: Sequence[str], cwd: Path, env: dict[str, str]) -> Sample:
+    """One measured child, started by the launcher and bounded by the timeout."""
+    return ctx.launcher.run(argv, cwd, env, ctx.timeout)
+
+
 def stderr_tail(cwd: Path, lines: int = 15) -> str:
     text = (cwd / "stderr").read_text(errors="replace").strip().splitlines()
     return "\n".join(text[-lines:])
@@ -123,6 +182,7 @@ class Context:
     if_dir: Path
     cache: Path  # NNCI_CACHE_DIR of the cached runs
     timeout: float
+    launcher: Launcher
 
     @property
     def if_run(self) -> Path:
@@ -144,7 +204,7 @@ def nnci_env(ctx: Context, cached: bool) -> dict[str, str]:
 def run_nnci(ctx: Context, args: Sequence[str], cached: bool) -> tuple[Sample, Path]:
     """`nnci ARGS` as the installed console script, from a fresh working folder."""
     cwd = fresh_folder(ctx.root, "nnci-")
-    sample = run_child([str(ctx.nnci), *args], cwd, nnci_env(ctx, cached), ctx.timeout)
+    sample = run_child(ctx, [str(ctx.nnci), *args], cwd, nnci_env(ctx, cached))
     if not sample.timed_out and sample.code != 0:
         raise BenchError(f"`nnci {' '.join(args)}` exited {sample.code}:\n{stderr_tail(cwd)}")
     return sample, cwd
@@ -170,7 +230,7 @@ def if_status(out_yaml: Path) -> tuple[str, str]:
 def run_if(ctx: Context, work: Workload) -> tuple[Sample, Path]:
     """if-run on the manifest, from a fresh folder; fails loudly unless out.yaml says success."""
     cwd = fresh_folder(ctx.root, "if-")
-    sample = run_child([str(ctx.if_run), "-m", str(work.manifest), "-o", "out"], cwd, dict(os.environ), ctx.timeout)
+    sample = run_child(ctx, [str(ctx.if_run), "-m", str(work.manifest), "-o", "out"], cwd, dict(os.environ))
     if sample.timed_out:
         return sample, cwd
     out = cwd / "out.yaml"
@@ -332,7 +392,7 @@ def interpreter_of(script: Path) -> str:
 def timed(ctx: Context, argv: Sequence[str], env: dict[str, str]) -> Sample:
     """One run of `argv` in a fresh folder, which must succeed."""
     cwd = fresh_folder(ctx.root, "demo-")
-    sample = run_child(argv, cwd, env, ctx.timeout)
+    sample = run_child(ctx, argv, cwd, env)
     if sample.timed_out or sample.code != 0:
         raise BenchError(f"`{' '.join(argv)}` failed (exit {sample.code}, timed out: {sample.timed_out})")
     shutil.rmtree(cwd, ignore_errors=True)
@@ -366,19 +426,20 @@ def bench_demo(ctx: Context, runs: int) -> dict[str, object]:
     }
 
 
-def bench_explain(ctx: Context, work: Workload, runs: int) -> dict[str, object]:
+def bench_explain(ctx: Context, work: Workload, runs: int, warm: bool) -> dict[str, object]:
     """`nnci explain s.nnci total.energy` on the big file (cache warm): the derivation tree of a
-    sum over every job, which is where a slow explain would show."""
+    sum over every job, which is where a slow explain would show. One unmeasured run first unless
+    the cached `nnci run`s have already warmed the cache for this file."""
     args = ["explain", str(work.scenario), "total.energy"]
-    samples, first_line = [], ""
-    for index in range(runs + 1):
+    samples, first_line, lines = [], "", []
+    for index in range(0 if warm else -1, runs):
         sample, cwd = run_nnci(ctx, args, cached=True)
         if sample.timed_out:
             return {"n": work.count, "timed_out": True}
         lines = (cwd / "stdout").read_text().splitlines()
         first_line = lines[0] if lines else ""
         shutil.rmtree(cwd, ignore_errors=True)
-        if index:
+        if index >= 0:
             samples.append(sample)
     if not first_line.startswith("total.energy ="):
         raise BenchError(f"nnci explain printed {first_line!r} first, not total.energy")
@@ -396,7 +457,7 @@ def bench_table(ctx: Context, work: Workload, runs: int) -> dict[str, object]:
     table syntax lands, `nnci check` rejects it and the mode is skipped, saying so."""
     assert work.table is not None and work.table_expected is not None
     cwd = fresh_folder(ctx.root, "table-check-")
-    sample = run_child([str(ctx.nnci), "check", str(work.table)], cwd, nnci_env(ctx, cached=True), ctx.timeout)
+    sample = run_child(ctx, [str(ctx.nnci), "check", str(work.table)], cwd, nnci_env(ctx, cached=True))
     if sample.timed_out or sample.code != 0:
         output = (cwd / "stderr").read_text() + (cwd / "stdout").read_text()
         first = next((line for line in output.splitlines() if line.strip()), "no message")
@@ -511,6 +572,10 @@ def markdown(results: list[Series], extras: Extras, timeout: float) -> str:
     if loads:
         lines += ["", f"1-minute load average at the start of the measured runs: {min(loads):.2f}–{max(loads):.2f} "
                   f"on {os.cpu_count()} CPUs (wall time stretches under other load; CPU time much less)."]  # fmt: skip
+    floor = extras.environment.get("rss_floor_mib")
+    if floor:
+        lines += ["", f"Peak RSS is each child's own (wait4); children are started by a launcher of {floor:.1f} MiB, "
+                  "the lowest peak that can be read."]  # fmt: skip
     timeouts = [f"{SYSTEMS[s.system]} at N={s.n:,}" for s in results if s.timed_out]
     if timeouts:
         lines += ["", f"TIMEOUTS (a child was killed after {timeout:g} s; later runs skipped): {'; '.join(timeouts)}."]
@@ -626,14 +691,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def run(args: argparse.Namespace, root: Path) -> int:
-    ctx = Context(root, args.nnci.resolve(), args.if_dir.resolve(), root / "cache", args.timeout)
+def run(args: argparse.Namespace, root: Path, launcher: Launcher) -> int:
+    ctx = Context(root, args.nnci.resolve(), args.if_dir.resolve(), root / "cache", args.timeout, launcher)
     ctx.cache.mkdir()
     if args.install_if:
         install_if(ctx.if_dir, args.timeout)
     if "if" in args.systems:
         check_if_install(ctx.if_dir)
     env = environment(ctx)
+    env["rss_floor_mib"] = launcher.floor_mib
     log(f"nnci: {env['nnci']} ({ctx.nnci}); IF: {env['if']} ({ctx.if_dir}); {env['machine']}")
     if "if" in args.systems:  # an unmeasured IF run first: node's and the disk's caches, as nnci's warm-up
         _, cwd = run_if(ctx, generate(fresh_folder(root, "w-"), 1, args.seed))
@@ -648,7 +714,7 @@ def run(args: argparse.Namespace, root: Path) -> int:
             extras.tables.append(bench_table(ctx, work, runs))
         if n == EXPLAIN_N and not args.no_explain:
             log(f"nnci explain at N={n}")
-            extras.explain = bench_explain(ctx, work, runs)
+            extras.explain = bench_explain(ctx, work, runs, warm="cached" in args.systems)
     if not args.no_demo:
         log("demo cold run vs the import baseline")
         extras.demo = bench_demo(ctx, args.runs)
@@ -662,12 +728,18 @@ def run(args: argparse.Namespace, root: Path) -> int:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--launcher"]:
+        serve_children()
+        return
     args = parse_args()
-    with tempfile.TemporaryDirectory(prefix="nnci-vs-if-") as root:
-        try:
-            sys.exit(run(args, Path(root)))
-        except BenchError as error:
-            sys.exit(f"vs_if: {error}")
+    launcher = Launcher()  # before this process grows
+    try:
+        with tempfile.TemporaryDirectory(prefix="nnci-vs-if-") as root:
+            sys.exit(run(args, Path(root), launcher))
+    except BenchError as error:
+        sys.exit(f"vs_if: {error}")
+    finally:
+        launcher.close()
 
 
 if __name__ == "__main__":
