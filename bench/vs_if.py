@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
+import math
 import os
 import platform
 import shutil
@@ -477,9 +478,10 @@ def bench_table(ctx: Context, work: Workload, runs: int) -> dict[str, object]:
 
 
 def table_sums(work: Workload) -> tuple[float, ...]:
-    """The expected totals of the table job (energy, operational, embodied, total)."""
+    """The expected totals of the table job (energy, operational, embodied, total), summed exactly
+    (fsum), since nnci may add the rows in any order."""
     assert work.table_expected is not None
-    return tuple(sum(column) for column in zip(*work.table_expected, strict=True))
+    return tuple(math.fsum(column) for column in zip(*work.table_expected, strict=True))
 
 
 def table_totals(out_json: Path) -> list[tuple[float, ...]]:
