@@ -250,7 +250,8 @@ def run_if(ctx: Context, work: Workload) -> tuple[Sample, Path]:
 class Agreement:
     """How closely N observations' five results match the reference."""
 
-    count: int = 0
+    count: int = 0  # observations (or rows)
+    values: int = 0  # values compared
     worst: float = 0.0  # max relative difference over all values
     identical: int = 0  # values equal bit for bit
     missing: str = ""  # why the results could not be read, if they could not
@@ -262,7 +263,7 @@ class Agreement:
         if self.missing:
             return f"FAIL: {self.missing}"
         verdict = "agree" if self.ok() else "DISAGREE"
-        return f"{verdict}: max rel diff {self.worst:.1e}, {self.identical}/{5 * self.count} bit-identical"
+        return f"{verdict}: max rel diff {self.worst:.1e}, {self.identical}/{self.values} bit-identical"
 
 
 def agreement(got: Iterable[Sequence[float]], expected: Sequence[Sequence[float]]) -> Agreement:
@@ -275,6 +276,7 @@ def agreement(got: Iterable[Sequence[float]], expected: Sequence[Sequence[float]
         for value, reference in zip(row, want, strict=True):
             result.worst = max(result.worst, abs(value - reference) / abs(reference))
             result.identical += value == reference
+            result.values += 1
     return result
 
 
@@ -463,18 +465,23 @@ def bench_table(ctx: Context, work: Workload, runs: int) -> dict[str, object]:
         output = (cwd / "stderr").read_text() + (cwd / "stdout").read_text()
         first = next((line for line in output.splitlines() if line.strip()), "no message")
         return {"n": work.count, "skipped": f"`nnci check table.nnci` rejects the table form ({first})"}
-    series = Series("table", work.count)
     args = ["run", str(work.table), "--format", "json"]
-    for index in range(runs + 1):  # the first run warms the cache
-        sample, cwd = run_nnci(ctx, args, cached=True)
-        if index == 1 and not sample.timed_out:
-            series.agreement = check(table_totals, cwd / "stdout", expected=[table_sums(work)])
-        shutil.rmtree(cwd, ignore_errors=True)
-        if sample.timed_out:
-            return {"n": work.count, "skipped": f"`nnci run table.nnci` exceeded {ctx.timeout:g} s"}
-        if index:
+    warm, cwd = run_nnci(ctx, args, cached=True)
+    shutil.rmtree(cwd, ignore_errors=True)
+    if warm.timed_out:
+        return {"n": work.count, "skipped": f"`nnci run table.nnci` exceeded {ctx.timeout:g} s"}
+    all_series = {mode: Series(mode, work.count) for mode in ("cached", "uncached")}
+    for index in range(runs):  # interleaved, as the per-observation runs
+        for mode, series in all_series.items():
+            if series.timed_out:
+                continue
+            sample, cwd = run_nnci(ctx, args, cached=mode == "cached")
             series.samples.append(sample)
-    return {"n": work.count, "wall_s": series.wall(), "rss_mib": series.rss(), "agreement": series.agreement}
+            series.timed_out = sample.timed_out
+            if index == 0 and not sample.timed_out:
+                series.agreement = check(table_totals, cwd / "stdout", expected=[table_sums(work)])
+            shutil.rmtree(cwd, ignore_errors=True)
+    return {"n": work.count, "series": list(all_series.values())}
 
 
 def table_sums(work: Workload) -> tuple[float, ...]:
@@ -560,7 +567,7 @@ def markdown(results: list[Series], extras: Extras, timeout: float) -> str:
         "| N | system | runs | wall [s] | CPU [s] | peak RSS [MiB] | wall ÷ IF | CPU ÷ IF | RSS ÷ IF "
         "| results vs float64 reference |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
-    ]
+    ] if results else []  # fmt: skip
     by_key = {(s.system, s.n): s for s in results}
     for s in results:
         peer = by_key.get(("if", s.n))
@@ -603,14 +610,24 @@ def markdown(results: list[Series], extras: Extras, timeout: float) -> str:
             lines += ["", f"`nnci explain s.nnci total.energy` at N={explain['n']:,} (cache warm): "
                       f"{explain['wall_s']:.3f} s, {explain['rss_mib']:.1f} MiB, {explain['lines']:,} lines "
                       f"(`{explain['first_line']}`)."]  # fmt: skip
-    for table in extras.tables:
-        if table.get("skipped"):
-            lines += ["", f"Table form at N={table['n']:,}: skipped — {table['skipped']}."]
-        else:
-            summary = table["agreement"].summary() if table["agreement"] else "–"
-            lines += ["", f"Table form at N={table['n']:,} (cache warm): {fmt(table['wall_s'])} s, "
-                      f"{fmt(table['rss_mib'], 1)} MiB; totals {summary}."]  # fmt: skip
-    return "\n".join(lines)
+    return "\n".join(lines + table_markdown(extras.tables, timeout))
+
+
+def table_markdown(tables: list[dict[str, object]], timeout: float) -> list[str]:
+    """The table form's own table (one job over N rows; not comparable with IF's N observations,
+    which also have an inference job each)."""
+    lines = [f"Table form at N={t['n']:,}: skipped — {t['skipped']}." for t in tables if t.get("skipped")]
+    measured = [series for t in tables for series in t.get("series", [])]  # type: ignore[attr-defined]
+    if measured:
+        lines += ["Table form (`training t { rows = jobs ... }` over jobs.csv):", "",
+                  "| rows | system | runs | wall [s] | CPU [s] | peak RSS [MiB] | totals vs exact sums |",
+                  "|---:|---|---:|---:|---:|---:|---|"]  # fmt: skip
+        for s in measured:
+            lines.append(
+                f"| {s.n:,} | {SYSTEMS[s.system]} | {len(s.samples)} | {wall_cell(s, timeout)} | {fmt(s.cpu())} | "
+                f"{fmt(s.rss(), 1)} | {s.agreement.summary() if s.agreement else '–'} |"
+            )
+    return ["", *lines] if lines else []
 
 
 def environment(ctx: Context) -> dict[str, object]:
