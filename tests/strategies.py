@@ -23,6 +23,24 @@ from nnci.units import UNITS
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "models" / "nnci-demo.nnci"
 
+# A small valid scenario (a grid, a device, a datacenter, one job) that tests break on purpose.
+BASE = """grid g {
+  intensity = 429 gCO2e/kWh
+}
+device d {
+  power = 300 W
+}
+datacenter dc {
+  pue = 1.1
+  grid = g
+}
+training j {
+  fleet = { d = 10 }
+  site = dc
+  duration = 10 h
+}
+"""
+
 # -- units ----------------------------------------------------------------------------------
 
 # Every symbol in the unit table, in a stable order (Hypothesis shrinks towards the first).

@@ -18,7 +18,7 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from strategies import arbitrary_text, mutated, programs, token_soup
+from strategies import BASE, arbitrary_text, mutated, programs, token_soup
 
 from nnci import ast
 from nnci.diagnostics import Diagnostic
@@ -102,23 +102,6 @@ def test_every_file_parses_the_same_through_small_chunks(monkeypatch: pytest.Mon
     for path in [*FILES[:8], ROOT / "models" / "nnci-demo.nnci"]:
         assert_same(path.read_text(encoding="utf-8"))
 
-
-BASE = """grid g {
-  intensity = 429 gCO2e/kWh
-}
-device d {
-  power = 300 W
-}
-datacenter dc {
-  pue = 1.1
-  grid = g
-}
-training j {
-  fleet = { d = 10 }
-  site = dc
-  duration = 10 h
-}
-"""
 
 # Texts the fast path must accept, each parsed exactly as lark parses it.
 ACCEPTED = {

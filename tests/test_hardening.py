@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from strategies import BASE
 
 import nnci
 from nnci import diagnostics
@@ -21,22 +22,6 @@ from nnci.cli import main
 from nnci.diagnostics import Diagnostic, NnciError, Span, render_all
 
 DEVICE = "device gpu {\n  power = 300 W\n}\n"
-BASE = """grid g {
-  intensity = 429 gCO2e/kWh
-}
-device d {
-  power = 300 W
-}
-datacenter dc {
-  pue = 1.1
-  grid = g
-}
-training j {
-  fleet = { d = 10 }
-  site = dc
-  duration = 10 h
-}
-"""
 NNCI = [sys.executable, "-m", "nnci"]
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from strategies import DEMO, arbitrary_text, mutated, programs, token_soup
+from strategies import BASE, DEMO, arbitrary_text, mutated, programs, token_soup
 
 import nnci
 from nnci import api
@@ -28,22 +28,6 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Inputs found to escape as Python exceptions (each is also an @example below and a plain test).
-BASE = """grid g {
-  intensity = 429 gCO2e/kWh
-}
-device d {
-  power = 300 W
-}
-datacenter dc {
-  pue = 1.1
-  grid = g
-}
-training j {
-  fleet = { d = 10 }
-  site = dc
-  duration = 10 h
-}
-"""
 CRASHERS = {
     "exponent overflows a fraction": BASE.replace("power = 300 W", "power = 300 W ^ 1e999"),
     "exponent is not a number": BASE.replace("power = 300 W", "power = 300 W ^ (1e999 - 1e999)"),
