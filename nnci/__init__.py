@@ -1,8 +1,8 @@
 """nnci: the energy use and carbon footprint of training and serving neural networks."""
 
-from nnci.api import check, evaluate, load, loads, run
+from nnci.api import check, compile, evaluate, load, loads, run
 from nnci.diagnostics import Diagnostic, NnciError
 
 __version__ = "0.1.0"
 
-__all__ = ["Diagnostic", "NnciError", "__version__", "check", "evaluate", "load", "loads", "run"]
+__all__ = ["Diagnostic", "NnciError", "__version__", "check", "compile", "evaluate", "load", "loads", "run"]
