@@ -221,9 +221,8 @@ class Engine:
         where = f" in {arrays.rows_text(rows, count)}" if count is not None else ""
         reason = f"`{formula.name}` ({formula.equation}) {what}{where}"
         block = self.program.blocks.get(key)
-        if (
-            block is not None and count is not None and key.module != ir.PLAN_MODULE
-        ):  # (a stacked job is redone job by job)
+        stacked = key.module == ir.PLAN_MODULE  # a stacked job is redone job by job, with messages of its own
+        if block is not None and count is not None and not stacked:
             span = block.fields["rows"].span if "rows" in block.fields else block.span
             self._add(Diagnostic("E405", f"`{key}.{formula.output}` cannot be computed{where}", span,
                                  notes=(reason,), help="check the values of those rows"))  # fmt: skip
