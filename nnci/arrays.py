@@ -25,10 +25,6 @@ def length(value: Any) -> int | None:
     return int(value.shape[0]) if is_array(value) else None
 
 
-def scalar(value: Any) -> float:
-    return float(value)
-
-
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
     """numpy warns on division by zero and overflow; nnci reports those rows itself."""

@@ -2,8 +2,8 @@
 
 A chain of 10,000 `pue = c2.pue` links needs more frames than Python's default limit and more
 stack than the main thread has, so every entry point of the API and the CLI runs its work in a
-thread with a large stack and a raised recursion limit. A deeper chain is a located-free
-diagnostic (E407), never a RecursionError.
+thread with a large stack and a raised recursion limit. A deeper chain is diagnostic E407
+(it has no one place to point at), never a RecursionError.
 """
 
 from __future__ import annotations

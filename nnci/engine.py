@@ -109,6 +109,11 @@ class Engine:
             self.memo[memo_key] = result
         return result
 
+    def remember(self, result: Result) -> None:
+        """A figure found outside this engine (a job's entry of a stacked group, a sum over jobs): asked
+        for later (by `total.*`, an expectation), it is not derived again."""
+        self.memo[result.block, result.name, self.method_of(result.block, None)] = result
+
     def method_of(self, key: ir.BlockKey, inherited: str | None) -> str | None:
         block = self.program.blocks.get(key)
         if block is None or block.kind not in JOB_KINDS:

@@ -114,7 +114,7 @@ def _totals(engine: Engine, jobs: tuple[JobResult, ...]) -> dict[str, Result]:
         known = [r for r in results if isinstance(r, Derivation)]
         value = math.fsum(float(r.value.magnitude) for r in known)
         totals[name] = Derivation(ir.TOTAL, name, Quantity(value, known[0].value.dimension), None, tuple(known))
-        engine.memo[ir.TOTAL, name, None] = totals[name]
+        engine.remember(totals[name])
     return totals
 
 
@@ -171,13 +171,11 @@ def _lanes(program: ir.Program, plan: Plan, engine: Engine, group: Group) -> lis
             value = Quantity(arrays.lane(result.value.magnitude, lane), result.value.dimension)
             span = block.fields[name].span if result.span is not None and name in block.fields else None
             quantities[name] = Derivation(key, name, value, result.formula, (), span, result.note)
-            engine.memo[key, name, engine.method_of(key, None)] = quantities[name]  # totals and expects reuse it
+            engine.remember(quantities[name])
         for result in unknown:  # known to be unknown: the sums over jobs need not derive it again
             assert isinstance(result, Unknown)
             missing = tuple(_lane_text(plan, m, lane) for m in result.missing)
-            engine.memo[key, result.name, engine.method_of(key, None)] = Unknown(
-                key, result.name, missing, result.reason
-            )
+            engine.remember(Unknown(key, result.name, missing, result.reason))
         notes = {
             name: tuple((f"{plan.lane_key(b, lane)}.{n}", note) for b, n, note in nodes)
             for name, nodes in noted_nodes.items()

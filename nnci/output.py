@@ -197,12 +197,6 @@ def _json_block(job: JobResult, overrides: dict[Dimension, str]) -> JsonBlock:
     )
 
 
-def to_json(results: Results, files: Sequence[str], units: Sequence[str] = ()) -> str:
-    parts: list[str] = []
-    write_json(results, files, units, parts.append)
-    return "".join(parts).removesuffix("\n")
-
-
 def write_json(results: Results, files: Sequence[str], units: Sequence[str], write: Callable[[str], object]) -> None:
     """The JSON report of DESIGN §4, written block by block (the text `json.dumps(report, indent=2)`
     gives, without holding 10,000 blocks' worth of dicts and text at once)."""
