@@ -102,7 +102,7 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
 
 
 @functools.lru_cache(maxsize=16)
-def _lines(text: str) -> list[str]:
+def source_lines(text: str) -> list[str]:
     """A source split into lines once (as the lexer counts them), however many diagnostics point into it.
 
     Keyed by the text itself: a str caches its hash and the lookup finds the same object first."""
@@ -116,9 +116,9 @@ def render(diagnostic: Diagnostic, sources: Mapping[str, str]) -> str:
     if span is not None:
         lines.append(f"  --> {sanitise(str(span))}")
         text = sources.get(span.file)
-        source_lines = _lines(text) if text is not None else []
-        if 0 < span.line <= len(source_lines):
-            source = _printable(source_lines[span.line - 1])
+        numbered = source_lines(text) if text is not None else []
+        if 0 < span.line <= len(numbered):
+            source = _printable(numbered[span.line - 1])
             width = len(str(span.line))
             end = span.end_column if span.end_line == span.line else len(source) + 1
             start = max(0, span.column - 1 - WINDOW // 2) if len(source) > WINDOW else 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
 import math
@@ -12,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 import attrs
 
 from nnci import arrays, ir
-from nnci.diagnostics import Diagnostic
+from nnci.diagnostics import Diagnostic, source_lines
 from nnci.engine import Derivation, Result, Unknown
 from nnci.evaluate import ExpectResult, JobResult, Results
 from nnci.quantity import Quantity, format_number
@@ -343,15 +342,9 @@ def shown(value: Quantity, name: str) -> str:
     return f"{low} … {high} over {rows:,} rows"
 
 
-@functools.lru_cache(maxsize=16)
-def _lines(text: str) -> list[str]:
-    """A source split into lines once (not once per node: explain of 10,000 jobs stays linear)."""
-    return text.split("\n")
-
-
 def _source_line(node: Derivation, sources: dict[str, str]) -> str:
     assert node.span is not None
-    text = _lines(sources.get(node.span.file, ""))
+    text = source_lines(sources.get(node.span.file, ""))
     if 0 < node.span.line <= len(text):
         return "`" + text[node.span.line - 1].strip() + "`"
     return ""

@@ -225,9 +225,9 @@ def test_at_most_200_diagnostics_are_printed_and_the_rest_counted() -> None:
 
 def test_the_source_is_split_once_for_all_its_diagnostics(monkeypatch: pytest.MonkeyPatch) -> None:
     found, sources = many(2000)
-    diagnostics._lines.cache_clear()
+    diagnostics.source_lines.cache_clear()
     render_all(found, sources, limit=len(found))
-    assert diagnostics._lines.cache_info().misses == 1
+    assert diagnostics.source_lines.cache_info().misses == 1
 
 
 def test_many_duplicate_fields_through_check_are_fast(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
