@@ -13,7 +13,7 @@ from nnci import api, ir, output
 from nnci.deep import with_deep_stack
 from nnci.diagnostics import Diagnostic, NnciError, render_all
 from nnci.engine import Engine
-from nnci.evaluate import compare, evaluate
+from nnci.evaluate import compare
 from nnci.ir import TOTAL
 from nnci.schema import ADDITIVE, KINDS, SCHEMA
 from nnci.units import CARBON, ENERGY, UnitError, parse_unit
@@ -353,12 +353,13 @@ def _validate(args: argparse.Namespace) -> int:
     for file in _nnci_files(args.paths):
         try:
             program = _load(args, file)
-            api.check(program)
+            plan, engine = api.compile(program)
+            api.check(program, engine)
         except NnciError as error:
             broken += 1
             reports.append(render_all(error.diagnostics, error.sources))
             continue
-        results = evaluate(program)
+        results = api.evaluate(program, engine, plan)
         rows += output.validation_rows(str(file), results.expects)
         failures = [output.expectation_diagnostic(e) for e in results.expects if not e.passed]
         failed += len(failures)
