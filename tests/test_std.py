@@ -1,7 +1,7 @@
 """The standard library: every file checks, and its figures match the reference CSVs they come from.
 
-Expected values are read from ../shared/reference/catalog (beside the checkout, as in CI), not
-typed twice; the tests that need it are skipped, with a reason, where it is absent.
+Expected values are read from data/catalog (the repository's copy of the reference catalog), not
+typed twice.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from nnci.ir import BlockKey
 from nnci.resources import std_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOG = ROOT.parent / "shared" / "reference" / "catalog"
-needs_catalog = pytest.mark.skipif(not CATALOG.exists(), reason=f"reference catalog not found at {CATALOG}")
+CATALOG = ROOT / "data" / "catalog"
 STD_FILES = sorted(std_dir().glob("*.nnci"))
 
 
@@ -48,7 +47,6 @@ def test_every_std_file_checks_and_cites_every_record(path: Path) -> None:
         assert program.blocks[key].citations, f"{key} has no @source"
 
 
-@needs_catalog
 @pytest.mark.parametrize(
     ("label", "block"),
     [("NVIDIA V100 SXM2 16GB", "v100_sxm2_16gb"), ("NVIDIA H100 SXM5 80GB", "h100_sxm"),
@@ -62,7 +60,6 @@ def test_accelerator_figures_match_the_csv(label: str, block: str) -> None:
     assert value(text, "d", "memory") == pytest.approx(float(row["memory_gb"]) * 1e9)
 
 
-@needs_catalog
 def test_every_accelerator_of_the_csv_is_a_device() -> None:
     labels = {r["name"] for r in rows("accelerators.csv")}
     text = (std_dir() / "hardware.nnci").read_text()
@@ -70,7 +67,6 @@ def test_every_accelerator_of_the_csv_is_a_device() -> None:
     assert not missing
 
 
-@needs_catalog
 def test_france_2024_is_embers_value() -> None:
     row = next(
         r for r in rows("grid_intensity.csv")
@@ -80,7 +76,6 @@ def test_france_2024_is_embers_value() -> None:
     assert value(text, "g", "intensity") == pytest.approx(float(row["gco2e_per_kwh"]) / 1000 / 3.6e6)
 
 
-@needs_catalog
 def test_a_mix_of_std_sources_is_the_weighted_mean() -> None:
     factors = {
         r["source"]: float(r["gco2e_per_kwh_lifecycle_median"])
@@ -95,7 +90,6 @@ def test_a_mix_of_std_sources_is_the_weighted_mean() -> None:
     assert value(text, "g", "intensity") == pytest.approx(expected / 1000 / 3.6e6)
 
 
-@needs_catalog
 def test_std_files_are_up_to_date_with_the_catalog() -> None:
     result = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "build_std.py"), "--check", "--catalog", str(CATALOG)],
@@ -127,7 +121,6 @@ def test_catalog_search_finds_records(capsys: pytest.CaptureFixture[str]) -> Non
     assert "no records match" in capsys.readouterr().out
 
 
-@needs_catalog
 def test_mix_keys_name_std_sources_without_an_import() -> None:
     factors = {r["source"]: r["gco2e_per_kwh_lifecycle_median"] for r in rows("generation_sources.csv")}
     expected = 0.45 * float(factors["coal"]) + 0.55 * float(factors["gas"])
