@@ -79,7 +79,8 @@ def _placed(module: ast.Module) -> _Comments:
     for comment in module.comments:
         (trailing if comment.column > 1 else standalone)[comment.line] = comment.text
     used = set(standalone) | {module.header_line or 0}
-    for statement in (*module.imports, *module.blocks, *module.expects):
+    statements: list[ast.Import | ast.Block | ast.Expect] = [*module.imports, *module.blocks, *module.expects]
+    for statement in statements:
         used.update(range(statement.span.line, statement.span.end_line + 1))
         if isinstance(statement, ast.Block):
             used.update(a.span.line for a in statement.annotations)

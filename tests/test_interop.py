@@ -95,7 +95,9 @@ DEMO = dict(gpus=10000, p_gpu=300, servers_t=625, p_srv_t=250, h_t=360, pue_t=1.
 
 @pytest.mark.usefixtures("at_repo")
 @pytest.mark.parametrize("name", ["nnci-demo-if03.yml", "nnci-demo-if1.yml"])
-def test_imported_demo_runs_to_the_nn_ci_formulas(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_imported_demo_runs_to_the_nn_ci_formulas(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, out = _import(name, tmp_path, capsys)
     assert code == 0
     hand = _nnci_ci(DEMO)

@@ -364,8 +364,13 @@ class _Builder:
         for energy, _, _ in stages.sites:
             if energy not in fleet_outputs:
                 row_fields.setdefault(energy, "energy")
-        read = set(row_fields) | {f for job in stages.jobs for d in job.devices for f in d[1:]} | {
-            job.pue for job in stages.jobs} | {f for g in stages.groups for f in g} | {f for s in stages.sites for f in s}
+        read = (
+            set(row_fields)
+            | {f for job in stages.jobs for d in job.devices for f in d[1:]}
+            | {job.pue for job in stages.jobs}
+            | {f for g in stages.groups for f in g}
+            | {f for s in stages.sites for f in s}
+        )
         names = sorted(read & {k for obs in observations for k in obs})  # what the nn-ci plugins read
         varying = [k for k in names if len({obs[k].number if k in obs else None for obs in observations}) > 1]
         fixed = [k for k in varying if k not in row_fields]
@@ -401,6 +406,7 @@ class _Builder:
 
     def blocks(self, node: tuple[str | int, ...], stages: _Stages, obs: dict[str, Value], prefix: str) -> list[str]:
         """The blocks of one observation (of a table's first row); the names of its nn-et/nn-eq jobs."""
+
         def get(name: str, plugin: Plugin) -> Value:
             return self.value(obs, name, plugin, node)
 
@@ -429,8 +435,12 @@ class _Builder:
                     used.add(group)
                     items += self.manufacture(device, stages.groups[group], get, stages.emb)
                 else:
-                    why = f"{stages.emb.name} does not count this device" if stages.emb else "the pipeline has no nn-emb"
-                    items.append(Item("embodied", Num(0, "gCO2e"), f"{why}: the manifest counts no embodied carbon for it"))
+                    why = (
+                        f"{stages.emb.name} does not count this device" if stages.emb else "the pipeline has no nn-emb"
+                    )
+                    items.append(
+                        Item("embodied", Num(0, "gCO2e"), f"{why}: the manifest counts no embodied carbon for it")
+                    )
                 self.out.block("device", device, items)
                 count, where = self.number(get(count_field, job.plugin), None, count_field)
                 fleet.append(Entry(device, count, where))
@@ -497,7 +507,7 @@ class _Builder:
                 (hw, hp), (sc, sp) = ((d[1], d[2]) for d in job.devices)
                 energy = n[job.pue] * (n[hw] * n[hp] + n[sc] * n[sp]) * n[job.time] / 1000
             else:
-                (_, sc, sp), = job.devices
+                ((_, sc, sp),) = job.devices
                 energy = n[sc] * n[job.time] * n[job.pue] * n[sp] / 1000
             outputs[job.plugin.output or job.plugin.name] = energy
             previous, plugin = self.energies[name]

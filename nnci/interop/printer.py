@@ -204,9 +204,17 @@ class Scenario:
         close = self._next()
         base_ref = ast.Ref(tuple(base.split(".")), self._span(head)) if base else None
         self.blocks.append(
-            ast.Block(kind, name, base_ref, tuple(fields), tuple(checks), tuple(annotations),
-                      "\n".join(t[2:].strip() for t in wrapped) or None, self._span(annotations[0].span.line if annotations else head, close),
-                      self._span(head))  # fmt: skip
+            ast.Block(
+                kind,
+                name,
+                base_ref,
+                tuple(fields),
+                tuple(checks),
+                tuple(annotations),
+                "\n".join(t[2:].strip() for t in wrapped) or None,
+                self._span(annotations[0].span.line if annotations else head, close),
+                self._span(head),
+            )
         )
 
     def expect(self, target: str, value: Value, tolerance: Value | None = None, comment: str | None = None) -> None:
