@@ -45,6 +45,7 @@ CODES = {
     "E602": "plugins or results nnci does not import",
     "E603": "a value the source tool treats differently (0 taken as missing)",
     "E604": "an assumption made while importing",
+    "E620": "bad fields in a Slurm job log",
 }
 
 

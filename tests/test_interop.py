@@ -8,6 +8,7 @@ and read every changed file.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -20,6 +21,7 @@ from nnci import api
 from nnci.cli import main
 from nnci.engine import Derivation
 from nnci.interop import yaml_subset
+from nnci.interop.slurm import parse_elapsed
 from nnci.interop.printer import Entry, Item, Map, Num, Ref, Scenario
 from nnci.load import read_module
 
@@ -40,7 +42,8 @@ def _import(name: str, out_dir: Path, capsys: pytest.CaptureFixture[str]) -> tup
     out = out_dir / f"{stem}.nnci"
     argv = ["import", (CASES / name).as_posix(), "-o", str(out)]
     cluster = REPO / CASES / f"{stem}.cluster.nnci"
-    if cluster.exists():
+    if name.endswith(".sacct"):  # a log's cluster file, or the one of cluster-log.sacct
+        cluster = cluster if cluster.exists() else REPO / CASES / "cluster-log.cluster.nnci"
         shutil.copy(cluster, out_dir / cluster.name)
         argv += ["--cluster", str(out_dir / cluster.name)]
     code = main(argv)
@@ -130,6 +133,49 @@ def test_two_observations_become_a_table_of_jobs(tmp_path: Path, capsys: pytest.
     assert math.isclose(_magnitude(job.quantities["energy"]) / 3.6e6, energy_kwh, rel_tol=1e-12)
     assert math.isclose(_magnitude(results.total["embodied"]) * 1000, embodied_g, rel_tol=1e-12)
     assert math.isclose(_magnitude(results.total["operational"]) * 1000, energy_kwh * 45 / 0.9, rel_tol=1e-12)
+
+
+# -- Slurm: a job log with array jobs, steps, failed, pending and running jobs
+
+
+@pytest.mark.usefixtures("at_repo")
+def test_sacct_totals_per_user_by_hand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err, out = _import("cluster-log.sacct", tmp_path, capsys)
+    assert code == 0, err
+    assert main(["run", str(out), "--by", "jobs.user", "--format", "json"]) == 0
+    groups = {g["group"]["user"]: g for g in json.loads(capsys.readouterr().out)["slurm_jobs"]}
+    # By hand from cluster-log.sacct and its cluster file: GPUs from gres/gpu, nodes × 700 W (GPU
+    # partition) or × 450 W (CPU partition), PUE 1.2, 45 g/kWh; steps add nothing; 5005 (running)
+    # and 5002_[3-4] (pending) are left out; the failed 5002_2 and the cancelled 5004 count.
+    year = 365.25 * 24  # h
+    jobs = {  # user: [(a100 GPUs, GPU nodes, CPU nodes, hours)]
+        "alice": [(8, 2, 0, 1.5), (0, 0, 4, (45 * 60 + 30.5) / 3600)],  # 01:30:00; 00:45:30.500
+        "bob": [(2, 1, 0, 26), (2, 1, 0, 12)],  # 1-02:00:00 (gres/gpu:a100=2); 12:00:00
+        "carol": [(1, 1, 0, 2.25)],
+    }
+    assert set(groups) == set(jobs)
+    for user, rows in jobs.items():
+        it_wh = sum((g * 300 + n * 700 + c * 450) * h for g, n, c, h in rows)
+        embodied_kg = sum(g * 150 * h / (5 * year) + (n * 2500 + c * 1500) * h / (6 * year) for g, n, c, h in rows)
+        group = groups[user]
+        assert group["rows"] == len(rows)
+        assert math.isclose(group["energy"]["value"], it_wh * 1.2 / 1000, rel_tol=1e-12), user
+        assert math.isclose(group["operational"]["value"], it_wh * 1.2 / 1000 * 0.045, rel_tol=1e-12), user
+        assert math.isclose(group["embodied"]["value"], embodied_kg, rel_tol=1e-12), user
+    assert "Left out: 1 pending, 1 running; 6 steps folded into their jobs." in out.read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"),
+    [("01:30:00", 1.5), ("1-02:00:00", 26), ("00:45:30.500", 0.75847222222222), ("3:00", 0.05), ("10-00:00:00", 240)],
+)
+def test_elapsed_times(text: str, hours: float) -> None:
+    assert parse_elapsed(text) == pytest.approx(hours, rel=1e-12)
+
+
+@pytest.mark.parametrize("text", ["1-5", "01:61:00", "INVALID", "", "1-", "00:00:60"])
+def test_elapsed_times_refused(text: str) -> None:
+    assert parse_elapsed(text) is None
 
 
 # -- the printer: an AST built without source, printed by `nnci fmt`'s formatter
