@@ -32,6 +32,7 @@ from nnci.units import (
     THROUGHPUT,
     TIME,
     TOKEN,
+    VOLUME,
     Dimension,
     display_unit,
 )
@@ -122,6 +123,18 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
        summed=True, reported="always", unit="kgCO2e", large=("tCO2e", 1e3)),
     _q("net_operational", CARBON, "operational carbon at the net (market-based) intensity", NON_NEGATIVE,
        summed=True, reported="if_known", unit="kgCO2e", large=("tCO2e", 1e3)),
+    # -- water (Li et al. 2023): on site for cooling, off site in generating the electricity --
+    _q("water_onsite", VOLUME, "water used on site (cooling, humidification): IT energy × WUE", NON_NEGATIVE,
+       summed=True, reported="if_known", unit="L", large=("m3", 1e4)),
+    _q("water_offsite", VOLUME, "water consumed generating the electricity: energy × the grid's water intensity",
+       NON_NEGATIVE, summed=True, reported="if_known", unit="L", large=("m3", 1e4)),
+    _q("water", VOLUME, "water footprint: on-site plus off-site", NON_NEGATIVE,
+       summed=True, reported="if_known", unit="L", large=("m3", 1e4)),
+    _q("wue", VOLUME / ENERGY, "water usage effectiveness (The Green Grid): site water ÷ IT energy", NON_NEGATIVE,
+       Range(high=5e-3 / 3.6e6, severity="warning",
+             reason="WUE above 5 L/kWh is unusual (hyperscale fleets report 0.1-0.5 L/kWh)")),
+    _q("water_intensity", VOLUME / ENERGY, "water consumed per kWh of electricity generated (EWIF)", NON_NEGATIVE,
+       Range(high=50e-3 / 3.6e6, severity="warning", reason="more than 50 L/kWh of electricity is unusual")),
     # -- jobs --
     _q("duration", TIME, "wall-clock time the fleet runs", NON_NEGATIVE),
     _q("it_power", POWER, "power drawn by the fleet's devices", NON_NEGATIVE),
@@ -243,10 +256,16 @@ _JOB = (
     q("net_intensity", "market-based intensity after carbon-free energy, weighted by site energy"),
     q("net_operational"),
     q("usage"),
+    q("wue", "WUE of the sites, weighted by share of the work (of IT energy)"),
+    q("water_intensity", "water intensity of the sites' electricity, weighted by site energy"),
+    q("water_onsite"),
+    q("water_offsite"),
+    q("water"),
 )  # fmt: skip
 _JOB_DERIVED = frozenset(
     {"it_power", "it_energy", "pue", "intensity", "energy", "operational", "embodied", "total", "net_intensity",
-     "net_operational", "idle_energy", "energy_per_query", "carbon_per_query", "activated_parameters", "accelerators"}
+     "net_operational", "idle_energy", "energy_per_query", "carbon_per_query", "activated_parameters", "accelerators",
+     "wue", "water_intensity", "water_onsite", "water_offsite", "water"}
 )  # fmt: skip
 
 BLOCK_KINDS: dict[str, KindSpec] = {
@@ -262,10 +281,12 @@ BLOCK_KINDS: dict[str, KindSpec] = {
             Spec("mix", "generation sources and their shares", "map", DIMENSIONLESS, "source",
                  (NON_NEGATIVE,), shares=True),
             q("delivered_intensity"),
-        ), frozenset({"delivered_intensity"}), catalog=("intensity", "year")),
+            q("water_intensity", "off-site water consumed per kWh of this grid's electricity (EWIF)"),
+        ), frozenset({"delivered_intensity"}), catalog=("intensity", "water_intensity", "year")),
         KindSpec("source", "a generation source (coal, wind, ...) and its lifecycle intensity", (
             _LABEL, q("intensity", "lifecycle emissions per kWh generated"),
-        ), catalog=("intensity",)),
+            q("water_intensity", "water consumed per kWh generated (operational)"),
+        ), catalog=("intensity", "water_intensity")),
         KindSpec("device", "one accelerator or host: power, peak throughput, embodied carbon", (
             _LABEL,
             text("vendor", "manufacturer"),
@@ -299,7 +320,9 @@ BLOCK_KINDS: dict[str, KindSpec] = {
             Spec("grid", "the grid that powers it", "ref", target="grid"),
             q("intensity", "carbon per kWh delivered to the site (α/τ)"),
             q("net_intensity", "market-based intensity after the operator's carbon-free energy"),
-        ), frozenset({"intensity"}), catalog=("pue", "year")),
+            q("wue", "on-site water usage effectiveness: site water ÷ IT energy"),
+            q("water_intensity", "off-site water per kWh of the electricity supplying the site (its grid's)"),
+        ), frozenset({"intensity", "water_intensity"}), catalog=("pue", "wue", "year")),
         KindSpec("training", "a training job", _JOB, _JOB_DERIVED, job=True),
         KindSpec("inference", "serving queries", (
             *_JOB,
