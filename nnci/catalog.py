@@ -12,17 +12,11 @@ from nnci import ast
 from nnci.diagnostics import Diagnostic
 from nnci.load import STD_PREFIX, load
 from nnci.resources import std_dir
+from nnci.schema import BLOCK_KINDS
 
-KEY_FIELDS = {
-    "device": ("tdp", "power", "peak_fp16", "memory", "embodied", "lifetime"),
-    "grid": ("intensity", "year"),
-    "datacenter": ("pue", "year"),
-    "source": ("intensity",),
-    "fleet": (),
-    "training": (),
-    "inference": (),
-}
-TEXT_FIELDS = ("label", "vendor", "zone", "provider", "metric", "embodied_boundary")
+# The figures shown per kind, and the text fields a query searches, as the schema declares them.
+KEY_FIELDS = {name: kind.catalog for name, kind in BLOCK_KINDS.items()}
+TEXT_FIELDS = tuple(dict.fromkeys(s.name for kind in BLOCK_KINDS.values() for s in kind.fields if s.type == "string"))
 
 
 @attrs.frozen

@@ -26,6 +26,7 @@ import attrs
 from nnci.ast import Comment, Module
 from nnci.diagnostics import Diagnostic, Span
 from nnci.resources import grammar_path
+from nnci.schema import KINDS
 
 if TYPE_CHECKING:
     import lark
@@ -183,7 +184,7 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnosti
     return Diagnostic("E100", message, span, help=hint)
 
 
-STATEMENT_WORDS = ("grid", "source", "device", "fleet", "datacenter", "training", "inference", "expect", "import")
+STATEMENT_WORDS = (*KINDS, "expect", "import")
 
 
 def _block_start_inside_block(text: str, file: str, line: int) -> Diagnostic | None:
