@@ -21,8 +21,8 @@ from nnci import api
 from nnci.cli import main
 from nnci.engine import Derivation
 from nnci.interop import yaml_subset
-from nnci.interop.slurm import parse_elapsed
 from nnci.interop.printer import Entry, Item, Map, Num, Ref, Scenario
+from nnci.interop.slurm import parse_elapsed
 from nnci.load import read_module
 
 REPO = Path(__file__).resolve().parent.parent

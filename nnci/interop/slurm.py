@@ -91,10 +91,10 @@ def read_sacct(text: str, file: str) -> tuple[list[Job], dict[str, int], list[Di
                                        help="sacct -P separates fields by `|`; a `|` inside a job name shifts them"))  # fmt: skip
             continue
 
-        def cell(name: str) -> str:
+        def cell(name: str, cells: list[str] = cells) -> str:
             return cells[columns[name]].strip() if name in columns else ""
 
-        def where(name: str) -> tuple[int, int]:
+        def where(name: str, cells: list[str] = cells) -> tuple[int, int]:
             index = columns[name]
             start = sum(len(c) + 1 for c in cells[:index]) + 1
             return start, max(1, len(cells[index]))
