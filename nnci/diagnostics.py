@@ -46,6 +46,7 @@ CODES = {
     "E603": "a value the source tool treats differently (0 taken as missing)",
     "E604": "an assumption made while importing",
     "E620": "bad fields in a Slurm job log",
+    "E630": "what the Impact Framework's builtins cannot compute",
 }
 
 
