@@ -103,11 +103,14 @@ def _parser() -> argparse.ArgumentParser:
 
     catalog = commands.add_parser("catalog", help="list or search the standard library",
                                   description="List or search the records of the standard library (std/...): "
-                                  "name, key figures and source. Every word of QUERY must match the name, "
-                                  "label, vendor, zone or source.")  # fmt: skip
+                                  "name, key figures and source. Every word of QUERY must match; records "
+                                  "matched by name, label, zone or description come first, then a count of "
+                                  "those matched only in the text of their sources.")  # fmt: skip
     catalog.add_argument("query", nargs="*", metavar="QUERY")
     catalog.add_argument("--kind", choices=KINDS, help="only records of this kind")
     catalog.add_argument("--sources", action="store_true", help="show each record's sources")
+    catalog.add_argument("--all", action="store_true",
+                         help="list every match, also those past the first 25 and those matched only in source text")  # fmt: skip
     catalog.set_defaults(command=_catalog)
 
     validate = commands.add_parser("validate", help="run every `expect` line",
@@ -340,7 +343,7 @@ def _fmt(args: argparse.Namespace) -> int:
 def _catalog(args: argparse.Namespace) -> int:
     from nnci import catalog
 
-    hits, problems = catalog.search(" ".join(args.query), args.kind)
+    hits, problems = catalog.search(" ".join(args.query), args.kind, args.all)
     if problems:
         print(render_all(problems, {}), file=sys.stderr)
         return 1

@@ -377,8 +377,10 @@ def expectation_diagnostic(result: ExpectResult) -> Diagnostic:
     target = result.expect.target_text
     unit = _written_unit(result)
     if isinstance(result.computed, Unknown):
+        absent = (result.computed.reason or "").startswith("there is no")  # no job of the kind that has it
         return Diagnostic("E500", f"cannot derive `{target}`: {unknown_reason(result.computed)}", result.expect.span,
-                          help="give the missing inputs, or the quantity itself")  # fmt: skip
+                          help="add such a job, or expect a quantity of the jobs there are" if absent
+                          else "give the missing inputs, or the quantity itself")  # fmt: skip
     tolerance = result.tolerance_text or "± " + _in(result.tolerance, unit)
     message = f"`{target}` is {_in(result.computed.value, unit)}, expected {_in(result.expected, unit)} ({tolerance})"
     notes = (f"ratio computed/expected {result.ratio:.4f}",) if result.ratio is not None else ()
