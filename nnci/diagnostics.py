@@ -37,6 +37,9 @@ CODES = {
     "E405": "arithmetic error",
     "E406": "circular definition",
     "E407": "nesting too deep",
+    "E408": "bad distribution",
+    "E409": "distribution outside the plausible range",
+    "E410": "cannot sample",
     "E500": "cannot derive",
     "E501": "expectation failed",
 }
