@@ -122,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--format", choices=("table", "md"), default="table", help="md: a Markdown table")
     _project_options(validate)
     validate.set_defaults(command=_validate)
+    _interop_commands(commands)
     return parser
 
 
@@ -414,3 +415,12 @@ def _nnci_files(paths: Sequence[str]) -> list[Path]:
         else:
             files.append(path)  # a missing file is reported by the loader, like every command does
     return list(dict.fromkeys(files))  # a file named twice is validated once
+
+
+# -- interop: `nnci import` and `nnci export` (nnci/interop/) ------------------------------------
+
+
+def _interop_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from nnci.interop import cli as interop
+
+    interop.add_commands(commands)
