@@ -132,14 +132,17 @@ def test_validate(path: str, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_every_code_has_a_golden_case() -> None:
     declared = {
-        code for stage in ("diagnostics", "validate") for path in cases(stage) for code in declared_codes(Path(path))
+        code
+        for stage in ("diagnostics", "validate", "set")  # set: `--set`/`--vary` cases (tests/test_whatif.py)
+        for path in cases(stage)
+        for code in declared_codes(Path(path))
     }
     assert declared <= set(CODES), declared - set(CODES)
     assert set(CODES) - NOT_GOLDEN - declared == set()
 
 
 def test_golden_cases_are_small_and_one_per_problem() -> None:
-    for stage in ("diagnostics", "validate"):
+    for stage in ("diagnostics", "validate", "set"):
         for path in cases(stage):
             assert len(Path(path).read_text(encoding="utf-8").splitlines()) <= 30, path
 
