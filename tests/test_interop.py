@@ -135,6 +135,35 @@ def test_two_observations_become_a_table_of_jobs(tmp_path: Path, capsys: pytest.
     assert math.isclose(_magnitude(results.total["operational"]) * 1000, energy_kwh * 45 / 0.9, rel_tol=1e-12)
 
 
+# -- CodeCarbon: measured energy
+
+
+@pytest.mark.usefixtures("at_repo")
+def test_codecarbon_run_keeps_its_measurement(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err, out = _import("codecarbon-v3-water.csv", tmp_path, capsys)
+    assert code == 0, err
+    (job,) = api.run(out).jobs
+    # CodeCarbon's energy_consumed (135.790096 kWh) already holds its PUE (1.2): IT energy is 113.158…,
+    # facility energy CodeCarbon's own figure, and operational carbon its emissions (7.604245 kg)
+    assert math.isclose(_magnitude(job.quantities["energy"]) / 3.6e6, 135.790096, rel_tol=1e-12)
+    assert math.isclose(_magnitude(job.quantities["operational"]), 7.604245, rel_tol=1e-9)
+    text = out.read_text()
+    assert "it_energy = 113.158413333333 kWh" in text and "pue = 1.2" in text and "grids.fra_2023" in text
+
+
+@pytest.mark.usefixtures("at_repo")
+def test_compare_measured_beside_estimated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err, out = _import("codecarbon-v2.csv", tmp_path, capsys)
+    assert code == 0, err
+    assert main(["compare", str(out), "bert_finetune_9e8d7c6b", "--measured"]) == 0
+    shown = capsys.readouterr().out
+    # by hand: 8 A100 SXM4 80GB at their 400 W TDP for 7,200 s, PUE 1 → 6.4 kWh; CodeCarbon measured 4.72482 kWh
+    ratio = 4.72482 / (8 * 400 * 7200 / 3.6e6)
+    line = next(row for row in shown.split("\n") if row.startswith("energy "))
+    assert "4.72482 kWh" in line and "6.4 kWh" in line and f"{ratio:.3f}" in line
+    assert main(["compare", str(out), "no_such_job", "--measured"]) == 2
+
+
 # -- Slurm: a job log with array jobs, steps, failed, pending and running jobs
 
 
