@@ -16,13 +16,17 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nnci import api
 from nnci.cli import main
 from nnci.engine import Derivation
 from nnci.interop import yaml_subset
+from nnci.interop.codecarbon import catalog, import_codecarbon
+from nnci.interop.manifest import import_manifest
 from nnci.interop.printer import Entry, Item, Map, Num, Ref, Scenario
-from nnci.interop.slurm import parse_elapsed
+from nnci.interop.slurm import parse_elapsed, read_sacct
 from nnci.load import read_module
 
 REPO = Path(__file__).resolve().parent.parent
@@ -273,3 +277,51 @@ def test_yaml_reader_refuses_what_manifests_never_need(text: str, message: str, 
 def test_yaml_reader_nesting_is_bounded() -> None:
     with pytest.raises(yaml_subset.YamlError, match="nesting deeper"):
         yaml_subset.read("a: " + "[" * 10_000 + "]" * 10_000 + "\n")
+
+
+# -- safe to open: any text gives diagnostics, never an exception
+
+
+MANIFEST = (REPO / CASES / "nnci-demo-if03.yml").read_text(encoding="utf-8")
+SACCT = (REPO / CASES / "cluster-log.sacct").read_text(encoding="utf-8")
+EMISSIONS = (REPO / CASES / "codecarbon-v2.csv").read_text(encoding="utf-8")
+
+
+def _mutated(base: str) -> st.SearchStrategy[str]:
+    """The text with a slice replaced by other text: shapes close to real files, and broken ones."""
+    return st.tuples(st.integers(0, len(base)), st.integers(0, 40), st.text(max_size=12)).map(
+        lambda t: base[: t[0]] + t[2] + base[t[0] + t[1] :]
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.text(max_size=200), _mutated(MANIFEST)))
+def test_any_manifest_text_gives_a_scenario_or_located_diagnostics(text: str) -> None:
+    result = import_manifest(text, "m.yml", "m-observations.csv")
+    if result.scenario is None:
+        assert any(d.severity == "error" for d in result.diagnostics)
+    else:
+        module, problems = read_module(result.scenario, "<generated>")
+        assert module is not None and not problems, result.scenario
+
+
+@settings(max_examples=100, deadline=None)
+@given(_mutated(SACCT))
+def test_any_sacct_text_gives_jobs_or_located_diagnostics(text: str) -> None:
+    jobs, _, problems = read_sacct(text, "log.sacct")
+    assert all(d.span is not None and d.span.file == "log.sacct" for d in problems)
+    assert all(job.hours >= 0 and job.nodes >= 0 for job in jobs)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_mutated(EMISSIONS))
+def test_any_emissions_text_gives_a_scenario_or_located_diagnostics(text: str) -> None:
+    result = import_codecarbon(text, "e.csv", CATALOG)
+    if result.scenario is None:
+        assert any(d.severity == "error" and d.span is not None for d in result.diagnostics)
+    else:
+        module, problems = read_module(result.scenario, "<generated>")
+        assert module is not None and not problems, result.scenario
+
+
+CATALOG = catalog()

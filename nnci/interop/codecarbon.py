@@ -86,12 +86,12 @@ def match_grid(row: dict[str, str], known: Catalog) -> tuple[str | None, str]:
         named = [(year, name) for name, _, year in known.grids if name == prefix or
                  re.fullmatch(re.escape(prefix) + r"_\d{4}", name)]  # fmt: skip
         if named:
-            year, name = max(named)
+            _, name = max(named)
             return name, f"cloud region {provider} {region}"
     iso = row.get("country_iso_code", "").lower()
     zoned = [(year, name) for name, zone, year in known.grids if iso and zone == iso]
     if zoned:
-        year, name = max(zoned)
+        _, name = max(zoned)
         return name, f"country {iso.upper()}, the catalog's latest year"
     return None, "no catalog grid for " + (f"{provider} {region}, " if region else "") + (iso.upper() or "no country")
 
