@@ -325,3 +325,16 @@ def test_any_emissions_text_gives_a_scenario_or_located_diagnostics(text: str) -
 
 
 CATALOG = catalog()
+
+
+@pytest.mark.usefixtures("at_repo")
+def test_readme_worked_example_of_compare_measured(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The table the README shows is what the commands it names print."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "nnci import tests/cases/interop/codecarbon-v2.csv -o runs.nnci" in readme
+    runs = tmp_path / "runs.nnci"
+    assert main(["import", "tests/cases/interop/codecarbon-v2.csv", "-o", str(runs)]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(runs), "bert_finetune_9e8d7c6b", "--measured"]) == 0
+    table = capsys.readouterr().out.split("\n\n", 1)[1].rstrip("\n")
+    assert f"```\n{table}\n```" in readme

@@ -121,9 +121,13 @@ def _wrapped(lines: Sequence[str], lead: str, width: int = 100) -> list[str]:
     return out
 
 
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
 def comment_text(text: str) -> str:
     """A comment body on one line: control characters and newlines become spaces."""
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return " ".join(_printable(text).split())
 
 
 class Scenario:
@@ -149,10 +153,12 @@ class Scenario:
         if text:
             self.comments.append(ast.Comment("# " + comment_text(text), line, 2))
 
-    def comment(self, *lines: str, blank_after: bool = True) -> None:
-        """Comment lines on their own (`# ...`), a blank line after them unless told otherwise."""
+    def comment(self, *lines: str, blank_after: bool = True, wrap: bool = True) -> None:
+        """Comment lines on their own (`# ...`), a blank line after them unless told otherwise;
+        `wrap=False` keeps each line as written (its spacing too)."""
         self._next()  # a blank line before
-        for text in _wrapped(lines, "# "):
+        texts = _wrapped(lines, "# ") if wrap else [("# " + _printable(t)).rstrip() for t in lines]
+        for text in texts:
             self.comments.append(ast.Comment(text, self._next(), 1))
         if blank_after:
             self._next()
