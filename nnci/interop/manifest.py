@@ -384,6 +384,12 @@ class _Builder:
             for index, obs in enumerate(observations):
                 self.observation((*node,), pipeline, obs, f"{prefix}o{index + 1}_")
             return
+        plugin_of = {f: job.plugin for job in stages.jobs for d in job.devices for f in d[1:]}
+        for field in names:  # every row's zeros are reported, not only the first's
+            for obs in observations[1:]:
+                if field in obs and obs[field].number == 0:
+                    plugin = plugin_of.get(field) or stages.emb or stages.c or stages.jobs[0].plugin
+                    self.value(obs, field, plugin, node)
         self.alias, self.node = identifier(table.removesuffix(".csv")), node
         taken: set[str] = set()
         self.columns = {k: (identifier(k, taken), ROW_UNITS[row_fields[k]]) for k in varying}
