@@ -172,6 +172,12 @@ def import_codecarbon(text: str, file: str, known: Catalog | None = None) -> Imp
         self_name = identifier(f"{row.get('project_name') or 'run'}_{(row.get('run_id') or str(number))[:8]}", names)
         self_warnings = _job(out, row, values, self_name, file, number, known)
         warnings += [attrs.evolve(w, span=at(file, number, 1)) for w in self_warnings]
+    for run_id, lines_of in _repeated_runs(text, columns).items():
+        warnings.append(Diagnostic("E604", f"run {run_id} has {len(lines_of)} rows (lines {', '.join(map(str, lines_of))})",
+                                   at(file, lines_of[1], 1), "warning",
+                                   ("each row is a job of its own: one per GPU rank of a multi-GPU run (codecarbon#544) "
+                                    "adds up, but ranks sharing a node may count it twice",),
+                                   "keep one row per machine if the ranks measured the same node"))  # fmt: skip
     if problems:
         return failed(sort_diagnostics([*warnings, *problems]), file, text)
     if not jobs:
@@ -233,3 +239,14 @@ def _job(out: Scenario, row: dict[str, str], values: dict[str, float], name: str
     out.expect(f"{name}.operational", Num(emissions, "kgCO2e", row["emissions"]), None,
                f"emissions, {where} (measured)")  # fmt: skip
     return warnings
+
+
+def _repeated_runs(text: str, columns: dict[str, int]) -> dict[str, list[int]]:
+    """run_id → the lines of its rows, for run ids on more than one row."""
+    if "run_id" not in columns:
+        return {}
+    seen: dict[str, list[int]] = {}
+    for number, cells in enumerate(csv.reader(io.StringIO(text)), 1):
+        if number > 1 and len(cells) > columns["run_id"] and cells[columns["run_id"]].strip():
+            seen.setdefault(cells[columns["run_id"]].strip(), []).append(number)
+    return {run: lines for run, lines in seen.items() if len(lines) > 1}
