@@ -15,10 +15,13 @@ What IF's builtins cannot express, per feature:
 - shares of the work between sites: one child per site, the share a constant input;
 - values nnci derives (a power from a TDP, a duration from compute and throughput, an intensity
   from a generation mix): written as the constants nnci computed, with a comment saying so;
+- an uncertain input (`uniform(...)`): its median, nnci's figure without `--samples`, with a
+  warning;
 - methods other than the seed's (`patterson`, `llmcarbon`, `bloom`), a given `energy`,
-  `it_power` or idle energy, a given job `embodied`, and anything that is not one number per
-  job (samples, series): refused with a diagnostic (E630) naming the job, because the builtins
-  pipeline above would compute another number.
+  `it_power`, idle energy or job `embodied`: the job's energy, operational and embodied carbon
+  as nnci's constants (one child, summed by IF's `Sum`), with a comment naming why;
+- an unknown figure, or a value that is not one number (a series): refused with a diagnostic
+  (E630) naming the job, because IF has no unknown and 0 would be wrong.
 The manifest is checked before it is written: a float64 evaluation of the same builtins (in
 `evaluate_manifest`) must give nnci's figures within 1e-12, relative.
 """
@@ -171,6 +174,7 @@ def export_if(path: str | Path) -> tuple[str | None, list[Diagnostic], dict[str,
         return None, [*warnings, *refused], program.sources
     if not jobs:
         return None, [*warnings, Diagnostic("E630", f"{path} has no job to export", None)], program.sources
+    warnings = [*warnings, *_uncertain(program)]
     jobs = {name: _padded(node, kinds) for name, node in jobs.items()}
     manifest = _manifest(str(path), _plugins(kinds), jobs, kinds)
     computed = evaluate_manifest(manifest)
@@ -179,6 +183,25 @@ def export_if(path: str | Path) -> tuple[str | None, list[Diagnostic], dict[str,
         return None, [*warnings, Diagnostic("E630", "the exported manifest would not compute nnci's figures", None,
                                             notes=tuple(mismatch[:5]), help="please report it with the file")], program.sources  # fmt: skip
     return _yaml(manifest), warnings, program.sources
+
+
+def _uncertain(program: ir.Program) -> list[Diagnostic]:
+    """Uncertain inputs are exported at their median (nnci's figure without --samples), and said so."""
+    found: list[ir.Distribution] = []
+
+    def walk(expr: Any) -> None:
+        if isinstance(expr, ir.Distribution):
+            found.append(expr)
+        for child in (*getattr(expr, "args", ()), getattr(expr, "left", None), getattr(expr, "right", None),
+                      getattr(expr, "operand", None), *(e.value for e in getattr(expr, "entries", ()))):  # fmt: skip
+            if child is not None:
+                walk(child)
+
+    for block in program.blocks.values():
+        for field in block.fields.values():
+            walk(field.expr)
+    return [Diagnostic("E630", f"`{d.name}(...)` is exported at its median: IF's builtins hold one number per input",
+                       d.span, "warning", help="run nnci with --samples N for its spread") for d in found]  # fmt: skip
 
 
 def _constants(block: ir.Block, job: Any, why: str) -> Node:
