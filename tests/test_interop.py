@@ -338,3 +338,30 @@ def test_readme_worked_example_of_compare_measured(tmp_path: Path, capsys: pytes
     assert main(["compare", str(runs), "bert_finetune_9e8d7c6b", "--measured"]) == 0
     table = capsys.readouterr().out.split("\n\n", 1)[1].rstrip("\n")
     assert f"```\n{table}\n```" in readme
+
+
+def test_if1_mapping_renames_the_fields_a_plugin_reads() -> None:
+    """IF 1.x `mapping`: the plugin's name for a parameter → the name the inputs use."""
+    text = """name: mapped
+initialize:
+  plugins:
+    nn-eq:
+      path: if-plugin-nnci
+      method: NNEQ
+      mapping: {servers: replicas, power: watts-per-replica}
+      config:
+        input-parameters: {servers/count/query: servers, servers/power/query: power, time/query: hours, pue/query: pue}
+        output-parameter: kwh
+tree:
+  children:
+    serve:
+      pipeline: {compute: [nn-eq]}
+      inputs:
+        - {timestamp: '2024-01-01T00:00:00Z', replicas: 4, watts-per-replica: 500, hours: 10, pue: 1.5}
+"""
+    result = import_manifest(text, "mapped.yml")
+    assert result.scenario is not None, result.diagnostics
+    assert re.search(r"power = 500 W +# tree\.children\.serve\.inputs\[0\]\.watts-per-replica", result.scenario)
+    # by hand: 4 replicas × 10 h × PUE 1.5 × 500 W = 30 kWh
+    (job,) = api.evaluate(api.loads(result.scenario)).jobs
+    assert math.isclose(_magnitude(job.quantities["energy"]) / 3.6e6, 30, rel_tol=1e-12)

@@ -138,8 +138,13 @@ class _Manifest:
                 raise self.error(f"`{_dotted((*where, config_key))}` is not a mapping", (*where, config_key))
             params = config.get("input-parameters")
             output = config.get("output-parameter")
-            found[name] = Plugin(name, str(method), params if isinstance(params, dict) else {"": params},
-                                 output if isinstance(output, str) else None, (*where, config_key))  # fmt: skip
+            params = params if isinstance(params, dict) else {"": params}
+            mapping = spec.get("mapping")  # IF 1.x: a parameter's name → the name the manifest's inputs use
+            if isinstance(mapping, dict):
+                params = {key: _mapped(value, mapping) for key, value in params.items()}
+                output = mapping.get(output, output) if isinstance(output, str) else output
+            found[name] = Plugin(name, str(method), params, output if isinstance(output, str) else None,
+                                 (*where, config_key))  # fmt: skip
         if not any(p.method in KEYS for p in found.values()):
             raise self.error("the manifest uses none of the nn-ci plugins (NNET, NNEQ, NNEmb, NNC)",
                              ("initialize", "plugins"), "nnci imports manifests of the nn-ci pipeline "
@@ -232,6 +237,15 @@ class _Manifest:
                 built.observation(path, pipeline, observations[0], prefix)
         built.expectations()
         return out.text(), tables
+
+
+def _mapped(value: Any, mapping: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        renamed = mapping.get(value, value)
+        return renamed if isinstance(renamed, str) else value
+    if isinstance(value, list):
+        return [_mapped(v, mapping) for v in value]
+    return value
 
 
 def _field_list(value: Any) -> list[str] | None:
