@@ -365,3 +365,15 @@ tree:
     # by hand: 4 replicas × 10 h × PUE 1.5 × 500 W = 30 kWh
     (job,) = api.evaluate(api.loads(result.scenario)).jobs
     assert math.isclose(_magnitude(job.quantities["energy"]) / 3.6e6, 30, rel_tol=1e-12)
+
+
+def test_readme_worked_example_of_a_job_log(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name in ("cluster-log.sacct", "cluster-log.cluster.nnci"):
+        shutil.copy(REPO / CASES / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", "cluster-log.sacct", "--cluster", "cluster-log.cluster.nnci", "-o", "log.nnci"]) == 0
+    capsys.readouterr()
+    assert main(["run", "log.nnci", "--by", "jobs.user"]) == 0
+    assert f"```\n{capsys.readouterr().out.rstrip()}\n```" in readme
