@@ -111,10 +111,16 @@ def identifier(text: str, taken: set[str] | None = None) -> str:
     return name
 
 
-def _wrapped(lines: Sequence[str], lead: str, width: int = 100) -> list[str]:
-    """Comment lines no wider than the formatter's width (an empty line stays a bare `#`)."""
+def _wrapped(lines: Sequence[str | tuple[str, bool]], lead: str, width: int = 100) -> list[str]:
+    """Comment lines no wider than the formatter's width (an empty line stays a bare `#`); a line
+    given as (text, False) stays one line."""
     out = []
     for line in lines:
+        if isinstance(line, tuple):
+            line, wrap = line
+            if not wrap:
+                out.append((lead + comment_text(line)).rstrip())
+                continue
         text = comment_text(line)
         parts = textwrap.wrap(text, width - len(lead), break_long_words=False, break_on_hyphens=False) or [""]
         out += [(lead + part).rstrip() for part in parts]
@@ -140,7 +146,7 @@ class Scenario:
         self.imports: list[ast.Import] = []
         self.blocks: list[ast.Block] = []
         self.expects: list[ast.Expect] = []
-        self.pending_doc: list[str] = []
+        self.pending_doc: list[tuple[str, bool]] = []  # (text, whether to wrap it)
 
     def _next(self) -> int:
         self.line += 1
@@ -163,9 +169,9 @@ class Scenario:
         if blank_after:
             self._next()
 
-    def doc(self, *lines: str) -> None:
-        """`##` lines that document the next block."""
-        self.pending_doc += list(lines)
+    def doc(self, *lines: str, wrap: bool = True) -> None:
+        """`##` lines that document the next block (`wrap=False`: each stays one line, however long)."""
+        self.pending_doc += [(line, wrap) for line in lines]
 
     def import_(self, path: str, alias: str, comment: str | None = None) -> None:
         line = self._next()
