@@ -7,6 +7,7 @@ once the dimensions are right (before that, only fields written as plain constan
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from nnci import arrays, ir
@@ -306,6 +307,8 @@ def _cell_notes(engine: Engine, expr: ir.Expr, rows: list[int], first: Quantity)
 
 
 def _range_help(spec: Spec, value: float) -> str | None:
+    if any(r.whole for r in spec.ranges) and value % 1 != 0:
+        return f"write a whole number, e.g. `{math.floor(value)}` or `{math.ceil(value)}`"
     if spec.dim == DIMENSIONLESS and any(r.high == 1 for r in spec.ranges) and 1 < value <= 100:
         return f"a share is written with its unit: `{format_number(value)} %`"
     if spec.name == "transport":
@@ -337,6 +340,17 @@ def _check_map(
             )
             out.append(Diagnostic("E402", f"`{entry.block.name}` in `{spec.name}` is negative{where}", entry.value.span,
                                   help="counts and shares cannot be negative"))  # fmt: skip
+        for rule in (r for r in spec.ranges if r.whole):
+            fractional = arrays.true_rows(rule.violated(value.magnitude))
+            if fractional:
+                first = float(arrays.lane(value.magnitude, fractional[0]))
+                where = (
+                    f" in {arrays.rows_text(fractional, arrays.length(value.magnitude))}"
+                    if arrays.is_array(value.magnitude)
+                    else ""
+                )
+                out.append(Diagnostic("E402", f"the count of `{entry.block.name}` is {format_number(first)}{where}: {rule.reason}",
+                                      entry.value.span, help=_range_help(spec, first)))  # fmt: skip
         weights.append(value.magnitude)
     if not spec.shares or not weights:
         return

@@ -51,10 +51,13 @@ class Range:
     low_open: bool = False
     severity: str = "error"
     reason: str = ""
+    whole: bool = False  # the value must also be a whole number (a count of devices)
 
     def violated(self, value: Any) -> Any:
         """Whether the value lies outside: a bool, or per row for an array (operators only)."""
         outside: Any = False
+        if self.whole:
+            outside = value % 1 != 0
         if self.low is not None:
             outside = (value < self.low) | ((value == self.low) & self.low_open)
         if self.high is not None:
@@ -65,6 +68,7 @@ class Range:
 NON_NEGATIVE = Range(0, reason="cannot be negative")
 POSITIVE = Range(0, low_open=True, reason="must be positive")
 SHARE = Range(0, 1, low_open=True, reason="must lie in (0, 100 %]")
+WHOLE = Range(whole=True, reason="a count of devices is a whole number")
 
 Reported = Literal["always", "if_known", ""]
 
@@ -136,7 +140,8 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
     _q("water_intensity", VOLUME / ENERGY, "water consumed per kWh of electricity generated (EWIF)", NON_NEGATIVE,
        Range(high=50e-3 / 3.6e6, severity="warning", reason="more than 50 L/kWh of electricity is unusual")),
     # -- jobs --
-    _q("duration", TIME, "wall-clock time the fleet runs", NON_NEGATIVE),
+    _q("duration", TIME, "wall-clock time the fleet runs", NON_NEGATIVE, Range(0, low_open=True,
+       reason="a job that runs for no time uses nothing: give its duration, or leave it out to derive it")),
     _q("it_power", POWER, "power drawn by the fleet's devices", NON_NEGATIVE),
     _q("it_energy", ENERGY, "energy drawn by the devices, before datacenter overhead", NON_NEGATIVE, summed=True),
     _q("pue", DIMENSIONLESS, "power usage effectiveness", _PUE),
@@ -146,7 +151,7 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
     _q("idle_energy", ENERGY, "energy the cluster draws outside the devices' work over the job", NON_NEGATIVE,
        summed=True),
     _q("accelerators", DIMENSIONLESS, "devices that do the computing; by default every device of the fleet (set it "
-       "when the fleet also holds hosts)", NON_NEGATIVE),
+       "when the fleet also holds hosts)", NON_NEGATIVE, WHOLE),
     _q("device_hours", TIME, "accelerator-hours: accelerators × duration", NON_NEGATIVE, summed=True),
     _q("compute", FLOP, "total floating-point operations", NON_NEGATIVE, summed=True),
     _q("throughput", THROUGHPUT, "achieved FLOP/s per accelerator", NON_NEGATIVE),
@@ -181,7 +186,7 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
     _q("carbon_per_area", CARBON / AREA, "manufacturing carbon per die area (by process node)", NON_NEGATIVE),
     _q("capacity", INFORMATION, "memory or storage capacity an embodied estimate scales with", NON_NEGATIVE),
     _q("carbon_per_capacity", CARBON / INFORMATION, "manufacturing carbon per byte of capacity", NON_NEGATIVE),
-    _q("count", DIMENSIONLESS, "number of devices", NON_NEGATIVE),
+    _q("count", DIMENSIONLESS, "number of devices", NON_NEGATIVE, WHOLE),
 )  # fmt: skip
 
 
@@ -309,7 +314,7 @@ BLOCK_KINDS: dict[str, KindSpec] = {
             q("carbon_per_capacity"),
         ), catalog=("tdp", "power", "peak_fp16", "memory", "embodied", "lifetime")),
         KindSpec("fleet", "devices and their counts", (
-            Spec("devices", "device counts", "map", DIMENSIONLESS, "device", (NON_NEGATIVE,)),
+            Spec("devices", "device counts", "map", DIMENSIONLESS, "device", (NON_NEGATIVE, WHOLE)),
             q("power", "power drawn by all devices of the fleet"),
             q("count"),
             q("peak", "peak FLOP/s per device (dense FP16/BF16), averaged over devices"),
