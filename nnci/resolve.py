@@ -16,7 +16,7 @@ from nnci.diagnostics import Diagnostic, Span
 from nnci.load import PRELUDE
 from nnci.load import Program as Loaded
 from nnci.quantity import Quantity
-from nnci.schema import ADDITIVE, JOB_KINDS, METHODS, RESERVED_NAMES, SCHEMA, Spec
+from nnci.schema import ADDITIVE, FORMER_NAMES, JOB_KINDS, METHODS, RESERVED_NAMES, SCHEMA, Spec
 from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
 
 if TYPE_CHECKING:
@@ -336,7 +336,7 @@ class _Resolver:
             span = Span(field.span.file, field.span.line, field.span.column, field.span.line,
                         field.span.column + len(field.name))  # fmt: skip
             self.error("E301", f"a {block.kind} has no field `{field.name}`", span,
-                       help=did_you_mean(field.name, SCHEMA[block.kind])
+                       help=FORMER_NAMES.get(field.name) or did_you_mean(field.name, SCHEMA[block.kind])
                        or "fields of a " + block.kind + ": " + ", ".join(SCHEMA[block.kind]))  # fmt: skip
             return None
         expr = self.resolve_value(spec, field.value, block.kind, key, file)

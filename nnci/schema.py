@@ -40,6 +40,12 @@ from nnci.units import (
 METHODS = ("nnci", "patterson", "llmcarbon", "bloom")
 COUNTED = (QUERY, TOKEN, FLOP)  # a bare number is accepted where one of these is expected
 RESERVED_NAMES = ("total",)
+# Names that mean something else, or meant something else before: the help an unknown field gets.
+FORMER_NAMES = {
+    "usage": "`usage` is now `lifetime_usage` (the share of its lifetime the hardware is in use, read by the "
+    "`bloom` method's embodied carbon); for the share of peak power a job draws, write `utilization`",
+    "utilisation": "write `utilization` (the share of peak power drawn)",
+}
 
 
 @attrs.frozen
@@ -162,8 +168,8 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
        NON_NEGATIVE),
     _q("tokens", TOKEN, "tokens processed (trained on, or generated and read)", NON_NEGATIVE, summed=True),
     _q("net_intensity", INTENSITY, "market-based intensity after carbon-free energy", NON_NEGATIVE),
-    _q("usage", DIMENSIONLESS, "share of its lifetime the hardware is in use (for amortising embodied carbon)",
-       SHARE),
+    _q("lifetime_usage", DIMENSIONLESS, "share of its lifetime the hardware is in use (BLOOM's embodied carbon per "
+       "hour of use); not the utilisation of a job", SHARE),
     _q("queries", QUERY, "number of queries served", NON_NEGATIVE, summed=True),
     _q("energy_per_query", ENERGY / QUERY, "facility energy per query", NON_NEGATIVE),
     _q("carbon_per_query", CARBON / QUERY, "total carbon per query", NON_NEGATIVE),
@@ -260,7 +266,7 @@ _JOB = (
     q("tokens"),
     q("net_intensity", "market-based intensity after carbon-free energy, weighted by site energy"),
     q("net_operational"),
-    q("usage"),
+    q("lifetime_usage"),
     q("wue", "WUE of the sites, weighted by share of the work (of IT energy)"),
     q("water_intensity", "water intensity of the sites' electricity, weighted by site energy"),
     q("water_onsite"),
