@@ -14,7 +14,7 @@ from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic
 from nnci.engine import CYCLE, Engine, Unknown, exponent_fraction
 from nnci.quantity import Quantity, format_number
-from nnci.schema import COUNTED, SCHEMA, Spec
+from nnci.schema import COUNTED, JOB_KINDS, SCHEMA, Spec
 from nnci.units import DIMENSIONLESS, UNITS, Dimension, display_unit
 
 SHARE_TOLERANCE = 1e-6
@@ -223,6 +223,8 @@ def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> l
         if not constants_only:
             for check_line in block.checks:
                 _check_line(engine, block, check_line, diagnostics)
+            if block.kind in JOB_KINDS:
+                _check_hosts_only(engine, block, diagnostics)
     for expect in program.expects:  # arithmetic errors in expected values surface as E405
         for expr in (expect.value, expect.tolerance):
             value = engine.try_evaluate(expr, None) if expr is not None and _is_constant(expr) else None
@@ -367,6 +369,26 @@ def _check_map(
             message = f"the shares of `{spec.name}` sum to {shown} %, not 100 %"
         out.append(Diagnostic("E403", message, expr.span,
                               help=f"make the shares add up to 100 %, e.g. with a `{spec.target}` for the rest"))  # fmt: skip
+
+
+# Fields that describe a job by its accelerators' work: meaningless for a fleet of hosts only.
+BY_ACCELERATORS = ("device_hours", "compute", "throughput", "peak", "efficiency")
+
+
+def _check_hosts_only(engine: Engine, block: ir.Block, out: list[Diagnostic]) -> None:
+    """A job described by its accelerators' work on a fleet whose devices are all hosts."""
+    fleet = block.fields.get("fleet")
+    given = [name for name in BY_ACCELERATORS if name in block.fields]
+    if fleet is None or not given or "accelerators" in block.fields or not isinstance(fleet.expr, ir.BlockRef):
+        return
+    devices = engine.program.blocks[fleet.expr.block].fields.get("devices")
+    if devices is None or not isinstance(devices.expr, ir.Map) or not devices.expr.entries:
+        return
+    if all(engine.role_of(entry.block) == "host" for entry in devices.expr.entries):
+        hosts = ", ".join(f"`{entry.block.name}`" for entry in devices.expr.entries)
+        out.append(Diagnostic("E303", f"the fleet holds only hosts ({hosts}), but the job is described by its "
+                              f"accelerators' work (`{given[0]}`)", fleet.span,
+                              help="add the accelerators to the fleet, or give `accelerators = N` (their number)"))  # fmt: skip
 
 
 def _check_line(engine: Engine, block: ir.Block, check_line: ir.Check, out: list[Diagnostic]) -> None:

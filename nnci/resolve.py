@@ -377,6 +377,11 @@ class _Resolver:
                        help=(hint + " " if hint else "") + "the methods are " + ", ".join(METHODS))  # fmt: skip
             return None
         if spec.type == "string":
+            if isinstance(value, ast.String) and spec.choices and value.value not in spec.choices:
+                self.error("E305", f"`{spec.name}` is one of " + ", ".join(f'"{c}"' for c in spec.choices),
+                           value.span, help=did_you_mean(value.value, spec.choices)
+                           or f'write e.g. `{spec.name} = "{spec.choices[0]}"`')  # fmt: skip
+                return None
             if isinstance(value, ast.String):
                 return ir.Text(value.value, value.span)
             self.error("E305", f"`{spec.name}` takes a string", value.span, help=f'write `{spec.name} = "..."`')

@@ -38,6 +38,7 @@ from nnci.units import (
 )
 
 METHODS = ("nnci", "patterson", "llmcarbon", "bloom")
+ROLES = ("accelerator", "host")  # a device without a role is an accelerator
 COUNTED = (QUERY, TOKEN, FLOP)  # a bare number is accepted where one of these is expected
 RESERVED_NAMES = ("total",)
 # Names that mean something else, or meant something else before: the help an unknown field gets.
@@ -156,8 +157,8 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
        NON_NEGATIVE),
     _q("idle_energy", ENERGY, "energy the cluster draws outside the devices' work over the job", NON_NEGATIVE,
        summed=True),
-    _q("accelerators", DIMENSIONLESS, "devices that do the computing; by default every device of the fleet (set it "
-       "when the fleet also holds hosts)", NON_NEGATIVE, WHOLE),
+    _q("accelerators", DIMENSIONLESS, "devices that do the computing; by default the fleet's devices whose role is "
+       "accelerator (hosts are not counted)", NON_NEGATIVE, WHOLE),
     _q("device_hours", TIME, "accelerator-hours: accelerators × duration", NON_NEGATIVE, summed=True),
     _q("compute", FLOP, "total floating-point operations", NON_NEGATIVE, summed=True),
     _q("throughput", THROUGHPUT, "achieved FLOP/s per accelerator", NON_NEGATIVE),
@@ -168,6 +169,8 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
        NON_NEGATIVE),
     _q("tokens", TOKEN, "tokens processed (trained on, or generated and read)", NON_NEGATIVE, summed=True),
     _q("net_intensity", INTENSITY, "market-based intensity after carbon-free energy", NON_NEGATIVE),
+    _q("utilization", DIMENSIONLESS, "average share of its peak power a device draws above idle while the job runs "
+       "(P = P_idle + u × (P_max − P_idle))", SHARE),
     _q("lifetime_usage", DIMENSIONLESS, "share of its lifetime the hardware is in use (BLOOM's embodied carbon per "
        "hour of use); not the utilisation of a job", SHARE),
     _q("queries", QUERY, "number of queries served", NON_NEGATIVE, summed=True),
@@ -208,6 +211,7 @@ class Spec:
     target: str | None = None  # the kind a ref or map key names
     ranges: tuple[Range, ...] = ()
     shares: bool = False  # a map whose values must sum to 100 %
+    choices: tuple[str, ...] = ()  # the values a string field may take (none: any)
 
 
 def q(name: str, doc: str | None = None, *ranges: Range) -> Spec:
@@ -267,6 +271,7 @@ _JOB = (
     q("net_intensity", "market-based intensity after carbon-free energy, weighted by site energy"),
     q("net_operational"),
     q("lifetime_usage"),
+    q("utilization", "utilisation of every device of the fleet (a device's own `utilization` wins)"),
     q("wue", "WUE of the sites, weighted by share of the work (of IT energy)"),
     q("water_intensity", "water intensity of the sites' electricity, weighted by site energy"),
     q("water_onsite"),
@@ -302,7 +307,11 @@ BLOCK_KINDS: dict[str, KindSpec] = {
             _LABEL,
             text("vendor", "manufacturer"),
             text("form_factor", "SXM, PCIe, OAM, ..."),
+            Spec("role", "`accelerator` (does the computing; counted in a job's `accelerators`) or `host` "
+                 "(a server, node or baseboard record)", "string", choices=ROLES),
             q("tdp"),
+            q("idle_power", "power the device draws idle: P_idle of the linear power model"),
+            q("utilization"),
             q("power", None, Range(high=5000, severity="warning", reason="more than 5 kW per device is unusual")),
             q("peak_fp16"),
             q("peak_fp32"),
@@ -323,8 +332,9 @@ BLOCK_KINDS: dict[str, KindSpec] = {
             Spec("devices", "device counts", "map", DIMENSIONLESS, "device", (NON_NEGATIVE, WHOLE)),
             q("power", "power drawn by all devices of the fleet"),
             q("count"),
-            q("peak", "peak FLOP/s per device (dense FP16/BF16), averaged over devices"),
-        ), frozenset({"power", "count", "peak"})),
+            q("accelerators", "devices of the fleet that do the computing: role accelerator (or no role), not host"),
+            q("peak", "peak FLOP/s per accelerator (dense FP16/BF16), averaged over the accelerators"),
+        ), frozenset({"power", "count", "accelerators", "peak"})),
         KindSpec("datacenter", "a site: its PUE and the grid that powers it", (
             *_SOURCES,
             q("pue", None, Range(high=3, severity="warning", reason="PUE above 3 is unusual")),
