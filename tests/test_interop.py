@@ -27,6 +27,7 @@ from nnci.interop.codecarbon import catalog, import_codecarbon
 from nnci.interop.manifest import import_manifest
 from nnci.interop.printer import Entry, Item, Map, Num, Ref, Scenario
 from nnci.interop.slurm import parse_elapsed, read_sacct
+from nnci.formatting import format_file
 from nnci.load import read_module
 
 REPO = Path(__file__).resolve().parent.parent
@@ -377,3 +378,10 @@ def test_readme_worked_example_of_a_job_log(tmp_path: Path, capsys: pytest.Captu
     capsys.readouterr()
     assert main(["run", "log.nnci", "--by", "jobs.user"]) == 0
     assert f"```\n{capsys.readouterr().out.rstrip()}\n```" in readme
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "nnci" / "std").glob("*.nnci")))
+def test_the_standard_library_is_printed_as_nnci_fmt_prints_it(name: str) -> None:
+    """tools/build_std.py writes the catalog through the printer: `nnci fmt` changes nothing."""
+    result = format_file(REPO / "nnci" / "std" / name)
+    assert not result.diagnostics and result.formatted == result.original
