@@ -22,12 +22,12 @@ from hypothesis import strategies as st
 from nnci import api
 from nnci.cli import main
 from nnci.engine import Derivation
+from nnci.formatting import format_file
 from nnci.interop import yaml_subset
 from nnci.interop.codecarbon import catalog, import_codecarbon
 from nnci.interop.manifest import import_manifest
 from nnci.interop.printer import Entry, Item, Map, Num, Ref, Scenario
 from nnci.interop.slurm import parse_elapsed, read_sacct
-from nnci.formatting import format_file
 from nnci.load import read_module
 
 REPO = Path(__file__).resolve().parent.parent
