@@ -18,8 +18,9 @@ What IF's builtins cannot express, per feature:
 - an uncertain input (`uniform(...)`): its median, nnci's figure without `--samples`, with a
   warning;
 - methods other than the seed's (`patterson`, `llmcarbon`, `bloom`), a given `energy`,
-  `it_power`, idle energy or job `embodied`: the job's energy, operational and embodied carbon
-  as nnci's constants (one child, summed by IF's `Sum`), with a comment naming why;
+  `it_power`, idle energy or job `embodied`, or any rule the pipeline lacks (found by replaying
+  it: a job's `utilization` over an idle power, say): the job's energy, operational and embodied
+  carbon as nnci's constants (one child, summed by IF's `Sum`), with a comment naming why;
 - an unknown figure, or a value that is not one number (a series): refused with a diagnostic
   (E630) naming the job, because IF has no unknown and 0 would be wrong.
 The manifest is checked before it is written: a float64 evaluation of the same builtins (in
@@ -178,6 +179,13 @@ def export_if(path: str | Path) -> tuple[str | None, list[Diagnostic], dict[str,
     jobs = {name: _padded(node, kinds) for name, node in jobs.items()}
     manifest = _manifest(str(path), _plugins(kinds), jobs, kinds)
     computed = evaluate_manifest(manifest)
+    differing = [job for job in results.jobs if _compare(computed, results, str(job.key))]
+    if differing:  # rules the pipeline lacks (utilisation, say): nnci's figures as constants for those jobs
+        why = "nnci's figures for it follow rules the builtins pipeline does not have"
+        for job in differing:
+            jobs[str(job.key)] = _constants(program.blocks[job.key], job, why)
+        manifest = _manifest(str(path), _plugins(kinds), jobs, kinds)
+        computed = evaluate_manifest(manifest)
     mismatch = _compare(computed, results)
     if mismatch:
         return None, [*warnings, Diagnostic("E630", "the exported manifest would not compute nnci's figures", None,
@@ -453,11 +461,13 @@ def run_builtin(plugin: dict[str, Any], values: dict[str, Any]) -> None:
         raise ValueError(f"not a builtin nnci evaluates: {method}")
 
 
-def _compare(computed: dict[str, dict[str, float]], results: Results) -> list[str]:
-    """Where the manifest's figures differ from nnci's (relative 1e-12)."""
+def _compare(computed: dict[str, dict[str, float]], results: Results, only: str | None = None) -> list[str]:
+    """Where the manifest's figures differ from nnci's (relative 1e-12); `only` one node's."""
     problems = []
     expected = nnci_figures(results)
     for path, figures in expected.items():
+        if only is not None and path != only:
+            continue
         got = computed.get(path)
         if got is None:
             problems.append(f"{path or 'root'}: missing")
