@@ -11,6 +11,7 @@ written, so importers can name the manifest line of every number. Errors carry l
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from typing import Any
@@ -74,7 +75,8 @@ class _Reader:
         self.index = 0
         self.positions: dict[Path, tuple[int, int]] = {}
         self.indents = {line.number: line.indent for line in self.lines}
-        self._flow_lines: list[int] = []
+        self._flow_lines: list[int] = []  # the source lines of the flow collection being read
+        self._flow_newlines: list[int] = []  # where its text has a newline
 
     def document(self) -> Document:
         if not self.lines:
@@ -183,17 +185,22 @@ class _Reader:
         if first in "|>":
             return self.block_scalar(text, line, column, indent)
         if first in "[{":
-            whole, lines = text, [line]
+            lines, parts = [line], [text]
             self._flow_lines = lines
-            value, end = self.flow(whole, 0, line, column, path, depth)
-            while end is None:  # the collection continues on the next lines
+            open_brackets = _depth(text)
+            while open_brackets > 0:  # the collection continues on the next lines: gather them, parse once
                 if self.index >= len(self.lines):
                     raise YamlError(f"`{first}` is never closed", line, column)
                 nxt = self.lines[self.index]
                 self.index += 1
                 lines.append(nxt.number)
-                whole = whole + "\n" + nxt.text
-                value, end = self.flow(whole, 0, line, column, path, depth)
+                parts.append(nxt.text)
+                open_brackets += _depth(nxt.text)
+            whole = "\n".join(parts)
+            self._flow_newlines = [i for i, c in enumerate(whole) if c == "\n"] if len(parts) > 1 else []
+            value, end = self.flow(whole, 0, line, column, path, depth)
+            if end is None:
+                raise YamlError(f"`{first}` is never closed", line, column)
             tail = whole[end:].strip()
             if tail and not tail.startswith("#"):
                 raise YamlError("unexpected text after a flow collection", line, column + end)
@@ -320,12 +327,12 @@ class _Reader:
 
     def _where(self, text: str, at: int, line: int, column: int) -> tuple[int, int]:
         """Line and column of text[at] in a flow collection that may span lines."""
-        before = text.count("\n", 0, at)
+        before = bisect.bisect_left(self._flow_newlines, at)
         if before == 0:
             return line, column + at
         lines = self._flow_lines
         number = lines[before] if before < len(lines) else line + before
-        start = text.rfind("\n", 0, at) + 1
+        start = self._flow_newlines[before - 1] + 1
         indent = self.indents.get(number, 0)
         return number, indent + 1 + at - start
 
@@ -362,6 +369,30 @@ class _Reader:
         if flow and ": " in plain:
             raise YamlError("a mapping inside a list must be written in braces: {key: value}", line, column)
         return _plain(plain), end
+
+
+def _depth(line: str) -> int:
+    """Brackets opened minus closed on one line of a flow collection, outside quotes and comments."""
+    depth, at, quote = 0, 0, ""
+    while at < len(line):
+        char = line[at]
+        if quote:
+            if char == "\\" and quote == '"':
+                at += 1
+            elif char == quote:
+                quote = "" if not (quote == "'" and line[at + 1 : at + 2] == "'") else quote
+                if quote:
+                    at += 1
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (at == 0 or line[at - 1] in " \t"):
+            break
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        at += 1
+    return depth
 
 
 def _plain(text: str) -> Any:
