@@ -385,3 +385,22 @@ def test_the_standard_library_is_printed_as_nnci_fmt_prints_it(name: str) -> Non
     """tools/build_std.py writes the catalog through the printer: `nnci fmt` changes nothing."""
     result = format_file(REPO / "nnci" / "std" / name)
     assert not result.diagnostics and result.formatted == result.original
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" + " " * 50_000 + "b\n",  # a lazy key pattern before `\s*:` backtracked quadratically here
+        "- " + ": " * 50_000 + "\n",
+        "k: [\n" + "  1,\n" * 50_000 + "]\n",  # a flow list over many lines was parsed again per line
+        "- : : :\n",  # an empty key once indexed an empty string
+    ],
+    ids=["spaces", "colons", "long-flow", "empty-key"],
+)
+def test_yaml_reader_inputs_that_once_went_wrong(text: str) -> None:
+    try:
+        document = yaml_subset.read(text)
+    except yaml_subset.YamlError as error:
+        assert error.line >= 1
+    else:
+        assert document.data is not None

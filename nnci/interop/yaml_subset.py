@@ -36,9 +36,29 @@ class Document:
 
 _INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?")
-_KEY = re.compile(
-    r"""(?P<key>"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"{}\[\],&*!|>%@`-][^#]*?|-[^\s#][^#]*?)\s*:(?=\s|$)"""
-)
+_QUOTED_KEY = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^']|'')*')[ \t]*:(?=[ \t]|$)""")
+NOT_A_KEY_START = "#'\"{}[],&*!|>%@` \t"
+
+
+def _key(text: str) -> tuple[str, int] | None:
+    """The key of a `key: value` line and where its colon ends, or None if the line is no such thing.
+    Scanned by hand, in one pass: a regular expression with a lazy key and `\\s*` before the colon
+    backtracks quadratically on a long line of spaces."""
+    if not text:
+        return None
+    if text[0] in "'\"":
+        match = _QUOTED_KEY.match(text)
+        return (match[1], match.end()) if match else None
+    if text[0] in NOT_A_KEY_START or (text[0] == "-" and (len(text) == 1 or text[1] in " \t")):
+        return None
+    comment = text.find(" #")
+    colon = text.find(":")
+    while colon != -1 and (comment == -1 or colon < comment):
+        if colon + 1 == len(text) or text[colon + 1] in " \t":
+            key = text[:colon].rstrip(" \t")
+            return (key, colon + 1) if key else None
+        colon = text.find(":", colon + 1)
+    return None
 
 
 def read(text: str) -> Document:
@@ -96,7 +116,7 @@ class _Reader:
         line = self.lines[self.index]
         if line.text == "-" or line.text.startswith("- "):
             return self.sequence(line.indent, path, depth)
-        if _KEY.match(line.text):
+        if _key(line.text) is not None:
             return self.mapping(line.indent, path, depth)
         self.index += 1
         return self.inline(line.text, line.number, line.indent + 1, path, depth, line.indent)
@@ -110,15 +130,15 @@ class _Reader:
                 break
             if line.indent > indent:
                 raise YamlError("unexpected indentation", line.number, line.indent + 1)
-            match = _KEY.match(line.text)
+            match = _key(line.text)
             if match is None:
                 if line.text.startswith("- "):
                     raise YamlError("a list item where a key was expected", line.number, line.indent + 1)
                 raise YamlError("expected `key: value`", line.number, line.indent + 1)
-            key = self.key(match["key"], line.number, line.indent + 1)
+            key = self.key(match[0], line.number, line.indent + 1)
             if key in result:
                 raise YamlError(f"duplicate key `{key}`", line.number, line.indent + 1)
-            rest = line.text[match.end() :].lstrip(" ")
+            rest = line.text[match[1] :].lstrip(" ")
             column = line.indent + 1 + len(line.text) - len(rest)
             self.index += 1
             child = (*path, key)
@@ -213,7 +233,7 @@ class _Reader:
             parts = [value] if value else []
             while self.index < len(self.lines) and self.lines[self.index].indent > indent:
                 nxt = self.lines[self.index]
-                if _KEY.match(nxt.text) or nxt.text.startswith("- "):
+                if _key(nxt.text) is not None or nxt.text.startswith("- "):
                     raise YamlError("unexpected indentation (a nested value after a value on the same line)",
                                     nxt.number, nxt.indent + 1)  # fmt: skip
                 self.index += 1
