@@ -404,3 +404,12 @@ def test_yaml_reader_inputs_that_once_went_wrong(text: str) -> None:
         assert error.line >= 1
     else:
         assert document.data is not None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="-:{}[],'\"#? \n\t|>&*!%@`ab1.", max_size=60))
+def test_yaml_reader_gives_data_or_a_located_error(text: str) -> None:
+    try:
+        yaml_subset.read(text)
+    except yaml_subset.YamlError as error:
+        assert 1 <= error.line <= text.count("\n") + 1 and error.column >= 1
