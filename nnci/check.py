@@ -30,6 +30,10 @@ def check(program: ir.Program, engine: Engine | None = None, constants_only: boo
     engine = engine or Engine(program)
     constants_only = constants_only or any(d.severity == "error" for d in diagnostics)
     diagnostics += check_values(program, engine, constants_only)
+    if not constants_only:  # a job in time: whether the data covers its interval is known only by reading it
+        for job in program.jobs:
+            if "start" in program.blocks[job].fields:
+                engine.quantity(job, "intensity")
     diagnostics += [d for d in engine.diagnostics if d not in diagnostics]
     return diagnostics
 
@@ -277,6 +281,14 @@ def _check_range(
 ) -> None:
     value = _value(engine, expr, block, constants_only, spec.dim)
     if value is None or not spec.ranges:
+        return
+    if getattr(value.magnitude, "is_series", False):  # an hourly series: judged by its lowest and highest
+        for extreme in value.magnitude.extremes():
+            rule = next((r for r in spec.ranges if r.violated(extreme)), None)
+            if rule is not None:
+                out.append(Diagnostic("E402", f"`{spec.name}` reaches {Quantity(extreme, value.dimension).format()}: "
+                                      f"{rule.reason}", expr.span, severity=rule.severity,
+                                      help=_range_help(spec, extreme)))  # fmt: skip
         return
     if not arrays.is_array(value.magnitude) and not any(rule.violated(value.magnitude) for rule in spec.ranges):
         return  # the common case, decided without building row lists

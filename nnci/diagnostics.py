@@ -23,6 +23,7 @@ CODES = {
     "E202": "duplicate name",
     "E203": "duplicate field",
     "E204": "unused table",
+    "E206": "gap, duplicate or bad interval in a series",
     "E300": "unknown name",
     "E301": "unknown field",
     "E302": "unknown unit",
@@ -37,6 +38,7 @@ CODES = {
     "E405": "arithmetic error",
     "E406": "circular definition",
     "E407": "nesting too deep",
+    "E408": "outside the data of a series",
     "E500": "cannot derive",
     "E501": "expectation failed",
 }

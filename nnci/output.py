@@ -333,6 +333,12 @@ def _unique(inputs: tuple[Derivation, ...]) -> list[Derivation]:
 
 def shown(value: Quantity, name: str) -> str:
     """A value as the explain tree shows it: a figure that differs by row as its sum, or its range."""
+    if name == "start":  # seconds since 1970: shown as the date and time
+        from nnci.timeparse import format_instant
+
+        if not arrays.is_array(value.magnitude):
+            return format_instant(value.magnitude)
+        return f"{format_instant(value.magnitude.min())} … {format_instant(value.magnitude.max())}"
     if not arrays.is_array(value.magnitude):
         return value.format()
     rows = arrays.length(value.magnitude)
