@@ -15,8 +15,8 @@ from nnci.diagnostics import Diagnostic, NnciError, render_all
 from nnci.engine import Engine
 from nnci.evaluate import compare
 from nnci.ir import TOTAL
-from nnci.schema import ADDITIVE, KINDS, SCHEMA
-from nnci.units import CARBON, ENERGY, UnitError, parse_unit
+from nnci.schema import ADDITIVE, KINDS, QUANTITIES, SCHEMA
+from nnci.units import UnitError, parse_unit
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,11 +103,14 @@ def _parser() -> argparse.ArgumentParser:
 
     catalog = commands.add_parser("catalog", help="list or search the standard library",
                                   description="List or search the records of the standard library (std/...): "
-                                  "name, key figures and source. Every word of QUERY must match the name, "
-                                  "label, vendor, zone or source.")  # fmt: skip
+                                  "name, key figures and source. Every word of QUERY must match; records "
+                                  "matched by name, label, zone or description come first, then a count of "
+                                  "those matched only in the text of their sources.")  # fmt: skip
     catalog.add_argument("query", nargs="*", metavar="QUERY")
     catalog.add_argument("--kind", choices=KINDS, help="only records of this kind")
     catalog.add_argument("--sources", action="store_true", help="show each record's sources")
+    catalog.add_argument("--all", action="store_true",
+                         help="list every match, also those past the first 25 and those matched only in source text")  # fmt: skip
     catalog.set_defaults(command=_catalog)
 
     validate = commands.add_parser("validate", help="run every `expect` line",
@@ -151,9 +154,11 @@ def _run(args: argparse.Namespace) -> int:
         except UnitError as error:
             print(f"nnci run: --unit: {error}" + (f" ({error.hint})" if error.hint else ""), file=sys.stderr)
             return 2
-        if dimension not in (ENERGY, CARBON):
-            print(f"nnci run: --unit {unit}: the figures shown are energy and carbon; "
-                  "give an energy unit (kWh, MWh) or a carbon unit (kgCO2e, tCO2e)", file=sys.stderr)  # fmt: skip
+        shown = {spec.dim: spec for spec in QUANTITIES.values() if spec.reported}
+        if dimension not in shown:
+            choices = ", ".join(dict.fromkeys(f"{s.dim.describe()} ({s.report_unit})" for s in shown.values()))
+            print(f"nnci run: --unit {unit}: it is not the unit of a figure shown; give a unit of {choices}",
+                  file=sys.stderr)  # fmt: skip
             return 2
     program = _load(args, *args.files)
     grouping = _grouping(program, args.by) if args.by else None
@@ -338,7 +343,7 @@ def _fmt(args: argparse.Namespace) -> int:
 def _catalog(args: argparse.Namespace) -> int:
     from nnci import catalog
 
-    hits, problems = catalog.search(" ".join(args.query), args.kind)
+    hits, problems = catalog.search(" ".join(args.query), args.kind, args.all)
     if problems:
         print(render_all(problems, {}), file=sys.stderr)
         return 1
