@@ -303,7 +303,7 @@ def _check_range(
             if rule is not None:
                 out.append(Diagnostic("E402", f"`{spec.name}` reaches {Quantity(extreme, value.dimension).format()}: "
                                       f"{rule.reason}", expr.span, severity=rule.severity,
-                                      help=_range_help(spec, extreme)))  # fmt: skip
+                                      help=_range_help(spec, extreme, expr)))  # fmt: skip
         return
     if not arrays.is_array(value.magnitude) and not any(rule.violated(value.magnitude) for rule in spec.ranges):
         return  # the common case, decided without building row lists
