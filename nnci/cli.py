@@ -16,6 +16,7 @@ from nnci.engine import Engine
 from nnci.evaluate import compare
 from nnci.ir import TOTAL
 from nnci.schema import ADDITIVE, KINDS, QUANTITIES, SCHEMA
+from nnci.uncertain.sampling import DEFAULT_SAMPLES
 from nnci.units import UnitError, parse_unit
 
 
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="jobs over a table: one result row per input row, the input's columns first")  # fmt: skip
     run.add_argument("--by", action="append", default=[], metavar="TABLE.COLUMN",
                      help="jobs over a table: totals per distinct value of a column (e.g. jobs.account); repeatable")  # fmt: skip
+    _sampling_options(run, required=False)
     _project_options(run)
     run.set_defaults(command=_run)
 
@@ -120,7 +122,27 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--format", choices=("table", "md"), default="table", help="md: a Markdown table")
     _project_options(validate)
     validate.set_defaults(command=_validate)
+    _interop_commands(commands)
     return parser
+
+
+def _sampling_options(command: argparse.ArgumentParser, required: bool) -> None:
+    default = f" (default {DEFAULT_SAMPLES:,})" if not required else ""
+    command.add_argument("--samples", type=_positive, default=DEFAULT_SAMPLES if required else None, metavar="N",
+                         help="Monte Carlo: draw every distribution N times and report each figure's median and "
+                         f"5th–95th percentiles{default}")  # fmt: skip
+    command.add_argument("--seed", type=int, default=0, metavar="S",
+                         help="the seed of the draws (default 0); the same seed gives the same output")  # fmt: skip
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("needs at least 1")
+    return value
 
 
 def _project_options(command: argparse.ArgumentParser) -> None:
@@ -169,7 +191,10 @@ def _run(args: argparse.Namespace) -> int:
         print("nnci run: --rows: no job has `rows = <table>`; --rows lists the rows of jobs over a table",
               file=sys.stderr)  # fmt: skip
         return 2
-    plan, engine = api.compile(program)
+    if args.samples is not None and (args.rows or grouping):
+        print("nnci run: --samples with --rows or --by: a job over a table cannot be sampled yet", file=sys.stderr)
+        return 2
+    plan, engine = api.compile(program, args.samples, args.seed)
     warnings = api.check(program, engine)
     _warn(warnings, program.sources)
     results = api.evaluate(program, engine, plan)
@@ -390,3 +415,12 @@ def _nnci_files(paths: Sequence[str]) -> list[Path]:
         else:
             files.append(path)  # a missing file is reported by the loader, like every command does
     return list(dict.fromkeys(files))  # a file named twice is validated once
+
+
+# -- interop: `nnci import` and `nnci export` (nnci/interop/) ------------------------------------
+
+
+def _interop_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from nnci.interop import cli as interop
+
+    interop.add_commands(commands)

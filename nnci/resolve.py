@@ -17,6 +17,7 @@ from nnci.load import PRELUDE
 from nnci.load import Program as Loaded
 from nnci.quantity import Quantity
 from nnci.schema import ADDITIVE, FIELD_SYNONYMS, JOB_KINDS, METHODS, RESERVED_NAMES, SCHEMA, Spec, article
+from nnci.uncertain.distributions import DISTRIBUTIONS
 from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
 
 if TYPE_CHECKING:
@@ -287,10 +288,28 @@ class _Resolver:
         if isinstance(expr, ir.Negate):
             operand = self.rebind(expr.operand, base, key, span)
             return ir.Negate(operand, expr.span) if operand is not None else None
-        if isinstance(expr, ir.Call):
+        if isinstance(expr, (ir.Call, ir.Distribution)):
             args = [self.rebind(a, base, key, span) for a in expr.args]
-            return ir.Call(expr.func, tuple(a for a in args if a), expr.span) if all(args) else None
+            if not all(args):
+                return None
+            if isinstance(expr, ir.Distribution):
+                return ir.Distribution(expr.name, tuple(a for a in args if a), expr.span)
+            return ir.Call(expr.func, tuple(a for a in args if a), expr.span)
         return expr
+
+    def resolve_distribution(self, expr: ast.Call, kind: str | None, file: str) -> ir.Expr | None:
+        distribution = DISTRIBUTIONS[expr.func]
+        if len(expr.args) != len(distribution.params):
+            self.error("E305", f"`{expr.func}` takes {len(distribution.params)} arguments, found {len(expr.args)}",
+                       expr.span, help=f"write `{distribution.signature}`")  # fmt: skip
+            return None
+        for arg in expr.args:
+            if _has_distribution(arg):
+                self.error("E305", "a distribution's parameters are plain values, not distributions", arg.span,
+                           help=f"write `{distribution.signature}` with numbers (and units)")  # fmt: skip
+                return None
+        args = [self.resolve_expr(a, kind, file) for a in expr.args]
+        return ir.Distribution(expr.func, tuple(a for a in args if a), expr.span) if all(args) else None
 
     def table_of_rows(self, block: ast.Block, file: str) -> str | None:
         """The table named by the block's `rows` field, so its other fields may read the row's cells."""
@@ -498,10 +517,12 @@ class _Resolver:
         if isinstance(expr, ast.Call) and expr.func == resolve_time.SERIES_FUNCTION:
             return resolve_time.inline(self, expr)
         if isinstance(expr, ast.Call):
+            if expr.func in DISTRIBUTIONS:
+                return self.resolve_distribution(expr, kind, file)
             if expr.func not in FUNCTIONS:
+                names = (*FUNCTIONS, *DISTRIBUTIONS, resolve_time.SERIES_FUNCTION)
                 self.error("E300", f"unknown function `{expr.func}`", expr.span,
-                           help=did_you_mean(expr.func, (*FUNCTIONS, resolve_time.SERIES_FUNCTION))
-                or "functions: " + ", ".join((*FUNCTIONS, resolve_time.SERIES_FUNCTION)))  # fmt: skip
+                           help=did_you_mean(expr.func, names) or "functions: " + ", ".join(names))  # fmt: skip
                 return None
             if not expr.args:
                 self.error("E305", f"`{expr.func}` needs at least one argument", expr.span)
@@ -778,6 +799,16 @@ def _out_of_range(text: str, value: float) -> bool:
     if exponent and int(exponent) > 308:
         return True
     return value == 0 and any(digit in mantissa for digit in "123456789")
+
+
+def _has_distribution(expr: ast.Expr) -> bool:
+    if isinstance(expr, ast.Call):
+        return expr.func in DISTRIBUTIONS or any(_has_distribution(a) for a in expr.args)
+    if isinstance(expr, ast.BinOp):
+        return _has_distribution(expr.left) or _has_distribution(expr.right)
+    if isinstance(expr, ast.Neg):
+        return _has_distribution(expr.operand)
+    return False
 
 
 def _has_reference(expr: ast.Expr) -> bool:

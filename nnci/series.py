@@ -133,8 +133,7 @@ class Series:
 @attrs.frozen(eq=False)
 class SeriesValue:
     """A series as a magnitude: `scale × series + offset`, so `α / τ` and unit-free arithmetic with
-    numbers keep it a series. Combining two series, or a series with an array, is refused (TypeError):
-    the formulas that need time say so instead."""
+    numbers (or samples of one) keep it a series. Combining two series is refused (ValueError, reported where it is written)."""
 
     series: Series
     scale: Any = 1.0
@@ -143,11 +142,11 @@ class SeriesValue:
 
     is_series = True
 
-    def _number(self, other: Any) -> float:
-        dims: Any = getattr(other, "ndim", 0)
-        if isinstance(other, SeriesValue) or dims:
-            raise TypeError("a series combines only with single numbers")
-        return float(other)
+    def _number(self, other: Any) -> Any:
+        """A number or an array of samples (an uncertain τ): it broadcasts over the series' means."""
+        if isinstance(other, SeriesValue):
+            raise ValueError("two series cannot be combined")
+        return other if getattr(other, "ndim", 0) else float(other)
 
     def __mul__(self, other: Any) -> SeriesValue:
         factor = self._number(other)
@@ -157,7 +156,7 @@ class SeriesValue:
 
     def __truediv__(self, other: Any) -> SeriesValue:
         divisor = self._number(other)
-        if divisor == 0:
+        if getattr(divisor, "ndim", 0) == 0 and divisor == 0:
             raise ZeroDivisionError
         return attrs.evolve(self, scale=self.scale / divisor, offset=self.offset / divisor)
 
@@ -179,7 +178,13 @@ class SeriesValue:
         return mean * self.scale + self.offset, uncovered
 
     def values(self) -> Any:
-        return self.series.values * self.scale + self.offset
+        """Every interval's value (a column per sample when the scale is uncertain)."""
+        import numpy as np
+
+        values = self.series.values
+        if np.ndim(self.scale) or np.ndim(self.offset):
+            values = values[:, None]
+        return values * self.scale + self.offset
 
     def extremes(self) -> tuple[float, float]:
         import numpy as np

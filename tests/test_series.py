@@ -230,7 +230,7 @@ def test_empty_value_is_an_interval_without_data(tmp_path: Path) -> None:
     with pytest.raises(NnciError) as error:
         run_text(tmp_path, over)
     found = error.value.diagnostics[0]
-    assert found.code == "E408"
+    assert found.code == "E411"
     assert "no data for 2024-03-04T01:00Z–2024-03-04T01:30Z" in found.notes[0]
 
 
@@ -285,7 +285,7 @@ def test_a_row_outside_the_data_is_located_at_its_cell(tmp_path: Path) -> None:
     with pytest.raises(NnciError) as error:
         run_text(tmp_path, text)
     found = error.value.diagnostics[0]
-    assert found.code == "E408" and found.span is not None
+    assert found.code == "E411" and found.span is not None
     assert (Path(found.span.file).name, found.span.line, found.span.column) == ("log.csv", 3, 3)
     assert "row 2" in found.message
 
