@@ -123,6 +123,9 @@ def _parser() -> argparse.ArgumentParser:
     _project_options(validate)
     validate.set_defaults(command=_validate)
     _interop_commands(commands)
+    from nnci.schedule_cli import add_command as add_schedule
+
+    add_schedule(commands, _project_options, _load)
     return parser
 
 

@@ -173,7 +173,7 @@ class SeriesValue:
 
     def mean(self, t0: Any, t1: Any) -> tuple[Any, Any]:
         mean, uncovered = self.series.mean(t0, t1)
-        if self.scale == 1.0 and self.offset == 0.0:
+        if not getattr(self.scale, "ndim", 0) and self.scale == 1.0 and self.offset == 0.0:
             return mean, uncovered
         return mean * self.scale + self.offset, uncovered
 
