@@ -363,9 +363,7 @@ def intensity_chart(placement: _Site, between: tuple[float, float], chosen: tupl
         "·" if hole else LEVELS[1 + round((value - low) / span * (len(LEVELS) - 2))]
         for value, hole in zip(g_per_kwh, uncovered, strict=True)
     )
-    marks = "".join(
-        "^" if any(b < e1 and a > e0 for b, a in chosen) else " " for e0, e1 in itertools.pairwise(edges)
-    )
+    marks = "".join("^" if any(b < e1 and a > e0 for b, a in chosen) else " " for e0, e1 in itertools.pairwise(edges))
     slice_text = format_duration((between[1] - between[0]) / width)
     return (
         f"intensity at {placement.name}, {format_instant(between[0])} to {format_instant(between[1])} "

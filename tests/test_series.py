@@ -299,3 +299,63 @@ def test_a_start_cell_without_timezone_is_located(tmp_path: Path) -> None:
     found = error.value.diagnostics[0]
     assert found.code == "E305" and "no timezone" in found.message and found.span is not None
     assert (found.span.line, found.span.column) == (2, 3)
+
+
+# -- the rest of the pipeline -----------------------------------------------------------------
+
+
+def test_explain_json_shows_the_series_and_the_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from nnci.cli import main
+
+    path = tmp_path / "model.nnci"
+    path.write_text(scenario(inline(HOURS)), encoding="utf-8")
+    assert main(["explain", str(path), "run.intensity", "--format", "json"]) == 0
+    tree = json.loads(capsys.readouterr().out)
+    assert tree["value"] == pytest.approx(250.0, rel=1e-12)  # (½·100 + 250 + 400 + 150 + ½·300) / 4 h
+    found = {node["quantity"]: node for node in tree["inputs"]}
+    assert found["run.start"]["value"] == "2024-03-04T00:30Z"
+    series = found["dc.intensity"]["series"]
+    assert (series["start"], series["end"], series["count"], series["min"], series["max"]) == (
+        "2024-03-04T00:00Z", "2024-03-04T06:00Z", 6, 100.0, 400.0)  # fmt: skip
+
+
+def test_an_implausible_hour_is_a_warning(tmp_path: Path) -> None:
+    program_path = tmp_path / "model.nnci"
+    program_path.write_text(scenario(inline([100, 2000, 300]), duration="2 h"), encoding="utf-8")
+    warnings = nnci.check(nnci.load(program_path))
+    assert [(w.code, w.severity) for w in warnings] == [("E402", "warning")]
+    assert "reaches 2,000 gCO2e/kWh" in warnings[0].message
+
+
+def test_the_bundled_profiles_are_what_the_tool_writes() -> None:
+    import importlib.util
+
+    tool = Path(__file__).resolve().parent.parent / "tools" / "make_grid_profiles.py"
+    spec = importlib.util.spec_from_file_location("make_grid_profiles", tool)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.OUTPUT.read_text(encoding="utf-8") == module.text()
+    results = nnci.run(module.OUTPUT.parent / "carbon-aware-training.nnci")
+    for name, tonnes in module.expected().items():  # summed hour by hour by the tool, not by nnci
+        job = next(j for j in results.jobs if j.key.name == name.split(".")[0])
+        result = job.quantities["operational"]
+        assert isinstance(result, Derivation)
+        assert float(result.value.magnitude) / 1000 == pytest.approx(tonnes, rel=1e-12)
+
+
+def test_a_series_with_uncertain_transport(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = scenario(inline(HOURS)).replace("}\n\ndatacenter", "  transport = uniform(0.8, 1.0)\n}\n\ndatacenter", 1)
+    path = tmp_path / "model.nnci"
+    path.write_text(text, encoding="utf-8")
+    import json
+
+    from nnci.cli import main
+
+    assert main(["run", str(path), "--samples", "4000", "--seed", "3", "--format", "json"]) == 0
+    samples = json.loads(capsys.readouterr().out)["blocks"]["run"]["operational"]["samples"]
+    # 1 kg at τ = 1 (the step profile above), divided by τ ~ U(0.8, 1): median 1/0.9, 5th percentile 1/0.99
+    assert samples["p50"] == pytest.approx(1 / 0.9, rel=0.01)
+    assert samples["p5"] == pytest.approx(1 / 0.99, rel=0.01)
