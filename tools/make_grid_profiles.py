@@ -1,4 +1,4 @@
-"""Write models/grid-profiles-2024-03.csv: two synthetic hourly grid intensities for March 2024.
+"""Write models/carbon-aware-training.csv: two synthetic hourly grid intensities for March 2024.
 
 The profiles are synthetic (no real data, so no licence but the repository's MIT): `solar` has a
 strong daily cycle, as a grid with much solar power does (about 420 gCO2e/kWh at night, falling to
@@ -19,7 +19,7 @@ import math
 import sys
 from pathlib import Path
 
-OUTPUT = Path(__file__).resolve().parent.parent / "models" / "grid-profiles-2024-03.csv"
+OUTPUT = Path(__file__).resolve().parent.parent / "models" / "carbon-aware-training.csv"
 HOURS = 31 * 24  # 2024-03-01T00:00Z to 2024-04-01T00:00Z
 
 
