@@ -9,6 +9,7 @@ back with a "did you mean".
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from nnci import arrays, ast, ir, resolve_time
@@ -32,6 +33,16 @@ def resolve(loaded: Loaded, everything: bool = False) -> tuple[ir.Program, list[
     resolver = _Resolver(loaded)
     program = resolver.run(everything)
     return program, resolver.diagnostics
+
+
+def resolve_with_fields(
+    loaded: Loaded, fields: Sequence[tuple[str, str, ast.Field]]
+) -> tuple[ir.Program, list[ir.Field | None], list[Diagnostic]]:
+    """Like `resolve`, and each (module, block, field) resolved as if written in that block, without
+    putting it there: the values a sweep varies over (None where a value has errors, reported)."""
+    resolver = _Resolver(loaded)
+    program = resolver.run(extra=fields)
+    return program, resolver.extra_fields, resolver.diagnostics
 
 
 def did_you_mean(name: str, candidates: object) -> str | None:
@@ -81,6 +92,7 @@ class _Resolver:
         self.rows: str | None = None  # the table of the job being resolved (`rows = jobs`), if any
         self.constants: dict[tuple[str, str | None], tuple[Quantity, str]] = {}
         self.instants: dict[tuple[str, str], Any] = {}  # (table, column) → its cells as instants (`start`)
+        self.extra_fields: list[ir.Field | None] = []
 
     def error(
         self, code: str, message: str, span: Span | None, help: str | None = None, notes: tuple[str, ...] = ()
@@ -135,7 +147,7 @@ class _Resolver:
                                notes=(f"the block is at {scope[stmt.alias].name_span}",),
                                help="rename the alias or the block")  # fmt: skip
 
-    def run(self, everything: bool = False) -> ir.Program:
+    def run(self, everything: bool = False, extra: Sequence[tuple[str, str, ast.Field]] = ()) -> ir.Program:
         self.build_scopes()
         self.check_aliases()
         for key in self.loaded.roots:
@@ -154,6 +166,8 @@ class _Resolver:
                 resolved = self.resolve_expect(stmt, key)
                 if resolved is not None:
                     expects.append(resolved)
+        for module_key, block_name, field in extra:
+            self.extra_fields.append(self.resolve_extra(module_key, block_name, field))
         self.unused_tables()
         aliases = {
             alias: self.module_of(module) for root in self.loaded.roots for alias, module in self.aliases(root).items()
@@ -162,6 +176,18 @@ class _Resolver:
             dict(self.blocks), tuple(self.roots), tuple(expects), dict(self.loaded.sources), aliases,
             dict(self.loaded.tables), instants={k: v for k, v in self.instants.items() if v is not None},
         )  # fmt: skip
+
+    def resolve_extra(self, module: str, name: str, field: ast.Field) -> ir.Field | None:
+        """A field for block `name` of `module`, resolved in that block's file as one of its fields."""
+        namespace = self.module_of(module)
+        block = self.scopes[namespace][name]
+        key = self.resolve_block(namespace, name, block.span.file)
+        rows = self.blocks[key].fields.get("rows") if key in self.blocks else None
+        outer_rows, self.rows = self.rows, rows.expr.table if rows and isinstance(rows.expr, ir.TableRef) else None
+        try:
+            return self.resolve_field(block, key, field, block.span.file)
+        finally:
+            self.rows = outer_rows
 
     def aliases(self, file: str) -> dict[str, str]:
         return self.loaded.imports.get(file, {})

@@ -153,7 +153,8 @@ def test_sampling_diagnostics(path: str, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_every_code_has_a_golden_case() -> None:
-    declared = {code for stage in COMMANDS for path in cases(stage) for code in declared_codes(Path(path))}
+    # set: `--set`/`--vary` cases (tests/test_whatif.py)
+    declared = {code for stage in (*COMMANDS, "set") for path in cases(stage) for code in declared_codes(Path(path))}
     # importers' cases (tests/test_interop.py): an input file beside the diagnostics it gives, `<name>.err`
     for err in (REPO / CASES / "interop").glob("*.err"):
         declared |= set(re.findall(r"^(?:error|warning)\[(E\d+)\]", err.read_text(encoding="utf-8"), re.M))
@@ -162,7 +163,7 @@ def test_every_code_has_a_golden_case() -> None:
 
 
 def test_golden_cases_are_small_and_one_per_problem() -> None:
-    for stage in COMMANDS:
+    for stage in (*COMMANDS, "set"):
         for path in cases(stage):
             assert len(Path(path).read_text(encoding="utf-8").splitlines()) <= 30, path
 
