@@ -188,6 +188,8 @@ def _field(printer: _Printer, field: ast.Field) -> None:
 
 
 def _expect(expect: ast.Expect) -> str:
+    if expect.statistic is not None:
+        return f"expect {expect.statistic}({expect.target.dotted}) {expect.op} {_expr(expect.value)}"
     tolerance = f" within {_expr(expect.tolerance)}" if expect.tolerance is not None else ""
     return f"expect {expect.target.dotted} = {_expr(expect.value)}{tolerance}"
 
@@ -199,6 +201,8 @@ def _expr(expr: ast.Expr, parent: int = 0, right: bool = False) -> str:
         return expr.dotted
     if isinstance(expr, ast.String):
         return _string(expr.value)
+    if isinstance(expr, ast.DateTime):
+        return expr.text
     if isinstance(expr, ast.MapExpr):
         return "{ " + ", ".join(f"{e.key} = {_expr(e.value)}" for e in expr.entries) + " }" if expr.entries else "{}"
     if isinstance(expr, ast.Call):

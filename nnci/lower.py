@@ -47,6 +47,8 @@ def lower(tree: lark.Tree, file: str, comments: tuple[ast.Comment, ...] = ()) ->
                 blocks.append(_block(child, file, docs))
             elif kind == "expect_stmt":
                 expects.append(_expect(child, file))
+            elif kind == "expect_bound":
+                expects.append(_expect_bound(child, file))
         except TooDeep as error:
             diagnostics.append(too_deep(error.span))
     module = ast.Module(file, version, tuple(imports), tuple(blocks), tuple(expects), comments, header_line)
@@ -112,6 +114,11 @@ def _expect(tree: lark.Tree, file: str) -> ast.Expect:
     return ast.Expect(_ref(target, file), _expr(value, file), tolerance, _span(tree, file))
 
 
+def _expect_bound(tree: lark.Tree, file: str) -> ast.Expect:
+    statistic, target, op, value = tree.children
+    return ast.Expect(_ref(target, file), _expr(value, file), None, _span(tree, file), str(statistic), str(op))
+
+
 def _comparison(tree: lark.Tree, file: str) -> ast.Comparison:
     left, op, right = tree.children
     return ast.Comparison(str(op), _expr(left, file), _expr(right, file), _span(tree, file))
@@ -140,6 +147,8 @@ def _expr(node: lark.Tree | lark.Token, file: str, depth: int = 0) -> ast.Expr:
         return _ref(node, file)
     if kind == "string":
         return ast.String(_string(node.children[0]), span)
+    if kind == "datetime":
+        return ast.DateTime(str(node.children[0]), span)
     if kind == "map":
         entries = []
         for entry in node.children:
@@ -353,6 +362,18 @@ class Reductions:
             expects.append(ast.Expect(kids[1][0], kids[3][0], tolerance, span(start, end)))
             return (None, start, end)
 
+        def expect_bound(kids: list[Entry]) -> Entry:  # "expect" NAME "(" dotted ")" COMPARE expr _NL
+            start, end = kids[0][1], kids[-1][2]
+            if self._deep():
+                try:
+                    _check_depth(kids[6][0], 0)
+                except TooDeep as error:
+                    self.diagnostics.append(too_deep(error.span))
+                    return (None, start, end)
+            expect = ast.Expect(kids[3][0], kids[6][0], None, span(start, end), str(kids[1][0]), str(kids[5][0]))
+            expects.append(expect)
+            return (None, start, end)
+
         def second(kids: list[Entry]) -> Entry:  # tolerance: "within" expr; base: "=" dotted
             return (kids[1][0], kids[0][1], kids[-1][2])
 
@@ -376,6 +397,10 @@ class Reductions:
         def string(kids: list[Entry]) -> Entry:
             start, end = kids[0][1], kids[0][2]
             return (ast.String(_string(kids[0][0]), span(start, end)), start, end)
+
+        def datetime(kids: list[Entry]) -> Entry:
+            text, start, end = kids[0]
+            return (ast.DateTime(text, span(start, end)), start, end)
 
         def quantity(kids: list[Entry]) -> Entry:
             text, start, end = kids[0]
@@ -440,7 +465,7 @@ class Reductions:
             if expand1 and not alias and len(symbols) == 1:
                 return None  # `?rule: child`: the child passes through
             simple = {"header": header, "import_stmt": import_stmt, "field": field, "check_stmt": check_stmt,
-                      "comparison": comparison, "neg": neg, "string": string, "quantity": quantity,
+                      "comparison": comparison, "neg": neg, "string": string, "quantity": quantity, "datetime": datetime,
                       "dotted": dotted, "entry": entry, "tolerance": second, "base": second}  # fmt: skip
             if name in simple:
                 return simple[name]
@@ -459,6 +484,8 @@ class Reductions:
                 return partial(annotation, "_args" in symbols)
             if name == "expect_stmt":
                 return partial(expect_stmt, "tolerance" in symbols)
+            if name == "expect_bound":
+                return expect_bound
             if name == "call":
                 return partial(call, "_args" in symbols)
             if name == "map":
