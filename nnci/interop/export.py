@@ -21,8 +21,9 @@ What IF's builtins cannot express, per feature:
   `it_power`, idle energy or job `embodied`, or any rule the pipeline lacks (found by replaying
   it: a job's `utilization` over an idle power, say): the job's energy, operational and embodied
   carbon as nnci's constants (one child, summed by IF's `Sum`), with a comment naming why;
-- an unknown figure, or a value that is not one number (a series): refused with a diagnostic
-  (E630) naming the job, because IF has no unknown and 0 would be wrong.
+- a value that is a series (a grid's hourly intensity): the job as nnci's constants, as above;
+- an unknown figure: refused with a diagnostic (E630) naming the job, because IF has no unknown
+  and 0 would be wrong.
 The manifest is checked before it is written: a float64 evaluation of the same builtins (in
 `evaluate_manifest`) must give nnci's figures within 1e-12, relative.
 """
@@ -224,13 +225,18 @@ def _constants(block: ir.Block, job: Any, why: str) -> Node:
     return Node(children={"figures": Node(["total-carbon"], None, inputs, comments=(note,))})
 
 
-def _value(result: Result, what: str, block: ir.Block) -> float:
+def _value(result: Result, what: str, block: ir.Block, figures: bool = False) -> float:
+    """One number of the job's pipeline; a series (hour by hour) sends the job out as nnci's figures,
+    unless these are the figures themselves (`figures`)."""
     if not isinstance(result, Derivation):
         raise Refused(Diagnostic("E630", f"`{block.key}` cannot be exported: {what} is unknown", block.span,
                                  notes=("IF has no unknown: a metric missing from one output fails its aggregation, "
                                         "and writing 0 would be wrong",),
                                  help="give what nnci needs to derive it (nnci explain shows what is missing)"))  # fmt: skip
     magnitude = result.value.magnitude
+    if not isinstance(magnitude, int | float) and not figures:
+        raise AsConstants(f"{what} is a series (one value per interval), and a builtins pipeline holds one number "
+                          "per input")  # fmt: skip
     if not isinstance(magnitude, int | float):
         raise Refused(Diagnostic("E630", f"`{block.key}` cannot be exported: {what} is not one number "
                                  "(samples or a series); an IF manifest of builtins holds one number per input",
@@ -497,7 +503,7 @@ def _in_if_units(quantities: dict[str, Result], block: ir.Block | None) -> dict[
             assert isinstance(result, Derivation) and isinstance(result.value.magnitude, int | float)
             figures[metric] = float(result.value.magnitude) * scale[name]
         else:
-            figures[metric] = _value(result, f"its {name}", block) * scale[name]
+            figures[metric] = _value(result, f"its {name}", block, figures=True) * scale[name]
     return figures
 
 
