@@ -1,0 +1,297 @@
+"""What a carbon statement says, gathered from the evaluated scenario (renderers only format it).
+
+Every number here comes from the engine's results or from the engine asked for one more
+quantity of a block (a job's duration, a site's PUE); every figure keeps its derivation, so the
+HTML report can show each one's explain tree. Nothing is recomputed here except the split of a
+multi-site job's figures between its sites, whose rule is stated where it is shown.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import attrs
+
+from nnci import arrays, ir
+from nnci.engine import Derivation, Engine, Result, Unknown
+from nnci.evaluate import Results
+from nnci.formulas.registry import DEFAULT_METHOD
+from nnci.quantity import Quantity, format_number
+from nnci.report import references as refs
+from nnci.report import rounding
+from nnci.report.equivalents import Equivalent, equivalents
+from nnci.schema import ADDITIVE, REPORTED, REPORTED_IF_KNOWN, SCHEMA
+
+
+@attrs.frozen
+class Figure:
+    block: str  # a job's name, or "total"
+    quantity: str
+    result: Result
+    digits: int  # significant figures its inputs justify (rounding.RULE)
+    explain: str  # the explain tree, as `nnci explain` prints it
+    citations: tuple[int, ...] = ()  # reference numbers of the data and methods beneath it
+
+    @property
+    def known(self) -> bool:
+        return isinstance(self.result, Derivation)
+
+    @property
+    def anchor(self) -> str:
+        return "explain-" + "".join(c if c.isalnum() else "-" for c in f"{self.block}-{self.quantity}")
+
+    def text(self, unit: str | None = None) -> str:
+        """The rounded figure with a readable unit (a sum over rows for a job over a table)."""
+        if not isinstance(self.result, Derivation):
+            return "unknown"
+        value = self.result.value
+        if arrays.is_array(value.magnitude):
+            if self.quantity in ADDITIVE:
+                value = Quantity(arrays.total(value.magnitude), value.dimension)
+            else:
+                low = Quantity(float(value.magnitude.min()), value.dimension)
+                high = Quantity(float(value.magnitude.max()), value.dimension)
+                unit = unit or rounding.readable_unit(high)
+                if self.digits >= rounding.MOST:  # nothing written limits it (cells of a table): as they are
+                    return f"{format_number(low.to(unit))} to {format_number(high.to(unit))} {unit}"
+                return f"{rounding.shown(low, self.digits, unit)} to {rounding.shown(high, self.digits, unit)}"
+        return rounding.shown(value, self.digits, unit)
+
+    def magnitude(self, unit: str) -> float | None:
+        """The unrounded figure in `unit` (a sum over rows where it adds up), as `nnci run --format json` gives it."""
+        if not isinstance(self.result, Derivation):
+            return None
+        value = self.result.value.to(unit)
+        if arrays.is_array(value):
+            return arrays.total(value) if self.quantity in ADDITIVE else None
+        return float(value)
+
+
+@attrs.frozen
+class Device:
+    name: str
+    label: str | None
+    count: str  # as evaluated: `10,000`, or a range over rows
+    boundary: str | None  # what its embodied figure covers
+    lifetime: str | None
+
+
+@attrs.frozen
+class Site:
+    name: str
+    label: str | None
+    share: float | None  # of the work
+    pue: str | None
+    grid: str | None
+    grid_label: str | None
+    year: str | None  # of the grid's intensity
+    intensity: str | None  # delivered to the site, α/τ
+    energy: float | None  # J: the job's energy attributed to this site (see SITE_RULE)
+    operational: float | None  # kgCO2e (SI)
+
+
+SITE_RULE = (
+    "A multi-site job's energy is attributed to each site by its share of the work × its PUE, and its "
+    "operational carbon by that energy × the site's delivered intensity, as the job's intensity is weighted."
+)
+
+
+@attrs.frozen
+class Job:
+    key: str
+    kind: str
+    doc: str | None
+    method: str
+    method_chosen: bool  # False: the default method, no `method =` in the job
+    rows: int | None
+    devices: tuple[Device, ...]
+    duration: Figure | None
+    device_hours: Figure | None
+    pue: Figure | None
+    sites: tuple[Site, ...]
+    figures: dict[str, Figure]  # the reported figures
+    every: tuple[Figure, ...]  # every quantity of the job that is known, for the table
+    embodied_rule: str | None
+    citations: tuple[int, ...]  # reference numbers of its own @source
+
+
+@attrs.frozen
+class Statement:
+    files: tuple[str, ...]
+    jobs: tuple[Job, ...]
+    total: dict[str, Figure]
+    equivalents: tuple[Equivalent, ...]
+    equivalents_set: str
+    references: tuple[refs.Reference, ...]
+    cited: int  # references 1 to `cited` are those of the statement; the rest, of the table of every figure
+    rule: str = rounding.RULE
+    version: str = ""
+
+
+def build(results: Results, files: Sequence[str], equivalents_set: str) -> Statement:
+    from nnci import __version__
+
+    program = results.program
+    engine = Engine(program)  # scalar, with whole derivation trees (a plan's lanes carry none)
+    references = refs.Collector(program)
+    jobs = [_job(program, engine, job, references) for job in results.jobs]
+    total = {name: _figure(program, engine, ir.TOTAL, name, references, results.total[name])
+             for name in results.total}  # fmt: skip
+    cited = len(references.found)  # the statement's own; the table of every figure may add more
+    jobs = [attrs.evolve(job, every=_every(program, engine, job, references)) for job in jobs]
+    carbon = total.get("total")
+    found = ()
+    if carbon is not None and isinstance(carbon.result, Derivation):
+        kg = rounding.round_to(float(carbon.result.value.to("kgCO2e")), carbon.digits)
+        found = tuple(equivalents(kg, equivalents_set))
+    return Statement(tuple(str(f) for f in files), tuple(jobs), total, found, equivalents_set,
+                     tuple(references.found), cited, version=__version__)  # fmt: skip
+
+
+def _figure(
+    program: ir.Program,
+    engine: Engine,
+    key: ir.BlockKey,
+    name: str,
+    references: refs.Collector,
+    result: Result | None = None,
+) -> Figure:
+    from nnci.output import explain
+
+    traced = engine.quantity(key, name)  # the same value as the run's, with its whole tree
+    if result is None or (isinstance(result, Derivation) and not arrays.is_array(result.value.magnitude)):
+        result = traced if isinstance(traced, Derivation) or result is None else result
+    digits = rounding.justified(program, traced) if isinstance(traced, Derivation) else rounding.MOST
+    citations = references.add_tree(traced)
+    return Figure(str(key), name, result, digits, explain(traced, program.sources), citations)
+
+
+def _job(program: ir.Program, engine: Engine, result: object, references: refs.Collector) -> Job:
+    from nnci.evaluate import JobResult
+
+    assert isinstance(result, JobResult)
+    key = result.key
+    block = program.blocks[key]
+    own = tuple(references.add(c, "data") for c in block.citations)
+    figures = {}
+    for name in (*REPORTED, *REPORTED_IF_KNOWN):
+        if name in result.quantities:
+            figures[name] = _figure(program, engine, key, name, references, result.quantities[name])
+    by_name = {name: _figure(program, engine, key, name, references) for name in ("duration", "device_hours", "pue")}
+    by_name = {name: f for name, f in by_name.items() if f.known}
+    notes = dict(result.notes.get("embodied", ()))
+    rule = next(iter(notes.values()), None) if notes else None
+    method = engine.method_of(key, None)
+    return Job(
+        str(key), block.kind, block.doc, method or DEFAULT_METHOD, method is not None, result.rows,
+        tuple(_devices(program, engine, key)), by_name.get("duration"), by_name.get("device_hours"),
+        by_name.get("pue"), tuple(_sites(program, engine, key, figures)), figures, (), rule, own,
+    )  # fmt: skip
+
+
+def _every(program: ir.Program, engine: Engine, job: Job, references: refs.Collector) -> tuple[Figure, ...]:
+    """Every quantity of the job that is known, in the schema's order, for the HTML table."""
+    key = next(k for k in program.jobs if str(k) == job.key)
+    found = []
+    for name, spec in SCHEMA[program.blocks[key].kind].items():
+        if spec.type != "quantity":
+            continue
+        figure = job.figures.get(name) or _figure(program, engine, key, name, references)
+        if figure.known:
+            found.append(figure)
+    return tuple(found)
+
+
+def _text_field(block: ir.Block, name: str) -> str | None:
+    field = block.fields.get(name)
+    return field.expr.value if field is not None and isinstance(field.expr, ir.Text) else None
+
+
+def _count(value: Quantity | Unknown | None) -> str:
+    if not isinstance(value, Quantity):
+        return "?"
+    magnitude = value.magnitude
+    if arrays.is_array(magnitude):
+        low, high = float(magnitude.min()), float(magnitude.max())
+        return f"{low:,.0f}" if low == high else f"{low:,.0f}–{high:,.0f} (by row)"
+    return f"{float(magnitude):,.0f}" if float(magnitude).is_integer() else f"{float(magnitude):,g}"
+
+
+def _devices(program: ir.Program, engine: Engine, key: ir.BlockKey) -> list[Device]:
+    fleet = program.blocks[key].fields.get("fleet")
+    if fleet is None or not isinstance(fleet.expr, ir.BlockRef):
+        return []
+    devices = program.blocks[fleet.expr.block].fields.get("devices")
+    if devices is None or not isinstance(devices.expr, ir.Map):
+        return []
+    found = []
+    for entry in devices.expr.entries:
+        device = program.blocks[entry.block]
+        lifetime = engine.quantity(entry.block, "lifetime")
+        found.append(Device(
+            str(entry.block), _text_field(device, "label"), _count(engine.try_evaluate(entry.value, fleet.expr.block)),
+            _text_field(device, "embodied_boundary"),
+            lifetime.value.format("years", 3) if isinstance(lifetime, Derivation) else None,
+        ))  # fmt: skip
+    return found
+
+
+def _known(result: Result) -> Quantity | None:
+    if isinstance(result, Derivation) and not arrays.is_array(result.value.magnitude):
+        return result.value
+    return None
+
+
+def _scalar(result: Result) -> float:
+    known = _known(result)
+    return float(known.magnitude) if known is not None else math.nan
+
+
+def _rounded(program: ir.Program, result: Result, unit: str | None = None) -> str:
+    assert isinstance(result, Derivation)
+    return rounding.shown(result.value, rounding.justified(program, result), unit)
+
+
+def _sites(program: ir.Program, engine: Engine, key: ir.BlockKey, figures: dict[str, Figure]) -> list[Site]:
+    site = program.blocks[key].fields.get("site")
+    if site is None or not isinstance(site.expr, ir.Map):
+        return []
+    entries = []
+    for entry in site.expr.entries:
+        share = engine.try_evaluate(entry.value, key)
+        magnitude = share.magnitude if isinstance(share, Quantity) else None
+        share_value = float(magnitude) if magnitude is not None and not arrays.is_array(magnitude) else None
+        entries.append((entry.block, share_value, engine.quantity(entry.block, "pue"),
+                        engine.quantity(entry.block, "intensity")))  # fmt: skip
+    energy = figures.get("energy")
+    operational = figures.get("operational")
+    energy_j = _known(energy.result) if energy else None
+    carbon_kg = _known(operational.result) if operational else None
+    split = len(entries) > 1 and all(s is not None for _, s, _, _ in entries)
+    weights: list[float] = []
+    if split:
+        with_pue = all(_known(p) is not None for _, _, p, _ in entries)
+        weights = [(s or 0.0) * (_scalar(p) if with_pue else 1.0) for _, s, p, _ in entries]
+    sites = []
+    for index, (dc, share_value, pue_result, intensity_result) in enumerate(entries):
+        pue, intensity = _known(pue_result), _known(intensity_result)
+        block = program.blocks[dc]
+        grid_field = block.fields.get("grid")
+        grid = grid_field.expr.block if grid_field is not None and isinstance(grid_field.expr, ir.BlockRef) else None
+        year = _known(engine.quantity(grid, "year")) if grid else None
+        site_energy = site_carbon = None
+        if split and energy_j is not None and sum(weights) > 0:
+            site_energy = float(energy_j.magnitude) * weights[index] / sum(weights)
+            carried = [w * _scalar(i) for w, (_, _, _, i) in zip(weights, entries, strict=True)]
+            if carbon_kg is not None and all(math.isfinite(c) for c in carried) and sum(carried) > 0:
+                site_carbon = float(carbon_kg.magnitude) * carried[index] / sum(carried)
+        sites.append(Site(
+            str(dc), _text_field(block, "label"), share_value,
+            _rounded(program, pue_result) if pue is not None else None,
+            str(grid) if grid else None, _text_field(program.blocks[grid], "label") if grid else None,
+            f"{float(year.magnitude):.0f}" if year is not None else None,
+            _rounded(program, intensity_result, "gCO2e/kWh") if intensity is not None else None,
+            site_energy, site_carbon,
+        ))  # fmt: skip
+    return sites
