@@ -138,7 +138,11 @@ def test_latex_cites_every_reference_it_lists(capsys: pytest.CaptureFixture[str]
     listed = set(re.findall(r"@misc\{([^,]+),", out))
     assert cited == listed and cited
     assert "\\begin{filecontents*}[overwrite]{nnci-references.bib}" in out
-    assert "_" not in re.sub(r"\\_|\$_2\$|nnci-references|@misc\{[^,]+,|\\begin\{filecontents\*\}", "", out.split("\\begin{filecontents")[0].split("\n", 3)[3])
+    assert "_" not in re.sub(
+        r"\\_|\$_2\$|nnci-references|@misc\{[^,]+,|\\begin\{filecontents\*\}",
+        "",
+        out.split("\\begin{filecontents")[0].split("\n", 3)[3],
+    )
 
 
 def test_output_file_and_html_is_self_contained(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -147,7 +151,7 @@ def test_output_file_and_html_is_self_contained(tmp_path: Path, capsys: pytest.C
     page = target.read_text(encoding="utf-8")
     assert capsys.readouterr().out == ""
     assert "<script" not in page and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
-    assert "https://" not in page.split("<section id=\"references\">")[0]  # no resource is fetched
+    assert "https://" not in page.split('<section id="references">')[0]  # no resource is fetched
     assert page.count("<svg") == 3  # carbon per job; energy and carbon per site
     assert 'id="explain-llm-energy"' in page and 'href="#explain-llm-energy"' in page
     assert "prefers-color-scheme: dark" in page and "@media print" in page

@@ -4,12 +4,13 @@ Chromium started with `--remote-debugging-pipe` reads commands on fd 3 and write
 events on fd 4, each a JSON object ended by a NUL byte. `tests/test_report_browser.py` uses it to
 render the HTML report and read the page back; run as a script it saves a screenshot:
 
-    python tools/chromium.py page.html shot.png [--dark]
+    python tools/chromium.py page.html shot.png [--dark] [--viewport] [--height=900]
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import select
@@ -133,10 +134,8 @@ class Browser:
         return base64.b64decode(self.send("Page.printToPDF", printBackground=False)["data"])
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError, EOFError, TimeoutError, RuntimeError):
             self.send("Browser.close")
-        except (OSError, EOFError, TimeoutError, RuntimeError):
-            pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -162,7 +161,8 @@ def main(argv: list[str]) -> int:
         print("no chromium found (apt-get install chromium)", file=sys.stderr)
         return 1
     with Browser(binary) as browser:
-        browser.open(Path(argv[0]), height=900, dark="--dark" in argv)
+        height = next((int(a.partition("=")[2]) for a in argv if a.startswith("--height=")), 900)
+        browser.open(Path(argv[0]), height=height, dark="--dark" in argv)
         Path(argv[1]).write_bytes(browser.screenshot(full_page="--viewport" not in argv))
     return 0
 

@@ -121,7 +121,9 @@ def _site_charts(statement: Statement) -> list[str]:
             parts.append(svg.bars(f"{job.key}: operational carbon per site", [s.name for s in sites],
                                   [svg.Series("operational", "s0", tuple((s.operational or 0.0) * scale for s in sites))],
                                   carbon_unit))  # fmt: skip
-        charts.append(f'<figure id="chart-sites-{escape(job.key)}">{"".join(parts)}<figcaption>{escape(SITE_RULE)}</figcaption></figure>')
+        charts.append(
+            f'<figure id="chart-sites-{escape(job.key)}">{"".join(parts)}<figcaption>{escape(SITE_RULE)}</figcaption></figure>'
+        )
     return charts
 
 

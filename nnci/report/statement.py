@@ -141,7 +141,7 @@ def build(results: Results, files: Sequence[str], equivalents_set: str) -> State
     cited = len(references.found)  # the statement's own; the table of every figure may add more
     jobs = [attrs.evolve(job, every=_every(program, engine, job, references)) for job in jobs]
     carbon = total.get("total")
-    found = ()
+    found: tuple[Equivalent, ...] = ()
     if carbon is not None and isinstance(carbon.result, Derivation):
         kg = rounding.round_to(float(carbon.result.value.to("kgCO2e")), carbon.digits)
         found = tuple(equivalents(kg, equivalents_set))

@@ -63,8 +63,8 @@ def bars(
              f'width="{WIDTH}" height="{height}" role="img" aria-label="{escape(title)}">',
              f"<title>{escape(title)}</title>",
              f'<text class="chart-title" x="0" y="18">{escape(title)}</text>']  # fmt: skip
+    x = float(LEFT)
     if legend_height:
-        x = LEFT
         for s in series:
             parts.append(f'<rect class="{s.css}" x="{x}" y="28" width="12" height="12"/>')
             parts.append(f'<text class="legend" x="{x + 16}" y="38">{escape(s.name)}</text>')
@@ -96,7 +96,12 @@ def bars(
 
 
 def line(
-    title: str, xs: Sequence[float], ys: Sequence[float], unit: str, x_label: str, band: tuple[float, float] | None = None
+    title: str,
+    xs: Sequence[float],
+    ys: Sequence[float],
+    unit: str,
+    x_label: str,
+    band: tuple[float, float] | None = None,
 ) -> str:
     """A step line of ys over xs (an hourly series), with `band` (a job's interval on the x axis) shaded."""
     height = 240
@@ -121,7 +126,9 @@ def line(
         parts.append(f'<rect class="band" x="{a:.1f}" y="{top}" width="{max(b - a, 1):.1f}" height="{bottom - top}"/>')
     for tick in ticks:
         parts.append(f'<line class="grid" x1="{left}" y1="{py(tick):.1f}" x2="{right}" y2="{py(tick):.1f}"/>')
-        parts.append(f'<text class="tick" x="{left - 6}" y="{py(tick) + 4:.1f}" text-anchor="end">{_number(tick)}</text>')
+        parts.append(
+            f'<text class="tick" x="{left - 6}" y="{py(tick) + 4:.1f}" text-anchor="end">{_number(tick)}</text>'
+        )
     points = []
     for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
         points.append(f"{px(x):.1f},{py(y):.1f}")

@@ -44,7 +44,10 @@ def markdown(statement: Statement) -> str:
         lines.append(f"| {style.text(name)} | " + " | ".join(_cell(figures, c) for c in COLUMNS) + " |")
     lines += ["", f"*Rounding:* {statement.rule}", "", "### References", ""]
     lines += [f"{r.number}. {style.text(r.text)}" for r in statement.references[: statement.cited]]
-    lines += ["", f"<sub>Written by {style.text(_origin(statement))}; `nnci explain` shows each figure's derivation.</sub>"]
+    lines += [
+        "",
+        f"<sub>Written by {style.text(_origin(statement))}; `nnci explain` shows each figure's derivation.</sub>",
+    ]
     return "\n".join(lines)
 
 
@@ -57,7 +60,11 @@ def plain(statement: Statement) -> str:
     table = [["job", *COLUMNS]] + [[name, *(_cell(f, c) for c in COLUMNS)] for name, f in _rows(statement)]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for index, row in enumerate(table):
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )
         if index in (0, len(table) - 2):
             lines.append("  ".join("-" * w for w in widths))
     lines += ["", *wrap.wrap("Rounding: " + statement.rule), "", "References", ""]
