@@ -84,10 +84,18 @@ def check(program: ir.Program, engine: Engine | None = None) -> list[Diagnostic]
     return diagnostics
 
 
-def compile(program: ir.Program) -> tuple[Plan, Engine]:
-    """The compiled plan (jobs of one shape stacked into columns) and the engine that evaluates it."""
-    plan = compile_plan(program)
-    return plan, Engine(plan.program)
+def compile(program: ir.Program, samples: int | None = None, seed: int = 0) -> tuple[Plan, Engine]:
+    """The compiled plan (jobs of one shape stacked into columns) and the engine that evaluates it. With
+    `samples`, every distribution is drawn that many times from `seed` (one array evaluation)."""
+    if samples is None:
+        plan = compile_plan(program)
+        return plan, Engine(plan.program)
+    from nnci.uncertain.sampling import Sampler, unsampled_tables
+
+    problems = unsampled_tables(program)
+    if problems:
+        raise NnciError(problems, program.sources)
+    return compile_plan(program, stack=False), Engine(program, sampler=Sampler(samples, seed))
 
 
 def evaluate(program: ir.Program, engine: Engine | None = None, plan: Plan | None = None) -> Results:

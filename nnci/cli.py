@@ -16,8 +16,9 @@ from nnci.diagnostics import Diagnostic, NnciError, render_all
 from nnci.engine import Engine
 from nnci.evaluate import compare
 from nnci.ir import TOTAL
-from nnci.schema import ADDITIVE, KINDS, SCHEMA
-from nnci.units import CARBON, ENERGY, UnitError, parse_unit
+from nnci.schema import ADDITIVE, KINDS, QUANTITIES, SCHEMA
+from nnci.uncertain.sampling import DEFAULT_SAMPLES
+from nnci.units import UnitError, parse_unit
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="jobs over a table: one result row per input row, the input's columns first")  # fmt: skip
     run.add_argument("--by", action="append", default=[], metavar="TABLE.COLUMN",
                      help="jobs over a table: totals per distinct value of a column (e.g. jobs.account); repeatable")  # fmt: skip
+    _sampling_options(run, required=False)
     _project_options(run)
     run.set_defaults(command=_run)
 
@@ -104,11 +106,14 @@ def _parser() -> argparse.ArgumentParser:
 
     catalog = commands.add_parser("catalog", help="list or search the standard library",
                                   description="List or search the records of the standard library (std/...): "
-                                  "name, key figures and source. Every word of QUERY must match the name, "
-                                  "label, vendor, zone or source.")  # fmt: skip
+                                  "name, key figures and source. Every word of QUERY must match; records "
+                                  "matched by name, label, zone or description come first, then a count of "
+                                  "those matched only in the text of their sources.")  # fmt: skip
     catalog.add_argument("query", nargs="*", metavar="QUERY")
     catalog.add_argument("--kind", choices=KINDS, help="only records of this kind")
     catalog.add_argument("--sources", action="store_true", help="show each record's sources")
+    catalog.add_argument("--all", action="store_true",
+                         help="list every match, also those past the first 25 and those matched only in source text")  # fmt: skip
     catalog.set_defaults(command=_catalog)
 
     validate = commands.add_parser("validate", help="run every `expect` line",
@@ -118,8 +123,28 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--format", choices=("table", "md"), default="table", help="md: a Markdown table")
     _project_options(validate)
     validate.set_defaults(command=_validate)
+    _interop_commands(commands)
     _whatif_commands(commands, run, check, explain)
     return parser
+
+
+def _sampling_options(command: argparse.ArgumentParser, required: bool) -> None:
+    default = f" (default {DEFAULT_SAMPLES:,})" if not required else ""
+    command.add_argument("--samples", type=_positive, default=DEFAULT_SAMPLES if required else None, metavar="N",
+                         help="Monte Carlo: draw every distribution N times and report each figure's median and "
+                         f"5th–95th percentiles{default}")  # fmt: skip
+    command.add_argument("--seed", type=int, default=0, metavar="S",
+                         help="the seed of the draws (default 0); the same seed gives the same output")  # fmt: skip
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("needs at least 1")
+    return value
 
 
 def _project_options(command: argparse.ArgumentParser) -> None:
@@ -154,9 +179,11 @@ def _run(args: argparse.Namespace) -> int:
         except UnitError as error:
             print(f"nnci run: --unit: {error}" + (f" ({error.hint})" if error.hint else ""), file=sys.stderr)
             return 2
-        if dimension not in (ENERGY, CARBON):
-            print(f"nnci run: --unit {unit}: the figures shown are energy and carbon; "
-                  "give an energy unit (kWh, MWh) or a carbon unit (kgCO2e, tCO2e)", file=sys.stderr)  # fmt: skip
+        shown = {spec.dim: spec for spec in QUANTITIES.values() if spec.reported}
+        if dimension not in shown:
+            choices = ", ".join(dict.fromkeys(f"{s.dim.describe()} ({s.report_unit})" for s in shown.values()))
+            print(f"nnci run: --unit {unit}: it is not the unit of a figure shown; give a unit of {choices}",
+                  file=sys.stderr)  # fmt: skip
             return 2
     program = _load(args, *args.files)
     grouping = _grouping(program, args.by) if args.by else None
@@ -167,7 +194,10 @@ def _run(args: argparse.Namespace) -> int:
         print("nnci run: --rows: no job has `rows = <table>`; --rows lists the rows of jobs over a table",
               file=sys.stderr)  # fmt: skip
         return 2
-    plan, engine = api.compile(program)
+    if args.samples is not None and (args.rows or grouping):
+        print("nnci run: --samples with --rows or --by: a job over a table cannot be sampled yet", file=sys.stderr)
+        return 2
+    plan, engine = api.compile(program, args.samples, args.seed)
     warnings = api.check(program, engine)
     _warn(warnings, program.sources)
     results = api.evaluate(program, engine, plan)
@@ -342,7 +372,7 @@ def _fmt(args: argparse.Namespace) -> int:
 def _catalog(args: argparse.Namespace) -> int:
     from nnci import catalog
 
-    hits, problems = catalog.search(" ".join(args.query), args.kind)
+    hits, problems = catalog.search(" ".join(args.query), args.kind, args.all)
     if problems:
         print(render_all(problems, {}), file=sys.stderr)
         return 1
@@ -389,6 +419,15 @@ def _nnci_files(paths: Sequence[str]) -> list[Path]:
         else:
             files.append(path)  # a missing file is reported by the loader, like every command does
     return list(dict.fromkeys(files))  # a file named twice is validated once
+
+
+# -- interop: `nnci import` and `nnci export` (nnci/interop/) ------------------------------------
+
+
+def _interop_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from nnci.interop import cli as interop
+
+    interop.add_commands(commands)
 
 
 # -- what-ifs and reports: --set, sweep, diff, report -------------------------------------------

@@ -39,8 +39,18 @@ CODES = {
     "E405": "arithmetic error",
     "E406": "circular definition",
     "E407": "nesting too deep",
+    "E408": "bad distribution",
+    "E409": "distribution outside the plausible range",
+    "E410": "cannot sample",
     "E500": "cannot derive",
     "E501": "expectation failed",
+    # nnci import / nnci export (nnci/interop/); golden cases in tests/cases/interop/
+    "E600": "not a file nnci can import (YAML, CSV or sacct text it cannot read)",
+    "E601": "not an nn-ci manifest, or one missing what the nn-ci plugins read",
+    "E602": "plugins or results nnci does not import",
+    "E603": "a value the source tool treats differently (0 taken as missing)",
+    "E604": "an assumption made while importing",
+    "E620": "bad fields in a Slurm job log",
 }
 
 

@@ -242,7 +242,7 @@ def to_json(result: Diff) -> str:
     changes = []
     for change in result.changes:
         known = next((r for r in (change.old, change.new) if isinstance(r, Derivation)), None)
-        unit = _contract_unit(known.value.dimension) if known else ""
+        unit = _contract_unit(change.quantity, known.value.dimension) if known else ""
         entry: dict[str, object] = {"job": change.job, "quantity": change.quantity,
                                     "old": _json_value(change.old, unit), "new": _json_value(change.new, unit)}  # fmt: skip
         if change.change is not None and known is not None:
@@ -256,7 +256,7 @@ def to_json(result: Diff) -> str:
     return json.dumps({"changes": changes, "inputs": inputs}, indent=2, ensure_ascii=False)
 
 
-def _contract_unit(dimension: Dimension) -> str:
-    from nnci.output import CONTRACT_UNITS
+def _contract_unit(quantity: str, dimension: Dimension) -> str:
+    from nnci.output import unit_for
 
-    return CONTRACT_UNITS.get(dimension) or display_unit(dimension)
+    return unit_for(quantity, dimension, {})

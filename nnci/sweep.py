@@ -29,7 +29,6 @@ from nnci.output import Tabular
 from nnci.quantity import Quantity
 from nnci.resolve import ROOT, resolve_with_fields
 from nnci.schema import ADDITIVE, REPORTED, REPORTED_IF_KNOWN, SCHEMA
-from nnci.units import display_unit
 
 SWEEP_MODULE = "<sweep>"  # the module of the copies; no file has this name
 
@@ -306,7 +305,7 @@ def figure_names(result: Sweep) -> list[str]:
 def tabular(result: Sweep, readable: bool = True) -> Tabular:
     """A row per combination: its rank, the value of each axis, then the figures summed over jobs
     (in MWh/tCO2e where they are large when `readable`, else in the JSON contract's kWh/kgCO2e)."""
-    from nnci.output import CONTRACT_UNITS
+    from nnci.output import unit_for
 
     names = figure_names(result)
     units: list[str | None] = []
@@ -315,7 +314,7 @@ def tabular(result: Sweep, readable: bool = True) -> Tabular:
         known = [c.total[name] for c in result.combinations if isinstance(c.total[name], Derivation)]
         dimension = SCHEMA["inference"][name].dim
         assert dimension is not None
-        unit = CONTRACT_UNITS.get(dimension) or display_unit(dimension)
+        unit = unit_for(name, dimension, {})
         largest = max((abs(float(r.value.to(unit))) for r in known if isinstance(r, Derivation)), default=0.0)
         if readable and unit == "kWh" and largest >= 1e4:
             unit = "MWh"
