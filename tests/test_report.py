@@ -162,3 +162,39 @@ def test_report_with_set(capsys: pytest.CaptureFixture[str]) -> None:
     flat = " ".join(out.split())
     assert "grid std/grids.fra_2023 (France), 56.039 gCO2e/kWh delivered, intensity of 2023" in flat
     assert math.isfinite(float(re.search(r"emitted ([\d.,]+) tCO2e of operational", flat)[1].replace(",", "")))  # type: ignore[index]
+
+
+UNCERTAIN = """nnci 0.1
+device gpu {
+  power = uniform(250 W, 350 W)
+}
+datacenter dc {
+  pue = triangular(1.08, 1.1, 1.4)
+  intensity = 429 gCO2e/kWh
+}
+training t {
+  fleet = { gpu = 1000 }
+  site = dc
+  duration = 360 h
+}
+"""
+
+
+def test_an_uncertain_scenario_shows_its_intervals_rounded_at_their_width(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "uncertain.nnci"
+    path.write_text(UNCERTAIN, encoding="utf-8")
+    assert main(["run", str(path), "--samples", "2000", "--format", "json"]) == 0
+    sampled = json.loads(capsys.readouterr().out)["blocks"]["t"]["energy"]["samples"]
+    out = report(capsys, str(path), "--samples", "2000", "--format", "md")
+    p5, p50, p95 = (sampled[k] / 1000 for k in ("p5", "p50", "p95"))  # MWh
+    half = (p95 - p5) / 2
+    place = math.floor(math.log10(half)) - 1  # the second significant figure of the half-width
+
+    def at(v: float) -> str:
+        return f"{round(v, -place):,.{max(0, -place)}f}"
+
+    assert f"| t | {at(p50)} MWh [{at(p5)}–{at(p95)} MWh] |" in out, out
+    assert "sampled 2,000 times (seed 0" in out
+    assert rounding.INTERVAL_RULE in " ".join(out.split())

@@ -15,9 +15,7 @@ from nnci.report import prose, svg
 from nnci.report.equivalents import SOURCE_NAMES
 from nnci.report.rounding import readable_unit
 from nnci.report.statement import SITE_RULE, Figure, Statement
-from nnci.units import CARBON, ENERGY, display_unit
-
-CONTRACT = {ENERGY: "kWh", CARBON: "kgCO2e"}
+from nnci.units import CARBON, ENERGY, parse_unit
 
 STYLE = """
 :root { color-scheme: light dark; --bg: #ffffff; --fg: #1f2328; --muted: #59636e; --line: #d1d9e0;
@@ -49,11 +47,12 @@ section.derivation:target { outline: 2px solid var(--c0); }
 
 
 def _unit(figure: Figure) -> str:
+    """The unit `nnci run --format json` gives this quantity in (its declaration's)."""
     from nnci.engine import Derivation
+    from nnci.output import unit_for
 
     assert isinstance(figure.result, Derivation)
-    dimension = figure.result.value.dimension
-    return CONTRACT.get(dimension) or display_unit(dimension)
+    return unit_for(figure.quantity, figure.result.value.dimension, {})
 
 
 def figure_span(figure: Figure, text: str | None = None) -> str:
@@ -100,6 +99,28 @@ def _carbon_chart(statement: Statement) -> str:
     labels = [j.figures["total"].text(unit) for j in jobs]
     chart = svg.bars("Carbon per job: operational and embodied", [j.key for j in jobs], series, unit, labels)
     return f'<figure id="chart-carbon">{chart}<figcaption>Total carbon of each job (rounded), split into operational and embodied.</figcaption></figure>'
+
+
+def _interval_chart(statement: Statement) -> str:
+    """With --samples: each job's total carbon as its median and 5th–95th percentile interval."""
+    rows = [(j.key, j.figures["total"]) for j in statement.jobs if "total" in j.figures]
+    if "total" in statement.total and len(rows) > 1:
+        rows.append(("total", statement.total["total"]))
+    rows = [(name, f) for name, f in rows if f.summary is not None and f.known]
+    if not rows:
+        return ""
+    unit = readable_unit(rows[-1][1].result.value)  # type: ignore[union-attr]
+    factor = parse_unit(unit).factor
+    chart = svg.ranges("Total carbon: median and 5th–95th percentile", [name for name, _ in rows],
+                       [f.summary.p5 / factor for _, f in rows], [f.summary.p50 / factor for _, f in rows],  # type: ignore[union-attr]
+                       [f.summary.p95 / factor for _, f in rows], unit,  # type: ignore[union-attr]
+                       [f.interval(unit) or "" for _, f in rows])  # fmt: skip
+    sampling = statement.sampling
+    assert sampling is not None
+    return (
+        f'<figure id="chart-interval">{chart}<figcaption>{sampling.samples:,} Monte Carlo samples, seed '
+        f"{sampling.seed}: the bar spans the 5th to 95th percentile, the mark is the median.</figcaption></figure>"
+    )
 
 
 def _site_charts(statement: Statement) -> list[str]:
@@ -152,10 +173,12 @@ def _derivations(statement: Statement) -> list[str]:
 def page(statement: Statement) -> str:
     style = Html()
     paragraphs = [prose.job_paragraph(style, job, prose.job_citations(job)) for job in statement.jobs]
-    for extra in (prose.total_paragraph(style, statement), prose.equivalents_paragraph(style, statement)):
+    extras = (prose.total_paragraph(style, statement), prose.sampling_sentence(style, statement),
+              prose.equivalents_paragraph(style, statement))  # fmt: skip
+    for extra in extras:
         if extra:
             paragraphs.append(extra)
-    charts = [c for c in (_carbon_chart(statement), *_site_charts(statement)) if c]
+    charts = [c for c in (_carbon_chart(statement), _interval_chart(statement), *_site_charts(statement)) if c]
     references = [f'<li id="ref-{r.number}">{escape(r.text)}'
                   f"{'' if r.number <= statement.cited else ' <span class=meta>(in the table below only)</span>'}</li>"
                   for r in statement.references]  # fmt: skip

@@ -39,7 +39,11 @@ KIND = {"training": "Training", "inference": "Serving"}
 
 
 def _figure(style: Style, figure: Figure | None) -> str:
-    return style.figure(figure) if figure is not None and figure.known else "an unknown amount"
+    if figure is None or not figure.known:
+        return "an unknown amount"
+    interval = figure.interval()
+    shown = style.figure(figure)
+    return f"{shown} (5th–95th percentile {style.text(interval)})" if interval else shown
 
 
 def _site(style: Style, site: Site, alone: bool) -> str:
@@ -92,6 +96,14 @@ def job_paragraph(style: Style, job: Job, citations: Sequence[int]) -> str:
     sentence += f" ({'; '.join(details)})"
     sentence += f": {_figure(style, job.figures.get('total'))} in total."
     parts.append(sentence)
+    water = job.figures.get("water")
+    if water is not None and water.known:
+        split = [f"{_figure(style, job.figures[n])} {where}" for n, where in
+                 (("water_onsite", "on site"), ("water_offsite", "off site, generating the electricity"))
+                 if n in job.figures]  # fmt: skip
+        parts.append(
+            f" It consumed {_figure(style, water)} of water" + (f" ({', '.join(split)})" if split else "") + "."
+        )
     chosen = "" if job.method_chosen else " (the default: the nn-ci seed's formulas)"
     parts.append(f" Method: {style.name(job.method)}{chosen}.{style.cite(citations)}")
     return "".join(parts)
@@ -105,9 +117,18 @@ def total_paragraph(style: Style, statement: Statement) -> str | None:
     if len(statement.jobs) < 2:
         return None
     t = statement.total
+    water = f" and consumed {_figure(style, t['water'])} of water" if "water" in t and t["water"].known else ""
     return (f"In total, the {len(statement.jobs)} jobs used {_figure(style, t.get('energy'))} and emitted "
             f"{_figure(style, t.get('total'))} ({_figure(style, t.get('operational'))} operational, "
-            f"{_figure(style, t.get('embodied'))} embodied).")  # fmt: skip
+            f"{_figure(style, t.get('embodied'))} embodied){water}.")  # fmt: skip
+
+
+def sampling_sentence(style: Style, statement: Statement) -> str | None:
+    sampling = statement.sampling
+    if sampling is None:
+        return None
+    return style.text(f"Uncertain inputs were sampled {sampling.samples:,} times (seed {sampling.seed}, numpy "
+                      f"{sampling.numpy}); each figure is the median, with its 5th–95th percentile interval.")  # fmt: skip
 
 
 def equivalents_paragraph(style: Style, statement: Statement) -> str | None:

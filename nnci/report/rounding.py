@@ -17,12 +17,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from nnci import ir
 from nnci.engine import Derivation
 from nnci.quantity import Quantity
-from nnci.units import CARBON, ENERGY, display_unit
+from nnci.units import CARBON, ENERGY, VOLUME, display_unit
 
 RULE = (
     "Figures are rounded to the fewest significant figures among the numbers written in the scenario "
     "that they are derived from (trailing zeros of whole numbers count; counts of devices or queries and "
     "the formulas' defaults are exact), and to no fewer than 2 and no more than 6."
+)
+INTERVAL_RULE = (
+    "Each figure is the median of the Monte Carlo samples, with its 5th–95th percentile interval; both are "
+    "rounded to the decimal place of the second significant figure of the interval's half-width."
 )
 FEWEST, MOST = 2, 6
 NUMBER = re.compile(r"[+-]?(?P<whole>\d[\d_]*)?(?:\.(?P<fraction>\d[\d_]*)?)?(?:[eE][+-]?\d+)?")
@@ -93,11 +97,25 @@ def justified(program: ir.Program, result: Derivation) -> int:
     return MOST if fewest is None else max(FEWEST, min(MOST, fewest))
 
 
+def from_interval(median: float, low: float, high: float) -> int:
+    """Significant figures of `median` that put its last digit at the second significant figure of the
+    interval's half-width (INTERVAL_RULE): 575.2 in [540.1, 610.3] (half-width 35) → 575 → 3 figures."""
+    half = (high - low) / 2
+    if not (half > 0 and math.isfinite(half)) or median == 0 or not math.isfinite(median):
+        return MOST
+    place = math.floor(math.log10(half)) - 1  # the decimal place of half's second figure
+    largest = max(abs(median), abs(low), abs(high))
+    return max(1, min(MOST + 2, math.floor(math.log10(largest)) - place + 1))
+
+
 def readable_unit(value: Quantity) -> str:
     """kWh, MWh or GWh; gCO2e, kgCO2e or tCO2e; else the dimension's display unit."""
     if value.dimension == ENERGY:
         kwh = abs(float(value.to("kWh")))
         return "kWh" if kwh < 1e4 else "MWh" if kwh < 1e7 else "GWh"
+    if value.dimension == VOLUME:
+        litres = abs(float(value.to("L")))
+        return "L" if litres < 1e4 else "m3"
     if value.dimension == CARBON:
         kg = abs(float(value.to("kgCO2e")))
         return "gCO2e" if 0 < kg < 1 else "kgCO2e" if kg < 1e3 else "tCO2e"
@@ -126,6 +144,14 @@ def number_text(value: float, digits: int) -> str:
     return f"{rounded:,.{max(decimals, 0)}f}"
 
 
-def shown(value: Quantity, digits: int, unit: str | None = None) -> str:
+def shown(value: Quantity, digits: int, unit: str | None = None, scale: Quantity | None = None) -> str:
+    """`value` in `unit` to `digits` significant figures; with `scale`, to the decimal place those digits
+    give `scale` (the ends of an interval are rounded at its median's last digit)."""
     unit = unit or readable_unit(value)
-    return f"{number_text(float(value.to(unit)), digits)} {unit}".rstrip()
+    magnitude = float(value.to(unit))
+    if scale is not None:
+        reference = abs(float(scale.to(unit)))
+        if reference > 0 and magnitude != 0:
+            digits = digits - math.floor(math.log10(reference)) + math.floor(math.log10(abs(magnitude)))
+        digits = max(1, digits)
+    return f"{number_text(magnitude, digits)} {unit}".rstrip()

@@ -15,13 +15,14 @@ import attrs
 
 from nnci import arrays, ir
 from nnci.engine import Derivation, Engine, Result, Unknown
-from nnci.evaluate import Results
+from nnci.evaluate import Results, Sampled
 from nnci.formulas.registry import DEFAULT_METHOD
 from nnci.quantity import Quantity, format_number
 from nnci.report import references as refs
 from nnci.report import rounding
 from nnci.report.equivalents import Equivalent, equivalents
 from nnci.schema import ADDITIVE, REPORTED, REPORTED_IF_KNOWN, SCHEMA
+from nnci.uncertain.sampling import Summary
 
 
 @attrs.frozen
@@ -32,6 +33,17 @@ class Figure:
     digits: int  # significant figures its inputs justify (rounding.RULE)
     explain: str  # the explain tree, as `nnci explain` prints it
     citations: tuple[int, ...] = ()  # reference numbers of the data and methods beneath it
+    summary: Summary | None = None  # a Monte Carlo run's: the figure is its median (p50)
+
+    def interval(self, unit: str | None = None) -> str | None:
+        """`520–610 tCO2e`: the 5th to 95th percentile, rounded as the figure is."""
+        if self.summary is None or not isinstance(self.result, Derivation):
+            return None
+        unit = unit or rounding.readable_unit(self.result.value)
+        dimension = self.result.value.dimension
+        low, high = (rounding.shown(Quantity(v, dimension), self.digits, unit, self.result.value)
+                     for v in (self.summary.p5, self.summary.p95))  # fmt: skip
+        return f"{low.rpartition(' ')[0]}–{high}"
 
     @property
     def known(self) -> bool:
@@ -127,6 +139,7 @@ class Statement:
     cited: int  # references 1 to `cited` are those of the statement; the rest, of the table of every figure
     rule: str = rounding.RULE
     version: str = ""
+    sampling: Sampled | None = None  # a Monte Carlo run: how many samples, which seed
 
 
 def build(results: Results, files: Sequence[str], equivalents_set: str) -> Statement:
@@ -135,8 +148,9 @@ def build(results: Results, files: Sequence[str], equivalents_set: str) -> State
     program = results.program
     engine = Engine(program)  # scalar, with whole derivation trees (a plan's lanes carry none)
     references = refs.Collector(program)
-    jobs = [_job(program, engine, job, references) for job in results.jobs]
-    total = {name: _figure(program, engine, ir.TOTAL, name, references, results.total[name])
+    sampling = results.sampling
+    jobs = [_job(program, engine, job, references, sampling) for job in results.jobs]
+    total = {name: _figure(program, engine, ir.TOTAL, name, references, results.total[name], sampling)
              for name in results.total}  # fmt: skip
     cited = len(references.found)  # the statement's own; the table of every figure may add more
     jobs = [attrs.evolve(job, every=_every(program, engine, job, references)) for job in jobs]
@@ -146,7 +160,8 @@ def build(results: Results, files: Sequence[str], equivalents_set: str) -> State
         kg = rounding.round_to(float(carbon.result.value.to("kgCO2e")), carbon.digits)
         found = tuple(equivalents(kg, equivalents_set))
     return Statement(tuple(str(f) for f in files), tuple(jobs), total, found, equivalents_set,
-                     tuple(references.found), cited, version=__version__)  # fmt: skip
+                     tuple(references.found), cited, rounding.INTERVAL_RULE if sampling else rounding.RULE,
+                     __version__, sampling)  # fmt: skip
 
 
 def _figure(
@@ -156,18 +171,25 @@ def _figure(
     name: str,
     references: refs.Collector,
     result: Result | None = None,
+    sampling: Sampled | None = None,
 ) -> Figure:
     from nnci.output import explain
 
-    traced = engine.quantity(key, name)  # the same value as the run's, with its whole tree
-    if result is None or (isinstance(result, Derivation) and not arrays.is_array(result.value.magnitude)):
-        result = traced if isinstance(traced, Derivation) or result is None else result
-    digits = rounding.justified(program, traced) if isinstance(traced, Derivation) else rounding.MOST
+    traced = engine.quantity(key, name)  # the run's figure with its whole tree (a plan's lanes carry none)
+    result = traced if result is None else result
+    summary = sampling.of(str(key), name) if sampling is not None else None
+    if summary is not None and summary.sd > 0:
+        digits = rounding.from_interval(summary.p50, summary.p5, summary.p95)
+    else:
+        summary = None
+        digits = rounding.justified(program, traced) if isinstance(traced, Derivation) else rounding.MOST
     citations = references.add_tree(traced)
-    return Figure(str(key), name, result, digits, explain(traced, program.sources), citations)
+    return Figure(str(key), name, result, digits, explain(traced, program.sources), citations, summary)
 
 
-def _job(program: ir.Program, engine: Engine, result: object, references: refs.Collector) -> Job:
+def _job(
+    program: ir.Program, engine: Engine, result: object, references: refs.Collector, sampling: Sampled | None
+) -> Job:
     from nnci.evaluate import JobResult
 
     assert isinstance(result, JobResult)
@@ -177,7 +199,7 @@ def _job(program: ir.Program, engine: Engine, result: object, references: refs.C
     figures = {}
     for name in (*REPORTED, *REPORTED_IF_KNOWN):
         if name in result.quantities:
-            figures[name] = _figure(program, engine, key, name, references, result.quantities[name])
+            figures[name] = _figure(program, engine, key, name, references, result.quantities[name], sampling)
     by_name = {name: _figure(program, engine, key, name, references) for name in ("duration", "device_hours", "pue")}
     by_name = {name: f for name, f in by_name.items() if f.known}
     notes = dict(result.notes.get("embodied", ()))

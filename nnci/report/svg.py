@@ -139,3 +139,33 @@ def line(
     parts.append(f'<text class="tick" x="{right}" y="{bottom + 18}" text-anchor="end">{escape(unit)}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def ranges(
+    title: str, categories: Sequence[str], lows: Sequence[float], mids: Sequence[float], highs: Sequence[float],
+    unit: str, labels: Sequence[str],
+) -> str:  # fmt: skip
+    """Per category, the interval from `lows` to `highs` as a bar with a mark at `mids` (the median)."""
+    ticks = nice_ticks(max(highs, default=0.0))
+    scale = (WIDTH - LEFT - RIGHT) / ticks[-1]
+    top = 34
+    height = top + ROW * len(categories) + 28
+    bottom = top + ROW * len(categories)
+    parts = [f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+             f'width="{WIDTH}" height="{height}" role="img" aria-label="{escape(title)}">',
+             f"<title>{escape(title)}</title>", f'<text class="chart-title" x="0" y="18">{escape(title)}</text>']  # fmt: skip
+    for tick in ticks:
+        x = LEFT + tick * scale
+        parts.append(f'<line class="grid" x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{bottom}"/>')
+        parts.append(f'<text class="tick" x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">{_number(tick)}</text>')
+    parts.append(f'<text class="tick" x="{WIDTH - RIGHT + 36}" y="{bottom + 16}">{escape(unit)}</text>')
+    for index, category in enumerate(categories):
+        y = top + index * ROW
+        a, m, b = (LEFT + v * scale for v in (lows[index], mids[index], highs[index]))
+        parts.append(f'<text class="category" x="{LEFT - 8}" y="{y + 17}" text-anchor="end">{escape(category)}</text>')
+        parts.append(f'<rect class="s0 interval" x="{a:.2f}" y="{y + 9}" width="{max(b - a, 1):.2f}" height="{ROW - 18}">'
+                     f"<title>5th–95th percentile: {_number(lows[index])}–{_number(highs[index])} {escape(unit)}</title></rect>")  # fmt: skip
+        parts.append(f'<rect class="s1" x="{m - 1.5:.2f}" y="{y + 4}" width="3" height="{ROW - 8}"/>')
+        parts.append(f'<text class="value" x="{b + 6:.2f}" y="{y + 17}">{escape(labels[index])}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)

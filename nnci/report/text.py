@@ -9,7 +9,12 @@ from nnci.report import prose
 from nnci.report.references import bibtex, keys, latex
 from nnci.report.statement import Figure, Statement
 
-COLUMNS = ("energy", "operational", "embodied", "total")
+BASE_COLUMNS = ("energy", "operational", "embodied", "total")
+
+
+def columns(statement: Statement) -> tuple[str, ...]:
+    """The table's columns: the headline figures, and water where the scenario knows it."""
+    return (*BASE_COLUMNS, *(("water",) if "water" in statement.total else ()))
 
 
 def _rows(statement: Statement) -> list[tuple[str, dict[str, Figure]]]:
@@ -19,12 +24,17 @@ def _rows(statement: Statement) -> list[tuple[str, dict[str, Figure]]]:
 
 def _cell(figures: dict[str, Figure], name: str) -> str:
     figure = figures.get(name)
-    return figure.text() if figure is not None else "unknown"
+    if figure is None or not figure.known:
+        return "unknown"
+    interval = figure.interval()
+    return f"{figure.text()} [{interval}]" if interval else figure.text()
 
 
 def _paragraphs(style: prose.Style, statement: Statement) -> list[str]:
     found = [prose.job_paragraph(style, job, prose.job_citations(job)) for job in statement.jobs]
-    for extra in (prose.total_paragraph(style, statement), prose.equivalents_paragraph(style, statement)):
+    extras = (prose.total_paragraph(style, statement), prose.sampling_sentence(style, statement),
+              prose.equivalents_paragraph(style, statement))  # fmt: skip
+    for extra in extras:
         if extra:
             found.append(extra)
     return found
@@ -39,9 +49,10 @@ def markdown(statement: Statement) -> str:
     lines = ["## Carbon statement", ""]
     for paragraph in _paragraphs(style, statement):
         lines += [paragraph, ""]
-    lines += ["| job | " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * len(COLUMNS)]
+    shown = columns(statement)
+    lines += ["| job | " + " | ".join(shown) + " |", "|---|" + "---:|" * len(shown)]
     for name, figures in _rows(statement):
-        lines.append(f"| {style.text(name)} | " + " | ".join(_cell(figures, c) for c in COLUMNS) + " |")
+        lines.append(f"| {style.text(name)} | " + " | ".join(_cell(figures, c) for c in shown) + " |")
     lines += ["", f"*Rounding:* {statement.rule}", "", "### References", ""]
     lines += [f"{r.number}. {style.text(r.text)}" for r in statement.references[: statement.cited]]
     lines += [
@@ -57,7 +68,8 @@ def plain(statement: Statement) -> str:
     lines = ["CARBON STATEMENT", ""]
     for paragraph in _paragraphs(style, statement):
         lines += [*wrap.wrap(paragraph), ""]
-    table = [["job", *COLUMNS]] + [[name, *(_cell(f, c) for c in COLUMNS)] for name, f in _rows(statement)]
+    shown = columns(statement)
+    table = [["job", *shown]] + [[name, *(_cell(f, c) for c in shown)] for name, f in _rows(statement)]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for index, row in enumerate(table):
         lines.append(
@@ -104,13 +116,14 @@ def latex_statement(statement: Statement) -> str:
              "", r"\paragraph{Carbon footprint.}"]  # fmt: skip
     for paragraph in _paragraphs(style, statement):
         lines += [paragraph, ""]
-    lines += [r"\begin{table}[htbp]", r"\centering", r"\begin{tabular}{l" + "r" * len(COLUMNS) + "}", r"\hline",
-              "Job & " + " & ".join(c.capitalize() for c in COLUMNS) + r" \\", r"\hline"]  # fmt: skip
+    shown = columns(statement)
+    lines += [r"\begin{table}[htbp]", r"\centering", r"\begin{tabular}{l" + "r" * len(shown) + "}", r"\hline",
+              "Job & " + " & ".join(c.capitalize() for c in shown) + r" \\", r"\hline"]  # fmt: skip
     rows = _rows(statement)
     for index, (name, figures) in enumerate(rows):
         if index == len(rows) - 1:
             lines.append(r"\hline")
-        lines.append(style.name(name) + " & " + " & ".join(style.text(_cell(figures, c)) for c in COLUMNS) + r" \\")
+        lines.append(style.name(name) + " & " + " & ".join(style.text(_cell(figures, c)) for c in shown) + r" \\")
     lines += [r"\hline", r"\end{tabular}",
               r"\caption{Energy and carbon footprint, estimated with nnci. " + style.text(statement.rule) + "}",
               r"\end{table}", "", r"\begin{filecontents*}[overwrite]{nnci-references.bib}", bibtex(cited),
