@@ -198,3 +198,31 @@ def test_an_uncertain_scenario_shows_its_intervals_rounded_at_their_width(
     assert f"| t | {at(p50)} MWh [{at(p5)}–{at(p95)} MWh] |" in out, out
     assert "sampled 2,000 times (seed 0" in out
     assert rounding.INTERVAL_RULE in " ".join(out.split())
+
+
+def test_water_is_stated_when_the_scenario_knows_it(capsys: pytest.CaptureFixture[str]) -> None:
+    document = run_json(capsys, SCENARIOS["multi_site"])["blocks"]["llm"]
+    it_energy = 512 * 560 * 720 / 1000  # kWh: 512 H100 at 560 W for 30 days
+    onsite = it_energy * (0.6 * 1.1 + 0.4 * 0.5)  # L: IT energy × each site's WUE, by share
+    offsite = it_energy * 1.1 * (0.6 * 3.1321 + 0.4 * 4.5289)  # L: facility energy × EWIF (std/water USA, FIN)
+    assert document["water_onsite"]["value"] == pytest.approx(onsite)
+    assert document["water_offsite"]["value"] == pytest.approx(offsite)
+    flat = " ".join(report(capsys, SCENARIOS["multi_site"], "--format", "text").split())
+    shown = [f"{float(f'{v / 1000:.2g}'):,.0f} m3" for v in (onsite + offsite, onsite, offsite)]
+    assert f"consumed {shown[0]} of water ({shown[1]} on site, {shown[2]} off site" in flat
+
+
+def test_a_job_over_a_table_is_split_between_sites_row_by_row(capsys: pytest.CaptureFixture[str]) -> None:
+    """`site = jobs.cluster`: each site's figures are the sums over its rows, as `nnci run --by` gives them."""
+    from nnci import api
+    from nnci.report import build
+
+    assert main(["run", "models/cluster-job-log.nnci", "--by", "jobs.cluster", "--format", "json"]) == 0
+    groups = {g["group"]["cluster"]: g for g in json.loads(capsys.readouterr().out)["month"]}
+    statement = build(api.run("models/cluster-job-log.nnci"), ["models/cluster-job-log.nnci"], "epa")
+    [job] = statement.jobs
+    assert {s.name for s in job.sites} == set(groups)
+    for site in job.sites:
+        assert site.energy is not None and site.operational is not None
+        assert site.energy / 3.6e6 == pytest.approx(groups[site.name]["energy"]["value"], rel=1e-12)
+        assert site.operational == pytest.approx(groups[site.name]["operational"]["value"], rel=1e-12)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 
@@ -208,7 +209,7 @@ def _job(
     return Job(
         str(key), block.kind, block.doc, method or DEFAULT_METHOD, method is not None, result.rows,
         tuple(_devices(program, engine, key)), by_name.get("duration"), by_name.get("device_hours"),
-        by_name.get("pue"), tuple(_sites(program, engine, key, figures)), figures, (), rule, own,
+        by_name.get("pue"), tuple(_sites(program, engine, key, figures, result.per_row)), figures, (), rule, own,
     )  # fmt: skip
 
 
@@ -225,9 +226,15 @@ def _every(program: ir.Program, engine: Engine, job: Job, references: refs.Colle
     return tuple(found)
 
 
-def _text_field(block: ir.Block, name: str) -> str | None:
+def _text_field(block: ir.Block, name: str, own: bool = False) -> str | None:
+    """A text field's value; with `own`, only when the block itself writes it (an amend of a catalog
+    record inherits the record's label, which describes the record, not the amend)."""
     field = block.fields.get(name)
-    return field.expr.value if field is not None and isinstance(field.expr, ir.Text) else None
+    if field is None or not isinstance(field.expr, ir.Text):
+        return None
+    if own and block.base is not None and field.span.file != block.span.file:
+        return None
+    return field.expr.value
 
 
 def _count(value: Quantity | Unknown | None) -> str:
@@ -275,45 +282,67 @@ def _rounded(program: ir.Program, result: Result, unit: str | None = None) -> st
     return rounding.shown(result.value, rounding.justified(program, result), unit)
 
 
-def _sites(program: ir.Program, engine: Engine, key: ir.BlockKey, figures: dict[str, Figure]) -> list[Site]:
+def _sites(
+    program: ir.Program, engine: Engine, key: ir.BlockKey, figures: dict[str, Figure], per_row: dict[str, Result]
+) -> list[Site]:
     site = program.blocks[key].fields.get("site")
     if site is None or not isinstance(site.expr, ir.Map):
         return []
     entries = []
     for entry in site.expr.entries:
         share = engine.try_evaluate(entry.value, key)
-        magnitude = share.magnitude if isinstance(share, Quantity) else None
-        share_value = float(magnitude) if magnitude is not None and not arrays.is_array(magnitude) else None
-        entries.append((entry.block, share_value, engine.quantity(entry.block, "pue"),
-                        engine.quantity(entry.block, "intensity")))  # fmt: skip
-    energy = figures.get("energy")
-    operational = figures.get("operational")
-    energy_j = _known(energy.result) if energy else None
-    carbon_kg = _known(operational.result) if operational else None
-    split = len(entries) > 1 and all(s is not None for _, s, _, _ in entries)
-    weights: list[float] = []
-    if split:
-        with_pue = all(_known(p) is not None for _, _, p, _ in entries)
-        weights = [(s or 0.0) * (_scalar(p) if with_pue else 1.0) for _, s, p, _ in entries]
+        entries.append((entry.block, share.magnitude if isinstance(share, Quantity) else None,
+                        engine.quantity(entry.block, "pue"), engine.quantity(entry.block, "intensity")))  # fmt: skip
+    # a job over a table: its figures row by row, split by each row's shares (`site = jobs.cluster`)
+    energy = _magnitude(per_row.get("energy") or (figures["energy"].result if "energy" in figures else None))
+    carbon = _magnitude(
+        per_row.get("operational") or (figures["operational"].result if "operational" in figures else None)
+    )
+    attributed = _attributed([(s, _scalar(p), _scalar(i)) for _, s, p, i in entries], energy, carbon)
     sites = []
-    for index, (dc, share_value, pue_result, intensity_result) in enumerate(entries):
-        pue, intensity = _known(pue_result), _known(intensity_result)
+    for (dc, share, pue_result, intensity_result), (site_energy, site_carbon) in zip(entries, attributed, strict=True):
         block = program.blocks[dc]
         grid_field = block.fields.get("grid")
         grid = grid_field.expr.block if grid_field is not None and isinstance(grid_field.expr, ir.BlockRef) else None
         year = _known(engine.quantity(grid, "year")) if grid else None
-        site_energy = site_carbon = None
-        if split and energy_j is not None and sum(weights) > 0:
-            site_energy = float(energy_j.magnitude) * weights[index] / sum(weights)
-            carried = [w * _scalar(i) for w, (_, _, _, i) in zip(weights, entries, strict=True)]
-            if carbon_kg is not None and all(math.isfinite(c) for c in carried) and sum(carried) > 0:
-                site_carbon = float(carbon_kg.magnitude) * carried[index] / sum(carried)
         sites.append(Site(
-            str(dc), _text_field(block, "label"), share_value,
-            _rounded(program, pue_result) if pue is not None else None,
+            str(dc), _text_field(block, "label", own=True),
+            float(share) if share is not None and not arrays.is_array(share) else None,
+            _rounded(program, pue_result) if _known(pue_result) is not None else None,
             str(grid) if grid else None, _text_field(program.blocks[grid], "label") if grid else None,
             f"{float(year.magnitude):.0f}" if year is not None else None,
-            _rounded(program, intensity_result, "gCO2e/kWh") if intensity is not None else None,
+            _rounded(program, intensity_result, "gCO2e/kWh") if _known(intensity_result) is not None else None,
             site_energy, site_carbon,
         ))  # fmt: skip
     return sites
+
+
+def _magnitude(result: Result | None) -> Any:
+    return result.value.magnitude if isinstance(result, Derivation) else None
+
+
+def _attributed(
+    sites: list[tuple[Any, float, float]], energy: Any, carbon: Any
+) -> list[tuple[float | None, float | None]]:
+    """Each site's (energy J, operational kgCO2e) by SITE_RULE, summed over rows: per row, site d's weight is
+    its share × PUE (its share alone when a PUE is unknown); energy splits by weight, carbon by weight × α."""
+    nothing: list[tuple[float | None, float | None]] = [(None, None)] * len(sites)
+    if len(sites) < 2 or energy is None or any(share is None for share, _, _ in sites):
+        return nothing
+    with_pue = all(math.isfinite(pue) for _, pue, _ in sites)
+    weights = [share * (pue if with_pue else 1.0) for share, pue, _ in sites]
+    whole = sum(weights[1:], weights[0])
+    carried = [w * intensity for w, (_, _, intensity) in zip(weights, sites, strict=True)]
+    carried_whole = sum(carried[1:], carried[0])
+    found = []
+    with arrays.quiet():
+        for weight, part in zip(weights, carried, strict=True):
+            site_energy = _summed(energy * weight / whole)
+            site_carbon = _summed(carbon * part / carried_whole) if carbon is not None else None
+            found.append((site_energy, site_carbon))
+    return found
+
+
+def _summed(value: Any) -> float | None:
+    total = arrays.total(value) if arrays.is_array(value) else float(value)
+    return total if math.isfinite(total) else None
