@@ -153,7 +153,7 @@ def test_output_file_and_html_is_self_contained(tmp_path: Path, capsys: pytest.C
     assert "<script" not in page and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "https://" not in page.split('<section id="references">')[0]  # no resource is fetched
     assert page.count("<svg") == 3  # carbon per job; energy and carbon per site
-    assert 'id="explain-llm-energy"' in page and 'href="#explain-llm-energy"' in page
+    assert 'id="explain-llm.energy"' in page and 'href="#explain-llm.energy"' in page
     assert "prefers-color-scheme: dark" in page and "@media print" in page
 
 

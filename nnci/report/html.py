@@ -172,7 +172,7 @@ def _derivations(statement: Statement) -> list[str]:
 
 def page(statement: Statement) -> str:
     style = Html()
-    paragraphs = [prose.job_paragraph(style, job, prose.job_citations(job)) for job in statement.jobs]
+    paragraphs = prose.job_paragraphs(style, statement)
     extras = (prose.total_paragraph(style, statement), prose.sampling_sentence(style, statement),
               prose.equivalents_paragraph(style, statement))  # fmt: skip
     for extra in extras:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from nnci.report.equivalents import SOURCE_NAMES, editions
 from nnci.report.rounding import number_text
-from nnci.report.statement import Figure, Job, Site, Statement
+from nnci.report.statement import MANY_JOBS, PARAGRAPHS, Figure, Job, Site, Statement
 
 
 class Style:
@@ -146,3 +146,20 @@ def job_citations(job: Job) -> list[int]:
     """The references of the job's statement: its own @source, then the data and methods beneath its figures."""
     described = [f for f in (job.duration, job.device_hours, job.pue) if f is not None]
     return [*job.citations, *(n for f in (*job.figures.values(), *described) for n in f.citations)]
+
+
+def job_paragraphs(style: Style, statement: Statement) -> list[str]:
+    """A paragraph per job; with many jobs, for the few with the largest total carbon, then a count."""
+    jobs = list(statement.jobs)
+    if len(jobs) <= MANY_JOBS:
+        return [job_paragraph(style, job, job_citations(job)) for job in jobs]
+
+    def carbon(job: Job) -> float:
+        total = job.figures.get("total")
+        return (total.magnitude("kgCO2e") or 0.0) if total is not None and total.known else -1.0
+
+    largest = sorted(jobs, key=carbon, reverse=True)[:PARAGRAPHS]
+    found = [job_paragraph(style, job, job_citations(job)) for job in jobs if job in largest]
+    found.append(f"The other {len(jobs) - len(largest):,} jobs are in the table below (the {len(largest)} above "
+                 "have the largest total carbon).")  # fmt: skip
+    return found

@@ -52,7 +52,7 @@ class Figure:
 
     @property
     def anchor(self) -> str:
-        return "explain-" + "".join(c if c.isalnum() else "-" for c in f"{self.block}-{self.quantity}")
+        return "explain-" + "".join(c if c.isalnum() or c in "_." else "-" for c in f"{self.block}.{self.quantity}")
 
     def text(self, unit: str | None = None) -> str:
         """The rounded figure with a readable unit (a sum over rows for a job over a table)."""
@@ -104,6 +104,10 @@ class Site:
     operational: float | None  # kgCO2e (SI)
 
 
+MANY_JOBS = 20  # more jobs than this: a paragraph for the largest few, every quantity only for the reported ones
+TREE_LINES = 150  # a derivation longer than this is cut in the report (`nnci explain` prints it whole)
+PARAGRAPHS = 5  # how many of the largest jobs get a paragraph when there are many
+
 SITE_RULE = (
     "A multi-site job's energy is attributed to each site by its share of the work × its PUE, and its "
     "operational carbon by that energy × the site's delivered intensity, as the job's intensity is weighted."
@@ -154,7 +158,10 @@ def build(results: Results, files: Sequence[str], equivalents_set: str) -> State
     total = {name: _figure(program, engine, ir.TOTAL, name, references, results.total[name], sampling)
              for name in results.total}  # fmt: skip
     cited = len(references.found)  # the statement's own; the table of every figure may add more
-    jobs = [attrs.evolve(job, every=_every(program, engine, job, references)) for job in jobs]
+    if len(jobs) <= MANY_JOBS:  # beyond that, the table lists each job's reported figures only
+        jobs = [attrs.evolve(job, every=_every(program, engine, job, references)) for job in jobs]
+    else:
+        jobs = [attrs.evolve(job, every=tuple(job.figures.values())) for job in jobs]
     carbon = total.get("total")
     found: tuple[Equivalent, ...] = ()
     if carbon is not None and isinstance(carbon.result, Derivation):
@@ -185,7 +192,13 @@ def _figure(
         summary = None
         digits = rounding.justified(program, traced) if isinstance(traced, Derivation) else rounding.MOST
     citations = references.add_tree(traced)
-    return Figure(str(key), name, result, digits, explain(traced, program.sources), citations, summary)
+    tree = explain(traced, program.sources).split("\n")
+    if len(tree) > TREE_LINES:  # a sum over many jobs: the first lines, and how to see the rest
+        tree = [
+            *tree[:TREE_LINES],
+            f"… {len(tree) - TREE_LINES:,} more lines: `nnci explain {key}.{name}` prints them all",
+        ]
+    return Figure(str(key), name, result, digits, "\n".join(tree), citations, summary)
 
 
 def _job(

@@ -31,7 +31,7 @@ def _cell(figures: dict[str, Figure], name: str) -> str:
 
 
 def _paragraphs(style: prose.Style, statement: Statement) -> list[str]:
-    found = [prose.job_paragraph(style, job, prose.job_citations(job)) for job in statement.jobs]
+    found = prose.job_paragraphs(style, statement)
     extras = (prose.total_paragraph(style, statement), prose.sampling_sentence(style, statement),
               prose.equivalents_paragraph(style, statement))  # fmt: skip
     for extra in extras:
