@@ -128,7 +128,7 @@ def _wrapped(lines: Sequence[str | tuple[str, bool]], lead: str, width: int = 10
 
 
 def _printable(text: str) -> str:
-    return "".join(c if c.isprintable() else " " for c in text)
+    return text if text.isprintable() else "".join(c if c.isprintable() else " " for c in text)
 
 
 def comment_text(text: str) -> str:
