@@ -14,17 +14,11 @@ from nnci import ast
 from nnci.diagnostics import Diagnostic
 from nnci.load import STD_PREFIX, load
 from nnci.resources import std_dir
+from nnci.schema import BLOCK_KINDS
 
-KEY_FIELDS = {
-    "device": ("tdp", "power", "peak_fp16", "memory", "embodied", "lifetime"),
-    "grid": ("intensity", "year"),
-    "datacenter": ("pue", "year"),
-    "source": ("intensity",),
-    "fleet": (),
-    "training": (),
-    "inference": (),
-}
-TEXT_FIELDS = ("label", "vendor", "zone", "provider", "metric", "embodied_boundary")
+# The figures shown per kind, and the text fields a query searches, as the schema declares them.
+KEY_FIELDS = {name: kind.catalog for name, kind in BLOCK_KINDS.items()}
+TEXT_FIELDS = tuple(dict.fromkeys(s.name for kind in BLOCK_KINDS.values() for s in kind.fields if s.type == "string"))
 
 
 @attrs.frozen
@@ -98,7 +92,7 @@ def word_tier(word: str, found: Record) -> int | None:
     label_words = _WORD.findall(found.label.lower())
     if word in name_parts or word == found.zone or word in label_words or word == found.name.lower():
         return BY_NAME
-    if any(p.startswith(word) for p in name_parts + label_words) or word in found.name.lower():
+    if any(p.startswith(word) for p in name_parts + label_words):
         return BY_NAME_PART
     if word in _WORD.findall(found.described) or word == found.kind:
         return BY_DESCRIPTION

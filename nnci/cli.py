@@ -15,8 +15,8 @@ from nnci.diagnostics import Diagnostic, NnciError, render_all
 from nnci.engine import Engine
 from nnci.evaluate import compare
 from nnci.ir import TOTAL
-from nnci.schema import ADDITIVE, KINDS, SCHEMA
-from nnci.units import CARBON, ENERGY, UnitError, parse_unit
+from nnci.schema import ADDITIVE, KINDS, QUANTITIES, SCHEMA
+from nnci.units import UnitError, parse_unit
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -154,9 +154,11 @@ def _run(args: argparse.Namespace) -> int:
         except UnitError as error:
             print(f"nnci run: --unit: {error}" + (f" ({error.hint})" if error.hint else ""), file=sys.stderr)
             return 2
-        if dimension not in (ENERGY, CARBON):
-            print(f"nnci run: --unit {unit}: the figures shown are energy and carbon; "
-                  "give an energy unit (kWh, MWh) or a carbon unit (kgCO2e, tCO2e)", file=sys.stderr)  # fmt: skip
+        shown = {spec.dim: spec for spec in QUANTITIES.values() if spec.reported}
+        if dimension not in shown:
+            choices = ", ".join(dict.fromkeys(f"{s.dim.describe()} ({s.report_unit})" for s in shown.values()))
+            print(f"nnci run: --unit {unit}: it is not the unit of a figure shown; give a unit of {choices}",
+                  file=sys.stderr)  # fmt: skip
             return 2
     program = _load(args, *args.files)
     grouping = _grouping(program, args.by) if args.by else None

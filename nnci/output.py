@@ -7,6 +7,7 @@ import io
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -15,18 +16,27 @@ from nnci.diagnostics import Diagnostic, source_lines
 from nnci.engine import Derivation, Result, Unknown
 from nnci.evaluate import ExpectResult, JobResult, Results
 from nnci.quantity import Quantity, format_number
-from nnci.schema import ADDITIVE, REPORTED, REPORTED_IF_KNOWN, SCHEMA
-from nnci.units import CARBON, ENERGY, Dimension, display_unit, parse_unit
+from nnci.schema import ADDITIVE, QUANTITIES, REPORTED, REPORTED_IF_KNOWN
+from nnci.units import Dimension, display_unit, parse_unit
 
-CONTRACT_UNITS = {ENERGY: "kWh", CARBON: "kgCO2e"}
+if TYPE_CHECKING:
+    import cattrs
 
 
 def unit_choices(overrides: Sequence[str]) -> dict[Dimension, str]:
     return {parse_unit(unit).dimension: unit for unit in overrides}
 
 
-def _unit(dimension: Dimension, overrides: dict[Dimension, str], defaults: dict[Dimension, str]) -> str:
-    return overrides.get(dimension) or defaults.get(dimension) or display_unit(dimension)
+def unit_for(
+    name: str, dimension: Dimension, overrides: dict[Dimension, str], defaults: dict[Dimension, str] | None = None
+) -> str:
+    """The unit to show a quantity in: the user's (`--unit`), the table's readable choice, then the
+    unit its declaration reports it in (`schema.QUANTITIES`)."""
+    chosen = overrides.get(dimension) or (defaults or {}).get(dimension)
+    if chosen:
+        return chosen
+    spec = QUANTITIES.get(name)
+    return spec.report_unit if spec is not None and spec.dim == dimension else display_unit(dimension)
 
 
 def _rows(results: Results) -> list[tuple[str, str, dict[str, Result]]]:
@@ -42,13 +52,19 @@ def _job_label(job: JobResult) -> str:
 
 
 def _auto_units(results: Results) -> dict[Dimension, str]:
-    """Readable table units: MWh and tCO2e once the totals are large enough."""
-    units = {}
-    for dim, small, large, threshold in ((ENERGY, "kWh", "MWh", 1e4), (CARBON, "kgCO2e", "tCO2e", 1e3)):
+    """Readable table units: a quantity's `large` unit (MWh, tCO2e) once the totals of its dimension
+    are large enough, the same for every column of that dimension."""
+    units: dict[Dimension, str] = {}
+    for spec in QUANTITIES.values():
+        if spec.large is None or spec.dim in units:
+            continue
+        large, threshold = spec.large
         values = [
-            r.value.to(small) for r in results.total.values() if isinstance(r, Derivation) and r.value.dimension == dim
+            r.value.to(spec.report_unit)
+            for r in results.total.values()
+            if isinstance(r, Derivation) and r.value.dimension == spec.dim
         ]
-        units[dim] = large if values and max(abs(v) for v in values) >= threshold else small
+        units[spec.dim] = large if values and max(abs(v) for v in values) >= threshold else spec.report_unit
     return units
 
 
@@ -77,7 +93,7 @@ def table(results: Results, units: Sequence[str] = ()) -> str:
         [
             name,
             kind,
-            *(_cell(_get(q, n), _unit(_column_dim(n), overrides, defaults)) for n in columns),
+            *(_cell(_get(q, n), unit_for(n, _column_dim(n), overrides, defaults)) for n in columns),
         ]
         for name, kind, q in _rows(results)
     ]
@@ -97,10 +113,8 @@ def _dim(result: Result) -> Dimension:
 
 
 def _column_dim(name: str) -> Dimension:
-    """The dimension of a reported quantity, from the schema (`inference` holds every job quantity)."""
-    dim = SCHEMA["inference"][name].dim
-    assert dim is not None
-    return dim
+    """The dimension of a reported quantity, from its declaration."""
+    return QUANTITIES[name].dim
 
 
 def _notes(results: Results) -> Iterable[str]:
@@ -167,33 +181,26 @@ class JsonQuantity:
     reason: str | None = None
 
 
-@attrs.frozen
-class JsonBlock:
-    kind: str
-    energy: JsonQuantity
-    operational: JsonQuantity
-    embodied: JsonQuantity
-    total: JsonQuantity
-    net_operational: JsonQuantity | None = None  # Patterson's market-based figure, when known
-    sources: list[str] | None = None
-    rows: int | None = None  # a job over a table: its number of rows (the figures are their sums)
-
-
 def _json_quantity(result: Result, overrides: dict[Dimension, str]) -> JsonQuantity:
-    unit = _unit(_dim(result), overrides, CONTRACT_UNITS)
+    unit = unit_for(result.name, _dim(result), overrides)
     if isinstance(result, Unknown):
         return JsonQuantity(None, unit, missing=list(result.missing), reason=result.reason)
     formula = result.formula.name if result.formula else ("given" if result.span else None)
     return JsonQuantity(float(result.value.to(unit)), unit, formula, result.note)
 
 
-def _json_block(job: JobResult, overrides: dict[Dimension, str]) -> JsonBlock:
-    return JsonBlock(
-        job.kind,
-        **{name: _json_quantity(r, overrides) for name, r in job.quantities.items()},
-        sources=list(job.citations) or None,
-        rows=job.rows,
-    )
+def _json_block(job: JobResult, overrides: dict[Dimension, str], converter: cattrs.Converter) -> dict[str, object]:
+    """`kind`, then the reported quantities in the order they are declared, then `sources` and
+    `rows` (a job over a table: its number of rows; the figures are their sums) when there are any."""
+    block: dict[str, object] = {"kind": job.kind}
+    for name in QUANTITIES:
+        if name in job.quantities:
+            block[name] = converter.unstructure(_json_quantity(job.quantities[name], overrides))
+    if job.citations:
+        block["sources"] = list(job.citations)
+    if job.rows is not None:
+        block["rows"] = job.rows
+    return block
 
 
 def write_json(results: Results, files: Sequence[str], units: Sequence[str], write: Callable[[str], object]) -> None:
@@ -213,7 +220,7 @@ def write_json(results: Results, files: Sequence[str], units: Sequence[str], wri
     if not results.jobs:
         write("{}")
     for index, job in enumerate(results.jobs):
-        block = converter.unstructure(_json_block(job, overrides))
+        block = _json_block(job, overrides, converter)
         write(("{" if index == 0 else ",") + f"\n    {dumps(str(job.key), 2)}: {dumps(block, 2)}")
     if results.jobs:
         write("\n  }")
@@ -249,7 +256,7 @@ def to_markdown(results: Results, units: Sequence[str] = ()) -> str:
     header = ["block", "kind", *(c.replace("_", " ") for c in columns)]
     lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * len(columns)]
     for name, kind, q in _rows(results):
-        cells = [_cell(_get(q, n), _unit(_column_dim(n), overrides, defaults)) for n in columns]
+        cells = [_cell(_get(q, n), unit_for(n, _column_dim(n), overrides, defaults)) for n in columns]
         lines.append("| " + " | ".join([name, kind, *cells]) + " |")
     return "\n".join(lines)
 
@@ -302,7 +309,7 @@ def explain_json(result: Result, sources: dict[str, str], about: dict[str, objec
 
 
 def _trace(node: Result, sources: dict[str, str]) -> dict[str, object]:
-    unit = display_unit(node.value.dimension) if isinstance(node, Derivation) else None
+    unit = unit_for(node.name, node.value.dimension, {}) if isinstance(node, Derivation) else None
     if isinstance(node, Unknown):
         return {"quantity": node.label, "value": None, "missing": list(node.missing), "reason": node.reason}
     magnitude = node.value.to(unit or "")
@@ -423,14 +430,14 @@ def validation_table(rows: list[list[str]]) -> str:
 
 def comparison_table(job: str, rows: list[tuple[str, dict[str, Result]]], chosen: str | None) -> str:
     """One job under every method: a row per method, then the spread (largest ÷ smallest) per column."""
-    units = {ENERGY: "MWh", CARBON: "tCO2e"}
+    units = {QUANTITIES[n].dim: QUANTITIES[n].large[0] for n in REPORTED if QUANTITIES[n].large}  # type: ignore[index]
     header = ["method", *REPORTED]
     body = []
     for method, quantities in rows:
         label = method + (
             " (chosen)" if method == chosen else " (default)" if chosen is None and method == "nnci" else ""
         )
-        body.append([label, *(_cell(quantities[n], _unit(_dim(quantities[n]), {}, units)) for n in REPORTED)])
+        body.append([label, *(_cell(quantities[n], unit_for(n, _dim(quantities[n]), {}, units)) for n in REPORTED)])
     spread = ["spread (max/min)"]
     for name in REPORTED:
         known = [q[name] for _, q in rows]
@@ -526,7 +533,7 @@ def rows_tables(results: Results, units: Sequence[str] = ()) -> list[Tabular]:
     for job in _table_jobs(results):
         assert job.rows is not None
         header, units_in, columns = _input_columns(results, job)
-        units_of = {n: _unit(_column_dim(n), overrides, CONTRACT_UNITS) for n in names}
+        units_of = {n: unit_for(n, _column_dim(n), overrides) for n in names}
         columns += [_per_row_values(job, n, units_of[n]) for n in names]
         body = [[i + 1, *cells] for i, cells in enumerate(zip(*columns, strict=True))]
         tables.append(Tabular(["row", *header, *names], [None, *units_in, *units_of.values()], body, str(job.key),
@@ -540,7 +547,7 @@ def group_table(results: Results, table: str, columns: Sequence[str], units: Seq
 
     overrides = unit_choices(units)
     names = _columns(results)
-    units_of = {n: _unit(_column_dim(n), overrides, CONTRACT_UNITS) for n in names}
+    units_of = {n: unit_for(n, _column_dim(n), overrides) for n in names}
     cells = results.program.tables[table].columns
     keys = list(zip(*(cells[c].values for c in columns), strict=True))
     groups = sorted(set(keys))

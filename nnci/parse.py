@@ -26,6 +26,7 @@ import attrs
 from nnci.ast import Comment, Module
 from nnci.diagnostics import Diagnostic, Span
 from nnci.resources import grammar_path
+from nnci.schema import KINDS
 
 if TYPE_CHECKING:
     import lark
@@ -182,7 +183,7 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnosti
     elif token.type == "COMMA" and _in_block(text, line, column):
         hint = ONE_FIELD_A_LINE
     elif token.type in ("NAME", "UNIT") and "KIND" in expected and not before.strip():
-        from nnci.schema import KIND_SYNONYMS, KINDS
+        from nnci.schema import KIND_SYNONYMS
 
         word = str(token)
         meant = KIND_SYNONYMS.get(word.lower()) or next(iter(difflib_close(word, KINDS)), None)
@@ -251,7 +252,7 @@ def uncertainty_written(text: str, file: str) -> Diagnostic | None:
     return None
 
 
-STATEMENT_WORDS = ("grid", "source", "device", "fleet", "datacenter", "training", "inference", "expect", "import")
+STATEMENT_WORDS = (*KINDS, "expect", "import")
 
 
 def _block_start_inside_block(text: str, file: str, line: int) -> Diagnostic | None:

@@ -200,6 +200,7 @@ CARBON, FLOP, TOKEN, QUERY, INFORMATION = (
     base("B"),
 )
 AREA = LENGTH**2
+VOLUME = LENGTH**3
 ENERGY = MASS * AREA / TIME**2
 POWER = ENERGY / TIME
 INTENSITY = CARBON / ENERGY
@@ -216,6 +217,8 @@ NAMED: dict[Dimension, str] = {
     QUERY: "queries",
     INFORMATION: "information (bytes)",
     AREA: "area",
+    VOLUME: "volume",
+    VOLUME / ENERGY: "volume per energy",
     ENERGY: "energy",
     POWER: "power",
     INTENSITY: "carbon intensity",
@@ -297,6 +300,7 @@ def _table() -> dict[str, Unit]:
     add("t", 1e3, MASS, "kM")
     add("m", 1.0, LENGTH, "kmµun")
     table["cm"] = Unit(1e-2, LENGTH)
+    add("L", 1e-3, VOLUME, "mkMG")  # the litre (water); `m3` is a cubic metre
     pound = 0.45359237  # kg, the international avoirdupois pound
     for symbol in ("lb", "lbs"):
         add(symbol, pound, MASS)
@@ -419,6 +423,8 @@ DISPLAY: dict[Dimension, str] = {
     FLOP: "FLOP",
     THROUGHPUT: "TFLOP/s",
     AREA: "mm2",
+    VOLUME: "L",
+    VOLUME / ENERGY: "L/kWh",
     LENGTH: "nm",
     MASS: "kg",
     INFORMATION: "GB",
