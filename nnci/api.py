@@ -69,9 +69,13 @@ def compile(program: ir.Program) -> tuple[Plan, Engine]:
     return plan, Engine(plan.program)
 
 
-def evaluate(program: ir.Program, engine: Engine | None = None, plan: Plan | None = None) -> Results:
-    """Every job's energy, operational, embodied and total carbon, the totals and the expectations."""
-    return with_deep_stack(evaluate_program, program, engine, plan)
+def evaluate(
+    program: ir.Program, engine: Engine | None = None, plan: Plan | None = None, figures: Sequence[str] | str = ()
+) -> Results:
+    """Every job's energy, operational, embodied and total carbon, the totals and the expectations;
+    `figures` names more quantities to derive for every job (or `"all"`). Any figure of any block is
+    `results.quantity("serve", "energy_per_query")`, derived when asked."""
+    return with_deep_stack(evaluate_program, program, engine, plan, figures)
 
 
 def run(*paths: str | Path, allow_imports: Sequence[str | Path] = (), max_file_bytes: int | None = None) -> Results:

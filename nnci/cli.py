@@ -13,10 +13,11 @@ from nnci import api, ir, output
 from nnci.deep import with_deep_stack
 from nnci.diagnostics import Diagnostic, NnciError, render_all
 from nnci.engine import Engine
-from nnci.evaluate import compare
+from nnci.evaluate import ALL, Results, compare
 from nnci.ir import TOTAL
-from nnci.schema import ADDITIVE, KINDS, QUANTITIES, SCHEMA
-from nnci.units import UnitError, parse_unit
+from nnci.resolve import did_you_mean
+from nnci.schema import ADDITIVE, JOB_QUANTITIES, KINDS, QUANTITIES, REPORTED, SCHEMA
+from nnci.units import Dimension, UnitError, parse_unit
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--format", choices=("table", "json", "csv", "md"), default="table")
     run.add_argument("--unit", action="append", default=[], metavar="UNIT",
                      help="show quantities of this unit's dimension in it (e.g. MWh, tCO2e); repeatable")  # fmt: skip
+    run.add_argument("--show", action="append", default=[], metavar="NAMES",
+                     help="the figures to show, comma-separated (e.g. duration,compute,energy_per_query); "
+                     "the default is energy, operational, embodied and total carbon")  # fmt: skip
+    run.add_argument("--all", action="store_true",
+                     help="every figure nnci can derive for each job (JSON and CSV always list them all)")  # fmt: skip
     run.add_argument("--rows", action="store_true",
                      help="jobs over a table: one result row per input row, the input's columns first")  # fmt: skip
     run.add_argument("--by", action="append", default=[], metavar="TABLE.COLUMN",
@@ -88,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
                                   "and total carbon with the spread between methods.")  # fmt: skip
     compare.add_argument("file", metavar="FILE")
     compare.add_argument("job", metavar="NAME", help="a training or inference block")
+    compare.add_argument("--unit", action="append", default=[], metavar="UNIT",
+                         help="show quantities of this unit's dimension in it (e.g. kWh, kgCO2e); repeatable")  # fmt: skip
     _project_options(compare)
     compare.set_defaults(command=_compare)
 
@@ -148,18 +156,16 @@ def _warn(diagnostics: list[Diagnostic], sources: dict[str, str]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    for unit in args.unit:
-        try:
-            dimension = parse_unit(unit).dimension
-        except UnitError as error:
-            print(f"nnci run: --unit: {error}" + (f" ({error.hint})" if error.hint else ""), file=sys.stderr)
+    show = [name.strip() for item in args.show for name in item.split(",") if name.strip()]
+    for name in show:
+        if name not in JOB_QUANTITIES:
+            hint = did_you_mean(name, JOB_QUANTITIES) or "the figures of a job: " + ", ".join(JOB_QUANTITIES)
+            print(f"nnci run: --show {name}: no job has a quantity `{name}`; {hint}", file=sys.stderr)
             return 2
-        shown = {spec.dim: spec for spec in QUANTITIES.values() if spec.reported}
-        if dimension not in shown:
-            choices = ", ".join(dict.fromkeys(f"{s.dim.describe()} ({s.report_unit})" for s in shown.values()))
-            print(f"nnci run: --unit {unit}: it is not the unit of a figure shown; give a unit of {choices}",
-                  file=sys.stderr)  # fmt: skip
-            return 2
+    figures: Sequence[str] | str = ALL if args.all or (args.format in ("json", "csv") and not show) else show
+    dimensions = _units(args.unit, "run")
+    if dimensions is None:
+        return 2
     program = _load(args, *args.files)
     grouping = _grouping(program, args.by) if args.by else None
     if isinstance(grouping, str):
@@ -172,7 +178,8 @@ def _run(args: argparse.Namespace) -> int:
     plan, engine = api.compile(program)
     warnings = api.check(program, engine)
     _warn(warnings, program.sources)
-    results = api.evaluate(program, engine, plan)
+    results = api.evaluate(program, engine, plan, figures)
+    _unused_units(dimensions, results, figures)
     if args.rows or grouping:
         tables = output.rows_tables(results, args.unit) if args.rows else []
         if grouping:
@@ -182,10 +189,34 @@ def _run(args: argparse.Namespace) -> int:
         output.write_json(results, args.files, args.unit, sys.stdout.write)
     else:
         render = {"table": output.table, "md": output.to_markdown, "csv": output.to_csv}
-        print(render[args.format](results, args.unit))
+        print(render[args.format](results, args.unit, figures))
     found_late = [d for d in engine.diagnostics if d not in warnings]  # faults in some rows, found evaluating
     _warn(found_late, program.sources)
     return 1 if any(d.severity == "error" for d in found_late) else 0
+
+
+def _units(units: Sequence[str], command: str) -> dict[str, Dimension] | None:
+    """Each `--unit` with its dimension; None (said) if one is no unit."""
+    dimensions = {}
+    for unit in units:
+        try:
+            dimensions[unit] = parse_unit(unit).dimension
+        except UnitError as error:
+            print(f"nnci {command}: --unit: {error}" + (f" ({error.hint})" if error.hint else ""), file=sys.stderr)
+            return None
+    return dimensions
+
+
+def _unused_units(dimensions: dict[str, Dimension], results: Results, figures: Sequence[str] | str) -> None:
+    """`--unit days` when no figure shown is a time changes nothing: said, with the figures that are."""
+    shown = {QUANTITIES[name].dim for job in results.jobs for name in job.quantities}
+    for unit, dimension in dimensions.items():
+        if dimension in shown:
+            continue
+        having = [n for n in JOB_QUANTITIES if QUANTITIES[n].dim == dimension]
+        hint = (f"add `--show {','.join(having)}`" if having and figures != ALL
+                else "no figure of a job has that dimension")  # fmt: skip
+        print(f"nnci run: --unit {unit}: no figure shown is {dimension.describe()}; {hint}", file=sys.stderr)
 
 
 def _grouping(program: ir.Program, by: Sequence[str]) -> tuple[str, list[str]] | str:
@@ -300,6 +331,14 @@ def _target(program: ir.Program, target: str) -> tuple[ir.BlockKey, str] | str:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    units = _units(args.unit, "compare")
+    if units is None:
+        return 2
+    wrong = [u for u, d in units.items() if d not in {QUANTITIES[n].dim for n in REPORTED}]
+    if wrong:
+        print(f"nnci compare: --unit {wrong[0]}: the figures compared are energy and carbon; give a unit of one "
+              "of those (kWh, MWh, kgCO2e, tCO2e)", file=sys.stderr)  # fmt: skip
+        return 2
     program = _load(args, args.file)
     _warn(api.check(program), program.sources)
     key = next((k for k in program.jobs if str(k) == args.job), None)
@@ -309,7 +348,7 @@ def _compare(args: argparse.Namespace) -> int:
             f"nnci compare: no training or inference block `{args.job}` in {args.file} (jobs: {jobs})", file=sys.stderr
         )
         return 2
-    print(output.comparison_table(args.job, compare(program, key), Engine(program).method_of(key, None)))
+    print(output.comparison_table(args.job, compare(program, key), Engine(program).method_of(key, None), args.unit))
     return 0
 
 

@@ -14,9 +14,9 @@ import attrs
 from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic, source_lines
 from nnci.engine import Derivation, Result, Unknown
-from nnci.evaluate import ExpectResult, JobResult, Results
+from nnci.evaluate import ALL, ExpectResult, JobResult, Results
 from nnci.quantity import Quantity, format_number
-from nnci.schema import ADDITIVE, QUANTITIES, REPORTED, REPORTED_IF_KNOWN
+from nnci.schema import ADDITIVE, QUANTITIES, REPORTED, REPORTED_IF_KNOWN, SCHEMA
 from nnci.units import Dimension, display_unit, parse_unit
 
 if TYPE_CHECKING:
@@ -74,9 +74,15 @@ def _cell(result: Result, unit: str) -> str:
     return result.value.format(unit)
 
 
-def _columns(results: Results) -> list[str]:
-    """The reported quantities, then optional ones (net operational) that some job has."""
-    extra = [n for n in REPORTED_IF_KNOWN if any(n in q for _, _, q in _rows(results))]
+def _columns(results: Results, show: Sequence[str] | str = ()) -> list[str]:
+    """The columns: the figures named by `--show`; with `--all` (`ALL`), every figure some job has; by
+    default the reported quantities, then optional ones (net operational) that some job has."""
+    rows = _rows(results)
+    if show == ALL:
+        return [n for n in QUANTITIES if any(n in q for _, _, q in rows)]
+    if show:
+        return list(show)
+    extra = [n for n in REPORTED_IF_KNOWN if any(n in q for _, _, q in rows)]
     return [*REPORTED, *extra]
 
 
@@ -84,25 +90,44 @@ def _get(quantities: dict[str, Result], name: str) -> Result:
     return quantities.get(name) or Unknown(ir.TOTAL, name, (name,))
 
 
-def table(results: Results, units: Sequence[str] = ()) -> str:
+NOT_APPLICABLE = "–"  # a job of a kind without the quantity (training has no queries); a total that is no sum
+
+
+def _shown(kind: str, quantities: dict[str, Result], name: str, unit: str) -> str:
+    if name not in quantities and (kind == "" or name not in SCHEMA[kind]):
+        return NOT_APPLICABLE
+    return _cell(_get(quantities, name), unit)
+
+
+def table(results: Results, units: Sequence[str] = (), show: Sequence[str] | str = ()) -> str:
+    """One row per job and the total; with `--all`, one row per quantity and a column per job (there are
+    more quantities than a terminal is wide)."""
     overrides = unit_choices(units)
     defaults = _auto_units(results)
-    columns = _columns(results)
-    header = ["block", "kind", *(c.replace("_", " ") for c in columns)]
-    body = [
-        [
-            name,
-            kind,
-            *(_cell(_get(q, n), unit_for(n, _column_dim(n), overrides, defaults)) for n in columns),
+    columns = _columns(results, show)
+    rows = _rows(results)
+    if show == ALL:
+        header = ["quantity", "unit", *(name for name, _, _ in rows)]
+        body = []
+        for n in columns:
+            unit = unit_for(n, _column_dim(n), overrides, defaults)
+            body.append([n.replace("_", " "), unit, *(_shown(k, q, n, unit).removesuffix(" " + unit).rstrip()
+                                                      for _, k, q in rows)])  # fmt: skip
+        left = 2
+    else:
+        header = ["block", "kind", *(c.replace("_", " ") for c in columns)]
+        body = [
+            [name, kind, *(_shown(kind, q, n, unit_for(n, _column_dim(n), overrides, defaults)) for n in columns)]
+            for name, kind, q in rows
         ]
-        for name, kind, q in _rows(results)
-    ]
+        left = 2
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
+    lines = ["  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
              for r in [header, *body]]  # fmt: skip
     lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
-    notes = list(_notes(results))
+    if show != ALL:
+        lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
+    notes = list(_notes(results, columns))
     if notes:
         lines += ["", "notes:", *(f"  {n}" for n in notes)]
     return "\n".join(lines)
@@ -117,7 +142,7 @@ def _column_dim(name: str) -> Dimension:
     return QUANTITIES[name].dim
 
 
-def _notes(results: Results) -> Iterable[str]:
+def _notes(results: Results, columns: Sequence[str] | None = None) -> Iterable[str]:
     if not results.jobs:
         yield "no training or inference block: nothing to sum"
     # The rules applied beneath each figure, once each; the same rule on the same quantity of many
@@ -126,6 +151,8 @@ def _notes(results: Results) -> Iterable[str]:
     groups: dict[tuple[str, str], list[str]] = {}
     for job in results.jobs:
         for name, result in job.quantities.items():
+            if columns is not None and name not in columns:
+                continue
             if isinstance(result, Unknown):
                 order.append((f"{job.key}.{name} is unknown: {unknown_reason(result)}", "", ""))
                 continue
@@ -200,7 +227,20 @@ def _json_block(job: JobResult, overrides: dict[Dimension, str], converter: catt
         block["sources"] = list(job.citations)
     if job.rows is not None:
         block["rows"] = job.rows
+    notes = rule_notes(job)
+    if notes:
+        block["notes"] = notes
     return block
+
+
+def rule_notes(job: JobResult) -> list[str]:
+    """The rules applied beneath a job's figures (TDP used as power, a whole embodied charge), once each."""
+    found: dict[str, None] = {}
+    for name in job.quantities:
+        for label, note in job.notes.get(name, ()):
+            if note:
+                found[f"{label}: {note}"] = None
+    return list(found)
 
 
 def write_json(results: Results, files: Sequence[str], units: Sequence[str], write: Callable[[str], object]) -> None:
@@ -231,32 +271,46 @@ def write_json(results: Results, files: Sequence[str], units: Sequence[str], wri
 # -- CSV and Markdown ---------------------------------------------------------------------
 
 
-def _flat(results: Results, units: Sequence[str]) -> list[list[str]]:
+def _flat(results: Results, units: Sequence[str], show: Sequence[str] | str = ()) -> list[list[str]]:
+    """One line per figure of each job (every figure evaluated, or those of `--show`), then the totals."""
     overrides = unit_choices(units)
     rows = [["block", "kind", "quantity", "value", "unit", "formula"]]
     named = [(str(job.key), job.kind, job.quantities) for job in results.jobs] + [("total", "", results.total)]
+    order = list(show) if show and show != ALL else list(QUANTITIES)
     for name, kind, quantities in named:
-        for quantity, result in quantities.items():
+        for quantity in order:
+            result = quantities.get(quantity)
+            if result is None:
+                continue
             q = _json_quantity(result, overrides)
             value = "" if q.value is None else repr(q.value)
             rows.append([name, kind, quantity, value, q.unit, q.formula or ("unknown" if q.value is None else "")])
     return rows
 
 
-def to_csv(results: Results, units: Sequence[str] = ()) -> str:
+def to_csv(results: Results, units: Sequence[str] = (), show: Sequence[str] | str = ()) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(_flat(results, units))
+    csv.writer(buffer, lineterminator="\n").writerows(_flat(results, units, show))
     return buffer.getvalue().rstrip("\n")
 
 
-def to_markdown(results: Results, units: Sequence[str] = ()) -> str:
+def to_markdown(results: Results, units: Sequence[str] = (), show: Sequence[str] | str = ()) -> str:
     overrides = unit_choices(units)
     defaults = _auto_units(results)
-    columns = _columns(results)
+    columns = _columns(results, show)
+    rows = _rows(results)
+    if show == ALL:  # a row per quantity, as the table does
+        header = ["quantity", "unit", *(name for name, _, _ in rows)]
+        lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * len(rows)]
+        for n in columns:
+            unit = unit_for(n, _column_dim(n), overrides, defaults)
+            cells = [_shown(k, q, n, unit).removesuffix(" " + unit) for _, k, q in rows]
+            lines.append("| " + " | ".join([n.replace("_", " "), unit, *cells]) + " |")
+        return "\n".join(lines)
     header = ["block", "kind", *(c.replace("_", " ") for c in columns)]
     lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * len(columns)]
-    for name, kind, q in _rows(results):
-        cells = [_cell(_get(q, n), unit_for(n, _column_dim(n), overrides, defaults)) for n in columns]
+    for name, kind, q in rows:
+        cells = [_shown(kind, q, n, unit_for(n, _column_dim(n), overrides, defaults)) for n in columns]
         lines.append("| " + " | ".join([name, kind, *cells]) + " |")
     return "\n".join(lines)
 
@@ -428,9 +482,13 @@ def validation_table(rows: list[list[str]]) -> str:
 # -- compare ------------------------------------------------------------------------------
 
 
-def comparison_table(job: str, rows: list[tuple[str, dict[str, Result]]], chosen: str | None) -> str:
-    """One job under every method: a row per method, then the spread (largest ÷ smallest) per column."""
+def comparison_table(
+    job: str, rows: list[tuple[str, dict[str, Result]]], chosen: str | None, chosen_units: Sequence[str] = ()
+) -> str:
+    """One job under every method: a row per method, then the spread (largest ÷ smallest) per column.
+    `chosen_units` (`--unit`) replace the default MWh and tCO2e for their dimensions."""
     units = {QUANTITIES[n].dim: QUANTITIES[n].large[0] for n in REPORTED if QUANTITIES[n].large}  # type: ignore[index]
+    units.update(unit_choices(chosen_units))
     header = ["method", *REPORTED]
     body = []
     for method, quantities in rows:
