@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from nnci import api, ir, output
+from nnci import api, ir, output, provenance
 from nnci.deep import with_deep_stack
 from nnci.diagnostics import Diagnostic, NnciError, render_all
 from nnci.engine import Engine
@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
                      "the default is energy, operational, embodied and total carbon")  # fmt: skip
     run.add_argument("--all", action="store_true",
                      help="every figure nnci can derive for each job (JSON and CSV always list them all)")  # fmt: skip
+    run.add_argument("--sources", action="store_true",
+                     help="also print the bibliography: every data source (`@source`) and formula citation the "
+                     "figures shown rest on")  # fmt: skip
     run.add_argument("--rows", action="store_true",
                      help="jobs over a table: one result row per input row, the input's columns first")  # fmt: skip
     run.add_argument("--by", action="append", default=[], metavar="TABLE.COLUMN",
@@ -186,13 +189,24 @@ def _run(args: argparse.Namespace) -> int:
             tables.append(output.group_table(results, grouping[0], grouping[1], args.unit))
         print(output.render_tabular(tables, args.format))
     elif args.format == "json":
-        output.write_json(results, args.files, args.unit, sys.stdout.write)
+        references = _bibliography(program, results) if args.sources else None
+        output.write_json(results, args.files, args.unit, sys.stdout.write, references)
     else:
         render = {"table": output.table, "md": output.to_markdown, "csv": output.to_csv}
         print(render[args.format](results, args.unit, figures))
+    if args.sources and args.format != "json":
+        print("\n" + provenance.render(_bibliography(program, results)))
     found_late = [d for d in engine.diagnostics if d not in warnings]  # faults in some rows, found evaluating
     _warn(found_late, program.sources)
     return 1 if any(d.severity == "error" for d in found_late) else 0
+
+
+def _bibliography(program: ir.Program, results: Results) -> list[provenance.Reference]:
+    """The sources beneath every figure shown, traced by an engine that evaluates job by job (a stacked
+    group's figures keep no trace of their own)."""
+    engine = Engine(program)
+    figures = [engine.quantity(job.key, name) for job in results.jobs for name in job.quantities]
+    return provenance.bibliography(program, figures)
 
 
 def _units(units: Sequence[str], command: str) -> dict[str, Dimension] | None:
@@ -265,22 +279,25 @@ def _explain(args: argparse.Namespace) -> int:
     key, quantity = found
     plan, engine = api.compile(program)
     _warn(api.check(program, engine), program.sources)
-    render = output.explain_json if args.format == "json" else output.explain
     if row is not None:  # one row of a job over a table, replayed with scalars
         table = program.tables[program.rows_of(key) or ""]
         result = Engine(program, row=row - 1).quantity(key, quantity)
         if args.format == "json":
             about = {"row": row, "table": table.file, "at": str(table.row_span(row - 1))}
-            print(output.explain_json(result, program.sources, about))
+            print(output.explain_json(result, program.sources, about, program))
         else:
             print(f"{key}[{row}]: row {row} of {table.file}, at {table.row_span(row - 1)}")
-            print(output.explain(result, program.sources))
+            print(output.explain(result, program.sources, program))
         return 0
     if key == TOTAL:  # a sum over jobs: every job's figure, jobs of one shape evaluated together
         api.evaluate(program, engine, plan)
     else:  # one job: its whole derivation
         engine = Engine(program)
-    print(render(engine.quantity(key, quantity), program.sources))
+    result = engine.quantity(key, quantity)
+    if args.format == "json":
+        print(output.explain_json(result, program.sources, None, program))
+    else:
+        print(output.explain(result, program.sources, program))
     return 0
 
 

@@ -15,6 +15,7 @@ from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic, source_lines
 from nnci.engine import Derivation, Result, Unknown
 from nnci.evaluate import ALL, ExpectResult, JobResult, Results
+from nnci.provenance import Reference, data_source
 from nnci.quantity import Quantity, format_number
 from nnci.schema import ADDITIVE, QUANTITIES, REPORTED, REPORTED_IF_KNOWN, SCHEMA
 from nnci.units import Dimension, display_unit, parse_unit
@@ -243,9 +244,16 @@ def rule_notes(job: JobResult) -> list[str]:
     return list(found)
 
 
-def write_json(results: Results, files: Sequence[str], units: Sequence[str], write: Callable[[str], object]) -> None:
+def write_json(
+    results: Results,
+    files: Sequence[str],
+    units: Sequence[str],
+    write: Callable[[str], object],
+    references: list[Reference] | None = None,
+) -> None:
     """The JSON report of DESIGN §4, written block by block (the text `json.dumps(report, indent=2)`
-    gives, without holding 10,000 blocks' worth of dicts and text at once)."""
+    gives, without holding 10,000 blocks' worth of dicts and text at once); with `references`
+    (`--sources`), a `"sources"` list of what the figures rest on."""
     import cattrs
 
     from nnci import __version__
@@ -265,7 +273,11 @@ def write_json(results: Results, files: Sequence[str], units: Sequence[str], wri
     if results.jobs:
         write("\n  }")
     total = {name: converter.unstructure(_json_quantity(r, overrides)) for name, r in results.total.items()}
-    write(f',\n  "total": {dumps(total, 1)}\n}}\n')
+    write(f',\n  "total": {dumps(total, 1)}')
+    if references is not None:
+        listed = [{"text": r.text, "kind": r.kind, "used_by": list(r.used_by)} for r in references]
+        write(f',\n  "sources": {dumps(listed, 1)}')
+    write("\n}\n")
 
 
 # -- CSV and Markdown ---------------------------------------------------------------------
@@ -318,21 +330,23 @@ def to_markdown(results: Results, units: Sequence[str] = (), show: Sequence[str]
 # -- explain ------------------------------------------------------------------------------
 
 
-def explain(result: Result, sources: dict[str, str]) -> str:
-    """The derivation tree: each value, the formula or field it came from, its inputs; citations last."""
+def explain(result: Result, sources: dict[str, str], program: ir.Program | None = None) -> str:
+    """The derivation tree: each value, the formula or field it came from (with the `@source` of the block
+    it was written in, given the program), its inputs; citations last."""
     if isinstance(result, Unknown):
         return f"{result.label} is unknown: {unknown_reason(result)}"
     citations: list[str] = []
     lines: list[str] = []
     seen: set[tuple[ir.BlockKey, str]] = set()
-    _explain(result, "", "", lines, citations, seen, sources)
+    _explain(result, "", "", lines, citations, seen, sources, program)
     if citations:
         lines += ["", "citations:", *(f"  [{i}] {c}" for i, c in enumerate(citations, 1))]
     return "\n".join(lines)
 
 
 def _explain(node: Derivation, first: str, rest: str, lines: list[str], citations: list[str],
-             seen: set[tuple[ir.BlockKey, str]], sources: dict[str, str]) -> None:  # fmt: skip
+             seen: set[tuple[ir.BlockKey, str]], sources: dict[str, str],
+             program: ir.Program | None = None) -> None:  # fmt: skip
     head = f"{first}{node.label} = {shown(node.value, node.name)}"
     key = (node.block, node.name)
     if node.formula is not None:
@@ -340,7 +354,12 @@ def _explain(node: Derivation, first: str, rest: str, lines: list[str], citation
             citations.append(node.formula.citation)
         head += f"   [{node.formula.name}: {node.formula.equation}] [{citations.index(node.formula.citation) + 1}]"
     elif node.span is not None:
-        head += f"   given at {node.span}: {_source_line(node, sources)}"
+        head += f"   given at {node.span}"
+        for text in data_source(program, node) if program is not None else ():
+            if text not in citations:
+                citations.append(text)
+            head += f" [{citations.index(text) + 1}]"
+        head += f": {_source_line(node, sources)}"
     if node.note:
         head += f"   ({node.note})"
     if key in seen and node.inputs:
@@ -351,18 +370,20 @@ def _explain(node: Derivation, first: str, rest: str, lines: list[str], citation
     children = _unique(node.inputs)
     for index, child in enumerate(children):
         last = index == len(children) - 1
-        _explain(
-            child, rest + ("└─ " if last else "├─ "), rest + ("   " if last else "│  "), lines, citations, seen, sources
-        )
+        _explain(child, rest + ("└─ " if last else "├─ "), rest + ("   " if last else "│  "), lines, citations, seen,
+                 sources, program)  # fmt: skip
 
 
-def explain_json(result: Result, sources: dict[str, str], about: dict[str, object] | None = None) -> str:
-    """The derivation tree as JSON: each node's value, unit, formula or source location, and inputs;
-    `about` goes first (which row of which table the tree is of)."""
-    return json.dumps({**(about or {}), **_trace(result, sources)}, indent=2, ensure_ascii=False)
+def explain_json(
+    result: Result, sources: dict[str, str], about: dict[str, object] | None = None, program: ir.Program | None = None
+) -> str:
+    """The derivation tree as JSON: each node's value, unit, formula (with its citation) or where it was
+    written (`given_at`, the line as `written`, and the `source` of the block it was written in), and its
+    inputs; `about` goes first (which row of which table the tree is of)."""
+    return json.dumps({**(about or {}), **_trace(result, sources, program)}, indent=2, ensure_ascii=False)
 
 
-def _trace(node: Result, sources: dict[str, str]) -> dict[str, object]:
+def _trace(node: Result, sources: dict[str, str], program: ir.Program | None = None) -> dict[str, object]:
     unit = unit_for(node.name, node.value.dimension, {}) if isinstance(node, Derivation) else None
     if isinstance(node, Unknown):
         return {"quantity": node.label, "value": None, "missing": list(node.missing), "reason": node.reason}
@@ -377,11 +398,13 @@ def _trace(node: Result, sources: dict[str, str]) -> dict[str, object]:
     if node.formula is not None:
         entry.update(formula=node.formula.name, equation=node.formula.equation, citation=node.formula.citation)
     elif node.span is not None:
-        entry.update(given_at=str(node.span), source=_source_line(node, sources).strip("`"))
+        entry.update(given_at=str(node.span), written=_source_line(node, sources).strip("`"))
+        cited = data_source(program, node) if program is not None else ()
+        entry["source"] = "; ".join(cited) if cited else None
     if node.note:
         entry["note"] = node.note
     if node.inputs:
-        entry["inputs"] = [_trace(child, sources) for child in _unique(node.inputs)]
+        entry["inputs"] = [_trace(child, sources, program) for child in _unique(node.inputs)]
     return entry
 
 
