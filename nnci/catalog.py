@@ -92,7 +92,8 @@ def word_tier(word: str, found: Record) -> int | None:
     label_words = _WORD.findall(found.label.lower())
     if word in name_parts or word == found.zone or word in label_words or word == found.name.lower():
         return BY_NAME
-    if any(p.startswith(word) for p in name_parts + label_words):
+    prefix = any(p.startswith(word) for p in name_parts + label_words)
+    if prefix or (len(word) >= 3 and word in found.name.lower()):  # `us` is not a match inside `industry`
         return BY_NAME_PART
     if word in _WORD.findall(found.described) or word == found.kind:
         return BY_DESCRIPTION

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from nnci import arrays, ir
-from nnci.diagnostics import Diagnostic, Span
+from nnci.diagnostics import Diagnostic, Span, source_lines
 from nnci.formulas import formulas_for
-from nnci.formulas.registry import Formula, Item, NotApplicable, Noted
+from nnci.formulas.registry import Formula, Item, NotApplicable, Noted, Skip
 from nnci.quantity import DimensionError, Quantity
-from nnci.schema import AGGREGATES, COUNTED, JOB_KINDS, SCHEMA, article
-from nnci.units import DIMENSIONLESS
+from nnci.schema import AGGREGATES, COUNTED, JOB_KINDS, ROLES, SCHEMA, article
+from nnci.uncertain.distributions import DISTRIBUTIONS, BadParameters
+from nnci.units import DIMENSIONLESS, display_unit
+
+if TYPE_CHECKING:
+    from nnci.uncertain.sampling import Sampler
 
 
 @attrs.frozen
@@ -67,20 +71,29 @@ class _Missing(Exception):
 
 
 class EvalError(Exception):
-    def __init__(self, message: str, span: Span) -> None:
+    def __init__(self, message: str, span: Span, code: str = "E405", help: str | None = None) -> None:
         super().__init__(message)
         self.span = span
+        self.code = code
+        self.help = help
 
 
 class Engine:
     def __init__(
-        self, program: ir.Program, methods: dict[ir.BlockKey, str] | None = None, row: int | None = None
+        self,
+        program: ir.Program,
+        methods: dict[ir.BlockKey, str] | None = None,
+        row: int | None = None,
+        sampler: Sampler | None = None,
     ) -> None:
         """`methods` forces a method on some jobs (for side-by-side comparison); `row` (0-based) evaluates
-        jobs over a table for that one row, with scalars (how `explain job[17].energy` replays a row)."""
+        jobs over a table for that one row, with scalars (how `explain job[17].energy` replays a row);
+        `sampler` draws every distribution (else each is its median)."""
         self.program = program
         self.forced = dict(methods or {})
         self.row = row
+        self.sampler = sampler
+        self.fields: list[tuple[ir.BlockKey, str]] = []  # the given fields being evaluated, innermost last
         self.codes: dict[tuple[str, str], tuple[Any, dict[str, int]]] = {}
         self.memo: dict[tuple[ir.BlockKey, str, str | None], Result] = {}
         self.active: list[tuple[ir.BlockKey, str, str | None]] = []
@@ -148,6 +161,7 @@ class Engine:
         block = self.program.blocks[key]
         field = block.fields.get(name)
         if field is not None:
+            self.fields.append((key, name))
             try:
                 value, deps = self.evaluate(field.expr, key, method)
             except _Missing as error:
@@ -155,6 +169,8 @@ class Engine:
             except EvalError as error:
                 self._report(error)
                 return Unknown(key, name, (f"{key}.{name} (could not be computed)",))
+            finally:
+                self.fields.pop()
             return Derivation(key, name, self._retag(block.kind, name, value), None, tuple(deps), field.span)
         formulas = formulas_for(block.kind, name, method)
         if not formulas and method is not None and formulas_for(block.kind, name):
@@ -201,6 +217,8 @@ class Engine:
         try:
             with arrays.quiet():
                 raw = formula.fn(**kwargs)
+        except Skip:
+            return Unknown(key, formula.output, ())
         except NotApplicable as error:
             return Unknown(key, formula.output, (f"{key}: {error}",))
         except ZeroDivisionError:
@@ -210,6 +228,8 @@ class Engine:
         note = (raw.note or None) if isinstance(raw, Noted) else None
         value = raw.value if isinstance(raw, Noted) else raw
         bad = arrays.bad_rows(value)
+        if bad and self.over_samples(value):
+            return self._fault(key, formula, [], None, f"gives no finite number in {samples_text(bad, value)}")
         if bad:
             count = arrays.length(value)
             new = sorted(set(bad) - arrays.unknown_rows(list(kwargs.values())))
@@ -252,8 +272,9 @@ class Engine:
 
     def _input(self, key: ir.BlockKey, path: str, optional: bool, deps: list[Derivation], method: str | None) -> Any:
         head, _, rest = path.partition(".")
-        if head.endswith("[]"):
-            return self._map_input(key, head[:-2], rest, optional, deps, method)
+        if head.endswith("]"):  # `devices[]`: every entry; `devices[accelerator]`: the entries with that role
+            name, _, role = head[:-1].partition("[")
+            return self._map_input(key, name, rest, optional, deps, method, role or None)
         if rest:
             return self._input(self._follow(key, head), rest, optional, deps, method)
         result = self.quantity(key, head, method)
@@ -271,20 +292,35 @@ class Engine:
         return field.expr.block
 
     def _map_input(
-        self, key: ir.BlockKey, field_name: str, rest: str, optional: bool, deps: list[Derivation], method: str | None
+        self,
+        key: ir.BlockKey,
+        field_name: str,
+        rest: str,
+        optional: bool,
+        deps: list[Derivation],
+        method: str | None,
+        role: str | None = None,
     ) -> list[Item]:
-        """Each entry's weight and, unless the path stops at the map, the named block's quantity."""
+        """Each entry's weight and, unless the path stops at the map, the named block's quantity; with a
+        `role`, only the entries whose block has that role."""
         field = self.program.blocks[key].fields.get(field_name)
         if field is None or not isinstance(field.expr, ir.Map):
             raise _Missing(Unknown(key, field_name, (f"{key}.{field_name}",)))
         items = []
         for entry in field.expr.entries:
+            if role is not None and self.role_of(entry.block) != role:
+                continue
             weight_deps: list[Derivation] = []
             weight = self._eval(entry.value, key, weight_deps, method)
             deps.append(Derivation(key, f"{field_name}[{entry.block}]", weight, None, tuple(weight_deps), entry.span))
             value = self._input(entry.block, rest, optional, deps, method) if rest else None
             items.append(Item(weight.magnitude, value))
         return items
+
+    def role_of(self, key: ir.BlockKey) -> str:
+        """A device's role: `accelerator` unless its record says `host`."""
+        field = self.program.blocks[key].fields.get("role")
+        return field.expr.value if field is not None and isinstance(field.expr, ir.Text) else ROLES[0]
 
     def _total(self, name: str) -> Result:
         values: list[Quantity] = []
@@ -310,6 +346,12 @@ class Engine:
                            f"there is no {shown} job, and only {shown} jobs have `{name}`")  # fmt: skip
         for value in values[1:]:
             values[0]._same(value, "+")
+        if self.sampler is not None:  # per sample, in the jobs' order (a job over a table: its rows' sum)
+            summed: Any = 0.0
+            for dep in deps:
+                rows = self.program.rows_of(dep.block) is not None
+                summed = summed + (arrays.total(dep.value.magnitude) if rows else dep.value.magnitude)
+            return Derivation(ir.TOTAL, name, Quantity(summed, values[0].dimension), None, tuple(deps))
         total = math.fsum(arrays.total(v.magnitude) for v in values)  # rows of a table are summed too
         if not math.isfinite(total):
             return Unknown(ir.TOTAL, name, (f"total.{name}: the sum is not a finite number",))
@@ -335,6 +377,8 @@ class Engine:
         if isinstance(expr, ir.Call):
             args = [self._eval(a, block, deps, method) for a in expr.args]
             return self._call(expr, args)
+        if isinstance(expr, ir.Distribution):
+            return self._distribution(expr, [self._eval(a, block, deps, method) for a in expr.args])
         if isinstance(expr, ir.ColumnRef):
             column = self.program.tables[expr.table].columns[expr.column]
             values = column.values if self.row is None else float(column.values[self.row])
@@ -373,10 +417,12 @@ class Engine:
         if isinstance(result.magnitude, complex):
             raise EvalError("a negative number to a fractional power has no real value", expr.span)
         bad = arrays.bad_rows(result.magnitude)
+        what = "division by zero" if expr.op == "/" else "the result is not a finite number"
+        if bad and self.over_samples(result.magnitude):
+            raise EvalError(f"{what} in {samples_text(bad, result.magnitude)}", expr.span)
         if bad:
             count = arrays.length(result.magnitude)
             new = sorted(set(bad) - arrays.unknown_rows([left.magnitude, right.magnitude]))
-            what = "division by zero" if expr.op == "/" else "the result is not a finite number"
             if count is None or len(bad) == count:
                 where = f" in {arrays.rows_text(new or bad, count)}" if count is not None else ""
                 raise EvalError(what + where, expr.span)
@@ -400,13 +446,56 @@ class Engine:
         except DimensionError as error:
             raise EvalError(str(error), expr.span) from None
 
+    def _distribution(self, expr: ir.Distribution, args: list[Quantity]) -> Quantity:
+        """Its median, or (sampling) its draws: the same array wherever this distribution is read."""
+        distribution = DISTRIBUTIONS[expr.name]
+        if any(arrays.is_array(a.magnitude) for a in args):
+            raise EvalError(f"the parameters of `{expr.name}` must be single values, not one per row or sample",
+                            expr.span, help="give the distribution numbers (with units), or a constant expression")  # fmt: skip
+        params = [float(a.magnitude) for a in args]
+        try:
+            distribution.validate(params)
+        except BadParameters as error:
+            shown = ", ".join(Quantity(p, a.dimension).format() for p, a in zip(params, args, strict=True))
+            raise EvalError(f"`{expr.name}({shown})` {error}", expr.span, "E408",
+                            help=f"write `{distribution.signature}`: {distribution.doc}") from None  # fmt: skip
+        dimension = args[0].dimension
+        if self.sampler is None:
+            return Quantity(distribution.median(params), dimension)
+        block, name = self.fields[-1] if self.fields else (None, "value")
+        label = f"{block}.{name}" if block is not None else name
+        first = expr.args[0]
+        unit = first.text.partition(" ")[2] if isinstance(first, ir.Const) else ""
+        text = source_text(self.program.sources, expr.span) or expr.name
+        draws = self.sampler.draw(distribution, params, expr.span, label, text, unit or display_unit(dimension))
+        return Quantity(draws, dimension)
+
+    def over_samples(self, value: Any) -> bool:
+        """Whether an array is one value per sample (else per row: a job over a table is never sampled)."""
+        if self.sampler is None or not arrays.is_array(value):
+            return False
+        return not any(self.program.rows_of(key) for key, _, _ in self.active)
+
     def _report(self, error: EvalError) -> None:
         hint = "check the divisor" if "division" in str(error) else "check the values this expression combines"
-        self._add(Diagnostic("E405", str(error), error.span, help=hint))
+        self._add(Diagnostic(error.code, str(error), error.span, help=error.help or hint))
 
     def _add(self, diagnostic: Diagnostic) -> None:
         if diagnostic not in self.diagnostics:
             self.diagnostics.append(diagnostic)
+
+
+def samples_text(bad: list[int], value: Any) -> str:
+    return f"{len(bad):,} of {arrays.length(value):,} samples"
+
+
+def source_text(sources: dict[str, str], span: Span) -> str | None:
+    """The text a span covers, when it lies on one line."""
+    text = sources.get(span.file)
+    if text is None or span.end_line != span.line:
+        return None
+    lines = source_lines(text)
+    return lines[span.line - 1][span.column - 1 : span.end_column - 1] if span.line <= len(lines) else None
 
 
 def _arithmetic(op: str, left: Quantity, right: Quantity, right_expr: ir.Expr) -> Quantity:

@@ -14,10 +14,11 @@ import attrs
 from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic, source_lines
 from nnci.engine import Derivation, Result, Unknown
-from nnci.evaluate import ALL, ExpectResult, JobResult, Results
+from nnci.evaluate import ALL, ExpectResult, JobResult, Results, Sampled
 from nnci.provenance import Reference, data_source
 from nnci.quantity import Quantity, format_number
 from nnci.schema import ADDITIVE, QUANTITIES, REPORTED, REPORTED_IF_KNOWN, SCHEMA
+from nnci.uncertain.sampling import Summary
 from nnci.units import Dimension, display_unit, parse_unit
 
 if TYPE_CHECKING:
@@ -94,10 +95,12 @@ def _get(quantities: dict[str, Result], name: str) -> Result:
 NOT_APPLICABLE = "–"  # a job of a kind without the quantity (training has no queries); a total that is no sum
 
 
-def _shown(kind: str, quantities: dict[str, Result], name: str, unit: str) -> str:
+def _shown(
+    kind: str, quantities: dict[str, Result], name: str, unit: str, cell: Callable[[Result, str], str] = _cell
+) -> str:
     if name not in quantities and (kind == "" or name not in SCHEMA[kind]):
         return NOT_APPLICABLE
-    return _cell(_get(quantities, name), unit)
+    return cell(_get(quantities, name), unit)
 
 
 def table(results: Results, units: Sequence[str] = (), show: Sequence[str] | str = ()) -> str:
@@ -107,18 +110,19 @@ def table(results: Results, units: Sequence[str] = (), show: Sequence[str] | str
     defaults = _auto_units(results)
     columns = _columns(results, show)
     rows = _rows(results)
+    cell = _sampled_cell(results.sampling) if results.sampling else _cell
     if show == ALL:
         header = ["quantity", "unit", *(name for name, _, _ in rows)]
         body = []
         for n in columns:
             unit = unit_for(n, _column_dim(n), overrides, defaults)
-            body.append([n.replace("_", " "), unit, *(_shown(k, q, n, unit).removesuffix(" " + unit).rstrip()
+            body.append([n.replace("_", " "), unit, *(_shown(k, q, n, unit, cell).removesuffix(" " + unit).rstrip()
                                                       for _, k, q in rows)])  # fmt: skip
         left = 2
     else:
         header = ["block", "kind", *(c.replace("_", " ") for c in columns)]
         body = [
-            [name, kind, *(_shown(kind, q, n, unit_for(n, _column_dim(n), overrides, defaults)) for n in columns)]
+            [name, kind, *(_shown(kind, q, n, unit_for(n, _column_dim(n), overrides, defaults), cell) for n in columns)]
             for name, kind, q in rows
         ]
         left = 2
@@ -131,6 +135,8 @@ def table(results: Results, units: Sequence[str] = (), show: Sequence[str] | str
     notes = list(_notes(results, columns))
     if notes:
         lines += ["", "notes:", *(f"  {n}" for n in notes)]
+    if results.sampling:
+        lines.insert(0, sampling_line(results.sampling))
     return "\n".join(lines)
 
 
@@ -207,6 +213,7 @@ class JsonQuantity:
     note: str | None = None
     missing: list[str] | None = None
     reason: str | None = None
+    samples: dict[str, float] | None = None  # with --samples: n, mean, sd, p5, p50 (= value), p95
 
 
 def _json_quantity(result: Result, overrides: dict[Dimension, str]) -> JsonQuantity:
@@ -217,13 +224,16 @@ def _json_quantity(result: Result, overrides: dict[Dimension, str]) -> JsonQuant
     return JsonQuantity(float(result.value.to(unit)), unit, formula, result.note)
 
 
-def _json_block(job: JobResult, overrides: dict[Dimension, str], converter: cattrs.Converter) -> dict[str, object]:
+def _json_block(
+    job: JobResult, overrides: dict[Dimension, str], converter: cattrs.Converter, sampling: Sampled | None = None
+) -> dict[str, object]:
     """`kind`, then the reported quantities in the order they are declared, then `sources` and
     `rows` (a job over a table: its number of rows; the figures are their sums) when there are any."""
+    quantity = _json_sampled(sampling) if sampling else _json_quantity
     block: dict[str, object] = {"kind": job.kind}
     for name in QUANTITIES:
         if name in job.quantities:
-            block[name] = converter.unstructure(_json_quantity(job.quantities[name], overrides))
+            block[name] = converter.unstructure(quantity(job.quantities[name], overrides))
     if job.citations:
         block["sources"] = list(job.citations)
     if job.rows is not None:
@@ -264,15 +274,19 @@ def write_json(
     def dumps(value: object, level: int) -> str:
         return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * level)
 
-    write(f'{{\n  "nnci": {dumps(__version__, 1)},\n  "files": {dumps(list(files), 1)},\n  "blocks": ')
+    write(f'{{\n  "nnci": {dumps(__version__, 1)},\n  "files": {dumps(list(files), 1)},\n')
+    if results.sampling:
+        write(f'  "sampling": {dumps(_json_sampling(results.sampling), 1)},\n')
+    write('  "blocks": ')
     if not results.jobs:
         write("{}")
     for index, job in enumerate(results.jobs):
-        block = _json_block(job, overrides, converter)
+        block = _json_block(job, overrides, converter, results.sampling)
         write(("{" if index == 0 else ",") + f"\n    {dumps(str(job.key), 2)}: {dumps(block, 2)}")
     if results.jobs:
         write("\n  }")
-    total = {name: converter.unstructure(_json_quantity(r, overrides)) for name, r in results.total.items()}
+    quantity = _json_sampled(results.sampling) if results.sampling else _json_quantity
+    total = {name: converter.unstructure(quantity(r, overrides)) for name, r in results.total.items()}
     write(f',\n  "total": {dumps(total, 1)}')
     if references is not None:
         listed = [{"text": r.text, "kind": r.kind, "used_by": list(r.used_by)} for r in references]
@@ -297,6 +311,10 @@ def _flat(results: Results, units: Sequence[str], show: Sequence[str] | str = ()
             q = _json_quantity(result, overrides)
             value = "" if q.value is None else repr(q.value)
             rows.append([name, kind, quantity, value, q.unit, q.formula or ("unknown" if q.value is None else "")])
+            if results.sampling:
+                rows[-1] += _csv_samples(results.sampling, result, q.unit)
+    if results.sampling:
+        rows[0] += CSV_SAMPLE_COLUMNS
     return rows
 
 
@@ -321,10 +339,75 @@ def to_markdown(results: Results, units: Sequence[str] = (), show: Sequence[str]
         return "\n".join(lines)
     header = ["block", "kind", *(c.replace("_", " ") for c in columns)]
     lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * len(columns)]
+    cell = _sampled_cell(results.sampling) if results.sampling else _cell
     for name, kind, q in rows:
-        cells = [_shown(kind, q, n, unit_for(n, _column_dim(n), overrides, defaults)) for n in columns]
+        cells = [_shown(kind, q, n, unit_for(n, _column_dim(n), overrides, defaults), cell) for n in columns]
         lines.append("| " + " | ".join([name, kind, *cells]) + " |")
+    if results.sampling:
+        lines[:0] = [sampling_line(results.sampling), ""]
     return "\n".join(lines)
+
+
+# -- samples (a Monte Carlo run: the value shown is the median, its interval beside it) ----
+
+
+def sampling_line(sampling: Sampled) -> str:
+    return (f"Monte Carlo: {sampling.samples:,} samples, seed {sampling.seed} (numpy {sampling.numpy}); "
+            "each figure is the median [5th – 95th percentile]")  # fmt: skip
+
+
+def _summary_of(sampling: Sampled, result: Result) -> Summary | None:
+    return sampling.of(str(result.block), result.name) if isinstance(result, Derivation) else None
+
+
+def _sampled_cell(sampling: Sampled) -> Callable[[Result, str], str]:
+    """A table cell: `575.2 [540.1 – 610.3] tCO2e` (a figure no uncertain input reaches: as before)."""
+
+    def cell(result: Result, unit: str) -> str:
+        summary = _summary_of(sampling, result)
+        if summary is None or summary.sd == 0:
+            return _cell(result, unit)
+        factor = parse_unit(unit).factor if unit else 1.0
+        p5, p50, p95 = (format_number(v / factor, 4) for v in (summary.p5, summary.p50, summary.p95))
+        return f"{p50} [{p5} – {p95}] {unit}".rstrip()
+
+    return cell
+
+
+def _json_sampling(sampling: Sampled) -> dict[str, object]:
+    return {"samples": sampling.samples, "seed": sampling.seed, "numpy": sampling.numpy,
+            "value": "the median (p50) of the samples"}  # fmt: skip
+
+
+def _json_sampled(sampling: Sampled) -> Callable[[Result, dict[Dimension, str]], JsonQuantity]:
+    """A JSON quantity with `"samples": {"n", "mean", "sd", "p5", "p50", "p95"}` beside its value."""
+
+    def quantity(result: Result, overrides: dict[Dimension, str]) -> JsonQuantity:
+        shown = _json_quantity(result, overrides)
+        summary = _summary_of(sampling, result)
+        if summary is None:
+            return shown
+        scaled = summary.scaled(parse_unit(shown.unit).factor if shown.unit else 1.0)
+        return attrs.evolve(shown, samples=_summary_dict(scaled))
+
+    return quantity
+
+
+def _summary_dict(summary: Summary) -> dict[str, float]:
+    return {"n": summary.n, "mean": summary.mean, "sd": summary.sd, "p5": summary.p5, "p50": summary.p50,
+            "p95": summary.p95}  # fmt: skip
+
+
+CSV_SAMPLE_COLUMNS = ["samples", "seed", "mean", "sd", "p5", "p50", "p95"]
+
+
+def _csv_samples(sampling: Sampled, result: Result, unit: str) -> list[str]:
+    summary = _summary_of(sampling, result)
+    if summary is None:
+        return [str(sampling.samples), str(sampling.seed), "", "", "", "", ""]
+    scaled = summary.scaled(parse_unit(unit).factor if unit else 1.0)
+    figures = (scaled.mean, scaled.sd, scaled.p5, scaled.p50, scaled.p95)
+    return [str(sampling.samples), str(sampling.seed), *(repr(v) for v in figures)]
 
 
 # -- explain ------------------------------------------------------------------------------

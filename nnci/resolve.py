@@ -9,6 +9,7 @@ back with a "did you mean".
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from nnci import arrays, ast, ir
@@ -16,7 +17,18 @@ from nnci.diagnostics import Diagnostic, Span
 from nnci.load import PRELUDE
 from nnci.load import Program as Loaded
 from nnci.quantity import Quantity
-from nnci.schema import ADDITIVE, FIELD_SYNONYMS, JOB_KINDS, METHODS, RESERVED_NAMES, SCHEMA, Spec, article
+from nnci.schema import (
+    ADDITIVE,
+    FIELD_SYNONYMS,
+    FORMER_NAMES,
+    JOB_KINDS,
+    METHODS,
+    RESERVED_NAMES,
+    SCHEMA,
+    Spec,
+    article,
+)
+from nnci.uncertain.distributions import DISTRIBUTIONS
 from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
 
 if TYPE_CHECKING:
@@ -31,6 +43,16 @@ def resolve(loaded: Loaded, everything: bool = False) -> tuple[ir.Program, list[
     resolver = _Resolver(loaded)
     program = resolver.run(everything)
     return program, resolver.diagnostics
+
+
+def resolve_with_fields(
+    loaded: Loaded, fields: Sequence[tuple[str, str, ast.Field]]
+) -> tuple[ir.Program, list[ir.Field | None], list[Diagnostic]]:
+    """Like `resolve`, and each (module, block, field) resolved as if written in that block, without
+    putting it there: the values a sweep varies over (None where a value has errors, reported)."""
+    resolver = _Resolver(loaded)
+    program = resolver.run(extra=fields)
+    return program, resolver.extra_fields, resolver.diagnostics
 
 
 def did_you_mean(name: str, candidates: object) -> str | None:
@@ -79,6 +101,7 @@ class _Resolver:
         self.roots: list[ir.BlockKey] = []
         self.rows: str | None = None  # the table of the job being resolved (`rows = jobs`), if any
         self.constants: dict[tuple[str, str | None], tuple[Quantity, str]] = {}
+        self.extra_fields: list[ir.Field | None] = []
 
     def error(
         self, code: str, message: str, span: Span | None, help: str | None = None, notes: tuple[str, ...] = ()
@@ -133,7 +156,7 @@ class _Resolver:
                                notes=(f"the block is at {scope[stmt.alias].name_span}",),
                                help="rename the alias or the block")  # fmt: skip
 
-    def run(self, everything: bool = False) -> ir.Program:
+    def run(self, everything: bool = False, extra: Sequence[tuple[str, str, ast.Field]] = ()) -> ir.Program:
         self.build_scopes()
         self.check_aliases()
         for key in self.loaded.roots:
@@ -152,6 +175,8 @@ class _Resolver:
                 resolved = self.resolve_expect(stmt, key)
                 if resolved is not None:
                     expects.append(resolved)
+        for module_key, block_name, field in extra:
+            self.extra_fields.append(self.resolve_extra(module_key, block_name, field))
         self.unused_tables()
         aliases = {
             alias: self.module_of(module) for root in self.loaded.roots for alias, module in self.aliases(root).items()
@@ -160,6 +185,18 @@ class _Resolver:
             dict(self.blocks), tuple(self.roots), tuple(expects), dict(self.loaded.sources), aliases,
             dict(self.loaded.tables),
         )  # fmt: skip
+
+    def resolve_extra(self, module: str, name: str, field: ast.Field) -> ir.Field | None:
+        """A field for block `name` of `module`, resolved in that block's file as one of its fields."""
+        namespace = self.module_of(module)
+        block = self.scopes[namespace][name]
+        key = self.resolve_block(namespace, name, block.span.file)
+        rows = self.blocks[key].fields.get("rows") if key in self.blocks else None
+        outer_rows, self.rows = self.rows, rows.expr.table if rows and isinstance(rows.expr, ir.TableRef) else None
+        try:
+            return self.resolve_field(block, key, field, block.span.file)
+        finally:
+            self.rows = outer_rows
 
     def aliases(self, file: str) -> dict[str, str]:
         return self.loaded.imports.get(file, {})
@@ -286,10 +323,28 @@ class _Resolver:
         if isinstance(expr, ir.Negate):
             operand = self.rebind(expr.operand, base, key, span)
             return ir.Negate(operand, expr.span) if operand is not None else None
-        if isinstance(expr, ir.Call):
+        if isinstance(expr, (ir.Call, ir.Distribution)):
             args = [self.rebind(a, base, key, span) for a in expr.args]
-            return ir.Call(expr.func, tuple(a for a in args if a), expr.span) if all(args) else None
+            if not all(args):
+                return None
+            if isinstance(expr, ir.Distribution):
+                return ir.Distribution(expr.name, tuple(a for a in args if a), expr.span)
+            return ir.Call(expr.func, tuple(a for a in args if a), expr.span)
         return expr
+
+    def resolve_distribution(self, expr: ast.Call, kind: str | None, file: str) -> ir.Expr | None:
+        distribution = DISTRIBUTIONS[expr.func]
+        if len(expr.args) != len(distribution.params):
+            self.error("E305", f"`{expr.func}` takes {len(distribution.params)} arguments, found {len(expr.args)}",
+                       expr.span, help=f"write `{distribution.signature}`")  # fmt: skip
+            return None
+        for arg in expr.args:
+            if _has_distribution(arg):
+                self.error("E305", "a distribution's parameters are plain values, not distributions", arg.span,
+                           help=f"write `{distribution.signature}` with numbers (and units)")  # fmt: skip
+                return None
+        args = [self.resolve_expr(a, kind, file) for a in expr.args]
+        return ir.Distribution(expr.func, tuple(a for a in args if a), expr.span) if all(args) else None
 
     def table_of_rows(self, block: ast.Block, file: str) -> str | None:
         """The table named by the block's `rows` field, so its other fields may read the row's cells."""
@@ -368,7 +423,7 @@ class _Resolver:
             span = Span(field.span.file, field.span.line, field.span.column, field.span.line,
                         field.span.column + len(field.name))  # fmt: skip
             self.error("E301", f"{article(block.kind)} has no field `{field.name}`", span,
-                       help=field_hint(field.name, block.kind))  # fmt: skip
+                       help=FORMER_NAMES.get(field.name) or field_hint(field.name, block.kind))  # fmt: skip
             return None
         expr = self.resolve_value(spec, field.value, block.kind, key, file)
         return ir.Field(field.name, expr, field.span) if expr is not None else None
@@ -408,6 +463,11 @@ class _Resolver:
                        help=(hint + " " if hint else "") + "the methods are " + ", ".join(METHODS))  # fmt: skip
             return None
         if spec.type == "string":
+            if isinstance(value, ast.String) and spec.choices and value.value not in spec.choices:
+                self.error("E305", f"`{spec.name}` is one of " + ", ".join(f'"{c}"' for c in spec.choices),
+                           value.span, help=did_you_mean(value.value, spec.choices)
+                           or f'write e.g. `{spec.name} = "{spec.choices[0]}"`')  # fmt: skip
+                return None
             if isinstance(value, ast.String):
                 return ir.Text(value.value, value.span)
             self.error("E305", f"`{spec.name}` takes a string", value.span, help=f'write `{spec.name} = "..."`')
@@ -490,9 +550,12 @@ class _Resolver:
             operand = self.resolve_expr(expr.operand, kind, file)
             return ir.Negate(operand, expr.span) if operand else None
         if isinstance(expr, ast.Call):
+            if expr.func in DISTRIBUTIONS:
+                return self.resolve_distribution(expr, kind, file)
             if expr.func not in FUNCTIONS:
+                names = (*FUNCTIONS, *DISTRIBUTIONS)
                 self.error("E300", f"unknown function `{expr.func}`", expr.span,
-                           help=did_you_mean(expr.func, FUNCTIONS) or "functions: " + ", ".join(FUNCTIONS))  # fmt: skip
+                           help=did_you_mean(expr.func, names) or "functions: " + ", ".join(names))  # fmt: skip
                 return None
             if not expr.args:
                 self.error("E305", f"`{expr.func}` needs at least one argument", expr.span)
@@ -767,6 +830,16 @@ def _out_of_range(text: str, value: float) -> bool:
     if exponent and int(exponent) > 308:
         return True
     return value == 0 and any(digit in mantissa for digit in "123456789")
+
+
+def _has_distribution(expr: ast.Expr) -> bool:
+    if isinstance(expr, ast.Call):
+        return expr.func in DISTRIBUTIONS or any(_has_distribution(a) for a in expr.args)
+    if isinstance(expr, ast.BinOp):
+        return _has_distribution(expr.left) or _has_distribution(expr.right)
+    if isinstance(expr, ast.Neg):
+        return _has_distribution(expr.operand)
+    return False
 
 
 def _has_reference(expr: ast.Expr) -> bool:
