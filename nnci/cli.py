@@ -353,6 +353,8 @@ def _target(program: ir.Program, target: str) -> tuple[ir.BlockKey, str] | str:
     alias, _, rest = target.partition(".")
     if alias in program.aliases and rest:
         target = f"{program.aliases[alias]}.{rest}"
+    if target in program.figures:  # `figure ratio = a / b`, or an expression an `expect` line states
+        return ir.FIGURE, target
     name, _, quantity = target.rpartition(".")
     if target == "total" or name == "":
         return f"`{target}` is not a quantity: write `block.quantity`, e.g. `total.energy`"

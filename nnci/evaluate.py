@@ -70,10 +70,16 @@ class Results:
     # and how many times each is counted (a job over a table counts it once per row)
     charged_in_full_by_several: tuple[tuple[ir.BlockKey, tuple[str, ...], int], ...] = ()
     sampling: Sampled | None = None  # with --samples: the figures above are medians; here their summaries
+    derived: dict[str, Result] = attrs.field(factory=dict)  # the named figures (`figure x = a / b`)
 
-    def figure(self, block: str, name: str) -> Result:
-        """The derivation of a quantity of a block (`"serve"`, `"hw.h100_sxm"`, `"total"`), or why it is
-        unknown. A job over a table gives the sum over its rows (or, for a PUE, its one value)."""
+    def figure(self, block: str, name: str | None = None) -> Result:
+        """The derivation of a quantity of a block (`"serve"`, `"hw.h100_sxm"`, `"total"`), or of a named
+        figure (`figure("serving_vs_training")`), or why it is unknown. A job over a table gives the sum
+        over its rows (or, for a PUE, its one value)."""
+        if name is None:
+            if block not in self.derived:
+                raise KeyError(f"no figure `{block}` (figures: {', '.join(self.derived) or 'none'})")
+            return self.derived[block]
         key = self._key(block)
         job = next((j for j in self.jobs if j.key == key), None)
         if job is not None and name in job.quantities:
@@ -90,7 +96,7 @@ class Results:
         table = self.program.rows_of(key)
         return summed(result, self.program.tables[table].rows) if table is not None else result
 
-    def quantity(self, block: str, name: str) -> Quantity:
+    def quantity(self, block: str, name: str | None = None) -> Quantity:
         """A figure's value: `results.quantity("serve", "energy_per_query").to("Wh/query")`. Raises
         `UnknownQuantity`, naming the inputs that would allow it, when nnci cannot derive it."""
         result = self.figure(block, name)
@@ -153,10 +159,12 @@ def evaluate(
         done.update((job.key, job) for job in lanes)
     jobs = tuple(done[key] for key in program.jobs)
     total = _totals(engine, jobs, figures)
+    derived = {name: engine.quantity(ir.FIGURE, name) for name, figure in program.figures.items() if figure.named}
     if engine.sampler is not None:
-        return _summarised(program, jobs, total, engine)
+        return attrs.evolve(_summarised(program, jobs, total, engine), derived=derived)
     expects = tuple(e for e in (_expect(engine, expect) for expect in program.expects) if e is not None)
-    return Results(program, jobs, total, expects, engine, _charged_in_full_by_several(program, engine, jobs))
+    charged = _charged_in_full_by_several(program, engine, jobs)
+    return Results(program, jobs, total, expects, engine, charged, derived=derived)
 
 
 def _summarised(program: ir.Program, jobs: tuple[JobResult, ...], total: dict[str, Result], engine: Engine) -> Results:

@@ -19,7 +19,7 @@ from nnci.provenance import Reference, data_source
 from nnci.quantity import Quantity, format_number
 from nnci.schema import ADDITIVE, QUANTITIES, REPORTED, REPORTED_IF_KNOWN, SCHEMA
 from nnci.uncertain.sampling import Summary
-from nnci.units import Dimension, display_unit, parse_unit
+from nnci.units import DIMENSIONLESS, Dimension, display_unit, parse_unit
 
 if TYPE_CHECKING:
     import cattrs
@@ -132,6 +132,7 @@ def table(results: Results, units: Sequence[str] = (), show: Sequence[str] | str
     lines.insert(1, "  ".join("-" * w for w in widths))
     if show != ALL:
         lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
+    lines += derived_lines(results, overrides)
     notes = list(_notes(results, columns))
     if notes:
         lines += ["", "notes:", *(f"  {n}" for n in notes)]
@@ -140,8 +141,31 @@ def table(results: Results, units: Sequence[str] = (), show: Sequence[str] | str
     return "\n".join(lines)
 
 
+def derived_lines(results: Results, overrides: dict[Dimension, str]) -> list[str]:
+    """The named figures (`figure ratio = serve.total / train.total`) under the table."""
+    if not results.derived:
+        return []
+    width = max(len(name) for name in results.derived)
+    lines = ["", "figures:"]
+    for name, result in results.derived.items():
+        unit = unit_for(name, result.value.dimension, overrides) if isinstance(result, Derivation) else ""
+        shown = _cell(result, unit) if isinstance(result, Derivation) else f"unknown: {unknown_reason(result)}"
+        lines.append(f"  {name.ljust(width)} = {shown}   ({_written(results.program, name)})")
+    return lines
+
+
+def _written(program: ir.Program, name: str) -> str:
+    """A figure's definition as written (from its source line)."""
+    span = program.figures[name].span
+    text = source_lines(program.sources.get(span.file, ""))
+    line = text[span.line - 1].strip() if 0 < span.line <= len(text) else ""
+    return line.removeprefix("figure ").split("=", 1)[-1].split("#")[0].strip() or name
+
+
 def _dim(result: Result) -> Dimension:
-    return result.value.dimension if isinstance(result, Derivation) else _column_dim(result.name)
+    if isinstance(result, Derivation):
+        return result.value.dimension
+    return _column_dim(result.name) if result.name in QUANTITIES else DIMENSIONLESS  # an unknown figure
 
 
 def _column_dim(name: str) -> Dimension:
@@ -221,6 +245,8 @@ def _json_quantity(result: Result, overrides: dict[Dimension, str]) -> JsonQuant
     if isinstance(result, Unknown):
         return JsonQuantity(None, unit, missing=list(result.missing), reason=result.reason)
     formula = result.formula.name if result.formula else ("given" if result.span else None)
+    if result.block == ir.FIGURE:
+        formula = "figure"
     return JsonQuantity(float(result.value.to(unit)), unit, formula, result.note)
 
 
@@ -288,6 +314,9 @@ def write_json(
     quantity = _json_sampled(results.sampling) if results.sampling else _json_quantity
     total = {name: converter.unstructure(quantity(r, overrides)) for name, r in results.total.items()}
     write(f',\n  "total": {dumps(total, 1)}')
+    if results.derived:
+        derived = {name: converter.unstructure(quantity(r, overrides)) for name, r in results.derived.items()}
+        write(f',\n  "figures": {dumps(derived, 1)}')
     if references is not None:
         listed = [{"text": r.text, "kind": r.kind, "used_by": list(r.used_by)} for r in references]
         write(f',\n  "sources": {dumps(listed, 1)}')
@@ -303,6 +332,8 @@ def _flat(results: Results, units: Sequence[str], show: Sequence[str] | str = ()
     rows = [["block", "kind", "quantity", "value", "unit", "formula"]]
     named = [(str(job.key), job.kind, job.quantities) for job in results.jobs] + [("total", "", results.total)]
     order = list(show) if show and show != ALL else list(QUANTITIES)
+    named.append(("", "figure", results.derived))
+    order = list(dict.fromkeys([*order, *results.derived]))
     for name, kind, quantities in named:
         for quantity in order:
             result = quantities.get(quantity)
@@ -343,6 +374,7 @@ def to_markdown(results: Results, units: Sequence[str] = (), show: Sequence[str]
     for name, kind, q in rows:
         cells = [_shown(kind, q, n, unit_for(n, _column_dim(n), overrides, defaults), cell) for n in columns]
         lines.append("| " + " | ".join([name, kind, *cells]) + " |")
+    lines += [line.replace("figures:", "**figures:**") for line in derived_lines(results, overrides)]
     if results.sampling:
         lines[:0] = [sampling_line(results.sampling), ""]
     return "\n".join(lines)
