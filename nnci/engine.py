@@ -156,7 +156,8 @@ class Engine:
                 self._report(error)
                 return Unknown(key, name, (f"{key}.{name} (could not be computed)",))
             return Derivation(key, name, self._retag(block.kind, name, value), None, tuple(deps), field.span)
-        formulas = formulas_for(block.kind, name, method)
+        # a formula that needs a field the block does not give (`device`) is another description of a job
+        formulas = [f for f in formulas_for(block.kind, name, method) if all(n in block.fields for n in f.needs)]
         if not formulas and method is not None and formulas_for(block.kind, name):
             reason = f"method `{method}` does not estimate it; give `{name}` directly, or choose another method"
             return Unknown(key, name, (f"{key}.{name}",), reason)

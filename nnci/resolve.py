@@ -392,8 +392,14 @@ class _Resolver:
                 return None
             target, block, target_file = found
             if block.kind != spec.target:
+                help = f"name a `{spec.target}` block here"
+                if spec.type == "fleet" and block.kind == "device":
+                    help = (
+                        f"give counts, `fleet = {{ {value.dotted} = 8 }}`; or, for device-hours of one kind of "
+                        f"device without a count, `device = {value.dotted}` and `device_hours = ...`"
+                    )
                 self.error("E303", f"`{spec.name}` needs a {spec.target}, but `{value.dotted}` is a {block.kind}",
-                           value.span, help=f"name a `{spec.target}` block here")  # fmt: skip
+                           value.span, help=help)  # fmt: skip
                 return None
             self.resolve_block(target.module, target.name, target_file)
             if spec.type == "map":  # a single datacenter stands for all of the work

@@ -169,13 +169,21 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
        NON_NEGATIVE),
     _q("tokens", TOKEN, "tokens processed (trained on, or generated and read)", NON_NEGATIVE, summed=True),
     _q("net_intensity", INTENSITY, "market-based intensity after carbon-free energy", NON_NEGATIVE),
+    _q("cfe", DIMENSIONLESS, "share of the electricity matched by carbon-free energy contracts (market-based)",
+       Range(0, 1, reason="must lie in [0, 100 %]")),
+    _q("offset", DIMENSIONLESS, "share of the job's operational emissions offset (reported, never subtracted)",
+       Range(0, 1, reason="must lie in [0, 100 %]")),
+    _q("offset_carbon", CARBON, "carbon offset for the job: offset share × operational; not subtracted from any "
+       "figure", NON_NEGATIVE, summed=True, reported="if_known", unit="kgCO2e", large=("tCO2e", 1e3)),
+    _q("energy_per_token", ENERGY / TOKEN, "facility energy per token", NON_NEGATIVE),
+    _q("carbon_per_token", CARBON / TOKEN, "total carbon (operational and embodied) per token", NON_NEGATIVE),
     _q("utilization", DIMENSIONLESS, "average share of its peak power a device draws above idle while the job runs "
        "(P = P_idle + u × (P_max − P_idle))", SHARE),
     _q("lifetime_usage", DIMENSIONLESS, "share of its lifetime the hardware is in use (BLOOM's embodied carbon per "
        "hour of use); not the utilisation of a job", SHARE),
     _q("queries", QUERY, "number of queries served", NON_NEGATIVE, summed=True),
     _q("energy_per_query", ENERGY / QUERY, "facility energy per query", NON_NEGATIVE),
-    _q("carbon_per_query", CARBON / QUERY, "total carbon per query", NON_NEGATIVE),
+    _q("carbon_per_query", CARBON / QUERY, "total carbon (operational and embodied) per query", NON_NEGATIVE),
     # -- grids and sources --
     _q("year", DIMENSIONLESS, "year of the data"),
     _q("transport", DIMENSIONLESS, "energy transport factor τ: share of generated electricity that arrives",
@@ -246,6 +254,8 @@ _JOB = (
     Spec("method", "the published method to follow: " + ", ".join(METHODS), "method"),
     Spec("rows", "a table of jobs (`rows = jobs`): one job per row, `jobs.<column>` its cells", "rows"),
     Spec("fleet", "the hardware: a fleet block or an inline map of device counts", "fleet", target="fleet"),
+    Spec("device", "one kind of device, for a job given as its device-hours without a count (`device = h100`, "
+         "`device_hours = 1_300_000 h`)", "ref", target="device"),
     Spec("site", "where it runs: a datacenter, or a map of datacenters to shares of the work", "map",
          DIMENSIONLESS, "datacenter", (NON_NEGATIVE,), shares=True),
     q("duration"),
@@ -270,6 +280,8 @@ _JOB = (
     q("tokens"),
     q("net_intensity", "market-based intensity after carbon-free energy, weighted by site energy"),
     q("net_operational"),
+    q("offset"),
+    q("offset_carbon"),
     q("lifetime_usage"),
     q("utilization", "utilisation of every device of the fleet (a device's own `utilization` wins)"),
     q("wue", "WUE of the sites, weighted by share of the work (of IT energy)"),
@@ -281,7 +293,8 @@ _JOB = (
 _JOB_DERIVED = frozenset(
     {"it_power", "it_energy", "pue", "intensity", "energy", "operational", "embodied", "total", "net_intensity",
      "net_operational", "idle_energy", "energy_per_query", "carbon_per_query", "activated_parameters", "accelerators",
-     "wue", "water_intensity", "water_onsite", "water_offsite", "water"}
+     "wue", "water_intensity", "water_onsite", "water_offsite", "water", "offset_carbon", "energy_per_token",
+     "carbon_per_token"}
 )  # fmt: skip
 
 BLOCK_KINDS: dict[str, KindSpec] = {
@@ -298,6 +311,8 @@ BLOCK_KINDS: dict[str, KindSpec] = {
                  (NON_NEGATIVE,), shares=True),
             q("delivered_intensity"),
             q("water_intensity", "off-site water consumed per kWh of this grid's electricity (EWIF)"),
+            q("net_intensity", "market-based intensity of the electricity bought (after carbon-free energy)"),
+            q("cfe"),
         ), frozenset({"delivered_intensity"}), catalog=("intensity", "water_intensity", "year")),
         KindSpec("source", "a generation source (coal, wind, ...) and its lifecycle intensity", (
             _LABEL, q("intensity", "lifecycle emissions per kWh generated"),
@@ -341,15 +356,18 @@ BLOCK_KINDS: dict[str, KindSpec] = {
             Spec("grid", "the grid that powers it", "ref", target="grid"),
             q("intensity", "carbon per kWh delivered to the site (α/τ)"),
             q("net_intensity", "market-based intensity after the operator's carbon-free energy"),
+            q("cfe", "share of the site's electricity matched by the operator's carbon-free energy"),
             q("wue", "on-site water usage effectiveness: site water ÷ IT energy"),
             q("water_intensity", "off-site water per kWh of the electricity supplying the site (its grid's)"),
-        ), frozenset({"intensity", "water_intensity"}), catalog=("pue", "wue", "year")),
+        ), frozenset({"intensity", "water_intensity", "net_intensity"}), catalog=("pue", "wue", "year")),
         KindSpec("training", "a training job", _JOB, _JOB_DERIVED, job=True),
         KindSpec("inference", "serving queries", (
             *_JOB,
             q("queries"),
             q("energy_per_query"),
             q("carbon_per_query"),
+            q("energy_per_token"),
+            q("carbon_per_token"),
         ), _JOB_DERIVED, job=True),
     )
 }  # fmt: skip

@@ -123,6 +123,7 @@ for kind in ("training", "inference"):
 register(Formula(
     "carbon-per-query", "inference", "carbon_per_query", CARBON / QUERY, "c = total / queries",
     (Input("total", "total", CARBON), Input("queries", "queries", QUERY)),
-    lambda total, queries: total / queries, NNCI_RULE,
+    lambda total, queries: Noted(total / queries, "includes embodied carbon: total (operational + embodied) ÷ queries"),
+    NNCI_RULE,
     (Example({"total": "340 kgCO2e", "queries": "230768 queries"}, "1.47334 gCO2e/query"),),
 ))  # fmt: skip

@@ -72,6 +72,7 @@ class Formula:
     citation: str
     examples: tuple[Example, ...] = ()
     method: str | None = None  # the published method it belongs to; None: shared by all
+    needs: tuple[str, ...] = ()  # fields the block must give for the formula to be tried at all (`device`)
 
 
 REGISTRY: dict[tuple[str, str], list[Formula]] = {}
