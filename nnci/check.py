@@ -12,10 +12,12 @@ from typing import Any
 
 from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic
-from nnci.engine import CYCLE, Engine, Unknown, exponent_fraction
+from nnci.engine import CYCLE, Engine, Unknown, exponent_fraction, source_text
+from nnci.formulas.registry import all_formulas
 from nnci.quantity import Quantity, format_number
 from nnci.schema import COUNTED, JOB_KINDS, SCHEMA, Spec
-from nnci.units import DIMENSIONLESS, UNITS, Dimension, display_unit
+from nnci.uncertain.distributions import DISTRIBUTIONS, TAIL, BadParameters
+from nnci.units import DIMENSIONLESS, UNITS, Dimension, display_unit, parse_unit
 
 SHARE_TOLERANCE = 1e-6
 
@@ -89,7 +91,29 @@ def infer(program: ir.Program, expr: ir.Expr, kind: str | None) -> Dimension:
                     "E401", f"`{expr.func}` of {dims[0].describe()} and {dim.describe()}", arg.span,
                     help=f"every argument of `{expr.func}` needs the same dimension"))  # fmt: skip
         return dims[0]
+    if isinstance(expr, ir.Distribution):
+        return _distribution_dim(program, expr, kind)
     raise _DimensionProblem(Diagnostic("E305", "this expression has no numeric value", expr.span))
+
+
+def _distribution_dim(program: ir.Program, expr: ir.Distribution, kind: str | None) -> Dimension:
+    """The value's dimension is its first parameter's; the others share it, but for plain-number ones
+    (a lognormal's geometric standard deviation)."""
+    distribution = DISTRIBUTIONS[expr.name]
+    dims = [infer(program, a, kind) for a in expr.args]
+    for index, (arg, dim) in enumerate(zip(expr.args, dims, strict=True)):
+        name = distribution.params[index]
+        if index in distribution.plain:
+            if not dim.is_dimensionless:
+                raise _DimensionProblem(Diagnostic(
+                    "E401", f"the `{name}` of `{expr.name}` is a plain number, found {dim.describe()}", arg.span,
+                    help=f"write `{distribution.signature}`; e.g. `lognormal(150 kgCO2e, 1.5)`"))  # fmt: skip
+        elif index and dim != dims[0]:
+            raise _DimensionProblem(Diagnostic(
+                "E401", f"the `{name}` of `{expr.name}` is {dim.describe()}, its `{distribution.params[0]}` "
+                f"{dims[0].describe()}", arg.span,
+                help=f"every parameter of `{distribution.signature}` but a plain-number one takes the value's unit"))  # fmt: skip
+    return dims[0]
 
 
 def _plain_number(expr: ir.Expr) -> float | None:
@@ -225,6 +249,7 @@ def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> l
                 _check_line(engine, block, check_line, diagnostics)
             if block.kind in JOB_KINDS:
                 _check_hosts_only(engine, block, diagnostics)
+            _zero_divisors(engine, block)
     for expect in program.expects:  # arithmetic errors in expected values surface as E405
         for expr in (expect.value, expect.tolerance):
             value = engine.try_evaluate(expr, None) if expr is not None and _is_constant(expr) else None
@@ -232,6 +257,19 @@ def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> l
                 diagnostics.append(Diagnostic("E402", "a tolerance cannot be negative", expr.span,
                                               help="write e.g. `within 1 %`"))  # fmt: skip
     return diagnostics
+
+
+def _zero_divisors(engine: Engine, block: ir.Block) -> None:
+    """A field given as 0 may be what a formula divides by (`queries = 0` for energy per query): the
+    figures built on it are derived here, so the engine locates the zero (E405) before anything runs."""
+    for field in block.fields.values():
+        if not isinstance(field.expr, ir.Const) or arrays.is_array(field.expr.value.magnitude):
+            continue
+        if field.expr.value.magnitude != 0:
+            continue
+        for formula in all_formulas():
+            if formula.kind == block.kind and any(i.path == field.name for i in formula.inputs):
+                engine.quantity(block.key, formula.output)
 
 
 def _value(
@@ -278,6 +316,9 @@ def _is_constant(expr: ir.Expr) -> bool:
 def _check_range(
     engine: Engine, block: ir.Block, spec: Spec, expr: ir.Expr, constants_only: bool, out: list[Diagnostic]
 ) -> None:
+    drawn = isinstance(expr, ir.Distribution) and bool(spec.ranges) and not constants_only
+    if drawn and isinstance(expr, ir.Distribution) and _check_support(engine, block, spec, expr, out):
+        return  # said of the distribution; its draws would only repeat it
     value = _value(engine, expr, block, constants_only, spec.dim)
     if value is None or not spec.ranges:
         return
@@ -288,15 +329,101 @@ def _check_range(
         if not rows:
             continue
         count = arrays.length(value.magnitude)
-        if count is None:
+        if count is not None and _sampled(engine, block):
+            first = Quantity(value.magnitude[rows[0]], value.dimension)
+            out.append(Diagnostic("E402", f"`{spec.name}` is out of range in {len(rows):,} of {count:,} samples: "
+                                  f"{rule.reason}", expr.span, severity=rule.severity,
+                                  notes=(f"sample {rows[0] + 1} gives {first.format()}",),
+                                  help="give its uncertain inputs distributions that stay in range "
+                                  "(bounded: `uniform`, `triangular`)"))  # fmt: skip
+        elif count is None:
             out.append(Diagnostic("E402", f"`{spec.name}` = {value.format()}: {rule.reason}", expr.span,
-                                  severity=rule.severity, help=_range_help(spec, value.magnitude)))  # fmt: skip
+                                  severity=rule.severity, help=_range_help(spec, value.magnitude, expr)))  # fmt: skip
         else:
             first = Quantity(value.magnitude[rows[0]], value.dimension)
             out.append(Diagnostic("E402", f"`{spec.name}` is out of range in {arrays.rows_text(rows, count)}: {rule.reason}",
                                   expr.span, severity=rule.severity, notes=_cell_notes(engine, expr, rows, first),
-                                  help=_range_help(spec, float(first.magnitude))))  # fmt: skip
+                                  help=_range_help(spec, float(first.magnitude), expr)))  # fmt: skip
         return
+
+
+def _sampled(engine: Engine, block: ir.Block) -> bool:
+    """Whether a block's arrays are samples (a job over a table, and its inline fleet, have rows)."""
+    job = ir.BlockKey(block.key.module, block.key.name.split(".")[0])
+    return engine.sampler is not None and not engine.program.rows_of(block.key) and not engine.program.rows_of(job)
+
+
+def _check_support(engine: Engine, block: ir.Block, spec: Spec, expr: ir.Distribution, out: list[Diagnostic]) -> bool:
+    """A field written as a distribution whose support leaves the field's plausible range is an error
+    before anything is drawn (`pue = normal(1.1, 0.2)` reaches below 1); True when reported."""
+    distribution = DISTRIBUTIONS[expr.name]
+    params = []
+    for arg in expr.args:
+        value = engine.try_evaluate(arg, block.key)
+        if not isinstance(value, Quantity) or arrays.is_array(value.magnitude):
+            return False
+        params.append(float(value.magnitude))
+    try:
+        distribution.validate(params)
+    except BadParameters:
+        return False  # the engine says so when it evaluates the distribution
+    low, high = distribution.support(params)
+    dim = spec.dim if spec.dim is not None else DIMENSIONLESS
+    unit = display_unit(dim)
+    for rule in spec.ranges:
+        ends = [end for end in (low, high) if rule.violated(end)]
+        if not ends:
+            continue
+        text = source_text(engine.program.sources, expr.span) or expr.name
+        reach = _bound_text(ends[0], unit)
+        out.append(Diagnostic(
+            "E409", f"`{spec.name}` = `{text}` can take values out of range (it reaches {reach}): {rule.reason}",
+            expr.span, severity=rule.severity,
+            notes=(f"its draws lie in {_bound_text(low, unit)} … {_bound_text(high, unit)}{TAILS.get(expr.name, '')}; "
+                   f"`{spec.name}` must {_range_text(rule, unit)}",),
+            help=_bounded_hint(distribution.name, params, rule, unit)))  # fmt: skip
+        return True
+    return False
+
+
+TAILS = {"normal": f" (mean ± {TAIL:g} sd)", "lognormal": f" (median ×/÷ gsd^{TAIL:g})"}
+
+
+def _bound_text(value: float, unit: str) -> str:
+    if value in (math.inf, -math.inf):
+        return "−∞" if value < 0 else "+∞"
+    return f"{format_number(value / (parse_unit(unit).factor if unit else 1))} {unit}".rstrip()
+
+
+def _range_text(rule: Any, unit: str) -> str:
+    parts = []
+    if rule.low is not None:
+        parts.append(f"{'>' if rule.low_open else '≥'} {_bound_text(rule.low, unit)}")
+    if rule.high is not None:
+        parts.append(f"≤ {_bound_text(rule.high, unit)}")
+    return "be " + " and ".join(parts)
+
+
+def _bounded_hint(name: str, params: list[float], rule: Any, unit: str) -> str:
+    """A bounded distribution near the one written, inside the range: `triangular(1, 1.1, 1.5)`."""
+    factor = parse_unit(unit).factor if unit else 1.0
+    if name == "normal":
+        centre, low, high = params[0], params[0] - 2 * params[1], params[0] + 2 * params[1]
+    elif name == "lognormal":
+        centre, low, high = params[0], params[0] / params[1] ** 2, params[0] * params[1] ** 2
+    else:
+        centre, low, high = (params[0] + params[-1]) / 2, params[0], params[-1]
+    if rule.low is not None:
+        low = max(low, rule.low)
+    if rule.high is not None:
+        high = min(high, rule.high)
+    centre = min(max(centre, low), high)
+
+    def shown(value: float) -> str:
+        return f"{format_number(value / factor)} {unit}".rstrip()
+
+    return (f"use a distribution bounded inside the range, e.g. `triangular({shown(low)}, {shown(centre)}, "
+            f"{shown(high)})` or `uniform({shown(low)}, {shown(high)})`")  # fmt: skip
 
 
 def _cell_notes(engine: Engine, expr: ir.Expr, rows: list[int], first: Quantity) -> tuple[str, ...]:
@@ -308,10 +435,14 @@ def _cell_notes(engine: Engine, expr: ir.Expr, rows: list[int], first: Quantity)
     return tuple(notes)
 
 
-def _range_help(spec: Spec, value: float) -> str | None:
+def _range_help(spec: Spec, value: float, expr: ir.Expr) -> str | None:
     if any(r.whole for r in spec.ranges) and value % 1 != 0:
         return f"write a whole number, e.g. `{math.floor(value)}` or `{math.ceil(value)}`"
-    if spec.dim == DIMENSIONLESS and any(r.high == 1 for r in spec.ranges) and 1 < value <= 100:
+    share = spec.dim == DIMENSIONLESS and any(r.high == 1 for r in spec.ranges)
+    if share and value > 1 and isinstance(expr, ir.Const) and expr.text.endswith("%"):  # `400 %`: % was written
+        return (f"`{expr.text}` is {format_number(value)} times the whole; a share is at most `100 %` "
+                f"(`0.4` and `40 %` are the same share)")  # fmt: skip
+    if share and 1 < value <= 100:
         return f"a share is written with its unit: `{format_number(value)} %`"
     if spec.name == "transport":
         return "τ is the share of generated electricity that reaches the site, e.g. `transport = 0.95`"
@@ -325,7 +456,8 @@ def _check_map(
 ) -> None:
     if not expr.entries:
         what = "shares" if spec.shares else "counts"
-        out.append(Diagnostic("E403" if spec.shares else "E402", f"`{spec.name}` is empty", expr.span,
+        shown = "fleet" if block.key.name.endswith(".fleet") else spec.name  # an inline `fleet = { ... }`
+        out.append(Diagnostic("E403" if spec.shares else "E402", f"`{shown}` is empty", expr.span,
                               help=f"name at least one {spec.target} with its {what[:-1]}"))  # fmt: skip
         return
     weights: list[Any] = []
@@ -352,7 +484,7 @@ def _check_map(
                     else ""
                 )
                 out.append(Diagnostic("E402", f"the count of `{entry.block.name}` is {format_number(first)}{where}: {rule.reason}",
-                                      entry.value.span, help=_range_help(spec, first)))  # fmt: skip
+                                      entry.value.span, help=_range_help(spec, first, entry.value)))  # fmt: skip
         weights.append(value.magnitude)
     if not spec.shares or not weights:
         return

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from nnci import arrays, ir
-from nnci.diagnostics import Diagnostic, Span
+from nnci.diagnostics import Diagnostic, Span, source_lines
 from nnci.formulas import formulas_for
 from nnci.formulas.registry import Formula, Item, NotApplicable, Noted, Skip
 from nnci.quantity import DimensionError, Quantity
-from nnci.schema import AGGREGATES, COUNTED, JOB_KINDS, ROLES, SCHEMA
-from nnci.units import DIMENSIONLESS
+from nnci.schema import AGGREGATES, COUNTED, JOB_KINDS, ROLES, SCHEMA, article
+from nnci.uncertain.distributions import DISTRIBUTIONS, BadParameters
+from nnci.units import DIMENSIONLESS, display_unit
+
+if TYPE_CHECKING:
+    from nnci.uncertain.sampling import Sampler
 
 
 @attrs.frozen
@@ -67,20 +71,29 @@ class _Missing(Exception):
 
 
 class EvalError(Exception):
-    def __init__(self, message: str, span: Span) -> None:
+    def __init__(self, message: str, span: Span, code: str = "E405", help: str | None = None) -> None:
         super().__init__(message)
         self.span = span
+        self.code = code
+        self.help = help
 
 
 class Engine:
     def __init__(
-        self, program: ir.Program, methods: dict[ir.BlockKey, str] | None = None, row: int | None = None
+        self,
+        program: ir.Program,
+        methods: dict[ir.BlockKey, str] | None = None,
+        row: int | None = None,
+        sampler: Sampler | None = None,
     ) -> None:
         """`methods` forces a method on some jobs (for side-by-side comparison); `row` (0-based) evaluates
-        jobs over a table for that one row, with scalars (how `explain job[17].energy` replays a row)."""
+        jobs over a table for that one row, with scalars (how `explain job[17].energy` replays a row);
+        `sampler` draws every distribution (else each is its median)."""
         self.program = program
         self.forced = dict(methods or {})
         self.row = row
+        self.sampler = sampler
+        self.fields: list[tuple[ir.BlockKey, str]] = []  # the given fields being evaluated, innermost last
         self.codes: dict[tuple[str, str], tuple[Any, dict[str, int]]] = {}
         self.memo: dict[tuple[ir.BlockKey, str, str | None], Result] = {}
         self.active: list[tuple[ir.BlockKey, str, str | None]] = []
@@ -148,6 +161,7 @@ class Engine:
         block = self.program.blocks[key]
         field = block.fields.get(name)
         if field is not None:
+            self.fields.append((key, name))
             try:
                 value, deps = self.evaluate(field.expr, key, method)
             except _Missing as error:
@@ -155,6 +169,8 @@ class Engine:
             except EvalError as error:
                 self._report(error)
                 return Unknown(key, name, (f"{key}.{name} (could not be computed)",))
+            finally:
+                self.fields.pop()
             return Derivation(key, name, self._retag(block.kind, name, value), None, tuple(deps), field.span)
         # a formula that needs a field the block does not give (`device`) is another description of a job
         formulas = [f for f in formulas_for(block.kind, name, method) if all(n in block.fields for n in f.needs)]
@@ -207,12 +223,14 @@ class Engine:
         except NotApplicable as error:
             return Unknown(key, formula.output, (f"{key}: {error}",))
         except ZeroDivisionError:
-            return self._fault(key, formula, [0], None, "divides by zero")
+            return self._fault(key, formula, [0], None, "divides by zero", deps)
         except OverflowError:
             return self._fault(key, formula, [0], None, "overflows")
         note = (raw.note or None) if isinstance(raw, Noted) else None
         value = raw.value if isinstance(raw, Noted) else raw
         bad = arrays.bad_rows(value)
+        if bad and self.over_samples(value):
+            return self._fault(key, formula, [], None, f"gives no finite number in {samples_text(bad, value)}")
         if bad:
             count = arrays.length(value)
             new = sorted(set(bad) - arrays.unknown_rows(list(kwargs.values())))
@@ -224,12 +242,29 @@ class Engine:
             note = "; ".join(n for n in (note, f"unknown in {arrays.rows_text(bad, count)}") if n)
         return Derivation(key, formula.output, Quantity(value, formula.dim), formula, tuple(deps), note=note)
 
-    def _fault(self, key: ir.BlockKey, formula: Formula, rows: list[int], count: int | None, what: str) -> Unknown:
-        """A formula whose inputs are all there but whose arithmetic fails: unknown, and said where."""
+    def _fault(
+        self,
+        key: ir.BlockKey,
+        formula: Formula,
+        rows: list[int],
+        count: int | None,
+        what: str,
+        inputs: list[Derivation] = (),  # type: ignore[assignment]
+    ) -> Unknown:
+        """A formula whose inputs are all there but whose arithmetic fails: unknown, and said where (a zero
+        divisor at the field that gives it)."""
         where = f" in {arrays.rows_text(rows, count)}" if count is not None else ""
         reason = f"`{formula.name}` ({formula.equation}) {what}{where}"
         block = self.program.blocks.get(key)
         stacked = key.module == ir.PLAN_MODULE  # a stacked job is redone job by job, with messages of its own
+        zeros = [d for d in inputs if not arrays.is_array(d.value.magnitude) and d.value.magnitude == 0]
+        if block is not None and count is None and zeros and not stacked:
+            given = next((d for d in zeros if d.span is not None), None)
+            names = ", ".join(f"`{d.label}`" for d in zeros)
+            self._add(Diagnostic("E405", f"`{key}.{formula.output}` cannot be computed: {names} is 0",
+                                 given.span if given else block.span, notes=(reason,),
+                                 help=f"`{formula.output}` divides by it: give it a value above 0, or leave "
+                                 f"`{zeros[0].name}` out (then `{formula.output}` is unknown)"))  # fmt: skip
         if block is not None and count is not None and not stacked:
             span = block.fields["rows"].span if "rows" in block.fields else block.span
             self._add(Diagnostic("E405", f"`{key}.{formula.output}` cannot be computed{where}", span,
@@ -304,9 +339,20 @@ class Engine:
         if missing:
             return Unknown(ir.TOTAL, name, tuple(dict.fromkeys(missing)))
         if not values:
-            return Unknown(ir.TOTAL, name, ("a training or inference block",))
+            having = [kind for kind in JOB_KINDS if name in SCHEMA[kind]]
+            if not self.program.jobs:
+                return Unknown(ir.TOTAL, name, ("a training or inference block",), "there is no job to sum over")
+            shown = " or ".join(having)
+            return Unknown(ir.TOTAL, name, (f"{article(shown)} block",),
+                           f"there is no {shown} job, and only {shown} jobs have `{name}`")  # fmt: skip
         for value in values[1:]:
             values[0]._same(value, "+")
+        if self.sampler is not None:  # per sample, in the jobs' order (a job over a table: its rows' sum)
+            summed: Any = 0.0
+            for dep in deps:
+                rows = self.program.rows_of(dep.block) is not None
+                summed = summed + (arrays.total(dep.value.magnitude) if rows else dep.value.magnitude)
+            return Derivation(ir.TOTAL, name, Quantity(summed, values[0].dimension), None, tuple(deps))
         total = math.fsum(arrays.total(v.magnitude) for v in values)  # rows of a table are summed too
         if not math.isfinite(total):
             return Unknown(ir.TOTAL, name, (f"total.{name}: the sum is not a finite number",))
@@ -332,6 +378,8 @@ class Engine:
         if isinstance(expr, ir.Call):
             args = [self._eval(a, block, deps, method) for a in expr.args]
             return self._call(expr, args)
+        if isinstance(expr, ir.Distribution):
+            return self._distribution(expr, [self._eval(a, block, deps, method) for a in expr.args])
         if isinstance(expr, ir.ColumnRef):
             column = self.program.tables[expr.table].columns[expr.column]
             values = column.values if self.row is None else float(column.values[self.row])
@@ -370,10 +418,12 @@ class Engine:
         if isinstance(result.magnitude, complex):
             raise EvalError("a negative number to a fractional power has no real value", expr.span)
         bad = arrays.bad_rows(result.magnitude)
+        what = "division by zero" if expr.op == "/" else "the result is not a finite number"
+        if bad and self.over_samples(result.magnitude):
+            raise EvalError(f"{what} in {samples_text(bad, result.magnitude)}", expr.span)
         if bad:
             count = arrays.length(result.magnitude)
             new = sorted(set(bad) - arrays.unknown_rows([left.magnitude, right.magnitude]))
-            what = "division by zero" if expr.op == "/" else "the result is not a finite number"
             if count is None or len(bad) == count:
                 where = f" in {arrays.rows_text(new or bad, count)}" if count is not None else ""
                 raise EvalError(what + where, expr.span)
@@ -397,13 +447,56 @@ class Engine:
         except DimensionError as error:
             raise EvalError(str(error), expr.span) from None
 
+    def _distribution(self, expr: ir.Distribution, args: list[Quantity]) -> Quantity:
+        """Its median, or (sampling) its draws: the same array wherever this distribution is read."""
+        distribution = DISTRIBUTIONS[expr.name]
+        if any(arrays.is_array(a.magnitude) for a in args):
+            raise EvalError(f"the parameters of `{expr.name}` must be single values, not one per row or sample",
+                            expr.span, help="give the distribution numbers (with units), or a constant expression")  # fmt: skip
+        params = [float(a.magnitude) for a in args]
+        try:
+            distribution.validate(params)
+        except BadParameters as error:
+            shown = ", ".join(Quantity(p, a.dimension).format() for p, a in zip(params, args, strict=True))
+            raise EvalError(f"`{expr.name}({shown})` {error}", expr.span, "E408",
+                            help=f"write `{distribution.signature}`: {distribution.doc}") from None  # fmt: skip
+        dimension = args[0].dimension
+        if self.sampler is None:
+            return Quantity(distribution.median(params), dimension)
+        block, name = self.fields[-1] if self.fields else (None, "value")
+        label = f"{block}.{name}" if block is not None else name
+        first = expr.args[0]
+        unit = first.text.partition(" ")[2] if isinstance(first, ir.Const) else ""
+        text = source_text(self.program.sources, expr.span) or expr.name
+        draws = self.sampler.draw(distribution, params, expr.span, label, text, unit or display_unit(dimension))
+        return Quantity(draws, dimension)
+
+    def over_samples(self, value: Any) -> bool:
+        """Whether an array is one value per sample (else per row: a job over a table is never sampled)."""
+        if self.sampler is None or not arrays.is_array(value):
+            return False
+        return not any(self.program.rows_of(key) for key, _, _ in self.active)
+
     def _report(self, error: EvalError) -> None:
         hint = "check the divisor" if "division" in str(error) else "check the values this expression combines"
-        self._add(Diagnostic("E405", str(error), error.span, help=hint))
+        self._add(Diagnostic(error.code, str(error), error.span, help=error.help or hint))
 
     def _add(self, diagnostic: Diagnostic) -> None:
         if diagnostic not in self.diagnostics:
             self.diagnostics.append(diagnostic)
+
+
+def samples_text(bad: list[int], value: Any) -> str:
+    return f"{len(bad):,} of {arrays.length(value):,} samples"
+
+
+def source_text(sources: dict[str, str], span: Span) -> str | None:
+    """The text a span covers, when it lies on one line."""
+    text = sources.get(span.file)
+    if text is None or span.end_line != span.line:
+        return None
+    lines = source_lines(text)
+    return lines[span.line - 1][span.column - 1 : span.end_column - 1] if span.line <= len(lines) else None
 
 
 def _arithmetic(op: str, left: Quantity, right: Quantity, right_expr: ir.Expr) -> Quantity:

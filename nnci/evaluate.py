@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import attrs
 
@@ -12,6 +13,7 @@ from nnci.engine import Derivation, Engine, Result, Unknown
 from nnci.plan import PLAN_MODULE, Group, Plan, compile_plan
 from nnci.quantity import Quantity
 from nnci.schema import ADDITIVE, METHODS, REPORTED, REPORTED_IF_KNOWN
+from nnci.uncertain.sampling import Summary, summarise
 from nnci.units import unit_factor
 
 
@@ -60,6 +62,20 @@ class Results:
     # devices without a lifetime whose whole embodied carbon is charged to each of several jobs
     # and how many times each is counted (a job over a table counts it once per row)
     charged_in_full_by_several: tuple[tuple[ir.BlockKey, tuple[str, ...], int], ...] = ()
+    sampling: Sampled | None = None  # with --samples: the figures above are medians; here their summaries
+
+
+@attrs.frozen
+class Sampled:
+    """A Monte Carlo run: how it was drawn, and each sampled figure's summary by (block, quantity)."""
+
+    samples: int
+    seed: int
+    numpy: str
+    summaries: dict[tuple[str, str], Summary]
+
+    def of(self, block: str, name: str) -> Summary | None:
+        return self.summaries.get((block, name))
 
 
 def evaluate(program: ir.Program, engine: Engine | None = None, plan: Plan | None = None) -> Results:
@@ -74,8 +90,34 @@ def evaluate(program: ir.Program, engine: Engine | None = None, plan: Plan | Non
         done.update((job.key, job) for job in lanes)
     jobs = tuple(done[key] for key in program.jobs)
     total = _totals(engine, jobs)
+    if engine.sampler is not None:
+        return _summarised(program, jobs, total, engine)
     expects = tuple(e for e in (_expect(engine, expect) for expect in program.expects) if e is not None)
     return Results(program, jobs, total, expects, engine, _charged_in_full_by_several(program, engine, jobs))
+
+
+def _summarised(program: ir.Program, jobs: tuple[JobResult, ...], total: dict[str, Result], engine: Engine) -> Results:
+    """The figures of a Monte Carlo run as their medians (what every output shows as the value), each
+    with its summary beside it. Expectations are judged on deterministic runs, so none are kept here."""
+    sampler = engine.sampler
+    assert sampler is not None
+    summaries: dict[tuple[str, str], Summary] = {}
+
+    def median(label: str, quantities: dict[str, Result]) -> dict[str, Result]:
+        shown: dict[str, Result] = {}
+        for name, result in quantities.items():
+            if isinstance(result, Derivation):
+                summary = summarise(result.value.magnitude, sampler.samples)
+                summaries[label, name] = summary
+                result = attrs.evolve(result, value=Quantity(summary.p50, result.value.dimension))
+            shown[name] = result
+        return shown
+
+    jobs = tuple(attrs.evolve(job, quantities=median(str(job.key), job.quantities)) for job in jobs)
+    total = median("total", total)
+    sampled = Sampled(sampler.samples, sampler.seed, sampler.numpy_version, summaries)
+    charged = _charged_in_full_by_several(program, engine, jobs)
+    return Results(program, jobs, total, (), engine, charged, sampled)
 
 
 def _charged_in_full_by_several(
@@ -112,10 +154,20 @@ def _totals(engine: Engine, jobs: tuple[JobResult, ...]) -> dict[str, Result]:
             totals[name] = engine.quantity(ir.TOTAL, name)  # says what is missing, as `total.*` does
             continue
         known = [r for r in results if isinstance(r, Derivation)]
-        value = math.fsum(float(r.value.magnitude) for r in known)
+        value = _sum([r.value.magnitude for r in known])
         totals[name] = Derivation(ir.TOTAL, name, Quantity(value, known[0].value.dimension), None, tuple(known))
         engine.remember(totals[name])
     return totals
+
+
+def _sum(values: list[Any]) -> Any:
+    """Correctly rounded over scalars; over samples, element-wise in the jobs' order."""
+    if not any(arrays.is_array(v) for v in values):
+        return math.fsum(float(v) for v in values)
+    result = values[0]
+    for value in values[1:]:
+        result = result + value
+    return result
 
 
 def _fleet_devices(program: ir.Program, job: ir.BlockKey) -> list[ir.BlockKey]:

@@ -99,6 +99,16 @@ class Call:
 
 
 @attrs.frozen
+class Distribution:
+    """`uniform(280 W, 330 W)`: an uncertain value (nnci/uncertain/distributions.py declares the names).
+    Its median without `--samples`; with them, the same draws wherever this one is read."""
+
+    name: str
+    args: tuple[Expr, ...]
+    span: Span = attrs.field(eq=False)
+
+
+@attrs.frozen
 class TableRef:
     """`rows = jobs`: the job stands for one job per row of the table."""
 
@@ -127,7 +137,19 @@ class RowIndicator:
 
 
 Expr = (
-    Const | Text | SelfRef | QuantityRef | BlockRef | Map | Binary | Negate | Call | TableRef | ColumnRef | RowIndicator
+    Const
+    | Text
+    | SelfRef
+    | QuantityRef
+    | BlockRef
+    | Map
+    | Binary
+    | Negate
+    | Call
+    | Distribution
+    | TableRef
+    | ColumnRef
+    | RowIndicator
 )
 
 

@@ -14,9 +14,10 @@ import attrs
 from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic, source_lines
 from nnci.engine import Derivation, Result, Unknown
-from nnci.evaluate import ExpectResult, JobResult, Results
+from nnci.evaluate import ExpectResult, JobResult, Results, Sampled
 from nnci.quantity import Quantity, format_number
 from nnci.schema import ADDITIVE, QUANTITIES, REPORTED, REPORTED_IF_KNOWN
+from nnci.uncertain.sampling import Summary
 from nnci.units import Dimension, display_unit, parse_unit
 
 if TYPE_CHECKING:
@@ -89,11 +90,12 @@ def table(results: Results, units: Sequence[str] = ()) -> str:
     defaults = _auto_units(results)
     columns = _columns(results)
     header = ["block", "kind", *(c.replace("_", " ") for c in columns)]
+    cell = _sampled_cell(results.sampling) if results.sampling else _cell
     body = [
         [
             name,
             kind,
-            *(_cell(_get(q, n), unit_for(n, _column_dim(n), overrides, defaults)) for n in columns),
+            *(cell(_get(q, n), unit_for(n, _column_dim(n), overrides, defaults)) for n in columns),
         ]
         for name, kind, q in _rows(results)
     ]
@@ -105,6 +107,8 @@ def table(results: Results, units: Sequence[str] = ()) -> str:
     notes = list(_notes(results))
     if notes:
         lines += ["", "notes:", *(f"  {n}" for n in notes)]
+    if results.sampling:
+        lines.insert(0, sampling_line(results.sampling))
     return "\n".join(lines)
 
 
@@ -179,6 +183,7 @@ class JsonQuantity:
     note: str | None = None
     missing: list[str] | None = None
     reason: str | None = None
+    samples: dict[str, float] | None = None  # with --samples: n, mean, sd, p5, p50 (= value), p95
 
 
 def _json_quantity(result: Result, overrides: dict[Dimension, str]) -> JsonQuantity:
@@ -189,13 +194,16 @@ def _json_quantity(result: Result, overrides: dict[Dimension, str]) -> JsonQuant
     return JsonQuantity(float(result.value.to(unit)), unit, formula, result.note)
 
 
-def _json_block(job: JobResult, overrides: dict[Dimension, str], converter: cattrs.Converter) -> dict[str, object]:
+def _json_block(
+    job: JobResult, overrides: dict[Dimension, str], converter: cattrs.Converter, sampling: Sampled | None = None
+) -> dict[str, object]:
     """`kind`, then the reported quantities in the order they are declared, then `sources` and
     `rows` (a job over a table: its number of rows; the figures are their sums) when there are any."""
+    quantity = _json_sampled(sampling) if sampling else _json_quantity
     block: dict[str, object] = {"kind": job.kind}
     for name in QUANTITIES:
         if name in job.quantities:
-            block[name] = converter.unstructure(_json_quantity(job.quantities[name], overrides))
+            block[name] = converter.unstructure(quantity(job.quantities[name], overrides))
     if job.citations:
         block["sources"] = list(job.citations)
     if job.rows is not None:
@@ -216,15 +224,19 @@ def write_json(results: Results, files: Sequence[str], units: Sequence[str], wri
     def dumps(value: object, level: int) -> str:
         return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * level)
 
-    write(f'{{\n  "nnci": {dumps(__version__, 1)},\n  "files": {dumps(list(files), 1)},\n  "blocks": ')
+    write(f'{{\n  "nnci": {dumps(__version__, 1)},\n  "files": {dumps(list(files), 1)},\n')
+    if results.sampling:
+        write(f'  "sampling": {dumps(_json_sampling(results.sampling), 1)},\n')
+    write('  "blocks": ')
     if not results.jobs:
         write("{}")
     for index, job in enumerate(results.jobs):
-        block = _json_block(job, overrides, converter)
+        block = _json_block(job, overrides, converter, results.sampling)
         write(("{" if index == 0 else ",") + f"\n    {dumps(str(job.key), 2)}: {dumps(block, 2)}")
     if results.jobs:
         write("\n  }")
-    total = {name: converter.unstructure(_json_quantity(r, overrides)) for name, r in results.total.items()}
+    quantity = _json_sampled(results.sampling) if results.sampling else _json_quantity
+    total = {name: converter.unstructure(quantity(r, overrides)) for name, r in results.total.items()}
     write(f',\n  "total": {dumps(total, 1)}\n}}\n')
 
 
@@ -240,6 +252,10 @@ def _flat(results: Results, units: Sequence[str]) -> list[list[str]]:
             q = _json_quantity(result, overrides)
             value = "" if q.value is None else repr(q.value)
             rows.append([name, kind, quantity, value, q.unit, q.formula or ("unknown" if q.value is None else "")])
+            if results.sampling:
+                rows[-1] += _csv_samples(results.sampling, result, q.unit)
+    if results.sampling:
+        rows[0] += CSV_SAMPLE_COLUMNS
     return rows
 
 
@@ -255,10 +271,75 @@ def to_markdown(results: Results, units: Sequence[str] = ()) -> str:
     columns = _columns(results)
     header = ["block", "kind", *(c.replace("_", " ") for c in columns)]
     lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * len(columns)]
+    cell = _sampled_cell(results.sampling) if results.sampling else _cell
     for name, kind, q in _rows(results):
-        cells = [_cell(_get(q, n), unit_for(n, _column_dim(n), overrides, defaults)) for n in columns]
+        cells = [cell(_get(q, n), unit_for(n, _column_dim(n), overrides, defaults)) for n in columns]
         lines.append("| " + " | ".join([name, kind, *cells]) + " |")
+    if results.sampling:
+        lines[:0] = [sampling_line(results.sampling), ""]
     return "\n".join(lines)
+
+
+# -- samples (a Monte Carlo run: the value shown is the median, its interval beside it) ----
+
+
+def sampling_line(sampling: Sampled) -> str:
+    return (f"Monte Carlo: {sampling.samples:,} samples, seed {sampling.seed} (numpy {sampling.numpy}); "
+            "each figure is the median [5th – 95th percentile]")  # fmt: skip
+
+
+def _summary_of(sampling: Sampled, result: Result) -> Summary | None:
+    return sampling.of(str(result.block), result.name) if isinstance(result, Derivation) else None
+
+
+def _sampled_cell(sampling: Sampled) -> Callable[[Result, str], str]:
+    """A table cell: `575.2 [540.1 – 610.3] tCO2e` (a figure no uncertain input reaches: as before)."""
+
+    def cell(result: Result, unit: str) -> str:
+        summary = _summary_of(sampling, result)
+        if summary is None or summary.sd == 0:
+            return _cell(result, unit)
+        factor = parse_unit(unit).factor if unit else 1.0
+        p5, p50, p95 = (format_number(v / factor, 4) for v in (summary.p5, summary.p50, summary.p95))
+        return f"{p50} [{p5} – {p95}] {unit}".rstrip()
+
+    return cell
+
+
+def _json_sampling(sampling: Sampled) -> dict[str, object]:
+    return {"samples": sampling.samples, "seed": sampling.seed, "numpy": sampling.numpy,
+            "value": "the median (p50) of the samples"}  # fmt: skip
+
+
+def _json_sampled(sampling: Sampled) -> Callable[[Result, dict[Dimension, str]], JsonQuantity]:
+    """A JSON quantity with `"samples": {"n", "mean", "sd", "p5", "p50", "p95"}` beside its value."""
+
+    def quantity(result: Result, overrides: dict[Dimension, str]) -> JsonQuantity:
+        shown = _json_quantity(result, overrides)
+        summary = _summary_of(sampling, result)
+        if summary is None:
+            return shown
+        scaled = summary.scaled(parse_unit(shown.unit).factor if shown.unit else 1.0)
+        return attrs.evolve(shown, samples=_summary_dict(scaled))
+
+    return quantity
+
+
+def _summary_dict(summary: Summary) -> dict[str, float]:
+    return {"n": summary.n, "mean": summary.mean, "sd": summary.sd, "p5": summary.p5, "p50": summary.p50,
+            "p95": summary.p95}  # fmt: skip
+
+
+CSV_SAMPLE_COLUMNS = ["samples", "seed", "mean", "sd", "p5", "p50", "p95"]
+
+
+def _csv_samples(sampling: Sampled, result: Result, unit: str) -> list[str]:
+    summary = _summary_of(sampling, result)
+    if summary is None:
+        return [str(sampling.samples), str(sampling.seed), "", "", "", "", ""]
+    scaled = summary.scaled(parse_unit(unit).factor if unit else 1.0)
+    figures = (scaled.mean, scaled.sd, scaled.p5, scaled.p50, scaled.p95)
+    return [str(sampling.samples), str(sampling.seed), *(repr(v) for v in figures)]
 
 
 # -- explain ------------------------------------------------------------------------------
@@ -377,8 +458,10 @@ def expectation_diagnostic(result: ExpectResult) -> Diagnostic:
     target = result.expect.target_text
     unit = _written_unit(result)
     if isinstance(result.computed, Unknown):
+        absent = (result.computed.reason or "").startswith("there is no")  # no job of the kind that has it
         return Diagnostic("E500", f"cannot derive `{target}`: {unknown_reason(result.computed)}", result.expect.span,
-                          help="give the missing inputs, or the quantity itself")  # fmt: skip
+                          help="add such a job, or expect a quantity of the jobs there are" if absent
+                          else "give the missing inputs, or the quantity itself")  # fmt: skip
     tolerance = result.tolerance_text or "± " + _in(result.tolerance, unit)
     message = f"`{target}` is {_in(result.computed.value, unit)}, expected {_in(result.expected, unit)} ({tolerance})"
     notes = (f"ratio computed/expected {result.ratio:.4f}",) if result.ratio is not None else ()

@@ -43,7 +43,10 @@ class Plan:
         return keys[lane] if keys is not None else key
 
 
-def compile_plan(program: ir.Program) -> Plan:
+def compile_plan(program: ir.Program, stack: bool = True) -> Plan:
+    """`stack=False` evaluates every job alone (with `--samples`, a job's arrays are its samples)."""
+    if not stack:
+        return Plan(program, tuple(Group((job,)) for job in program.jobs), {})
     compiler = _Compiler(program)
     groups: dict[Hashable, list[ir.BlockKey]] = {}
     singles: list[Group] = []
@@ -126,7 +129,7 @@ class _Compiler:
         if isinstance(expr, ir.Call):
             args = [self._expr_shape(a, depth) for a in expr.args]
             return None if any(a is None for a in args) else ("f", expr.func, tuple(args))
-        return None  # tables: a job over a table is already evaluated as columns
+        return None  # tables (a job over a table is already evaluated as columns), distributions (own draws)
 
     # -- stacking ---------------------------------------------------------------------------
 

@@ -45,7 +45,6 @@ RESERVED_NAMES = ("total",)
 FORMER_NAMES = {
     "usage": "`usage` is now `lifetime_usage` (the share of its lifetime the hardware is in use, read by the "
     "`bloom` method's embodied carbon); for the share of peak power a job draws, write `utilization`",
-    "utilisation": "write `utilization` (the share of peak power drawn)",
 }
 
 
@@ -396,3 +395,30 @@ def spec(kind: str, name: str) -> Spec | None:
 def report_unit(name: str) -> str:
     """The unit results give a quantity in, unless the user chose another (`--unit`)."""
     return QUANTITIES[name].report_unit
+
+
+# What people call a field or a block kind elsewhere (papers, other tools), for "did you mean":
+# `max_power` is the TDP, `mfu` (model FLOPs utilisation) the achieved share of peak.
+FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "max_power": ("tdp",), "power_limit": ("tdp",), "tdp_w": ("tdp",), "board_power": ("tdp",),
+    "mfu": ("efficiency",), "hfu": ("efficiency",), "utilisation": ("utilization", "efficiency"),
+    "usage": ("lifetime_usage", "utilization"), "usage_factor": ("utilization",), "load": ("utilization",), "gpus": ("fleet",), "num_gpus": ("fleet",), "hardware": ("fleet",),
+    "hours": ("duration",), "time": ("duration",), "runtime": ("duration",), "wall_time": ("duration",),
+    "gpu_hours": ("device_hours",), "carbon_intensity": ("intensity",), "ci": ("intensity",),
+    "emission_factor": ("intensity",), "flops": ("compute",), "flop": ("compute",), "params": ("parameters",),
+    "n_params": ("parameters",), "region": ("site", "grid"), "location": ("site", "grid"),
+    "datacenter": ("site",), "requests": ("queries",), "request": ("queries",), "prompts": ("queries",), "lifespan": ("lifetime",),
+    "embodied_carbon": ("embodied",), "area": ("die_area",), "vram": ("memory",),
+}  # fmt: skip
+KIND_SYNONYMS: dict[str, str] = {
+    "job": "training", "train": "training", "run": "training", "model": "training", "pretraining": "training",
+    "serve": "inference", "serving": "inference", "deployment": "inference", "query": "inference",
+    "gpu": "device", "accelerator": "device", "hardware": "device", "chip": "device",
+    "cluster": "fleet", "pod": "fleet", "dc": "datacenter", "site": "datacenter", "region": "grid",
+    "zone": "grid", "mix": "grid", "country": "grid",
+}  # fmt: skip
+
+
+def article(word: str) -> str:
+    """`a training`, `an inference`: the article a kind (or any word) takes in a message."""
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word

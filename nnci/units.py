@@ -132,8 +132,11 @@ class Dimension:
         return text
 
     def describe(self) -> str:
-        """A human name ('power', 'energy') where one exists, else the base-unit spelling."""
+        """A human name ('power', 'energy') where one exists, else one in words from two named dimensions
+        ('mass per energy' for g/kWh, whose base units are s^2/m^2), else the base-unit spelling."""
         name = NAMED.get(self)
+        if name is None:
+            name = _in_words(self)
         return self.symbol() if name is None else name
 
 
@@ -228,6 +231,31 @@ NAMED: dict[Dimension, str] = {
     TOKEN / TIME: "token rate",
     QUERY / TIME: "query rate",
 }
+
+
+# The dimensions a name in words is composed of, simplest first.
+_WORDS_FROM = ("MASS", "LENGTH", "TIME", "CARBON", "FLOP", "TOKEN", "QUERY", "INFORMATION", "AREA", "ENERGY",
+               "POWER", "DIMENSIONLESS")  # fmt: skip
+_PRODUCTS_FROM = ("ENERGY", "POWER", "CARBON", "FLOP", "INFORMATION", "AREA", "MASS", "LENGTH", "TIME", "TOKEN",
+                  "QUERY")  # fmt: skip
+
+
+def _in_words(dim: Dimension) -> str | None:
+    """`a per b` or `a × b` for two named dimensions whose quotient or product is `dim`."""
+    named = [globals()[n] for n in _WORDS_FROM]
+    for a in named:
+        for b in named:
+            if a is b or a.is_dimensionless or b.is_dimensionless:
+                continue
+            if a / b == dim:
+                return f"{NAMED[a]} per {NAMED[b]}"
+    named = [globals()[n] for n in _PRODUCTS_FROM]
+    for i, a in enumerate(named):
+        for b in named[i:]:
+            if not a.is_dimensionless and not b.is_dimensionless and a * b == dim:
+                return f"{NAMED[a]} × {NAMED[b]}"
+    per = [f"per {NAMED[a]}" for a in named if not a.is_dimensionless and DIMENSIONLESS / a == dim]
+    return per[0] if per else None
 
 
 @attrs.frozen

@@ -410,3 +410,29 @@ def method_jobs(
 def scale_factors(low: float = 0.1, high: float = 10) -> st.SearchStrategy[float]:
     """A positive factor to scale one input by (linearity tests)."""
     return st.one_of(st.sampled_from((2.0, 0.5, 3.0, 10.0)), _between(low, high))
+
+
+# -- uncertainty ------------------------------------------------------------------------------
+
+COLLAPSIBLE = re.compile(
+    r"^(  (?:intensity|transport|power|pue|embodied|lifetime|duration) = )([^#\n]+?)(  #.*)?$", re.M
+)
+
+
+@st.composite
+def collapsed_programs(draw: st.DrawFn) -> tuple[str, str]:
+    """A generated program, and the same with some of its numbers written as distributions collapsed to
+    that number (`uniform(x, x)`, `triangular(x, x, x)`, `normal(x, 0 unit)`, `lognormal(x, 1)`)."""
+    text, _ = draw(programs())
+
+    def collapse(match: re.Match[str]) -> str:
+        value = match[2].strip()
+        number, _, unit = value.partition(" ")
+        choices = ["as written", f"uniform({value}, {value})", f"triangular({value}, {value}, {value})",
+                   f"normal({value}, 0{' ' + unit if unit else ''})"]  # fmt: skip
+        if float(number.replace("_", "")) > 0:
+            choices.append(f"lognormal({value}, 1)")
+        chosen = draw(st.sampled_from(choices))
+        return match[1] + (value if chosen == "as written" else chosen) + (match[3] or "")
+
+    return text, COLLAPSIBLE.sub(collapse, text)

@@ -1,6 +1,7 @@
 """Golden cases: each `tests/cases/<stage>/<name>.nnci` beside `<name>.out`, the expected output.
 
-`diagnostics/` cases run through `nnci check`, `validate/` cases through `nnci validate`; the
+`diagnostics/` cases run through `nnci check`, `validate/` cases through `nnci validate`, `sampling/`
+cases through `nnci run --samples 100 --seed 1`; the
 output is stderr then stdout, with the path as given (relative to the repository root). The
 first line of every case, `# codes: E400 ...`, lists the codes its output must show.
 
@@ -23,7 +24,7 @@ from nnci.diagnostics import CODES
 REPO = Path(__file__).resolve().parent.parent
 CASES = Path("tests") / "cases"
 UPDATE = os.environ.get("NNCI_UPDATE_GOLDEN") == "1"
-COMMANDS = {"diagnostics": "check", "validate": "validate"}
+COMMANDS = {"diagnostics": ["check"], "validate": ["validate"], "sampling": ["run", "--samples", "100", "--seed", "1"]}
 # Codes that a golden file cannot show: E103 needs an unreadable file (tested below).
 NOT_GOLDEN = {"E103", "E407"}  # E407 needs a chain of 20,000 links: tests/test_limits.py makes one
 LOCATION = re.compile(r"^  --> (?P<file>.+?):(?P<line>\d+):(?P<column>\d+)$", re.M)
@@ -56,7 +57,7 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
 
 def golden(stage: str, path: str, capsys: pytest.CaptureFixture[str]) -> str:
     rel = relative(path)
-    code, output = run([COMMANDS[stage], rel], capsys)
+    code, output = run([*COMMANDS[stage], rel], capsys)
     expected_file = REPO / Path(rel).with_suffix(".out")
     if UPDATE:
         expected_file.write_text(output, encoding="utf-8")
@@ -105,8 +106,21 @@ FRIENDLY = {
     "e101_missing_brace": ("missing `}`", "line 2"),
     "e101_missing_brace_at_end": ("missing `}` at end of file", "line 6"),
     "e100_trailing_slash": ("missing value", "after `/`"),
-    "e300_unit_with_space": ("unknown name `kWh`", "no spaces inside"),
-    "e300_unit_with_space_w_per_h": ("unknown name `h`", "no spaces inside"),
+    "e300_unit_with_space": ("`kWh` is a unit, and units touch their number", "`429 gCO2e/kWh`"),
+    "e300_unit_with_space_w_per_h": ("`h` is a unit, and units touch their number", "`300 W/h`"),
+    "e300_unit_after_slash": ("`h` is a unit", "`300 W/h`"),
+    "e100_one_line_block_two_fields": ("missing a new line before `grid`", "separated by new lines"),
+    "e100_one_line_block_comma": ("unexpected `,`", "separated by new lines"),
+    "e100_unknown_block_kind": ("`job` is not a kind of block", "did you mean `training`?"),
+    "e100_plus_minus": ("`+-` is not an operator", "`normal(350 W, 50 W)`"),
+    "e100_plus_minus_sign": ("`±` is not an operator", "`normal(350 W, 50 W)`"),
+    "e402_share_over_100_percent": ("must lie in (0, 100 %]", "4 times the whole"),
+    "e400_dimension_in_words": ("found mass per energy", "`400 gCO2e/kWh`"),
+    "e300_misspelt_generation_source": ("unknown name `solr`", "did you mean `solar`?"),
+    "e301_field_known_by_another_name": ("no field `max_power`", "did you mean `tdp`"),
+    "e300_catalog_record_by_description": ("`germany` is not defined", "`g.deu_2023` (Germany, 2023)"),
+    "e402_empty_inline_fleet": ("`fleet` is empty", "`fleet` maps devices"),
+    "e405_zero_divisor": ("`s.energy_per_query` cannot be computed: `s.queries` is 0", "value above 0"),
 }
 
 
@@ -130,16 +144,26 @@ def test_validate(path: str, capsys: pytest.CaptureFixture[str]) -> None:
         assert code in output, f"{code} does not appear in the output of `nnci validate`"
 
 
+@pytest.mark.usefixtures("at_repo")
+@pytest.mark.parametrize("path", cases("sampling"), ids=lambda p: Path(p).stem)
+def test_sampling_diagnostics(path: str, capsys: pytest.CaptureFixture[str]) -> None:
+    output = golden("sampling", path, capsys)
+    for code in declared_codes(Path(path)):
+        assert f"error[{code}]" in output, code
+
+
 def test_every_code_has_a_golden_case() -> None:
-    declared = {
-        code for stage in ("diagnostics", "validate") for path in cases(stage) for code in declared_codes(Path(path))
-    }
+    # set: `--set`/`--vary` cases (tests/test_whatif.py)
+    declared = {code for stage in (*COMMANDS, "set") for path in cases(stage) for code in declared_codes(Path(path))}
+    # importers' cases (tests/test_interop.py): an input file beside the diagnostics it gives, `<name>.err`
+    for err in (REPO / CASES / "interop").glob("*.err"):
+        declared |= set(re.findall(r"^(?:error|warning)\[(E\d+)\]", err.read_text(encoding="utf-8"), re.M))
     assert declared <= set(CODES), declared - set(CODES)
     assert set(CODES) - NOT_GOLDEN - declared == set()
 
 
 def test_golden_cases_are_small_and_one_per_problem() -> None:
-    for stage in ("diagnostics", "validate"):
+    for stage in (*COMMANDS, "set"):
         for path in cases(stage):
             assert len(Path(path).read_text(encoding="utf-8").splitlines()) <= 30, path
 

@@ -1,0 +1,206 @@
+"""Distributions, Monte Carlo and their summaries, checked against values computed here by hand."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+from statistics import NormalDist
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import collapsed_programs
+
+import nnci
+from nnci import api, ir
+from nnci.cli import main
+from nnci.uncertain.distributions import DISTRIBUTIONS
+from nnci.uncertain.sampling import Sampler
+
+Z95 = NormalDist().inv_cdf(0.95)
+
+
+def run_json(path: Path, capsys: pytest.CaptureFixture[str], *options: str) -> dict[str, Any]:
+    assert main(["run", str(path), "--format", "json", *options]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def write(tmp_path: Path, text: str, name: str = "model.nnci") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+TWO_UNIFORM_DEVICES = """
+grid g {
+  intensity = 400 gCO2e/kWh
+}
+device a {
+  power = uniform(200 W, 300 W)
+}
+device b {
+  power = uniform(50 W, 150 W)
+}
+datacenter dc {
+  pue = 1.2
+  grid = g
+}
+training t {
+  fleet = { a = 4, b = 2 }
+  site = dc
+  duration = 10 h
+}
+"""
+
+
+def test_the_sampled_mean_of_a_linear_function_of_uniforms_is_its_exact_mean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # energy = PUE × (4 P_a + 2 P_b) × 10 h, linear in P_a ~ U(200, 300) W and P_b ~ U(50, 150) W
+    samples = 20_000
+    report = run_json(write(tmp_path, TWO_UNIFORM_DEVICES), capsys, "--samples", str(samples), "--seed", "7")
+    energy = report["blocks"]["t"]["energy"]["samples"]
+    exact_mean = 1.2 * (4 * 250 + 2 * 100) * 10 / 1000  # kWh
+    exact_sd = 1.2 * 10 / 1000 * math.sqrt(16 * 100**2 / 12 + 4 * 100**2 / 12)
+    standard_error = exact_sd / math.sqrt(samples)
+    assert abs(energy["mean"] - exact_mean) <= 4 * standard_error
+    assert energy["sd"] == pytest.approx(exact_sd, rel=0.05)
+    assert energy["n"] == samples
+    assert report["sampling"] == {"samples": samples, "seed": 7, "numpy": report["sampling"]["numpy"],
+                                  "value": "the median (p50) of the samples"}  # fmt: skip
+    assert report["blocks"]["t"]["energy"]["value"] == energy["p50"]
+
+
+LOGNORMAL_PRODUCT = """
+grid g {
+  intensity = lognormal(400 gCO2e/kWh, 1.5)
+}
+datacenter dc {
+  pue = 1.0
+  grid = g
+}
+device d {
+  power = 1 W
+}
+training t {
+  fleet = { d = 1 }
+  site = dc
+  duration = 1 h
+  energy = lognormal(1000 MWh, 1.3)
+}
+"""
+
+
+def test_the_percentiles_of_a_product_of_lognormals_match_the_closed_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # operational = E × α: lognormal with median 1000 MWh × 400 g/kWh = 400 t and σ = √(ln²1.3 + ln²1.5)
+    report = run_json(write(tmp_path, LOGNORMAL_PRODUCT), capsys, "--samples", "200000", "--unit", "tCO2e")
+    operational = report["blocks"]["t"]["operational"]["samples"]
+    sigma = math.hypot(math.log(1.3), math.log(1.5))
+    assert operational["p50"] == pytest.approx(400, rel=0.01)
+    assert operational["p5"] == pytest.approx(400 * math.exp(-Z95 * sigma), rel=0.01)
+    assert operational["p95"] == pytest.approx(400 * math.exp(Z95 * sigma), rel=0.01)
+    assert operational["mean"] == pytest.approx(400 * math.exp(sigma**2 / 2), rel=0.01)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=st.sampled_from(sorted(DISTRIBUTIONS)),
+    centre=st.floats(0.5, 1e6),
+    width=st.floats(0, 0.99),
+    skew=st.floats(0, 1),
+    seed=st.integers(0, 2**32),
+)
+def test_draws_never_leave_the_support(name: str, centre: float, width: float, skew: float, seed: int) -> None:
+    distribution = DISTRIBUTIONS[name]
+    low, high = centre * (1 - width), centre * (1 + width)
+    params = {
+        "uniform": (low, high),
+        "triangular": (low, low + skew * (high - low), high),
+        "normal": (centre, width * centre),
+        "lognormal": (centre, 1 + 3 * width),
+    }[name]
+    span = nnci.diagnostics.Span("x.nnci", 1, 1, 1, 2)
+    draws = Sampler(5000, seed).draw(distribution, params, span, "x.v", name, "")
+    support_low, support_high = distribution.support(params)
+    assert support_low <= draws.min() and draws.max() <= support_high
+    if name in ("uniform", "triangular"):
+        assert (low, high) == (support_low, support_high)
+
+
+def test_the_same_seed_gives_identical_output_and_another_seed_does_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, TWO_UNIFORM_DEVICES)
+    outputs = []
+    for seed, fmt in (("42", "json"), ("42", "json"), ("43", "json"), ("42", "csv"), ("42", "csv")):
+        assert main(["run", str(path), "--samples", "1000", "--seed", seed, "--format", fmt]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1]
+    assert outputs[0] != outputs[2]
+    assert outputs[3] == outputs[4]
+    assert '"seed": 42' in outputs[0]
+
+
+def test_the_table_shows_median_and_interval_and_the_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(write(tmp_path, TWO_UNIFORM_DEVICES)), "--samples", "2000", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Monte Carlo: 2,000 samples, seed 3 (numpy ")
+    # energy ∈ [1.2 × (800 + 100) × 10, 1.2 × (1200 + 300) × 10] Wh = [10.8, 18] kWh
+    cells = re.findall(r"([\d.]+) \[([\d.]+) – ([\d.]+)\] kWh", out)
+    assert cells, out
+    for p50, p5, p95 in cells:
+        assert 10.8 < float(p5) < float(p50) < float(p95) < 18
+
+
+def test_a_run_without_samples_uses_each_median(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = TWO_UNIFORM_DEVICES.replace("pue = 1.2", "pue = triangular(1.08, 1.1, 1.4)")
+    report = run_json(write(tmp_path, text), capsys)
+    # the median of a triangular(a, c, b) with c < (a + b)/2 is b − √((b − a)(b − c)/2)
+    pue = 1.4 - math.sqrt((1.4 - 1.08) * (1.4 - 1.1) / 2)
+    assert report["blocks"]["t"]["energy"]["value"] == pytest.approx(pue * (4 * 250 + 2 * 100) * 10 / 1000, rel=1e-12)
+    assert "samples" not in report["blocks"]["t"]["energy"] and "sampling" not in report
+
+
+def test_an_input_read_by_two_jobs_is_drawn_once_per_sample(tmp_path: Path) -> None:
+    text = TWO_UNIFORM_DEVICES + "training u {\n  fleet = { a = 1 }\n  site = dc\n  duration = 3 h\n}\n"
+    program = nnci.load(write(tmp_path, text))
+    _plan, engine = api.compile(program, samples=500, seed=1)
+    t = engine.quantity(ir.BlockKey("", "t"), "energy").value.magnitude
+    u = engine.quantity(ir.BlockKey("", "u"), "energy").value.magnitude
+    power_a = engine.quantity(ir.BlockKey("", "a"), "power").value.magnitude
+    assert u == pytest.approx(1.2 * power_a * 3 * 3600, rel=1e-14)  # u reads the very draws of a.power
+    assert t.std() > 0 and not (t == t[0]).all()
+
+
+def test_a_run_without_samples_never_imports_numpy(tmp_path: Path) -> None:
+    path = write(tmp_path, TWO_UNIFORM_DEVICES)
+    code = f"import sys; from nnci.cli import main; main(['run', {str(path)!r}]); print('numpy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().endswith("False"), result.stdout
+
+
+@settings(max_examples=40, deadline=None)
+@given(collapsed_programs())
+def test_collapsed_distributions_sample_to_the_deterministic_run(program: tuple[str, str]) -> None:
+    written, collapsed = program
+    deterministic = api.evaluate(api.loads(written, "det.nnci"))
+    loaded = api.loads(collapsed, "mc.nnci")
+    plan, engine = api.compile(loaded, samples=7, seed=0)
+    api.check(loaded, engine)
+    sampled = api.evaluate(loaded, engine, plan)
+    assert sampled.sampling is not None
+    for expected, found in zip(
+        [*deterministic.jobs[0].quantities.values(), *deterministic.total.values()],
+        [*sampled.jobs[0].quantities.values(), *sampled.total.values()],
+        strict=True,
+    ):
+        assert type(expected) is type(found)
+        if isinstance(expected, nnci.engine.Derivation):
+            assert found.value.magnitude == pytest.approx(expected.value.magnitude, rel=1e-12)
