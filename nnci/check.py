@@ -33,7 +33,14 @@ def check(program: ir.Program, engine: Engine | None = None, constants_only: boo
     engine = engine or Engine(program)
     constants_only = constants_only or any(d.severity == "error" for d in diagnostics)
     diagnostics += check_values(program, engine, constants_only)
-    diagnostics += [d for d in engine.diagnostics if d not in diagnostics]
+    found_checking = len(engine.diagnostics)
+    if not constants_only and not any(d.severity == "error" for d in diagnostics):
+        from nnci.inputs import check_inputs
+
+        diagnostics += check_inputs(program, engine)
+    # Faults met deriving the figures (a division by zero in some rows) stay the evaluation's to report:
+    # the figures they touch are unknown, the others stand.
+    diagnostics += [d for d in engine.diagnostics[:found_checking] if d not in diagnostics]
     return diagnostics
 
 

@@ -90,6 +90,7 @@ class Engine:
         jobs over a table for that one row, with scalars (how `explain job[17].energy` replays a row);
         `sampler` draws every distribution (else each is its median)."""
         self.program = program
+        self.lanes: dict[ir.BlockKey, tuple[ir.BlockKey, ...]] = {}  # a plan's stacked block → the blocks it stands for
         self.forced = dict(methods or {})
         self.row = row
         self.sampler = sampler

@@ -98,6 +98,7 @@ class QuantitySpec:
     reported: Reported = ""
     unit: str | None = None
     large: tuple[str, float] | None = None
+    agrees: bool = False  # given beside the inputs that derive it, it must agree with them (E420)
 
     @property
     def report_unit(self) -> str:
@@ -124,15 +125,15 @@ _PUE = Range(1, reason="PUE below 1 is impossible")
 QUANTITIES: dict[str, QuantitySpec] = _declare(
     # -- the headline figures of every job (the JSON contract of DESIGN §4) --
     _q("energy", ENERGY, "facility energy: IT energy times PUE, plus idle energy when given", NON_NEGATIVE,
-       summed=True, reported="always", unit="kWh", large=("MWh", 1e4)),
+       summed=True, reported="always", unit="kWh", large=("MWh", 1e4), agrees=True),
     _q("operational", CARBON, "carbon from the energy used (location-based)", NON_NEGATIVE,
-       summed=True, reported="always", unit="kgCO2e", large=("tCO2e", 1e3)),
+       summed=True, reported="always", unit="kgCO2e", large=("tCO2e", 1e3), agrees=True),
     _q("embodied", CARBON, "share of the hardware's manufacturing carbon charged to this job", NON_NEGATIVE,
        summed=True, reported="always", unit="kgCO2e", large=("tCO2e", 1e3)),
     _q("total", CARBON, "operational plus embodied carbon", NON_NEGATIVE,
-       summed=True, reported="always", unit="kgCO2e", large=("tCO2e", 1e3)),
+       summed=True, reported="always", unit="kgCO2e", large=("tCO2e", 1e3), agrees=True),
     _q("net_operational", CARBON, "operational carbon at the net (market-based) intensity", NON_NEGATIVE,
-       summed=True, reported="if_known", unit="kgCO2e", large=("tCO2e", 1e3)),
+       summed=True, reported="if_known", unit="kgCO2e", large=("tCO2e", 1e3), agrees=True),
     # -- water (Li et al. 2023): on site for cooling, off site in generating the electricity --
     _q("water_onsite", VOLUME, "water used on site (cooling, humidification): IT energy × WUE", NON_NEGATIVE,
        summed=True, reported="if_known", unit="L", large=("m3", 1e4)),
@@ -147,9 +148,9 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
        Range(high=50e-3 / 3.6e6, severity="warning", reason="more than 50 L/kWh of electricity is unusual")),
     # -- jobs --
     _q("duration", TIME, "wall-clock time the fleet runs", NON_NEGATIVE, Range(0, low_open=True,
-       reason="a job that runs for no time uses nothing: give its duration, or leave it out to derive it")),
+       reason="a job that runs for no time uses nothing: give its duration, or leave it out to derive it"), agrees=True),
     _q("it_power", POWER, "power drawn by the fleet's devices", NON_NEGATIVE),
-    _q("it_energy", ENERGY, "energy drawn by the devices, before datacenter overhead", NON_NEGATIVE, summed=True),
+    _q("it_energy", ENERGY, "energy drawn by the devices, before datacenter overhead", NON_NEGATIVE, summed=True, agrees=True),
     _q("pue", DIMENSIONLESS, "power usage effectiveness", _PUE),
     _q("intensity", INTENSITY, "carbon intensity of the energy used", NON_NEGATIVE),
     _q("idle_power", POWER, "power the cluster draws outside the devices' work (infrastructure, idle nodes)",
@@ -158,8 +159,8 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
        summed=True),
     _q("accelerators", DIMENSIONLESS, "devices that do the computing; by default the fleet's devices whose role is "
        "accelerator (hosts are not counted)", NON_NEGATIVE, WHOLE),
-    _q("device_hours", TIME, "accelerator-hours: accelerators × duration", NON_NEGATIVE, summed=True),
-    _q("compute", FLOP, "total floating-point operations", NON_NEGATIVE, summed=True),
+    _q("device_hours", TIME, "accelerator-hours: accelerators × duration", NON_NEGATIVE, summed=True, agrees=True),
+    _q("compute", FLOP, "total floating-point operations", NON_NEGATIVE, summed=True, agrees=True),
     _q("throughput", THROUGHPUT, "achieved FLOP/s per accelerator", NON_NEGATIVE),
     _q("peak", THROUGHPUT, "peak FLOP/s per accelerator", NON_NEGATIVE),
     _q("efficiency", DIMENSIONLESS, "achieved share of peak throughput (hardware efficiency)", SHARE),
@@ -180,8 +181,8 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
        "(P = P_idle + u × (P_max − P_idle))", SHARE),
     _q("lifetime_usage", DIMENSIONLESS, "share of its lifetime the hardware is in use (BLOOM's embodied carbon per "
        "hour of use); not the utilisation of a job", SHARE),
-    _q("queries", QUERY, "number of queries served", NON_NEGATIVE, summed=True),
-    _q("energy_per_query", ENERGY / QUERY, "facility energy per query", NON_NEGATIVE),
+    _q("queries", QUERY, "number of queries served", NON_NEGATIVE, summed=True, agrees=True),
+    _q("energy_per_query", ENERGY / QUERY, "facility energy per query", NON_NEGATIVE, agrees=True),
     _q("carbon_per_query", CARBON / QUERY, "total carbon (operational and embodied) per query", NON_NEGATIVE),
     # -- grids and sources --
     _q("year", DIMENSIONLESS, "year of the data"),

@@ -387,3 +387,74 @@ def test_queries_from_energy_and_energy_per_query_and_the_reverse() -> None:
         "tokens = 60e6 tokens", "energy_per_query = 2 Wh/query\n  queries = 1e6"
     )
     assert close(figure(text, "serve.energy", "kWh"), 2 * 1e6 / 1000)  # 2,000 kWh
+
+
+# -- over-determined inputs and inputs that change nothing --------------------------------------
+
+
+def problems(text: str) -> list[tuple[str, str]]:
+    """(code, message) of every diagnostic of `nnci check` on the program."""
+    program = nnci.loads("nnci 0.1\n" + text)
+    try:
+        found = nnci.check(program)
+    except nnci.NnciError as error:
+        found = error.diagnostics
+    return [(d.code, d.message) for d in found]
+
+
+OVER = """
+device gpu {
+  power = 400 W
+}
+datacenter dc {
+  pue = 1.25
+  intensity = 100 gCO2e/kWh
+}
+training t {
+  fleet = { gpu = 4 }
+  site = dc
+  duration = 10 h
+  EXTRA
+}
+"""
+
+
+def test_agreeing_device_hours_pass_and_disagreeing_ones_are_an_error() -> None:
+    assert problems(OVER.replace("EXTRA", "device_hours = 40 h")) == []  # 4 × 10 h
+    assert problems(OVER.replace("EXTRA", "device_hours = 40.3 h")) == []  # within 1 %
+    found = problems(OVER.replace("EXTRA", "device_hours = 50 h"))
+    assert [code for code, _ in found] == ["E420"]  # one error for the pair, not one per side
+    assert "12.5 h" in found[0][1]  # the duration the 50 device-hours imply on 4 GPUs
+
+
+def test_a_given_energy_must_agree_with_the_fleet_that_draws_it() -> None:
+    assert problems(OVER.replace("EXTRA", "energy = 20 kWh")) == []  # 4 × 400 W × 10 h × 1.25
+    assert [c for c, _ in problems(OVER.replace("EXTRA", "energy = 25 kWh"))] == ["E420"]
+
+
+def test_compute_beside_throughput_and_device_hours() -> None:
+    text = OVER.replace("EXTRA", "throughput = 100 TFLOP/s\n  compute = COMPUTE")
+    assert problems(text.replace("COMPUTE", f"{100e12 * 40 * 3600:.6e} FLOP")) == []
+    assert [c for c, _ in problems(text.replace("COMPUTE", "1e19 FLOP"))] == ["E420"]
+
+
+def test_a_measured_energy_below_the_tdp_estimate_is_not_a_disagreement() -> None:
+    """TDP is an upper bound (BLOOM's API: 914 kWh measured on 16 A100 for 18 days)."""
+    text = OVER.replace("power = 400 W", "tdp = 400 W").replace("EXTRA", "energy = 12 kWh")
+    assert problems(text) == []
+
+
+def test_a_field_that_changes_nothing_is_a_warning_naming_what_reads_it() -> None:
+    found = problems(OVER.replace("EXTRA", "lifetime_usage = 85 %"))
+    assert [c for c, _ in found] == ["E421"] and "`t.lifetime_usage`" in found[0][1]
+    program = nnci.loads("nnci 0.1\n" + OVER.replace("EXTRA", "lifetime_usage = 85 %"))
+    warning = nnci.check(program)[0]
+    assert warning.severity == "warning" and warning.help is not None and "`bloom`" in warning.help
+    assert (
+        problems(
+            OVER.replace("EXTRA", "lifetime_usage = 85 %\n  method = bloom").replace(
+                "power = 400 W", "tdp = 400 W\n  embodied = 100 kgCO2e\n  lifetime = 6 years"
+            )
+        )
+        == []
+    )

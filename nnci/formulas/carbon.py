@@ -21,6 +21,7 @@ register(Formula(
     "default-transport", "grid", "transport", DIMENSIONLESS, "τ = 1",
     (), lambda: Noted(1.0, "τ defaults to 1 (no transport loss)"), NNCI,
     (Example({}, "1"),),
+    estimate=True,
 ))  # fmt: skip
 
 register(Formula(

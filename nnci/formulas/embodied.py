@@ -38,6 +38,7 @@ register(Formula(
     "llmcarbon-lifetime", "device", "lifetime", TIME, "lifetime = 5 × 365 days",
     (), lambda: Noted(1825 * 86400.0, "LLMCarbon's default lifetime, 5 × 365 days"), LLMCARBON,
     (Example({}, "1825 days"),), method="llmcarbon",
+    estimate=True,
 ))  # fmt: skip
 
 

@@ -23,6 +23,7 @@ register(Formula(
     lambda tdp: Noted(tdp, "TDP used as average power (an upper bound; measured power is usually lower)"),
     "Luccioni et al. 2023 (BLOOM) and Green Algorithms use TDP when measured power is unknown",
     (Example({"tdp": "400 W"}, "400 W"),),
+    estimate=True,
 ))  # fmt: skip
 
 register(Formula(
@@ -196,6 +197,7 @@ for kind in ("training", "inference"):
         (Example({"tdp": [("384", "400 W")], "duration": "2820.286 h", "idle_energy": None}, "433196 kWh"),
          Example({"tdp": [("48", None)], "duration": "2820.286 h", "idle_energy": "256646 kWh"}, "256646 kWh")),
         method="bloom",
+        estimate=True,
     ))  # fmt: skip
 
 for kind in ("training", "inference"):
@@ -209,6 +211,7 @@ for kind in ("training", "inference"):
         BLOOM,
         (Example({"device_hours": "1082990 h", "tdp": "400 W", "idle_energy": None}, "433196 kWh"),),
         method="bloom", needs=("device",),
+        estimate=True,
     ))  # fmt: skip
 
 for kind in ("training", "inference"):
