@@ -43,7 +43,7 @@ class Derivation:
 
     @property
     def label(self) -> str:
-        return f"{self.block}.{self.name}"
+        return self.name if self.block == ir.FIGURE else f"{self.block}.{self.name}"
 
 
 @attrs.frozen
@@ -58,7 +58,7 @@ class Unknown:
 
     @property
     def label(self) -> str:
-        return f"{self.block}.{self.name}"
+        return self.name if self.block == ir.FIGURE else f"{self.block}.{self.name}"
 
 
 Result = Derivation | Unknown
@@ -91,6 +91,7 @@ class Engine:
         jobs over a table for that one row, with scalars (how `explain job[17].energy` replays a row);
         `sampler` draws every distribution (else each is its median)."""
         self.program = program
+        self.lanes: dict[ir.BlockKey, tuple[ir.BlockKey, ...]] = {}  # a plan's stacked block → the blocks it stands for
         self.forced = dict(methods or {})
         self.row = row
         self.sampler = sampler
@@ -159,6 +160,8 @@ class Engine:
     def _derive(self, key: ir.BlockKey, name: str, method: str | None) -> Result:
         if key == ir.TOTAL:
             return self._total(name)
+        if key == ir.FIGURE:
+            return self._figure(name)
         block = self.program.blocks[key]
         field = block.fields.get(name)
         if field is not None:
@@ -173,7 +176,8 @@ class Engine:
             finally:
                 self.fields.pop()
             return Derivation(key, name, self._retag(block.kind, name, value), None, tuple(deps), field.span)
-        formulas = formulas_for(block.kind, name, method)
+        # a formula that needs a field the block does not give (`device`) is another description of a job
+        formulas = [f for f in formulas_for(block.kind, name, method) if all(n in block.fields for n in f.needs)]
         if not formulas and method is not None and formulas_for(block.kind, name):
             reason = f"method `{method}` does not estimate it; give `{name}` directly, or choose another method"
             return Unknown(key, name, (f"{key}.{name}",), reason)
@@ -345,6 +349,18 @@ class Engine:
         """A device's role: `accelerator` unless its record says `host`."""
         field = self.program.blocks[key].fields.get("role")
         return field.expr.value if field is not None and isinstance(field.expr, ir.Text) else ROLES[0]
+
+    def _figure(self, name: str) -> Result:
+        """A figure derived from others (`figure ratio = serve.total / train.total`), traced like any other."""
+        figure = self.program.figures[name]
+        try:
+            value, deps = self.evaluate(figure.expr, None, None)
+        except _Missing as error:
+            return Unknown(ir.FIGURE, name, error.unknown.missing, error.unknown.reason, error.unknown.fault)
+        except EvalError as error:
+            self._report(error)
+            return Unknown(ir.FIGURE, name, (f"{name} (could not be computed)",), f"{error} at {error.span}", True)
+        return Derivation(ir.FIGURE, name, value, None, tuple(deps), figure.span)
 
     def _total(self, name: str) -> Result:
         values: list[Quantity] = []
