@@ -413,3 +413,12 @@ def test_yaml_reader_gives_data_or_a_located_error(text: str) -> None:
         yaml_subset.read(text)
     except yaml_subset.YamlError as error:
         assert 1 <= error.line <= text.count("\n") + 1 and error.column >= 1
+
+
+@pytest.mark.usefixtures("at_repo")
+def test_an_output_that_cannot_be_written_is_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "no-such-folder"
+    assert main(["import", (CASES / "nnci-demo-if1.yml").as_posix(), "-o", str(missing / "x.nnci")]) == 1
+    assert main(["export", "models/nnci-demo.nnci", "--to", "if", "-o", str(missing / "x.yml")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "Traceback" not in err
