@@ -8,6 +8,7 @@ from pathlib import Path
 import attrs
 
 from nnci import ir
+from nnci import overrides as whatif
 from nnci.check import check as check_program
 from nnci.deep import with_deep_stack
 from nnci.diagnostics import Diagnostic, NnciError, has_errors
@@ -26,15 +27,35 @@ def load(
     everything: bool = False,
     allow_imports: Sequence[str | Path] = (),
     max_file_bytes: int | None = None,
+    overrides: Sequence[str] = (),
 ) -> ir.Program:
     """Read, parse and resolve files (and everything they import) into one program. Imported
     blocks are resolved when something refers to them, or all of them with `everything`.
 
     Imports must stay inside each file's project (its folder, or the nearest one above holding
     `nnci.toml`) or inside a folder of `allow_imports`; files larger than `max_file_bytes`
-    (default 50 MB, or $NNCI_MAX_FILE_BYTES) are refused. `-` reads standard input."""
-    loaded, diagnostics = load_files(list(paths), allow_imports, max_file_bytes)
+    (default 50 MB, or $NNCI_MAX_FILE_BYTES) are refused. `-` reads standard input.
+    `overrides` are `block.field=value` texts, as `--set` takes them: each replaces that field for
+    this program (parsed and checked as in the file; diagnostics point into the pseudo-file `--set`)."""
+    loaded, diagnostics = load_with_overrides(paths, overrides, allow_imports, max_file_bytes)
     return with_deep_stack(_resolved, loaded, diagnostics, everything)
+
+
+def load_with_overrides(
+    paths: Sequence[str | Path],
+    overrides: Sequence[str],
+    allow_imports: Sequence[str | Path] = (),
+    max_file_bytes: int | None = None,
+    vary: Sequence[str] = (),
+) -> tuple[LoadedProgram, list[Diagnostic]]:
+    """The loaded syntax trees with `--set` fields in place (and `--vary` arguments parsed and located)."""
+    parsed = [p for p in (whatif.parse(overrides, whatif.SET), whatif.parse(vary, whatif.VARY)) if p.source]
+    named = whatif.std_modules_named(o for p in parsed for argument in p.arguments for o in argument)
+    loaded, diagnostics = load_files(list(paths), allow_imports, max_file_bytes, named)
+    if parsed:
+        loaded, problems = whatif.apply(loaded, parsed, {name: whatif.std_key(name) for name in named})
+        diagnostics = diagnostics + problems
+    return loaded, diagnostics
 
 
 def loads(
@@ -85,8 +106,13 @@ def evaluate(
     return with_deep_stack(evaluate_program, program, engine, plan, samples, seed)
 
 
-def run(*paths: str | Path, allow_imports: Sequence[str | Path] = (), max_file_bytes: int | None = None) -> Results:
-    program = load(*paths, allow_imports=allow_imports, max_file_bytes=max_file_bytes)
+def run(
+    *paths: str | Path,
+    allow_imports: Sequence[str | Path] = (),
+    max_file_bytes: int | None = None,
+    overrides: Sequence[str] = (),
+) -> Results:
+    program = load(*paths, allow_imports=allow_imports, max_file_bytes=max_file_bytes, overrides=overrides)
     plan, engine = compile(program)
     check(program, engine)
     return evaluate(program, engine, plan)

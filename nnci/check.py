@@ -13,6 +13,7 @@ from typing import Any
 from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic
 from nnci.engine import CYCLE, Engine, Unknown, exponent_fraction, source_text
+from nnci.formulas.registry import all_formulas
 from nnci.quantity import Quantity, format_number
 from nnci.schema import COUNTED, SCHEMA, Spec
 from nnci.uncertain.distributions import DISTRIBUTIONS, TAIL, BadParameters
@@ -246,6 +247,7 @@ def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> l
         if not constants_only:
             for check_line in block.checks:
                 _check_line(engine, block, check_line, diagnostics)
+            _zero_divisors(engine, block)
     for expect in program.expects:  # arithmetic errors in expected values surface as E405
         for expr in (expect.value, expect.tolerance):
             value = engine.try_evaluate(expr, None) if expr is not None and _is_constant(expr) else None
@@ -253,6 +255,19 @@ def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> l
                 diagnostics.append(Diagnostic("E402", "a tolerance cannot be negative", expr.span,
                                               help="write e.g. `within 1 %`"))  # fmt: skip
     return diagnostics
+
+
+def _zero_divisors(engine: Engine, block: ir.Block) -> None:
+    """A field given as 0 may be what a formula divides by (`queries = 0` for energy per query): the
+    figures built on it are derived here, so the engine locates the zero (E405) before anything runs."""
+    for field in block.fields.values():
+        if not isinstance(field.expr, ir.Const) or arrays.is_array(field.expr.value.magnitude):
+            continue
+        if field.expr.value.magnitude != 0:
+            continue
+        for formula in all_formulas():
+            if formula.kind == block.kind and any(i.path == field.name for i in formula.inputs):
+                engine.quantity(block.key, formula.output)
 
 
 def _value(
@@ -321,12 +336,12 @@ def _check_range(
                                   "(bounded: `uniform`, `triangular`)"))  # fmt: skip
         elif count is None:
             out.append(Diagnostic("E402", f"`{spec.name}` = {value.format()}: {rule.reason}", expr.span,
-                                  severity=rule.severity, help=_range_help(spec, value.magnitude)))  # fmt: skip
+                                  severity=rule.severity, help=_range_help(spec, value.magnitude, expr)))  # fmt: skip
         else:
             first = Quantity(value.magnitude[rows[0]], value.dimension)
             out.append(Diagnostic("E402", f"`{spec.name}` is out of range in {arrays.rows_text(rows, count)}: {rule.reason}",
                                   expr.span, severity=rule.severity, notes=_cell_notes(engine, expr, rows, first),
-                                  help=_range_help(spec, float(first.magnitude))))  # fmt: skip
+                                  help=_range_help(spec, float(first.magnitude), expr)))  # fmt: skip
         return
 
 
@@ -418,8 +433,12 @@ def _cell_notes(engine: Engine, expr: ir.Expr, rows: list[int], first: Quantity)
     return tuple(notes)
 
 
-def _range_help(spec: Spec, value: float) -> str | None:
-    if spec.dim == DIMENSIONLESS and any(r.high == 1 for r in spec.ranges) and 1 < value <= 100:
+def _range_help(spec: Spec, value: float, expr: ir.Expr) -> str | None:
+    share = spec.dim == DIMENSIONLESS and any(r.high == 1 for r in spec.ranges)
+    if share and value > 1 and isinstance(expr, ir.Const) and expr.text.endswith("%"):  # `400 %`: % was written
+        return (f"`{expr.text}` is {format_number(value)} times the whole; a share is at most `100 %` "
+                f"(`0.4` and `40 %` are the same share)")  # fmt: skip
+    if share and 1 < value <= 100:
         return f"a share is written with its unit: `{format_number(value)} %`"
     if spec.name == "transport":
         return "τ is the share of generated electricity that reaches the site, e.g. `transport = 0.95`"
@@ -433,7 +452,8 @@ def _check_map(
 ) -> None:
     if not expr.entries:
         what = "shares" if spec.shares else "counts"
-        out.append(Diagnostic("E403" if spec.shares else "E402", f"`{spec.name}` is empty", expr.span,
+        shown = "fleet" if block.key.name.endswith(".fleet") else spec.name  # an inline `fleet = { ... }`
+        out.append(Diagnostic("E403" if spec.shares else "E402", f"`{shown}` is empty", expr.span,
                               help=f"name at least one {spec.target} with its {what[:-1]}"))  # fmt: skip
         return
     weights: list[Any] = []

@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from nnci import api, ir, output
 from nnci.deep import with_deep_stack
@@ -15,9 +16,9 @@ from nnci.diagnostics import Diagnostic, NnciError, render_all
 from nnci.engine import Engine, Unknown
 from nnci.evaluate import compare
 from nnci.ir import TOTAL
-from nnci.schema import ADDITIVE, KINDS, SCHEMA
+from nnci.schema import ADDITIVE, KINDS, QUANTITIES, SCHEMA
 from nnci.uncertain.sampling import DEFAULT_SAMPLES
-from nnci.units import CARBON, ENERGY, UnitError, parse_unit
+from nnci.units import UnitError, parse_unit
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -120,11 +121,14 @@ def _parser() -> argparse.ArgumentParser:
 
     catalog = commands.add_parser("catalog", help="list or search the standard library",
                                   description="List or search the records of the standard library (std/...): "
-                                  "name, key figures and source. Every word of QUERY must match the name, "
-                                  "label, vendor, zone or source.")  # fmt: skip
+                                  "name, key figures and source. Every word of QUERY must match; records "
+                                  "matched by name, label, zone or description come first, then a count of "
+                                  "those matched only in the text of their sources.")  # fmt: skip
     catalog.add_argument("query", nargs="*", metavar="QUERY")
     catalog.add_argument("--kind", choices=KINDS, help="only records of this kind")
     catalog.add_argument("--sources", action="store_true", help="show each record's sources")
+    catalog.add_argument("--all", action="store_true",
+                         help="list every match, also those past the first 25 and those matched only in source text")  # fmt: skip
     catalog.set_defaults(command=_catalog)
 
     validate = commands.add_parser("validate", help="run every `expect` line",
@@ -138,11 +142,13 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--seed", type=int, default=0, metavar="S", help="the seed of those draws (default 0)")
     _project_options(validate)
     validate.set_defaults(command=_validate)
+    _interop_commands(commands)
+    _whatif_commands(commands, run, check, explain)
     return parser
 
 
 def _sampling_options(command: argparse.ArgumentParser, required: bool) -> None:
-    default = f" (default {DEFAULT_SAMPLES:,})" if not required else ""
+    default = f" (default {DEFAULT_SAMPLES:,})" if required else ""
     command.add_argument("--samples", type=_positive, default=DEFAULT_SAMPLES if required else None, metavar="N",
                          help="Monte Carlo: draw every distribution N times and report each figure's median and "
                          f"5th–95th percentiles{default}")  # fmt: skip
@@ -170,7 +176,8 @@ def _project_options(command: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace, *files: str | Path, everything: bool = False) -> ir.Program:
-    return api.load(*files, everything=everything, allow_imports=args.allow_import, max_file_bytes=args.max_file_bytes)
+    return api.load(*files, everything=everything, allow_imports=args.allow_import, max_file_bytes=args.max_file_bytes,
+                    overrides=getattr(args, "set", ()))  # fmt: skip
 
 
 def _version() -> str:
@@ -191,9 +198,11 @@ def _run(args: argparse.Namespace) -> int:
         except UnitError as error:
             print(f"nnci run: --unit: {error}" + (f" ({error.hint})" if error.hint else ""), file=sys.stderr)
             return 2
-        if dimension not in (ENERGY, CARBON):
-            print(f"nnci run: --unit {unit}: the figures shown are energy and carbon; "
-                  "give an energy unit (kWh, MWh) or a carbon unit (kgCO2e, tCO2e)", file=sys.stderr)  # fmt: skip
+        shown = {spec.dim: spec for spec in QUANTITIES.values() if spec.reported}
+        if dimension not in shown:
+            choices = ", ".join(dict.fromkeys(f"{s.dim.describe()} ({s.report_unit})" for s in shown.values()))
+            print(f"nnci run: --unit {unit}: it is not the unit of a figure shown; give a unit of {choices}",
+                  file=sys.stderr)  # fmt: skip
             return 2
     program = _load(args, *args.files)
     grouping = _grouping(program, args.by) if args.by else None
@@ -222,6 +231,7 @@ def _run(args: argparse.Namespace) -> int:
         render = {"table": output.table, "md": output.to_markdown, "csv": output.to_csv}
         print(render[args.format](results, args.unit))
     found_late = [d for d in engine.diagnostics if d not in warnings]  # faults in some rows, found evaluating
+    found_late += _unused_overrides(program, engine, plan.lanes)
     _warn(found_late, program.sources)
     return 1 if any(d.severity == "error" for d in found_late) else 0
 
@@ -428,7 +438,7 @@ def _fmt(args: argparse.Namespace) -> int:
 def _catalog(args: argparse.Namespace) -> int:
     from nnci import catalog
 
-    hits, problems = catalog.search(" ".join(args.query), args.kind)
+    hits, problems = catalog.search(" ".join(args.query), args.kind, args.all)
     if problems:
         print(render_all(problems, {}), file=sys.stderr)
         return 1
@@ -475,3 +485,129 @@ def _nnci_files(paths: Sequence[str]) -> list[Path]:
         else:
             files.append(path)  # a missing file is reported by the loader, like every command does
     return list(dict.fromkeys(files))  # a file named twice is validated once
+
+
+# -- interop: `nnci import` and `nnci export` (nnci/interop/) ------------------------------------
+
+
+def _interop_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from nnci.interop import cli as interop
+
+    interop.add_commands(commands)
+
+
+# -- what-ifs and reports: --set, sweep, diff, report -------------------------------------------
+
+
+def _whatif_commands(commands: Any, *with_set: argparse.ArgumentParser) -> None:
+    """`--set` on run, check and explain; the commands `sweep`, `diff` and `report`."""
+    for command in with_set:
+        _set_option(command)
+
+    report = commands.add_parser("report", help="a carbon statement to paste, or an HTML report with charts",
+                                 description="Write the scenario's carbon statement (hardware, hours, sites, PUE, "
+                                 "method, energy, operational and embodied carbon, total, equivalents, references) "
+                                 "as Markdown, plain text or LaTeX with BibTeX, or a self-contained HTML report "
+                                 "with inline SVG charts and every figure's derivation.")  # fmt: skip
+    report.add_argument("files", nargs="+", metavar="FILE")
+    report.add_argument("--format", choices=("md", "html", "latex", "text"), default="md")
+    report.add_argument("-o", "--output", metavar="PATH", help="write to PATH instead of standard output")
+    report.add_argument("--equivalents", default=None, metavar="SET",
+                        help="which source's equivalence factors to use (epa, desnz, green-algorithms; default epa)")  # fmt: skip
+    _set_option(report)
+    _project_options(report)
+    report.set_defaults(command=_report)
+
+    sweep = commands.add_parser("sweep", help="every combination of --vary values, sorted by total carbon",
+                                description="Evaluate every combination of the values given with --vary (one "
+                                "program, jobs of one shape evaluated together as arrays) and print a row per "
+                                "combination, lowest total carbon first.")  # fmt: skip
+    sweep.add_argument("files", nargs="+", metavar="FILE")
+    sweep.add_argument("--vary", action="append", default=[], required=True, metavar="BLOCK.FIELD=V1,V2,...",
+                       help="values to try for one field (repeatable: every combination is evaluated)")  # fmt: skip
+    sweep.add_argument("--show", action="append", default=[], metavar="QUANTITY",
+                       help="figures to show, summed over jobs (default energy, operational, embodied, total)")  # fmt: skip
+    sweep.add_argument("--format", choices=("table", "csv", "json", "md", "html"), default="table")
+    sweep.add_argument("-o", "--output", metavar="PATH", help="write to PATH instead of standard output")
+    _set_option(sweep)
+    _project_options(sweep)
+    sweep.set_defaults(command=_sweep)
+
+    diff = commands.add_parser("diff", help="what changed between two scenarios, and which inputs differ",
+                               description="Compare every job's figures between A and B (or A and A with --set "
+                               "overrides): old, new, change and ratio, then the inputs that differ (the leaves "
+                               "of the two explain trees).")  # fmt: skip
+    diff.add_argument("old", metavar="A")
+    diff.add_argument("new", nargs="?", metavar="B", help="default: A itself, with the --set overrides")
+    diff.add_argument("--format", choices=("table", "md", "json"), default="table")
+    _set_option(diff, "override fields of B (of A when B is not given)")
+    _project_options(diff)
+    diff.set_defaults(command=_diff)
+
+
+def _set_option(command: argparse.ArgumentParser, text: str = "override one field for this run, parsed and "
+                "checked as in the file (repeatable); e.g. --set dc.grid=grids.fra_2023") -> None:  # fmt: skip
+    command.add_argument("--set", action="append", default=[], metavar="BLOCK.FIELD=VALUE", help=text)
+
+
+def _written(args: argparse.Namespace, text: str) -> int:
+    if args.output:
+        Path(args.output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
+def _evaluated(args: argparse.Namespace, files: Sequence[str], overrides: Sequence[str]) -> Any:
+    program = api.load(*files, allow_imports=args.allow_import, max_file_bytes=args.max_file_bytes,
+                       overrides=overrides)  # fmt: skip
+    plan, engine = api.compile(program)
+    warnings = api.check(program, engine)
+    _warn(warnings, program.sources)
+    results = api.evaluate(program, engine, plan)
+    late = [d for d in engine.diagnostics if d not in warnings] + _unused_overrides(program, engine, plan.lanes)
+    _warn(late, program.sources)
+    return results
+
+
+def _unused_overrides(program: ir.Program, engine: Engine, lanes: Any) -> list[Diagnostic]:
+    from nnci.overrides import unused
+
+    return unused(program, engine, lanes)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from nnci import report
+
+    if args.equivalents is not None and args.equivalents not in report.EQUIVALENT_SETS:
+        print(f"nnci report: --equivalents: choose one of {', '.join(report.EQUIVALENT_SETS)}", file=sys.stderr)
+        return 2
+    results = _evaluated(args, args.files, args.set)
+    statement = report.build(results, args.files, args.equivalents or report.DEFAULT_EQUIVALENTS)
+    return _written(args, report.render(statement, args.format))
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from nnci import sweep
+
+    result = sweep.run(args.files, args.vary, args.set, args.show, args.allow_import, args.max_file_bytes)
+    _warn(list(result.warnings), result.program.sources)
+    if args.format == "html":
+        from nnci.report import html
+
+        return _written(args, html.sweep_page(result, args.files))
+    return _written(args, sweep.render(result, args.format, args.files))
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from nnci import diff
+
+    if args.new is None and not args.set:
+        print("nnci diff: give B, or --set overrides to compare A with", file=sys.stderr)
+        return 2
+    old = _evaluated(args, [args.old], ())
+    new = _evaluated(args, [args.new or args.old], args.set)
+    result = diff.diff(old, new)
+    render = {"table": diff.table, "md": diff.markdown, "json": diff.to_json}[args.format]
+    print(render(result))
+    return 0

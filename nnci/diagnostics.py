@@ -23,12 +23,14 @@ CODES = {
     "E202": "duplicate name",
     "E203": "duplicate field",
     "E204": "unused table",
+    "E205": "an override that changes nothing",
     "E300": "unknown name",
     "E301": "unknown field",
     "E302": "unknown unit",
     "E303": "wrong kind of reference",
     "E304": "bad amend",
     "E305": "bad expression",
+    "E306": "bad --set or --vary argument",
     "E400": "wrong dimension",
     "E401": "incompatible dimensions",
     "E402": "implausible value",
@@ -42,6 +44,13 @@ CODES = {
     "E410": "cannot sample",
     "E500": "cannot derive",
     "E501": "expectation failed",
+    # nnci import / nnci export (nnci/interop/); golden cases in tests/cases/interop/
+    "E600": "not a file nnci can import (YAML, CSV or sacct text it cannot read)",
+    "E601": "not an nn-ci manifest, or one missing what the nn-ci plugins read",
+    "E602": "plugins or results nnci does not import",
+    "E603": "a value the source tool treats differently (0 taken as missing)",
+    "E604": "an assumption made while importing",
+    "E620": "bad fields in a Slurm job log",
 }
 
 

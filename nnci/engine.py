@@ -20,7 +20,7 @@ from nnci.diagnostics import Diagnostic, Span, source_lines
 from nnci.formulas import formulas_for
 from nnci.formulas.registry import Formula, Item, NotApplicable, Noted
 from nnci.quantity import DimensionError, Quantity
-from nnci.schema import AGGREGATES, COUNTED, JOB_KINDS, SCHEMA
+from nnci.schema import AGGREGATES, COUNTED, JOB_KINDS, SCHEMA, article
 from nnci.uncertain.distributions import DISTRIBUTIONS, BadParameters
 from nnci.units import DIMENSIONLESS, display_unit
 
@@ -220,7 +220,7 @@ class Engine:
         except NotApplicable as error:
             return Unknown(key, formula.output, (f"{key}: {error}",))
         except ZeroDivisionError:
-            return self._fault(key, formula, [0], None, "divides by zero")
+            return self._fault(key, formula, [0], None, "divides by zero", deps)
         except OverflowError:
             return self._fault(key, formula, [0], None, "overflows")
         note = (raw.note or None) if isinstance(raw, Noted) else None
@@ -239,12 +239,29 @@ class Engine:
             note = "; ".join(n for n in (note, f"unknown in {arrays.rows_text(bad, count)}") if n)
         return Derivation(key, formula.output, Quantity(value, formula.dim), formula, tuple(deps), note=note)
 
-    def _fault(self, key: ir.BlockKey, formula: Formula, rows: list[int], count: int | None, what: str) -> Unknown:
-        """A formula whose inputs are all there but whose arithmetic fails: unknown, and said where."""
+    def _fault(
+        self,
+        key: ir.BlockKey,
+        formula: Formula,
+        rows: list[int],
+        count: int | None,
+        what: str,
+        inputs: list[Derivation] = (),  # type: ignore[assignment]
+    ) -> Unknown:
+        """A formula whose inputs are all there but whose arithmetic fails: unknown, and said where (a zero
+        divisor at the field that gives it)."""
         where = f" in {arrays.rows_text(rows, count)}" if count is not None else ""
         reason = f"`{formula.name}` ({formula.equation}) {what}{where}"
         block = self.program.blocks.get(key)
         stacked = key.module == ir.PLAN_MODULE  # a stacked job is redone job by job, with messages of its own
+        zeros = [d for d in inputs if not arrays.is_array(d.value.magnitude) and d.value.magnitude == 0]
+        if block is not None and count is None and zeros and not stacked:
+            given = next((d for d in zeros if d.span is not None), None)
+            names = ", ".join(f"`{d.label}`" for d in zeros)
+            self._add(Diagnostic("E405", f"`{key}.{formula.output}` cannot be computed: {names} is 0",
+                                 given.span if given else block.span, notes=(reason,),
+                                 help=f"`{formula.output}` divides by it: give it a value above 0, or leave "
+                                 f"`{zeros[0].name}` out (then `{formula.output}` is unknown)"))  # fmt: skip
         if block is not None and count is not None and not stacked:
             span = block.fields["rows"].span if "rows" in block.fields else block.span
             self._add(Diagnostic("E405", f"`{key}.{formula.output}` cannot be computed{where}", span,
@@ -303,7 +320,12 @@ class Engine:
         if missing:
             return Unknown(ir.TOTAL, name, tuple(dict.fromkeys(missing)))
         if not values:
-            return Unknown(ir.TOTAL, name, ("a training or inference block",))
+            having = [kind for kind in JOB_KINDS if name in SCHEMA[kind]]
+            if not self.program.jobs:
+                return Unknown(ir.TOTAL, name, ("a training or inference block",), "there is no job to sum over")
+            shown = " or ".join(having)
+            return Unknown(ir.TOTAL, name, (f"{article(shown)} block",),
+                           f"there is no {shown} job, and only {shown} jobs have `{name}`")  # fmt: skip
         for value in values[1:]:
             values[0]._same(value, "+")
         if self.sampler is not None:  # per sample, in the jobs' order (a job over a table: its rows' sum)

@@ -37,8 +37,11 @@ class _Comments:
     blank_after: frozenset[int]  # standalone comments followed by a blank line (which detaches a `##` doc)
 
 
-def format_module(module: ast.Module, text: str) -> str:
-    comments = _classify(module.comments, text)
+def format_module(module: ast.Module, text: str | None) -> str:
+    """The canonical text of a module. `text` is the source it was parsed from; None for a module
+    built by a program (nnci/interop/printer.py), whose comments at column 1 stand on their own
+    line and the others trail the line they are on."""
+    comments = _classify(module.comments, text) if text is not None else _placed(module)
     printer = _Printer(comments)
     if module.version is not None:
         header = module.header_line or 1
@@ -68,10 +71,26 @@ def format_module(module: ast.Module, text: str) -> str:
     return printer.text()
 
 
-def _classify(comments: tuple[ast.Comment, ...], text: str) -> _Comments:
-    lines = text.split("\n")
+def _placed(module: ast.Module) -> _Comments:
+    """Comments of a module without source text: a comment at column 1 stands on its own line, any
+    other trails its line; a line number no code or comment uses is a blank line."""
     standalone: dict[int, str] = {}
     trailing: dict[int, str] = {}
+    for comment in module.comments:
+        (trailing if comment.column > 1 else standalone)[comment.line] = comment.text
+    used = set(standalone) | {module.header_line or 0}
+    statements: list[ast.Import | ast.Block | ast.Expect] = [*module.imports, *module.blocks, *module.expects]
+    for statement in statements:
+        used.update(range(statement.span.line, statement.span.end_line + 1))
+        if isinstance(statement, ast.Block):
+            used.update(a.span.line for a in statement.annotations)
+    return _Comments(standalone, trailing, frozenset(n for n in standalone if n + 1 not in used))
+
+
+def _classify(comments: tuple[ast.Comment, ...], text: str) -> _Comments:
+    standalone: dict[int, str] = {}
+    trailing: dict[int, str] = {}
+    lines = text.split("\n")
     for comment in comments:
         before = lines[comment.line - 1][: comment.column - 1] if comment.line <= len(lines) else ""
         (trailing if before.strip() else standalone)[comment.line] = comment.text

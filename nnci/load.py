@@ -117,9 +117,13 @@ def _resolved(path: Path) -> Path | None:
 
 
 def load(
-    paths: Sequence[str | Path], allow_imports: Sequence[str | Path] = (), max_bytes: int | None = None
+    paths: Sequence[str | Path],
+    allow_imports: Sequence[str | Path] = (),
+    max_bytes: int | None = None,
+    std_modules: Sequence[str] = (),
 ) -> tuple[Program, list[Diagnostic]]:
-    """Load the files named (`-` or /dev/stdin: standard input) and everything they import."""
+    """Load the files named (`-` or /dev/stdin: standard input) and everything they import; also the
+    standard-library modules named in `std_modules` (`grids`: what a `--set` value may name)."""
     loader = _Loader(allow_imports, max_bytes)
     roots = []
     for path in paths:
@@ -130,6 +134,8 @@ def load(
         if key is not None and key not in roots:
             roots.append(key)
     loader.load_prelude()
+    for name in std_modules:
+        loader.load_root(std_dir() / f"{name}.nnci", loader.std_project())
     return loader.program(roots), loader.diagnostics
 
 

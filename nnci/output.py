@@ -7,6 +7,7 @@ import io
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -15,19 +16,28 @@ from nnci.diagnostics import Diagnostic, source_lines
 from nnci.engine import Derivation, Result, Unknown
 from nnci.evaluate import ExpectResult, JobResult, Results, Sampled
 from nnci.quantity import Quantity, format_number
-from nnci.schema import ADDITIVE, REPORTED, REPORTED_IF_KNOWN, SCHEMA
+from nnci.schema import ADDITIVE, QUANTITIES, REPORTED, REPORTED_IF_KNOWN
 from nnci.uncertain.sampling import Summary
-from nnci.units import CARBON, ENERGY, Dimension, display_unit, parse_unit
+from nnci.units import Dimension, display_unit, parse_unit
 
-CONTRACT_UNITS = {ENERGY: "kWh", CARBON: "kgCO2e"}
+if TYPE_CHECKING:
+    import cattrs
 
 
 def unit_choices(overrides: Sequence[str]) -> dict[Dimension, str]:
     return {parse_unit(unit).dimension: unit for unit in overrides}
 
 
-def _unit(dimension: Dimension, overrides: dict[Dimension, str], defaults: dict[Dimension, str]) -> str:
-    return overrides.get(dimension) or defaults.get(dimension) or display_unit(dimension)
+def unit_for(
+    name: str, dimension: Dimension, overrides: dict[Dimension, str], defaults: dict[Dimension, str] | None = None
+) -> str:
+    """The unit to show a quantity in: the user's (`--unit`), the table's readable choice, then the
+    unit its declaration reports it in (`schema.QUANTITIES`)."""
+    chosen = overrides.get(dimension) or (defaults or {}).get(dimension)
+    if chosen:
+        return chosen
+    spec = QUANTITIES.get(name)
+    return spec.report_unit if spec is not None and spec.dim == dimension else display_unit(dimension)
 
 
 def _rows(results: Results) -> list[tuple[str, str, dict[str, Result]]]:
@@ -43,13 +53,19 @@ def _job_label(job: JobResult) -> str:
 
 
 def _auto_units(results: Results) -> dict[Dimension, str]:
-    """Readable table units: MWh and tCO2e once the totals are large enough."""
-    units = {}
-    for dim, small, large, threshold in ((ENERGY, "kWh", "MWh", 1e4), (CARBON, "kgCO2e", "tCO2e", 1e3)):
+    """Readable table units: a quantity's `large` unit (MWh, tCO2e) once the totals of its dimension
+    are large enough, the same for every column of that dimension."""
+    units: dict[Dimension, str] = {}
+    for spec in QUANTITIES.values():
+        if spec.large is None or spec.dim in units:
+            continue
+        large, threshold = spec.large
         values = [
-            r.value.to(small) for r in results.total.values() if isinstance(r, Derivation) and r.value.dimension == dim
+            r.value.to(spec.report_unit)
+            for r in results.total.values()
+            if isinstance(r, Derivation) and r.value.dimension == spec.dim
         ]
-        units[dim] = large if values and max(abs(v) for v in values) >= threshold else small
+        units[spec.dim] = large if values and max(abs(v) for v in values) >= threshold else spec.report_unit
     return units
 
 
@@ -79,7 +95,7 @@ def table(results: Results, units: Sequence[str] = ()) -> str:
         [
             name,
             kind,
-            *(cell(_get(q, n), _unit(_column_dim(n), overrides, defaults)) for n in columns),
+            *(cell(_get(q, n), unit_for(n, _column_dim(n), overrides, defaults)) for n in columns),
         ]
         for name, kind, q in _rows(results)
     ]
@@ -101,10 +117,8 @@ def _dim(result: Result) -> Dimension:
 
 
 def _column_dim(name: str) -> Dimension:
-    """The dimension of a reported quantity, from the schema (`inference` holds every job quantity)."""
-    dim = SCHEMA["inference"][name].dim
-    assert dim is not None
-    return dim
+    """The dimension of a reported quantity, from its declaration."""
+    return QUANTITIES[name].dim
 
 
 def _notes(results: Results) -> Iterable[str]:
@@ -172,34 +186,29 @@ class JsonQuantity:
     samples: dict[str, float] | None = None  # with --samples: n, mean, sd, p5, p50 (= value), p95
 
 
-@attrs.frozen
-class JsonBlock:
-    kind: str
-    energy: JsonQuantity
-    operational: JsonQuantity
-    embodied: JsonQuantity
-    total: JsonQuantity
-    net_operational: JsonQuantity | None = None  # Patterson's market-based figure, when known
-    sources: list[str] | None = None
-    rows: int | None = None  # a job over a table: its number of rows (the figures are their sums)
-
-
 def _json_quantity(result: Result, overrides: dict[Dimension, str]) -> JsonQuantity:
-    unit = _unit(_dim(result), overrides, CONTRACT_UNITS)
+    unit = unit_for(result.name, _dim(result), overrides)
     if isinstance(result, Unknown):
         return JsonQuantity(None, unit, missing=list(result.missing), reason=result.reason)
     formula = result.formula.name if result.formula else ("given" if result.span else None)
     return JsonQuantity(float(result.value.to(unit)), unit, formula, result.note)
 
 
-def _json_block(job: JobResult, overrides: dict[Dimension, str], sampling: Sampled | None = None) -> JsonBlock:
+def _json_block(
+    job: JobResult, overrides: dict[Dimension, str], converter: cattrs.Converter, sampling: Sampled | None = None
+) -> dict[str, object]:
+    """`kind`, then the reported quantities in the order they are declared, then `sources` and
+    `rows` (a job over a table: its number of rows; the figures are their sums) when there are any."""
     quantity = _json_sampled(sampling) if sampling else _json_quantity
-    return JsonBlock(
-        job.kind,
-        **{name: quantity(r, overrides) for name, r in job.quantities.items()},
-        sources=list(job.citations) or None,
-        rows=job.rows,
-    )
+    block: dict[str, object] = {"kind": job.kind}
+    for name in QUANTITIES:
+        if name in job.quantities:
+            block[name] = converter.unstructure(quantity(job.quantities[name], overrides))
+    if job.citations:
+        block["sources"] = list(job.citations)
+    if job.rows is not None:
+        block["rows"] = job.rows
+    return block
 
 
 def write_json(results: Results, files: Sequence[str], units: Sequence[str], write: Callable[[str], object]) -> None:
@@ -222,7 +231,7 @@ def write_json(results: Results, files: Sequence[str], units: Sequence[str], wri
     if not results.jobs:
         write("{}")
     for index, job in enumerate(results.jobs):
-        block = converter.unstructure(_json_block(job, overrides, results.sampling))
+        block = _json_block(job, overrides, converter, results.sampling)
         write(("{" if index == 0 else ",") + f"\n    {dumps(str(job.key), 2)}: {dumps(block, 2)}")
     if results.jobs:
         write("\n  }")
@@ -264,7 +273,7 @@ def to_markdown(results: Results, units: Sequence[str] = ()) -> str:
     lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * len(columns)]
     cell = _sampled_cell(results.sampling) if results.sampling else _cell
     for name, kind, q in _rows(results):
-        cells = [cell(_get(q, n), _unit(_column_dim(n), overrides, defaults)) for n in columns]
+        cells = [cell(_get(q, n), unit_for(n, _column_dim(n), overrides, defaults)) for n in columns]
         lines.append("| " + " | ".join([name, kind, *cells]) + " |")
     if results.sampling:
         lines[:0] = [sampling_line(results.sampling), ""]
@@ -384,7 +393,7 @@ def explain_json(
     result: Result,
     sources: dict[str, str],
     about: dict[str, object] | None = None,
-    extra: Callable[[Derivation], dict[str, object]] | None = None,
+    extra: Callable[[Derivation, str | None], dict[str, object]] | None = None,
 ) -> str:
     """The derivation tree as JSON: each node's value, unit, formula or source location, and inputs;
     `about` goes first (which row of which table the tree is of); `extra` adds entries to a node."""
@@ -392,9 +401,9 @@ def explain_json(
 
 
 def _trace(
-    node: Result, sources: dict[str, str], extra: Callable[[Derivation], dict[str, object]] | None = None
+    node: Result, sources: dict[str, str], extra: Callable[[Derivation, str | None], dict[str, object]] | None = None
 ) -> dict[str, object]:
-    unit = display_unit(node.value.dimension) if isinstance(node, Derivation) else None
+    unit = unit_for(node.name, node.value.dimension, {}) if isinstance(node, Derivation) else None
     if isinstance(node, Unknown):
         return {"quantity": node.label, "value": None, "missing": list(node.missing), "reason": node.reason}
     magnitude = node.value.to(unit or "")
@@ -412,7 +421,7 @@ def _trace(
     if node.note:
         entry["note"] = node.note
     if extra is not None:
-        entry.update(extra(node))
+        entry.update(extra(node, unit))
     if node.inputs:
         entry["inputs"] = [_trace(child, sources, extra) for child in _unique(node.inputs)]
     return entry
@@ -464,8 +473,10 @@ def expectation_diagnostic(result: ExpectResult) -> Diagnostic:
     target = result.expect.target_text
     unit = _written_unit(result)
     if isinstance(result.computed, Unknown):
+        absent = (result.computed.reason or "").startswith("there is no")  # no job of the kind that has it
         return Diagnostic("E500", f"cannot derive `{target}`: {unknown_reason(result.computed)}", result.expect.span,
-                          help="give the missing inputs, or the quantity itself")  # fmt: skip
+                          help="add such a job, or expect a quantity of the jobs there are" if absent
+                          else "give the missing inputs, or the quantity itself")  # fmt: skip
     tolerance = result.tolerance_text or "± " + _in(result.tolerance, unit)
     expected = _bound_prefix(result) + _in(result.expected, unit)
     message = f"`{target}` is {_in(result.computed.value, unit)}, expected {expected} ({tolerance})"
@@ -527,14 +538,14 @@ def validation_table(rows: list[list[str]]) -> str:
 
 def comparison_table(job: str, rows: list[tuple[str, dict[str, Result]]], chosen: str | None) -> str:
     """One job under every method: a row per method, then the spread (largest ÷ smallest) per column."""
-    units = {ENERGY: "MWh", CARBON: "tCO2e"}
+    units = {QUANTITIES[n].dim: QUANTITIES[n].large[0] for n in REPORTED if QUANTITIES[n].large}  # type: ignore[index]
     header = ["method", *REPORTED]
     body = []
     for method, quantities in rows:
         label = method + (
             " (chosen)" if method == chosen else " (default)" if chosen is None and method == "nnci" else ""
         )
-        body.append([label, *(_cell(quantities[n], _unit(_dim(quantities[n]), {}, units)) for n in REPORTED)])
+        body.append([label, *(_cell(quantities[n], unit_for(n, _dim(quantities[n]), {}, units)) for n in REPORTED)])
     spread = ["spread (max/min)"]
     for name in REPORTED:
         known = [q[name] for _, q in rows]
@@ -630,7 +641,7 @@ def rows_tables(results: Results, units: Sequence[str] = ()) -> list[Tabular]:
     for job in _table_jobs(results):
         assert job.rows is not None
         header, units_in, columns = _input_columns(results, job)
-        units_of = {n: _unit(_column_dim(n), overrides, CONTRACT_UNITS) for n in names}
+        units_of = {n: unit_for(n, _column_dim(n), overrides) for n in names}
         columns += [_per_row_values(job, n, units_of[n]) for n in names]
         body = [[i + 1, *cells] for i, cells in enumerate(zip(*columns, strict=True))]
         tables.append(Tabular(["row", *header, *names], [None, *units_in, *units_of.values()], body, str(job.key),
@@ -644,7 +655,7 @@ def group_table(results: Results, table: str, columns: Sequence[str], units: Seq
 
     overrides = unit_choices(units)
     names = _columns(results)
-    units_of = {n: _unit(_column_dim(n), overrides, CONTRACT_UNITS) for n in names}
+    units_of = {n: unit_for(n, _column_dim(n), overrides) for n in names}
     cells = results.program.tables[table].columns
     keys = list(zip(*(cells[c].values for c in columns), strict=True))
     groups = sorted(set(keys))

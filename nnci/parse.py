@@ -26,6 +26,7 @@ import attrs
 from nnci.ast import Comment, Module
 from nnci.diagnostics import Diagnostic, Span
 from nnci.resources import grammar_path
+from nnci.schema import KINDS
 
 if TYPE_CHECKING:
     import lark
@@ -121,6 +122,9 @@ def parse(text: str, file: str) -> Parsed:
     from lark.exceptions import UnexpectedInput
 
     text = _prepare(text)
+    uncertain = uncertainty_written(text, file)
+    if uncertain is not None:
+        return Parsed(None, (), (uncertain,))
     _SINK.comments = []
     try:
         tree = parser().parse(text)
@@ -138,6 +142,8 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnosti
         char = text[position] if position < len(text) else ""
         span = Span(file, line, column, line, column + 1)
         hint = "strings are written in double quotes" if char in "'`" else None
+        if char == "\u00b1":
+            return Diagnostic("E100", "`±` is not an operator", span, help=UNCERTAINTY_HINT)
         if char == '"':
             hint = 'a string ends on its line; its escapes are \\" \\\\ \\n \\t \\uXXXX \\xXX'
         return Diagnostic("E100", f"unexpected character `{char}`", span, help=hint)
@@ -172,6 +178,17 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnosti
         start = column - len(before) + len(before.rstrip()) - len(word)
         span = Span(file, line, start, line, start + len(word))
         message, hint = f"missing `,` before `{word}`", "separate map entries with `,` or a new line"
+        if _in_block(text, line, start):
+            message, hint = f"missing a new line before `{word}`", ONE_FIELD_A_LINE
+    elif token.type == "COMMA" and _in_block(text, line, column):
+        hint = ONE_FIELD_A_LINE
+    elif token.type in ("NAME", "UNIT") and "KIND" in expected and not before.strip():
+        from nnci.schema import KIND_SYNONYMS, KINDS
+
+        word = str(token)
+        meant = KIND_SYNONYMS.get(word.lower()) or next(iter(difflib_close(word, KINDS)), None)
+        message = f"`{word}` is not a kind of block"
+        hint = (f"did you mean `{meant}`? " if meant else "") + "the kinds of block are " + ", ".join(KINDS)
     elif token.type in ("CLOSE", "RBRACE") and "_NL" in expected:
         message, hint = f"unexpected {shown}", "each field, and the closing `}` of a block, go on a line of their own"
     elif token.type in ("NAME", "UNIT") and "_NL" in expected and "SLASH" in expected:
@@ -183,7 +200,59 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnosti
     return Diagnostic("E100", message, span, help=hint)
 
 
-STATEMENT_WORDS = ("grid", "source", "device", "fleet", "datacenter", "training", "inference", "expect", "import")
+ONE_FIELD_A_LINE = ("the fields of a block are separated by new lines: put each on a line of its own "
+                    "(commas separate the entries of a map, `{ gpu = 8, cpu = 2 }`)")  # fmt: skip
+UNCERTAINTY_HINT = ("an uncertain value is written as a distribution, e.g. `normal(350 W, 50 W)` (mean, standard "
+                    "deviation) or `uniform(300 W, 400 W)`")  # fmt: skip
+
+
+def difflib_close(word: str, candidates: tuple[str, ...]) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+
+
+def _in_block(text: str, line: int, column: int) -> bool:
+    """Whether the innermost `{` open at (line, column) opens a block rather than a map (`= {`)."""
+    lines = text.split("\n")
+    before = "\n".join([*lines[: line - 1], lines[line - 1][: column - 1] if line <= len(lines) else ""])
+    stack: list[int] = []
+    in_string = False
+    position = 0
+    for raw in before.split("\n"):
+        for offset, char in enumerate(raw):
+            if char == '"':
+                in_string = not in_string
+            elif in_string:
+                continue
+            elif char == "#":
+                break
+            elif char == "{":
+                stack.append(position + offset)
+            elif char == "}" and stack:
+                stack.pop()
+        position += len(raw) + 1
+        in_string = False
+    if not stack:
+        return False
+    return not before[: stack[-1]].rstrip().endswith(("=", ",", "(", "+", "-", "*", "/"))
+
+
+def uncertainty_written(text: str, file: str) -> Diagnostic | None:
+    """`350 W +- 50 W` would parse as 350 W + (-50 W): said before it is read as 300 W."""
+    if "+-" not in text:
+        return None
+    for number, raw in enumerate(text.split("\n"), 1):
+        code = re.sub(r'"([^"\\]|\\.)*"', lambda m: " " * len(m[0]), raw).split("#")[0]
+        column = code.find("+-")
+        if column >= 0:
+            span = Span(file, number, column + 1, number, column + 3)
+            return Diagnostic("E100", "`+-` is not an operator: `a +- b` would be read as a + (-b)", span,
+                              help=UNCERTAINTY_HINT)  # fmt: skip
+    return None
+
+
+STATEMENT_WORDS = (*KINDS, "expect", "import")
 
 
 def _block_start_inside_block(text: str, file: str, line: int) -> Diagnostic | None:
@@ -322,6 +391,8 @@ class _FastParser:
 
     def parse(self, text: str, file: str) -> tuple[Module, tuple[Diagnostic, ...]] | None:
         """The module and the diagnostics of lowering it; None if lark's path must decide."""
+        if "+-" in text:  # parses, but means nothing the user meant: lark's path reports it
+            return None
         enabled = gc.isenabled()
         gc.disable()  # the AST is built in one go: rescanning it while it grows costs without freeing anything
         try:

@@ -9,6 +9,7 @@ back with a "did you mean".
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from nnci import arrays, ast, ir
@@ -16,7 +17,7 @@ from nnci.diagnostics import Diagnostic, Span
 from nnci.load import PRELUDE
 from nnci.load import Program as Loaded
 from nnci.quantity import Quantity
-from nnci.schema import ADDITIVE, JOB_KINDS, METHODS, RESERVED_NAMES, SCHEMA, Spec
+from nnci.schema import ADDITIVE, FIELD_SYNONYMS, JOB_KINDS, METHODS, RESERVED_NAMES, SCHEMA, Spec, article
 from nnci.uncertain.distributions import DISTRIBUTIONS
 from nnci.uncertain.sampling import STATISTICS
 from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
@@ -35,11 +36,50 @@ def resolve(loaded: Loaded, everything: bool = False) -> tuple[ir.Program, list[
     return program, resolver.diagnostics
 
 
+def resolve_with_fields(
+    loaded: Loaded, fields: Sequence[tuple[str, str, ast.Field]]
+) -> tuple[ir.Program, list[ir.Field | None], list[Diagnostic]]:
+    """Like `resolve`, and each (module, block, field) resolved as if written in that block, without
+    putting it there: the values a sweep varies over (None where a value has errors, reported)."""
+    resolver = _Resolver(loaded)
+    program = resolver.run(extra=fields)
+    return program, resolver.extra_fields, resolver.diagnostics
+
+
 def did_you_mean(name: str, candidates: object) -> str | None:
     import difflib  # only on the error path: it costs start-up time
 
     close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)  # type: ignore[call-overload]
     return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?" if close else None
+
+
+def field_hint(name: str, kind: str) -> str:
+    """What a misspelt or foreign field name probably means: the field people call so elsewhere
+    (`max_power` → `tdp`, `mfu` → `efficiency`), then the names spelt alike, else every field."""
+    fields = SCHEMA[kind]
+    meant = [f for f in FIELD_SYNONYMS.get(name.lower(), ()) if f in fields]
+    close = did_you_mean(name, fields)
+    if meant:
+        spelt = [c for c in (close or "").split("`")[1::2] if c not in meant]
+        shown = [f"`{f}` ({fields[f].doc})" for f in meant] + [f"`{c}`" for c in spelt]
+        return "did you mean " + " or ".join(shown) + "?"
+    return close or f"fields of {article(kind)}: " + ", ".join(fields)
+
+
+def described_as(name: str, alias: str, module: str, scope: dict[str, ast.Block]) -> str | None:
+    """The blocks of an imported module that `name` describes: by their label, zone (a country's ISO code)
+    or description, the newest first (`g.germany` → `deu_2023`), then the names spelt alike."""
+    from nnci.catalog import BY_NAME_PART, rank, record
+
+    ranked = rank(name.replace("_", " "), [record(module, block) for block in scope.values()])
+    meant = [r for tier, r in ranked if tier <= BY_NAME_PART]
+    spelt = [c for c in (did_you_mean(name, scope) or "").split("`")[1::2] if c not in {r.name for r in meant[:3]}]
+    if not meant:
+        return did_you_mean(name, scope)
+    shown = [f"`{alias}.{r.name}` ({', '.join(x for x in (r.label, f'{r.year:g}' if r.year else '') if x)})"
+             for r in meant[:3]] + [f"`{alias}.{c}`" for c in spelt[:1]]  # fmt: skip
+    more = f" (`nnci catalog {name.replace('_', ' ')}` lists all {len(meant)})" if len(meant) > 3 else ""
+    return "did you mean " + " or ".join(shown) + "?" + more
 
 
 class _Resolver:
@@ -52,6 +92,7 @@ class _Resolver:
         self.roots: list[ir.BlockKey] = []
         self.rows: str | None = None  # the table of the job being resolved (`rows = jobs`), if any
         self.constants: dict[tuple[str, str | None], tuple[Quantity, str]] = {}
+        self.extra_fields: list[ir.Field | None] = []
 
     def error(
         self, code: str, message: str, span: Span | None, help: str | None = None, notes: tuple[str, ...] = ()
@@ -106,7 +147,7 @@ class _Resolver:
                                notes=(f"the block is at {scope[stmt.alias].name_span}",),
                                help="rename the alias or the block")  # fmt: skip
 
-    def run(self, everything: bool = False) -> ir.Program:
+    def run(self, everything: bool = False, extra: Sequence[tuple[str, str, ast.Field]] = ()) -> ir.Program:
         self.build_scopes()
         self.check_aliases()
         for key in self.loaded.roots:
@@ -125,6 +166,8 @@ class _Resolver:
                 resolved = self.resolve_expect(stmt, key)
                 if resolved is not None:
                     expects.append(resolved)
+        for module_key, block_name, field in extra:
+            self.extra_fields.append(self.resolve_extra(module_key, block_name, field))
         self.unused_tables()
         aliases = {
             alias: self.module_of(module) for root in self.loaded.roots for alias, module in self.aliases(root).items()
@@ -133,6 +176,18 @@ class _Resolver:
             dict(self.blocks), tuple(self.roots), tuple(expects), dict(self.loaded.sources), aliases,
             dict(self.loaded.tables),
         )  # fmt: skip
+
+    def resolve_extra(self, module: str, name: str, field: ast.Field) -> ir.Field | None:
+        """A field for block `name` of `module`, resolved in that block's file as one of its fields."""
+        namespace = self.module_of(module)
+        block = self.scopes[namespace][name]
+        key = self.resolve_block(namespace, name, block.span.file)
+        rows = self.blocks[key].fields.get("rows") if key in self.blocks else None
+        outer_rows, self.rows = self.rows, rows.expr.table if rows and isinstance(rows.expr, ir.TableRef) else None
+        try:
+            return self.resolve_field(block, key, field, block.span.file)
+        finally:
+            self.rows = outer_rows
 
     def aliases(self, file: str) -> dict[str, str]:
         return self.loaded.imports.get(file, {})
@@ -150,7 +205,7 @@ class _Resolver:
             if parts[1] in scope:
                 return ir.BlockKey(self.module_of(target), parts[1]), scope[parts[1]], target
             self.error("E300", f"`{parts[1]}` is not defined in `{parts[0]}` ({target})", span,
-                       help=did_you_mean(parts[1], scope))  # fmt: skip
+                       help=described_as(parts[1], parts[0], target, scope))  # fmt: skip
             return None
         if len(parts) == 1:
             namespace = self.module_of(file)
@@ -169,6 +224,9 @@ class _Resolver:
         prelude = self.scopes.get(self.module_of(PRELUDE), {})
         if spec.target == "source" and len(parts) == 1 and parts[0] not in scope and parts[0] in prelude:
             return ir.BlockKey(self.module_of(PRELUDE), parts[0]), prelude[parts[0]], PRELUDE
+        if spec.target == "source" and len(parts) == 1 and parts[0] not in scope:
+            self.unknown_name(parts[0], file, span, extra=tuple(prelude), unit_hint=False)  # std/sources too
+            return None
         return self.find_block(parts, file, span)
 
     def unknown_name(
@@ -332,7 +390,7 @@ class _Resolver:
             self.error("E304", f"`{block.name}` amends itself through `{block.base.dotted}`", block.base.span)
             return None
         if base.kind != block.kind:
-            self.error("E304", f"a {block.kind} cannot amend `{block.base.dotted}`, which is a {base.kind}",
+            self.error("E304", f"{article(block.kind)} cannot amend `{block.base.dotted}`, which is {article(base.kind)}",
                        block.base.span, help=f"write `{base.kind} {block.name} = {block.base.dotted} {{ ... }}`")  # fmt: skip
             return None
         self.resolve_block(key.module, key.name, base_file)
@@ -355,9 +413,8 @@ class _Resolver:
         if spec is None:
             span = Span(field.span.file, field.span.line, field.span.column, field.span.line,
                         field.span.column + len(field.name))  # fmt: skip
-            self.error("E301", f"a {block.kind} has no field `{field.name}`", span,
-                       help=did_you_mean(field.name, SCHEMA[block.kind])
-                       or "fields of a " + block.kind + ": " + ", ".join(SCHEMA[block.kind]))  # fmt: skip
+            self.error("E301", f"{article(block.kind)} has no field `{field.name}`", span,
+                       help=field_hint(field.name, block.kind))  # fmt: skip
             return None
         expr = self.resolve_value(spec, field.value, block.kind, key, file)
         return ir.Field(field.name, expr, field.span) if expr is not None else None
@@ -407,7 +464,7 @@ class _Resolver:
                 return None
             target, block, target_file = found
             if block.kind != spec.target:
-                self.error("E303", f"`{spec.name}` needs a {spec.target}, but `{value.dotted}` is a {block.kind}",
+                self.error("E303", f"`{spec.name}` needs {article(spec.target or '')}, but `{value.dotted}` is {article(block.kind)}",
                            value.span, help=f"name a `{spec.target}` block here")  # fmt: skip
                 return None
             self.resolve_block(target.module, target.name, target_file)
@@ -420,7 +477,7 @@ class _Resolver:
         if spec.type == "map" and isinstance(value, ast.MapExpr):
             return self.resolve_map(value, spec, kind, file)
         if spec.type != "quantity":
-            expected = {"ref": f"a {spec.target}", "fleet": "a fleet or a map of device counts",
+            expected = {"ref": article(spec.target or ""), "fleet": "a fleet or a map of device counts",
                         "map": f"a map of {spec.target}s to shares"}[spec.type]  # fmt: skip
             self.error("E303", f"`{spec.name}` needs {expected}", value.span,
                        help=f"write `{spec.name} = <{spec.target} name>`")  # fmt: skip
@@ -429,19 +486,23 @@ class _Resolver:
 
     def inline_fleet(self, value: ast.MapExpr, job: ir.BlockKey, file: str) -> ir.Expr | None:
         key = ir.BlockKey(job.module, f"{job.name}.fleet")
-        devices = self.resolve_map(value, SCHEMA["fleet"]["devices"], "fleet", file)
+        devices = self.resolve_map(value, SCHEMA["fleet"]["devices"], "fleet", file, shown="fleet")
         if devices is None:
             return None
         field = ir.Field("devices", devices, value.span)
         self.blocks[key] = ir.Block(key, "fleet", {"devices": field}, (), (), None, value.span)
         return ir.BlockRef(key, value.span)
 
-    def resolve_map(self, value: ast.MapExpr, spec: Spec, kind: str, file: str) -> ir.Map | None:
+    def resolve_map(
+        self, value: ast.MapExpr, spec: Spec, kind: str, file: str, shown: str | None = None
+    ) -> ir.Map | None:
+        """`shown` is the field as the user wrote it (an inline `fleet = { ... }` is a map of `devices`)."""
+        shown = shown or spec.name
         entries = []
         seen: set[str] = set()
         for entry in value.entries:
             if entry.key in seen:
-                self.error("E203", f"`{entry.key}` appears twice in `{spec.name}`", entry.span)
+                self.error("E203", f"`{entry.key}` appears twice in `{shown}`", entry.span)
                 continue
             seen.add(entry.key)
             found = self.find_map_key(tuple(entry.key.split(".")), spec, file, entry.span)
@@ -450,8 +511,9 @@ class _Resolver:
                 continue
             target, block, target_file = found
             if block.kind != spec.target:
-                self.error("E303", f"`{spec.name}` maps {spec.target}s, but `{entry.key}` is a {block.kind}",
-                           entry.span)  # fmt: skip
+                self.error("E303", f"`{shown}` maps {spec.target}s to {'shares' if spec.shares else 'counts'}, "
+                           f"but `{entry.key}` is {article(block.kind)}", entry.span,
+                           help=f"name {article(spec.target or '')} block here")  # fmt: skip
                 continue
             self.resolve_block(target.module, target.name, target_file)
             entries.append(ir.Entry(target, expr, entry.span))
@@ -466,6 +528,8 @@ class _Resolver:
         if isinstance(expr, ast.Ref):
             return self.resolve_ref(expr, kind, file)
         if isinstance(expr, ast.BinOp):
+            if self.spaced_unit(expr, kind, file):
+                return None
             left, right = self.resolve_expr(expr.left, kind, file), self.resolve_expr(expr.right, kind, file)
             return ir.Binary(expr.op, left, right, expr.span) if left and right else None
         if isinstance(expr, ast.Neg):
@@ -495,6 +559,20 @@ class _Resolver:
             help="maps are the values of fields like `mix`, `devices` and `site`",
         )
         return None
+
+    def spaced_unit(self, expr: ast.BinOp, kind: str | None, file: str) -> bool:
+        """`300 W / h`: a unit after `/` or `*` (not a name here) belongs to the number; said, and True."""
+        right, left = expr.right, expr.left
+        if expr.op not in "*/" or not isinstance(right, ast.Ref) or len(right.parts) != 1:
+            return False
+        name = right.parts[0]
+        defined = name in self.scopes.get(self.module_of(file), {}) or name in self.aliases(file)
+        if defined or name in (SCHEMA[kind] if kind else {}) or name not in UNITS or not isinstance(left, ast.Number):
+            return False
+        written = f"{left.text} {left.unit}{expr.op}{name}" if left.unit else f"{left.text} {name}"
+        self.error("E300", f"`{name}` is a unit, and units touch their number", right.span,
+                   help=f"write `{written}` (no spaces inside a unit)")  # fmt: skip
+        return True
 
     def constant(self, number: ast.Number) -> ir.Const | None:
         """A number with its unit in SI; the same spelling is converted once (a large file repeats them)."""
@@ -577,12 +655,12 @@ class _Resolver:
                        help="name one of its sums, e.g. `total.energy` or `total.operational`")  # fmt: skip
             return None
         if len(rest) != 1:
-            self.error("E305", f"`{ref.dotted}` names a {kind} block, not a quantity", ref.span,
+            self.error("E305", f"`{ref.dotted}` names {article(kind)} block, not a quantity", ref.span,
                        help=f"name one of its quantities, e.g. `{ref.dotted}.{next(iter(_quantities(kind)), 'x')}`")  # fmt: skip
             return None
         spec = SCHEMA[kind].get(rest[0])
         if spec is None or spec.type != "quantity":
-            self.error("E301", f"a {kind} has no quantity `{rest[0]}`", ref.span,
+            self.error("E301", f"{article(kind)} has no quantity `{rest[0]}`", ref.span,
                        help=did_you_mean(rest[0], _quantities(kind)))  # fmt: skip
             return None
         return ir.QuantityRef(key, rest[0], ref.span)
@@ -663,7 +741,7 @@ class _Resolver:
             self.error("E300", f"`{ref.dotted}` names {len(unknown)} unknown {spec.target}(s)", ref.span,
                        notes=tuple(listed) + ((f"and {len(unknown) - 10} more",) if len(unknown) > 10 else ()),
                        help=did_you_mean(next(iter(unknown)), [n for n, b in scope.items() if b.kind == spec.target])
-                       or f"each cell must name a {spec.target} block of this file")  # fmt: skip
+                       or f"each cell must name {article(spec.target or '')} block of this file")  # fmt: skip
             return None
         entries = []
         for name in names:

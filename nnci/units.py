@@ -132,8 +132,11 @@ class Dimension:
         return text
 
     def describe(self) -> str:
-        """A human name ('power', 'energy') where one exists, else the base-unit spelling."""
+        """A human name ('power', 'energy') where one exists, else one in words from two named dimensions
+        ('mass per energy' for g/kWh, whose base units are s^2/m^2), else the base-unit spelling."""
         name = NAMED.get(self)
+        if name is None:
+            name = _in_words(self)
         return self.symbol() if name is None else name
 
 
@@ -197,6 +200,7 @@ CARBON, FLOP, TOKEN, QUERY, INFORMATION = (
     base("B"),
 )
 AREA = LENGTH**2
+VOLUME = LENGTH**3
 ENERGY = MASS * AREA / TIME**2
 POWER = ENERGY / TIME
 INTENSITY = CARBON / ENERGY
@@ -213,6 +217,8 @@ NAMED: dict[Dimension, str] = {
     QUERY: "queries",
     INFORMATION: "information (bytes)",
     AREA: "area",
+    VOLUME: "volume",
+    VOLUME / ENERGY: "volume per energy",
     ENERGY: "energy",
     POWER: "power",
     INTENSITY: "carbon intensity",
@@ -225,6 +231,31 @@ NAMED: dict[Dimension, str] = {
     TOKEN / TIME: "token rate",
     QUERY / TIME: "query rate",
 }
+
+
+# The dimensions a name in words is composed of, simplest first.
+_WORDS_FROM = ("MASS", "LENGTH", "TIME", "CARBON", "FLOP", "TOKEN", "QUERY", "INFORMATION", "AREA", "ENERGY",
+               "POWER", "DIMENSIONLESS")  # fmt: skip
+_PRODUCTS_FROM = ("ENERGY", "POWER", "CARBON", "FLOP", "INFORMATION", "AREA", "MASS", "LENGTH", "TIME", "TOKEN",
+                  "QUERY")  # fmt: skip
+
+
+def _in_words(dim: Dimension) -> str | None:
+    """`a per b` or `a × b` for two named dimensions whose quotient or product is `dim`."""
+    named = [globals()[n] for n in _WORDS_FROM]
+    for a in named:
+        for b in named:
+            if a is b or a.is_dimensionless or b.is_dimensionless:
+                continue
+            if a / b == dim:
+                return f"{NAMED[a]} per {NAMED[b]}"
+    named = [globals()[n] for n in _PRODUCTS_FROM]
+    for i, a in enumerate(named):
+        for b in named[i:]:
+            if not a.is_dimensionless and not b.is_dimensionless and a * b == dim:
+                return f"{NAMED[a]} × {NAMED[b]}"
+    per = [f"per {NAMED[a]}" for a in named if not a.is_dimensionless and DIMENSIONLESS / a == dim]
+    return per[0] if per else None
 
 
 @attrs.frozen
@@ -269,6 +300,7 @@ def _table() -> dict[str, Unit]:
     add("t", 1e3, MASS, "kM")
     add("m", 1.0, LENGTH, "kmµun")
     table["cm"] = Unit(1e-2, LENGTH)
+    add("L", 1e-3, VOLUME, "mkMG")  # the litre (water); `m3` is a cubic metre
     pound = 0.45359237  # kg, the international avoirdupois pound
     for symbol in ("lb", "lbs"):
         add(symbol, pound, MASS)
@@ -391,6 +423,8 @@ DISPLAY: dict[Dimension, str] = {
     FLOP: "FLOP",
     THROUGHPUT: "TFLOP/s",
     AREA: "mm2",
+    VOLUME: "L",
+    VOLUME / ENERGY: "L/kWh",
     LENGTH: "nm",
     MASS: "kg",
     INFORMATION: "GB",

@@ -106,8 +106,21 @@ FRIENDLY = {
     "e101_missing_brace": ("missing `}`", "line 2"),
     "e101_missing_brace_at_end": ("missing `}` at end of file", "line 6"),
     "e100_trailing_slash": ("missing value", "after `/`"),
-    "e300_unit_with_space": ("unknown name `kWh`", "no spaces inside"),
-    "e300_unit_with_space_w_per_h": ("unknown name `h`", "no spaces inside"),
+    "e300_unit_with_space": ("`kWh` is a unit, and units touch their number", "`429 gCO2e/kWh`"),
+    "e300_unit_with_space_w_per_h": ("`h` is a unit, and units touch their number", "`300 W/h`"),
+    "e300_unit_after_slash": ("`h` is a unit", "`300 W/h`"),
+    "e100_one_line_block_two_fields": ("missing a new line before `grid`", "separated by new lines"),
+    "e100_one_line_block_comma": ("unexpected `,`", "separated by new lines"),
+    "e100_unknown_block_kind": ("`job` is not a kind of block", "did you mean `training`?"),
+    "e100_plus_minus": ("`+-` is not an operator", "`normal(350 W, 50 W)`"),
+    "e100_plus_minus_sign": ("`±` is not an operator", "`normal(350 W, 50 W)`"),
+    "e402_share_over_100_percent": ("must lie in (0, 100 %]", "4 times the whole"),
+    "e400_dimension_in_words": ("found mass per energy", "`400 gCO2e/kWh`"),
+    "e300_misspelt_generation_source": ("unknown name `solr`", "did you mean `solar`?"),
+    "e301_field_known_by_another_name": ("no field `max_power`", "did you mean `tdp`"),
+    "e300_catalog_record_by_description": ("`germany` is not defined", "`g.deu_2023` (Germany, 2023)"),
+    "e402_empty_inline_fleet": ("`fleet` is empty", "`fleet` maps devices"),
+    "e405_zero_divisor": ("`s.energy_per_query` cannot be computed: `s.queries` is 0", "value above 0"),
 }
 
 
@@ -140,13 +153,17 @@ def test_sampling_diagnostics(path: str, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_every_code_has_a_golden_case() -> None:
-    declared = {code for stage in COMMANDS for path in cases(stage) for code in declared_codes(Path(path))}
+    # set: `--set`/`--vary` cases (tests/test_whatif.py)
+    declared = {code for stage in (*COMMANDS, "set") for path in cases(stage) for code in declared_codes(Path(path))}
+    # importers' cases (tests/test_interop.py): an input file beside the diagnostics it gives, `<name>.err`
+    for err in (REPO / CASES / "interop").glob("*.err"):
+        declared |= set(re.findall(r"^(?:error|warning)\[(E\d+)\]", err.read_text(encoding="utf-8"), re.M))
     assert declared <= set(CODES), declared - set(CODES)
     assert set(CODES) - NOT_GOLDEN - declared == set()
 
 
 def test_golden_cases_are_small_and_one_per_problem() -> None:
-    for stage in COMMANDS:
+    for stage in (*COMMANDS, "set"):
         for path in cases(stage):
             assert len(Path(path).read_text(encoding="utf-8").splitlines()) <= 30, path
 

@@ -121,6 +121,51 @@ def test_catalog_search_finds_records(capsys: pytest.CaptureFixture[str]) -> Non
     assert "no records match" in capsys.readouterr().out
 
 
+def _references(out: str) -> list[str]:
+    return [line.split()[0] for line in out.splitlines() if line.startswith("std/")]
+
+
+def test_catalog_search_ranks_names_and_labels_before_source_text(capsys: pytest.CaptureFixture[str]) -> None:
+    """`tpu` appears in the source text of hundreds of records (paths like data/output/): those are
+    counted, not listed; the records shown are those whose name or label says TPU."""
+    from nnci import catalog
+    from nnci.cli import main
+
+    everything, _ = catalog.records()
+    by_source = [r for r in everything if "tpu" in r.words]
+    named = [r for r in by_source if "tpu" in r.name or "tpu" in r.label.lower()]
+    assert main(["catalog", "tpu"]) == 0
+    out = capsys.readouterr().out
+    shown = _references(out)
+    assert sorted(shown) == sorted(r.reference for r in named)
+    assert f"{len(by_source) - len(named)} more matched only in the text of their sources" in out
+
+    assert main(["catalog", "--kind", "device", "tpu"]) == 0
+    out = capsys.readouterr().out
+    devices = [r.reference for r in everything if r.kind == "device" and "tpu" in r.name]
+    assert sorted(_references(out)) == sorted(devices)
+    assert "v100" not in out and "a100" not in out and "h100" not in out
+
+    assert main(["catalog", "--kind", "device", "tpu", "--all"]) == 0
+    listed = _references(capsys.readouterr().out)
+    assert listed[: len(devices)] == _references(out)  # the best first, then the rest
+    assert {r.reference for r in everything if r.kind == "device" and "tpu" in r.words} == set(listed)
+
+
+def test_catalog_search_puts_exact_descriptions_first(capsys: pytest.CaptureFixture[str]) -> None:
+    from nnci.cli import main
+
+    assert main(["catalog", "us", "average"]) == 0
+    out = capsys.readouterr().out
+    assert _references(out) == ["std/grids.paper_llama_us_average"]
+    assert "more matched by description only" in out
+    assert main(["catalog", "germany", "--kind", "grid"]) == 0
+    shown = _references(capsys.readouterr().out)
+    # label "Germany" exactly, newest first; then "Germany (Electricity Maps zone DE)"; then Azure's
+    assert shown[:3] == ["std/grids_sharealike.deu_2024", "std/grids.deu_2023", "std/grids.deu_2020"]
+    assert all("deu_" in r for r in shown[:6]) and all("azure_germany" in r for r in shown[6:])
+
+
 def test_mix_keys_name_std_sources_without_an_import() -> None:
     factors = {r["source"]: r["gco2e_per_kwh_lifecycle_median"] for r in rows("generation_sources.csv")}
     expected = 0.45 * float(factors["coal"]) + 0.55 * float(factors["gas"])

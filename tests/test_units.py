@@ -399,7 +399,8 @@ def test_equal_dimensions_are_one_object_with_one_hash() -> None:
     assert ENERGY != POWER and ENERGY.exponents != ENERGY
     assert all(isinstance(e, Fraction) for e in ENERGY.exponents)
     assert repr(LENGTH) == f"Dimension(exponents={LENGTH.exponents!r})"
-    assert ENERGY.describe() == "energy" and (ENERGY * TIME).describe() == "m^2·kg/s"
+    assert ENERGY.describe() == "energy" and (ENERGY * TIME).describe() == "energy × time"
+    assert (MASS / ENERGY).describe() == "mass per energy" and (MASS**3 / TIME).describe() == "kg^3/s"
 
 
 def test_a_dimension_is_frozen_and_checks_its_length() -> None:

@@ -1052,11 +1052,126 @@ def pue(catalog: Path) -> tuple[str, dict[str, int], list[str]]:
 
 
 # --------------------------------------------------------------------------------------------
+# water.nnci
+# --------------------------------------------------------------------------------------------
+
+WUE_NAMES = {  # (entity, scope) of an operator's on-site WUE row → block name stem
+    ("AWS", "fleet"): "aws_fleet",
+    ("Microsoft", "fleet"): "microsoft_fleet",
+    ("Microsoft", "owned fleet"): "microsoft_owned_fleet",
+    ("Microsoft", "owned fleet (historical)"): "microsoft_early_2000s",
+    ("Meta", "new buildings"): "meta_new_buildings",
+    ("Industry average (academic studies, per GreenBiz)", "industry estimate"): "industry_average_greenbiz",
+    ("Industry average (as quoted by Amazon)", "industry estimate"): "industry_average_amazon",
+}
+
+
+def water_source(row: dict[str, str]) -> str:
+    text = f"{row['source']}, {row['period']}"
+    where = link(row["source_url_or_file"])
+    if where and where not in text:
+        text += f"; {where}"
+    return text + (f" ({row['licence']})" if row["licence"].startswith(("MIT", "MPL")) else "")
+
+
+def water_kind(row: dict[str, str]) -> str:
+    """`consumption`, or what the source says when it does not say (withdrawal is not consumption)."""
+    basis = row["withdrawal_or_consumption"]
+    return "consumption" if basis.startswith("consumption") else "withdrawal or consumption not stated"
+
+
+def water_block(kind: str, name: str, row: dict[str, str], label: str) -> Block:
+    b = Block(kind, name)
+    b.source(water_source(row))
+    b.doc(f"Withdrawal or consumption: {row['withdrawal_or_consumption']}")
+    if row["notes"]:
+        b.doc(row["notes"])
+    if row["verification"] and not row["verification"].startswith(("V", "T")):
+        b.doc(f"Verification: {row['verification']}")
+    b.text("label", label)
+    return b
+
+
+def water(catalog: Path) -> tuple[str, dict[str, int], list[str]]:
+    rows = read_csv(catalog, "water.csv")
+    skipped: list[str] = []
+    sites: list[Block] = []
+    grids_: list[Block] = []
+    fuels: list[Block] = []
+    left_out: dict[str, int] = {}
+    for row in rows:
+        entity, scope, place, kind = row["entity"], row["scope"], row["region_or_site"], row["kind"]
+        if row["unit"] != "L/kWh":
+            raise BuildError(f"water.csv: {entity} {place}: unit {row['unit']!r}, expected L/kWh")
+        if not is_number(row["factor"]):
+            skipped.append(f"water.csv: {entity} {place}: factor {row['factor']!r} is not a single number")
+            continue
+        if kind == "onsite_wue" and (entity, scope) in WUE_NAMES:
+            found = re.search(r"(?:19|20)\d\d(?!s)", row["period"])  # `FY2024 (inferred)` → 2024; `early 2000s`: none
+            year = found.group(0) if found else ""
+            name = WUE_NAMES[entity, scope] + (f"_{year}" if year else "")
+            who = entity if scope == "industry estimate" else f"{entity} {scope}"
+            b = water_block("datacenter", name, row, f"{who} WUE, {row['period']} ({water_kind(row)})")
+            b.num("wue", row["factor"], "L/kWh")
+            b.num("year", year)
+            b.text("provider", entity if entity in FLEET_PROVIDERS else "")
+            sites.append(b)
+        elif kind == "offsite_ewif":
+            name = "world" if place == "WOR" else place.lower()
+            b = water_block("grid", name, row, f"{place} electricity: off-site water ({water_kind(row)})")
+            b.num("water_intensity", row["factor"], "L/kWh")
+            b.text("zone", place)
+            b.text("metric", "water consumed per kWh of electricity (EcoLogits wue column, WRI data)")
+            grids_.append(b)
+        elif kind == "source_wcf" and entity.startswith("Li et al."):
+            b = water_block("source", f"li2023_{slug(place)}", row, f"{place}: water consumed per kWh generated "
+                            "(Li et al. 2023 code)")  # fmt: skip
+            b.num("water_intensity", row["factor"], "L/kWh")
+            fuels.append(b)
+        else:
+            left_out[entity] = left_out.get(entity, 0) + 1
+    skipped += [f"water.csv: {count} rows of {entity} not shipped" for entity, count in sorted(left_out.items())]
+    preamble = [
+        "Water factors in L/kWh (Li et al. 2023, Making AI Less Thirsty):",
+        "    water = IT energy × WUE (on site) + IT energy × PUE × EWIF (off site)",
+        "`datacenter` blocks carry an operator's on-site WUE (The Green Grid: site water ÷ IT energy);",
+        "`grid` blocks the off-site water intensity of a country's electricity (EWIF); `source` blocks",
+        "per-fuel factors for mixes. Add them to your own blocks, e.g.",
+        "    grid de = grids.deu_2023 {",
+        "      water_intensity = water.deu.water_intensity",
+        "    }",
+        "    datacenter site = pue.aws_fleet_2024 {",
+        "      grid = de",
+        "      wue = water.aws_fleet_2024.wue",
+        "    }",
+        "",
+        "Withdrawal is not consumption: the off-site and per-fuel values are consumption; most",
+        "operators do not say which their WUE is (Microsoft: consumption). Each label says which.",
+        "Off-site water (3-20 L/kWh) usually exceeds hyperscale on-site WUE (0.1-0.6 L/kWh).",
+        "Company WUEs are fleet averages, and climate drives WUE strongly. The EWIF values are",
+        "EcoLogits' September 2025 revision (WRI data; before it, USA 3.14 and world 5.04).",
+        "Li et al.'s code sets hydro, solar and wind to 0 (no reservoir evaporation).",
+        "",
+        "Not shipped: EcoLogits' per-provider WUE assumptions (tool assumptions, some ranges) and",
+        "the Macknick et al. 2012 per-technology medians (they depend on the cooling type: pick",
+        "the row of data/catalog/water.csv that fits and cite it).",
+    ]
+    sections = [
+        ("on-site WUE of operators' fleets", sorted(sites, key=lambda b: b.name)),
+        ("off-site water intensity of electricity, by country (EcoLogits, WRI data)",
+         sorted(grids_, key=lambda b: b.name)),
+        ("per-fuel water consumption (Li et al. 2023 code)", sorted(fuels, key=lambda b: b.name)),
+    ]  # fmt: skip
+    counts = {"water datacenters": len(sites), "water grids": len(grids_), "water sources": len(fuels)}
+    return render_file(preamble, sections), counts, skipped
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def build(catalog: Path) -> tuple[dict[str, str], dict[str, int], list[str]]:
     for required in ("accelerators.csv", "servers.csv", "embodied_estimates.csv", "grid_intensity.csv",
-                     "pue.csv", "generation_sources.csv"):  # fmt: skip
+                     "pue.csv", "generation_sources.csv", "water.csv"):  # fmt: skip
         if not (catalog / required).is_file():
             raise BuildError(f"{catalog / required} not found (use --catalog DIR)")
     files: dict[str, str] = {}
@@ -1066,7 +1181,8 @@ def build(catalog: Path) -> tuple[dict[str, str], dict[str, int], list[str]]:
     files["grids.nnci"], files["grids_sharealike.nnci"] = texts[CLEAN], texts[SHAREALIKE]
     counts.update(c)
     notes += s
-    for name, build in (("hardware.nnci", hardware), ("sources.nnci", sources), ("pue.nnci", pue)):
+    for name, build in (("hardware.nnci", hardware), ("sources.nnci", sources), ("pue.nnci", pue),
+                        ("water.nnci", water)):  # fmt: skip
         text, c, s = build(catalog)
         files[name] = text
         counts.update(c)

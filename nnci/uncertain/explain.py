@@ -83,14 +83,15 @@ def annotator(program: ir.Program, annotated: Annotated | None) -> Callable[[Der
     return annotate
 
 
-def json_extra(program: ir.Program, annotated: Annotated | None) -> Callable[[Derivation], dict[str, object]]:
-    """The same as data: `"distribution"` for a given one, `"samples"` for a sampled figure (SI → shown unit
-    is done by the caller's unit: values here are in the node's display unit)."""
-    from nnci.units import display_unit, parse_unit
+def json_extra(
+    program: ir.Program, annotated: Annotated | None
+) -> Callable[[Derivation, str | None], dict[str, object]]:
+    """The same as data: `"distribution"` for a given one, `"samples"` for a sampled figure, in the unit
+    the node's value is shown in."""
+    from nnci.units import parse_unit
 
-    def extra(node: Derivation) -> dict[str, object]:
+    def extra(node: Derivation, unit: str | None) -> dict[str, object]:
         entry: dict[str, object] = {}
-        unit = display_unit(node.value.dimension)
         factor = parse_unit(unit).factor if unit else 1.0
         written = given_distribution(program, node)
         if written is not None:

@@ -1,0 +1,114 @@
+"""`nnci import FILE` and `nnci export FILE --to if`: the commands of the interop package."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nnci.diagnostics import Diagnostic, render_all
+from nnci.interop.common import Imported, read_input
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    imp = commands.add_parser(
+        "import", help="make a scenario from an IF manifest, a CodeCarbon emissions.csv or a Slurm sacct log",
+        description="Read an nn-ci manifest of the Impact Framework (IF 0.3 or 1.x; .yml/.yaml), a CodeCarbon "
+        "emissions.csv, or Slurm `sacct -P` output, and write the equivalent .nnci scenario (and the tables "
+        "it imports, beside it). Every value says where it came from.")  # fmt: skip
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("-o", "--output", metavar="SCENARIO.nnci", help="write the scenario here (default: print it)")
+    imp.add_argument("--from", dest="kind", choices=("manifest", "codecarbon", "sacct"),
+                     help="what FILE is (default: from its name and first line)")  # fmt: skip
+    imp.add_argument("--cluster", metavar="CLUSTER.nnci",
+                     help="sacct: the cluster's devices, datacenter and one fleet per partition")  # fmt: skip
+    imp.set_defaults(command=_import)
+
+    exp = commands.add_parser(
+        "export", help="write a scenario as an Impact Framework 1.x manifest (IF builtins only)",
+        description="Evaluate FILE and write an IF 1.x manifest that computes the same energy, operational, "
+        "embodied and total carbon with IF's builtin plugins (Multiply, Sum, Divide), one tree child per job "
+        "and per device kind's embodied carbon.")  # fmt: skip
+    exp.add_argument("file", metavar="FILE")
+    exp.add_argument("--to", choices=("if",), required=True, help="the format: `if`, an Impact Framework manifest")
+    exp.add_argument("-o", "--output", metavar="MANIFEST.yml", help="write the manifest here (default: print it)")
+    exp.set_defaults(command=_export)
+
+
+def _kind(path: Path, text: str) -> str:
+    first = text.split("\n", 1)[0]
+    if path.suffix.lower() in (".yml", ".yaml"):
+        return "manifest"
+    if "|" in first and "jobid" in first.lower():
+        return "sacct"
+    if "," in first and "energy_consumed" in first:
+        return "codecarbon"
+    return "manifest"
+
+
+def _import(args: argparse.Namespace) -> int:
+    read = read_input(Path(args.file))
+    if isinstance(read, Diagnostic):
+        print(render_all([read], {}), file=sys.stderr)
+        return 1
+    shown, text = read
+    kind = args.kind or _kind(Path(args.file), text)
+    output = Path(args.output) if args.output else None
+    if kind == "manifest":
+        from nnci.interop.manifest import import_manifest
+
+        table = f"{output.stem}-observations.csv" if output else None
+        result = import_manifest(text, shown, table)
+    elif kind == "codecarbon":
+        from nnci.interop.codecarbon import import_codecarbon
+
+        result = import_codecarbon(text, shown)
+    else:
+        from nnci.interop.slurm import import_sacct
+
+        if not args.cluster:
+            print("nnci import: a sacct log needs --cluster CLUSTER.nnci (devices, datacenter, a fleet per "
+                  "partition)", file=sys.stderr)  # fmt: skip
+            return 2
+        table = f"{output.stem}-jobs.csv" if output else None
+        result = import_sacct(text, shown, Path(args.cluster), output, table)
+    return _write(result, output)
+
+
+def _write(result: Imported, output: Path | None) -> int:
+    if result.diagnostics:
+        print(render_all(result.diagnostics, result.sources), file=sys.stderr)
+    if result.scenario is None:
+        return 1
+    if output is None:
+        if result.tables:
+            print("nnci import: this scenario imports tables; name it with -o FILE.nnci", file=sys.stderr)
+            return 2
+        sys.stdout.write(result.scenario)
+        return 0
+    try:
+        for name, table in result.tables.items():
+            (output.parent / name).write_text(table, encoding="utf-8")
+        output.write_text(result.scenario, encoding="utf-8")
+    except OSError as error:
+        print(f"nnci import: cannot write {output}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    written = [str(output), *(str(output.parent / name) for name in result.tables)]
+    print("wrote " + ", ".join(written), file=sys.stderr)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from nnci.interop.export import export_if
+
+    text, diagnostics, sources = export_if(args.file)
+    if diagnostics:
+        print(render_all(diagnostics, sources), file=sys.stderr)
+    if text is None:
+        return 1
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0

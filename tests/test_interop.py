@@ -1,0 +1,246 @@
+"""`nnci import` and `nnci export`: golden files per importer, and the results checked by hand.
+
+Golden cases live in tests/cases/interop/: an input (`<name>.yml`, `<name>.csv`, `<name>.sacct`)
+beside what `nnci import` writes for it: `<name>.nnci` (and the tables it imports) and
+`<name>.err`, the diagnostics. Regenerate with `NNCI_UPDATE_GOLDEN=1 pytest tests/test_interop.py`
+and read every changed file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nnci import api
+from nnci.cli import main
+from nnci.engine import Derivation
+from nnci.interop import yaml_subset
+from nnci.interop.printer import Entry, Item, Map, Num, Ref, Scenario
+from nnci.interop.slurm import parse_elapsed
+from nnci.load import read_module
+
+REPO = Path(__file__).resolve().parent.parent
+CASES = Path("tests") / "cases" / "interop"
+UPDATE = os.environ.get("NNCI_UPDATE_GOLDEN") == "1"
+INPUTS = sorted(p.name for p in (REPO / CASES).iterdir() if p.suffix in (".yml", ".csv", ".sacct") and
+                not p.name.endswith(("-observations.csv", "-jobs.csv")))  # fmt: skip
+
+
+@pytest.fixture
+def at_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+
+
+def _import(name: str, out_dir: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, Path]:
+    stem = name.rsplit(".", 1)[0]
+    out = out_dir / f"{stem}.nnci"
+    argv = ["import", (CASES / name).as_posix(), "-o", str(out)]
+    cluster = REPO / CASES / f"{stem}.cluster.nnci"
+    if name.endswith(".sacct"):  # a log's cluster file, or the one of cluster-log.sacct
+        cluster = cluster if cluster.exists() else REPO / CASES / "cluster-log.cluster.nnci"
+        shutil.copy(cluster, out_dir / cluster.name)
+        argv += ["--cluster", str(out_dir / cluster.name)]
+    code = main(argv)
+    err = capsys.readouterr().err
+    err = "\n".join(line for line in err.split("\n") if not line.startswith("wrote "))
+    return code, err, out
+
+
+@pytest.mark.usefixtures("at_repo")
+@pytest.mark.parametrize("name", INPUTS)
+def test_import_golden(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What `nnci import` writes and says for each input; a scenario it writes validates."""
+    stem = name.rsplit(".", 1)[0]
+    code, err, out = _import(name, tmp_path, capsys)
+    assert "Traceback" not in err
+    expected_err = REPO / CASES / f"{stem}.err"
+    if UPDATE:
+        expected_err.write_text(err, encoding="utf-8")
+        for written in tmp_path.glob(f"{stem}*"):
+            if written.suffix in (".nnci", ".csv") and not written.name.endswith(".cluster.nnci"):
+                shutil.copy(written, REPO / CASES / written.name)
+    assert err == expected_err.read_text(encoding="utf-8")
+    expected = REPO / CASES / f"{stem}.nnci"
+    if code != 0:
+        assert not out.exists() and not expected.exists()
+        assert re.search(r"--> tests/cases/interop/\S+:\d+:\d+", err), "errors are located"
+        return
+    assert out.read_text(encoding="utf-8") == expected.read_text(encoding="utf-8")
+    for table in tmp_path.glob(f"{stem}-*.csv"):
+        assert table.read_text(encoding="utf-8") == (REPO / CASES / table.name).read_text(encoding="utf-8")
+    assert main(["fmt", "--check", str(out)]) == 0  # printed by the formatter of `nnci fmt`
+    assert main(["validate", str(out)]) == 0, capsys.readouterr()  # its expect lines hold
+
+
+def _nnci_ci(g: dict[str, float]) -> dict[str, float]:
+    """The nn-ci plugins' formulas written out by hand (teto1992/NN-CI src/lib/NN-*/index.ts)."""
+    e_t = g["pue_t"] * (g["gpus"] * g["p_gpu"] + g["servers_t"] * g["p_srv_t"]) * g["h_t"] / 1000
+    e_q = g["servers_q"] * g["h_q"] * g["pue_q"] * g["p_srv_q"] / 1000
+    emb = (
+        g["ci_gpu_fab"] / g["tau_t"] * g["e_gpu"] * g["gpus"]
+        + g["ci_srv_fab"] / g["tau_t"] * g["e_srv"] * g["servers_t"]
+        + g["ci_srv_fab"] / g["tau_q"] * g["e_srv"] * g["servers_q"]
+    )
+    op = e_t * g["ci_t"] / g["tau_t"] + e_q * g["ci_q"] / g["tau_q"]
+    return {"training": e_t, "queries": e_q, "embodied": emb, "operational": op, "total": emb + op}
+
+
+DEMO = dict(gpus=10000, p_gpu=300, servers_t=625, p_srv_t=250, h_t=360, pue_t=1.1, servers_q=3620, p_srv_q=250,
+            h_q=24, pue_q=1.1, e_gpu=1000, e_srv=900, ci_gpu_fab=633, ci_srv_fab=534, ci_t=429, ci_q=429,
+            tau_t=0.95, tau_q=0.95)  # fmt: skip
+
+
+@pytest.mark.usefixtures("at_repo")
+@pytest.mark.parametrize("name", ["nnci-demo-if03.yml", "nnci-demo-if1.yml"])
+def test_imported_demo_runs_to_the_nn_ci_formulas(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, out = _import(name, tmp_path, capsys)
+    assert code == 0
+    hand = _nnci_ci(DEMO)
+    assert hand["training"] == pytest.approx(1_249_875) and hand["total"] == pytest.approx(9_385_887_413.68)
+    results = api.run(out)
+    energy = {str(job.key): _magnitude(job.quantities["energy"]) for job in results.jobs}
+    assert math.isclose(energy["training_run"] / 3.6e6, hand["training"], rel_tol=1e-12)  # J → kWh
+    assert math.isclose(energy["queries"] / 3.6e6, hand["queries"], rel_tol=1e-12)
+    for quantity in ("embodied", "operational", "total"):
+        value = _magnitude(results.total[quantity]) * 1000  # kgCO2e → g
+        assert math.isclose(value, hand[quantity], rel_tol=1e-12), quantity
+
+
+def _magnitude(result: object) -> float:
+    assert isinstance(result, Derivation), result
+    return float(result.value.magnitude)
+
+
+@pytest.mark.usefixtures("at_repo")
+def test_two_observations_become_a_table_of_jobs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, out = _import("sweep-two-observations.yml", tmp_path, capsys)
+    assert code == 0
+    assert "rows = sweep_two_observations_observations" in out.read_text()
+    # by hand: 1.2 × (n_gpus × 400 W + n_hosts × 700 W) × hours, for (64, 8, 10 h) and (128, 16, 24 h)
+    energy_kwh = 1.2 * (64 * 400 + 8 * 700) * 10 / 1000 + 1.2 * (128 * 400 + 16 * 700) * 24 / 1000
+    embodied_g = (64 + 128) * 250 * 560 + (8 + 16) * 2000 * 560  # τ = 1 at the fab
+    results = api.run(out)
+    (job,) = results.jobs
+    assert job.rows == 2
+    assert math.isclose(_magnitude(job.quantities["energy"]) / 3.6e6, energy_kwh, rel_tol=1e-12)
+    assert math.isclose(_magnitude(results.total["embodied"]) * 1000, embodied_g, rel_tol=1e-12)
+    assert math.isclose(_magnitude(results.total["operational"]) * 1000, energy_kwh * 45 / 0.9, rel_tol=1e-12)
+
+
+# -- Slurm: a job log with array jobs, steps, failed, pending and running jobs
+
+
+@pytest.mark.usefixtures("at_repo")
+def test_sacct_totals_per_user_by_hand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err, out = _import("cluster-log.sacct", tmp_path, capsys)
+    assert code == 0, err
+    assert main(["run", str(out), "--by", "jobs.user", "--format", "json"]) == 0
+    groups = {g["group"]["user"]: g for g in json.loads(capsys.readouterr().out)["slurm_jobs"]}
+    # By hand from cluster-log.sacct and its cluster file: GPUs from gres/gpu, nodes × 700 W (GPU
+    # partition) or × 450 W (CPU partition), PUE 1.2, 45 g/kWh; steps add nothing; 5005 (running)
+    # and 5002_[3-4] (pending) are left out; the failed 5002_2 and the cancelled 5004 count.
+    year = 365.25 * 24  # h
+    jobs = {  # user: [(a100 GPUs, GPU nodes, CPU nodes, hours)]
+        "alice": [(8, 2, 0, 1.5), (0, 0, 4, (45 * 60 + 30.5) / 3600)],  # 01:30:00; 00:45:30.500
+        "bob": [(2, 1, 0, 26), (2, 1, 0, 12)],  # 1-02:00:00 (gres/gpu:a100=2); 12:00:00
+        "carol": [(1, 1, 0, 2.25)],
+    }
+    assert set(groups) == set(jobs)
+    for user, rows in jobs.items():
+        it_wh = sum((g * 300 + n * 700 + c * 450) * h for g, n, c, h in rows)
+        embodied_kg = sum(g * 150 * h / (5 * year) + (n * 2500 + c * 1500) * h / (6 * year) for g, n, c, h in rows)
+        group = groups[user]
+        assert group["rows"] == len(rows)
+        assert math.isclose(group["energy"]["value"], it_wh * 1.2 / 1000, rel_tol=1e-12), user
+        assert math.isclose(group["operational"]["value"], it_wh * 1.2 / 1000 * 0.045, rel_tol=1e-12), user
+        assert math.isclose(group["embodied"]["value"], embodied_kg, rel_tol=1e-12), user
+    assert "Left out: 1 pending, 1 running; 6 steps folded into their jobs." in out.read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"),
+    [("01:30:00", 1.5), ("1-02:00:00", 26), ("00:45:30.500", 0.75847222222222), ("3:00", 0.05), ("10-00:00:00", 240)],
+)
+def test_elapsed_times(text: str, hours: float) -> None:
+    assert parse_elapsed(text) == pytest.approx(hours, rel=1e-12)
+
+
+@pytest.mark.parametrize("text", ["1-5", "01:61:00", "INVALID", "", "1-", "00:00:60"])
+def test_elapsed_times_refused(text: str) -> None:
+    assert parse_elapsed(text) is None
+
+
+# -- the printer: an AST built without source, printed by `nnci fmt`'s formatter
+
+
+def test_printer_output_parses_back_to_the_tree_it_printed() -> None:
+    out = Scenario()
+    out.comment("A header comment, long enough to be wrapped by the printer " * 3)
+    out.import_("jobs.csv", "jobs", "one job per row")
+    out.doc("A documented grid.")
+    out.block("grid", "g", [Item("intensity", Num(429, "gCO2e/kWh"), "from somewhere"), Item("transport", Num(0.95))],
+              sources=["a citation"])  # fmt: skip
+    out.block("device", "gpu", [Item("power", Num(-1.5e-7, "W"))])
+    out.block("training", "t", [
+        Item("rows", Ref("jobs")), Item("fleet", Map((Entry("gpu", Ref("jobs.gpus"), "column gpus"),))),
+        Item("duration", Num(12_345.5, "h"))])  # fmt: skip
+    out.expect("t.energy", Num(1_249_875, "kWh"), Num(1, "%"), "a comment")
+    text = out.text()
+    module, problems = read_module(text, "<generated>")
+    assert not problems and module is not None
+    assert module == out.module()  # the same tree: blocks, fields, values, docs (spans take no part)
+    assert "12_345.5 h" in text and "-1.5e-7 W" in text
+    assert [c.text for c in module.comments] == [c.text for c in sorted(out.module().comments, key=lambda c: c.line)]
+    assert all(len(line) <= 100 for line in text.split("\n") if line.startswith("#"))
+
+
+# -- the YAML subset reader
+
+
+def test_yaml_reader_reads_the_flow_style_of_the_nn_ci_manifest() -> None:
+    text = (
+        "initialize:\n  plugins:\n    nn-et:\n      global-config:\n        input-parameters:\n          {\n"
+        "            'hardware/count/training': 'gpu/training',  # a comment\n"
+        "            list/x:\n              ['a', \"b\\u00e9\",\n               c],\n          }\n"
+        "        output-parameter: 'energy'\nn: [1, -2.5, 1e3, 0x1F, .inf, ~, true, 'it''s']\n"
+        "text: |\n  two\n  lines\nfolded: >-\n  one\n  line\n"
+    )
+    document = yaml_subset.read(text)
+    params = document.data["initialize"]["plugins"]["nn-et"]["global-config"]["input-parameters"]
+    assert params == {"hardware/count/training": "gpu/training", "list/x": ["a", "bé", "c"]}
+    assert document.data["n"] == [1, -2.5, 1000.0, 31, math.inf, None, True, "it's"]
+    assert document.data["text"] == "two\nlines\n" and document.data["folded"] == "one line"
+    where = ("initialize", "plugins", "nn-et", "global-config", "input-parameters", "list/x", 2)
+    assert document.positions[where] == (10, 16)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line", "column"),
+    [
+        ("a: &x 1\nb: *x\n", "anchors", 1, 4),
+        ("a: !!python/object:os.system 1\n", "tags", 1, 4),
+        ("a: 1\na: 2\n", "duplicate key `a`", 2, 1),
+        ("a:\n  - 1\n  b: 2\n", "unexpected indentation", 3, 3),
+        ("a: [1, 2\n", "never closed", 1, 4),
+        ("a: 'open\n", "not closed", 1, 4),
+        ("a: 1\n---\nb: 2\n", "second YAML document", 2, 1),
+    ],
+)
+def test_yaml_reader_refuses_what_manifests_never_need(text: str, message: str, line: int, column: int) -> None:
+    with pytest.raises(yaml_subset.YamlError) as caught:
+        yaml_subset.read(text)
+    assert message in caught.value.message
+    assert (caught.value.line, caught.value.column) == (line, column)
+
+
+def test_yaml_reader_nesting_is_bounded() -> None:
+    with pytest.raises(yaml_subset.YamlError, match="nesting deeper"):
+        yaml_subset.read("a: " + "[" * 10_000 + "]" * 10_000 + "\n")
