@@ -331,3 +331,25 @@ def test_explain_of_a_figure_without_uncertain_inputs_does_not_sample(
     text = TWO_UNIFORM_DEVICES + "training fixed {\n  energy = 5 kWh\n  site = dc\n}\n"
     assert main(["explain", str(write(tmp_path, text)), "fixed.operational"]) == 0
     assert "Monte Carlo" not in capsys.readouterr().out
+
+
+def test_catalog_spreads_are_the_lowest_and_highest_fleet_pue_reported_since_2020(tmp_path: Path) -> None:
+    import csv
+
+    rows = list(csv.DictReader((Path(__file__).parent.parent / "data" / "catalog" / "pue.csv").open(encoding="utf-8")))
+    expected: dict[str, list[float]] = {}
+    for row in rows:
+        years = re.findall(r"\b20\d\d\b", row["period"])
+        fleet = row["scope"] == "fleet" and row["entity"] in ("Google", "AWS", "Microsoft", "Meta")
+        if fleet and years and int(years[0]) >= 2020:
+            expected.setdefault(row["entity"].lower(), []).append(float(row["pue"]))
+    uses = "".join(f"datacenter {p} = pue.{p}_fleet_spread {{\n}}\n" for p in ("aws", "google", "microsoft"))
+    loaded = nnci.load(write(tmp_path, 'import "std/pue" as pue\n' + uses))
+    spreads = {k.name.removesuffix("_fleet_spread"): b for k, b in loaded.blocks.items() if k.name.endswith("_spread")}
+    assert set(spreads) == {name for name, values in expected.items() if len(values) >= 2}  # Meta: one year
+    for name, block in spreads.items():
+        expr = block.fields["pue"].expr
+        assert isinstance(expr, ir.Distribution) and expr.name == "uniform"
+        low, high = (a.value.magnitude for a in expr.args if isinstance(a, ir.Const))
+        assert (low, high) == (min(expected[name]), max(expected[name]))
+        assert len(block.citations) == len(expected[name])
