@@ -17,7 +17,17 @@ from nnci.diagnostics import Diagnostic, Span
 from nnci.load import PRELUDE
 from nnci.load import Program as Loaded
 from nnci.quantity import Quantity
-from nnci.schema import ADDITIVE, FIELD_SYNONYMS, JOB_KINDS, METHODS, RESERVED_NAMES, SCHEMA, Spec, article
+from nnci.schema import (
+    ADDITIVE,
+    FIELD_SYNONYMS,
+    FORMER_NAMES,
+    JOB_KINDS,
+    METHODS,
+    RESERVED_NAMES,
+    SCHEMA,
+    Spec,
+    article,
+)
 from nnci.uncertain.distributions import DISTRIBUTIONS
 from nnci.uncertain.sampling import STATISTICS
 from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
@@ -414,7 +424,7 @@ class _Resolver:
             span = Span(field.span.file, field.span.line, field.span.column, field.span.line,
                         field.span.column + len(field.name))  # fmt: skip
             self.error("E301", f"{article(block.kind)} has no field `{field.name}`", span,
-                       help=field_hint(field.name, block.kind))  # fmt: skip
+                       help=FORMER_NAMES.get(field.name) or field_hint(field.name, block.kind))  # fmt: skip
             return None
         expr = self.resolve_value(spec, field.value, block.kind, key, file)
         return ir.Field(field.name, expr, field.span) if expr is not None else None
@@ -454,6 +464,11 @@ class _Resolver:
                        help=(hint + " " if hint else "") + "the methods are " + ", ".join(METHODS))  # fmt: skip
             return None
         if spec.type == "string":
+            if isinstance(value, ast.String) and spec.choices and value.value not in spec.choices:
+                self.error("E305", f"`{spec.name}` is one of " + ", ".join(f'"{c}"' for c in spec.choices),
+                           value.span, help=did_you_mean(value.value, spec.choices)
+                           or f'write e.g. `{spec.name} = "{spec.choices[0]}"`')  # fmt: skip
+                return None
             if isinstance(value, ast.String):
                 return ir.Text(value.value, value.span)
             self.error("E305", f"`{spec.name}` takes a string", value.span, help=f'write `{spec.name} = "..."`')
