@@ -17,7 +17,7 @@ from nnci.engine import Engine, Unknown
 from nnci.evaluate import compare
 from nnci.ir import TOTAL
 from nnci.schema import ADDITIVE, KINDS, QUANTITIES, SCHEMA
-from nnci.uncertain.sampling import DEFAULT_SAMPLES
+from nnci.uncertain import DEFAULT_SAMPLES
 from nnci.units import UnitError, parse_unit
 
 

@@ -17,11 +17,12 @@ from nnci.engine import Derivation, Result, Unknown
 from nnci.evaluate import ExpectResult, JobResult, Results, Sampled
 from nnci.quantity import Quantity, format_number
 from nnci.schema import ADDITIVE, QUANTITIES, REPORTED, REPORTED_IF_KNOWN
-from nnci.uncertain.sampling import Summary
 from nnci.units import Dimension, display_unit, parse_unit
 
 if TYPE_CHECKING:
     import cattrs
+
+    from nnci.uncertain.sampling import Summary
 
 
 def unit_choices(overrides: Sequence[str]) -> dict[Dimension, str]:

@@ -28,8 +28,8 @@ from nnci.schema import (
     Spec,
     article,
 )
+from nnci.uncertain import STATISTICS
 from nnci.uncertain.distributions import DISTRIBUTIONS
-from nnci.uncertain.sampling import STATISTICS
 from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
 
 if TYPE_CHECKING:

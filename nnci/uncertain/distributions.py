@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from statistics import NormalDist
 from typing import Any
 
 import attrs
@@ -94,6 +93,8 @@ def _normal_validate(p: Sequence[float]) -> None:
 
 def _z(u: Any) -> Any:
     """Standard normal quantiles of probabilities in (0, 1) (few: the swings of `sensitivity`)."""
+    from statistics import NormalDist  # only when asked: a scalar run never needs it
+
     unit = NormalDist()
     if isinstance(u, float):
         return unit.inv_cdf(u)
