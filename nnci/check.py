@@ -102,7 +102,7 @@ def _distribution_dim(program: ir.Program, expr: ir.Distribution, kind: str | No
     distribution = DISTRIBUTIONS[expr.name]
     dims = [infer(program, a, kind) for a in expr.args]
     for index, (arg, dim) in enumerate(zip(expr.args, dims, strict=True)):
-        name = distribution.params[index]
+        name = distribution.param(index)
         if index in distribution.plain:
             if not dim.is_dimensionless:
                 raise _DimensionProblem(Diagnostic(
@@ -110,7 +110,7 @@ def _distribution_dim(program: ir.Program, expr: ir.Distribution, kind: str | No
                     help=f"write `{distribution.signature}`; e.g. `lognormal(150 kgCO2e, 1.5)`"))  # fmt: skip
         elif index and dim != dims[0]:
             raise _DimensionProblem(Diagnostic(
-                "E401", f"the `{name}` of `{expr.name}` is {dim.describe()}, its `{distribution.params[0]}` "
+                "E401", f"the `{name}` of `{expr.name}` is {dim.describe()}, its `{distribution.param(0)}` "
                 f"{dims[0].describe()}", arg.span,
                 help=f"every parameter of `{distribution.signature}` but a plain-number one takes the value's unit"))  # fmt: skip
     return dims[0]

@@ -99,8 +99,10 @@ def json_extra(
             distribution = DISTRIBUTIONS[name]
             entry["distribution"] = {"name": name, **{
                 p: (v if i in distribution.plain else v / factor)
-                for i, (p, v) in enumerate(zip(distribution.params, params, strict=True))
+                for i, (p, v) in enumerate(zip(distribution.params, params, strict=False))
             }}  # fmt: skip
+            if distribution.variadic:
+                entry["distribution"] = {"name": name, "alternatives": [v / factor for v in params]}
         summary = annotated.summaries.get((node.block, node.name)) if annotated is not None else None
         if summary is not None:
             scaled = summary.scaled(factor)
