@@ -378,3 +378,13 @@ def test_sensitivity_gives_ties_their_mean_rank(tmp_path: Path, capsys: pytest.C
     assert main(["sensitivity", str(write(tmp_path, text)), "t.energy", "--format", "json", "--samples", "500"]) == 0
     entry = json.loads(capsys.readouterr().out)["inputs"][0]
     assert entry["input"] == "dc.pue" and entry["spearman"] == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("gsd", ["1e200", "1e300"])
+def test_a_huge_geometric_spread_is_a_located_error_with_a_bound_that_can_be_written(gsd: str) -> None:
+    """Found by tools/fuzz.py: gsd ** 6 and gsd ** 2 overflowed (OverflowError) while checking the support."""
+    text = f"datacenter dc {{\n  pue = lognormal(1.1, {gsd})\n}}\n"
+    with pytest.raises(nnci.NnciError) as raised:
+        nnci.check(nnci.loads(text))
+    rendered = str(raised.value)
+    assert "E409" in rendered and "inf" not in rendered.split("help:")[1]
