@@ -320,7 +320,7 @@ def _explain_sampled(args: argparse.Namespace, program: ir.Program, key: ir.Bloc
 
     samples = args.samples or DEFAULT_SAMPLES
     _plan, engine = api.compile(program, samples, args.seed)
-    annotated = explain.medians(engine.quantity(key, quantity), samples)
+    annotated = explain.medians(engine.quantity(key, quantity), samples, program)
     assert engine.sampler is not None
     if args.format == "json":
         sampling = {"samples": samples, "seed": args.seed, "numpy": engine.sampler.numpy_version}
@@ -328,7 +328,7 @@ def _explain_sampled(args: argparse.Namespace, program: ir.Program, key: ir.Bloc
         print(output.explain_json(annotated.tree, program.sources, about, explain.json_extra(program, annotated)))
     else:
         print(f"Monte Carlo: {samples:,} samples, seed {args.seed} (numpy {engine.sampler.numpy_version}); "
-              "each sampled figure is its median")  # fmt: skip
+              "a figure is the median of its samples, a given distribution its exact median")  # fmt: skip
         print(output.explain(annotated.tree, program.sources, explain.annotator(program, annotated)))
     return 0
 

@@ -23,8 +23,9 @@ class Annotated:
     summaries: dict[tuple[ir.BlockKey, str], Summary]
 
 
-def medians(result: Result, samples: int) -> Annotated:
-    """The tree of a sampled derivation with every array of samples replaced by its median."""
+def medians(result: Result, samples: int, program: ir.Program | None = None) -> Annotated:
+    """The tree of a sampled derivation with every array of samples replaced by its median (a given
+    distribution's by its exact median, which the annotation names, rather than its draws')."""
     summaries: dict[tuple[ir.BlockKey, str], Summary] = {}
     done: dict[int, Derivation] = {}
 
@@ -36,7 +37,9 @@ def medians(result: Result, samples: int) -> Annotated:
         if arrays.is_array(value.magnitude):
             summary = summarise(value.magnitude, samples)
             summaries[node.block, node.name] = summary
-            value = Quantity(summary.p50, value.dimension)
+            written = given_distribution(program, node) if program is not None else None
+            exact = DISTRIBUTIONS[written[0]].median(written[1]) if written is not None else summary.p50
+            value = Quantity(exact, value.dimension)
         done[id(node)] = attrs.evolve(node, value=value, inputs=inputs)
         return done[id(node)]
 
