@@ -563,8 +563,11 @@ def _check_line(engine: Engine, block: ir.Block, check_line: ir.Check, out: list
     shown_right = Quantity(arrays.lane(right.magnitude, row), right.dimension).format()
     count = arrays.length(left.magnitude) or arrays.length(right.magnitude)
     where = f" in {arrays.rows_text(failed, count)}" if count is not None else ""
+    which = ""
+    if count is not None and _sampled(engine, block):  # an uncertain input: said of its samples
+        where, which = f" in {len(failed):,} of {count:,} samples", f" (sample {row + 1})"
     out.append(Diagnostic("E404", f"check failed{where}: {check_line.message}", check_line.span,
-                          notes=(f"{shown_left} {condition.op} {shown_right} is false",)))  # fmt: skip
+                          notes=(f"{shown_left} {condition.op} {shown_right} is false{which}",)))  # fmt: skip
 
 
 def compare(op: str, left: Any, right: Any) -> Any:
