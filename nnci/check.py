@@ -114,7 +114,7 @@ def _distribution_dim(program: ir.Program, expr: ir.Distribution, kind: str | No
     distribution = DISTRIBUTIONS[expr.name]
     dims = [infer(program, a, kind) for a in expr.args]
     for index, (arg, dim) in enumerate(zip(expr.args, dims, strict=True)):
-        name = distribution.params[index]
+        name = distribution.param(index)
         if index in distribution.plain:
             if not dim.is_dimensionless:
                 raise _DimensionProblem(Diagnostic(
@@ -122,7 +122,7 @@ def _distribution_dim(program: ir.Program, expr: ir.Distribution, kind: str | No
                     help=f"write `{distribution.signature}`; e.g. `lognormal(150 kgCO2e, 1.5)`"))  # fmt: skip
         elif index and dim != dims[0]:
             raise _DimensionProblem(Diagnostic(
-                "E401", f"the `{name}` of `{expr.name}` is {dim.describe()}, its `{distribution.params[0]}` "
+                "E401", f"the `{name}` of `{expr.name}` is {dim.describe()}, its `{distribution.param(0)}` "
                 f"{dims[0].describe()}", arg.span,
                 help=f"every parameter of `{distribution.signature}` but a plain-number one takes the value's unit"))  # fmt: skip
     return dims[0]
@@ -612,8 +612,13 @@ def _check_line(engine: Engine, block: ir.Block | None, check_line: ir.Check, ou
     shown_right = Quantity(arrays.lane(right.magnitude, row), right.dimension).format()
     count = arrays.length(left.magnitude) or arrays.length(right.magnitude)
     where = f" in {arrays.rows_text(failed, count)}" if count is not None else ""
+    which = ""
+    if count is not None and (
+        _sampled(engine, block) if block is not None else engine.sampler is not None
+    ):  # an uncertain input: said of its samples
+        where, which = f" in {len(failed):,} of {count:,} samples", f" (sample {row + 1})"
     out.append(Diagnostic("E404", f"check failed{where}: {check_line.message}", check_line.span,
-                          notes=(f"{shown_left} {condition.op} {shown_right} is false",)))  # fmt: skip
+                          notes=(f"{shown_left} {condition.op} {shown_right} is false{which}",)))  # fmt: skip
 
 
 def compare(op: str, left: Any, right: Any) -> Any:

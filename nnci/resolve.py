@@ -28,8 +28,8 @@ from nnci.schema import (
     Spec,
     article,
 )
+from nnci.uncertain import STATISTICS
 from nnci.uncertain.distributions import DISTRIBUTIONS
-from nnci.uncertain.sampling import STATISTICS
 from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
 
 if TYPE_CHECKING:
@@ -369,7 +369,7 @@ class _Resolver:
 
     def resolve_distribution(self, expr: ast.Call, kind: str | None, file: str) -> ir.Expr | None:
         distribution = DISTRIBUTIONS[expr.func]
-        if len(expr.args) != len(distribution.params):
+        if len(expr.args) != len(distribution.params) and not (distribution.variadic and expr.args):
             self.error("E305", f"`{expr.func}` takes {len(distribution.params)} arguments, found {len(expr.args)}",
                        expr.span, help=f"write `{distribution.signature}`")  # fmt: skip
             return None
