@@ -422,6 +422,8 @@ class _Resolver:
     def resolve_value(self, spec: Spec, value: ast.Expr, kind: str, key: ir.BlockKey, file: str) -> ir.Expr | None:
         if spec.type == "instant":
             return resolve_time.start(self, value, file)
+        if spec.type == "profile":
+            return resolve_time.profile(self, self.resolve_expr(value, kind, file), value)
         if spec.type == "rows":
             if self.rows is not None:
                 return ir.TableRef(self.rows, value.span)

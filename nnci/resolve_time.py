@@ -53,6 +53,28 @@ def start(resolver: _Resolver, value: ast.Expr, file: str) -> ir.Expr | None:
     return None
 
 
+def profile(resolver: _Resolver, resolved: ir.Expr | None, value: ast.Expr) -> ir.Expr | None:
+    """`profile = series(...)` or `profile = data.utilisation`: a series of utilisation or power."""
+    from nnci.units import DIMENSIONLESS, POWER
+
+    if resolved is None:
+        return None
+    magnitude = resolved.value.magnitude if isinstance(resolved, ir.Const) else None
+    if not getattr(magnitude, "is_series", False):
+        resolver.error("E303", "`profile` needs a series of utilisation or power", value.span,
+                       help="write e.g. `profile = series(2024-03-04T00:00Z, 1 h, 60 %, 95 %, 90 %)`, or name a "
+                       "column of an imported series file")  # fmt: skip
+        return None
+    assert isinstance(resolved, ir.Const)
+    if resolved.value.dimension not in (DIMENSIONLESS, POWER):
+        resolver.error("E400", f"`profile` expects a utilisation or a power, found "
+                       f"{resolved.value.dimension.describe()}", value.span,
+                       help="a profile's values are shares (`%`) or powers (`W`): only their shape is used")  # fmt: skip
+        return None
+    # only the shape matters: as a pure number, so the formula's inputs keep one dimension
+    return ir.Const(Quantity(magnitude, DIMENSIONLESS), resolved.text, resolved.span)
+
+
 def _instant_column(resolver: _Resolver, column: Any) -> Any:
     """The cells of a text column as instants; each cell that is not a date-time with a timezone is
     reported at file:line:column."""

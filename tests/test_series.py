@@ -359,3 +359,36 @@ def test_a_series_with_uncertain_transport(tmp_path: Path, capsys: pytest.Captur
     # 1 kg at τ = 1 (the step profile above), divided by τ ~ U(0.8, 1): median 1/0.9, 5th percentile 1/0.99
     assert samples["p50"] == pytest.approx(1 / 0.9, rel=0.01)
     assert samples["p5"] == pytest.approx(1 / 0.99, rel=0.01)
+
+
+def test_a_power_profile_weights_the_hours(tmp_path: Path) -> None:
+    # 1 kW-equivalent energy 2 kWh, drawn as 1 kW then 3 kW from 00:30: (½·100 + ½·250 + 3·(½·250 + ½·400)) / 4
+    text = scenario(inline(HOURS), duration="2 h").replace(
+        "  duration = 2 h\n", "  duration = 2 h\n  profile = series(2000-01-01T00:00Z, 1 h, 1 kW, 3 kW)\n"
+    )
+    expected = 2 * (0.5 * 100 + 0.5 * 250 + 3 * (0.5 * 250 + 0.5 * 400)) / 4 / 1000
+    assert operational_kg(run_text(tmp_path, text)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_half_hourly_utilisation_profile_against_a_minute_sum(tmp_path: Path) -> None:
+    utilisation = [60, 95, 90, 40, 100, 75, 85]  # %, every 30 min from the job's start
+    text = scenario(inline(HOURS), start="2024-03-04T00:45Z", duration="200 min").replace(
+        "  duration = 200 min\n",
+        "  duration = 200 min\n  profile = series(2024-03-04T00:45Z, 30 min, "
+        + ", ".join(f"{u} %" for u in utilisation) + ")\n",
+    )  # fmt: skip
+    weights = [utilisation[m // 30] for m in range(200)]
+    alphas = [HOURS[(45 + m) // 60] for m in range(200)]
+    mean = sum(w * a for w, a in zip(weights, alphas, strict=True)) / sum(weights)
+    energy_kwh = 200 / 60
+    assert operational_kg(run_text(tmp_path, text)) == pytest.approx(energy_kwh * mean / 1000, rel=1e-12)
+
+
+def test_a_profile_shorter_than_the_job_is_located(tmp_path: Path) -> None:
+    text = scenario(inline(HOURS), duration="3 h").replace(
+        "  duration = 3 h\n", "  duration = 3 h\n  profile = series(2000-01-01T00:00Z, 1 h, 1 kW, 3 kW)\n"
+    )
+    with pytest.raises(NnciError) as error:
+        run_text(tmp_path, text)
+    found = error.value.diagnostics[0]
+    assert found.code == "E411" and "longer than its power profile" in found.message
