@@ -15,7 +15,7 @@ from nnci.diagnostics import Diagnostic
 from nnci.engine import CYCLE, Engine, Unknown, exponent_fraction, source_text
 from nnci.formulas.registry import all_formulas
 from nnci.quantity import Quantity, format_number
-from nnci.schema import COUNTED, SCHEMA, Spec
+from nnci.schema import COUNTED, JOB_KINDS, SCHEMA, Spec
 from nnci.uncertain.distributions import DISTRIBUTIONS, TAIL, BadParameters
 from nnci.units import DIMENSIONLESS, UNITS, Dimension, display_unit, parse_unit
 
@@ -252,6 +252,8 @@ def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> l
             for check_line in block.checks:
                 _check_line(engine, block, check_line, diagnostics)
             _zero_divisors(engine, block)
+            if block.kind in JOB_KINDS:
+                _check_hosts_only(engine, block, diagnostics)
     for expect in program.expects:  # arithmetic errors in expected values surface as E405
         for expr in (expect.value, expect.tolerance):
             value = engine.try_evaluate(expr, None) if expr is not None and _is_constant(expr) else None
@@ -446,6 +448,8 @@ def _cell_notes(engine: Engine, expr: ir.Expr, rows: list[int], first: Quantity)
 
 
 def _range_help(spec: Spec, value: float, expr: ir.Expr) -> str | None:
+    if any(r.whole for r in spec.ranges) and value % 1 != 0:
+        return f"write a whole number, e.g. `{math.floor(value)}` or `{math.ceil(value)}`"
     share = spec.dim == DIMENSIONLESS and any(r.high == 1 for r in spec.ranges)
     if share and value > 1 and isinstance(expr, ir.Const) and expr.text.endswith("%"):  # `400 %`: % was written
         return (f"`{expr.text}` is {format_number(value)} times the whole; a share is at most `100 %` "
@@ -482,6 +486,17 @@ def _check_map(
             )
             out.append(Diagnostic("E402", f"`{entry.block.name}` in `{spec.name}` is negative{where}", entry.value.span,
                                   help="counts and shares cannot be negative"))  # fmt: skip
+        for rule in (r for r in spec.ranges if r.whole):
+            fractional = arrays.true_rows(rule.violated(value.magnitude))
+            if fractional:
+                first = float(arrays.lane(value.magnitude, fractional[0]))
+                where = (
+                    f" in {arrays.rows_text(fractional, arrays.length(value.magnitude))}"
+                    if arrays.is_array(value.magnitude)
+                    else ""
+                )
+                out.append(Diagnostic("E402", f"the count of `{entry.block.name}` is {format_number(first)}{where}: {rule.reason}",
+                                      entry.value.span, help=_range_help(spec, first, entry.value)))  # fmt: skip
         weights.append(value.magnitude)
     if not spec.shares or not weights:
         return
@@ -498,6 +513,26 @@ def _check_map(
             message = f"the shares of `{spec.name}` sum to {shown} %, not 100 %"
         out.append(Diagnostic("E403", message, expr.span,
                               help=f"make the shares add up to 100 %, e.g. with a `{spec.target}` for the rest"))  # fmt: skip
+
+
+# Fields that describe a job by its accelerators' work: meaningless for a fleet of hosts only.
+BY_ACCELERATORS = ("device_hours", "compute", "throughput", "peak", "efficiency")
+
+
+def _check_hosts_only(engine: Engine, block: ir.Block, out: list[Diagnostic]) -> None:
+    """A job described by its accelerators' work on a fleet whose devices are all hosts."""
+    fleet = block.fields.get("fleet")
+    given = [name for name in BY_ACCELERATORS if name in block.fields]
+    if fleet is None or not given or "accelerators" in block.fields or not isinstance(fleet.expr, ir.BlockRef):
+        return
+    devices = engine.program.blocks[fleet.expr.block].fields.get("devices")
+    if devices is None or not isinstance(devices.expr, ir.Map) or not devices.expr.entries:
+        return
+    if all(engine.role_of(entry.block) == "host" for entry in devices.expr.entries):
+        hosts = ", ".join(f"`{entry.block.name}`" for entry in devices.expr.entries)
+        out.append(Diagnostic("E303", f"the fleet holds only hosts ({hosts}), but the job is described by its "
+                              f"accelerators' work (`{given[0]}`)", fleet.span,
+                              help="add the accelerators to the fleet, or give `accelerators = N` (their number)"))  # fmt: skip
 
 
 def _check_line(engine: Engine, block: ir.Block, check_line: ir.Check, out: list[Diagnostic]) -> None:

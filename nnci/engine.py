@@ -18,9 +18,9 @@ import attrs
 from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic, Span, source_lines
 from nnci.formulas import formulas_for
-from nnci.formulas.registry import Formula, Item, NotApplicable, Noted, OutsideData
+from nnci.formulas.registry import Formula, Item, NotApplicable, Noted, OutsideData, Skip
 from nnci.quantity import DimensionError, Quantity
-from nnci.schema import AGGREGATES, COUNTED, JOB_KINDS, SCHEMA, article
+from nnci.schema import AGGREGATES, COUNTED, JOB_KINDS, ROLES, SCHEMA, article
 from nnci.series import is_series
 from nnci.uncertain.distributions import DISTRIBUTIONS, BadParameters
 from nnci.units import DIMENSIONLESS, TIME, display_unit
@@ -224,6 +224,8 @@ class Engine:
         try:
             with arrays.quiet():
                 raw = formula.fn(**kwargs)
+        except Skip:
+            return Unknown(key, formula.output, ())
         except NotApplicable as error:
             return Unknown(key, formula.output, (f"{key}: {error}",))
         except OutsideData as error:
@@ -294,8 +296,9 @@ class Engine:
 
     def _input(self, key: ir.BlockKey, path: str, optional: bool, deps: list[Derivation], method: str | None) -> Any:
         head, _, rest = path.partition(".")
-        if head.endswith("[]"):
-            return self._map_input(key, head[:-2], rest, optional, deps, method)
+        if head.endswith("]"):  # `devices[]`: every entry; `devices[accelerator]`: the entries with that role
+            name, _, role = head[:-1].partition("[")
+            return self._map_input(key, name, rest, optional, deps, method, role or None)
         if rest:
             return self._input(self._follow(key, head), rest, optional, deps, method)
         result = self.quantity(key, head, method)
@@ -313,20 +316,35 @@ class Engine:
         return field.expr.block
 
     def _map_input(
-        self, key: ir.BlockKey, field_name: str, rest: str, optional: bool, deps: list[Derivation], method: str | None
+        self,
+        key: ir.BlockKey,
+        field_name: str,
+        rest: str,
+        optional: bool,
+        deps: list[Derivation],
+        method: str | None,
+        role: str | None = None,
     ) -> list[Item]:
-        """Each entry's weight and, unless the path stops at the map, the named block's quantity."""
+        """Each entry's weight and, unless the path stops at the map, the named block's quantity; with a
+        `role`, only the entries whose block has that role."""
         field = self.program.blocks[key].fields.get(field_name)
         if field is None or not isinstance(field.expr, ir.Map):
             raise _Missing(Unknown(key, field_name, (f"{key}.{field_name}",)))
         items = []
         for entry in field.expr.entries:
+            if role is not None and self.role_of(entry.block) != role:
+                continue
             weight_deps: list[Derivation] = []
             weight = self._eval(entry.value, key, weight_deps, method)
             deps.append(Derivation(key, f"{field_name}[{entry.block}]", weight, None, tuple(weight_deps), entry.span))
             value = self._input(entry.block, rest, optional, deps, method) if rest else None
             items.append(Item(weight.magnitude, value))
         return items
+
+    def role_of(self, key: ir.BlockKey) -> str:
+        """A device's role: `accelerator` unless its record says `host`."""
+        field = self.program.blocks[key].fields.get("role")
+        return field.expr.value if field is not None and isinstance(field.expr, ir.Text) else ROLES[0]
 
     def _total(self, name: str) -> Result:
         values: list[Quantity] = []

@@ -17,8 +17,19 @@ from nnci.diagnostics import Diagnostic, Span
 from nnci.load import PRELUDE
 from nnci.load import Program as Loaded
 from nnci.quantity import Quantity
-from nnci.schema import ADDITIVE, FIELD_SYNONYMS, JOB_KINDS, METHODS, RESERVED_NAMES, SCHEMA, Spec, article
+from nnci.schema import (
+    ADDITIVE,
+    FIELD_SYNONYMS,
+    FORMER_NAMES,
+    JOB_KINDS,
+    METHODS,
+    RESERVED_NAMES,
+    SCHEMA,
+    Spec,
+    article,
+)
 from nnci.uncertain.distributions import DISTRIBUTIONS
+from nnci.uncertain.sampling import STATISTICS
 from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
 
 if TYPE_CHECKING:
@@ -414,7 +425,7 @@ class _Resolver:
             span = Span(field.span.file, field.span.line, field.span.column, field.span.line,
                         field.span.column + len(field.name))  # fmt: skip
             self.error("E301", f"{article(block.kind)} has no field `{field.name}`", span,
-                       help=field_hint(field.name, block.kind))  # fmt: skip
+                       help=FORMER_NAMES.get(field.name) or field_hint(field.name, block.kind))  # fmt: skip
             return None
         expr = self.resolve_value(spec, field.value, block.kind, key, file)
         return ir.Field(field.name, expr, field.span) if expr is not None else None
@@ -458,6 +469,11 @@ class _Resolver:
                        help=(hint + " " if hint else "") + "the methods are " + ", ".join(METHODS))  # fmt: skip
             return None
         if spec.type == "string":
+            if isinstance(value, ast.String) and spec.choices and value.value not in spec.choices:
+                self.error("E305", f"`{spec.name}` is one of " + ", ".join(f'"{c}"' for c in spec.choices),
+                           value.span, help=did_you_mean(value.value, spec.choices)
+                           or f'write e.g. `{spec.name} = "{spec.choices[0]}"`')  # fmt: skip
+                return None
             if isinstance(value, ast.String):
                 return ir.Text(value.value, value.span)
             self.error("E305", f"`{spec.name}` takes a string", value.span, help=f'write `{spec.name} = "..."`')
@@ -794,6 +810,8 @@ class _Resolver:
         return ir.Comparison(comparison.op, left, right, comparison.span) if left and right else None
 
     def resolve_expect(self, stmt: ast.Expect, file: str) -> ir.Expect | None:
+        if stmt.statistic is not None:
+            return self.resolve_bound(stmt, file)
         target = self.resolve_ref(stmt.target, None, file)
         value = self.expected_constant(stmt.value, file)
         tolerance = self.expected_constant(stmt.tolerance, file) if stmt.tolerance else None
@@ -804,6 +822,24 @@ class _Resolver:
         if not isinstance(target, ir.QuantityRef) or value is None or (stmt.tolerance and tolerance is None):
             return None
         return ir.Expect(target.block, target.name, value, tolerance, stmt.target.dotted, stmt.span)
+
+    def resolve_bound(self, stmt: ast.Expect, file: str) -> ir.Expect | None:
+        """`expect p95(gpt3.operational) <= 600 tCO2e`: a bound on a statistic of the figure's samples."""
+        assert stmt.statistic is not None
+        if stmt.statistic not in STATISTICS:
+            self.error("E300", f"unknown statistic `{stmt.statistic}`", stmt.span,
+                       help=did_you_mean(stmt.statistic, STATISTICS) or "statistics: " + ", ".join(STATISTICS))  # fmt: skip
+            return None
+        if stmt.op not in ("<=", "<", ">=", ">"):
+            self.error("E305", f"a statistic is bounded with <=, <, >= or >, not `{stmt.op}`", stmt.span,
+                       help=f"write e.g. `expect {stmt.statistic}({stmt.target.dotted}) <= 600 tCO2e`")  # fmt: skip
+            return None
+        target = self.resolve_ref(stmt.target, None, file)
+        value = self.expected_constant(stmt.value, file)
+        if not isinstance(target, ir.QuantityRef) or value is None:
+            return None
+        text = f"{stmt.statistic}({stmt.target.dotted})"
+        return ir.Expect(target.block, target.name, value, None, text, stmt.span, stmt.statistic, stmt.op)
 
     def expected_constant(self, expr: ast.Expr, file: str) -> ir.Expr | None:
         """An expected value or tolerance: a number with its unit, or arithmetic on such numbers."""

@@ -38,8 +38,15 @@ from nnci.units import (
 )
 
 METHODS = ("nnci", "patterson", "llmcarbon", "bloom")
+ROLES = ("accelerator", "host")  # a device without a role is an accelerator
 COUNTED = (QUERY, TOKEN, FLOP)  # a bare number is accepted where one of these is expected
 RESERVED_NAMES = ("total",)
+# Names that mean something else, or meant something else before: the help an unknown field gets.
+FORMER_NAMES = {
+    "usage": "`usage` is now `lifetime_usage` (the share of its lifetime the hardware is in use, read by the "
+    "`bloom` method's embodied carbon); for the share of peak power a job draws, write `utilization`",
+    "utilisation": "write `utilization` (the share of peak power drawn)",
+}
 
 
 @attrs.frozen
@@ -51,10 +58,13 @@ class Range:
     low_open: bool = False
     severity: str = "error"
     reason: str = ""
+    whole: bool = False  # the value must also be a whole number (a count of devices)
 
     def violated(self, value: Any) -> Any:
         """Whether the value lies outside: a bool, or per row for an array (operators only)."""
         outside: Any = False
+        if self.whole:
+            outside = value % 1 != 0
         if self.low is not None:
             outside = (value < self.low) | ((value == self.low) & self.low_open)
         if self.high is not None:
@@ -65,6 +75,7 @@ class Range:
 NON_NEGATIVE = Range(0, reason="cannot be negative")
 POSITIVE = Range(0, low_open=True, reason="must be positive")
 SHARE = Range(0, 1, low_open=True, reason="must lie in (0, 100 %]")
+WHOLE = Range(whole=True, reason="a count of devices is a whole number")
 
 Reported = Literal["always", "if_known", ""]
 
@@ -136,7 +147,8 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
     _q("water_intensity", VOLUME / ENERGY, "water consumed per kWh of electricity generated (EWIF)", NON_NEGATIVE,
        Range(high=50e-3 / 3.6e6, severity="warning", reason="more than 50 L/kWh of electricity is unusual")),
     # -- jobs --
-    _q("duration", TIME, "wall-clock time the fleet runs", NON_NEGATIVE),
+    _q("duration", TIME, "wall-clock time the fleet runs", NON_NEGATIVE, Range(0, low_open=True,
+       reason="a job that runs for no time uses nothing: give its duration, or leave it out to derive it")),
     _q("it_power", POWER, "power drawn by the fleet's devices", NON_NEGATIVE),
     _q("it_energy", ENERGY, "energy drawn by the devices, before datacenter overhead", NON_NEGATIVE, summed=True),
     _q("pue", DIMENSIONLESS, "power usage effectiveness", _PUE),
@@ -145,8 +157,8 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
        NON_NEGATIVE),
     _q("idle_energy", ENERGY, "energy the cluster draws outside the devices' work over the job", NON_NEGATIVE,
        summed=True),
-    _q("accelerators", DIMENSIONLESS, "devices that do the computing; by default every device of the fleet (set it "
-       "when the fleet also holds hosts)", NON_NEGATIVE),
+    _q("accelerators", DIMENSIONLESS, "devices that do the computing; by default the fleet's devices whose role is "
+       "accelerator (hosts are not counted)", NON_NEGATIVE, WHOLE),
     _q("device_hours", TIME, "accelerator-hours: accelerators × duration", NON_NEGATIVE, summed=True),
     _q("compute", FLOP, "total floating-point operations", NON_NEGATIVE, summed=True),
     _q("throughput", THROUGHPUT, "achieved FLOP/s per accelerator", NON_NEGATIVE),
@@ -157,8 +169,10 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
        NON_NEGATIVE),
     _q("tokens", TOKEN, "tokens processed (trained on, or generated and read)", NON_NEGATIVE, summed=True),
     _q("net_intensity", INTENSITY, "market-based intensity after carbon-free energy", NON_NEGATIVE),
-    _q("usage", DIMENSIONLESS, "share of its lifetime the hardware is in use (for amortising embodied carbon)",
-       SHARE),
+    _q("utilization", DIMENSIONLESS, "average share of its peak power a device draws above idle while the job runs "
+       "(P = P_idle + u × (P_max − P_idle))", SHARE),
+    _q("lifetime_usage", DIMENSIONLESS, "share of its lifetime the hardware is in use (BLOOM's embodied carbon per "
+       "hour of use); not the utilisation of a job", SHARE),
     _q("queries", QUERY, "number of queries served", NON_NEGATIVE, summed=True),
     _q("energy_per_query", ENERGY / QUERY, "facility energy per query", NON_NEGATIVE),
     _q("carbon_per_query", CARBON / QUERY, "total carbon per query", NON_NEGATIVE),
@@ -181,7 +195,7 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
     _q("carbon_per_area", CARBON / AREA, "manufacturing carbon per die area (by process node)", NON_NEGATIVE),
     _q("capacity", INFORMATION, "memory or storage capacity an embodied estimate scales with", NON_NEGATIVE),
     _q("carbon_per_capacity", CARBON / INFORMATION, "manufacturing carbon per byte of capacity", NON_NEGATIVE),
-    _q("count", DIMENSIONLESS, "number of devices", NON_NEGATIVE),
+    _q("count", DIMENSIONLESS, "number of devices", NON_NEGATIVE, WHOLE),
 )  # fmt: skip
 
 
@@ -197,6 +211,7 @@ class Spec:
     target: str | None = None  # the kind a ref or map key names
     ranges: tuple[Range, ...] = ()
     shares: bool = False  # a map whose values must sum to 100 %
+    choices: tuple[str, ...] = ()  # the values a string field may take (none: any)
 
 
 def q(name: str, doc: str | None = None, *ranges: Range) -> Spec:
@@ -261,7 +276,8 @@ _JOB = (
     q("tokens"),
     q("net_intensity", "market-based intensity after carbon-free energy, weighted by site energy"),
     q("net_operational"),
-    q("usage"),
+    q("lifetime_usage"),
+    q("utilization", "utilisation of every device of the fleet (a device's own `utilization` wins)"),
     q("wue", "WUE of the sites, weighted by share of the work (of IT energy)"),
     q("water_intensity", "water intensity of the sites' electricity, weighted by site energy"),
     q("water_onsite"),
@@ -297,7 +313,11 @@ BLOCK_KINDS: dict[str, KindSpec] = {
             _LABEL,
             text("vendor", "manufacturer"),
             text("form_factor", "SXM, PCIe, OAM, ..."),
+            Spec("role", "`accelerator` (does the computing; counted in a job's `accelerators`) or `host` "
+                 "(a server, node or baseboard record)", "string", choices=ROLES),
             q("tdp"),
+            q("idle_power", "power the device draws idle: P_idle of the linear power model"),
+            q("utilization"),
             q("power", None, Range(high=5000, severity="warning", reason="more than 5 kW per device is unusual")),
             q("peak_fp16"),
             q("peak_fp32"),
@@ -315,11 +335,12 @@ BLOCK_KINDS: dict[str, KindSpec] = {
             q("carbon_per_capacity"),
         ), catalog=("tdp", "power", "peak_fp16", "memory", "embodied", "lifetime")),
         KindSpec("fleet", "devices and their counts", (
-            Spec("devices", "device counts", "map", DIMENSIONLESS, "device", (NON_NEGATIVE,)),
+            Spec("devices", "device counts", "map", DIMENSIONLESS, "device", (NON_NEGATIVE, WHOLE)),
             q("power", "power drawn by all devices of the fleet"),
             q("count"),
-            q("peak", "peak FLOP/s per device (dense FP16/BF16), averaged over devices"),
-        ), frozenset({"power", "count", "peak"})),
+            q("accelerators", "devices of the fleet that do the computing: role accelerator (or no role), not host"),
+            q("peak", "peak FLOP/s per accelerator (dense FP16/BF16), averaged over the accelerators"),
+        ), frozenset({"power", "count", "accelerators", "peak"})),
         KindSpec("datacenter", "a site: its PUE and the grid that powers it", (
             *_SOURCES,
             q("pue", None, Range(high=3, severity="warning", reason="PUE above 3 is unusual")),
@@ -369,8 +390,8 @@ def report_unit(name: str) -> str:
 # `max_power` is the TDP, `mfu` (model FLOPs utilisation) the achieved share of peak.
 FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
     "max_power": ("tdp",), "power_limit": ("tdp",), "tdp_w": ("tdp",), "board_power": ("tdp",),
-    "mfu": ("efficiency",), "hfu": ("efficiency",), "utilization": ("efficiency", "usage"),
-    "utilisation": ("efficiency", "usage"), "gpus": ("fleet",), "num_gpus": ("fleet",), "hardware": ("fleet",),
+    "mfu": ("efficiency",), "hfu": ("efficiency",), "usage": ("utilization", "lifetime_usage"),
+    "gpus": ("fleet",), "num_gpus": ("fleet",), "hardware": ("fleet",),
     "hours": ("duration",), "time": ("duration",), "runtime": ("duration",), "wall_time": ("duration",),
     "gpu_hours": ("device_hours",), "carbon_intensity": ("intensity",), "ci": ("intensity",),
     "emission_factor": ("intensity",), "flops": ("compute",), "flop": ("compute",), "params": ("parameters",),

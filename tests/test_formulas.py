@@ -83,12 +83,12 @@ def test_dimensions_agree_with_schema(formula: Formula) -> None:
     for spec in formula.inputs:
         kind = formula.kind
         *hops, last = spec.path.split(".")
-        for hop in hops:  # follow references and maps to the kind they name
-            field = SCHEMA[kind][hop.removesuffix("[]")]
+        for hop in hops:  # follow references and maps (`devices[]`, `devices[accelerator]`) to the kind they name
+            field = SCHEMA[kind][hop.partition("[")[0]]
             assert field.target is not None, (formula.name, hop)
             kind = field.target
-        if last.endswith("[]"):  # the weights of a map
-            assert SCHEMA[kind][last[:-2]].dim == spec.dim, (formula.name, spec.path)
+        if last.endswith("]"):  # the weights of a map
+            assert SCHEMA[kind][last.partition("[")[0]].dim == spec.dim, (formula.name, spec.path)
         else:
             assert SCHEMA[kind][last].dim == spec.dim, (formula.name, spec.path)
     assert list(inspect.signature(formula.fn).parameters) == [i.name for i in formula.inputs]

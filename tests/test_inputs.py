@@ -24,7 +24,7 @@ def figure(text: str, target: str, unit: str) -> float:
     key = next(k for k in program.blocks if str(k) == block)
     result = Engine(program).quantity(key, name)
     assert isinstance(result, Derivation), result
-    return float(result.value.magnitude) / parse_unit(unit).factor
+    return float(result.value.magnitude) / (parse_unit(unit).factor if unit else 1.0)
 
 
 def close(a: float, b: float) -> bool:
@@ -135,3 +135,121 @@ def test_water_is_a_column_a_json_field_and_a_total(tmp_path: Path, capsys: pyte
     assert main(["run", str(path), "--unit", "m3"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[-1] == "water" and table[2].split()[-2:] == ["16.4", "m3"]
+
+
+# -- utilisation -------------------------------------------------------------------------------
+
+SERVE = """
+device gpu {
+  tdp = 400 W
+  idle_power = 50 W
+}
+datacenter dc {
+  pue = 1.5
+  intensity = 100 gCO2e/kWh
+}
+inference serve {
+  fleet = { gpu = 10 }
+  site = dc
+  duration = 10 h
+  utilization = 60 %
+}
+"""
+
+
+def test_utilization_with_idle_power_follows_the_linear_power_model() -> None:
+    power = 50 + 0.6 * (400 - 50)  # W per device: P_idle + u × (P_max − P_idle) = 260 W
+    assert close(figure(SERVE, "serve.it_power", "W"), 10 * power)
+    assert close(figure(SERVE, "serve.energy", "kWh"), 10 * power * 10 * 1.5 / 1000)  # 39 kWh
+
+
+def test_utilization_without_idle_power_is_a_usage_factor() -> None:
+    text = SERVE.replace("  idle_power = 50 W\n", "")
+    assert close(figure(text, "serve.it_power", "W"), 10 * 0.6 * 400)  # u × P_max = 2,400 W
+
+
+def test_utilization_takes_the_given_power_as_peak_when_no_tdp() -> None:
+    text = SERVE.replace("  tdp = 400 W\n  idle_power = 50 W\n", "  power = 300 W\n")
+    assert close(figure(text, "serve.it_power", "W"), 10 * 0.6 * 300)
+
+
+def test_a_device_kind_with_its_own_utilization_overrides_the_job() -> None:
+    text = (
+        SERVE.replace("fleet = { gpu = 10 }", "fleet = { gpu = 10, busy = 2 }")
+        + """
+device busy = gpu {
+  utilization = 90 %
+}
+"""
+    )
+    expected = 10 * (50 + 0.6 * 350) + 2 * (50 + 0.9 * 350)  # 2,600 W + 730 W
+    assert close(figure(text, "serve.it_power", "W"), expected)
+
+
+def test_without_utilization_the_power_is_as_before() -> None:
+    text = SERVE.replace("  utilization = 60 %\n", "")
+    assert close(figure(text, "serve.it_power", "W"), 10 * 400)  # TDP as average power
+
+
+# -- accelerators and hosts --------------------------------------------------------------------
+
+MIXED = """
+device gpu {
+  power = 700 W
+  peak_fp16 = 989 TFLOP/s
+}
+device node {
+  role = "host"
+  power = 1200 W
+  peak_fp16 = 5 TFLOP/s
+}
+datacenter dc {
+  pue = 1.1
+  intensity = 100 gCO2e/kWh
+}
+training t {
+  fleet = { gpu = 16, node = 2 }
+  site = dc
+  device_hours = 1600 h
+}
+"""
+
+
+def test_hosts_are_not_counted_among_the_accelerators() -> None:
+    assert figure(MIXED, "t.accelerators", "") == 16
+    assert close(figure(MIXED, "t.duration", "h"), 1600 / 16)  # 100 h, not 1600 / 18 = 88.9 h
+    # every device draws power for the whole run: (16 × 700 W + 2 × 1,200 W) × 100 h × PUE 1.1
+    assert close(figure(MIXED, "t.energy", "kWh"), (16 * 700 + 2 * 1200) * 100 * 1.1 / 1000)  # 1,496 kWh
+
+
+def test_compute_paths_use_the_accelerators_peak_only() -> None:
+    text = MIXED.replace("device_hours = 1600 h", "compute = 1e21 FLOP\n  efficiency = 40 %")
+    seconds = 1e21 / (16 * 989e12 * 0.4)  # the hosts' 5 TFLOP/s is not averaged in
+    assert close(figure(text, "t.duration", "s"), seconds)
+
+
+def test_a_fleet_of_hosts_only_described_by_compute_is_an_error() -> None:
+    text = "nnci 0.1\n" + MIXED.replace("gpu = 16, node = 2", "node = 2")
+    with pytest.raises(nnci.NnciError) as error:
+        nnci.check(nnci.loads(text))
+    assert "E303" in str(error.value) and "only hosts" in str(error.value)
+
+
+def test_a_role_is_accelerator_or_host() -> None:
+    with pytest.raises(nnci.NnciError) as error:
+        nnci.loads("nnci 0.1\n" + MIXED.replace('role = "host"', 'role = "hots"'))
+    assert "did you mean `host`" in str(error.value)
+
+
+def test_catalog_hosts_and_idle_powers() -> None:
+    text = """import "std/hardware" as hw
+training t {
+  fleet = { hw.a100_sxm4_80gb = 8, hw.p5_48xlarge_host = 1 }
+  device_hours = 800 h
+  utilization = 50 %
+}
+"""
+    # the A100's idle power (CCF: 46 W) and TDP (400 W); the host's 1.2 kW average is its P_max
+    expected = 8 * (46 + 0.5 * (400 - 46)) + 1 * 0.5 * 1200
+    assert close(figure(text, "t.it_power", "W"), expected)
+    assert close(figure(text, "t.duration", "h"), 100)

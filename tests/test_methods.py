@@ -79,7 +79,7 @@ def render(job: MethodJob, describe: str = "duration", *, lifetime: bool = True,
         lines += [f"  fleet = {{ acc = {job.n}, host = {job.hosts} }}", f"  accelerators = {job.n}"]
     else:
         lines.append(f"  fleet = {{ acc = {job.n} }}")
-    lines += ["  site = dc", f"  usage = {_num(job.usage)}"]
+    lines += ["  site = dc", f"  lifetime_usage = {_num(job.usage)}"]
     throughput = job.peak * job.efficiency
     compute = job.n * job.duration_h * HOUR * throughput
     if describe == "duration":

@@ -321,6 +321,7 @@ def hardware(catalog: Path) -> tuple[str, dict[str, int], list[str]]:
             raise BuildError(f"embodied_estimates.csv: expected one row {item!r}")
         die[key] = match[0]
 
+    idle = idle_powers(servers)
     devices: list[Block] = []
     for row in accel:
         name = device_name(row["name"], variants)
@@ -332,7 +333,9 @@ def hardware(catalog: Path) -> tuple[str, dict[str, int], list[str]]:
         year = f" ({row['release_year']})" if row["release_year"] else ""
         b.source(f"Specs{year}: {summarize_sources(row['source(s)'])}")
         b.text("label", row["name"]).text("vendor", row["vendor"]).text("form_factor", row["form_factor"])
+        b.text("role", "accelerator")
         b.num("tdp", row["tdp_w"], "W")
+        add_idle_power(b, row["name"], idle)
         if row["measured_power_w"]:
             b.doc(f"power = {number(row['measured_power_w'])} W is a measured mean (not TDP); see notes above.")
             b.num("power", row["measured_power_w"], "W")
@@ -399,6 +402,39 @@ def hardware(catalog: Path) -> tuple[str, dict[str, int], list[str]]:
     return text, counts, skipped
 
 
+# CCF's idle ("min") watts per GPU model (servers.csv) → the accelerators they are for (by label prefix).
+IDLE_ROWS = {
+    "GPU T4 min/max watts (CCF)": ("NVIDIA T4",),
+    "GPU A10G min/max watts (CCF)": ("NVIDIA A10G",),
+    "GPU V100 min/max watts (CCF)": ("NVIDIA V100",),
+    "GPU A100 min/max watts (CCF)": ("NVIDIA A100",),
+    "GPU K80 min/max watts (CCF)": ("NVIDIA K80",),
+    "GPU P100 min/max watts (CCF)": ("NVIDIA P100",),
+}
+
+
+def idle_powers(servers: list[dict[str, str]]) -> dict[tuple[str, ...], dict[str, str]]:
+    """The rows of servers.csv that publish an idle power for a GPU model (Cloud Carbon Footprint)."""
+    rows = {row["item"]: row for row in servers}
+    missing = set(IDLE_ROWS) - set(rows)
+    if missing:
+        raise BuildError(f"servers.csv: idle power rows not found: {sorted(missing)}")
+    return {prefixes: rows[item] for item, prefixes in IDLE_ROWS.items()}
+
+
+def add_idle_power(b: Block, label: str, idle: dict[tuple[str, ...], dict[str, str]]) -> None:
+    """`idle_power` (P_idle of the linear power model) where a source publishes one for this model."""
+    for prefixes, row in idle.items():
+        if label.startswith(prefixes):
+            minimum, _, _ = row["value"].partition("/")
+            if row["unit"] != "W":
+                raise BuildError(f"servers.csv: unexpected unit {row['unit']!r} for {row['item']}")
+            b.source(f"idle_power: {row['item'].replace(' (CCF)', '')}, {row['source']} ({row['notes']}); "
+                     f"{CCF} Methodology.md (Apache-2.0)")  # fmt: skip
+            b.num("idle_power", minimum.strip(), "W")
+            return
+
+
 # servers.csv rows shipped as devices: item → block name (two rows may fill one block).
 # Rows not listed are skipped with a reason (see SERVER_SKIP_REASONS and tools/README.md).
 SERVER_ROWS = {
@@ -445,6 +481,7 @@ def server_devices(rows: list[dict[str, str]], skipped: list[str]) -> list[Block
         b = blocks.get(name)
         if b is None:
             b = blocks[name] = Block("device", name)
+            b.text("role", "host")  # servers, nodes and baseboards: not counted among a job's accelerators
             if name == "p5_48xlarge_host":
                 b.text("label", "8x H100 server host excluding GPUs (AWS p5.48xlarge reference, EcoLogits)")
         value, unit = row["value"], row["unit"]

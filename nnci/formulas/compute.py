@@ -28,10 +28,18 @@ register(Formula(
 ))  # fmt: skip
 
 register(Formula(
-    "fleet-peak", "fleet", "peak", THROUGHPUT, "peak = Σ_h n_h × peak_h ÷ Σ_h n_h  (dense FP16/BF16)",
-    (Input("peak", "devices[].peak_fp16", THROUGHPUT),), _mean_peak, NNCI_RULE,
+    "fleet-accelerators", "fleet", "accelerators", DIMENSIONLESS,
+    "n_acc = Σ_h n_h over the devices whose role is accelerator (not host)",
+    (Input("devices", "devices[accelerator]", DIMENSIONLESS),), _count, NNCI_RULE,
+    (Example({"devices": [("16", None)]}, "16"),),
+))  # fmt: skip
+
+register(Formula(
+    "fleet-peak", "fleet", "peak", THROUGHPUT, "peak = Σ_a n_a × peak_a ÷ Σ_a n_a over the accelerators (dense FP16/BF16)",
+    (Input("peak", "devices[accelerator].peak_fp16", THROUGHPUT),), _mean_peak, NNCI_RULE,
     (Example({"peak": [("512", "125 TFLOP/s")]}, "125 TFLOP/s"),),
 ))  # fmt: skip
+
 
 for kind in ("training", "inference"):
     register(Formula(
@@ -70,9 +78,10 @@ for name, kind, per_token, equation, example in (
 
 for kind in ("training", "inference"):
     register(Formula(
-        "fleet-accelerators", kind, "accelerators", DIMENSIONLESS, "accelerators = every device of the fleet",
-        (Input("count", "fleet.count", DIMENSIONLESS),), lambda count: count, NNCI_RULE,
-        (Example({"count": "512"}, "512"),),
+        "fleet-accelerators", kind, "accelerators", DIMENSIONLESS,
+        "accelerators = the fleet's devices whose role is accelerator (hosts are not counted)",
+        (Input("accelerators", "fleet.accelerators", DIMENSIONLESS),), lambda accelerators: accelerators, NNCI_RULE,
+        (Example({"accelerators": "384"}, "384"),),
     ))  # fmt: skip
     register(Formula(
         "fleet-peak", kind, "peak", THROUGHPUT, "peak of the fleet's devices",

@@ -64,11 +64,11 @@ def _amortised(embodied: list[Item], lifetime: list[Item], duration: float) -> f
     return sum((e.weight * e.value * duration / life.value for e, life in zip(embodied, lifetime, strict=True)), 0.0)
 
 
-def _per_use_hour(embodied: list[Item], lifetime: list[Item], duration: float, usage: float | None) -> Noted:
-    share = 1.0 if usage is None else usage
+def _per_use_hour(embodied: list[Item], lifetime: list[Item], duration: float, lifetime_usage: float | None) -> Noted:
+    share = 1.0 if lifetime_usage is None else lifetime_usage
     value = _amortised(embodied, lifetime, duration) / share
-    note = "per hour of use: embodied ÷ (lifetime × usage) × device-hours"
-    return Noted(value, note + ("; usage not given, taken as 100 %" if usage is None else ""))
+    note = "per hour of use: embodied ÷ (lifetime × lifetime usage) × device-hours"
+    return Noted(value, note + ("; lifetime_usage not given, taken as 100 %" if lifetime_usage is None else ""))
 
 
 for kind in ("training", "inference"):
@@ -97,12 +97,13 @@ for kind in ("training", "inference"):
     ))  # fmt: skip
     register(Formula(
         "bloom-embodied", kind, "embodied", CARBON,
-        "C_emb = Σ_h embodied_h ÷ (lifetime_h × usage) × device-hours_h",
+        "C_emb = Σ_h embodied_h ÷ (lifetime_h × lifetime usage) × device-hours_h",
         (Input("embodied", "fleet.devices[].embodied", CARBON), Input("lifetime", "fleet.devices[].lifetime", TIME),
-         Input("duration", "duration", TIME), Input("usage", "usage", DIMENSIONLESS, optional=True)),
+         Input("duration", "duration", TIME),
+         Input("lifetime_usage", "lifetime_usage", DIMENSIONLESS, optional=True)),
         _per_use_hour, BLOOM + ", §4.1",
         # BLOOM: 384 GPUs of 150 kg, 6 × 8,760 h at 85 % usage, 2,820.286 h each
         (Example({"embodied": [("384", "150 kgCO2e")], "lifetime": [("384", "52560 h")],
-                  "duration": "2820.286 h", "usage": "0.85"}, "3636.1 kgCO2e"),),
+                  "duration": "2820.286 h", "lifetime_usage": "0.85"}, "3636.1 kgCO2e"),),
         method="bloom",
     ))  # fmt: skip

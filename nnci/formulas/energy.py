@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nnci.formulas.citations import BLOOM, LLMCARBON, NNCI, NNCI_RULE, PATTERSON
-from nnci.formulas.registry import Example, Formula, Input, Item, NotApplicable, Noted, register
+from nnci.formulas.registry import Example, Formula, Input, Item, NotApplicable, Noted, Skip, register
 from nnci.units import DIMENSIONLESS, ENERGY, POWER, QUERY, TIME
 
 
@@ -30,7 +32,61 @@ register(Formula(
     (Example({"devices": [("10000", "300 W"), ("625", "250 W")]}, "3156.25 kW"),),
 ))  # fmt: skip
 
+FAN = (
+    "Fan, Weber, Barroso 2007, Power Provisioning for a Warehouse-sized Computer, ISCA: P = P_idle + u × "
+    "(P_max − P_idle); without an idle power, Lannelongue et al. 2021, Green Algorithms, Adv. Sci. 8:2100707: "
+    "P = u × P_max (usage factor)"
+)
+
+
+def at_utilization(u: Any, p_max: Any, idle: Any) -> Any:
+    """A device's average power at utilisation u: the linear model with an idle power, else u × P_max."""
+    return u * p_max if idle is None else idle + u * (p_max - idle)
+
+
+def _power_at_utilization(utilization: Any, own: list[Item], tdp: list[Item], power: list[Item],
+                          idle: list[Item]) -> Noted:  # fmt: skip
+    if utilization is None and all(item.value is None for item in own):
+        raise Skip
+    total: Any = 0.0
+    linear = factor = 0
+    for mine, rated, average, rest in zip(own, tdp, power, idle, strict=True):
+        u = utilization if mine.value is None else mine.value
+        p_max = average.value if rated.value is None else rated.value
+        if u is None:  # a device kind with no utilisation of its own while the job has none: its power
+            if average.value is None:
+                raise NotApplicable("a power for every device of the fleet")
+            total = total + mine.weight * average.value
+            continue
+        if p_max is None:
+            raise NotApplicable("a tdp (or power) for every device of the fleet, to take the utilisation of")
+        total = total + mine.weight * at_utilization(u, p_max, rest.value)
+        linear, factor = linear + (rest.value is not None), factor + (rest.value is None)
+    notes = []
+    if linear:
+        notes.append(f"{linear} device kind(s) at P_idle + u × (P_max − P_idle) (linear power model)")
+    if factor:
+        notes.append(f"{factor} device kind(s) at u × P_max (usage factor: no idle power known)")
+    return Noted(total, "; ".join(notes))
+
+
 for kind in ("training", "inference"):
+    register(Formula(
+        "power-at-utilization", kind, "it_power", POWER,
+        "P_it = Σ_h n_h × (P_idle,h + u_h × (P_max,h − P_idle,h)), or n_h × u_h × P_max,h without P_idle; "
+        "P_max = tdp (or power)",
+        (Input("utilization", "utilization", DIMENSIONLESS, optional=True),
+         Input("own", "fleet.devices[].utilization", DIMENSIONLESS, optional=True),
+         Input("tdp", "fleet.devices[].tdp", POWER, optional=True),
+         Input("power", "fleet.devices[].power", POWER, optional=True),
+         Input("idle", "fleet.devices[].idle_power", POWER, optional=True)),
+        _power_at_utilization, FAN,
+        # 8 A100 (400 W TDP, 46 W idle) at 60 %: 8 × (46 + 0.6 × 354) = 2,067.2 W; without idle, 8 × 240 W
+        (Example({"utilization": "0.6", "own": [("8", None)], "tdp": [("8", "400 W")], "power": [("8", "400 W")],
+                  "idle": [("8", "46 W")]}, "2067.2 W"),
+         Example({"utilization": "0.6", "own": [("8", None)], "tdp": [("8", "400 W")], "power": [("8", "400 W")],
+                  "idle": [("8", None)]}, "1920 W")),
+    ))  # fmt: skip
     register(Formula(
         "it-power", kind, "it_power", POWER, "P_it = power of the fleet",
         (Input("fleet", "fleet.power", POWER),), lambda fleet: fleet, NNCI,

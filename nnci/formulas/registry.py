@@ -56,6 +56,11 @@ class NotApplicable(LookupError):
     the message names what is missing."""
 
 
+class Skip(NotApplicable):
+    """Raised by a formula that applies only when an optional input is given (a utilisation) and
+    none is: the engine tries the next formula and names nothing as missing."""
+
+
 @attrs.frozen
 class Example:
     """A worked example: inputs as written in .nnci (`"300 W"`, maps as lists of pairs) and the result."""
