@@ -103,6 +103,7 @@ class _Resolver:
         self.rows: str | None = None  # the table of the job being resolved (`rows = jobs`), if any
         self.constants: dict[tuple[str, str | None], tuple[Quantity, str]] = {}
         self.instants: dict[tuple[str, str], Any] = {}  # (table, column) → its cells as instants (`start`)
+        self.series_used: set[str] = set()  # series files some reference reads
         self.extra_fields: list[ir.Field | None] = []
 
     def error(
@@ -144,6 +145,11 @@ class _Resolver:
                         "E204", f"table `{stmt.alias}` is imported, but no job has its rows", stmt.span,
                         severity="warning", help=f"give a training or inference block `rows = {stmt.alias}`, "
                         "or remove the import"))  # fmt: skip
+                if table in self.loaded.series and table not in self.series_used:
+                    self.diagnostics.append(Diagnostic(
+                        "E204", f"series file `{stmt.alias}` is imported, but nothing reads it", stmt.span,
+                        severity="warning", help=f"write e.g. `intensity = {stmt.alias}.<column>` in a grid, or remove "
+                        "the import"))  # fmt: skip
 
     def check_aliases(self) -> None:
         """An alias is a name of its file: it may not be `total`, nor the name of a block there."""
@@ -644,6 +650,7 @@ class _Resolver:
         if self.table_alias(ref, file) is not None:
             return self.column_ref(ref, file)
         if len(parts) >= 2 and aliases.get(parts[0]) in self.loaded.series:
+            self.series_used.add(aliases[parts[0]])
             return resolve_time.series_column(self, ref, self.loaded.series[aliases[parts[0]]])
         if len(parts) >= 2 and parts[0] in self.loaded.failed.get(file, ()):
             return None  # the import itself failed and was reported

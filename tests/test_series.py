@@ -392,3 +392,29 @@ def test_a_profile_shorter_than_the_job_is_located(tmp_path: Path) -> None:
         run_text(tmp_path, text)
     found = error.value.diagnostics[0]
     assert found.code == "E411" and "longer than its power profile" in found.message
+
+
+def test_an_unread_series_file_is_reported(tmp_path: Path) -> None:
+    shutil.copy(CASES / "generic.csv", tmp_path / "generic.csv")
+    path = tmp_path / "model.nnci"
+    path.write_text(scenario("429 gCO2e/kWh", imports='import "generic.csv" as data'), encoding="utf-8")
+    warnings = nnci.check(nnci.load(path))
+    assert [(w.code, w.severity) for w in warnings] == [("E204", "warning")]
+    assert "nothing reads it" in warnings[0].message
+
+
+def test_a_null_actual_is_an_interval_without_data(tmp_path: Path) -> None:
+    import json
+
+    document = json.loads((CASES / "uk-carbon-intensity.json").read_text(encoding="utf-8"))
+    document["data"][5]["intensity"]["actual"] = None  # 02:30 to 03:00, as the API answers for the future
+    (tmp_path / "uk.json").write_text(json.dumps(document), encoding="utf-8")
+    table, problems = read_series((tmp_path / "uk.json").read_text(encoding="utf-8"), "uk.json")
+    assert not problems and table is not None
+    assert math.isnan(table.columns["actual"].values[5]) and not math.isnan(table.columns["forecast"].values[5])
+    text = scenario("uk.actual", imports='import "uk.json" as uk')
+    with pytest.raises(NnciError) as error:
+        run_text(tmp_path, text)
+    assert "no data for 2024-03-04T02:30Z–2024-03-04T03:00Z" in error.value.diagnostics[0].notes[0]
+    forecast = scenario("uk.forecast", imports='import "uk.json" as uk')
+    assert operational_kg(run_text(tmp_path, forecast)) == pytest.approx(1.0 + 4 * 0.005, rel=1e-12)
