@@ -54,7 +54,8 @@ _QUALIFIERS = {"life cycle assessment": "lifecycle", "life cycle": "lifecycle", 
 _BRACKET = re.compile(r"\[([^\[\]]*)\]")
 _PARENS = re.compile(r"\(([^()]*)\)")
 _US_TIME = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?")
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_NUMBER_TEXT = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBERS = re.compile(rf"(?:{_NUMBER_TEXT})?(?:\n(?:{_NUMBER_TEXT})?)*")  # a column's cells, one a line
 
 
 @attrs.frozen(eq=False)
@@ -231,7 +232,8 @@ def _read_csv(text: str, file: str) -> tuple[SeriesTable | None, list[Diagnostic
         if index in (start_col, end_col, duration_col) or not name:
             continue
         raw = [record[index].strip() for _, record in rows]
-        if not all(_NUMBER.fullmatch(cell) or not cell for cell in raw) or not any(raw):
+        joined = "\n".join(raw)  # one regexp pass per column, not one per cell
+        if not _NUMBERS.fullmatch(joined) or not joined.strip():
             text_columns.append(name)
             continue
         span = cells.span(header_line, index)
@@ -250,7 +252,10 @@ def _read_csv(text: str, file: str) -> tuple[SeriesTable | None, list[Diagnostic
                 column_note = "; ".join(n for n in (note, f"{unit_text} read as CO2e per energy") if n)
         import numpy as np
 
-        values = np.array([float(c) * factor if c else np.nan for c in raw], dtype=float)
+        if "" in raw:  # intervals without data
+            values = np.array([float(c) * factor if c else np.nan for c in raw], dtype=float)
+        else:
+            values = np.array(raw, dtype=float) * factor
         columns[name] = Series(name, file, start, step, values, dimension, unit_text or "", span, lines,
                                column_note)  # fmt: skip
     if problems.items:
