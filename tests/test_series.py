@@ -418,3 +418,13 @@ def test_a_null_actual_is_an_interval_without_data(tmp_path: Path) -> None:
     assert "no data for 2024-03-04T02:30Z–2024-03-04T03:00Z" in error.value.diagnostics[0].notes[0]
     forecast = scenario("uk.forecast", imports='import "uk.json" as uk')
     assert operational_kg(run_text(tmp_path, forecast)) == pytest.approx(1.0 + 4 * 0.005, rel=1e-12)
+
+
+def test_a_start_cell_with_an_impossible_date_is_located(tmp_path: Path) -> None:
+    (tmp_path / "log.csv").write_text("job,start,hours [h]\na,2024-03-04T00:00Z,1\nb,2024-02-30T00:00Z,1\n")
+    text = scenario(inline(HOURS), start="log.start", duration="log.hours", imports='import "log.csv" as log')
+    text = text.replace("training run {", "training run {\n  rows = log")
+    with pytest.raises(NnciError) as error:
+        run_text(tmp_path, text)
+    found = error.value.diagnostics[0]
+    assert found.code == "E305" and found.span is not None and (found.span.line, found.span.column) == (3, 3)
