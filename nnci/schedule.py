@@ -137,6 +137,13 @@ def schedule(
             candidates.append(attrs.evolve(found, saving=saving))
     candidates.sort(key=lambda c: (c.carbon, c.start))
     notes = []
+    if interruptible and candidates:  # what pausing adds over the best uninterrupted window at that site
+        best = candidates[0]
+        placement = next(p for p in placements if p.name == best.site)
+        whole = _window(placement, job_name, between, duration, step)
+        if whole is not None:
+            notes.append(f"pausing saves {_kg(whole.carbon - best.carbon)} against the best uninterrupted window "
+                         f"at {best.site} ({format_instant(whole.start)}, {_kg(whole.carbon)})")  # fmt: skip
     if baseline is None:
         notes.append(f"`{job_name}` has no `start` covered by the data, so no saving is computed")
     missing = [p.name for p in placements if not any(c.site == p.name for c in candidates)]
@@ -148,6 +155,10 @@ def schedule(
         placement = next(p for p in placements if p.name == best.site)
         chart = intensity_chart(placement, between, best.pieces or ((best.start, best.end),))
     return Schedule(job_name, duration, between, step, baseline, tuple(candidates), interruptible, tuple(notes), chart)
+
+
+def _kg(kg: float) -> str:
+    return f"{kg / 1000:,.4g} tCO2e" if abs(kg) >= 1000 else f"{kg:,.4g} kgCO2e"
 
 
 # -- the job and its placements ---------------------------------------------------------------------

@@ -135,6 +135,9 @@ def test_interruptible_equals_brute_force(tmp_path: Path) -> None:
         assert best.carbon == pytest.approx(hand, rel=1e-12)
         assert len(best.pieces) <= (max_pieces or 12)
         assert sum(b - a for a, b in best.pieces) == 4 * 3600
+        contiguous = schedule(program, "run", between, None).candidates[0].carbon
+        assert best.carbon <= contiguous * (1 + 1e-12)
+        assert any(note.startswith("pausing saves") for note in found.notes)
 
 
 def test_interruptible_with_a_partial_interval() -> None:

@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from strategies import StepProfile, step_profiles
 
 import nnci
 from nnci.diagnostics import NnciError
@@ -428,3 +430,61 @@ def test_a_start_cell_with_an_impossible_date_is_located(tmp_path: Path) -> None
         run_text(tmp_path, text)
     found = error.value.diagnostics[0]
     assert found.code == "E305" and found.span is not None and (found.span.line, found.span.column) == (3, 3)
+
+
+# -- properties -------------------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(step_profiles())
+def test_the_integral_equals_the_minute_by_minute_sum(profile: StepProfile) -> None:
+    import numpy as np
+
+    from nnci.series import Series
+    from nnci.units import INTENSITY
+
+    series = Series("p", "p", 0.0, profile.step_minutes * 60.0, np.array(profile.values), INTENSITY, "")
+    total, uncovered = series.integral(profile.first * 60.0, (profile.first + profile.length) * 60.0)
+    assert not uncovered
+    assert float(total) == pytest.approx(profile.minute_sum() * 60.0, rel=1e-12, abs=1e-9)
+    mean, _ = series.mean(profile.first * 60.0, (profile.first + profile.length) * 60.0)
+    assert min(profile.values) - 1e-9 <= float(mean) <= max(profile.values) + 1e-9
+
+
+def test_a_job_log_over_two_clusters_one_hourly(tmp_path: Path) -> None:
+    (tmp_path / "log.csv").write_text(
+        "job,cluster,start,hours [h]\n"
+        "a,hourly,2024-03-04T00:30Z,2\n"  # ½·100 + 250 + ½·400 = 500 g·h/kWh at 1 kW, PUE 1
+        "b,flat,2030-01-01T00:00Z,2\n"  # 2 kWh × 1.5 PUE at 50 g/kWh: the hourly data does not matter here
+        "c,hourly,2024-03-04T04:00Z,1\n"  # 300 g
+    )
+    text = f"""nnci 0.1
+import "log.csv" as log
+grid gh {{
+  intensity = {inline(HOURS)}
+}}
+grid gf {{
+  intensity = 50 gCO2e/kWh
+}}
+datacenter hourly {{
+  pue = 1.0
+  grid = gh
+}}
+datacenter flat {{
+  pue = 1.5
+  grid = gf
+}}
+device gpu {{
+  power = 1000 W
+}}
+training month {{
+  rows = log
+  fleet = {{ gpu = 1 }}
+  site = log.cluster
+  start = log.start
+  duration = log.hours
+}}
+"""
+    per_row = run_text(tmp_path, text).jobs[0].per_row["operational"]
+    assert isinstance(per_row, Derivation)
+    assert list(per_row.value.magnitude) == pytest.approx([0.5, 0.15, 0.3], rel=1e-12)
