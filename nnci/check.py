@@ -422,13 +422,21 @@ def _bounded_hint(name: str, params: list[float], rule: Any, unit: str) -> str:
     if name == "normal":
         centre, low, high = params[0], params[0] - 2 * params[1], params[0] + 2 * params[1]
     elif name == "lognormal":
-        centre, low, high = params[0], params[0] / params[1] ** 2, params[0] * params[1] ** 2
+        centre, low, high = (
+            params[0],
+            params[0] / (params[1] * params[1]),
+            params[0] * (params[1] * params[1]),
+        )  # * never overflows to an error
     else:
         centre, low, high = (params[0] + params[-1]) / 2, params[0], params[-1]
     if rule.low is not None:
         low = max(low, rule.low)
     if rule.high is not None:
         high = min(high, rule.high)
+    if not math.isfinite(high):  # a spread so wide it has no upper end: propose one (`inf` cannot be written)
+        high = 2 * centre if centre > 0 else centre + 1
+    if not math.isfinite(low):
+        low = centre / 2 if centre > 0 else centre - 1
     centre = min(max(centre, low), high)
 
     def shown(value: float) -> str:

@@ -518,6 +518,7 @@ def _whatif_commands(commands: Any, *with_set: argparse.ArgumentParser) -> None:
     report.add_argument("--equivalents", default=None, metavar="SET",
                         help="which source's equivalence factors to use (epa, desnz, green-algorithms; default epa)")  # fmt: skip
     _set_option(report)
+    _sampling_options(report, required=False)
     _project_options(report)
     report.set_defaults(command=_report)
 
@@ -564,7 +565,7 @@ def _written(args: argparse.Namespace, text: str) -> int:
 def _evaluated(args: argparse.Namespace, files: Sequence[str], overrides: Sequence[str]) -> Any:
     program = api.load(*files, allow_imports=args.allow_import, max_file_bytes=args.max_file_bytes,
                        overrides=overrides)  # fmt: skip
-    plan, engine = api.compile(program)
+    plan, engine = api.compile(program, getattr(args, "samples", None), getattr(args, "seed", 0))
     warnings = api.check(program, engine)
     _warn(warnings, program.sources)
     results = api.evaluate(program, engine, plan)
