@@ -49,6 +49,7 @@ class Series:
     note: str | None = None  # how the unit or the labels were read (lbs → lbCO2e, end-of-interval labels)
     _cumulative: Any = attrs.field(default=None, init=False, repr=False)
     _missing: Any = attrs.field(default=None, init=False, repr=False)
+    _constant: float | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         import numpy as np
@@ -62,6 +63,8 @@ class Series:
         counts = np.zeros(len(values) + 1, dtype=np.int64)
         np.cumsum(missing, out=counts[1:])
         object.__setattr__(self, "_missing", counts)
+        if len(values) and not counts[-1] and float(values.min()) == float(values.max()):
+            object.__setattr__(self, "_constant", float(values[0]))
 
     @property
     def end(self) -> float:
@@ -74,10 +77,7 @@ class Series:
     @property
     def constant(self) -> float | None:
         """The value, when every interval has the same one (then a mean is that value exactly)."""
-        values = self.values
-        if len(values) and not self._missing[-1] and float(values.min()) == float(values.max()):
-            return float(values[0])
-        return None
+        return self._constant
 
     def describe(self) -> str:
         return f"{self.count:,} values every {format_duration(self.step)}, {format_span(self.start, self.end)}"

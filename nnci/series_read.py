@@ -428,10 +428,13 @@ def _read_uk_json(text: str, file: str) -> tuple[SeriesTable | None, list[Diagno
 def _json_spans(text: str, file: str, count: int) -> list[Span]:
     """Where each entry's `"from"` key stands: JSON readers keep no positions, so find them in the text."""
     spans = []
-    for match in re.finditer(r'"from"\s*:', text):
-        before = text[: match.start()]
-        line = before.count("\n") + 1
-        column = match.start() - (before.rfind("\n") + 1) + 1
+    line, last, line_start = 1, 0, 0
+    for match in re.finditer(r'"from"\s*:', text):  # lines counted as the matches advance: one pass
+        line += text.count("\n", last, match.start())
+        newline = text.rfind("\n", last, match.start())
+        line_start = newline + 1 if newline >= 0 else line_start
+        last = match.start()
+        column = match.start() - line_start + 1
         spans.append(Span(file, line, column, line, column + 6))
     while len(spans) < count:
         spans.append(Span(file, 1, 1, 1, 2))
