@@ -204,7 +204,10 @@ def _read_csv(text: str, file: str) -> tuple[SeriesTable | None, list[Diagnostic
     end_col = next((i for i, r in roles.items() if r == "end"), None)
     duration_col = next((i for i, r in roles.items() if r == "duration"), None)
     time_col = start_col if start_col is not None else end_col
-    assert time_col is not None  # looks_like_series chose this reader
+    if time_col is None:
+        problems.add("E100", f"`{file}` has no time column", cells.span(header_line, 0),
+                     help="name one `timestamp`, `datetime`, `time`, `from` or `to`")  # fmt: skip
+        return None, problems.items
     rows = records[1:]
     for line, record in rows:
         if len(record) != len(header):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from strategies import StepProfile, step_profiles
 
 import nnci
@@ -488,3 +489,22 @@ training month {{
     per_row = run_text(tmp_path, text).jobs[0].per_row["operational"]
     assert isinstance(per_row, Derivation)
     assert list(per_row.value.magnitude) == pytest.approx([0.5, 0.15, 0.3], rel=1e-12)
+
+
+FIXTURES = sorted(p.name for p in CASES.iterdir())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(FIXTURES),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 4), st.sampled_from(list(',\n"Z:-.0a '))), max_size=6),
+)
+def test_damaged_series_files_give_diagnostics_never_a_traceback(name: str, edits: list[tuple[int, int, str]]) -> None:
+    text = (CASES / name).read_text(encoding="utf-8")
+    for position, width, char in edits:
+        at = position % (len(text) + 1)
+        text = text[:at] + char + text[at + width :]
+    table, problems = read_series(text, name)
+    assert (table is None) == any(p.severity == "error" for p in problems)
+    for problem in problems:
+        assert problem.span is None or problem.span.line >= 1
