@@ -162,8 +162,11 @@ def test_a_job_without_start_on_an_hourly_grid_is_unknown(tmp_path: Path) -> Non
 
 
 def test_a_start_on_a_constant_grid_changes_nothing(tmp_path: Path) -> None:
-    with_start = operational_kg(run_text(tmp_path, scenario("429 gCO2e/kWh")))
-    assert with_start == pytest.approx(4 * 0.429, rel=1e-15)
+    results = run_text(tmp_path, scenario("429 gCO2e/kWh"))
+    assert operational_kg(results) == pytest.approx(4 * 0.429, rel=1e-15)
+    warnings = nnci.check(results.program)
+    assert [w.code for w in warnings] == ["E204"] and "`run.start` changes nothing" in warnings[0].message
+    assert warnings[0].span is not None and warnings[0].span.line == 19  # `start = ...`
 
 
 # -- formats: the same numbers from every reader ----------------------------------------------
@@ -402,8 +405,9 @@ def test_an_unread_series_file_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "model.nnci"
     path.write_text(scenario("429 gCO2e/kWh", imports='import "generic.csv" as data'), encoding="utf-8")
     warnings = nnci.check(nnci.load(path))
-    assert [(w.code, w.severity) for w in warnings] == [("E204", "warning")]
+    assert [(w.code, w.severity) for w in warnings] == [("E204", "warning"), ("E204", "warning")]
     assert "nothing reads it" in warnings[0].message
+    assert "`run.start` changes nothing" in warnings[1].message  # the job's grid is constant
 
 
 def test_a_null_actual_is_an_interval_without_data(tmp_path: Path) -> None:
