@@ -34,9 +34,7 @@ def check(program: ir.Program, engine: Engine | None = None, constants_only: boo
     constants_only = constants_only or any(d.severity == "error" for d in diagnostics)
     diagnostics += check_values(program, engine, constants_only)
     if not constants_only:  # a job in time: whether the data covers its interval is known only by reading it
-        for job in program.jobs:
-            if "start" in program.blocks[job].fields:
-                engine.quantity(job, "intensity")
+        diagnostics += _check_time(program, engine)
     diagnostics += [d for d in engine.diagnostics if d not in diagnostics]
     if not constants_only and not any(d.severity == "error" for d in diagnostics):
         from nnci.inputs import check_inputs
@@ -45,6 +43,26 @@ def check(program: ir.Program, engine: Engine | None = None, constants_only: boo
         # report: the figures they touch are unknown, the others stand.
         diagnostics += check_inputs(program, engine)
     return diagnostics
+
+
+def _check_time(program: ir.Program, engine: Engine) -> list[Diagnostic]:
+    """Each job's interval against its series (E411, from the engine); a `start` or `profile` on a job
+    whose sites' intensities are all constant changes nothing, and is said (E204)."""
+    found = []
+    for job in program.jobs:
+        block = program.blocks[job]
+        given = [name for name in ("start", "profile") if name in block.fields]
+        if not given:
+            continue
+        result = engine.quantity(job, "intensity")
+        if isinstance(result, Unknown) or result.formula is None or result.formula.takes_series:
+            continue
+        for name in given:
+            found.append(Diagnostic("E204", f"`{job}.{name}` changes nothing: no site of `{job}` has an intensity "
+                                    "that varies in time", block.fields[name].span, severity="warning",
+                                    help="give its grid an hourly intensity (`intensity = data.<column>` of an "
+                                    "imported series file), or remove the field"))  # fmt: skip
+    return found
 
 
 # -- dimensions -------------------------------------------------------------------------
