@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from nnci.interop.printer import Item, Num, Scenario, Str  # noqa: E402
+from nnci.interop.printer import Fn, Item, Num, Scenario, Str  # noqa: E402
 
 DEFAULT_CATALOG = REPO / "data" / "catalog"
 DEFAULT_OUT = REPO / "nnci" / "std"
@@ -144,9 +144,18 @@ class Block:
             if value.startswith('"'):
                 items.append(Item(field, Str(value[1:-1])))  # string() writes no quote or backslash inside
             else:
-                text, _, unit = value.partition(" ")
-                items.append(Item(field, Num(float(text), unit or None, text)))
+                call = re.fullmatch(r"([a-z_]+)\((.*)\)", value)  # a distribution: `uniform(1.14, 1.15)`
+                if call:
+                    items.append(Item(field, Fn(call[1], tuple(_quantity(a) for a in call[2].split(", ")))))
+                else:
+                    items.append(Item(field, _quantity(value)))
         return items
+
+
+def _quantity(value: str) -> Num:
+    """`357.3 gCO2e/kWh` or `1.1` as the printer's number, written as it was."""
+    text, _, unit = value.partition(" ")
+    return Num(float(text), unit or None, text)
 
 
 def render_file(preamble: list[str], sections: list[tuple[str, list[Block]]]) -> str:

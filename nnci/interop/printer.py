@@ -67,7 +67,15 @@ class Op:
     right: Value
 
 
-Value = Num | Ref | Str | Map | Op
+@attrs.frozen
+class Fn:
+    """A call: `uniform(1.1, 1.2)`, `max(a, b)`."""
+
+    name: str
+    args: tuple[Value, ...]
+
+
+Value = Num | Ref | Str | Map | Op | Fn
 
 
 @attrs.frozen
@@ -265,6 +273,8 @@ class Scenario:
             return self._string(value.value, line)
         if isinstance(value, Op):
             return ast.BinOp(value.op, self._value(value.left, line), self._value(value.right, line), span)
+        if isinstance(value, Fn):
+            return ast.Call(value.name, tuple(self._value(a, line) for a in value.args), span)
         # a map: on its own lines when its entries carry comments
         multiline = any(e.comment for e in value.entries)
         entries = []
