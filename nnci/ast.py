@@ -131,6 +131,8 @@ class Expect:
     value: Expr
     tolerance: Expr | None
     span: Span = attrs.field(eq=False, repr=False)
+    statistic: str | None = None  # `expect p95(x) <= v`: a statistic of the figure's samples, bounded by `op`
+    op: str = "="
 
 
 @attrs.frozen

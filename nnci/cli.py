@@ -13,7 +13,7 @@ from typing import Any
 from nnci import api, ir, output
 from nnci.deep import with_deep_stack
 from nnci.diagnostics import Diagnostic, NnciError, render_all
-from nnci.engine import Engine
+from nnci.engine import Engine, Unknown
 from nnci.evaluate import compare
 from nnci.ir import TOTAL
 from nnci.schema import ADDITIVE, KINDS, QUANTITIES, SCHEMA
@@ -82,8 +82,23 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("file", metavar="FILE")
     explain.add_argument("target", metavar="NAME.QUANTITY", help="e.g. gpt3.operational or total.energy")
     explain.add_argument("--format", choices=("tree", "json"), default="tree", help="json: the same tree as data")
+    explain.add_argument("--samples", type=_positive, default=None, metavar="N",
+                         help="a figure that reads uncertain inputs is shown as the median and 5th–95th percentiles "
+                         f"of N samples (default {DEFAULT_SAMPLES:,})")  # fmt: skip
+    explain.add_argument("--seed", type=int, default=0, metavar="S", help="the seed of the draws (default 0)")
     _project_options(explain)
     explain.set_defaults(command=_explain)
+
+    sensitivity = commands.add_parser("sensitivity", help="rank the uncertain inputs by the spread of a figure they explain",
+                                      description="Sample every distribution and rank the uncertain inputs by how much "
+                                      "of the spread of NAME.QUANTITY each explains (squared Spearman rank correlation), "
+                                      "with each input's one-at-a-time swing between its 5th and 95th percentiles.")  # fmt: skip
+    sensitivity.add_argument("file", metavar="FILE")
+    sensitivity.add_argument("target", metavar="NAME.QUANTITY", help="e.g. gpt3.total or total.operational")
+    sensitivity.add_argument("--format", choices=("table", "json"), default="table")
+    _sampling_options(sensitivity, required=True)
+    _project_options(sensitivity)
+    sensitivity.set_defaults(command=_sensitivity)
 
     compare = commands.add_parser("compare", help="one job under every published method, side by side",
                                   description="Evaluate job NAME with every method (nnci, patterson, llmcarbon, "
@@ -121,6 +136,10 @@ def _parser() -> argparse.ArgumentParser:
                                    "compare computed values with `expect` lines; exit 1 if any fails.")  # fmt: skip
     validate.add_argument("paths", nargs="+", metavar="PATH")
     validate.add_argument("--format", choices=("table", "md"), default="table", help="md: a Markdown table")
+    validate.add_argument("--samples", type=_positive, default=DEFAULT_SAMPLES, metavar="N",
+                          help="bounds on statistics of samples (`expect p95(x) <= …`) are judged on N draws "
+                          f"(default {DEFAULT_SAMPLES:,})")  # fmt: skip
+    validate.add_argument("--seed", type=int, default=0, metavar="S", help="the seed of those draws (default 0)")
     _project_options(validate)
     validate.set_defaults(command=_validate)
     _interop_commands(commands)
@@ -274,11 +293,58 @@ def _explain(args: argparse.Namespace) -> int:
             print(f"{key}[{row}]: row {row} of {table.file}, at {table.row_span(row - 1)}")
             print(output.explain(result, program.sources))
         return 0
+    if _uncertain_target(program, key):
+        return _explain_sampled(args, program, key, quantity)
     if key == TOTAL:  # a sum over jobs: every job's figure, jobs of one shape evaluated together
         api.evaluate(program, engine, plan)
     else:  # one job: its whole derivation
         engine = Engine(program)
     print(render(engine.quantity(key, quantity), program.sources))
+    return 0
+
+
+def _uncertain_target(program: ir.Program, key: ir.BlockKey) -> bool:
+    from nnci.uncertain.sampling import uncertain_blocks
+
+    return any(isinstance(f.expr, ir.Distribution) for b in program.blocks.values() for f in b.fields.values()) and (
+        key in uncertain_blocks(program)
+    )
+
+
+def _explain_sampled(args: argparse.Namespace, program: ir.Program, key: ir.BlockKey, quantity: str) -> int:
+    """A figure that reads uncertain inputs: the tree of medians, each sampled figure with its interval."""
+    from nnci.uncertain import explain
+
+    samples = args.samples or DEFAULT_SAMPLES
+    _plan, engine = api.compile(program, samples, args.seed)
+    annotated = explain.medians(engine.quantity(key, quantity), samples)
+    assert engine.sampler is not None
+    if args.format == "json":
+        sampling = {"samples": samples, "seed": args.seed, "numpy": engine.sampler.numpy_version}
+        about: dict[str, object] = {"sampling": sampling}
+        print(output.explain_json(annotated.tree, program.sources, about, explain.json_extra(program, annotated)))
+    else:
+        print(f"Monte Carlo: {samples:,} samples, seed {args.seed} (numpy {engine.sampler.numpy_version}); "
+              "each sampled figure is its median")  # fmt: skip
+        print(output.explain(annotated.tree, program.sources, explain.annotator(program, annotated)))
+    return 0
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from nnci.uncertain import report, sensitivity
+
+    program = _load(args, args.file)
+    found = _target(program, args.target)
+    if isinstance(found, str):
+        print(f"nnci sensitivity: {found}", file=sys.stderr)
+        return 2
+    _plan, engine = api.compile(program, args.samples, args.seed)  # refuses what cannot be sampled
+    _warn(api.check(program, engine), program.sources)
+    ranking = sensitivity.rank(program, *found, args.samples, args.seed)
+    if isinstance(ranking, Unknown):
+        print(f"nnci sensitivity: {ranking.label} is unknown: {output.unknown_reason(ranking)}", file=sys.stderr)
+        return 1
+    print(report.sensitivity_json(ranking) if args.format == "json" else report.sensitivity_table(ranking))
     return 0
 
 
@@ -393,7 +459,7 @@ def _validate(args: argparse.Namespace) -> int:
             broken += 1
             reports.append(render_all(error.diagnostics, error.sources))
             continue
-        results = api.evaluate(program, engine, plan)
+        results = api.evaluate(program, engine, plan, args.samples, args.seed)
         rows += output.validation_rows(str(file), results.expects)
         failures = [output.expectation_diagnostic(e) for e in results.expects if not e.passed]
         failed += len(failures)

@@ -188,6 +188,8 @@ def _field(printer: _Printer, field: ast.Field) -> None:
 
 
 def _expect(expect: ast.Expect) -> str:
+    if expect.statistic is not None:
+        return f"expect {expect.statistic}({expect.target.dotted}) {expect.op} {_expr(expect.value)}"
     tolerance = f" within {_expr(expect.tolerance)}" if expect.tolerance is not None else ""
     return f"expect {expect.target.dotted} = {_expr(expect.value)}{tolerance}"
 

@@ -202,6 +202,8 @@ class Expect:
     tolerance: Expr | None
     target_text: str
     span: Span = attrs.field(eq=False)
+    statistic: str | None = None  # a bound on a statistic of the figure's samples (`p95`), judged by `op`
+    op: str = "="
 
 
 @attrs.frozen

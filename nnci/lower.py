@@ -47,6 +47,8 @@ def lower(tree: lark.Tree, file: str, comments: tuple[ast.Comment, ...] = ()) ->
                 blocks.append(_block(child, file, docs))
             elif kind == "expect_stmt":
                 expects.append(_expect(child, file))
+            elif kind == "expect_bound":
+                expects.append(_expect_bound(child, file))
         except TooDeep as error:
             diagnostics.append(too_deep(error.span))
     module = ast.Module(file, version, tuple(imports), tuple(blocks), tuple(expects), comments, header_line)
@@ -110,6 +112,11 @@ def _expect(tree: lark.Tree, file: str) -> ast.Expect:
     target, value, *rest = tree.children
     tolerance = _expr(rest[0].children[0], file) if rest else None
     return ast.Expect(_ref(target, file), _expr(value, file), tolerance, _span(tree, file))
+
+
+def _expect_bound(tree: lark.Tree, file: str) -> ast.Expect:
+    statistic, target, op, value = tree.children
+    return ast.Expect(_ref(target, file), _expr(value, file), None, _span(tree, file), str(statistic), str(op))
 
 
 def _comparison(tree: lark.Tree, file: str) -> ast.Comparison:
@@ -353,6 +360,18 @@ class Reductions:
             expects.append(ast.Expect(kids[1][0], kids[3][0], tolerance, span(start, end)))
             return (None, start, end)
 
+        def expect_bound(kids: list[Entry]) -> Entry:  # "expect" NAME "(" dotted ")" COMPARE expr _NL
+            start, end = kids[0][1], kids[-1][2]
+            if self._deep():
+                try:
+                    _check_depth(kids[6][0], 0)
+                except TooDeep as error:
+                    self.diagnostics.append(too_deep(error.span))
+                    return (None, start, end)
+            expect = ast.Expect(kids[3][0], kids[6][0], None, span(start, end), str(kids[1][0]), str(kids[5][0]))
+            expects.append(expect)
+            return (None, start, end)
+
         def second(kids: list[Entry]) -> Entry:  # tolerance: "within" expr; base: "=" dotted
             return (kids[1][0], kids[0][1], kids[-1][2])
 
@@ -459,6 +478,8 @@ class Reductions:
                 return partial(annotation, "_args" in symbols)
             if name == "expect_stmt":
                 return partial(expect_stmt, "tolerance" in symbols)
+            if name == "expect_bound":
+                return expect_bound
             if name == "call":
                 return partial(call, "_args" in symbols)
             if name == "map":

@@ -345,21 +345,25 @@ def _csv_samples(sampling: Sampled, result: Result, unit: str) -> list[str]:
 # -- explain ------------------------------------------------------------------------------
 
 
-def explain(result: Result, sources: dict[str, str]) -> str:
-    """The derivation tree: each value, the formula or field it came from, its inputs; citations last."""
+Annotate = Callable[[Derivation], "str | None"]
+
+
+def explain(result: Result, sources: dict[str, str], annotate: Annotate | None = None) -> str:
+    """The derivation tree: each value, the formula or field it came from, its inputs; citations last.
+    `annotate` adds text after a node (an uncertain value's distribution or interval)."""
     if isinstance(result, Unknown):
         return f"{result.label} is unknown: {unknown_reason(result)}"
     citations: list[str] = []
     lines: list[str] = []
     seen: set[tuple[ir.BlockKey, str]] = set()
-    _explain(result, "", "", lines, citations, seen, sources)
+    _explain(result, "", "", lines, citations, seen, sources, annotate)
     if citations:
         lines += ["", "citations:", *(f"  [{i}] {c}" for i, c in enumerate(citations, 1))]
     return "\n".join(lines)
 
 
 def _explain(node: Derivation, first: str, rest: str, lines: list[str], citations: list[str],
-             seen: set[tuple[ir.BlockKey, str]], sources: dict[str, str]) -> None:  # fmt: skip
+             seen: set[tuple[ir.BlockKey, str]], sources: dict[str, str], annotate: Annotate | None = None) -> None:  # fmt: skip
     head = f"{first}{node.label} = {shown(node.value, node.name)}"
     key = (node.block, node.name)
     if node.formula is not None:
@@ -370,6 +374,9 @@ def _explain(node: Derivation, first: str, rest: str, lines: list[str], citation
         head += f"   given at {node.span}: {_source_line(node, sources)}"
     if node.note:
         head += f"   ({node.note})"
+    extra = annotate(node) if annotate is not None else None
+    if extra:
+        head += f"   {extra}"
     if key in seen and node.inputs:
         lines.append(head + "   (derived above)")
         return
@@ -378,18 +385,24 @@ def _explain(node: Derivation, first: str, rest: str, lines: list[str], citation
     children = _unique(node.inputs)
     for index, child in enumerate(children):
         last = index == len(children) - 1
-        _explain(
-            child, rest + ("└─ " if last else "├─ "), rest + ("   " if last else "│  "), lines, citations, seen, sources
-        )
+        _explain(child, rest + ("└─ " if last else "├─ "), rest + ("   " if last else "│  "), lines, citations,
+                 seen, sources, annotate)  # fmt: skip
 
 
-def explain_json(result: Result, sources: dict[str, str], about: dict[str, object] | None = None) -> str:
+def explain_json(
+    result: Result,
+    sources: dict[str, str],
+    about: dict[str, object] | None = None,
+    extra: Callable[[Derivation], dict[str, object]] | None = None,
+) -> str:
     """The derivation tree as JSON: each node's value, unit, formula or source location, and inputs;
-    `about` goes first (which row of which table the tree is of)."""
-    return json.dumps({**(about or {}), **_trace(result, sources)}, indent=2, ensure_ascii=False)
+    `about` goes first (which row of which table the tree is of); `extra` adds entries to a node."""
+    return json.dumps({**(about or {}), **_trace(result, sources, extra)}, indent=2, ensure_ascii=False)
 
 
-def _trace(node: Result, sources: dict[str, str]) -> dict[str, object]:
+def _trace(
+    node: Result, sources: dict[str, str], extra: Callable[[Derivation], dict[str, object]] | None = None
+) -> dict[str, object]:
     unit = unit_for(node.name, node.value.dimension, {}) if isinstance(node, Derivation) else None
     if isinstance(node, Unknown):
         return {"quantity": node.label, "value": None, "missing": list(node.missing), "reason": node.reason}
@@ -407,8 +420,10 @@ def _trace(node: Result, sources: dict[str, str]) -> dict[str, object]:
         entry.update(given_at=str(node.span), source=_source_line(node, sources).strip("`"))
     if node.note:
         entry["note"] = node.note
+    if extra is not None:
+        entry.update(extra(node))
     if node.inputs:
-        entry["inputs"] = [_trace(child, sources) for child in _unique(node.inputs)]
+        entry["inputs"] = [_trace(child, sources, extra) for child in _unique(node.inputs)]
     return entry
 
 
@@ -448,7 +463,7 @@ def validation_rows(file: str, expects: Iterable[ExpectResult]) -> list[list[str
         computed = "unknown" if isinstance(e.computed, Unknown) else _in(e.computed.value, unit)
         ratio = "" if e.ratio is None else f"{e.ratio:.4f}"
         tolerance = e.tolerance_text or "± " + _in(e.tolerance, unit)
-        rows.append([file, e.expect.target_text, _in(e.expected, unit), computed, ratio, tolerance,
+        rows.append([file, e.expect.target_text, _bound_prefix(e) + _in(e.expected, unit), computed, ratio, tolerance,
                      "pass" if e.passed else "FAIL"])  # fmt: skip
     return rows
 
@@ -463,10 +478,22 @@ def expectation_diagnostic(result: ExpectResult) -> Diagnostic:
                           help="add such a job, or expect a quantity of the jobs there are" if absent
                           else "give the missing inputs, or the quantity itself")  # fmt: skip
     tolerance = result.tolerance_text or "± " + _in(result.tolerance, unit)
-    message = f"`{target}` is {_in(result.computed.value, unit)}, expected {_in(result.expected, unit)} ({tolerance})"
+    expected = _bound_prefix(result) + _in(result.expected, unit)
+    message = f"`{target}` is {_in(result.computed.value, unit)}, expected {expected} ({tolerance})"
     notes = (f"ratio computed/expected {result.ratio:.4f}",) if result.ratio is not None else ()
     return Diagnostic("E501", message, result.expect.span, notes=notes,
-                      help=f"see `nnci explain {result.expect.span.file} {target}` for how it was derived")  # fmt: skip
+                      help=f"see `nnci explain {result.expect.span.file} {_explained(result)}` for how it was derived")  # fmt: skip
+
+
+def _explained(result: ExpectResult) -> str:
+    """What `nnci explain` takes for an expectation's figure (`p95(x.y)` is explained as `x.y`)."""
+    expect = result.expect
+    return f"{expect.block}.{expect.quantity}" if expect.statistic is not None else expect.target_text
+
+
+def _bound_prefix(result: ExpectResult) -> str:
+    """`<= ` before the value of a bound on a statistic of samples (`expect p95(x) <= 600 tCO2e`)."""
+    return f"{result.expect.op} " if result.expect.statistic is not None else ""
 
 
 def _written_unit(result: ExpectResult) -> str:

@@ -29,6 +29,7 @@ from nnci.schema import (
     article,
 )
 from nnci.uncertain.distributions import DISTRIBUTIONS
+from nnci.uncertain.sampling import STATISTICS
 from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
 
 if TYPE_CHECKING:
@@ -797,6 +798,8 @@ class _Resolver:
         return ir.Comparison(comparison.op, left, right, comparison.span) if left and right else None
 
     def resolve_expect(self, stmt: ast.Expect, file: str) -> ir.Expect | None:
+        if stmt.statistic is not None:
+            return self.resolve_bound(stmt, file)
         target = self.resolve_ref(stmt.target, None, file)
         value = self.expected_constant(stmt.value, file)
         tolerance = self.expected_constant(stmt.tolerance, file) if stmt.tolerance else None
@@ -807,6 +810,24 @@ class _Resolver:
         if not isinstance(target, ir.QuantityRef) or value is None or (stmt.tolerance and tolerance is None):
             return None
         return ir.Expect(target.block, target.name, value, tolerance, stmt.target.dotted, stmt.span)
+
+    def resolve_bound(self, stmt: ast.Expect, file: str) -> ir.Expect | None:
+        """`expect p95(gpt3.operational) <= 600 tCO2e`: a bound on a statistic of the figure's samples."""
+        assert stmt.statistic is not None
+        if stmt.statistic not in STATISTICS:
+            self.error("E300", f"unknown statistic `{stmt.statistic}`", stmt.span,
+                       help=did_you_mean(stmt.statistic, STATISTICS) or "statistics: " + ", ".join(STATISTICS))  # fmt: skip
+            return None
+        if stmt.op not in ("<=", "<", ">=", ">"):
+            self.error("E305", f"a statistic is bounded with <=, <, >= or >, not `{stmt.op}`", stmt.span,
+                       help=f"write e.g. `expect {stmt.statistic}({stmt.target.dotted}) <= 600 tCO2e`")  # fmt: skip
+            return None
+        target = self.resolve_ref(stmt.target, None, file)
+        value = self.expected_constant(stmt.value, file)
+        if not isinstance(target, ir.QuantityRef) or value is None:
+            return None
+        text = f"{stmt.statistic}({stmt.target.dotted})"
+        return ir.Expect(target.block, target.name, value, None, text, stmt.span, stmt.statistic, stmt.op)
 
     def expected_constant(self, expr: ast.Expr, file: str) -> ir.Expr | None:
         """An expected value or tolerance: a number with its unit, or arithmetic on such numbers."""
