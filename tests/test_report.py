@@ -164,20 +164,7 @@ def test_report_with_set(capsys: pytest.CaptureFixture[str]) -> None:
     assert math.isfinite(float(re.search(r"emitted ([\d.,]+) tCO2e of operational", flat)[1].replace(",", "")))  # type: ignore[index]
 
 
-UNCERTAIN = """nnci 0.1
-device gpu {
-  power = uniform(250 W, 350 W)
-}
-datacenter dc {
-  pue = triangular(1.08, 1.1, 1.4)
-  intensity = 429 gCO2e/kWh
-}
-training t {
-  fleet = { gpu = 1000 }
-  site = dc
-  duration = 360 h
-}
-"""
+UNCERTAIN = (REPO / CASES / "uncertain.nnci").read_text(encoding="utf-8")
 
 
 def test_an_uncertain_scenario_shows_its_intervals_rounded_at_their_width(
@@ -226,3 +213,17 @@ def test_a_job_over_a_table_is_split_between_sites_row_by_row(capsys: pytest.Cap
         assert site.energy is not None and site.operational is not None
         assert site.energy / 3.6e6 == pytest.approx(groups[site.name]["energy"]["value"], rel=1e-12)
         assert site.operational == pytest.approx(groups[site.name]["operational"]["value"], rel=1e-12)
+
+
+def test_an_uncertain_report_ranks_inputs_as_nnci_sensitivity_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "uncertain.nnci"
+    path.write_text(UNCERTAIN, encoding="utf-8")
+    assert main(["sensitivity", str(path), "total.total", "--samples", "2000", "--format", "json"]) == 0
+    ranked = [i for i in json.loads(capsys.readouterr().out)["inputs"] if i["reaches"]]
+    flat = " ".join(report(capsys, str(path), "--samples", "2000", "--format", "text").split())
+    shares = " and ".join(f"{i['input']} ({i['explained'] * 100:.0f} %)" for i in ranked)
+    assert f"the spread of the total carbon (squared Spearman rank correlation): {shares}." in flat
+    page = report(capsys, str(path), "--samples", "2000", "--format", "html")
+    assert 'id="chart-sensitivity"' in page and 'id="chart-interval"' in page

@@ -20,7 +20,8 @@ import pytest
 from nnci.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
-SCENARIOS = ["models/nnci-demo.nnci", "tests/cases/report/multi_site.nnci"]
+SCENARIOS = ["models/nnci-demo.nnci", "tests/cases/report/multi_site.nnci", "tests/cases/report/uncertain.nnci"]
+OPTIONS = {"tests/cases/report/uncertain.nnci": ["--samples", "1000"]}  # a Monte Carlo run: medians and intervals
 FACTORS = {"kWh": 1.0, "MWh": 1e3, "GWh": 1e6, "gCO2e": 1e-3, "kgCO2e": 1.0, "tCO2e": 1e3}
 
 
@@ -59,8 +60,9 @@ READ_PAGE = """JSON.stringify({
 
 def _render(tmp_path: Path, scenario: str, capsys: pytest.CaptureFixture[str]) -> tuple[Path, dict]:
     page = tmp_path / (Path(scenario).stem + ".html")
-    assert main(["report", scenario, "--format", "html", "-o", str(page)]) == 0
-    assert main(["run", scenario, "--format", "json"]) == 0
+    options = OPTIONS.get(scenario, [])
+    assert main(["report", scenario, "--format", "html", "-o", str(page), *options]) == 0
+    assert main(["run", scenario, "--format", "json", *options]) == 0
     document = json.loads(capsys.readouterr().out)
     return page, document
 

@@ -123,6 +123,25 @@ def _interval_chart(statement: Statement) -> str:
     )
 
 
+def _sensitivity_chart(statement: Statement) -> str:
+    """With --samples: the share of the total carbon's (rank) variance each uncertain input explains."""
+    ranking = statement.sensitivity
+    if ranking is None:
+        return ""
+    shown = [i for i in ranking.influences if i.reaches][:10]
+    if not shown:
+        return ""
+    labels = [f"{i.explained * 100:.0f} %" for i in shown]
+    chart = svg.bars("Sensitivity of the total carbon: share of its spread each input explains",
+                     [i.input.label for i in shown], [svg.Series("explained", "s1", tuple(i.explained * 100 for i in shown))],
+                     "%", labels)  # fmt: skip
+    return (
+        f'<figure id="chart-sensitivity">{chart}<figcaption>'
+        "Squared Spearman rank correlation between each input's draws and the total carbon "
+        f"({ranking.samples:,} samples, seed {ranking.seed}); `nnci sensitivity` gives each input's swing.</figcaption></figure>"
+    )
+
+
 def _site_charts(statement: Statement) -> list[str]:
     charts = []
     for job in statement.jobs:
@@ -178,7 +197,13 @@ def page(statement: Statement) -> str:
     for extra in extras:
         if extra:
             paragraphs.append(extra)
-    charts = [c for c in (_carbon_chart(statement), _interval_chart(statement), *_site_charts(statement)) if c]
+    found = (
+        _carbon_chart(statement),
+        _interval_chart(statement),
+        _sensitivity_chart(statement),
+        *_site_charts(statement),
+    )
+    charts = [c for c in found if c]
     references = [f'<li id="ref-{r.number}">{escape(r.text)}'
                   f"{'' if r.number <= statement.cited else ' <span class=meta>(in the table below only)</span>'}</li>"
                   for r in statement.references]  # fmt: skip

@@ -127,8 +127,18 @@ def sampling_sentence(style: Style, statement: Statement) -> str | None:
     sampling = statement.sampling
     if sampling is None:
         return None
-    return style.text(f"Uncertain inputs were sampled {sampling.samples:,} times (seed {sampling.seed}, numpy "
+    text = style.text(f"Uncertain inputs were sampled {sampling.samples:,} times (seed {sampling.seed}, numpy "
                       f"{sampling.numpy}); each figure is the median, with its 5th–95th percentile interval.")  # fmt: skip
+    ranking = statement.sensitivity
+    leading = [i for i in ranking.influences if i.reaches and i.explained >= 0.01][:SENSITIVE] if ranking else []
+    if leading:
+        shares = [f"{style.name(i.input.label)} {style.text(f'({i.explained * 100:.0f} %)')}" for i in leading]
+        text += (" The inputs that explain most of the spread of the total carbon (squared Spearman rank "
+                 f"correlation): {_and(shares)}.")  # fmt: skip
+    return text
+
+
+SENSITIVE = 5  # inputs named in the statement's sentence on sensitivity
 
 
 def equivalents_paragraph(style: Style, statement: Statement) -> str | None:

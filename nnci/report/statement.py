@@ -24,6 +24,7 @@ from nnci.report import rounding
 from nnci.report.equivalents import Equivalent, equivalents
 from nnci.schema import ADDITIVE, REPORTED, REPORTED_IF_KNOWN, SCHEMA
 from nnci.uncertain.sampling import Summary
+from nnci.uncertain.sensitivity import Ranking
 
 
 @attrs.frozen
@@ -145,6 +146,7 @@ class Statement:
     rule: str = rounding.RULE
     version: str = ""
     sampling: Sampled | None = None  # a Monte Carlo run: how many samples, which seed
+    sensitivity: Ranking | None = None  # with samples: the inputs ranked by the spread of total carbon they explain
 
 
 def build(results: Results, files: Sequence[str], equivalents_set: str) -> Statement:
@@ -167,9 +169,15 @@ def build(results: Results, files: Sequence[str], equivalents_set: str) -> State
     if carbon is not None and isinstance(carbon.result, Derivation):
         kg = rounding.round_to(float(carbon.result.value.to("kgCO2e")), carbon.digits)
         found = tuple(equivalents(kg, equivalents_set))
+    ranking = None
+    if sampling is not None and carbon is not None and carbon.summary is not None:
+        from nnci.uncertain.sensitivity import rank
+
+        found_ranking = rank(program, ir.TOTAL, "total", sampling.samples, sampling.seed)
+        ranking = found_ranking if not isinstance(found_ranking, Unknown) else None
     return Statement(tuple(str(f) for f in files), tuple(jobs), total, found, equivalents_set,
                      tuple(references.found), cited, rounding.INTERVAL_RULE if sampling else rounding.RULE,
-                     __version__, sampling)  # fmt: skip
+                     __version__, sampling, ranking)  # fmt: skip
 
 
 def _figure(
