@@ -144,6 +144,9 @@ def _parser() -> argparse.ArgumentParser:
     validate.set_defaults(command=_validate)
     _interop_commands(commands)
     _whatif_commands(commands, run, check, explain)
+    from nnci.schedule_cli import add_command as add_schedule
+
+    add_schedule(commands, _project_options, _load)
     return parser
 
 

@@ -201,6 +201,8 @@ def _expr(expr: ast.Expr, parent: int = 0, right: bool = False) -> str:
         return expr.dotted
     if isinstance(expr, ast.String):
         return _string(expr.value)
+    if isinstance(expr, ast.DateTime):
+        return expr.text
     if isinstance(expr, ast.MapExpr):
         return "{ " + ", ".join(f"{e.key} = {_expr(e.value)}" for e in expr.entries) + " }" if expr.entries else "{}"
     if isinstance(expr, ast.Call):

@@ -7,7 +7,7 @@ quantities stay late-bound (`SelfRef`), so an amend's override flows into what i
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
@@ -123,6 +123,7 @@ class ColumnRef:
     table: str
     column: str
     span: Span = attrs.field(eq=False)
+    instants: bool = False  # a column of date-times (`start = jobs.start`): read from `Program.instants`
 
 
 @attrs.frozen
@@ -215,6 +216,7 @@ class Program:
     aliases: dict[str, str] = attrs.field(factory=dict)  # the root files' import aliases → module keys
     tables: dict[str, Table] = attrs.field(factory=dict)  # imported tables by module key
     warnings: tuple[Diagnostic, ...] = ()  # found while loading and resolving; `check` reports them
+    instants: dict[tuple[str, str], Any] = attrs.field(factory=dict)  # date-time columns as seconds since 1970
 
     def rows_of(self, key: BlockKey) -> str | None:
         """The table a job stands for one row of, if any."""

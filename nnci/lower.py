@@ -147,6 +147,8 @@ def _expr(node: lark.Tree | lark.Token, file: str, depth: int = 0) -> ast.Expr:
         return _ref(node, file)
     if kind == "string":
         return ast.String(_string(node.children[0]), span)
+    if kind == "datetime":
+        return ast.DateTime(str(node.children[0]), span)
     if kind == "map":
         entries = []
         for entry in node.children:
@@ -396,6 +398,10 @@ class Reductions:
             start, end = kids[0][1], kids[0][2]
             return (ast.String(_string(kids[0][0]), span(start, end)), start, end)
 
+        def datetime(kids: list[Entry]) -> Entry:
+            text, start, end = kids[0]
+            return (ast.DateTime(text, span(start, end)), start, end)
+
         def quantity(kids: list[Entry]) -> Entry:
             text, start, end = kids[0]
             unit = None
@@ -459,7 +465,7 @@ class Reductions:
             if expand1 and not alias and len(symbols) == 1:
                 return None  # `?rule: child`: the child passes through
             simple = {"header": header, "import_stmt": import_stmt, "field": field, "check_stmt": check_stmt,
-                      "comparison": comparison, "neg": neg, "string": string, "quantity": quantity,
+                      "comparison": comparison, "neg": neg, "string": string, "quantity": quantity, "datetime": datetime,
                       "dotted": dotted, "entry": entry, "tolerance": second, "base": second}  # fmt: skip
             if name in simple:
                 return simple[name]

@@ -408,7 +408,19 @@ def _trace(
         return {"quantity": node.label, "value": None, "missing": list(node.missing), "reason": node.reason}
     magnitude = node.value.to(unit or "")
     entry: dict[str, object] = {"quantity": node.label, "unit": unit}
-    if arrays.is_array(magnitude):
+    if getattr(magnitude, "is_series", False):  # an hourly intensity: its span and range, in `unit`
+        low, high = magnitude.extremes()
+        series = magnitude.series
+        from nnci.timeparse import format_duration, format_instant
+
+        entry["series"] = {"label": magnitude.label, "file": series.file, "start": format_instant(series.start),
+                           "end": format_instant(series.end), "step": format_duration(series.step),
+                           "count": series.count, "min": low, "max": high}  # fmt: skip
+    elif node.name == "start" and not arrays.is_array(magnitude):  # seconds since 1970, as a date and time
+        from nnci.timeparse import format_instant
+
+        entry.update(unit=None, value=format_instant(node.value.magnitude))
+    elif arrays.is_array(magnitude):
         entry.update(rows=arrays.length(magnitude), min=float(magnitude.min()), max=float(magnitude.max()))
         if node.name in ADDITIVE:
             entry["sum"] = arrays.total(magnitude)
@@ -436,6 +448,12 @@ def _unique(inputs: tuple[Derivation, ...]) -> list[Derivation]:
 
 def shown(value: Quantity, name: str) -> str:
     """A value as the explain tree shows it: a figure that differs by row as its sum, or its range."""
+    if name == "start":  # seconds since 1970: shown as the date and time
+        from nnci.timeparse import format_instant
+
+        if not arrays.is_array(value.magnitude):
+            return format_instant(value.magnitude)
+        return f"{format_instant(value.magnitude.min())} … {format_instant(value.magnitude.max())}"
     if not arrays.is_array(value.magnitude):
         return value.format()
     rows = arrays.length(value.magnitude)

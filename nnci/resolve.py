@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from nnci import arrays, ast, ir
+from nnci import arrays, ast, ir, resolve_time
 from nnci.diagnostics import Diagnostic, Span
 from nnci.load import PRELUDE
 from nnci.load import Program as Loaded
@@ -102,6 +102,7 @@ class _Resolver:
         self.roots: list[ir.BlockKey] = []
         self.rows: str | None = None  # the table of the job being resolved (`rows = jobs`), if any
         self.constants: dict[tuple[str, str | None], tuple[Quantity, str]] = {}
+        self.instants: dict[tuple[str, str], Any] = {}  # (table, column) → its cells as instants (`start`)
         self.extra_fields: list[ir.Field | None] = []
 
     def error(
@@ -184,7 +185,7 @@ class _Resolver:
         }
         return ir.Program(
             dict(self.blocks), tuple(self.roots), tuple(expects), dict(self.loaded.sources), aliases,
-            dict(self.loaded.tables),
+            dict(self.loaded.tables), instants={k: v for k, v in self.instants.items() if v is not None},
         )  # fmt: skip
 
     def resolve_extra(self, module: str, name: str, field: ast.Field) -> ir.Field | None:
@@ -430,6 +431,8 @@ class _Resolver:
         return ir.Field(field.name, expr, field.span) if expr is not None else None
 
     def resolve_value(self, spec: Spec, value: ast.Expr, kind: str, key: ir.BlockKey, file: str) -> ir.Expr | None:
+        if spec.type == "instant":
+            return resolve_time.start(self, value, file)
         if spec.type == "rows":
             if self.rows is not None:
                 return ir.TableRef(self.rows, value.span)
@@ -550,11 +553,16 @@ class _Resolver:
         if isinstance(expr, ast.Neg):
             operand = self.resolve_expr(expr.operand, kind, file)
             return ir.Negate(operand, expr.span) if operand else None
+        if isinstance(expr, ast.DateTime):
+            resolve_time.misplaced(self, expr)
+            return None
+        if isinstance(expr, ast.Call) and expr.func == resolve_time.SERIES_FUNCTION:
+            return resolve_time.inline(self, expr)
         if isinstance(expr, ast.Call):
             if expr.func in DISTRIBUTIONS:
                 return self.resolve_distribution(expr, kind, file)
             if expr.func not in FUNCTIONS:
-                names = (*FUNCTIONS, *DISTRIBUTIONS)
+                names = (*FUNCTIONS, *DISTRIBUTIONS, resolve_time.SERIES_FUNCTION)
                 self.error("E300", f"unknown function `{expr.func}`", expr.span,
                            help=did_you_mean(expr.func, names) or "functions: " + ", ".join(names))  # fmt: skip
                 return None
@@ -633,6 +641,8 @@ class _Resolver:
         aliases = self.aliases(file)
         if self.table_alias(ref, file) is not None:
             return self.column_ref(ref, file)
+        if len(parts) >= 2 and aliases.get(parts[0]) in self.loaded.series:
+            return resolve_time.series_column(self, ref, self.loaded.series[aliases[parts[0]]])
         if len(parts) >= 2 and parts[0] in self.loaded.failed.get(file, ()):
             return None  # the import itself failed and was reported
         if parts[0] in aliases:

@@ -331,3 +331,13 @@ def test_explain_of_a_figure_without_uncertain_inputs_does_not_sample(
     text = TWO_UNIFORM_DEVICES + "training fixed {\n  energy = 5 kWh\n  site = dc\n}\n"
     assert main(["explain", str(write(tmp_path, text)), "fixed.operational"]) == 0
     assert "Monte Carlo" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("gsd", ["1e200", "1e300"])
+def test_a_huge_geometric_spread_is_a_located_error_with_a_bound_that_can_be_written(gsd: str) -> None:
+    """Found by tools/fuzz.py: gsd ** 6 and gsd ** 2 overflowed (OverflowError) while checking the support."""
+    text = f"datacenter dc {{\n  pue = lognormal(1.1, {gsd})\n}}\n"
+    with pytest.raises(nnci.NnciError) as raised:
+        nnci.check(nnci.loads(text))
+    rendered = str(raised.value)
+    assert "E409" in rendered and "inf" not in rendered.split("help:")[1]
