@@ -227,3 +227,26 @@ def test_an_uncertain_report_ranks_inputs_as_nnci_sensitivity_does(
     assert f"the spread of the total carbon (squared Spearman rank correlation): {shares}." in flat
     page = report(capsys, str(path), "--samples", "2000", "--format", "html")
     assert 'id="chart-sensitivity"' in page and 'id="chart-interval"' in page
+
+
+def test_an_hourly_grid_is_charted_with_the_jobs_hours(capsys: pytest.CaptureFixture[str]) -> None:
+    """The series in the report is the CSV's column; the job's stated intensity is its mean over the job's hours."""
+    import csv
+
+    from nnci import api
+    from nnci.report import build
+
+    model = "models/carbon-aware-training.nnci"
+    with open("models/carbon-aware-training.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    statement = build(api.run(model), [model], "epa")
+    planned = next(j for j in statement.jobs if j.key == "planned")
+    [site] = planned.sites
+    assert site.series is not None and site.series.label == "profiles.solar"
+    assert site.series.values == pytest.approx([float(r["solar [gCO2e/kWh]"]) for r in rows])
+    first = [r["timestamp"] for r in rows].index("2024-03-04T18:00Z")  # the job's start, 36 hours
+    mean = sum(float(r["solar [gCO2e/kWh]"]) for r in rows[first : first + 36]) / 36
+    assert planned.intensity is not None and planned.intensity.magnitude("gCO2e/kWh") == pytest.approx(mean)
+    page = report(capsys, model, "--format", "html")
+    assert page.count('<figure id="chart-series-') == 3 and 'class="band"' in page
+    assert "from 2024-03-04T18:00Z" in report(capsys, model, "--format", "text")

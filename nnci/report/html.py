@@ -83,6 +83,9 @@ class Html(prose.Style):
     def figure(self, figure: Figure) -> str:
         return figure_span(figure)
 
+    def unknown(self, figure: Figure | None) -> str:
+        return figure_span(figure, "an unknown amount") if figure is not None else "an unknown amount"
+
 
 def _carbon_chart(statement: Statement) -> str:
     jobs = [j for j in statement.jobs if "total" in j.figures]
@@ -142,6 +145,38 @@ def _sensitivity_chart(statement: Statement) -> str:
     )
 
 
+def _series_charts(statement: Statement) -> list[str]:
+    """A job on a grid with an hourly intensity: the series around the job, its hours shaded."""
+    from nnci.timeparse import format_instant
+
+    charts = []
+    for job in statement.jobs:
+        if job.start is None or job.duration is None:
+            continue
+        seconds = job.duration.magnitude("s")
+        if seconds is None:
+            continue
+        end = job.start + seconds
+        for site in job.sites:
+            series = site.series
+            if series is None:
+                continue
+            first = max(series.start, job.start - max(seconds, 86400.0))
+            last = min(series.start + series.step * len(series.values), end + max(seconds, 86400.0))
+            points = [(series.start + k * series.step, v) for k, v in enumerate(series.values)
+                      if first <= series.start + k * series.step < last and v == v]  # fmt: skip
+            if len(points) < 2:
+                continue
+            xs = [(t - first) / 3600 for t, _ in points]
+            chart = svg.line(f"{job.key} at {site.name}: intensity of {series.label}", xs, [v for _, v in points],
+                             "gCO2e/kWh", f"hours from {format_instant(first)}",
+                             ((job.start - first) / 3600, (end - first) / 3600))  # fmt: skip
+            charts.append(f'<figure id="chart-series-{escape(job.key)}-{escape(site.name)}">{chart}<figcaption>'
+                          f"The delivered intensity hour by hour; shaded: the job's hours, {escape(format_instant(job.start))}"
+                          f" to {escape(format_instant(end))}.</figcaption></figure>")  # fmt: skip
+    return charts
+
+
 def _site_charts(statement: Statement) -> list[str]:
     charts = []
     for job in statement.jobs:
@@ -173,6 +208,7 @@ def _figure_rows(statement: Statement) -> list[str]:
     for block, figures in groups:
         for figure in figures:
             formula = figure.explain.split("\n", 1)[0].partition("   [")[2].partition(":")[0] or "given"
+            formula = formula if figure.known else "—"
             rows.append(f"<tr><td><code>{escape(block)}</code></td><td>{escape(figure.quantity.replace('_', ' '))}</td>"
                         f'<td class="num">{figure_span(figure)}</td><td><code>{escape(formula)}</code></td>'
                         f'<td><a href="#{figure.anchor}">explain</a></td></tr>')  # fmt: skip
@@ -202,6 +238,7 @@ def page(statement: Statement) -> str:
         _interval_chart(statement),
         _sensitivity_chart(statement),
         *_site_charts(statement),
+        *_series_charts(statement),
     )
     charts = [c for c in found if c]
     references = [f'<li id="ref-{r.number}">{escape(r.text)}'

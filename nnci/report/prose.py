@@ -26,6 +26,9 @@ class Style:
     def figure(self, figure: Figure) -> str:
         return self.text(figure.text())
 
+    def unknown(self, figure: Figure | None) -> str:
+        return "an unknown amount"
+
 
 class Markdown(Style):
     def text(self, value: str) -> str:
@@ -40,7 +43,7 @@ KIND = {"training": "Training", "inference": "Serving"}
 
 def _figure(style: Style, figure: Figure | None) -> str:
     if figure is None or not figure.known:
-        return "an unknown amount"
+        return style.unknown(figure)
     interval = figure.interval()
     shown = style.figure(figure)
     return f"{shown} (5th–95th percentile {style.text(interval)})" if interval else shown
@@ -55,6 +58,8 @@ def _site(style: Style, site: Site, alone: bool) -> str:
         facts.append(f"grid {grid}")
     if site.intensity is not None:
         facts.append(style.text(f"{site.intensity} delivered"))
+    elif site.series is not None:
+        facts.append(f"intensity hour by hour from {style.name(site.series.label)}")
     facts.append(f"intensity of {site.year}" if site.year else "year of the intensity not stated")
     label = f" ({style.text(site.label)})" if site.label else ""
     return f"{style.name(site.name)}{label}: " + ", ".join(facts)
@@ -71,6 +76,10 @@ def job_paragraph(style: Style, job: Job, citations: Sequence[int]) -> str:
         parts.append(" ran " + _and(hardware))
     if job.duration is not None:
         parts.append(f" for {_figure(style, job.duration)}")
+    if job.start is not None:
+        from nnci.timeparse import format_instant
+
+        parts.append(f" from {style.text(format_instant(job.start))}")
     if job.device_hours is not None:
         parts.append(f" ({_figure(style, job.device_hours)} of device time)")
     if job.sites:
@@ -83,6 +92,8 @@ def job_paragraph(style: Style, job: Job, citations: Sequence[int]) -> str:
     sentence = f" It used {_figure(style, energy)} of electricity"
     if job.pue is not None:
         sentence += f" at a PUE of {style.text(job.pue.text())}"
+    if any(s.series is not None for s in job.sites) and job.intensity is not None:
+        sentence += f" and an intensity of {_figure(style, job.intensity)} averaged over its hours"
     sentence += f", and emitted {_figure(style, job.figures.get('operational'))} of operational carbon (location-based"
     net = job.figures.get("net_operational")
     sentence += f"; {_figure(style, net)} market-based)" if net is not None else "; market-based not known)"

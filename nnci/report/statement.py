@@ -103,6 +103,17 @@ class Site:
     intensity: str | None  # delivered to the site, α/τ
     energy: float | None  # J: the job's energy attributed to this site (see SITE_RULE)
     operational: float | None  # kgCO2e (SI)
+    series: Hourly | None = None  # the site's intensity when it varies in time
+
+
+@attrs.frozen
+class Hourly:
+    """A site's delivered intensity as a series: `values[k]` (gCO2e/kWh) holds from `start + k × step` (s)."""
+
+    label: str  # as written: `profiles.solar`
+    start: float
+    step: float
+    values: tuple[float, ...]
 
 
 MANY_JOBS = 20  # more jobs than this: a paragraph for the largest few, every quantity only for the reported ones
@@ -132,6 +143,8 @@ class Job:
     every: tuple[Figure, ...]  # every quantity of the job that is known, for the table
     embodied_rule: str | None
     citations: tuple[int, ...]  # reference numbers of its own @source
+    intensity: Figure | None = None  # the carbon intensity of its energy (over its hours, for a series)
+    start: float | None = None  # seconds since 1970 (UTC), when the job gives `start`
 
 
 @attrs.frozen
@@ -222,8 +235,11 @@ def _job(
     for name in (*REPORTED, *REPORTED_IF_KNOWN):
         if name in result.quantities:
             figures[name] = _figure(program, engine, key, name, references, result.quantities[name], sampling)
-    by_name = {name: _figure(program, engine, key, name, references) for name in ("duration", "device_hours", "pue")}
+    described = ("duration", "device_hours", "pue", "intensity")
+    by_name = {name: _figure(program, engine, key, name, references) for name in described}
     by_name = {name: f for name, f in by_name.items() if f.known}
+    start = engine.quantity(key, "start") if "start" in SCHEMA[block.kind] else None
+    started = start.value.magnitude if isinstance(start, Derivation) else None
     notes = dict(result.notes.get("embodied", ()))
     rule = next(iter(notes.values()), None) if notes else None
     method = engine.method_of(key, None)
@@ -231,6 +247,7 @@ def _job(
         str(key), block.kind, block.doc, method or DEFAULT_METHOD, method is not None, result.rows,
         tuple(_devices(program, engine, key)), by_name.get("duration"), by_name.get("device_hours"),
         by_name.get("pue"), tuple(_sites(program, engine, key, figures, result.per_row)), figures, (), rule, own,
+        by_name.get("intensity"), float(started) if started is not None and not arrays.is_array(started) else None,
     )  # fmt: skip
 
 
@@ -242,7 +259,7 @@ def _every(program: ir.Program, engine: Engine, job: Job, references: refs.Colle
         if spec.type != "quantity":
             continue
         figure = job.figures.get(name) or _figure(program, engine, key, name, references)
-        if figure.known:
+        if figure.known or name in job.figures:  # a reported figure that is unknown is listed as unknown
             found.append(figure)
     return tuple(found)
 
@@ -288,9 +305,25 @@ def _devices(program: ir.Program, engine: Engine, key: ir.BlockKey) -> list[Devi
 
 
 def _known(result: Result) -> Quantity | None:
+    """A known value that is one number (not per row, nor a series in time)."""
     if isinstance(result, Derivation) and not arrays.is_array(result.value.magnitude):
-        return result.value
+        return None if _is_series(result.value.magnitude) else result.value
     return None
+
+
+def _is_series(magnitude: Any) -> bool:
+    return bool(getattr(magnitude, "is_series", False))
+
+
+def _hourly(result: Result) -> Hourly | None:
+    """The delivered intensity of a site whose grid has a series, in gCO2e/kWh (scale × series + offset)."""
+    if not isinstance(result, Derivation) or not _is_series(result.value.magnitude):
+        return None
+    value = result.value.magnitude
+    factor = float(Quantity(1.0, result.value.dimension).to("gCO2e/kWh"))
+    values = (value.series.values * value.scale + value.offset) * factor
+    return Hourly(value.label or value.series.name, float(value.series.start), float(value.series.step),
+                  tuple(float(v) for v in values))  # fmt: skip
 
 
 def _scalar(result: Result) -> float:
@@ -333,7 +366,7 @@ def _sites(
             str(grid) if grid else None, _text_field(program.blocks[grid], "label") if grid else None,
             f"{float(year.magnitude):.0f}" if year is not None else None,
             _rounded(program, intensity_result, "gCO2e/kWh") if _known(intensity_result) is not None else None,
-            site_energy, site_carbon,
+            site_energy, site_carbon, _hourly(intensity_result),
         ))  # fmt: skip
     return sites
 
