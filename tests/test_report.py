@@ -250,3 +250,9 @@ def test_an_hourly_grid_is_charted_with_the_jobs_hours(capsys: pytest.CaptureFix
     page = report(capsys, model, "--format", "html")
     assert page.count('<figure id="chart-series-') == 3 and 'class="band"' in page
     assert "from 2024-03-04T18:00Z" in report(capsys, model, "--format", "text")
+
+
+def test_an_output_path_that_cannot_be_written_is_said(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "report.md"
+    assert main(["report", SCENARIOS["demo"], "-o", str(target)]) == 1
+    assert "cannot write it" in capsys.readouterr().err and not target.exists()
