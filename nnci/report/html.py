@@ -13,7 +13,7 @@ from html import escape
 
 from nnci.report import prose, svg
 from nnci.report.equivalents import SOURCE_NAMES
-from nnci.report.rounding import readable_unit
+from nnci.report.rounding import MOST, readable_unit, shown
 from nnci.report.statement import SITE_RULE, Figure, Statement
 from nnci.units import CARBON, ENERGY, parse_unit
 
@@ -187,15 +187,20 @@ def _site_charts(statement: Statement) -> list[str]:
 
         energy_unit = readable_unit(Quantity(max(s.energy or 0.0 for s in sites), ENERGY))
         factor = Quantity(1.0, ENERGY).to(energy_unit)
+        digits = job.figures["energy"].digits if "energy" in job.figures else MOST
+        labels = [shown(Quantity(s.energy or 0.0, ENERGY), digits, energy_unit) for s in sites]
         energy = svg.bars(f"{job.key}: energy per site", [s.name for s in sites],
-                          [svg.Series("energy", "s2", tuple((s.energy or 0.0) * factor for s in sites))], energy_unit)  # fmt: skip
+                          [svg.Series("energy", "s2", tuple((s.energy or 0.0) * factor for s in sites))], energy_unit,
+                          labels)  # fmt: skip
         parts = [energy]
         if all(s.operational is not None for s in sites):
             carbon_unit = readable_unit(Quantity(max(s.operational or 0.0 for s in sites), CARBON))
             scale = Quantity(1.0, CARBON).to(carbon_unit)
+            digits = job.figures["operational"].digits if "operational" in job.figures else MOST
+            carbon_labels = [shown(Quantity(s.operational or 0.0, CARBON), digits, carbon_unit) for s in sites]
             parts.append(svg.bars(f"{job.key}: operational carbon per site", [s.name for s in sites],
                                   [svg.Series("operational", "s0", tuple((s.operational or 0.0) * scale for s in sites))],
-                                  carbon_unit))  # fmt: skip
+                                  carbon_unit, carbon_labels))  # fmt: skip
         charts.append(
             f'<figure id="chart-sites-{escape(job.key)}">{"".join(parts)}<figcaption>{escape(SITE_RULE)}</figcaption></figure>'
         )

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from nnci import ir
 from nnci.engine import Derivation
-from nnci.quantity import Quantity
+from nnci.quantity import Quantity, format_number
 from nnci.units import CARBON, ENERGY, POWER, VOLUME, display_unit
 
 RULE = (
@@ -152,6 +152,8 @@ def shown(value: Quantity, digits: int, unit: str | None = None, scale: Quantity
     give `scale` (the ends of an interval are rounded at its median's last digit)."""
     unit = unit or readable_unit(value)
     magnitude = float(value.to(unit))
+    if digits >= MOST and scale is None:  # nothing written limits it (counts, table cells): no padding zeros
+        return f"{format_number(magnitude, MOST)} {unit}".rstrip()
     if scale is not None:
         reference = abs(float(scale.to(unit)))
         if reference > 0 and magnitude != 0:
