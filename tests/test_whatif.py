@@ -233,3 +233,11 @@ def test_a_vary_that_changes_nothing_is_a_warning(capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err
     assert "warning[E205]: `--vary server.tdp` changes none of the figures shown" in err and "--> --vary:2:1" in err
     assert "gpu_factory.transport` changes" not in err
+
+
+def test_set_method_is_not_said_to_change_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    """A method has no node in the derivation, but it decides every formula: no E205 for it."""
+    assert main(["run", str(DEMO), "--set", "gpt3_training.method=patterson", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert "E205" not in captured.err
+    assert json.loads(captured.out)["blocks"]["gpt3_training"]["energy"]["formula"] == "patterson-energy"
