@@ -352,9 +352,9 @@ def tabular(result: Sweep, readable: bool = True) -> Tabular:
         body.append(cells)
     header = ["rank", *(axis.label for axis in result.axes), *names]
     first = result.combinations[0].total if result.combinations else {}
-    known = isinstance(first.get("total"), Derivation) or not isinstance(first.get("operational"), Derivation)
+    by_total = isinstance(first.get("total"), Derivation) or not isinstance(first.get("operational"), Derivation)
     title = f"{len(result.combinations):,} combinations, sorted by " + (
-        "total carbon" if known else "operational carbon (the total is unknown)"
+        "total carbon" if by_total else "operational carbon (the total is unknown)"
     )
     return Tabular(header, [None, *(None for _ in result.axes), *units], body, title,
                    range(1, 1 + len(result.axes)), "values")  # fmt: skip
