@@ -256,3 +256,22 @@ def test_an_output_path_that_cannot_be_written_is_said(capsys: pytest.CaptureFix
     target = tmp_path / "missing" / "report.md"
     assert main(["report", SCENARIOS["demo"], "-o", str(target)]) == 1
     assert "cannot write it" in capsys.readouterr().err and not target.exists()
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_references_are_those_of_run_sources(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The statement cites what `nnci run --sources` lists for its figures (nnci's own definitions aside), and
+    besides only the sources of the other figures it states (hours, device-hours, PUE, intensity)."""
+    from nnci import api
+    from nnci.formulas.citations import NNCI_RULE
+    from nnci.report import build
+
+    assert main(["run", SCENARIOS[name], "--sources"]) == 0
+    listed = re.findall(r"^  \[\d+\] (.+)$", capsys.readouterr().out.split("\nsources:\n", 1)[1], re.M)
+    statement = build(api.run(SCENARIOS[name]), [SCENARIOS[name]], "epa")
+    cited = {r.text for r in statement.references[: statement.cited]}
+    assert set(listed) - {NNCI_RULE} <= cited
+    texts = {r.number: r.text for r in statement.references}
+    described = {texts[n] for job in statement.jobs for f in (job.duration, job.device_hours, job.pue, job.intensity)
+                 if f is not None for n in f.citations}  # fmt: skip
+    assert cited - set(listed) <= described

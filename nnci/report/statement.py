@@ -16,7 +16,7 @@ import attrs
 
 from nnci import arrays, ir
 from nnci.engine import Derivation, Engine, Result, Unknown
-from nnci.evaluate import Results, Sampled
+from nnci.evaluate import JobResult, Results, Sampled
 from nnci.formulas.registry import DEFAULT_METHOD
 from nnci.quantity import Quantity, format_number
 from nnci.report import references as refs
@@ -174,7 +174,8 @@ def build(results: Results, files: Sequence[str], equivalents_set: str) -> State
              for name in results.total}  # fmt: skip
     cited = len(references.found)  # the statement's own; the table of every figure may add more
     if len(jobs) <= MANY_JOBS:  # beyond that, the table lists each job's reported figures only
-        jobs = [attrs.evolve(job, every=_every(program, engine, job, references)) for job in jobs]
+        jobs = [attrs.evolve(job, every=_every(program, engine, job, run, references, sampling))
+                for job, run in zip(jobs, results.jobs, strict=True)]  # fmt: skip
     else:
         jobs = [attrs.evolve(job, every=tuple(job.figures.values())) for job in jobs]
     carbon = total.get("total")
@@ -225,7 +226,6 @@ def _figure(
 def _job(
     program: ir.Program, engine: Engine, result: object, references: refs.Collector, sampling: Sampled | None
 ) -> Job:
-    from nnci.evaluate import JobResult
 
     assert isinstance(result, JobResult)
     key = result.key
@@ -236,7 +236,8 @@ def _job(
         if name in result.quantities:
             figures[name] = _figure(program, engine, key, name, references, result.quantities[name], sampling)
     described = ("duration", "device_hours", "pue", "intensity")
-    by_name = {name: _figure(program, engine, key, name, references) for name in described}
+    by_name = {name: _figure(program, engine, key, name, references, result.quantities.get(name), sampling)
+               for name in described}  # fmt: skip
     by_name = {name: f for name, f in by_name.items() if f.known}
     start = engine.quantity(key, "start") if "start" in SCHEMA[block.kind] else None
     started = start.value.magnitude if isinstance(start, Derivation) else None
@@ -251,14 +252,24 @@ def _job(
     )  # fmt: skip
 
 
-def _every(program: ir.Program, engine: Engine, job: Job, references: refs.Collector) -> tuple[Figure, ...]:
-    """Every quantity of the job that is known, in the schema's order, for the HTML table."""
-    key = next(k for k in program.jobs if str(k) == job.key)
+def _every(
+    program: ir.Program,
+    engine: Engine,
+    job: Job,
+    run: JobResult,
+    references: refs.Collector,
+    sampling: Sampled | None,
+) -> tuple[Figure, ...]:
+    """Every quantity of the job that is known, in the schema's order, for the HTML table: the run's own
+    figures where it has them (medians with --samples, sums over rows), else the engine's."""
+    key = run.key
     found = []
     for name, spec in SCHEMA[program.blocks[key].kind].items():
         if spec.type != "quantity":
             continue
-        figure = job.figures.get(name) or _figure(program, engine, key, name, references)
+        figure = job.figures.get(name) or _figure(
+            program, engine, key, name, references, run.quantities.get(name), sampling
+        )
         if figure.known or name in job.figures:  # a reported figure that is unknown is listed as unknown
             found.append(figure)
     return tuple(found)
