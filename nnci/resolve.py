@@ -515,8 +515,15 @@ class _Resolver:
                 return None
             target, block, target_file = found
             if block.kind != spec.target:
-                self.error("E303", f"`{spec.name}` needs {article(spec.target or '')}, but `{value.dotted}` is {article(block.kind)}",
-                           value.span, help=f"name a `{spec.target}` block here")  # fmt: skip
+                help = f"name a `{spec.target}` block here"
+                if spec.type == "fleet" and block.kind == "device":
+                    help = (
+                        f"give counts, `fleet = {{ {value.dotted} = 8 }}`; or, for device-hours of one kind of "
+                        f"device without a count, `device = {value.dotted}` and `device_hours = ...`"
+                    )
+                self.error("E303", f"`{spec.name}` needs {article(spec.target or '')}, but `{value.dotted}` is "
+                           f"{article(block.kind)}",
+                           value.span, help=help)  # fmt: skip
                 return None
             self.resolve_block(target.module, target.name, target_file)
             if spec.type == "map":  # a single datacenter stands for all of the work
