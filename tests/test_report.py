@@ -275,3 +275,18 @@ def test_references_are_those_of_run_sources(name: str, capsys: pytest.CaptureFi
     described = {texts[n] for job in statement.jobs for f in (job.duration, job.device_hours, job.pue, job.intensity)
                  if f is not None for n in f.citations}  # fmt: skip
     assert cited - set(listed) <= described
+
+
+def test_offsets_are_stated_and_not_subtracted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "offset.nnci"
+    text = (REPO / CASES / "uncertain.nnci").read_text(encoding="utf-8")
+    text = (
+        text.replace("power = uniform(250 W, 350 W)", "power = 300 W")
+        .replace("pue = triangular(1.08, 1.1, 1.4)", "pue = 1.1")
+        .replace("  duration = 360 h\n", "  duration = 360 h\n  offset = 50 %\n")
+    )
+    path.write_text(text, encoding="utf-8")
+    flat = " ".join(report(capsys, str(path), "--format", "text").split())
+    operational = 1.1 * 1000 * 300 * 360 / 1000 * 0.429  # kgCO2e: PUE × 1,000 GPUs × 300 W × 360 h × 429 g/kWh
+    assert f"emitted {operational / 1000:.0f} tCO2e of operational carbon" in flat
+    assert f"Offsets of {operational / 2000:.0f} tCO2e are reported beside these figures, not subtracted." in flat

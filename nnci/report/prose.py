@@ -107,6 +107,9 @@ def job_paragraph(style: Style, job: Job, citations: Sequence[int]) -> str:
     sentence += f" ({'; '.join(details)})"
     sentence += f": {_figure(style, job.figures.get('total'))} in total."
     parts.append(sentence)
+    offset = job.figures.get("offset_carbon")
+    if offset is not None and offset.known:
+        parts.append(f" Offsets of {_figure(style, offset)} are reported beside these figures, not subtracted.")
     water = job.figures.get("water")
     if water is not None and water.known:
         split = [f"{_figure(style, job.figures[n])} {where}" for n, where in
