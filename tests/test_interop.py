@@ -26,7 +26,7 @@ from nnci.formatting import format_file
 from nnci.interop import yaml_subset
 from nnci.interop.codecarbon import catalog, import_codecarbon
 from nnci.interop.manifest import import_manifest
-from nnci.interop.printer import Entry, Fn, Item, Map, Num, Ref, Scenario
+from nnci.interop.printer import Call, Entry, Item, Map, Num, Ref, Scenario
 from nnci.interop.slurm import parse_elapsed, read_sacct
 from nnci.load import read_module
 
@@ -223,7 +223,7 @@ def test_printer_output_parses_back_to_the_tree_it_printed() -> None:
     out.block("grid", "g", [Item("intensity", Num(429, "gCO2e/kWh"), "from somewhere"), Item("transport", Num(0.95))],
               sources=["a citation"])  # fmt: skip
     out.block(
-        "device", "gpu", [Item("power", Num(-1.5e-7, "W")), Item("tdp", Fn("uniform", (Num(300, "W"), Num(350, "W"))))]
+        "device", "gpu", [Item("power", Num(-1.5e-7, "W")), Item("tdp", Call("uniform", (Num(300, "W"), Num(350, "W"))))]
     )
     out.block("training", "t", [
         Item("rows", Ref("jobs")), Item("fleet", Map((Entry("gpu", Ref("jobs.gpus"), "column gpus"),))),

@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from nnci.interop.printer import Fn, Item, Num, Scenario, Str  # noqa: E402
+from nnci.interop.printer import Call, Item, Num, Scenario, Str, Value  # noqa: E402
 
 DEFAULT_CATALOG = REPO / "data" / "catalog"
 DEFAULT_OUT = REPO / "nnci" / "std"
@@ -109,7 +109,7 @@ class Block:
         self.base: str | None = None
         self.docs: list[str] = []
         self.sources: list[str] = []
-        self.fields: list[tuple[str, str]] = []
+        self.fields: list[tuple[str, str | Value]] = []  # text as written, or a printer value (a distribution)
 
     def doc(self, text: str) -> Block:
         text = " ".join(text.split())
@@ -141,21 +141,14 @@ class Block:
             raise BuildError(f"block {self.name} has no @source")
         items = []
         for field, value in self.fields:
-            if value.startswith('"'):
+            if not isinstance(value, str):
+                items.append(Item(field, value))
+            elif value.startswith('"'):
                 items.append(Item(field, Str(value[1:-1])))  # string() writes no quote or backslash inside
             else:
-                call = re.fullmatch(r"([a-z_]+)\((.*)\)", value)  # a distribution: `uniform(1.14, 1.15)`
-                if call:
-                    items.append(Item(field, Fn(call[1], tuple(_quantity(a) for a in call[2].split(", ")))))
-                else:
-                    items.append(Item(field, _quantity(value)))
+                text, _, unit = value.partition(" ")
+                items.append(Item(field, Num(float(text), unit or None, text)))
         return items
-
-
-def _quantity(value: str) -> Num:
-    """`357.3 gCO2e/kWh` or `1.1` as the printer's number, written as it was."""
-    text, _, unit = value.partition(" ")
-    return Num(float(text), unit or None, text)
 
 
 def render_file(preamble: list[str], sections: list[tuple[str, list[Block]]]) -> str:
@@ -991,7 +984,12 @@ def pue_spreads(rows: list[dict[str, str]]) -> list[Block]:
         b.doc(f"The lowest and highest fleet PUE {entity} reported for {', '.join(years)}: "
               "a uniform between them (for --samples); the median is their midpoint.")  # fmt: skip
         b.text("label", f"{entity} fleet PUE, spread over the years {years[0]}-{years[-1]}")
-        b.fields.append(("pue", f"uniform({number(str(low))}, {number(str(high))})"))
+        b.fields.append(
+            (
+                "pue",
+                Call("uniform", (Num(float(low), None, number(str(low))), Num(float(high), None, number(str(high))))),
+            )
+        )
         b.text("provider", FLEET_PROVIDERS[entity])
         blocks.append(b)
     return blocks

@@ -68,14 +68,14 @@ class Op:
 
 
 @attrs.frozen
-class Fn:
-    """A call: `uniform(1.1, 1.2)`, `max(a, b)`."""
+class Call:
+    """A function of values: a distribution (`uniform(1.1, 1.2)`)."""
 
-    name: str
+    func: str
     args: tuple[Value, ...]
 
 
-Value = Num | Ref | Str | Map | Op | Fn
+Value = Num | Ref | Str | Map | Op | Call
 
 
 @attrs.frozen
@@ -136,7 +136,7 @@ def _wrapped(lines: Sequence[str | tuple[str, bool]], lead: str, width: int = 10
 
 
 def _printable(text: str) -> str:
-    return text if text.isprintable() else "".join(c if c.isprintable() else " " for c in text)
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def comment_text(text: str) -> str:
@@ -273,8 +273,8 @@ class Scenario:
             return self._string(value.value, line)
         if isinstance(value, Op):
             return ast.BinOp(value.op, self._value(value.left, line), self._value(value.right, line), span)
-        if isinstance(value, Fn):
-            return ast.Call(value.name, tuple(self._value(a, line) for a in value.args), span)
+        if isinstance(value, Call):
+            return ast.Call(value.func, tuple(self._value(a, line) for a in value.args), span)
         # a map: on its own lines when its entries carry comments
         multiline = any(e.comment for e in value.entries)
         entries = []
