@@ -223,7 +223,9 @@ def test_printer_output_parses_back_to_the_tree_it_printed() -> None:
     out.block("grid", "g", [Item("intensity", Num(429, "gCO2e/kWh"), "from somewhere"), Item("transport", Num(0.95))],
               sources=["a citation"])  # fmt: skip
     out.block(
-        "device", "gpu", [Item("power", Num(-1.5e-7, "W")), Item("tdp", Call("uniform", (Num(300, "W"), Num(350, "W"))))]
+        "device",
+        "gpu",
+        [Item("power", Num(-1.5e-7, "W")), Item("tdp", Call("uniform", (Num(300, "W"), Num(350, "W"))))],
     )
     out.block("training", "t", [
         Item("rows", Ref("jobs")), Item("fleet", Map((Entry("gpu", Ref("jobs.gpus"), "column gpus"),))),
