@@ -99,12 +99,18 @@ def compile(program: ir.Program, samples: int | None = None, seed: int = 0) -> t
 
 
 def evaluate(
-    program: ir.Program, engine: Engine | None = None, plan: Plan | None = None, figures: Sequence[str] | str = ()
+    program: ir.Program,
+    engine: Engine | None = None,
+    plan: Plan | None = None,
+    samples: int = 10_000,
+    seed: int = 0,
+    figures: Sequence[str] | str = (),
 ) -> Results:
-    """Every job's energy, operational, embodied and total carbon, the totals and the expectations;
-    `figures` names more quantities to derive for every job (or `"all"`). Any figure of any block is
+    """Every job's energy, operational, embodied and total carbon, the totals and the expectations (a bound
+    on a statistic of samples, `expect p95(x) <= …`, on `samples` draws from `seed`); `figures` names more
+    quantities to derive for every job (or `"all"`). Any figure of any block is
     `results.quantity("serve", "energy_per_query")`, derived when asked."""
-    return with_deep_stack(evaluate_program, program, engine, plan, figures)
+    return with_deep_stack(evaluate_program, program, engine, plan, samples, seed, figures)
 
 
 def run(

@@ -40,6 +40,14 @@ class String:
 
 
 @attrs.frozen
+class DateTime:
+    """An ISO 8601 date and time as written: `2024-03-04T09:00Z` (read into an instant by `resolve`)."""
+
+    text: str
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
 class MapEntry:
     key: str
     value: Expr
@@ -73,7 +81,7 @@ class Call:
     span: Span = attrs.field(eq=False, repr=False)
 
 
-Expr = Number | Ref | String | MapExpr | BinOp | Neg | Call
+Expr = Number | Ref | String | DateTime | MapExpr | BinOp | Neg | Call
 
 
 @attrs.frozen
@@ -131,6 +139,8 @@ class Expect:
     value: Expr
     tolerance: Expr | None
     span: Span = attrs.field(eq=False, repr=False)
+    statistic: str | None = None  # `expect p95(x) <= v`: a statistic of the figure's samples, bounded by `op`
+    op: str = "="
 
 
 @attrs.frozen

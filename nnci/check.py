@@ -33,6 +33,10 @@ def check(program: ir.Program, engine: Engine | None = None, constants_only: boo
     engine = engine or Engine(program)
     constants_only = constants_only or any(d.severity == "error" for d in diagnostics)
     diagnostics += check_values(program, engine, constants_only)
+    if not constants_only:  # a job in time: whether the data covers its interval is known only by reading it
+        for job in program.jobs:
+            if "start" in program.blocks[job].fields:
+                engine.quantity(job, "intensity")
     diagnostics += [d for d in engine.diagnostics if d not in diagnostics]
     return diagnostics
 
@@ -358,6 +362,14 @@ def _check_range(
     value = _value(engine, expr, block, constants_only, spec.dim)
     if value is None or not spec.ranges:
         return
+    if getattr(value.magnitude, "is_series", False):  # an hourly series: judged by its lowest and highest
+        for extreme in value.magnitude.extremes():
+            rule = next((r for r in spec.ranges if r.violated(extreme)), None)
+            if rule is not None:
+                out.append(Diagnostic("E402", f"`{spec.name}` reaches {Quantity(extreme, value.dimension).format()}: "
+                                      f"{rule.reason}", expr.span, severity=rule.severity,
+                                      help=_range_help(spec, extreme, expr)))  # fmt: skip
+        return
     if not arrays.is_array(value.magnitude) and not any(rule.violated(value.magnitude) for rule in spec.ranges):
         return  # the common case, decided without building row lists
     for rule in spec.ranges:
@@ -446,13 +458,21 @@ def _bounded_hint(name: str, params: list[float], rule: Any, unit: str) -> str:
     if name == "normal":
         centre, low, high = params[0], params[0] - 2 * params[1], params[0] + 2 * params[1]
     elif name == "lognormal":
-        centre, low, high = params[0], params[0] / params[1] ** 2, params[0] * params[1] ** 2
+        centre, low, high = (
+            params[0],
+            params[0] / (params[1] * params[1]),
+            params[0] * (params[1] * params[1]),
+        )  # * never overflows to an error
     else:
         centre, low, high = (params[0] + params[-1]) / 2, params[0], params[-1]
     if rule.low is not None:
         low = max(low, rule.low)
     if rule.high is not None:
         high = min(high, rule.high)
+    if not math.isfinite(high):  # a spread so wide it has no upper end: propose one (`inf` cannot be written)
+        high = 2 * centre if centre > 0 else centre + 1
+    if not math.isfinite(low):
+        low = centre / 2 if centre > 0 else centre - 1
     centre = min(max(centre, low), high)
 
     def shown(value: float) -> str:

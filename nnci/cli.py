@@ -13,7 +13,7 @@ from typing import Any
 from nnci import api, ir, output, provenance
 from nnci.deep import with_deep_stack
 from nnci.diagnostics import Diagnostic, NnciError, render_all
-from nnci.engine import Engine
+from nnci.engine import Engine, Unknown
 from nnci.evaluate import ALL, Results, compare
 from nnci.ir import TOTAL
 from nnci.resolve import did_you_mean
@@ -91,8 +91,23 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("file", metavar="FILE")
     explain.add_argument("target", metavar="NAME.QUANTITY", help="e.g. gpt3.operational or total.energy")
     explain.add_argument("--format", choices=("tree", "json"), default="tree", help="json: the same tree as data")
+    explain.add_argument("--samples", type=_positive, default=None, metavar="N",
+                         help="a figure that reads uncertain inputs is shown as the median and 5th–95th percentiles "
+                         f"of N samples (default {DEFAULT_SAMPLES:,})")  # fmt: skip
+    explain.add_argument("--seed", type=int, default=0, metavar="S", help="the seed of the draws (default 0)")
     _project_options(explain)
     explain.set_defaults(command=_explain)
+
+    sensitivity = commands.add_parser("sensitivity", help="rank the uncertain inputs by the spread of a figure they explain",
+                                      description="Sample every distribution and rank the uncertain inputs by how much "
+                                      "of the spread of NAME.QUANTITY each explains (squared Spearman rank correlation), "
+                                      "with each input's one-at-a-time swing between its 5th and 95th percentiles.")  # fmt: skip
+    sensitivity.add_argument("file", metavar="FILE")
+    sensitivity.add_argument("target", metavar="NAME.QUANTITY", help="e.g. gpt3.total or total.operational")
+    sensitivity.add_argument("--format", choices=("table", "json"), default="table")
+    _sampling_options(sensitivity, required=True)
+    _project_options(sensitivity)
+    sensitivity.set_defaults(command=_sensitivity)
 
     compare = commands.add_parser("compare", help="one job under every published method, side by side",
                                   description="Evaluate job NAME with every method (nnci, patterson, llmcarbon, "
@@ -132,10 +147,17 @@ def _parser() -> argparse.ArgumentParser:
                                    "compare computed values with `expect` lines; exit 1 if any fails.")  # fmt: skip
     validate.add_argument("paths", nargs="+", metavar="PATH")
     validate.add_argument("--format", choices=("table", "md"), default="table", help="md: a Markdown table")
+    validate.add_argument("--samples", type=_positive, default=DEFAULT_SAMPLES, metavar="N",
+                          help="bounds on statistics of samples (`expect p95(x) <= …`) are judged on N draws "
+                          f"(default {DEFAULT_SAMPLES:,})")  # fmt: skip
+    validate.add_argument("--seed", type=int, default=0, metavar="S", help="the seed of those draws (default 0)")
     _project_options(validate)
     validate.set_defaults(command=_validate)
     _interop_commands(commands)
     _whatif_commands(commands, run, check, explain)
+    from nnci.schedule_cli import add_command as add_schedule
+
+    add_schedule(commands, _project_options, _load)
     return parser
 
 
@@ -209,7 +231,7 @@ def _run(args: argparse.Namespace) -> int:
     plan, engine = api.compile(program, args.samples, args.seed)
     warnings = api.check(program, engine)
     _warn(warnings, program.sources)
-    results = api.evaluate(program, engine, plan, figures)
+    results = api.evaluate(program, engine, plan, figures=figures)
     _unused_units(dimensions, results, figures)
     if args.rows or grouping:
         tables = output.rows_tables(results, args.unit) if args.rows else []
@@ -313,20 +335,69 @@ def _explain(args: argparse.Namespace) -> int:
         result = Engine(program, row=row - 1).quantity(key, quantity)
         if args.format == "json":
             about = {"row": row, "table": table.file, "at": str(table.row_span(row - 1))}
-            print(output.explain_json(result, program.sources, about, program))
+            print(output.explain_json(result, program.sources, about, program=program))
         else:
             print(f"{key}[{row}]: row {row} of {table.file}, at {table.row_span(row - 1)}")
-            print(output.explain(result, program.sources, program))
+            print(output.explain(result, program.sources, program=program))
         return 0
+    if _uncertain_target(program, key):
+        return _explain_sampled(args, program, key, quantity)
     if key == TOTAL:  # a sum over jobs: every job's figure, jobs of one shape evaluated together
         api.evaluate(program, engine, plan)
     else:  # one job: its whole derivation
         engine = Engine(program)
     result = engine.quantity(key, quantity)
     if args.format == "json":
-        print(output.explain_json(result, program.sources, None, program))
+        print(output.explain_json(result, program.sources, None, program=program))
     else:
-        print(output.explain(result, program.sources, program))
+        print(output.explain(result, program.sources, program=program))
+    return 0
+
+
+def _uncertain_target(program: ir.Program, key: ir.BlockKey) -> bool:
+    from nnci.uncertain.sampling import uncertain_blocks
+
+    return any(isinstance(f.expr, ir.Distribution) for b in program.blocks.values() for f in b.fields.values()) and (
+        key in uncertain_blocks(program)
+    )
+
+
+def _explain_sampled(args: argparse.Namespace, program: ir.Program, key: ir.BlockKey, quantity: str) -> int:
+    """A figure that reads uncertain inputs: the tree of medians, each sampled figure with its interval."""
+    from nnci.uncertain import explain
+
+    samples = args.samples or DEFAULT_SAMPLES
+    _plan, engine = api.compile(program, samples, args.seed)
+    annotated = explain.medians(engine.quantity(key, quantity), samples)
+    assert engine.sampler is not None
+    if args.format == "json":
+        sampling = {"samples": samples, "seed": args.seed, "numpy": engine.sampler.numpy_version}
+        about: dict[str, object] = {"sampling": sampling}
+        print(
+            output.explain_json(annotated.tree, program.sources, about, explain.json_extra(program, annotated), program)
+        )
+    else:
+        print(f"Monte Carlo: {samples:,} samples, seed {args.seed} (numpy {engine.sampler.numpy_version}); "
+              "each sampled figure is its median")  # fmt: skip
+        print(output.explain(annotated.tree, program.sources, explain.annotator(program, annotated), program))
+    return 0
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from nnci.uncertain import report, sensitivity
+
+    program = _load(args, args.file)
+    found = _target(program, args.target)
+    if isinstance(found, str):
+        print(f"nnci sensitivity: {found}", file=sys.stderr)
+        return 2
+    _plan, engine = api.compile(program, args.samples, args.seed)  # refuses what cannot be sampled
+    _warn(api.check(program, engine), program.sources)
+    ranking = sensitivity.rank(program, *found, args.samples, args.seed)
+    if isinstance(ranking, Unknown):
+        print(f"nnci sensitivity: {ranking.label} is unknown: {output.unknown_reason(ranking)}", file=sys.stderr)
+        return 1
+    print(report.sensitivity_json(ranking) if args.format == "json" else report.sensitivity_table(ranking))
     return 0
 
 
@@ -451,7 +522,7 @@ def _validate(args: argparse.Namespace) -> int:
             broken += 1
             reports.append(render_all(error.diagnostics, error.sources))
             continue
-        results = api.evaluate(program, engine, plan)
+        results = api.evaluate(program, engine, plan, args.samples, args.seed)
         rows += output.validation_rows(str(file), results.expects)
         failures = [output.expectation_diagnostic(e) for e in results.expects if not e.passed]
         failed += len(failures)
@@ -507,6 +578,7 @@ def _whatif_commands(commands: Any, *with_set: argparse.ArgumentParser) -> None:
     report.add_argument("--equivalents", default=None, metavar="SET",
                         help="which source's equivalence factors to use (epa, desnz, green-algorithms; default epa)")  # fmt: skip
     _set_option(report)
+    _sampling_options(report, required=False)
     _project_options(report)
     report.set_defaults(command=_report)
 
@@ -553,7 +625,7 @@ def _written(args: argparse.Namespace, text: str) -> int:
 def _evaluated(args: argparse.Namespace, files: Sequence[str], overrides: Sequence[str]) -> Any:
     program = api.load(*files, allow_imports=args.allow_import, max_file_bytes=args.max_file_bytes,
                        overrides=overrides)  # fmt: skip
-    plan, engine = api.compile(program)
+    plan, engine = api.compile(program, getattr(args, "samples", None), getattr(args, "seed", 0))
     warnings = api.check(program, engine)
     _warn(warnings, program.sources)
     results = api.evaluate(program, engine, plan)

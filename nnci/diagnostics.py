@@ -24,6 +24,7 @@ CODES = {
     "E203": "duplicate field",
     "E204": "unused table",
     "E205": "an override that changes nothing",
+    "E206": "gap, duplicate or bad interval in a series",
     "E300": "unknown name",
     "E301": "unknown field",
     "E302": "unknown unit",
@@ -42,6 +43,7 @@ CODES = {
     "E408": "bad distribution",
     "E409": "distribution outside the plausible range",
     "E410": "cannot sample",
+    "E411": "outside the data of a series",
     "E500": "cannot derive",
     "E501": "expectation failed",
     # nnci import / nnci export (nnci/interop/); golden cases in tests/cases/interop/

@@ -14,7 +14,7 @@ from nnci.engine import Derivation, Engine, Result, Unknown
 from nnci.plan import PLAN_MODULE, Group, Plan, compile_plan
 from nnci.quantity import Quantity
 from nnci.schema import ADDITIVE, METHODS, REPORTED, REPORTED_IF_KNOWN, SCHEMA
-from nnci.uncertain.sampling import Summary, summarise
+from nnci.uncertain.sampling import DEFAULT_SAMPLES, Summary, summarise
 from nnci.units import unit_factor
 
 
@@ -42,6 +42,8 @@ class ExpectResult:
     def passed(self) -> bool:
         if not isinstance(self.computed, Derivation):
             return False
+        if self.expect.statistic is not None:  # a bound: `p95(x) <= 600 tCO2e`
+            return bool(holds(self.expect.op, self.computed.value.magnitude, self.expected.magnitude))
         return bool(
             abs(self.computed.value.magnitude - self.expected.magnitude) <= self.tolerance.magnitude * (1 + 1e-12)
         )
@@ -144,9 +146,15 @@ def figure_names(kind: str, figures: Sequence[str] | str) -> list[str]:
 
 
 def evaluate(
-    program: ir.Program, engine: Engine | None = None, plan: Plan | None = None, figures: Sequence[str] | str = ()
+    program: ir.Program,
+    engine: Engine | None = None,
+    plan: Plan | None = None,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+    figures: Sequence[str] | str = (),
 ) -> Results:
     """`engine` (built on `plan.program`) may be the one that checked the program, so nothing is derived twice.
+    Bounds on statistics of samples (`expect p95(x) <= …`) are judged on `samples` draws from `seed`.
     `figures` names quantities to derive for every job beside the reported ones (`duration`, `compute`,
     ...; those a job has, known or not), or `ALL`: every quantity each job has, where known."""
     plan = plan or compile_plan(program)
@@ -162,9 +170,53 @@ def evaluate(
     derived = {name: engine.quantity(ir.FIGURE, name) for name, figure in program.figures.items() if figure.named}
     if engine.sampler is not None:
         return attrs.evolve(_summarised(program, jobs, total, engine), derived=derived)
-    expects = tuple(e for e in (_expect(engine, expect) for expect in program.expects) if e is not None)
+    expects = tuple(
+        e for e in (_expect(engine, expect) for expect in program.expects if expect.statistic is None) if e is not None
+    )
+    bounds = [expect for expect in program.expects if expect.statistic is not None]
+    if bounds:
+        expects += _bounds(program, engine, bounds, samples, seed)
     charged = _charged_in_full_by_several(program, engine, jobs)
     return Results(program, jobs, total, expects, engine, charged, derived=derived)
+
+
+def _bounds(
+    program: ir.Program, engine: Engine, bounds: list[ir.Expect], samples: int, seed: int
+) -> tuple[ExpectResult, ...]:
+    """Bounds on statistics of samples (`expect p95(x) <= 600 tCO2e`), judged on one Monte Carlo run of
+    `samples` draws from `seed`; the tolerance text says which."""
+    from nnci.uncertain.sampling import Sampler, unsampled_tables
+
+    refused = unsampled_tables(program)
+    sampled = Engine(program, sampler=Sampler(samples, seed)) if not refused else None
+    results = []
+    for expect in bounds:
+        expected = engine.try_evaluate(expect.value, None)
+        if not isinstance(expected, Quantity):
+            continue
+        computed: Result
+        if sampled is None:
+            reason = "a job over a table that reads an uncertain input cannot be sampled yet (E410)"
+            computed = Unknown(expect.block, expect.quantity, (f"{expect.block}.{expect.quantity}",), reason)
+        else:
+            computed = sampled.quantity(expect.block, expect.quantity)
+        if isinstance(computed, Derivation):
+            statistic = summarise(computed.value.magnitude, samples).statistic(expect.statistic or "p50")
+            computed = attrs.evolve(computed, value=Quantity(statistic, computed.value.dimension), inputs=())
+        text = f"{expect.statistic} of {samples:,} samples, seed {seed}"
+        results.append(ExpectResult(expect, expected, Quantity(0.0, expected.dimension), text, computed))
+    return tuple(results)
+
+
+def holds(op: str, left: Any, right: Any) -> Any:
+    """A comparison of magnitudes (`<=`, `<`, `>=`, `>`)."""
+    if op == "<=":
+        return left <= right
+    if op == "<":
+        return left < right
+    if op == ">=":
+        return left >= right
+    return left > right
 
 
 def _summarised(program: ir.Program, jobs: tuple[JobResult, ...], total: dict[str, Result], engine: Engine) -> Results:

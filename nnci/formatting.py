@@ -196,6 +196,8 @@ def _field(printer: _Printer, field: ast.Field) -> None:
 
 
 def _expect(expect: ast.Expect) -> str:
+    if expect.statistic is not None:
+        return f"expect {expect.statistic}({_expr(expect.target)}) {expect.op} {_expr(expect.value)}"
     tolerance = f" within {_expr(expect.tolerance)}" if expect.tolerance is not None else ""
     return f"expect {_expr(expect.target)} = {_expr(expect.value)}{tolerance}"
 
@@ -212,6 +214,8 @@ def _expr(expr: ast.Expr, parent: int = 0, right: bool = False) -> str:
         return expr.dotted
     if isinstance(expr, ast.String):
         return _string(expr.value)
+    if isinstance(expr, ast.DateTime):
+        return expr.text
     if isinstance(expr, ast.MapExpr):
         return "{ " + ", ".join(f"{e.key} = {_expr(e.value)}" for e in expr.entries) + " }" if expr.entries else "{}"
     if isinstance(expr, ast.Call):

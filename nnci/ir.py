@@ -7,7 +7,7 @@ quantities stay late-bound (`SelfRef`), so an amend's override flows into what i
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
@@ -124,6 +124,7 @@ class ColumnRef:
     table: str
     column: str
     span: Span = attrs.field(eq=False)
+    instants: bool = False  # a column of date-times (`start = jobs.start`): read from `Program.instants`
 
 
 @attrs.frozen
@@ -203,6 +204,8 @@ class Expect:
     tolerance: Expr | None
     target_text: str
     span: Span = attrs.field(eq=False)
+    statistic: str | None = None  # a bound on a statistic of the figure's samples (`p95`), judged by `op`
+    op: str = "="
 
 
 @attrs.frozen
@@ -227,6 +230,7 @@ class Program:
     warnings: tuple[Diagnostic, ...] = ()  # found while loading and resolving; `check` reports them
     figures: dict[str, Figure] = attrs.field(factory=dict)  # by name, in the order written
     checks: tuple[Check, ...] = ()  # `check` lines outside any block
+    instants: dict[tuple[str, str], Any] = attrs.field(factory=dict)  # date-time columns as seconds since 1970
 
     def rows_of(self, key: BlockKey) -> str | None:
         """The table a job stands for one row of, if any."""

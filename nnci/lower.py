@@ -52,6 +52,8 @@ def lower(tree: lark.Tree, file: str, comments: tuple[ast.Comment, ...] = ()) ->
             elif kind == "figure_stmt":
                 name, value = child.children
                 figures.append(ast.Figure(str(name), _expr(value, file), _span(child, file)))
+            elif kind == "expect_bound":
+                expects.append(_expect_bound(child, file))
         except TooDeep as error:
             diagnostics.append(too_deep(error.span))
     module = ast.Module(file, version, tuple(imports), tuple(blocks), tuple(expects), comments, header_line,
@@ -123,6 +125,20 @@ def _check(tree: lark.Tree, file: str) -> ast.Check:
     return ast.Check(_comparison(comparison, file), _string(message), _span(tree, file))
 
 
+def _expect_bound(tree: lark.Tree, file: str) -> ast.Expect:
+    target, op, value = tree.children
+    bounded, statistic = bound_target(_expr(target, file))
+    return ast.Expect(bounded, _expr(value, file), None, _span(tree, file), statistic, str(op))
+
+
+def bound_target(target: ast.Expr) -> tuple[ast.Expr, str | None]:
+    """`p95(gpt3.operational)` → the figure and its statistic; any other expression has none (resolve
+    says a bound needs one)."""
+    if isinstance(target, ast.Call) and len(target.args) == 1 and isinstance(target.args[0], ast.Ref):
+        return target.args[0], target.func
+    return target, None
+
+
 def _comparison(tree: lark.Tree, file: str) -> ast.Comparison:
     left, op, right = tree.children
     return ast.Comparison(str(op), _expr(left, file), _expr(right, file), _span(tree, file))
@@ -151,6 +167,8 @@ def _expr(node: lark.Tree | lark.Token, file: str, depth: int = 0) -> ast.Expr:
         return _ref(node, file)
     if kind == "string":
         return ast.String(_string(node.children[0]), span)
+    if kind == "datetime":
+        return ast.DateTime(str(node.children[0]), span)
     if kind == "map":
         entries = []
         for entry in node.children:
@@ -383,6 +401,19 @@ class Reductions:
             self.figures.append(ast.Figure(kids[1][0], kids[3][0], span(start, end)))
             return (None, start, end)
 
+        def expect_bound(kids: list[Entry]) -> Entry:  # "expect" expr COMPARE expr _NL
+            start, end = kids[0][1], kids[-1][2]
+            if self._deep():
+                try:
+                    _check_depth(kids[3][0], 0)
+                    _check_depth(kids[1][0], 0)
+                except TooDeep as error:
+                    self.diagnostics.append(too_deep(error.span))
+                    return (None, start, end)
+            target, statistic = bound_target(kids[1][0])
+            expects.append(ast.Expect(target, kids[3][0], None, span(start, end), statistic, str(kids[2][0])))
+            return (None, start, end)
+
         def second(kids: list[Entry]) -> Entry:  # tolerance: "within" expr; base: "=" dotted
             return (kids[1][0], kids[0][1], kids[-1][2])
 
@@ -406,6 +437,10 @@ class Reductions:
         def string(kids: list[Entry]) -> Entry:
             start, end = kids[0][1], kids[0][2]
             return (ast.String(_string(kids[0][0]), span(start, end)), start, end)
+
+        def datetime(kids: list[Entry]) -> Entry:
+            text, start, end = kids[0]
+            return (ast.DateTime(text, span(start, end)), start, end)
 
         def quantity(kids: list[Entry]) -> Entry:
             text, start, end = kids[0]
@@ -470,7 +505,7 @@ class Reductions:
             if expand1 and not alias and len(symbols) == 1:
                 return None  # `?rule: child`: the child passes through
             simple = {"header": header, "import_stmt": import_stmt, "field": field, "check_stmt": check_stmt,
-                      "comparison": comparison, "neg": neg, "string": string, "quantity": quantity,
+                      "comparison": comparison, "neg": neg, "string": string, "quantity": quantity, "datetime": datetime,
                       "dotted": dotted, "entry": entry, "tolerance": second, "base": second,
                       "check_line": check_line, "figure_stmt": figure_stmt}  # fmt: skip
             if name in simple:
@@ -490,6 +525,8 @@ class Reductions:
                 return partial(annotation, "_args" in symbols)
             if name == "expect_stmt":
                 return partial(expect_stmt, "tolerance" in symbols)
+            if name == "expect_bound":
+                return expect_bound
             if name == "call":
                 return partial(call, "_args" in symbols)
             if name == "map":

@@ -445,22 +445,28 @@ def _csv_samples(sampling: Sampled, result: Result, unit: str) -> list[str]:
 # -- explain ------------------------------------------------------------------------------
 
 
-def explain(result: Result, sources: dict[str, str], program: ir.Program | None = None) -> str:
+Annotate = Callable[[Derivation], "str | None"]
+
+
+def explain(
+    result: Result, sources: dict[str, str], annotate: Annotate | None = None, program: ir.Program | None = None
+) -> str:
     """The derivation tree: each value, the formula or field it came from (with the `@source` of the block
-    it was written in, given the program), its inputs; citations last."""
+    it was written in, given the program), its inputs; citations last. `annotate` adds text after a node
+    (an uncertain value's distribution or interval)."""
     if isinstance(result, Unknown):
         return f"{result.label} is unknown: {unknown_reason(result)}"
     citations: list[str] = []
     lines: list[str] = []
     seen: set[tuple[ir.BlockKey, str]] = set()
-    _explain(result, "", "", lines, citations, seen, sources, program)
+    _explain(result, "", "", lines, citations, seen, sources, annotate, program)
     if citations:
         lines += ["", "citations:", *(f"  [{i}] {c}" for i, c in enumerate(citations, 1))]
     return "\n".join(lines)
 
 
 def _explain(node: Derivation, first: str, rest: str, lines: list[str], citations: list[str],
-             seen: set[tuple[ir.BlockKey, str]], sources: dict[str, str],
+             seen: set[tuple[ir.BlockKey, str]], sources: dict[str, str], annotate: Annotate | None = None,
              program: ir.Program | None = None) -> None:  # fmt: skip
     head = f"{first}{node.label} = {shown(node.value, node.name)}"
     key = (node.block, node.name)
@@ -477,6 +483,9 @@ def _explain(node: Derivation, first: str, rest: str, lines: list[str], citation
         head += f": {_source_line(node, sources)}"
     if node.note:
         head += f"   ({node.note})"
+    extra = annotate(node) if annotate is not None else None
+    if extra:
+        head += f"   {extra}"
     if key in seen and node.inputs:
         lines.append(head + "   (derived above)")
         return
@@ -485,26 +494,47 @@ def _explain(node: Derivation, first: str, rest: str, lines: list[str], citation
     children = _unique(node.inputs)
     for index, child in enumerate(children):
         last = index == len(children) - 1
-        _explain(child, rest + ("└─ " if last else "├─ "), rest + ("   " if last else "│  "), lines, citations, seen,
-                 sources, program)  # fmt: skip
+        _explain(child, rest + ("└─ " if last else "├─ "), rest + ("   " if last else "│  "), lines, citations,
+                 seen, sources, annotate, program)  # fmt: skip
 
 
 def explain_json(
-    result: Result, sources: dict[str, str], about: dict[str, object] | None = None, program: ir.Program | None = None
+    result: Result,
+    sources: dict[str, str],
+    about: dict[str, object] | None = None,
+    extra: Callable[[Derivation], dict[str, object]] | None = None,
+    program: ir.Program | None = None,
 ) -> str:
     """The derivation tree as JSON: each node's value, unit, formula (with its citation) or where it was
     written (`given_at`, the line as `written`, and the `source` of the block it was written in), and its
-    inputs; `about` goes first (which row of which table the tree is of)."""
-    return json.dumps({**(about or {}), **_trace(result, sources, program)}, indent=2, ensure_ascii=False)
+    inputs; `about` goes first (which row of which table the tree is of); `extra` adds entries to a node."""
+    return json.dumps({**(about or {}), **_trace(result, sources, extra, program)}, indent=2, ensure_ascii=False)
 
 
-def _trace(node: Result, sources: dict[str, str], program: ir.Program | None = None) -> dict[str, object]:
+def _trace(
+    node: Result,
+    sources: dict[str, str],
+    extra: Callable[[Derivation], dict[str, object]] | None = None,
+    program: ir.Program | None = None,
+) -> dict[str, object]:
     unit = unit_for(node.name, node.value.dimension, {}) if isinstance(node, Derivation) else None
     if isinstance(node, Unknown):
         return {"quantity": node.label, "value": None, "missing": list(node.missing), "reason": node.reason}
     magnitude = node.value.to(unit or "")
     entry: dict[str, object] = {"quantity": node.label, "unit": unit}
-    if arrays.is_array(magnitude):
+    if getattr(magnitude, "is_series", False):  # an hourly intensity: its span and range, in `unit`
+        low, high = magnitude.extremes()
+        series = magnitude.series
+        from nnci.timeparse import format_duration, format_instant
+
+        entry["series"] = {"label": magnitude.label, "file": series.file, "start": format_instant(series.start),
+                           "end": format_instant(series.end), "step": format_duration(series.step),
+                           "count": series.count, "min": low, "max": high}  # fmt: skip
+    elif node.name == "start" and not arrays.is_array(magnitude):  # seconds since 1970, as a date and time
+        from nnci.timeparse import format_instant
+
+        entry.update(unit=None, value=format_instant(node.value.magnitude))
+    elif arrays.is_array(magnitude):
         entry.update(rows=arrays.length(magnitude), min=float(magnitude.min()), max=float(magnitude.max()))
         if node.name in ADDITIVE:
             entry["sum"] = arrays.total(magnitude)
@@ -518,8 +548,10 @@ def _trace(node: Result, sources: dict[str, str], program: ir.Program | None = N
         entry["source"] = "; ".join(cited) if cited else None
     if node.note:
         entry["note"] = node.note
+    if extra is not None:
+        entry.update(extra(node))
     if node.inputs:
-        entry["inputs"] = [_trace(child, sources, program) for child in _unique(node.inputs)]
+        entry["inputs"] = [_trace(child, sources, extra, program) for child in _unique(node.inputs)]
     return entry
 
 
@@ -532,6 +564,12 @@ def _unique(inputs: tuple[Derivation, ...]) -> list[Derivation]:
 
 def shown(value: Quantity, name: str) -> str:
     """A value as the explain tree shows it: a figure that differs by row as its sum, or its range."""
+    if name == "start":  # seconds since 1970: shown as the date and time
+        from nnci.timeparse import format_instant
+
+        if not arrays.is_array(value.magnitude):
+            return format_instant(value.magnitude)
+        return f"{format_instant(value.magnitude.min())} … {format_instant(value.magnitude.max())}"
     if not arrays.is_array(value.magnitude):
         return value.format()
     rows = arrays.length(value.magnitude)
@@ -559,7 +597,7 @@ def validation_rows(file: str, expects: Iterable[ExpectResult]) -> list[list[str
         computed = "unknown" if isinstance(e.computed, Unknown) else _in(e.computed.value, unit)
         ratio = "" if e.ratio is None else f"{e.ratio:.4f}"
         tolerance = e.tolerance_text or "± " + _in(e.tolerance, unit)
-        rows.append([file, e.expect.target_text, _in(e.expected, unit), computed, ratio, tolerance,
+        rows.append([file, e.expect.target_text, _bound_prefix(e) + _in(e.expected, unit), computed, ratio, tolerance,
                      "pass" if e.passed else "FAIL"])  # fmt: skip
     return rows
 
@@ -574,10 +612,22 @@ def expectation_diagnostic(result: ExpectResult) -> Diagnostic:
                           help="add such a job, or expect a quantity of the jobs there are" if absent
                           else "give the missing inputs, or the quantity itself")  # fmt: skip
     tolerance = result.tolerance_text or "± " + _in(result.tolerance, unit)
-    message = f"`{target}` is {_in(result.computed.value, unit)}, expected {_in(result.expected, unit)} ({tolerance})"
+    expected = _bound_prefix(result) + _in(result.expected, unit)
+    message = f"`{target}` is {_in(result.computed.value, unit)}, expected {expected} ({tolerance})"
     notes = (f"ratio computed/expected {result.ratio:.4f}",) if result.ratio is not None else ()
     return Diagnostic("E501", message, result.expect.span, notes=notes,
-                      help=f"see `nnci explain {result.expect.span.file} {target}` for how it was derived")  # fmt: skip
+                      help=f"see `nnci explain {result.expect.span.file} {_explained(result)}` for how it was derived")  # fmt: skip
+
+
+def _explained(result: ExpectResult) -> str:
+    """What `nnci explain` takes for an expectation's figure (`p95(x.y)` is explained as `x.y`)."""
+    expect = result.expect
+    return f"{expect.block}.{expect.quantity}" if expect.statistic is not None else expect.target_text
+
+
+def _bound_prefix(result: ExpectResult) -> str:
+    """`<= ` before the value of a bound on a statistic of samples (`expect p95(x) <= 600 tCO2e`)."""
+    return f"{result.expect.op} " if result.expect.statistic is not None else ""
 
 
 def _written_unit(result: ExpectResult) -> str:

@@ -40,9 +40,9 @@ TERMINALS = {
     "COMPARE": "a comparison (>=, <, ...)", "PLUS": "`+`", "MINUS": "`-`", "STAR": "`*`",
     "SLASH": "`/`", "CIRCUMFLEX": "`^`", "AT": "`@`", "$END": "end of file",
     "IMPORT": "`import`", "EXPECT": "`expect`", "CHECK": "`check`", "WITHIN": "`within`",
-    "AS": "`as`", "NNCI": "`nnci`",
+    "AS": "`as`", "NNCI": "`nnci`", "DATETIME": "a date and time",
 }  # fmt: skip
-VALUE_STARTS = {"NUMBER", "NAME", "STRING", "LPAR", "LBRACE", "MINUS"}
+VALUE_STARTS = {"NUMBER", "NAME", "STRING", "LPAR", "LBRACE", "MINUS", "DATETIME"}
 
 
 @attrs.frozen
@@ -360,12 +360,13 @@ class _FastParser:
         spaces = spaces[:-1] + "*"  # `[\t \f]*`: an empty group when there are none
         longer = [re.escape(op) for op in self.operators if len(op) > 1]  # `==` before `=`, as lark orders them
         single = "".join(re.escape(op) for op in self.operators if len(op) == 1)
-        # (spaces)(word)(number)(gap)(unit)(other): a unit only right after a number, as lark lexes it there
+        # (spaces)(word)(datetime)(number)(gap)(unit)(other): a unit only right after a number, as lark lexes
+        # it there; a date and time before a number (its priority in the grammar)
         self.pattern = re.compile(
-            f"({spaces})(?:({regexp('NAME')})|({regexp('NUMBER')})(?:({gaps})({regexp('UNIT')}))?"
+            f"({spaces})(?:({regexp('NAME')})|({regexp('DATETIME')})|({regexp('NUMBER')})(?:({gaps})({regexp('UNIT')}))?"
             f"|({'|'.join(longer)}|[{single}]|{regexp('_NL')}|{regexp('STRING')}|{continuation}))"
         )
-        assert self.pattern.groups == 6
+        assert self.pattern.groups == 7
 
     def _chain(self, key: tuple[int, int, str]) -> int:
         """The state after the run of pass-through reductions that `term` triggers in `top` above `below`.
@@ -425,7 +426,7 @@ class _FastParser:
         for chunk_start, chunk_end in self._chunks(text):
             if pos != chunk_start:
                 return None  # a character no token matches
-            for spaces, word, number, gap, unit, other in findall(text, chunk_start, chunk_end):
+            for spaces, word, moment, number, gap, unit, other in findall(text, chunk_start, chunk_end):
                 if spaces:
                     pos += len(spaces)
                 if word:
@@ -435,6 +436,11 @@ class _FastParser:
                     term = keywords.get(word)
                     if term is None or term not in actions[state]:
                         term = "NAME"
+                elif moment:
+                    end = pos + len(moment)
+                    entry = (moment, base + pos, base + end)
+                    pos = end
+                    term = "DATETIME"
                 elif other:
                     end = pos + len(other)
                     term = operators.get(other)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from nnci import arrays, ast, ir
+from nnci import arrays, ast, ir, resolve_time
 from nnci.diagnostics import Diagnostic, Span
 from nnci.load import PRELUDE
 from nnci.load import Program as Loaded
@@ -29,6 +29,7 @@ from nnci.schema import (
     article,
 )
 from nnci.uncertain.distributions import DISTRIBUTIONS
+from nnci.uncertain.sampling import STATISTICS
 from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ class _Resolver:
         self.figure_names: set[str] = set()
         self.figure_spans: dict[str, Span] = {}
         self.figures: dict[str, ir.Figure] = {}
+        self.instants: dict[tuple[str, str], Any] = {}  # (table, column) → its cells as instants (`start`)
         self.extra_fields: list[ir.Field | None] = []
 
     def error(
@@ -199,6 +201,7 @@ class _Resolver:
         return ir.Program(
             dict(self.blocks), tuple(self.roots), tuple(expects), dict(self.loaded.sources), aliases,
             dict(self.loaded.tables), figures=dict(self.figures), checks=tuple(checks),
+            instants={k: v for k, v in self.instants.items() if v is not None},
         )  # fmt: skip
 
     def declare_figures(self) -> None:
@@ -461,6 +464,8 @@ class _Resolver:
         return ir.Field(field.name, expr, field.span) if expr is not None else None
 
     def resolve_value(self, spec: Spec, value: ast.Expr, kind: str, key: ir.BlockKey, file: str) -> ir.Expr | None:
+        if spec.type == "instant":
+            return resolve_time.start(self, value, file)
         if spec.type == "rows":
             if self.rows is not None:
                 return ir.TableRef(self.rows, value.span)
@@ -581,11 +586,16 @@ class _Resolver:
         if isinstance(expr, ast.Neg):
             operand = self.resolve_expr(expr.operand, kind, file)
             return ir.Negate(operand, expr.span) if operand else None
+        if isinstance(expr, ast.DateTime):
+            resolve_time.misplaced(self, expr)
+            return None
+        if isinstance(expr, ast.Call) and expr.func == resolve_time.SERIES_FUNCTION:
+            return resolve_time.inline(self, expr)
         if isinstance(expr, ast.Call):
             if expr.func in DISTRIBUTIONS:
                 return self.resolve_distribution(expr, kind, file)
             if expr.func not in FUNCTIONS:
-                names = (*FUNCTIONS, *DISTRIBUTIONS)
+                names = (*FUNCTIONS, *DISTRIBUTIONS, resolve_time.SERIES_FUNCTION)
                 self.error("E300", f"unknown function `{expr.func}`", expr.span,
                            help=did_you_mean(expr.func, names) or "functions: " + ", ".join(names))  # fmt: skip
                 return None
@@ -666,6 +676,8 @@ class _Resolver:
         aliases = self.aliases(file)
         if self.table_alias(ref, file) is not None:
             return self.column_ref(ref, file)
+        if len(parts) >= 2 and aliases.get(parts[0]) in self.loaded.series:
+            return resolve_time.series_column(self, ref, self.loaded.series[aliases[parts[0]]])
         if len(parts) >= 2 and parts[0] in self.loaded.failed.get(file, ()):
             return None  # the import itself failed and was reported
         if parts[0] in aliases:
@@ -832,7 +844,14 @@ class _Resolver:
 
     def resolve_expect(self, stmt: ast.Expect, file: str) -> ir.Expect | None:
         """An expectation of a quantity, or of any expression of quantities (an anonymous figure, named by
-        its text: `expect serve.total / train.total = 0.94 within 1 %`)."""
+        its text: `expect serve.total / train.total = 0.94 within 1 %`), or a bound on a statistic."""
+        if stmt.statistic is not None:
+            return self.resolve_bound(stmt, file)
+        if stmt.op != "=":
+            self.error("E305", f"`{stmt.op}` bounds a statistic of Monte Carlo samples", stmt.span,
+                       help="write e.g. `expect p95(gpt3.operational) <= 600 tCO2e`, or state a value: "
+                       "`expect x = 0.94 within 1 %`")  # fmt: skip
+            return None
         if isinstance(stmt.target, ast.Ref):
             target = self.resolve_ref(stmt.target, None, file)
             text = stmt.target.dotted
@@ -858,6 +877,25 @@ class _Resolver:
         if span.line != span.end_line or span.line > len(lines):
             return " ".join("\n".join(lines[span.line - 1 : span.end_line]).split())
         return " ".join(lines[span.line - 1][span.column - 1 : span.end_column - 1].split())
+
+    def resolve_bound(self, stmt: ast.Expect, file: str) -> ir.Expect | None:
+        """`expect p95(gpt3.operational) <= 600 tCO2e`: a bound on a statistic of the figure's samples."""
+        assert stmt.statistic is not None
+        if stmt.statistic not in STATISTICS:
+            self.error("E300", f"unknown statistic `{stmt.statistic}`", stmt.span,
+                       help=did_you_mean(stmt.statistic, STATISTICS) or "statistics: " + ", ".join(STATISTICS))  # fmt: skip
+            return None
+        if stmt.op not in ("<=", "<", ">=", ">"):
+            self.error("E305", f"a statistic is bounded with <=, <, >= or >, not `{stmt.op}`", stmt.span,
+                       help=f"write e.g. `expect {stmt.statistic}({self.written(stmt.target.span)}) <= 600 tCO2e`")  # fmt: skip
+            return None
+        assert isinstance(stmt.target, ast.Ref), "lower gives a statistic only of a reference"
+        target = self.resolve_ref(stmt.target, None, file)
+        value = self.expected_constant(stmt.value, file)
+        if not isinstance(target, ir.QuantityRef) or value is None:
+            return None
+        text = f"{stmt.statistic}({stmt.target.dotted})"
+        return ir.Expect(target.block, target.name, value, None, text, stmt.span, stmt.statistic, stmt.op)
 
     def expected_constant(self, expr: ast.Expr, file: str) -> ir.Expr | None:
         """An expected value or tolerance: a number with its unit, or arithmetic on such numbers."""

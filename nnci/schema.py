@@ -249,6 +249,9 @@ _JOB = (
     Spec("site", "where it runs: a datacenter, or a map of datacenters to shares of the work", "map",
          DIMENSIONLESS, "datacenter", (NON_NEGATIVE,), shares=True),
     q("duration"),
+    Spec("start", "when the job starts: an ISO 8601 date and time with a timezone (`2024-03-04T09:00Z`), or a "
+         "column of them (`jobs.start`); over an hourly grid intensity, operational carbon integrates over "
+         "[start, start + duration]", "instant", TIME),
     q("it_power"),
     q("it_energy"),
     q("pue", "power usage effectiveness of the sites, weighted by share"),
