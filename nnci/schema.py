@@ -176,6 +176,8 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
     _q("queries", QUERY, "number of queries served", NON_NEGATIVE, summed=True),
     _q("energy_per_query", ENERGY / QUERY, "facility energy per query", NON_NEGATIVE),
     _q("carbon_per_query", CARBON / QUERY, "total carbon per query", NON_NEGATIVE),
+    _q("energy_per_token", ENERGY / TOKEN, "facility energy per token processed", NON_NEGATIVE, unit="J/token"),
+    _q("carbon_per_token", CARBON / TOKEN, "total carbon per token processed", NON_NEGATIVE, unit="mgCO2e/token"),
     # -- grids and sources --
     _q("year", DIMENSIONLESS, "year of the data"),
     _q("transport", DIMENSIONLESS, "energy transport factor τ: share of generated electricity that arrives",
@@ -271,6 +273,8 @@ _JOB = (
     q("parameters"),
     q("activated_parameters"),
     q("tokens"),
+    q("energy_per_token"),
+    q("carbon_per_token"),
     q("net_intensity", "market-based intensity after carbon-free energy, weighted by site energy"),
     q("net_operational"),
     q("lifetime_usage"),
@@ -283,7 +287,8 @@ _JOB = (
 )  # fmt: skip
 _JOB_DERIVED = frozenset(
     {"it_power", "it_energy", "pue", "intensity", "energy", "operational", "embodied", "total", "net_intensity",
-     "net_operational", "idle_energy", "energy_per_query", "carbon_per_query", "activated_parameters", "accelerators",
+     "net_operational", "idle_energy", "energy_per_query", "carbon_per_query", "energy_per_token", "carbon_per_token",
+     "activated_parameters", "accelerators",
      "wue", "water_intensity", "water_onsite", "water_offsite", "water"}
 )  # fmt: skip
 

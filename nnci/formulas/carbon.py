@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nnci.formulas.citations import BLOOM, IPCC, LLMCARBON, NNCI, NNCI_RULE, PATTERSON
 from nnci.formulas.registry import Example, Formula, Input, Item, Noted, register
-from nnci.units import CARBON, DIMENSIONLESS, ENERGY, INTENSITY, QUERY
+from nnci.units import CARBON, DIMENSIONLESS, ENERGY, INTENSITY, QUERY, TOKEN
 
 
 def _mix(mix: list[Item]) -> float:
@@ -128,3 +128,11 @@ register(Formula(
     lambda total, queries: total / queries, NNCI_RULE,
     (Example({"total": "340 kgCO2e", "queries": "230768 queries"}, "1.47334 gCO2e/query"),),
 ))  # fmt: skip
+
+for kind in ("training", "inference"):
+    register(Formula(
+        "carbon-per-token", kind, "carbon_per_token", CARBON / TOKEN, "c = total / tokens",
+        (Input("total", "total", CARBON), Input("tokens", "tokens", TOKEN)),
+        lambda total, tokens: total / tokens, NNCI_RULE,
+        (Example({"total": "552.1 tCO2e", "tokens": "300e9 tokens"}, "1.84033 mgCO2e/token"),),
+    ))  # fmt: skip

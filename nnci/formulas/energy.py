@@ -6,7 +6,7 @@ from typing import Any
 
 from nnci.formulas.citations import BLOOM, LLMCARBON, NNCI, NNCI_RULE, PATTERSON
 from nnci.formulas.registry import Example, Formula, Input, Item, NotApplicable, Noted, Skip, register
-from nnci.units import DIMENSIONLESS, ENERGY, POWER, QUERY, TIME
+from nnci.units import DIMENSIONLESS, ENERGY, POWER, QUERY, TIME, TOKEN
 
 
 def _weighted_sum(items: list[Item]) -> float:
@@ -186,3 +186,11 @@ register(Formula(
     lambda energy, queries: energy / queries, BLOOM + ", §5",
     (Example({"energy": "914 kWh", "queries": "230768 queries"}, "3.96069 Wh/query"),),
 ))  # fmt: skip
+
+for kind in ("training", "inference"):
+    register(Formula(
+        "energy-per-token", kind, "energy_per_token", ENERGY / TOKEN, "e = E / tokens",
+        (Input("energy", "energy", ENERGY), Input("tokens", "tokens", TOKEN)),
+        lambda energy, tokens: energy / tokens, NNCI_RULE,
+        (Example({"energy": "1287 MWh", "tokens": "300e9 tokens"}, "15.444 J/token"),),
+    ))  # fmt: skip
