@@ -10,7 +10,7 @@ the grammar (`--check` says whether this file is stale). Data only:
   (string keywords and word alternations such as KIND); OPERATORS: the other literal terminals.
 """
 
-GRAMMAR_SHA256 = "2deb848c030acfa89e304efde1d49a92ea245f76efa7c6069b54ff3020d127c9"
+GRAMMAR_SHA256 = "c0eae270e91c0d3282ac9cdc23decd5f2ba20b388d850016479cafce7299b5d3"
 START_STATE = 0
 END_STATE = 21
 TERMINALS = {
@@ -99,9 +99,9 @@ RULES = (
     ("_statement", 1, "", False, ("import_stmt",)),
     ("_statement", 1, "", False, ("block",)),
     ("_statement", 1, "", False, ("expect_stmt",)),
+    ("_statement", 1, "", False, ("expect_bound",)),
     ("_statement", 1, "", False, ("check_line",)),
     ("_statement", 1, "", False, ("figure_stmt",)),
-    ("_statement", 1, "", False, ("expect_bound",)),
     ("import_stmt", 5, "", False, ("IMPORT", "STRING", "AS", "NAME", "_NL")),
     (
         "block",
@@ -171,9 +171,9 @@ RULES = (
     ("expect_stmt", 6, "", False, ("EXPECT", "expr", "EQUAL", "expr", "tolerance", "_NL")),
     ("expect_stmt", 5, "", False, ("EXPECT", "expr", "EQUAL", "expr", "_NL")),
     ("tolerance", 2, "", False, ("WITHIN", "expr")),
+    ("expect_bound", 5, "", False, ("EXPECT", "expr", "COMPARE", "expr", "_NL")),
     ("check_line", 2, "", False, ("check_stmt", "_NL")),
     ("figure_stmt", 5, "", False, ("FIGURE", "NAME", "EQUAL", "expr", "_NL")),
-    ("expect_bound", 5, "", False, ("EXPECT", "expr", "COMPARE", "expr", "_NL")),
     ("comparison", 3, "", False, ("expr", "COMPARE", "expr")),
     ("expr", 1, "", True, ("sum",)),
     ("sum", 1, "", True, ("product",)),
@@ -241,11 +241,11 @@ ACTIONS: tuple[dict[str, int], ...] = (
     {"$END": -103, "AT": -103, "CHECK": -103, "EXPECT": -103, "FIGURE": -103, "IMPORT": -103, "KIND": -103},
     {"AT": -105, "KIND": -105},
     {"$END": -11, "AT": -11, "CHECK": -11, "EXPECT": -11, "FIGURE": -11, "IMPORT": -11, "KIND": -11},
-    {"$END": -13, "AT": -13, "CHECK": -13, "EXPECT": -13, "FIGURE": -13, "IMPORT": -13, "KIND": -13},
-    {"_NL": 51},
-    {"$END": -15, "AT": -15, "CHECK": -15, "EXPECT": -15, "FIGURE": -15, "IMPORT": -15, "KIND": -15},
-    {"$END": -12, "AT": -12, "CHECK": -12, "EXPECT": -12, "FIGURE": -12, "IMPORT": -12, "KIND": -12},
     {"$END": -14, "AT": -14, "CHECK": -14, "EXPECT": -14, "FIGURE": -14, "IMPORT": -14, "KIND": -14},
+    {"_NL": 51},
+    {"$END": -13, "AT": -13, "CHECK": -13, "EXPECT": -13, "FIGURE": -13, "IMPORT": -13, "KIND": -13},
+    {"$END": -12, "AT": -12, "CHECK": -12, "EXPECT": -12, "FIGURE": -12, "IMPORT": -12, "KIND": -12},
+    {"$END": -15, "AT": -15, "CHECK": -15, "EXPECT": -15, "FIGURE": -15, "IMPORT": -15, "KIND": -15},
     {"$END": -6, "AT": 1, "CHECK": 2, "EXPECT": 3, "FIGURE": 4, "IMPORT": 5, "KIND": 6},
     {"$END": -10, "AT": -10, "CHECK": -10, "EXPECT": -10, "FIGURE": -10, "IMPORT": -10, "KIND": -10},
     {},
@@ -444,7 +444,7 @@ ACTIONS: tuple[dict[str, int], ...] = (
     {"NAME": 82},
     {"AT": -106, "KIND": -106},
     {"$END": -104, "AT": -104, "CHECK": -104, "EXPECT": -104, "FIGURE": -104, "IMPORT": -104, "KIND": -104},
-    {"$END": -61, "AT": -61, "CHECK": -61, "EXPECT": -61, "FIGURE": -61, "IMPORT": -61, "KIND": -61},
+    {"$END": -62, "AT": -62, "CHECK": -62, "EXPECT": -62, "FIGURE": -62, "IMPORT": -62, "KIND": -62},
     {"$END": -5, "AT": 1, "CHECK": 2, "EXPECT": 3, "FIGURE": 4, "IMPORT": 5, "KIND": 6},
     {"DATETIME": 23, "LBRACE": 24, "LPAR": 25, "MINUS": 26, "NAME": 27, "NUMBER": 28, "RPAR": 83, "STRING": 29},
     {
@@ -746,11 +746,11 @@ ACTIONS: tuple[dict[str, int], ...] = (
         "WITHIN": -110,
         "_NL": -110,
     },
-    {"$END": -63, "AT": -63, "CHECK": -63, "EXPECT": -63, "FIGURE": -63, "IMPORT": -63, "KIND": -63},
+    {"$END": -61, "AT": -61, "CHECK": -61, "EXPECT": -61, "FIGURE": -61, "IMPORT": -61, "KIND": -61},
     {"DATETIME": 23, "LBRACE": 24, "LPAR": 25, "MINUS": 26, "NAME": 27, "NUMBER": 28, "STRING": 29},
     {"$END": -59, "AT": -59, "CHECK": -59, "EXPECT": -59, "FIGURE": -59, "IMPORT": -59, "KIND": -59},
     {"_NL": 161},
-    {"$END": -62, "AT": -62, "CHECK": -62, "EXPECT": -62, "FIGURE": -62, "IMPORT": -62, "KIND": -62},
+    {"$END": -63, "AT": -63, "CHECK": -63, "EXPECT": -63, "FIGURE": -63, "IMPORT": -63, "KIND": -63},
     {"$END": -16, "AT": -16, "CHECK": -16, "EXPECT": -16, "FIGURE": -16, "IMPORT": -16, "KIND": -16},
     {"$END": -48, "AT": -48, "CHECK": -48, "EXPECT": -48, "FIGURE": -48, "IMPORT": -48, "KIND": -48},
     {"DATETIME": 23, "LBRACE": 24, "LPAR": 25, "MINUS": 26, "NAME": 27, "NUMBER": 28, "STRING": 29},

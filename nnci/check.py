@@ -38,6 +38,12 @@ def check(program: ir.Program, engine: Engine | None = None, constants_only: boo
             if "start" in program.blocks[job].fields:
                 engine.quantity(job, "intensity")
     diagnostics += [d for d in engine.diagnostics if d not in diagnostics]
+    if not constants_only and not any(d.severity == "error" for d in diagnostics):
+        from nnci.inputs import check_inputs
+
+        # Faults met deriving the figures here (a division by zero in some rows) stay the evaluation's to
+        # report: the figures they touch are unknown, the others stand.
+        diagnostics += check_inputs(program, engine)
     return diagnostics
 
 
@@ -564,8 +570,13 @@ BY_ACCELERATORS = ("device_hours", "compute", "throughput", "peak", "efficiency"
 
 
 def _check_hosts_only(engine: Engine, block: ir.Block, out: list[Diagnostic]) -> None:
-    """A job described by its accelerators' work on a fleet whose devices are all hosts."""
+    """A job described by its accelerators' work on a fleet whose devices are all hosts; a job with
+    both a fleet and one device kind."""
     fleet = block.fields.get("fleet")
+    if fleet is not None and "device" in block.fields and "rows" not in block.fields:
+        out.append(Diagnostic("E303", "a job has a `fleet` (devices with counts) or one `device` (for "
+                              "device-hours without a count), not both", block.fields["device"].span,
+                              help="keep `fleet` and give `device_hours` beside it, or remove `fleet`"))  # fmt: skip
     given = [name for name in BY_ACCELERATORS if name in block.fields]
     if fleet is None or not given or "accelerators" in block.fields or not isinstance(fleet.expr, ir.BlockRef):
         return

@@ -231,7 +231,7 @@ def _run(args: argparse.Namespace) -> int:
     plan, engine = api.compile(program, args.samples, args.seed)
     warnings = api.check(program, engine)
     _warn(warnings, program.sources)
-    results = api.evaluate(program, engine, plan, figures=figures)
+    results = api.evaluate(program, engine, plan, figures)
     _unused_units(dimensions, results, figures)
     if args.rows or grouping:
         tables = output.rows_tables(results, args.unit) if args.rows else []
@@ -336,10 +336,10 @@ def _explain(args: argparse.Namespace) -> int:
         result = Engine(program, row=row - 1).quantity(key, quantity)
         if args.format == "json":
             about = {"row": row, "table": table.file, "at": str(table.row_span(row - 1))}
-            print(output.explain_json(result, program.sources, about, program=program))
+            print(output.explain_json(result, program.sources, about, program))
         else:
             print(f"{key}[{row}]: row {row} of {table.file}, at {table.row_span(row - 1)}")
-            print(output.explain(result, program.sources, program=program))
+            print(output.explain(result, program.sources, program))
         return 0
     if _uncertain_target(program, key):
         return _explain_sampled(args, program, key, quantity)
@@ -349,9 +349,9 @@ def _explain(args: argparse.Namespace) -> int:
         engine = Engine(program)
     result = engine.quantity(key, quantity)
     if args.format == "json":
-        print(output.explain_json(result, program.sources, None, program=program))
+        print(output.explain_json(result, program.sources, None, program))
     else:
-        print(output.explain(result, program.sources, program=program))
+        print(output.explain(result, program.sources, program))
     return 0
 
 
@@ -375,12 +375,12 @@ def _explain_sampled(args: argparse.Namespace, program: ir.Program, key: ir.Bloc
         sampling = {"samples": samples, "seed": args.seed, "numpy": engine.sampler.numpy_version}
         about: dict[str, object] = {"sampling": sampling}
         print(
-            output.explain_json(annotated.tree, program.sources, about, explain.json_extra(program, annotated), program)
+            output.explain_json(annotated.tree, program.sources, about, program, explain.json_extra(program, annotated))
         )
     else:
         print(f"Monte Carlo: {samples:,} samples, seed {args.seed} (numpy {engine.sampler.numpy_version}); "
               "each sampled figure is its median")  # fmt: skip
-        print(output.explain(annotated.tree, program.sources, explain.annotator(program, annotated), program))
+        print(output.explain(annotated.tree, program.sources, program, explain.annotator(program, annotated)))
     return 0
 
 
@@ -523,7 +523,7 @@ def _validate(args: argparse.Namespace) -> int:
             broken += 1
             reports.append(render_all(error.diagnostics, error.sources))
             continue
-        results = api.evaluate(program, engine, plan, args.samples, args.seed)
+        results = api.evaluate(program, engine, plan, samples=args.samples, seed=args.seed)
         rows += output.validation_rows(str(file), results.expects)
         failures = [output.expectation_diagnostic(e) for e in results.expects if not e.passed]
         failed += len(failures)
@@ -623,13 +623,15 @@ def _written(args: argparse.Namespace, text: str) -> int:
     return 0
 
 
-def _evaluated(args: argparse.Namespace, files: Sequence[str], overrides: Sequence[str]) -> Any:
+def _evaluated(
+    args: argparse.Namespace, files: Sequence[str], overrides: Sequence[str], figures: Sequence[str] | str = ()
+) -> Any:
     program = api.load(*files, allow_imports=args.allow_import, max_file_bytes=args.max_file_bytes,
                        overrides=overrides)  # fmt: skip
     plan, engine = api.compile(program, getattr(args, "samples", None), getattr(args, "seed", 0))
     warnings = api.check(program, engine)
     _warn(warnings, program.sources)
-    results = api.evaluate(program, engine, plan)
+    results = api.evaluate(program, engine, plan, figures)
     late = [d for d in engine.diagnostics if d not in warnings] + _unused_overrides(program, engine, plan.lanes)
     _warn(late, program.sources)
     return results
@@ -647,7 +649,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.equivalents is not None and args.equivalents not in report.EQUIVALENT_SETS:
         print(f"nnci report: --equivalents: choose one of {', '.join(report.EQUIVALENT_SETS)}", file=sys.stderr)
         return 2
-    results = _evaluated(args, args.files, args.set)
+    results = _evaluated(args, args.files, args.set, ALL)  # the report's table lists every figure, totals too
     statement = report.build(results, args.files, args.equivalents or report.DEFAULT_EQUIVALENTS)
     return _written(args, report.render(statement, args.format))
 

@@ -149,14 +149,14 @@ def evaluate(
     program: ir.Program,
     engine: Engine | None = None,
     plan: Plan | None = None,
+    figures: Sequence[str] | str = (),
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
-    figures: Sequence[str] | str = (),
 ) -> Results:
     """`engine` (built on `plan.program`) may be the one that checked the program, so nothing is derived twice.
-    Bounds on statistics of samples (`expect p95(x) <= …`) are judged on `samples` draws from `seed`.
     `figures` names quantities to derive for every job beside the reported ones (`duration`, `compute`,
-    ...; those a job has, known or not), or `ALL`: every quantity each job has, where known."""
+    ...; those a job has, known or not), or `ALL`: every quantity each job has, where known. Bounds on
+    statistics of samples (`expect p95(x) <= …`) are judged on `samples` draws from `seed`."""
     plan = plan or compile_plan(program)
     engine = engine or Engine(plan.program)
     done: dict[ir.BlockKey, JobResult] = {}

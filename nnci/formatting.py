@@ -196,8 +196,10 @@ def _field(printer: _Printer, field: ast.Field) -> None:
 
 
 def _expect(expect: ast.Expect) -> str:
-    if expect.statistic is not None:
+    if expect.statistic:  # a bound on a statistic of samples: `expect p95(x.y) <= v`
         return f"expect {expect.statistic}({_expr(expect.target)}) {expect.op} {_expr(expect.value)}"
+    if expect.statistic is not None:  # a bound the resolver refuses (no statistic): kept as written
+        return f"expect {_expr(expect.target)} {expect.op} {_expr(expect.value)}"
     tolerance = f" within {_expr(expect.tolerance)}" if expect.tolerance is not None else ""
     return f"expect {_expr(expect.target)} = {_expr(expect.value)}{tolerance}"
 

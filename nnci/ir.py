@@ -228,9 +228,9 @@ class Program:
     aliases: dict[str, str] = attrs.field(factory=dict)  # the root files' import aliases → module keys
     tables: dict[str, Table] = attrs.field(factory=dict)  # imported tables by module key
     warnings: tuple[Diagnostic, ...] = ()  # found while loading and resolving; `check` reports them
+    instants: dict[tuple[str, str], Any] = attrs.field(factory=dict)  # date-time columns as seconds since 1970
     figures: dict[str, Figure] = attrs.field(factory=dict)  # by name, in the order written
     checks: tuple[Check, ...] = ()  # `check` lines outside any block
-    instants: dict[tuple[str, str], Any] = attrs.field(factory=dict)  # date-time columns as seconds since 1970
 
     def rows_of(self, key: BlockKey) -> str | None:
         """The table a job stands for one row of, if any."""

@@ -47,13 +47,13 @@ def lower(tree: lark.Tree, file: str, comments: tuple[ast.Comment, ...] = ()) ->
                 blocks.append(_block(child, file, docs))
             elif kind == "expect_stmt":
                 expects.append(_expect(child, file))
+            elif kind == "expect_bound":
+                expects.append(_expect_bound(child, file))
             elif kind == "check_line":
                 checks.append(_check(child.children[0], file))
             elif kind == "figure_stmt":
                 name, value = child.children
                 figures.append(ast.Figure(str(name), _expr(value, file), _span(child, file)))
-            elif kind == "expect_bound":
-                expects.append(_expect_bound(child, file))
         except TooDeep as error:
             diagnostics.append(too_deep(error.span))
     module = ast.Module(file, version, tuple(imports), tuple(blocks), tuple(expects), comments, header_line,
@@ -126,17 +126,16 @@ def _check(tree: lark.Tree, file: str) -> ast.Check:
 
 
 def _expect_bound(tree: lark.Tree, file: str) -> ast.Expect:
-    target, op, value = tree.children
-    bounded, statistic = bound_target(_expr(target, file))
-    return ast.Expect(bounded, _expr(value, file), None, _span(tree, file), statistic, str(op))
+    left, op, value = tree.children
+    return bound(_expr(left, file), str(op), _expr(value, file), _span(tree, file))
 
 
-def bound_target(target: ast.Expr) -> tuple[ast.Expr, str | None]:
-    """`p95(gpt3.operational)` → the figure and its statistic; any other expression has none (resolve
-    says a bound needs one)."""
-    if isinstance(target, ast.Call) and len(target.args) == 1 and isinstance(target.args[0], ast.Ref):
-        return target.args[0], target.func
-    return target, None
+def bound(left: ast.Expr, op: str, value: ast.Expr, span: Span) -> ast.Expect:
+    """`expect p95(x.y) <= v`: a bound on a statistic of one figure's samples. Any other left side keeps
+    an empty statistic, which the resolver reports (it says what a bound is written as)."""
+    if isinstance(left, ast.Call) and len(left.args) == 1 and isinstance(left.args[0], ast.Ref):
+        return ast.Expect(left.args[0], value, None, span, left.func, op)
+    return ast.Expect(left, value, None, span, "", op)
 
 
 def _comparison(tree: lark.Tree, file: str) -> ast.Comparison:
@@ -385,6 +384,18 @@ class Reductions:
             expects.append(ast.Expect(kids[1][0], kids[3][0], tolerance, span(start, end)))
             return (None, start, end)
 
+        def expect_bound(kids: list[Entry]) -> Entry:  # "expect" expr COMPARE expr _NL
+            start, end = kids[0][1], kids[-1][2]
+            if self._deep():
+                try:
+                    _check_depth(kids[3][0], 0)
+                except TooDeep as error:
+                    self.diagnostics.append(too_deep(error.span))
+                    return (None, start, end)
+            expect = bound(kids[1][0], str(kids[2][0]), kids[3][0], span(start, end))
+            expects.append(expect)
+            return (None, start, end)
+
         def check_line(kids: list[Entry]) -> Entry:  # a `check` outside any block
             checks_made[1] = checks_made[0]  # it belongs to no block
             self.checks.append(kids[0][0])
@@ -399,19 +410,6 @@ class Reductions:
                     self.diagnostics.append(too_deep(error.span))
                     return (None, start, end)
             self.figures.append(ast.Figure(kids[1][0], kids[3][0], span(start, end)))
-            return (None, start, end)
-
-        def expect_bound(kids: list[Entry]) -> Entry:  # "expect" expr COMPARE expr _NL
-            start, end = kids[0][1], kids[-1][2]
-            if self._deep():
-                try:
-                    _check_depth(kids[3][0], 0)
-                    _check_depth(kids[1][0], 0)
-                except TooDeep as error:
-                    self.diagnostics.append(too_deep(error.span))
-                    return (None, start, end)
-            target, statistic = bound_target(kids[1][0])
-            expects.append(ast.Expect(target, kids[3][0], None, span(start, end), statistic, str(kids[2][0])))
             return (None, start, end)
 
         def second(kids: list[Entry]) -> Entry:  # tolerance: "within" expr; base: "=" dotted

@@ -449,7 +449,7 @@ Annotate = Callable[[Derivation], "str | None"]
 
 
 def explain(
-    result: Result, sources: dict[str, str], annotate: Annotate | None = None, program: ir.Program | None = None
+    result: Result, sources: dict[str, str], program: ir.Program | None = None, annotate: Annotate | None = None
 ) -> str:
     """The derivation tree: each value, the formula or field it came from (with the `@source` of the block
     it was written in, given the program), its inputs; citations last. `annotate` adds text after a node
@@ -459,15 +459,15 @@ def explain(
     citations: list[str] = []
     lines: list[str] = []
     seen: set[tuple[ir.BlockKey, str]] = set()
-    _explain(result, "", "", lines, citations, seen, sources, annotate, program)
+    _explain(result, "", "", lines, citations, seen, sources, program, annotate)
     if citations:
         lines += ["", "citations:", *(f"  [{i}] {c}" for i, c in enumerate(citations, 1))]
     return "\n".join(lines)
 
 
 def _explain(node: Derivation, first: str, rest: str, lines: list[str], citations: list[str],
-             seen: set[tuple[ir.BlockKey, str]], sources: dict[str, str], annotate: Annotate | None = None,
-             program: ir.Program | None = None) -> None:  # fmt: skip
+             seen: set[tuple[ir.BlockKey, str]], sources: dict[str, str],
+             program: ir.Program | None = None, annotate: Annotate | None = None) -> None:  # fmt: skip
     head = f"{first}{node.label} = {shown(node.value, node.name)}"
     key = (node.block, node.name)
     if node.formula is not None:
@@ -494,28 +494,28 @@ def _explain(node: Derivation, first: str, rest: str, lines: list[str], citation
     children = _unique(node.inputs)
     for index, child in enumerate(children):
         last = index == len(children) - 1
-        _explain(child, rest + ("└─ " if last else "├─ "), rest + ("   " if last else "│  "), lines, citations,
-                 seen, sources, annotate, program)  # fmt: skip
+        _explain(child, rest + ("└─ " if last else "├─ "), rest + ("   " if last else "│  "), lines, citations, seen,
+                 sources, program, annotate)  # fmt: skip
 
 
 def explain_json(
     result: Result,
     sources: dict[str, str],
     about: dict[str, object] | None = None,
-    extra: Callable[[Derivation], dict[str, object]] | None = None,
     program: ir.Program | None = None,
+    extra: Callable[[Derivation], dict[str, object]] | None = None,
 ) -> str:
     """The derivation tree as JSON: each node's value, unit, formula (with its citation) or where it was
     written (`given_at`, the line as `written`, and the `source` of the block it was written in), and its
     inputs; `about` goes first (which row of which table the tree is of); `extra` adds entries to a node."""
-    return json.dumps({**(about or {}), **_trace(result, sources, extra, program)}, indent=2, ensure_ascii=False)
+    return json.dumps({**(about or {}), **_trace(result, sources, program, extra)}, indent=2, ensure_ascii=False)
 
 
 def _trace(
     node: Result,
     sources: dict[str, str],
-    extra: Callable[[Derivation], dict[str, object]] | None = None,
     program: ir.Program | None = None,
+    extra: Callable[[Derivation], dict[str, object]] | None = None,
 ) -> dict[str, object]:
     unit = unit_for(node.name, node.value.dimension, {}) if isinstance(node, Derivation) else None
     if isinstance(node, Unknown):
@@ -551,7 +551,7 @@ def _trace(
     if extra is not None:
         entry.update(extra(node))
     if node.inputs:
-        entry["inputs"] = [_trace(child, sources, extra, program) for child in _unique(node.inputs)]
+        entry["inputs"] = [_trace(child, sources, program, extra) for child in _unique(node.inputs)]
     return entry
 
 

@@ -102,10 +102,10 @@ class _Resolver:
         self.roots: list[ir.BlockKey] = []
         self.rows: str | None = None  # the table of the job being resolved (`rows = jobs`), if any
         self.constants: dict[tuple[str, str | None], tuple[Quantity, str]] = {}
+        self.instants: dict[tuple[str, str], Any] = {}  # (table, column) → its cells as instants (`start`)
         self.figure_names: set[str] = set()
         self.figure_spans: dict[str, Span] = {}
         self.figures: dict[str, ir.Figure] = {}
-        self.instants: dict[tuple[str, str], Any] = {}  # (table, column) → its cells as instants (`start`)
         self.extra_fields: list[ir.Field | None] = []
 
     def error(
@@ -200,8 +200,8 @@ class _Resolver:
         }
         return ir.Program(
             dict(self.blocks), tuple(self.roots), tuple(expects), dict(self.loaded.sources), aliases,
-            dict(self.loaded.tables), figures=dict(self.figures), checks=tuple(checks),
-            instants={k: v for k, v in self.instants.items() if v is not None},
+            dict(self.loaded.tables), instants={k: v for k, v in self.instants.items() if v is not None},
+            figures=dict(self.figures), checks=tuple(checks),
         )  # fmt: skip
 
     def declare_figures(self) -> None:
@@ -515,8 +515,15 @@ class _Resolver:
                 return None
             target, block, target_file = found
             if block.kind != spec.target:
-                self.error("E303", f"`{spec.name}` needs {article(spec.target or '')}, but `{value.dotted}` is {article(block.kind)}",
-                           value.span, help=f"name a `{spec.target}` block here")  # fmt: skip
+                help = f"name a `{spec.target}` block here"
+                if spec.type == "fleet" and block.kind == "device":
+                    help = (
+                        f"give counts, `fleet = {{ {value.dotted} = 8 }}`; or, for device-hours of one kind of "
+                        f"device without a count, `device = {value.dotted}` and `device_hours = ...`"
+                    )
+                self.error("E303", f"`{spec.name}` needs {article(spec.target or '')}, but `{value.dotted}` is "
+                           f"{article(block.kind)}",
+                           value.span, help=help)  # fmt: skip
                 return None
             self.resolve_block(target.module, target.name, target_file)
             if spec.type == "map":  # a single datacenter stands for all of the work
@@ -843,15 +850,10 @@ class _Resolver:
         return ir.Comparison(comparison.op, left, right, comparison.span) if left and right else None
 
     def resolve_expect(self, stmt: ast.Expect, file: str) -> ir.Expect | None:
-        """An expectation of a quantity, or of any expression of quantities (an anonymous figure, named by
-        its text: `expect serve.total / train.total = 0.94 within 1 %`), or a bound on a statistic."""
         if stmt.statistic is not None:
             return self.resolve_bound(stmt, file)
-        if stmt.op != "=":
-            self.error("E305", f"`{stmt.op}` bounds a statistic of Monte Carlo samples", stmt.span,
-                       help="write e.g. `expect p95(gpt3.operational) <= 600 tCO2e`, or state a value: "
-                       "`expect x = 0.94 within 1 %`")  # fmt: skip
-            return None
+        """An expectation of a quantity, or of any expression of quantities (an anonymous figure, named by
+        its text: `expect serve.total / train.total = 0.94 within 1 %`)."""
         if isinstance(stmt.target, ast.Ref):
             target = self.resolve_ref(stmt.target, None, file)
             text = stmt.target.dotted
@@ -881,15 +883,19 @@ class _Resolver:
     def resolve_bound(self, stmt: ast.Expect, file: str) -> ir.Expect | None:
         """`expect p95(gpt3.operational) <= 600 tCO2e`: a bound on a statistic of the figure's samples."""
         assert stmt.statistic is not None
+        if not isinstance(stmt.target, ast.Ref):  # `expect a.x / b.x <= 2`: not a statistic of one figure
+            self.error("E305", f"`{stmt.op}` in an expect line bounds a statistic of one figure's samples", stmt.span,
+                       help="write e.g. `expect p95(train.total) <= 600 tCO2e`; a figure's value is expected "
+                       "with `=`: `expect train.total = 500 tCO2e within 5 %`")  # fmt: skip
+            return None
         if stmt.statistic not in STATISTICS:
             self.error("E300", f"unknown statistic `{stmt.statistic}`", stmt.span,
                        help=did_you_mean(stmt.statistic, STATISTICS) or "statistics: " + ", ".join(STATISTICS))  # fmt: skip
             return None
         if stmt.op not in ("<=", "<", ">=", ">"):
             self.error("E305", f"a statistic is bounded with <=, <, >= or >, not `{stmt.op}`", stmt.span,
-                       help=f"write e.g. `expect {stmt.statistic}({self.written(stmt.target.span)}) <= 600 tCO2e`")  # fmt: skip
+                       help=f"write e.g. `expect {stmt.statistic}({stmt.target.dotted}) <= 600 tCO2e`")  # fmt: skip
             return None
-        assert isinstance(stmt.target, ast.Ref), "lower gives a statistic only of a reference"
         target = self.resolve_ref(stmt.target, None, file)
         value = self.expected_constant(stmt.value, file)
         if not isinstance(target, ir.QuantityRef) or value is None:

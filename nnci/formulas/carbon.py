@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nnci.formulas.citations import BLOOM, IPCC, LLMCARBON, NNCI, NNCI_RULE, PATTERSON
 from nnci.formulas.registry import Example, Formula, Input, Item, Noted, register
-from nnci.units import CARBON, DIMENSIONLESS, ENERGY, INTENSITY, QUERY, TOKEN
+from nnci.units import CARBON, DIMENSIONLESS, ENERGY, INTENSITY, QUERY
 
 
 def _mix(mix: list[Item]) -> float:
@@ -21,6 +21,7 @@ register(Formula(
     "default-transport", "grid", "transport", DIMENSIONLESS, "τ = 1",
     (), lambda: Noted(1.0, "τ defaults to 1 (no transport loss)"), NNCI,
     (Example({}, "1"),),
+    estimate=True,
 ))  # fmt: skip
 
 register(Formula(
@@ -125,14 +126,7 @@ for kind in ("training", "inference"):
 register(Formula(
     "carbon-per-query", "inference", "carbon_per_query", CARBON / QUERY, "c = total / queries",
     (Input("total", "total", CARBON), Input("queries", "queries", QUERY)),
-    lambda total, queries: total / queries, NNCI_RULE,
+    lambda total, queries: Noted(total / queries, "includes embodied carbon: total (operational + embodied) ÷ queries"),
+    NNCI_RULE,
     (Example({"total": "340 kgCO2e", "queries": "230768 queries"}, "1.47334 gCO2e/query"),),
 ))  # fmt: skip
-
-for kind in ("training", "inference"):
-    register(Formula(
-        "carbon-per-token", kind, "carbon_per_token", CARBON / TOKEN, "c = total / tokens",
-        (Input("total", "total", CARBON), Input("tokens", "tokens", TOKEN)),
-        lambda total, tokens: total / tokens, NNCI_RULE,
-        (Example({"total": "552.1 tCO2e", "tokens": "300e9 tokens"}, "1.84033 mgCO2e/token"),),
-    ))  # fmt: skip
