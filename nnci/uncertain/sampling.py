@@ -43,9 +43,11 @@ class Input:
         return not self.distribution.spread(self.params)
 
 
-def stream_key(span: Span) -> int:
-    """A stable number for an input's place: its file's name (not the path it was named by), line, column."""
-    return zlib.crc32(f"{PurePath(span.file).name}:{span.line}:{span.column}".encode())
+def stream_key(span: Span, text: str) -> int:
+    """A stable number for an input: its file's name (not the path it was named by, so the draws do not
+    depend on the working folder), line, column and text (two files of one name hold different inputs
+    at one place only if they are copies)."""
+    return zlib.crc32(f"{PurePath(span.file).name}:{span.line}:{span.column}:{text}".encode())
 
 
 class Sampler:
@@ -81,7 +83,7 @@ class Sampler:
             else:
                 values = numpy.asarray(distribution.quantile(params, probabilities), dtype=float)
         else:
-            sequence = numpy.random.SeedSequence(self.seed, spawn_key=(stream_key(span),))
+            sequence = numpy.random.SeedSequence(self.seed, spawn_key=(stream_key(span, text),))
             rng = numpy.random.Generator(numpy.random.PCG64(sequence))
             values = numpy.asarray(distribution.sample(params, rng, self.samples), dtype=float)
         values.setflags(write=False)
