@@ -135,12 +135,21 @@ class Import:
 
 @attrs.frozen
 class Expect:
-    target: Ref
+    target: Expr  # a quantity (`gpt3.energy`) or any expression of quantities (`serve.total / train.total`)
     value: Expr
     tolerance: Expr | None
     span: Span = attrs.field(eq=False, repr=False)
     statistic: str | None = None  # `expect p95(x) <= v`: a statistic of the figure's samples, bounded by `op`
     op: str = "="
+
+
+@attrs.frozen
+class Figure:
+    """`figure serving_vs_training = serve.total / train.total`: a named figure derived from others."""
+
+    name: str
+    value: Expr
+    span: Span = attrs.field(eq=False, repr=False)
 
 
 @attrs.frozen
@@ -159,3 +168,5 @@ class Module:
     expects: tuple[Expect, ...]
     comments: tuple[Comment, ...] = attrs.field(default=(), eq=False)
     header_line: int | None = attrs.field(default=None, eq=False)
+    checks: tuple[Check, ...] = ()  # `check` lines outside any block: constraints between blocks
+    figures: tuple[Figure, ...] = ()

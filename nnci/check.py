@@ -57,6 +57,8 @@ def infer(program: ir.Program, expr: ir.Expr, kind: str | None) -> Dimension:
         assert kind is not None
         return _spec_dim(SCHEMA[kind][expr.name])
     if isinstance(expr, ir.QuantityRef):
+        if expr.block == ir.FIGURE:
+            return _figure_dim(program, expr.name)
         return _spec_dim(SCHEMA[kind_of(program, expr.block)][expr.name])
     if isinstance(expr, ir.Negate):
         return infer(program, expr.operand, kind)
@@ -120,6 +122,22 @@ def _distribution_dim(program: ir.Program, expr: ir.Distribution, kind: str | No
     return dims[0]
 
 
+_INFERRING: set[str] = set()  # the figures whose dimension is being inferred (a circle has none)
+
+
+def _figure_dim(program: ir.Program, name: str) -> Dimension:
+    """A figure's dimension is its expression's."""
+    figure = program.figures[name]
+    if name in _INFERRING:
+        raise _DimensionProblem(Diagnostic("E406", f"figure `{name}` depends on itself", figure.span,
+                                           help="a figure may use other figures, but not itself"))  # fmt: skip
+    _INFERRING.add(name)
+    try:
+        return infer(program, figure.expr, None)
+    finally:
+        _INFERRING.discard(name)
+
+
 def _plain_number(expr: ir.Expr) -> float | None:
     if isinstance(expr, ir.Const) and expr.value.dimension.is_dimensionless:
         return float(expr.value.magnitude)
@@ -153,6 +171,14 @@ def check_dimensions(program: ir.Program) -> list[Diagnostic]:
                     _check_expr(program, entry.value, block.kind, spec, diagnostics)
         for check_line in block.checks:
             _check_comparison(program, check_line.condition, block.kind, diagnostics)
+    for check_line in program.checks:
+        _check_comparison(program, check_line.condition, None, diagnostics)
+    for figure in program.figures.values():
+        try:
+            infer(program, figure.expr, None)
+        except _DimensionProblem as problem:
+            if problem.diagnostic not in diagnostics:
+                diagnostics.append(problem.diagnostic)
     for expect in program.expects:
         _check_expect(program, expect, diagnostics)
     return diagnostics
@@ -217,7 +243,14 @@ def _check_comparison(program: ir.Program, comparison: ir.Comparison, kind: str 
 
 
 def _check_expect(program: ir.Program, expect: ir.Expect, out: list[Diagnostic]) -> None:
-    spec = SCHEMA[kind_of(program, expect.block)][expect.quantity]
+    if expect.block == ir.FIGURE:  # an expression of quantities: its dimension is inferred
+        try:
+            dim = _figure_dim(program, expect.quantity)
+        except _DimensionProblem:
+            return  # reported with the figures
+        spec = Spec(expect.quantity, "", "quantity", dim)
+    else:
+        spec = SCHEMA[kind_of(program, expect.block)][expect.quantity]
     assert spec.dim is not None
     _check_expr(program, expect.value, "training", spec, out)
     if expect.tolerance is None or ir.is_percentage(expect.tolerance):
@@ -254,6 +287,9 @@ def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> l
             _zero_divisors(engine, block)
             if block.kind in JOB_KINDS:
                 _check_hosts_only(engine, block, diagnostics)
+    if not constants_only:
+        for check_line in program.checks:  # constraints between blocks
+            _check_line(engine, None, check_line, diagnostics)
     for expect in program.expects:  # arithmetic errors in expected values surface as E405
         for expr in (expect.value, expect.tolerance):
             value = engine.try_evaluate(expr, None) if expr is not None and _is_constant(expr) else None
@@ -359,8 +395,10 @@ def _check_range(
         return
 
 
-def _sampled(engine: Engine, block: ir.Block) -> bool:
+def _sampled(engine: Engine, block: ir.Block | None) -> bool:
     """Whether a block's arrays are samples (a job over a table, and its inline fleet, have rows)."""
+    if block is None:  # a check line outside any block
+        return engine.sampler is not None
     job = ir.BlockKey(block.key.module, block.key.name.split(".")[0])
     return engine.sampler is not None and not engine.program.rows_of(block.key) and not engine.program.rows_of(job)
 
@@ -543,10 +581,12 @@ def _check_hosts_only(engine: Engine, block: ir.Block, out: list[Diagnostic]) ->
                               help="add the accelerators to the fleet, or give `accelerators = N` (their number)"))  # fmt: skip
 
 
-def _check_line(engine: Engine, block: ir.Block, check_line: ir.Check, out: list[Diagnostic]) -> None:
+def _check_line(engine: Engine, block: ir.Block | None, check_line: ir.Check, out: list[Diagnostic]) -> None:
+    """A block's `check` line, or one outside any block (`block` None)."""
     condition = check_line.condition
-    left = engine.try_evaluate(condition.left, block.key)
-    right = engine.try_evaluate(condition.right, block.key)
+    key = block.key if block is not None else None
+    left = engine.try_evaluate(condition.left, key)
+    right = engine.try_evaluate(condition.right, key)
     if isinstance(left, Unknown) or isinstance(right, Unknown):
         missing = (left if isinstance(left, Unknown) else right).missing  # type: ignore[union-attr]
         out.append(Diagnostic("E404", f"check could not be evaluated: {check_line.message}", check_line.span,

@@ -43,7 +43,7 @@ class Derivation:
 
     @property
     def label(self) -> str:
-        return f"{self.block}.{self.name}"
+        return self.name if self.block == ir.FIGURE else f"{self.block}.{self.name}"
 
 
 @attrs.frozen
@@ -58,7 +58,7 @@ class Unknown:
 
     @property
     def label(self) -> str:
-        return f"{self.block}.{self.name}"
+        return self.name if self.block == ir.FIGURE else f"{self.block}.{self.name}"
 
 
 Result = Derivation | Unknown
@@ -159,6 +159,8 @@ class Engine:
     def _derive(self, key: ir.BlockKey, name: str, method: str | None) -> Result:
         if key == ir.TOTAL:
             return self._total(name)
+        if key == ir.FIGURE:
+            return self._figure(name)
         block = self.program.blocks[key]
         field = block.fields.get(name)
         if field is not None:
@@ -345,6 +347,18 @@ class Engine:
         """A device's role: `accelerator` unless its record says `host`."""
         field = self.program.blocks[key].fields.get("role")
         return field.expr.value if field is not None and isinstance(field.expr, ir.Text) else ROLES[0]
+
+    def _figure(self, name: str) -> Result:
+        """A figure derived from others (`figure ratio = serve.total / train.total`), traced like any other."""
+        figure = self.program.figures[name]
+        try:
+            value, deps = self.evaluate(figure.expr, None, None)
+        except _Missing as error:
+            return Unknown(ir.FIGURE, name, error.unknown.missing, error.unknown.reason, error.unknown.fault)
+        except EvalError as error:
+            self._report(error)
+            return Unknown(ir.FIGURE, name, (f"{name} (could not be computed)",), f"{error} at {error.span}", True)
+        return Derivation(ir.FIGURE, name, value, None, tuple(deps), figure.span)
 
     def _total(self, name: str) -> Result:
         values: list[Quantity] = []

@@ -29,6 +29,7 @@ class BlockKey(NamedTuple):
 
 
 TOTAL = BlockKey("", "total")  # the pseudo-block that sums every job
+FIGURE = BlockKey("<figure>", "")  # the pseudo-block of figures derived from others (`figure x = a / b`)
 PLAN_MODULE = "<plan>"  # the module of the compiled plan's stacked blocks; no file has this name
 
 
@@ -208,6 +209,17 @@ class Expect:
 
 
 @attrs.frozen
+class Figure:
+    """A figure derived from others: `figure ratio = serve.total / train.total` (named), or the
+    expression an `expect` line states a value for (anonymous: named by its text)."""
+
+    name: str
+    expr: Expr
+    span: Span = attrs.field(eq=False)
+    named: bool = True
+
+
+@attrs.frozen
 class Program:
     blocks: dict[BlockKey, Block]
     roots: tuple[BlockKey, ...]  # blocks of the root files, in source order
@@ -217,6 +229,8 @@ class Program:
     tables: dict[str, Table] = attrs.field(factory=dict)  # imported tables by module key
     warnings: tuple[Diagnostic, ...] = ()  # found while loading and resolving; `check` reports them
     instants: dict[tuple[str, str], Any] = attrs.field(factory=dict)  # date-time columns as seconds since 1970
+    figures: dict[str, Figure] = attrs.field(factory=dict)  # by name, in the order written
+    checks: tuple[Check, ...] = ()  # `check` lines outside any block
 
     def rows_of(self, key: BlockKey) -> str | None:
         """The table a job stands for one row of, if any."""

@@ -162,7 +162,11 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnosti
     shown = "end of line" if token.type == "_NL" else f"`{str(token).strip()}`"
     message, hint = f"unexpected {shown}", None
     before = _text_before(text, line, column)
-    if "EQUAL" in expected and token.type in VALUE_STARTS | {"UNIT"}:
+    if (
+        "EQUAL" in expected
+        and token.type in VALUE_STARTS | {"UNIT"}
+        and re.search(r"(^|[{,]|expect)\s*[A-Za-z_][\w.]*$", before)
+    ):
         message, hint = f"missing `=` before {shown}", "a field is written `name = value`"
     elif token.type == "_NL" and "LBRACE" in expected and "NAME" not in expected:
         message, hint = "missing `{`", "a block is written `kind name { ... }`, with `{` on its first line"
@@ -173,8 +177,8 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnosti
         message = f"missing value after `{operator}`"
         hint = "write a value after `=`, e.g. `power = 300 W`" if operator == "=" else (
             "an operator needs a value on each side; a unit is one word without spaces (`gCO2e/kWh`)")  # fmt: skip
-    elif token.type == "EQUAL" and "COMMA" in expected:
-        word = before.split()[-1] if before.split() else ""
+    elif token.type == "EQUAL" and ("COMMA" in expected or "_NL" in expected) and before.split():
+        word = before.split()[-1]
         start = column - len(before) + len(before.rstrip()) - len(word)
         span = Span(file, line, start, line, start + len(word))
         message, hint = f"missing `,` before `{word}`", "separate map entries with `,` or a new line"
@@ -183,7 +187,7 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnosti
     elif token.type == "COMMA" and _in_block(text, line, column):
         hint = ONE_FIELD_A_LINE
     elif token.type in ("NAME", "UNIT") and "KIND" in expected and not before.strip():
-        from nnci.schema import KIND_SYNONYMS, KINDS
+        from nnci.schema import KIND_SYNONYMS
 
         word = str(token)
         meant = KIND_SYNONYMS.get(word.lower()) or next(iter(difflib_close(word, KINDS)), None)

@@ -103,6 +103,9 @@ class _Resolver:
         self.rows: str | None = None  # the table of the job being resolved (`rows = jobs`), if any
         self.constants: dict[tuple[str, str | None], tuple[Quantity, str]] = {}
         self.instants: dict[tuple[str, str], Any] = {}  # (table, column) → its cells as instants (`start`)
+        self.figure_names: set[str] = set()
+        self.figure_spans: dict[str, Span] = {}
+        self.figures: dict[str, ir.Figure] = {}
         self.extra_fields: list[ir.Field | None] = []
 
     def error(
@@ -171,6 +174,18 @@ class _Resolver:
                 for block in module.blocks:
                     if self.scopes.get(namespace, {}).get(block.name) is block:
                         self.resolve_block(namespace, block.name, key)
+        self.declare_figures()
+        for key in self.loaded.roots:
+            for figure in self.loaded.modules[key].figures:
+                expr = self.resolve_expr(figure.value, None, key)
+                if expr is not None and figure.name in self.figure_names:
+                    self.figures[figure.name] = ir.Figure(figure.name, expr, figure.span)
+        checks = []
+        for key in self.loaded.roots:
+            for check_line in self.loaded.modules[key].checks:
+                condition = self.resolve_comparison(check_line.condition, None, key)
+                if condition is not None:
+                    checks.append(ir.Check(condition, check_line.message, check_line.span))
         expects = []
         for key in self.loaded.roots:
             for stmt in self.loaded.modules[key].expects:
@@ -186,7 +201,25 @@ class _Resolver:
         return ir.Program(
             dict(self.blocks), tuple(self.roots), tuple(expects), dict(self.loaded.sources), aliases,
             dict(self.loaded.tables), instants={k: v for k, v in self.instants.items() if v is not None},
+            figures=dict(self.figures), checks=tuple(checks),
         )  # fmt: skip
+
+    def declare_figures(self) -> None:
+        """The names of the figures of the root files, before any expression may refer to one; a name
+        that is a block's, an alias or another figure's is an error."""
+        for key in self.loaded.roots:
+            for figure in self.loaded.modules[key].figures:
+                earlier = self.figure_spans.get(figure.name)
+                taken = figure.name in self.scopes.get(ROOT, {}) or figure.name in self.aliases(key)
+                if earlier is not None or taken or figure.name in RESERVED_NAMES:
+                    block = self.scopes.get(ROOT, {}).get(figure.name)
+                    where = (f"first defined at {earlier}",) if earlier else (
+                        (f"the {block.kind} `{figure.name}` is at {block.name_span}",) if block else ())  # fmt: skip
+                    self.error("E202", f"`{figure.name}` is defined twice", figure.span, notes=where,
+                               help="a figure needs a name no block, alias or other figure has")  # fmt: skip
+                    continue
+                self.figure_spans[figure.name] = figure.span
+                self.figure_names.add(figure.name)
 
     def resolve_extra(self, module: str, name: str, field: ast.Field) -> ir.Field | None:
         """A field for block `name` of `module`, resolved in that block's file as one of its fields."""
@@ -638,6 +671,8 @@ class _Resolver:
         own = SCHEMA[kind] if kind else {}
         if len(parts) == 1 and parts[0] in own and own[parts[0]].type == "quantity":
             return ir.SelfRef(parts[0], ref.span)
+        if kind is None and len(parts) == 1 and parts[0] in self.figure_names:  # a figure, outside any block
+            return ir.QuantityRef(ir.FIGURE, parts[0], ref.span)
         aliases = self.aliases(file)
         if self.table_alias(ref, file) is not None:
             return self.column_ref(ref, file)
@@ -801,7 +836,7 @@ class _Resolver:
         self.blocks[key] = ir.Block(key, "fleet", {"devices": field}, (), (), None, ref.span)
         return ir.BlockRef(key, ref.span)
 
-    def resolve_comparison(self, comparison: ast.Comparison, kind: str, file: str) -> ir.Comparison | None:
+    def resolve_comparison(self, comparison: ast.Comparison, kind: str | None, file: str) -> ir.Comparison | None:
         """None when a side does not resolve (already reported): a placeholder would only add noise."""
         left = self.resolve_expr(comparison.left, kind, file)
         right = self.resolve_expr(comparison.right, kind, file)
@@ -810,7 +845,17 @@ class _Resolver:
     def resolve_expect(self, stmt: ast.Expect, file: str) -> ir.Expect | None:
         if stmt.statistic is not None:
             return self.resolve_bound(stmt, file)
-        target = self.resolve_ref(stmt.target, None, file)
+        """An expectation of a quantity, or of any expression of quantities (an anonymous figure, named by
+        its text: `expect serve.total / train.total = 0.94 within 1 %`)."""
+        if isinstance(stmt.target, ast.Ref):
+            target = self.resolve_ref(stmt.target, None, file)
+            text = stmt.target.dotted
+        else:
+            expr = self.resolve_expr(stmt.target, None, file)
+            text = self.written(stmt.target.span)
+            target = ir.QuantityRef(ir.FIGURE, text, stmt.target.span) if expr is not None else None
+            if expr is not None and text not in self.figures:
+                self.figures[text] = ir.Figure(text, expr, stmt.target.span, named=False)
         value = self.expected_constant(stmt.value, file)
         tolerance = self.expected_constant(stmt.tolerance, file) if stmt.tolerance else None
         if value is not None and stmt.tolerance is None and not isinstance(stmt.value, ast.Number):
@@ -819,11 +864,23 @@ class _Resolver:
             return None
         if not isinstance(target, ir.QuantityRef) or value is None or (stmt.tolerance and tolerance is None):
             return None
-        return ir.Expect(target.block, target.name, value, tolerance, stmt.target.dotted, stmt.span)
+        return ir.Expect(target.block, target.name, value, tolerance, text, stmt.span)
+
+    def written(self, span: Span) -> str:
+        """The text at a span (one expression, on one line), spaces collapsed."""
+        lines = self.loaded.sources.get(span.file, "").split("\n")
+        if span.line != span.end_line or span.line > len(lines):
+            return " ".join("\n".join(lines[span.line - 1 : span.end_line]).split())
+        return " ".join(lines[span.line - 1][span.column - 1 : span.end_column - 1].split())
 
     def resolve_bound(self, stmt: ast.Expect, file: str) -> ir.Expect | None:
         """`expect p95(gpt3.operational) <= 600 tCO2e`: a bound on a statistic of the figure's samples."""
         assert stmt.statistic is not None
+        if not isinstance(stmt.target, ast.Ref):  # `expect a.x / b.x <= 2`: not a statistic of one figure
+            self.error("E305", f"`{stmt.op}` in an expect line bounds a statistic of one figure's samples", stmt.span,
+                       help="write e.g. `expect p95(train.total) <= 600 tCO2e`; a figure's value is expected "
+                       "with `=`: `expect train.total = 500 tCO2e within 5 %`")  # fmt: skip
+            return None
         if stmt.statistic not in STATISTICS:
             self.error("E300", f"unknown statistic `{stmt.statistic}`", stmt.span,
                        help=did_you_mean(stmt.statistic, STATISTICS) or "statistics: " + ", ".join(STATISTICS))  # fmt: skip
