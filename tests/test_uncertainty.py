@@ -388,3 +388,12 @@ def test_a_huge_geometric_spread_is_a_located_error_with_a_bound_that_can_be_wri
         nnci.check(nnci.loads(text))
     rendered = str(raised.value)
     assert "E409" in rendered and "inf" not in rendered.split("help:")[1]
+
+
+def test_more_samples_than_the_memory_budget_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from nnci.uncertain import MAX_SAMPLES
+
+    with pytest.raises(SystemExit) as exit_status:
+        main(["run", "models/nnci-demo.nnci", "--samples", str(MAX_SAMPLES + 1)])
+    assert exit_status.value.code == 2
+    assert "at most 4,000,000" in capsys.readouterr().err
