@@ -34,11 +34,35 @@ def check(program: ir.Program, engine: Engine | None = None, constants_only: boo
     constants_only = constants_only or any(d.severity == "error" for d in diagnostics)
     diagnostics += check_values(program, engine, constants_only)
     if not constants_only:  # a job in time: whether the data covers its interval is known only by reading it
-        for job in program.jobs:
-            if "start" in program.blocks[job].fields:
-                engine.quantity(job, "intensity")
+        diagnostics += _check_time(program, engine)
     diagnostics += [d for d in engine.diagnostics if d not in diagnostics]
+    if not constants_only and not any(d.severity == "error" for d in diagnostics):
+        from nnci.inputs import check_inputs
+
+        # Faults met deriving the figures here (a division by zero in some rows) stay the evaluation's to
+        # report: the figures they touch are unknown, the others stand.
+        diagnostics += check_inputs(program, engine)
     return diagnostics
+
+
+def _check_time(program: ir.Program, engine: Engine) -> list[Diagnostic]:
+    """Each job's interval against its series (E411, from the engine); a `start` or `profile` on a job
+    whose sites' intensities are all constant changes nothing, and is said (E204)."""
+    found = []
+    for job in program.jobs:
+        block = program.blocks[job]
+        given = [name for name in ("start", "profile") if name in block.fields]
+        if not given:
+            continue
+        result = engine.quantity(job, "intensity")
+        if isinstance(result, Unknown) or result.formula is None or result.formula.takes_series:
+            continue
+        for name in given:
+            found.append(Diagnostic("E204", f"`{job}.{name}` changes nothing: no site of `{job}` has an intensity "
+                                    "that varies in time", block.fields[name].span, severity="warning",
+                                    help="give its grid an hourly intensity (`intensity = data.<column>` of an "
+                                    "imported series file), or remove the field"))  # fmt: skip
+    return found
 
 
 # -- dimensions -------------------------------------------------------------------------
@@ -566,8 +590,13 @@ BY_ACCELERATORS = ("device_hours", "compute", "throughput", "peak", "efficiency"
 
 
 def _check_hosts_only(engine: Engine, block: ir.Block, out: list[Diagnostic]) -> None:
-    """A job described by its accelerators' work on a fleet whose devices are all hosts."""
+    """A job described by its accelerators' work on a fleet whose devices are all hosts; a job with
+    both a fleet and one device kind."""
     fleet = block.fields.get("fleet")
+    if fleet is not None and "device" in block.fields and "rows" not in block.fields:
+        out.append(Diagnostic("E303", "a job has a `fleet` (devices with counts) or one `device` (for "
+                              "device-hours without a count), not both", block.fields["device"].span,
+                              help="keep `fleet` and give `device_hours` beside it, or remove `fleet`"))  # fmt: skip
     given = [name for name in BY_ACCELERATORS if name in block.fields]
     if fleet is None or not given or "accelerators" in block.fields or not isinstance(fleet.expr, ir.BlockRef):
         return
@@ -604,7 +633,9 @@ def _check_line(engine: Engine, block: ir.Block | None, check_line: ir.Check, ou
     count = arrays.length(left.magnitude) or arrays.length(right.magnitude)
     where = f" in {arrays.rows_text(failed, count)}" if count is not None else ""
     which = ""
-    if count is not None and _sampled(engine, block):  # an uncertain input: said of its samples
+    if count is not None and (
+        _sampled(engine, block) if block is not None else engine.sampler is not None
+    ):  # an uncertain input: said of its samples
         where, which = f" in {len(failed):,} of {count:,} samples", f" (sample {row + 1})"
     out.append(Diagnostic("E404", f"check failed{where}: {check_line.message}", check_line.span,
                           notes=(f"{shown_left} {condition.op} {shown_right} is false{which}",)))  # fmt: skip
