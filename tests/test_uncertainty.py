@@ -128,7 +128,7 @@ def test_draws_never_leave_the_support(name: str, centre: float, width: float, s
         "choice": (low, centre, high, low + skew * (high - low)),
     }[name]
     span = nnci.diagnostics.Span("x.nnci", 1, 1, 1, 2)
-    draws = Sampler(5000, seed).draw(distribution, params, span, "x.v", name, "")
+    draws = Sampler(5000, seed).draw(distribution, params, span, "x.v", name)
     support_low, support_high = distribution.support(params)
     assert support_low <= draws.min() and draws.max() <= support_high
     if name in ("uniform", "triangular", "choice"):

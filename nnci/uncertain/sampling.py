@@ -36,11 +36,6 @@ class Input:
     distribution: Distribution
     params: tuple[float, ...]  # in SI units
     span: Span
-    unit: str  # the unit of its first parameter as written (for showing its percentiles)
-
-    @property
-    def constant(self) -> bool:
-        return not self.distribution.spread(self.params)
 
 
 def stream_key(span: Span, text: str) -> int:
@@ -68,14 +63,13 @@ class Sampler:
     def key(span: Span) -> tuple[str, int, int]:
         return (span.file, span.line, span.column)
 
-    def draw(self, distribution: Distribution, params: Sequence[float], span: Span, label: str, text: str,
-             unit: str) -> Any:  # fmt: skip
+    def draw(self, distribution: Distribution, params: Sequence[float], span: Span, label: str, text: str) -> Any:
         key = self.key(span)
         if key in self.draws:
             return self.draws[key]
         import numpy
 
-        self.inputs[key] = Input(label, text, distribution, tuple(params), span, unit)
+        self.inputs[key] = Input(label, text, distribution, tuple(params), span)
         if self.design is not None:
             probabilities = self.design.get(key)
             if probabilities is None:
