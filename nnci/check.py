@@ -421,8 +421,10 @@ def _check_range(
         return
 
 
-def _sampled(engine: Engine, block: ir.Block) -> bool:
+def _sampled(engine: Engine, block: ir.Block | None) -> bool:
     """Whether a block's arrays are samples (a job over a table, and its inline fleet, have rows)."""
+    if block is None:  # a check line outside any block
+        return engine.sampler is not None
     job = ir.BlockKey(block.key.module, block.key.name.split(".")[0])
     return engine.sampler is not None and not engine.program.rows_of(block.key) and not engine.program.rows_of(job)
 
@@ -601,8 +603,10 @@ def _check_idle_below_peak(engine: Engine, block: ir.Block, out: list[Diagnostic
     above = arrays.true_rows(idle.magnitude > peak.magnitude)
     if above:
         first = above[0]
-        shown = (Quantity(arrays.lane(idle.magnitude, first), idle.dimension).format(),
-                 Quantity(arrays.lane(peak.magnitude, first), peak.dimension).format())
+        shown = (
+            Quantity(arrays.lane(idle.magnitude, first), idle.dimension).format(),
+            Quantity(arrays.lane(peak.magnitude, first), peak.dimension).format(),
+        )
         out.append(Diagnostic("E402", f"`idle_power` ({shown[0]}) is above `{peak_name}` ({shown[1]})",
                               block.fields["idle_power"].span,
                               notes=(f"`{peak_name}` is given at {block.fields[peak_name].span}",),
