@@ -356,6 +356,9 @@ def _lanes(
     unknown = [engine.quantity(group.stacked, n) for n in _optional(kind, figures) if n not in stacked]
     if any(isinstance(r, Unknown) and r.fault for r in unknown):
         return None
+    # Only a sum over jobs (`total.*`) would derive an unknown figure of each job again: those are kept,
+    # with their messages said of each job's own blocks (the texts split once, not searched per job).
+    summed_unknown = [(r, [_lane_parts(m) for m in r.missing]) for r in unknown if r.name in ADDITIVE]
     noted_nodes = {name: [(n.block, n.name, n.note or "") for n in noted(r)] for name, r in stacked.items()}
     jobs = []
     for lane, key in enumerate(group.jobs):
@@ -367,9 +370,9 @@ def _lanes(
             span = block.fields[name].span if result.span is not None and name in block.fields else None
             quantities[name] = Derivation(key, name, value, result.formula, (), span, result.note)
             engine.remember(quantities[name])
-        for result in unknown:  # known to be unknown: the sums over jobs need not derive it again
+        for result, parts in summed_unknown:  # known to be unknown: the sums over jobs need not derive it again
             assert isinstance(result, Unknown)
-            missing = tuple(_lane_text(plan, m, lane) for m in result.missing)
+            missing = tuple(_in_lane(plan, split, lane) for split in parts)
             engine.remember(Unknown(key, result.name, missing, result.reason))
         notes = {
             name: tuple((f"{plan.lane_key(b, lane)}.{n}", note) for b, n, note in nodes)
@@ -384,6 +387,18 @@ def _lane_text(plan: Plan, text: str, lane: int) -> str:
     if PLAN_MODULE not in text:
         return text
     return STACKED_NAME.sub(lambda m: str(plan.lanes[ir.BlockKey(PLAN_MODULE, m[1])][lane]), text)
+
+
+def _lane_parts(text: str) -> list[str]:
+    """A message about stacked blocks, split into text (even places) and stacked block names (odd)."""
+    return STACKED_NAME.split(text) if PLAN_MODULE in text else [text]
+
+
+def _in_lane(plan: Plan, parts: list[str], lane: int) -> str:
+    """`_lane_text` from a message split once by `_lane_parts`."""
+    if len(parts) == 1:
+        return parts[0]
+    return "".join(p if i % 2 == 0 else str(plan.lanes[ir.BlockKey(PLAN_MODULE, p)][lane]) for i, p in enumerate(parts))
 
 
 STACKED_NAME = re.compile(re.escape(PLAN_MODULE) + r"\.(.*?#\d+)")

@@ -300,7 +300,7 @@ def write_json(
     overrides = unit_choices(units)
 
     def dumps(value: object, level: int) -> str:
-        return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * level)
+        return indented_json(value, "\n" + "  " * level)
 
     write(f'{{\n  "nnci": {dumps(__version__, 1)},\n  "files": {dumps(list(files), 1)},\n')
     if results.sampling:
@@ -323,6 +323,31 @@ def write_json(
         listed = [{"text": r.text, "kind": r.kind, "used_by": list(r.used_by)} for r in references]
         write(f',\n  "sources": {dumps(listed, 1)}')
     write("\n}\n")
+
+
+def indented_json(value: object, newline: str = "\n") -> str:
+    """`json.dumps(value, indent=2, ensure_ascii=False)` with each new line starting `newline`: the same
+    text, built from the C string encoder (json's indenting encoder is pure Python, 5× slower)."""
+    if isinstance(value, str):
+        return _json_string(value)
+    if value is None or value is True or value is False or isinstance(value, int):
+        return json.dumps(value)
+    if isinstance(value, float):
+        return float.__repr__(value) if math.isfinite(value) else json.dumps(value)
+    inner = newline + "  "
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f"{_json_string(str(k))}: {indented_json(v, inner)}" for k, v in value.items()]
+        return "{" + inner + ("," + inner).join(items) + newline + "}"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        return "[" + inner + ("," + inner).join(indented_json(v, inner) for v in value) + newline + "]"
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", newline)  # anything else, as json does
+
+
+_json_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 # -- CSV and Markdown ---------------------------------------------------------------------

@@ -462,3 +462,11 @@ def step_profiles(draw: st.DrawFn) -> StepProfile:
     first = draw(st.integers(0, total - 1))
     length = draw(st.integers(1, total - first))
     return StepProfile(step, tuple(float(v) for v in values), first, length)
+
+
+# JSON documents of every kind json.dumps takes: scalars (with non-finite floats), lists and dicts, nested.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=30,
+)
