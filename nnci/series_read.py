@@ -231,10 +231,11 @@ def _read_csv(text: str, file: str) -> tuple[SeriesTable | None, list[Diagnostic
     lines = [line for line, _ in rows]
     columns: dict[str, Series] = {}
     text_columns: list[str] = []
+    by_column = list(zip(*(record for _, record in rows), strict=True))  # every row has the header's length
     for index, (name, unit_text, _) in enumerate(names):
         if index in (start_col, end_col, duration_col) or not name:
             continue
-        raw = [record[index].strip() for _, record in rows]
+        raw = [cell.strip() for cell in by_column[index]]
         joined = "\n".join(raw)  # one regexp pass per column, not one per cell
         if not _NUMBERS.fullmatch(joined) or not joined.strip():
             text_columns.append(name)
