@@ -81,7 +81,8 @@ def looks_like_series(text: str) -> bool:
         cells = next(csv.reader([header]))
     except (csv.Error, StopIteration):
         return False
-    return any(_role(_normalise(cell)[0]) is not None for cell in cells)
+    # a time column holds date-times, never a unit: `time [h]` in a table of jobs is a duration
+    return any(_role(name) in ("start", "end") and unit is None for name, unit, _ in map(_normalise, cells))
 
 
 def _normalise(cell: str) -> tuple[str, str | None, bool]:
