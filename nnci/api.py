@@ -89,7 +89,9 @@ def compile(program: ir.Program, samples: int | None = None, seed: int = 0) -> t
     `samples`, every distribution is drawn that many times from `seed` (one array evaluation)."""
     if samples is None:
         plan = compile_plan(program)
-        return plan, Engine(plan.program)
+        engine = Engine(plan.program)
+        engine.lanes = plan.lanes
+        return plan, engine
     from nnci.uncertain.sampling import Sampler, unsampled_tables
 
     problems = unsampled_tables(program)

@@ -36,6 +36,12 @@ def check(program: ir.Program, engine: Engine | None = None, constants_only: boo
     if not constants_only:  # a job in time: whether the data covers its interval is known only by reading it
         diagnostics += _check_time(program, engine)
     diagnostics += [d for d in engine.diagnostics if d not in diagnostics]
+    if not constants_only and not any(d.severity == "error" for d in diagnostics):
+        from nnci.inputs import check_inputs
+
+        # Faults met deriving the figures here (a division by zero in some rows) stay the evaluation's to
+        # report: the figures they touch are unknown, the others stand.
+        diagnostics += check_inputs(program, engine)
     return diagnostics
 
 
@@ -126,7 +132,7 @@ def _distribution_dim(program: ir.Program, expr: ir.Distribution, kind: str | No
     distribution = DISTRIBUTIONS[expr.name]
     dims = [infer(program, a, kind) for a in expr.args]
     for index, (arg, dim) in enumerate(zip(expr.args, dims, strict=True)):
-        name = distribution.params[index]
+        name = distribution.param(index)
         if index in distribution.plain:
             if not dim.is_dimensionless:
                 raise _DimensionProblem(Diagnostic(
@@ -134,7 +140,7 @@ def _distribution_dim(program: ir.Program, expr: ir.Distribution, kind: str | No
                     help=f"write `{distribution.signature}`; e.g. `lognormal(150 kgCO2e, 1.5)`"))  # fmt: skip
         elif index and dim != dims[0]:
             raise _DimensionProblem(Diagnostic(
-                "E401", f"the `{name}` of `{expr.name}` is {dim.describe()}, its `{distribution.params[0]}` "
+                "E401", f"the `{name}` of `{expr.name}` is {dim.describe()}, its `{distribution.param(0)}` "
                 f"{dims[0].describe()}", arg.span,
                 help=f"every parameter of `{distribution.signature}` but a plain-number one takes the value's unit"))  # fmt: skip
     return dims[0]
@@ -582,8 +588,13 @@ BY_ACCELERATORS = ("device_hours", "compute", "throughput", "peak", "efficiency"
 
 
 def _check_hosts_only(engine: Engine, block: ir.Block, out: list[Diagnostic]) -> None:
-    """A job described by its accelerators' work on a fleet whose devices are all hosts."""
+    """A job described by its accelerators' work on a fleet whose devices are all hosts; a job with
+    both a fleet and one device kind."""
     fleet = block.fields.get("fleet")
+    if fleet is not None and "device" in block.fields and "rows" not in block.fields:
+        out.append(Diagnostic("E303", "a job has a `fleet` (devices with counts) or one `device` (for "
+                              "device-hours without a count), not both", block.fields["device"].span,
+                              help="keep `fleet` and give `device_hours` beside it, or remove `fleet`"))  # fmt: skip
     given = [name for name in BY_ACCELERATORS if name in block.fields]
     if fleet is None or not given or "accelerators" in block.fields or not isinstance(fleet.expr, ir.BlockRef):
         return
@@ -619,8 +630,13 @@ def _check_line(engine: Engine, block: ir.Block | None, check_line: ir.Check, ou
     shown_right = Quantity(arrays.lane(right.magnitude, row), right.dimension).format()
     count = arrays.length(left.magnitude) or arrays.length(right.magnitude)
     where = f" in {arrays.rows_text(failed, count)}" if count is not None else ""
+    which = ""
+    if count is not None and (
+        _sampled(engine, block) if block is not None else engine.sampler is not None
+    ):  # an uncertain input: said of its samples
+        where, which = f" in {len(failed):,} of {count:,} samples", f" (sample {row + 1})"
     out.append(Diagnostic("E404", f"check failed{where}: {check_line.message}", check_line.span,
-                          notes=(f"{shown_left} {condition.op} {shown_right} is false",)))  # fmt: skip
+                          notes=(f"{shown_left} {condition.op} {shown_right} is false{which}",)))  # fmt: skip
 
 
 def compare(op: str, left: Any, right: Any) -> Any:

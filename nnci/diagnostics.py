@@ -44,6 +44,8 @@ CODES = {
     "E409": "distribution outside the plausible range",
     "E410": "cannot sample",
     "E411": "outside the data of a series",
+    "E420": "inputs that disagree",
+    "E421": "an input that changes no figure",
     "E500": "cannot derive",
     "E501": "expectation failed",
     # nnci import / nnci export (nnci/interop/); golden cases in tests/cases/interop/

@@ -91,6 +91,7 @@ class Engine:
         jobs over a table for that one row, with scalars (how `explain job[17].energy` replays a row);
         `sampler` draws every distribution (else each is its median)."""
         self.program = program
+        self.lanes: dict[ir.BlockKey, tuple[ir.BlockKey, ...]] = {}  # a plan's stacked block → the blocks it stands for
         self.forced = dict(methods or {})
         self.row = row
         self.sampler = sampler
@@ -175,7 +176,8 @@ class Engine:
             finally:
                 self.fields.pop()
             return Derivation(key, name, self._retag(block.kind, name, value), None, tuple(deps), field.span)
-        formulas = formulas_for(block.kind, name, method)
+        # a formula that needs a field the block does not give (`device`) is another description of a job
+        formulas = [f for f in formulas_for(block.kind, name, method) if all(n in block.fields for n in f.needs)]
         if not formulas and method is not None and formulas_for(block.kind, name):
             reason = f"method `{method}` does not estimate it; give `{name}` directly, or choose another method"
             return Unknown(key, name, (f"{key}.{name}",), reason)

@@ -28,8 +28,8 @@ from nnci.schema import (
     Spec,
     article,
 )
+from nnci.uncertain import STATISTICS
 from nnci.uncertain.distributions import DISTRIBUTIONS
-from nnci.uncertain.sampling import STATISTICS
 from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
 
 if TYPE_CHECKING:
@@ -375,7 +375,7 @@ class _Resolver:
 
     def resolve_distribution(self, expr: ast.Call, kind: str | None, file: str) -> ir.Expr | None:
         distribution = DISTRIBUTIONS[expr.func]
-        if len(expr.args) != len(distribution.params):
+        if len(expr.args) != len(distribution.params) and not (distribution.variadic and expr.args):
             self.error("E305", f"`{expr.func}` takes {len(distribution.params)} arguments, found {len(expr.args)}",
                        expr.span, help=f"write `{distribution.signature}`")  # fmt: skip
             return None
@@ -523,8 +523,15 @@ class _Resolver:
                 return None
             target, block, target_file = found
             if block.kind != spec.target:
-                self.error("E303", f"`{spec.name}` needs {article(spec.target or '')}, but `{value.dotted}` is {article(block.kind)}",
-                           value.span, help=f"name a `{spec.target}` block here")  # fmt: skip
+                help = f"name a `{spec.target}` block here"
+                if spec.type == "fleet" and block.kind == "device":
+                    help = (
+                        f"give counts, `fleet = {{ {value.dotted} = 8 }}`; or, for device-hours of one kind of "
+                        f"device without a count, `device = {value.dotted}` and `device_hours = ...`"
+                    )
+                self.error("E303", f"`{spec.name}` needs {article(spec.target or '')}, but `{value.dotted}` is "
+                           f"{article(block.kind)}",
+                           value.span, help=help)  # fmt: skip
                 return None
             self.resolve_block(target.module, target.name, target_file)
             if spec.type == "map":  # a single datacenter stands for all of the work

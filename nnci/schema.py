@@ -45,7 +45,6 @@ RESERVED_NAMES = ("total",)
 FORMER_NAMES = {
     "usage": "`usage` is now `lifetime_usage` (the share of its lifetime the hardware is in use, read by the "
     "`bloom` method's embodied carbon); for the share of peak power a job draws, write `utilization`",
-    "utilisation": "write `utilization` (the share of peak power drawn)",
 }
 
 
@@ -99,6 +98,7 @@ class QuantitySpec:
     reported: Reported = ""
     unit: str | None = None
     large: tuple[str, float] | None = None
+    agrees: bool = False  # given beside the inputs that derive it, it must agree with them (E420)
 
     @property
     def report_unit(self) -> str:
@@ -125,15 +125,15 @@ _PUE = Range(1, reason="PUE below 1 is impossible")
 QUANTITIES: dict[str, QuantitySpec] = _declare(
     # -- the headline figures of every job (the JSON contract of DESIGN §4) --
     _q("energy", ENERGY, "facility energy: IT energy times PUE, plus idle energy when given", NON_NEGATIVE,
-       summed=True, reported="always", unit="kWh", large=("MWh", 1e4)),
+       summed=True, reported="always", unit="kWh", large=("MWh", 1e4), agrees=True),
     _q("operational", CARBON, "carbon from the energy used (location-based)", NON_NEGATIVE,
-       summed=True, reported="always", unit="kgCO2e", large=("tCO2e", 1e3)),
+       summed=True, reported="always", unit="kgCO2e", large=("tCO2e", 1e3), agrees=True),
     _q("embodied", CARBON, "share of the hardware's manufacturing carbon charged to this job", NON_NEGATIVE,
        summed=True, reported="always", unit="kgCO2e", large=("tCO2e", 1e3)),
     _q("total", CARBON, "operational plus embodied carbon", NON_NEGATIVE,
-       summed=True, reported="always", unit="kgCO2e", large=("tCO2e", 1e3)),
+       summed=True, reported="always", unit="kgCO2e", large=("tCO2e", 1e3), agrees=True),
     _q("net_operational", CARBON, "operational carbon at the net (market-based) intensity", NON_NEGATIVE,
-       summed=True, reported="if_known", unit="kgCO2e", large=("tCO2e", 1e3)),
+       summed=True, reported="if_known", unit="kgCO2e", large=("tCO2e", 1e3), agrees=True),
     # -- water (Li et al. 2023): on site for cooling, off site in generating the electricity --
     _q("water_onsite", VOLUME, "water used on site (cooling, humidification): IT energy × WUE", NON_NEGATIVE,
        summed=True, reported="if_known", unit="L", large=("m3", 1e4)),
@@ -148,9 +148,9 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
        Range(high=50e-3 / 3.6e6, severity="warning", reason="more than 50 L/kWh of electricity is unusual")),
     # -- jobs --
     _q("duration", TIME, "wall-clock time the fleet runs", NON_NEGATIVE, Range(0, low_open=True,
-       reason="a job that runs for no time uses nothing: give its duration, or leave it out to derive it")),
+       reason="a job that runs for no time uses nothing: give its duration, or leave it out to derive it"), agrees=True),
     _q("it_power", POWER, "power drawn by the fleet's devices", NON_NEGATIVE),
-    _q("it_energy", ENERGY, "energy drawn by the devices, before datacenter overhead", NON_NEGATIVE, summed=True),
+    _q("it_energy", ENERGY, "energy drawn by the devices, before datacenter overhead", NON_NEGATIVE, summed=True, agrees=True),
     _q("pue", DIMENSIONLESS, "power usage effectiveness", _PUE),
     _q("intensity", INTENSITY, "carbon intensity of the energy used", NON_NEGATIVE),
     _q("idle_power", POWER, "power the cluster draws outside the devices' work (infrastructure, idle nodes)",
@@ -159,8 +159,8 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
        summed=True),
     _q("accelerators", DIMENSIONLESS, "devices that do the computing; by default the fleet's devices whose role is "
        "accelerator (hosts are not counted)", NON_NEGATIVE, WHOLE),
-    _q("device_hours", TIME, "accelerator-hours: accelerators × duration", NON_NEGATIVE, summed=True),
-    _q("compute", FLOP, "total floating-point operations", NON_NEGATIVE, summed=True),
+    _q("device_hours", TIME, "accelerator-hours: accelerators × duration", NON_NEGATIVE, summed=True, agrees=True),
+    _q("compute", FLOP, "total floating-point operations", NON_NEGATIVE, summed=True, agrees=True),
     _q("throughput", THROUGHPUT, "achieved FLOP/s per accelerator", NON_NEGATIVE),
     _q("peak", THROUGHPUT, "peak FLOP/s per accelerator", NON_NEGATIVE),
     _q("efficiency", DIMENSIONLESS, "achieved share of peak throughput (hardware efficiency)", SHARE),
@@ -169,13 +169,21 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
        NON_NEGATIVE),
     _q("tokens", TOKEN, "tokens processed (trained on, or generated and read)", NON_NEGATIVE, summed=True),
     _q("net_intensity", INTENSITY, "market-based intensity after carbon-free energy", NON_NEGATIVE),
+    _q("cfe", DIMENSIONLESS, "share of the electricity matched by carbon-free energy contracts (market-based)",
+       Range(0, 1, reason="must lie in [0, 100 %]")),
+    _q("offset", DIMENSIONLESS, "share of the job's operational emissions offset (reported, never subtracted)",
+       Range(0, 1, reason="must lie in [0, 100 %]")),
+    _q("offset_carbon", CARBON, "carbon offset for the job: offset share × operational; not subtracted from any "
+       "figure", NON_NEGATIVE, summed=True, reported="if_known", unit="kgCO2e", large=("tCO2e", 1e3)),
+    _q("energy_per_token", ENERGY / TOKEN, "facility energy per token", NON_NEGATIVE),
+    _q("carbon_per_token", CARBON / TOKEN, "total carbon (operational and embodied) per token", NON_NEGATIVE),
     _q("utilization", DIMENSIONLESS, "average share of its peak power a device draws above idle while the job runs "
        "(P = P_idle + u × (P_max − P_idle))", SHARE),
     _q("lifetime_usage", DIMENSIONLESS, "share of its lifetime the hardware is in use (BLOOM's embodied carbon per "
        "hour of use); not the utilisation of a job", SHARE),
-    _q("queries", QUERY, "number of queries served", NON_NEGATIVE, summed=True),
-    _q("energy_per_query", ENERGY / QUERY, "facility energy per query", NON_NEGATIVE),
-    _q("carbon_per_query", CARBON / QUERY, "total carbon per query", NON_NEGATIVE),
+    _q("queries", QUERY, "number of queries served", NON_NEGATIVE, summed=True, agrees=True),
+    _q("energy_per_query", ENERGY / QUERY, "facility energy per query", NON_NEGATIVE, agrees=True),
+    _q("carbon_per_query", CARBON / QUERY, "total carbon (operational and embodied) per query", NON_NEGATIVE),
     # -- grids and sources --
     _q("year", DIMENSIONLESS, "year of the data"),
     _q("transport", DIMENSIONLESS, "energy transport factor τ: share of generated electricity that arrives",
@@ -246,6 +254,8 @@ _JOB = (
     Spec("method", "the published method to follow: " + ", ".join(METHODS), "method"),
     Spec("rows", "a table of jobs (`rows = jobs`): one job per row, `jobs.<column>` its cells", "rows"),
     Spec("fleet", "the hardware: a fleet block or an inline map of device counts", "fleet", target="fleet"),
+    Spec("device", "one kind of device, for a job given as its device-hours without a count (`device = h100`, "
+         "`device_hours = 1_300_000 h`)", "ref", target="device"),
     Spec("site", "where it runs: a datacenter, or a map of datacenters to shares of the work", "map",
          DIMENSIONLESS, "datacenter", (NON_NEGATIVE,), shares=True),
     q("duration"),
@@ -276,6 +286,8 @@ _JOB = (
     q("tokens"),
     q("net_intensity", "market-based intensity after carbon-free energy, weighted by site energy"),
     q("net_operational"),
+    q("offset"),
+    q("offset_carbon"),
     q("lifetime_usage"),
     q("utilization", "utilisation of every device of the fleet (a device's own `utilization` wins)"),
     q("wue", "WUE of the sites, weighted by share of the work (of IT energy)"),
@@ -287,7 +299,8 @@ _JOB = (
 _JOB_DERIVED = frozenset(
     {"it_power", "it_energy", "pue", "intensity", "energy", "operational", "embodied", "total", "net_intensity",
      "net_operational", "idle_energy", "energy_per_query", "carbon_per_query", "activated_parameters", "accelerators",
-     "wue", "water_intensity", "water_onsite", "water_offsite", "water"}
+     "wue", "water_intensity", "water_onsite", "water_offsite", "water", "offset_carbon", "energy_per_token",
+     "carbon_per_token"}
 )  # fmt: skip
 
 BLOCK_KINDS: dict[str, KindSpec] = {
@@ -304,6 +317,8 @@ BLOCK_KINDS: dict[str, KindSpec] = {
                  (NON_NEGATIVE,), shares=True),
             q("delivered_intensity"),
             q("water_intensity", "off-site water consumed per kWh of this grid's electricity (EWIF)"),
+            q("net_intensity", "market-based intensity of the electricity bought (after carbon-free energy)"),
+            q("cfe"),
         ), frozenset({"delivered_intensity"}), catalog=("intensity", "water_intensity", "year")),
         KindSpec("source", "a generation source (coal, wind, ...) and its lifecycle intensity", (
             _LABEL, q("intensity", "lifecycle emissions per kWh generated"),
@@ -347,15 +362,18 @@ BLOCK_KINDS: dict[str, KindSpec] = {
             Spec("grid", "the grid that powers it", "ref", target="grid"),
             q("intensity", "carbon per kWh delivered to the site (α/τ)"),
             q("net_intensity", "market-based intensity after the operator's carbon-free energy"),
+            q("cfe", "share of the site's electricity matched by the operator's carbon-free energy"),
             q("wue", "on-site water usage effectiveness: site water ÷ IT energy"),
             q("water_intensity", "off-site water per kWh of the electricity supplying the site (its grid's)"),
-        ), frozenset({"intensity", "water_intensity"}), catalog=("pue", "wue", "year")),
+        ), frozenset({"intensity", "water_intensity", "net_intensity"}), catalog=("pue", "wue", "year")),
         KindSpec("training", "a training job", _JOB, _JOB_DERIVED, job=True),
         KindSpec("inference", "serving queries", (
             *_JOB,
             q("queries"),
             q("energy_per_query"),
             q("carbon_per_query"),
+            q("energy_per_token"),
+            q("carbon_per_token"),
         ), _JOB_DERIVED, job=True),
     )
 }  # fmt: skip
@@ -390,8 +408,8 @@ def report_unit(name: str) -> str:
 # `max_power` is the TDP, `mfu` (model FLOPs utilisation) the achieved share of peak.
 FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
     "max_power": ("tdp",), "power_limit": ("tdp",), "tdp_w": ("tdp",), "board_power": ("tdp",),
-    "mfu": ("efficiency",), "hfu": ("efficiency",), "usage": ("utilization", "lifetime_usage"),
-    "gpus": ("fleet",), "num_gpus": ("fleet",), "hardware": ("fleet",),
+    "mfu": ("efficiency",), "hfu": ("efficiency",), "utilisation": ("utilization", "efficiency"),
+    "usage": ("lifetime_usage", "utilization"), "usage_factor": ("utilization",), "load": ("utilization",), "gpus": ("fleet",), "num_gpus": ("fleet",), "hardware": ("fleet",),
     "hours": ("duration",), "time": ("duration",), "runtime": ("duration",), "wall_time": ("duration",),
     "gpu_hours": ("device_hours",), "carbon_intensity": ("intensity",), "ci": ("intensity",),
     "emission_factor": ("intensity",), "flops": ("compute",), "flop": ("compute",), "params": ("parameters",),

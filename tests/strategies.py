@@ -432,7 +432,7 @@ def collapsed_programs(draw: st.DrawFn) -> tuple[str, str]:
         number, _, unit = value.partition(" ")
         choices = ["as written", f"uniform({value}, {value})", f"triangular({value}, {value}, {value})",
                    f"normal({value}, 0{' ' + unit if unit else ''})"]  # fmt: skip
-        if float(number.replace("_", "")) > 0:
+        if float(number.replace("_", "")) > 1e-200:  # (a subnormal median in g is 0 in SI units)
             choices.append(f"lognormal({value}, 1)")
         chosen = draw(st.sampled_from(choices))
         return match[1] + (value if chosen == "as written" else chosen) + (match[3] or "")

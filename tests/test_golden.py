@@ -63,7 +63,7 @@ def golden(stage: str, path: str, capsys: pytest.CaptureFixture[str]) -> str:
         expected_file.write_text(output, encoding="utf-8")
     assert expected_file.exists(), f"no {expected_file.name}; run with NNCI_UPDATE_GOLDEN=1"
     assert output == expected_file.read_text(encoding="utf-8")
-    assert code == 1, output
+    assert code == (1 if "error[" in output else 0), output  # a case of warnings only checks, and says so
     assert "Traceback" not in output
     return output
 

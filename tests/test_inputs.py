@@ -253,3 +253,208 @@ training t {
     expected = 8 * (46 + 0.5 * (400 - 46)) + 1 * 0.5 * 1200
     assert close(figure(text, "t.it_power", "W"), expected)
     assert close(figure(text, "t.duration", "h"), 100)
+
+
+# -- device-hours of one device kind, without a count ------------------------------------------
+
+GPU_HOURS = """
+device a100 {
+  tdp = 400 W
+  embodied = 150 kgCO2e
+}
+datacenter dc {
+  pue = 1.2
+  intensity = 385 gCO2e/kWh
+}
+training t {
+  device = a100
+  site = dc
+  device_hours = 100_000 h
+}
+"""
+
+
+def test_gpu_hours_times_power_times_pue() -> None:
+    assert close(figure(GPU_HOURS, "t.energy", "kWh"), 100_000 * 400 * 1.2 / 1000)  # 48,000 kWh
+    assert close(figure(GPU_HOURS, "t.operational", "kgCO2e"), 48_000 * 0.385)
+
+
+def test_gpu_hours_without_a_count_leave_duration_and_unamortised_embodied_unknown() -> None:
+    program = nnci.loads("nnci 0.1\n" + GPU_HOURS)
+    engine = Engine(program)
+    job = next(k for k in program.jobs)
+    assert not isinstance(engine.quantity(job, "duration"), Derivation)  # no count, so no wall-clock time
+    embodied = engine.quantity(job, "embodied")
+    assert not isinstance(embodied, Derivation) and "a100.lifetime" in embodied.missing  # never a guess
+
+
+def test_gpu_hours_embodied_is_amortised_over_the_lifetime() -> None:
+    text = GPU_HOURS.replace("  embodied = 150 kgCO2e\n", "  embodied = 150 kgCO2e\n  lifetime = 5 years\n")
+    lifetime_h = 5 * 365.25 * 24
+    assert close(figure(text, "t.embodied", "kgCO2e"), 100_000 * 150 / lifetime_h)  # 342.2 kg
+
+
+def test_gpu_hours_with_a_count_give_the_duration() -> None:
+    text = GPU_HOURS.replace("device_hours = 100_000 h", "device_hours = 100_000 h\n  accelerators = 1000")
+    assert close(figure(text, "t.duration", "h"), 100)
+
+
+def test_gpu_hours_under_bloom_are_times_tdp_without_pue() -> None:
+    text = GPU_HOURS.replace("device = a100", "device = a100\n  method = bloom")
+    assert close(figure(text, "t.energy", "kWh"), 100_000 * 400 / 1000)
+
+
+def test_gpu_hours_at_a_utilization() -> None:
+    text = GPU_HOURS.replace("device_hours = 100_000 h", "device_hours = 100_000 h\n  utilization = 50 %")
+    assert close(figure(text, "t.energy", "kWh"), 100_000 * 0.5 * 400 * 1.2 / 1000)  # usage factor: 24,000 kWh
+
+
+# -- market-based carbon and offsets -----------------------------------------------------------
+
+MARKET = """
+grid g {
+  intensity = 400 gCO2e/kWh
+  cfe = 75 %
+}
+device gpu {
+  tdp = 500 W
+  embodied = 100 kgCO2e
+}
+datacenter dc {
+  pue = 1.0
+  grid = g
+}
+training t {
+  method = METHOD
+  fleet = { gpu = 10 }
+  site = dc
+  duration = 100 h
+  offset = 100 %
+}
+"""
+
+
+@pytest.mark.parametrize("method", ["nnci", "patterson", "llmcarbon", "bloom"])
+def test_net_operational_and_offsets_under_every_method(method: str) -> None:
+    text = MARKET.replace("METHOD", method)
+    energy = 10 * 500 * 100 / 1000  # 500 kWh at TDP (PUE 1; bloom has no PUE either way)
+    assert close(figure(text, "t.energy", "kWh"), energy)
+    assert close(figure(text, "t.operational", "kgCO2e"), energy * 0.4)  # location-based: 200 kg
+    assert close(figure(text, "t.net_operational", "kgCO2e"), energy * 0.4 * (1 - 0.75))  # market-based: 50 kg
+    assert close(figure(text, "t.offset_carbon", "kgCO2e"), energy * 0.4)  # 100 % of the operational emissions
+    results = nnci.evaluate(nnci.loads("nnci 0.1\n" + text))
+    operational = results.jobs[0].quantities["operational"]
+    assert isinstance(operational, Derivation) and close(float(operational.value.magnitude) * 1, 200.0)  # not reduced
+
+
+def test_a_datacenter_net_intensity_or_cfe_of_its_own() -> None:
+    text = MARKET.replace("METHOD", "nnci").replace("  grid = g\n", "  grid = g\n  cfe = 90 %\n")
+    assert close(figure(text, "t.net_operational", "kgCO2e"), 500 * 0.4 * 0.1)
+
+
+# -- serving: per token and per query ----------------------------------------------------------
+
+SERVING = """
+device gpu {
+  power = 500 W
+  embodied = 100 kgCO2e
+  lifetime = 10_000 h
+}
+datacenter dc {
+  pue = 1.2
+  intensity = 300 gCO2e/kWh
+}
+inference serve {
+  fleet = { gpu = 4 }
+  site = dc
+  duration = 100 h
+  tokens = 60e6 tokens
+}
+"""
+
+
+def test_per_token_figures() -> None:
+    energy = 4 * 500 * 100 * 1.2  # Wh: 240 kWh
+    total = energy / 1000 * 0.3 + 4 * 100 * 100 / 10_000  # kg: 72 operational + 4 embodied
+    assert close(figure(SERVING, "serve.energy_per_token", "Wh/token"), energy / 60e6)
+    assert close(figure(SERVING, "serve.carbon_per_token", "gCO2e/token"), total * 1000 / 60e6)
+
+
+def test_queries_from_energy_and_energy_per_query_and_the_reverse() -> None:
+    text = SERVING.replace("tokens = 60e6 tokens", "energy_per_query = 2 Wh/query")
+    assert close(figure(text, "serve.queries", "queries"), 240_000 / 2)  # 120,000 queries
+    text = SERVING.replace("  fleet = { gpu = 4 }\n", "").replace(
+        "tokens = 60e6 tokens", "energy_per_query = 2 Wh/query\n  queries = 1e6"
+    )
+    assert close(figure(text, "serve.energy", "kWh"), 2 * 1e6 / 1000)  # 2,000 kWh
+
+
+# -- over-determined inputs and inputs that change nothing --------------------------------------
+
+
+def problems(text: str) -> list[tuple[str, str]]:
+    """(code, message) of every diagnostic of `nnci check` on the program."""
+    program = nnci.loads("nnci 0.1\n" + text)
+    try:
+        found = nnci.check(program)
+    except nnci.NnciError as error:
+        found = error.diagnostics
+    return [(d.code, d.message) for d in found]
+
+
+OVER = """
+device gpu {
+  power = 400 W
+}
+datacenter dc {
+  pue = 1.25
+  intensity = 100 gCO2e/kWh
+}
+training t {
+  fleet = { gpu = 4 }
+  site = dc
+  duration = 10 h
+  EXTRA
+}
+"""
+
+
+def test_agreeing_device_hours_pass_and_disagreeing_ones_are_an_error() -> None:
+    assert problems(OVER.replace("EXTRA", "device_hours = 40 h")) == []  # 4 × 10 h
+    assert problems(OVER.replace("EXTRA", "device_hours = 40.3 h")) == []  # within 1 %
+    found = problems(OVER.replace("EXTRA", "device_hours = 50 h"))
+    assert [code for code, _ in found] == ["E420"]  # one error for the pair, not one per side
+    assert "12.5 h" in found[0][1]  # the duration the 50 device-hours imply on 4 GPUs
+
+
+def test_a_given_energy_must_agree_with_the_fleet_that_draws_it() -> None:
+    assert problems(OVER.replace("EXTRA", "energy = 20 kWh")) == []  # 4 × 400 W × 10 h × 1.25
+    assert [c for c, _ in problems(OVER.replace("EXTRA", "energy = 25 kWh"))] == ["E420"]
+
+
+def test_compute_beside_throughput_and_device_hours() -> None:
+    text = OVER.replace("EXTRA", "throughput = 100 TFLOP/s\n  compute = COMPUTE")
+    assert problems(text.replace("COMPUTE", f"{100e12 * 40 * 3600:.6e} FLOP")) == []
+    assert [c for c, _ in problems(text.replace("COMPUTE", "1e19 FLOP"))] == ["E420"]
+
+
+def test_a_measured_energy_below_the_tdp_estimate_is_not_a_disagreement() -> None:
+    """TDP is an upper bound (BLOOM's API: 914 kWh measured on 16 A100 for 18 days)."""
+    text = OVER.replace("power = 400 W", "tdp = 400 W").replace("EXTRA", "energy = 12 kWh")
+    assert problems(text) == []
+
+
+def test_a_field_that_changes_nothing_is_a_warning_naming_what_reads_it() -> None:
+    found = problems(OVER.replace("EXTRA", "lifetime_usage = 85 %"))
+    assert [c for c, _ in found] == ["E421"] and "`t.lifetime_usage`" in found[0][1]
+    program = nnci.loads("nnci 0.1\n" + OVER.replace("EXTRA", "lifetime_usage = 85 %"))
+    warning = nnci.check(program)[0]
+    assert warning.severity == "warning" and warning.help is not None and "`bloom`" in warning.help
+    assert (
+        problems(
+            OVER.replace("EXTRA", "lifetime_usage = 85 %\n  method = bloom").replace(
+                "power = 400 W", "tdp = 400 W\n  embodied = 100 kgCO2e\n  lifetime = 6 years"
+            )
+        )
+        == []
+    )

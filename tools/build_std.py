@@ -949,6 +949,38 @@ def pue_source(row: dict[str, str]) -> str:
     return text + lic
 
 
+SPREAD_SINCE = 2020  # the yearly spread of a fleet's PUE is taken over the years it reported since then
+
+
+def pue_spreads(rows: list[dict[str, str]]) -> list[Block]:
+    """`<provider>_fleet_spread`: `pue = uniform(lowest, highest)` of the fleet PUE a provider reported for
+    two or more years since SPREAD_SINCE, citing every one of them. A provider with one such year gets
+    none: a spread is never invented."""
+    by_provider: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        year = pue_year(row["period"])
+        fleet = row["entity"] in FLEET_PROVIDERS and row["scope"] == "fleet" and is_number(row["pue"])
+        if fleet and year and int(year) >= SPREAD_SINCE:
+            by_provider.setdefault(row["entity"], []).append(row)
+    blocks = []
+    for entity, reported in sorted(by_provider.items()):
+        years = sorted({pue_year(r["period"]) for r in reported})
+        if len(years) < 2:
+            continue
+        values = [float(r["pue"]) for r in reported]
+        low, high = min(values), max(values)
+        b = Block("datacenter", f"{slug(entity)}_fleet_spread")
+        for row in reported:
+            b.source(pue_source(row))
+        b.doc(f"The lowest and highest fleet PUE {entity} reported for {', '.join(years)}: "
+              "a uniform between them (for --samples); the median is their midpoint.")  # fmt: skip
+        b.text("label", f"{entity} fleet PUE, spread over the years {years[0]}-{years[-1]}")
+        b.fields.append(("pue", f"uniform({number(str(low))}, {number(str(high))})"))
+        b.text("provider", FLEET_PROVIDERS[entity])
+        blocks.append(b)
+    return blocks
+
+
 def pue(catalog: Path) -> tuple[str, dict[str, int], list[str]]:
     rows = read_csv(catalog, "pue.csv")
     skipped: list[str] = []
@@ -1056,7 +1088,17 @@ def pue(catalog: Path) -> tuple[str, dict[str, int], list[str]]:
             skipped.append(f"pue.csv: {entity} / {scope} / {site}: not shipped (tool-specific provider assumption)")
     for key, count in sorted(excluded.items()):
         skipped.append(f"pue.csv: {count} rows from {key} not shipped")
-    order = ["hyperscaler fleets", "industry averages", "Google Cloud regions", "paper assumptions", "tool defaults"]
+    spreads = pue_spreads(rows)
+    if spreads:
+        sections["yearly spread of fleet PUE"] = spreads
+    order = [
+        "hyperscaler fleets",
+        "yearly spread of fleet PUE",
+        "industry averages",
+        "Google Cloud regions",
+        "paper assumptions",
+        "tool defaults",
+    ]
     unknown = set(sections) - set(order)
     if unknown:
         raise BuildError(f"pue: section order misses {sorted(unknown)}")

@@ -21,6 +21,7 @@ register(Formula(
     "default-transport", "grid", "transport", DIMENSIONLESS, "τ = 1",
     (), lambda: Noted(1.0, "τ defaults to 1 (no transport loss)"), NNCI,
     (Example({}, "1"),),
+    estimate=True,
 ))  # fmt: skip
 
 register(Formula(
@@ -125,6 +126,7 @@ for kind in ("training", "inference"):
 register(Formula(
     "carbon-per-query", "inference", "carbon_per_query", CARBON / QUERY, "c = total / queries",
     (Input("total", "total", CARBON), Input("queries", "queries", QUERY)),
-    lambda total, queries: total / queries, NNCI_RULE,
+    lambda total, queries: Noted(total / queries, "includes embodied carbon: total (operational + embodied) ÷ queries"),
+    NNCI_RULE,
     (Example({"total": "340 kgCO2e", "queries": "230768 queries"}, "1.47334 gCO2e/query"),),
 ))  # fmt: skip

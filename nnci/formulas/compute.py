@@ -119,6 +119,17 @@ for kind in ("training", "inference"):
                  "4.034e22 FLOP"),),
     ))  # fmt: skip
     register(Formula(
+        "compute-from-device-hours", kind, "compute", FLOP, "FLOP = FLOP/s per accelerator × device-hours",
+        (Input("throughput", "throughput", THROUGHPUT), Input("device_hours", "device_hours", TIME)),
+        lambda throughput, device_hours: throughput * device_hours, PATTERSON,
+        (Example({"throughput": "45.6 TFLOP/s", "device_hours": "245760 h"}, "4.034e22 FLOP"),),
+    ))  # fmt: skip
+    register(Formula(
+        "device-peak", kind, "peak", THROUGHPUT, "peak of the job's one device kind (dense FP16/BF16)",
+        (Input("peak", "device.peak_fp16", THROUGHPUT),), lambda peak: peak, NNCI_RULE,
+        (Example({"peak": "312 TFLOP/s"}, "312 TFLOP/s"),), needs=("device",),
+    ))  # fmt: skip
+    register(Formula(
         "throughput-from-peak", kind, "throughput", THROUGHPUT, "FLOP/s achieved = peak × efficiency",
         (Input("peak", "peak", THROUGHPUT), Input("efficiency", "efficiency", DIMENSIONLESS)),
         lambda peak, efficiency: peak * efficiency, LLMCARBON,

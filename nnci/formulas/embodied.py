@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nnci.formulas.citations import BLOOM, LLMCARBON, NNCI
 from nnci.formulas.registry import Example, Formula, Input, Item, NotApplicable, Noted, register
 from nnci.units import AREA, CARBON, DIMENSIONLESS, ENERGY, INFORMATION, INTENSITY, TIME
@@ -36,6 +38,7 @@ register(Formula(
     "llmcarbon-lifetime", "device", "lifetime", TIME, "lifetime = 5 × 365 days",
     (), lambda: Noted(1825 * 86400.0, "LLMCarbon's default lifetime, 5 × 365 days"), LLMCARBON,
     (Example({}, "1825 days"),), method="llmcarbon",
+    estimate=True,
 ))  # fmt: skip
 
 
@@ -106,4 +109,41 @@ for kind in ("training", "inference"):
         (Example({"embodied": [("384", "150 kgCO2e")], "lifetime": [("384", "52560 h")],
                   "duration": "2820.286 h", "lifetime_usage": "0.85"}, "3636.1 kgCO2e"),),
         method="bloom",
+    ))  # fmt: skip
+
+
+def _device_hours_embodied(device_hours: Any, embodied: Any, lifetime: Any, lifetime_usage: Any) -> Noted:
+    share = 1.0 if lifetime_usage is None else lifetime_usage
+    return Noted(device_hours * embodied / (lifetime * share), "amortised: device-hours × embodied / lifetime")
+
+
+for kind, method in (
+    ("training", "nnci"),
+    ("inference", "nnci"),
+    ("training", "llmcarbon"),
+    ("inference", "llmcarbon"),
+):
+    register(Formula(
+        "device-hours-embodied", kind, "embodied", CARBON, "C_emb = device-hours × C_mfg / lifetime (one device kind)",
+        (Input("device_hours", "device_hours", TIME), Input("embodied", "device.embodied", CARBON),
+         Input("lifetime", "device.lifetime", TIME)),
+        lambda device_hours, embodied, lifetime: Noted(
+            device_hours * embodied / lifetime, "amortised: device-hours × embodied / lifetime"),
+        AMORTISED,
+        # 100,000 GPU-hours of a 150 kg GPU with a 5-year (43,830 h) life
+        (Example({"device_hours": "100000 h", "embodied": "150 kgCO2e", "lifetime": "43830 h"}, "342.231 kgCO2e"),),
+        method=method, needs=("device",),
+    ))  # fmt: skip
+
+for kind in ("training", "inference"):
+    register(Formula(
+        "bloom-device-hours-embodied", kind, "embodied", CARBON,
+        "C_emb = embodied ÷ (lifetime × lifetime usage) × device-hours (one device kind)",
+        (Input("device_hours", "device_hours", TIME), Input("embodied", "device.embodied", CARBON),
+         Input("lifetime", "device.lifetime", TIME), Input("lifetime_usage", "lifetime_usage", DIMENSIONLESS,
+                                                            optional=True)),
+        _device_hours_embodied, BLOOM + ", §4.1",
+        (Example({"device_hours": "1082990 h", "embodied": "150 kgCO2e", "lifetime": "52560 h",
+                  "lifetime_usage": "0.85"}, "3636.1 kgCO2e"),),
+        method="bloom", needs=("device",),
     ))  # fmt: skip

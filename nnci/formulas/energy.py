@@ -23,6 +23,7 @@ register(Formula(
     lambda tdp: Noted(tdp, "TDP used as average power (an upper bound; measured power is usually lower)"),
     "Luccioni et al. 2023 (BLOOM) and Green Algorithms use TDP when measured power is unknown",
     (Example({"tdp": "400 W"}, "400 W"),),
+    estimate=True,
 ))  # fmt: skip
 
 register(Formula(
@@ -70,6 +71,19 @@ def _power_at_utilization(utilization: Any, own: list[Item], tdp: list[Item], po
     return Noted(total, "; ".join(notes))
 
 
+def _device_hours_energy(device_hours: Any, utilization: Any, own: Any, tdp: Any, power: Any, idle: Any) -> Noted:
+    u = utilization if own is None else own
+    if u is None:
+        if power is None:
+            raise NotApplicable("the device's power (or tdp)")
+        return Noted(device_hours * power, "device-hours × power of one device kind (no count)")
+    p_max = power if tdp is None else tdp
+    if p_max is None:
+        raise NotApplicable("the device's tdp (or power), to take the utilisation of")
+    model = "usage factor u × P_max" if idle is None else "linear power model"
+    return Noted(device_hours * at_utilization(u, p_max, idle), f"device-hours × power at the utilisation ({model})")
+
+
 for kind in ("training", "inference"):
     register(Formula(
         "power-at-utilization", kind, "it_power", POWER,
@@ -97,6 +111,20 @@ for kind in ("training", "inference"):
         (Input("it_power", "it_power", POWER), Input("duration", "duration", TIME)),
         lambda it_power, duration: it_power * duration, NNCI,
         (Example({"it_power": "3156.25 kW", "duration": "360 h"}, "1136250 kWh"),),
+    ))  # fmt: skip
+    register(Formula(
+        "device-hours-energy", kind, "it_energy", ENERGY,
+        "E_it = device-hours × P (P at the utilisation when one is given: P_idle + u × (P_max − P_idle))",
+        (Input("device_hours", "device_hours", TIME),
+         Input("utilization", "utilization", DIMENSIONLESS, optional=True),
+         Input("own", "device.utilization", DIMENSIONLESS, optional=True),
+         Input("tdp", "device.tdp", POWER, optional=True), Input("power", "device.power", POWER, optional=True),
+         Input("idle", "device.idle_power", POWER, optional=True)),
+        _device_hours_energy, f"{PATTERSON} (GPU-hours × power); utilisation: {FAN}",
+        # 100,000 A100 GPU-hours at 400 W
+        (Example({"device_hours": "100000 h", "utilization": None, "own": None, "tdp": "400 W", "power": "400 W",
+                  "idle": None}, "40000 kWh"),),
+        needs=("device",),
     ))  # fmt: skip
     register(Formula(
         "site-pue", kind, "pue", DIMENSIONLESS, "PUE = Σ_d s_d × PUE_d (shares of the work)",
@@ -169,6 +197,21 @@ for kind in ("training", "inference"):
         (Example({"tdp": [("384", "400 W")], "duration": "2820.286 h", "idle_energy": None}, "433196 kWh"),
          Example({"tdp": [("48", None)], "duration": "2820.286 h", "idle_energy": "256646 kWh"}, "256646 kWh")),
         method="bloom",
+        estimate=True,
+    ))  # fmt: skip
+
+for kind in ("training", "inference"):
+    register(Formula(
+        "bloom-device-hours", kind, "energy", ENERGY, "E_dynamic = GPU-hours × TDP (one device kind, no count)",
+        (Input("device_hours", "device_hours", TIME), Input("tdp", "device.tdp", POWER),
+         Input("idle_energy", "idle_energy", ENERGY, optional=True)),
+        lambda device_hours, tdp, idle_energy: Noted(
+            device_hours * tdp + (0.0 if idle_energy is None else idle_energy),
+            "GPU-hours × TDP, no PUE (dynamic consumption)" + ("" if idle_energy is None else "; plus idle consumption")),
+        BLOOM,
+        (Example({"device_hours": "1082990 h", "tdp": "400 W", "idle_energy": None}, "433196 kWh"),),
+        method="bloom", needs=("device",),
+        estimate=True,
     ))  # fmt: skip
 
 for kind in ("training", "inference"):
