@@ -616,7 +616,11 @@ def _set_option(command: argparse.ArgumentParser, text: str = "override one fiel
 
 def _written(args: argparse.Namespace, text: str) -> int:
     if args.output:
-        Path(args.output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        try:
+            Path(args.output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        except OSError as error:
+            print(f"nnci: -o {args.output}: cannot write it ({error.strerror or error})", file=sys.stderr)
+            return 1
     else:
         print(text)
     return 0
