@@ -81,7 +81,8 @@ def looks_like_series(text: str) -> bool:
         cells = next(csv.reader([header]))
     except (csv.Error, StopIteration):
         return False
-    return any(_role(_normalise(cell)[0]) is not None for cell in cells)
+    # a time column holds date-times, never a unit: `time [h]` in a table of jobs is a duration
+    return any(_role(name) in ("start", "end") and unit is None for name, unit, _ in map(_normalise, cells))
 
 
 def _normalise(cell: str) -> tuple[str, str | None, bool]:
@@ -231,10 +232,11 @@ def _read_csv(text: str, file: str) -> tuple[SeriesTable | None, list[Diagnostic
     lines = [line for line, _ in rows]
     columns: dict[str, Series] = {}
     text_columns: list[str] = []
+    by_column = list(zip(*(record for _, record in rows), strict=True))  # every row has the header's length
     for index, (name, unit_text, _) in enumerate(names):
         if index in (start_col, end_col, duration_col) or not name:
             continue
-        raw = [record[index].strip() for _, record in rows]
+        raw = [cell.strip() for cell in by_column[index]]
         joined = "\n".join(raw)  # one regexp pass per column, not one per cell
         if not _NUMBERS.fullmatch(joined) or not joined.strip():
             text_columns.append(name)

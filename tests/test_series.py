@@ -512,3 +512,14 @@ def test_damaged_series_files_give_diagnostics_never_a_traceback(name: str, edit
     assert (table is None) == any(p.severity == "error" for p in problems)
     for problem in problems:
         assert problem.span is None or problem.span.line >= 1
+
+
+def test_which_csv_files_are_series() -> None:
+    from nnci.series_read import looks_like_series
+
+    assert looks_like_series("timestamp,ci [gCO2e/kWh]\n")
+    assert looks_like_series("Datetime (UTC),Country\n")
+    assert looks_like_series("Balancing Authority,UTC Time at End of Hour\n")
+    assert looks_like_series("from,to,actual\n")
+    assert not looks_like_series("job,start,hours [h]\n")  # a job log's start column
+    assert not looks_like_series("run,time [h],gpus\n")  # a duration called time

@@ -70,9 +70,13 @@ def _mean(value: SeriesValue, start: Any, end: Any, weight: Any, profile: Series
         t0, t1 = float(starts.reshape(-1)[first]), float(ends.reshape(-1)[first])
         series = value.series
         rows = [int(i) for i in flat] if starts.ndim else None
-        where = f" (in {arrays.rows_text(rows, starts.size)})" if rows is not None else ""
+        label = value.label or series.name
+        what = f"runs {format_span(t0, t1)}, outside the data of `{label}`"
+        if rows is not None:
+            what = (f"runs outside the data of `{label}` in {arrays.rows_text(rows, starts.size)}: row {first + 1} "
+                    f"runs {format_span(t0, t1)}")  # fmt: skip
         raise OutsideData(
-            f"runs {format_span(t0, t1)}{where}, outside the data of `{value.label or series.name}`",
+            what,
             (f"no data for {uncovered_text(series, t0, t1)}",
              f"{'the series' if series.lines is None else f'`{series.file}`'} covers {covered_text(series)}"),
             "move `start`, shorten the job, or give data for that span",
