@@ -100,9 +100,19 @@ def compile(program: ir.Program, samples: int | None = None, seed: int = 0) -> t
     return compile_plan(program, stack=False), Engine(program, sampler=Sampler(samples, seed))
 
 
-def evaluate(program: ir.Program, engine: Engine | None = None, plan: Plan | None = None) -> Results:
-    """Every job's energy, operational, embodied and total carbon, the totals and the expectations."""
-    return with_deep_stack(evaluate_program, program, engine, plan)
+def evaluate(
+    program: ir.Program,
+    engine: Engine | None = None,
+    plan: Plan | None = None,
+    figures: Sequence[str] | str = (),
+    samples: int = 10_000,
+    seed: int = 0,
+) -> Results:
+    """Every job's energy, operational, embodied and total carbon, the totals and the expectations;
+    `figures` names more quantities to derive for every job (or `"all"`). Any figure of any block is
+    `results.quantity("serve", "energy_per_query")`, derived when asked. A bound on a statistic of
+    samples (`expect p95(x) <= …`) is judged on `samples` draws from `seed`."""
+    return with_deep_stack(evaluate_program, program, engine, plan, figures, samples, seed)
 
 
 def run(

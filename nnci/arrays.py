@@ -37,7 +37,10 @@ def quiet() -> Iterator[None]:
 
 
 def bad_rows(value: Any) -> list[int]:
-    """0-based rows whose value is not a finite real number ([0] for a bad scalar)."""
+    """0-based rows whose value is not a finite real number ([0] for a bad scalar); a series (whose
+    empty intervals are NaN by design) has none: the formulas that read it check what they read."""
+    if getattr(value, "is_series", False):
+        return []
     if is_array(value):
         import numpy
 

@@ -40,6 +40,14 @@ class String:
 
 
 @attrs.frozen
+class DateTime:
+    """An ISO 8601 date and time as written: `2024-03-04T09:00Z` (read into an instant by `resolve`)."""
+
+    text: str
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
 class MapEntry:
     key: str
     value: Expr
@@ -73,7 +81,7 @@ class Call:
     span: Span = attrs.field(eq=False, repr=False)
 
 
-Expr = Number | Ref | String | MapExpr | BinOp | Neg | Call
+Expr = Number | Ref | String | DateTime | MapExpr | BinOp | Neg | Call
 
 
 @attrs.frozen
@@ -127,9 +135,20 @@ class Import:
 
 @attrs.frozen
 class Expect:
-    target: Ref
+    target: Expr  # a quantity (`gpt3.energy`) or any expression of quantities (`serve.total / train.total`)
     value: Expr
     tolerance: Expr | None
+    span: Span = attrs.field(eq=False, repr=False)
+    statistic: str | None = None  # `expect p95(x) <= v`: a statistic of the figure's samples, bounded by `op`
+    op: str = "="
+
+
+@attrs.frozen
+class Figure:
+    """`figure serving_vs_training = serve.total / train.total`: a named figure derived from others."""
+
+    name: str
+    value: Expr
     span: Span = attrs.field(eq=False, repr=False)
 
 
@@ -149,3 +168,5 @@ class Module:
     expects: tuple[Expect, ...]
     comments: tuple[Comment, ...] = attrs.field(default=(), eq=False)
     header_line: int | None = attrs.field(default=None, eq=False)
+    checks: tuple[Check, ...] = ()  # `check` lines outside any block: constraints between blocks
+    figures: tuple[Figure, ...] = ()

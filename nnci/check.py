@@ -33,6 +33,10 @@ def check(program: ir.Program, engine: Engine | None = None, constants_only: boo
     engine = engine or Engine(program)
     constants_only = constants_only or any(d.severity == "error" for d in diagnostics)
     diagnostics += check_values(program, engine, constants_only)
+    if not constants_only:  # a job in time: whether the data covers its interval is known only by reading it
+        for job in program.jobs:
+            if "start" in program.blocks[job].fields:
+                engine.quantity(job, "intensity")
     found_checking = len(engine.diagnostics)
     if not constants_only and not any(d.severity == "error" for d in diagnostics):
         from nnci.inputs import check_inputs
@@ -60,6 +64,8 @@ def infer(program: ir.Program, expr: ir.Expr, kind: str | None) -> Dimension:
         assert kind is not None
         return _spec_dim(SCHEMA[kind][expr.name])
     if isinstance(expr, ir.QuantityRef):
+        if expr.block == ir.FIGURE:
+            return _figure_dim(program, expr.name)
         return _spec_dim(SCHEMA[kind_of(program, expr.block)][expr.name])
     if isinstance(expr, ir.Negate):
         return infer(program, expr.operand, kind)
@@ -123,6 +129,22 @@ def _distribution_dim(program: ir.Program, expr: ir.Distribution, kind: str | No
     return dims[0]
 
 
+_INFERRING: set[str] = set()  # the figures whose dimension is being inferred (a circle has none)
+
+
+def _figure_dim(program: ir.Program, name: str) -> Dimension:
+    """A figure's dimension is its expression's."""
+    figure = program.figures[name]
+    if name in _INFERRING:
+        raise _DimensionProblem(Diagnostic("E406", f"figure `{name}` depends on itself", figure.span,
+                                           help="a figure may use other figures, but not itself"))  # fmt: skip
+    _INFERRING.add(name)
+    try:
+        return infer(program, figure.expr, None)
+    finally:
+        _INFERRING.discard(name)
+
+
 def _plain_number(expr: ir.Expr) -> float | None:
     if isinstance(expr, ir.Const) and expr.value.dimension.is_dimensionless:
         return float(expr.value.magnitude)
@@ -156,6 +178,14 @@ def check_dimensions(program: ir.Program) -> list[Diagnostic]:
                     _check_expr(program, entry.value, block.kind, spec, diagnostics)
         for check_line in block.checks:
             _check_comparison(program, check_line.condition, block.kind, diagnostics)
+    for check_line in program.checks:
+        _check_comparison(program, check_line.condition, None, diagnostics)
+    for figure in program.figures.values():
+        try:
+            infer(program, figure.expr, None)
+        except _DimensionProblem as problem:
+            if problem.diagnostic not in diagnostics:
+                diagnostics.append(problem.diagnostic)
     for expect in program.expects:
         _check_expect(program, expect, diagnostics)
     return diagnostics
@@ -220,7 +250,14 @@ def _check_comparison(program: ir.Program, comparison: ir.Comparison, kind: str 
 
 
 def _check_expect(program: ir.Program, expect: ir.Expect, out: list[Diagnostic]) -> None:
-    spec = SCHEMA[kind_of(program, expect.block)][expect.quantity]
+    if expect.block == ir.FIGURE:  # an expression of quantities: its dimension is inferred
+        try:
+            dim = _figure_dim(program, expect.quantity)
+        except _DimensionProblem:
+            return  # reported with the figures
+        spec = Spec(expect.quantity, "", "quantity", dim)
+    else:
+        spec = SCHEMA[kind_of(program, expect.block)][expect.quantity]
     assert spec.dim is not None
     _check_expr(program, expect.value, "training", spec, out)
     if expect.tolerance is None or ir.is_percentage(expect.tolerance):
@@ -254,9 +291,12 @@ def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> l
         if not constants_only:
             for check_line in block.checks:
                 _check_line(engine, block, check_line, diagnostics)
+            _zero_divisors(engine, block)
             if block.kind in JOB_KINDS:
                 _check_hosts_only(engine, block, diagnostics)
-            _zero_divisors(engine, block)
+    if not constants_only:
+        for check_line in program.checks:  # constraints between blocks
+            _check_line(engine, None, check_line, diagnostics)
     for expect in program.expects:  # arithmetic errors in expected values surface as E405
         for expr in (expect.value, expect.tolerance):
             value = engine.try_evaluate(expr, None) if expr is not None and _is_constant(expr) else None
@@ -328,6 +368,14 @@ def _check_range(
         return  # said of the distribution; its draws would only repeat it
     value = _value(engine, expr, block, constants_only, spec.dim)
     if value is None or not spec.ranges:
+        return
+    if getattr(value.magnitude, "is_series", False):  # an hourly series: judged by its lowest and highest
+        for extreme in value.magnitude.extremes():
+            rule = next((r for r in spec.ranges if r.violated(extreme)), None)
+            if rule is not None:
+                out.append(Diagnostic("E402", f"`{spec.name}` reaches {Quantity(extreme, value.dimension).format()}: "
+                                      f"{rule.reason}", expr.span, severity=rule.severity,
+                                      help=_range_help(spec, extreme, expr)))  # fmt: skip
         return
     if not arrays.is_array(value.magnitude) and not any(rule.violated(value.magnitude) for rule in spec.ranges):
         return  # the common case, decided without building row lists
@@ -417,13 +465,21 @@ def _bounded_hint(name: str, params: list[float], rule: Any, unit: str) -> str:
     if name == "normal":
         centre, low, high = params[0], params[0] - 2 * params[1], params[0] + 2 * params[1]
     elif name == "lognormal":
-        centre, low, high = params[0], params[0] / params[1] ** 2, params[0] * params[1] ** 2
+        centre, low, high = (
+            params[0],
+            params[0] / (params[1] * params[1]),
+            params[0] * (params[1] * params[1]),
+        )  # * never overflows to an error
     else:
         centre, low, high = (params[0] + params[-1]) / 2, params[0], params[-1]
     if rule.low is not None:
         low = max(low, rule.low)
     if rule.high is not None:
         high = min(high, rule.high)
+    if not math.isfinite(high):  # a spread so wide it has no upper end: propose one (`inf` cannot be written)
+        high = 2 * centre if centre > 0 else centre + 1
+    if not math.isfinite(low):
+        low = centre / 2 if centre > 0 else centre - 1
     centre = min(max(centre, low), high)
 
     def shown(value: float) -> str:
@@ -535,10 +591,12 @@ def _check_hosts_only(engine: Engine, block: ir.Block, out: list[Diagnostic]) ->
                               help="add the accelerators to the fleet, or give `accelerators = N` (their number)"))  # fmt: skip
 
 
-def _check_line(engine: Engine, block: ir.Block, check_line: ir.Check, out: list[Diagnostic]) -> None:
+def _check_line(engine: Engine, block: ir.Block | None, check_line: ir.Check, out: list[Diagnostic]) -> None:
+    """A block's `check` line, or one outside any block (`block` None)."""
     condition = check_line.condition
-    left = engine.try_evaluate(condition.left, block.key)
-    right = engine.try_evaluate(condition.right, block.key)
+    key = block.key if block is not None else None
+    left = engine.try_evaluate(condition.left, key)
+    right = engine.try_evaluate(condition.right, key)
     if isinstance(left, Unknown) or isinstance(right, Unknown):
         missing = (left if isinstance(left, Unknown) else right).missing  # type: ignore[union-attr]
         out.append(Diagnostic("E404", f"check could not be evaluated: {check_line.message}", check_line.span,

@@ -10,15 +10,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nnci import api, ir, output
+from nnci import api, ir, output, provenance
 from nnci.deep import with_deep_stack
 from nnci.diagnostics import Diagnostic, NnciError, render_all
-from nnci.engine import Engine
-from nnci.evaluate import compare
+from nnci.engine import Engine, Unknown
+from nnci.evaluate import ALL, Results, compare
 from nnci.ir import TOTAL
-from nnci.schema import ADDITIVE, KINDS, QUANTITIES, SCHEMA
+from nnci.resolve import did_you_mean
+from nnci.schema import ADDITIVE, JOB_QUANTITIES, KINDS, QUANTITIES, REPORTED, SCHEMA
 from nnci.uncertain.sampling import DEFAULT_SAMPLES
-from nnci.units import UnitError, parse_unit
+from nnci.units import Dimension, UnitError, parse_unit
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--format", choices=("table", "json", "csv", "md"), default="table")
     run.add_argument("--unit", action="append", default=[], metavar="UNIT",
                      help="show quantities of this unit's dimension in it (e.g. MWh, tCO2e); repeatable")  # fmt: skip
+    run.add_argument("--show", action="append", default=[], metavar="NAMES",
+                     help="the figures to show, comma-separated (e.g. duration,compute,energy_per_query); "
+                     "the default is energy, operational, embodied and total carbon")  # fmt: skip
+    run.add_argument("--all", action="store_true",
+                     help="every figure nnci can derive for each job (JSON and CSV always list them all)")  # fmt: skip
+    run.add_argument("--sources", action="store_true",
+                     help="also print the bibliography: every data source (`@source`) and formula citation the "
+                     "figures shown rest on")  # fmt: skip
     run.add_argument("--rows", action="store_true",
                      help="jobs over a table: one result row per input row, the input's columns first")  # fmt: skip
     run.add_argument("--by", action="append", default=[], metavar="TABLE.COLUMN",
@@ -82,8 +91,23 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("file", metavar="FILE")
     explain.add_argument("target", metavar="NAME.QUANTITY", help="e.g. gpt3.operational or total.energy")
     explain.add_argument("--format", choices=("tree", "json"), default="tree", help="json: the same tree as data")
+    explain.add_argument("--samples", type=_positive, default=None, metavar="N",
+                         help="a figure that reads uncertain inputs is shown as the median and 5th–95th percentiles "
+                         f"of N samples (default {DEFAULT_SAMPLES:,})")  # fmt: skip
+    explain.add_argument("--seed", type=int, default=0, metavar="S", help="the seed of the draws (default 0)")
     _project_options(explain)
     explain.set_defaults(command=_explain)
+
+    sensitivity = commands.add_parser("sensitivity", help="rank the uncertain inputs by the spread of a figure they explain",
+                                      description="Sample every distribution and rank the uncertain inputs by how much "
+                                      "of the spread of NAME.QUANTITY each explains (squared Spearman rank correlation), "
+                                      "with each input's one-at-a-time swing between its 5th and 95th percentiles.")  # fmt: skip
+    sensitivity.add_argument("file", metavar="FILE")
+    sensitivity.add_argument("target", metavar="NAME.QUANTITY", help="e.g. gpt3.total or total.operational")
+    sensitivity.add_argument("--format", choices=("table", "json"), default="table")
+    _sampling_options(sensitivity, required=True)
+    _project_options(sensitivity)
+    sensitivity.set_defaults(command=_sensitivity)
 
     compare = commands.add_parser("compare", help="one job under every published method, side by side",
                                   description="Evaluate job NAME with every method (nnci, patterson, llmcarbon, "
@@ -91,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
                                   "and total carbon with the spread between methods.")  # fmt: skip
     compare.add_argument("file", metavar="FILE")
     compare.add_argument("job", metavar="NAME", help="a training or inference block")
+    compare.add_argument("--unit", action="append", default=[], metavar="UNIT",
+                         help="show quantities of this unit's dimension in it (e.g. kWh, kgCO2e); repeatable")  # fmt: skip
     _project_options(compare)
     compare.set_defaults(command=_compare)
 
@@ -121,10 +147,17 @@ def _parser() -> argparse.ArgumentParser:
                                    "compare computed values with `expect` lines; exit 1 if any fails.")  # fmt: skip
     validate.add_argument("paths", nargs="+", metavar="PATH")
     validate.add_argument("--format", choices=("table", "md"), default="table", help="md: a Markdown table")
+    validate.add_argument("--samples", type=_positive, default=DEFAULT_SAMPLES, metavar="N",
+                          help="bounds on statistics of samples (`expect p95(x) <= …`) are judged on N draws "
+                          f"(default {DEFAULT_SAMPLES:,})")  # fmt: skip
+    validate.add_argument("--seed", type=int, default=0, metavar="S", help="the seed of those draws (default 0)")
     _project_options(validate)
     validate.set_defaults(command=_validate)
     _interop_commands(commands)
     _whatif_commands(commands, run, check, explain)
+    from nnci.schedule_cli import add_command as add_schedule
+
+    add_schedule(commands, _project_options, _load)
     return parser
 
 
@@ -173,18 +206,16 @@ def _warn(diagnostics: list[Diagnostic], sources: dict[str, str]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    for unit in args.unit:
-        try:
-            dimension = parse_unit(unit).dimension
-        except UnitError as error:
-            print(f"nnci run: --unit: {error}" + (f" ({error.hint})" if error.hint else ""), file=sys.stderr)
+    show = [name.strip() for item in args.show for name in item.split(",") if name.strip()]
+    for name in show:
+        if name not in JOB_QUANTITIES:
+            hint = did_you_mean(name, JOB_QUANTITIES) or "the figures of a job: " + ", ".join(JOB_QUANTITIES)
+            print(f"nnci run: --show {name}: no job has a quantity `{name}`; {hint}", file=sys.stderr)
             return 2
-        shown = {spec.dim: spec for spec in QUANTITIES.values() if spec.reported}
-        if dimension not in shown:
-            choices = ", ".join(dict.fromkeys(f"{s.dim.describe()} ({s.report_unit})" for s in shown.values()))
-            print(f"nnci run: --unit {unit}: it is not the unit of a figure shown; give a unit of {choices}",
-                  file=sys.stderr)  # fmt: skip
-            return 2
+    figures: Sequence[str] | str = ALL if args.all or (args.format in ("json", "csv") and not show) else show
+    dimensions = _units(args.unit, "run")
+    if dimensions is None:
+        return 2
     program = _load(args, *args.files)
     grouping = _grouping(program, args.by) if args.by else None
     if isinstance(grouping, str):
@@ -200,21 +231,57 @@ def _run(args: argparse.Namespace) -> int:
     plan, engine = api.compile(program, args.samples, args.seed)
     warnings = api.check(program, engine)
     _warn(warnings, program.sources)
-    results = api.evaluate(program, engine, plan)
+    results = api.evaluate(program, engine, plan, figures)
+    _unused_units(dimensions, results, figures)
     if args.rows or grouping:
         tables = output.rows_tables(results, args.unit) if args.rows else []
         if grouping:
             tables.append(output.group_table(results, grouping[0], grouping[1], args.unit))
         print(output.render_tabular(tables, args.format))
     elif args.format == "json":
-        output.write_json(results, args.files, args.unit, sys.stdout.write)
+        references = _bibliography(program, results) if args.sources else None
+        output.write_json(results, args.files, args.unit, sys.stdout.write, references)
     else:
         render = {"table": output.table, "md": output.to_markdown, "csv": output.to_csv}
-        print(render[args.format](results, args.unit))
+        print(render[args.format](results, args.unit, figures))
+    if args.sources and args.format != "json":
+        print("\n" + provenance.render(_bibliography(program, results)))
     found_late = [d for d in engine.diagnostics if d not in warnings]  # faults in some rows, found evaluating
     found_late += _unused_overrides(program, engine, plan.lanes)
     _warn(found_late, program.sources)
     return 1 if any(d.severity == "error" for d in found_late) else 0
+
+
+def _bibliography(program: ir.Program, results: Results) -> list[provenance.Reference]:
+    """The sources beneath every figure shown, traced by an engine that evaluates job by job (a stacked
+    group's figures keep no trace of their own)."""
+    engine = Engine(program)
+    figures = [engine.quantity(job.key, name) for job in results.jobs for name in job.quantities]
+    return provenance.bibliography(program, figures)
+
+
+def _units(units: Sequence[str], command: str) -> dict[str, Dimension] | None:
+    """Each `--unit` with its dimension; None (said) if one is no unit."""
+    dimensions = {}
+    for unit in units:
+        try:
+            dimensions[unit] = parse_unit(unit).dimension
+        except UnitError as error:
+            print(f"nnci {command}: --unit: {error}" + (f" ({error.hint})" if error.hint else ""), file=sys.stderr)
+            return None
+    return dimensions
+
+
+def _unused_units(dimensions: dict[str, Dimension], results: Results, figures: Sequence[str] | str) -> None:
+    """`--unit days` when no figure shown is a time changes nothing: said, with the figures that are."""
+    shown = {QUANTITIES[name].dim for job in results.jobs for name in job.quantities}
+    for unit, dimension in dimensions.items():
+        if dimension in shown:
+            continue
+        having = [n for n in JOB_QUANTITIES if QUANTITIES[n].dim == dimension]
+        hint = (f"add `--show {','.join(having)}`" if having and figures != ALL
+                else "no figure of a job has that dimension")  # fmt: skip
+        print(f"nnci run: --unit {unit}: no figure shown is {dimension.describe()}; {hint}", file=sys.stderr)
 
 
 def _grouping(program: ir.Program, by: Sequence[str]) -> tuple[str, list[str]] | str:
@@ -263,22 +330,74 @@ def _explain(args: argparse.Namespace) -> int:
     key, quantity = found
     plan, engine = api.compile(program)
     _warn(api.check(program, engine), program.sources)
-    render = output.explain_json if args.format == "json" else output.explain
     if row is not None:  # one row of a job over a table, replayed with scalars
         table = program.tables[program.rows_of(key) or ""]
         result = Engine(program, row=row - 1).quantity(key, quantity)
         if args.format == "json":
             about = {"row": row, "table": table.file, "at": str(table.row_span(row - 1))}
-            print(output.explain_json(result, program.sources, about))
+            print(output.explain_json(result, program.sources, about, program))
         else:
             print(f"{key}[{row}]: row {row} of {table.file}, at {table.row_span(row - 1)}")
-            print(output.explain(result, program.sources))
+            print(output.explain(result, program.sources, program))
         return 0
+    if _uncertain_target(program, key):
+        return _explain_sampled(args, program, key, quantity)
     if key == TOTAL:  # a sum over jobs: every job's figure, jobs of one shape evaluated together
         api.evaluate(program, engine, plan)
     else:  # one job: its whole derivation
         engine = Engine(program)
-    print(render(engine.quantity(key, quantity), program.sources))
+    result = engine.quantity(key, quantity)
+    if args.format == "json":
+        print(output.explain_json(result, program.sources, None, program))
+    else:
+        print(output.explain(result, program.sources, program))
+    return 0
+
+
+def _uncertain_target(program: ir.Program, key: ir.BlockKey) -> bool:
+    from nnci.uncertain.sampling import uncertain_blocks
+
+    return any(isinstance(f.expr, ir.Distribution) for b in program.blocks.values() for f in b.fields.values()) and (
+        key in uncertain_blocks(program)
+    )
+
+
+def _explain_sampled(args: argparse.Namespace, program: ir.Program, key: ir.BlockKey, quantity: str) -> int:
+    """A figure that reads uncertain inputs: the tree of medians, each sampled figure with its interval."""
+    from nnci.uncertain import explain
+
+    samples = args.samples or DEFAULT_SAMPLES
+    _plan, engine = api.compile(program, samples, args.seed)
+    annotated = explain.medians(engine.quantity(key, quantity), samples)
+    assert engine.sampler is not None
+    if args.format == "json":
+        sampling = {"samples": samples, "seed": args.seed, "numpy": engine.sampler.numpy_version}
+        about: dict[str, object] = {"sampling": sampling}
+        print(
+            output.explain_json(annotated.tree, program.sources, about, program, explain.json_extra(program, annotated))
+        )
+    else:
+        print(f"Monte Carlo: {samples:,} samples, seed {args.seed} (numpy {engine.sampler.numpy_version}); "
+              "each sampled figure is its median")  # fmt: skip
+        print(output.explain(annotated.tree, program.sources, program, explain.annotator(program, annotated)))
+    return 0
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from nnci.uncertain import report, sensitivity
+
+    program = _load(args, args.file)
+    found = _target(program, args.target)
+    if isinstance(found, str):
+        print(f"nnci sensitivity: {found}", file=sys.stderr)
+        return 2
+    _plan, engine = api.compile(program, args.samples, args.seed)  # refuses what cannot be sampled
+    _warn(api.check(program, engine), program.sources)
+    ranking = sensitivity.rank(program, *found, args.samples, args.seed)
+    if isinstance(ranking, Unknown):
+        print(f"nnci sensitivity: {ranking.label} is unknown: {output.unknown_reason(ranking)}", file=sys.stderr)
+        return 1
+    print(report.sensitivity_json(ranking) if args.format == "json" else report.sensitivity_table(ranking))
     return 0
 
 
@@ -305,6 +424,8 @@ def _target(program: ir.Program, target: str) -> tuple[ir.BlockKey, str] | str:
     alias, _, rest = target.partition(".")
     if alias in program.aliases and rest:
         target = f"{program.aliases[alias]}.{rest}"
+    if target in program.figures:  # `figure ratio = a / b`, or an expression an `expect` line states
+        return ir.FIGURE, target
     name, _, quantity = target.rpartition(".")
     if target == "total" or name == "":
         return f"`{target}` is not a quantity: write `block.quantity`, e.g. `total.energy`"
@@ -329,6 +450,14 @@ def _target(program: ir.Program, target: str) -> tuple[ir.BlockKey, str] | str:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    units = _units(args.unit, "compare")
+    if units is None:
+        return 2
+    wrong = [u for u, d in units.items() if d not in {QUANTITIES[n].dim for n in REPORTED}]
+    if wrong:
+        print(f"nnci compare: --unit {wrong[0]}: the figures compared are energy and carbon; give a unit of one "
+              "of those (kWh, MWh, kgCO2e, tCO2e)", file=sys.stderr)  # fmt: skip
+        return 2
     program = _load(args, args.file)
     _warn(api.check(program), program.sources)
     key = next((k for k in program.jobs if str(k) == args.job), None)
@@ -338,7 +467,7 @@ def _compare(args: argparse.Namespace) -> int:
             f"nnci compare: no training or inference block `{args.job}` in {args.file} (jobs: {jobs})", file=sys.stderr
         )
         return 2
-    print(output.comparison_table(args.job, compare(program, key), Engine(program).method_of(key, None)))
+    print(output.comparison_table(args.job, compare(program, key), Engine(program).method_of(key, None), args.unit))
     return 0
 
 
@@ -393,7 +522,7 @@ def _validate(args: argparse.Namespace) -> int:
             broken += 1
             reports.append(render_all(error.diagnostics, error.sources))
             continue
-        results = api.evaluate(program, engine, plan)
+        results = api.evaluate(program, engine, plan, samples=args.samples, seed=args.seed)
         rows += output.validation_rows(str(file), results.expects)
         failures = [output.expectation_diagnostic(e) for e in results.expects if not e.passed]
         failed += len(failures)
@@ -449,6 +578,7 @@ def _whatif_commands(commands: Any, *with_set: argparse.ArgumentParser) -> None:
     report.add_argument("--equivalents", default=None, metavar="SET",
                         help="which source's equivalence factors to use (epa, desnz, green-algorithms; default epa)")  # fmt: skip
     _set_option(report)
+    _sampling_options(report, required=False)
     _project_options(report)
     report.set_defaults(command=_report)
 
@@ -492,13 +622,15 @@ def _written(args: argparse.Namespace, text: str) -> int:
     return 0
 
 
-def _evaluated(args: argparse.Namespace, files: Sequence[str], overrides: Sequence[str]) -> Any:
+def _evaluated(
+    args: argparse.Namespace, files: Sequence[str], overrides: Sequence[str], figures: Sequence[str] | str = ()
+) -> Any:
     program = api.load(*files, allow_imports=args.allow_import, max_file_bytes=args.max_file_bytes,
                        overrides=overrides)  # fmt: skip
-    plan, engine = api.compile(program)
+    plan, engine = api.compile(program, getattr(args, "samples", None), getattr(args, "seed", 0))
     warnings = api.check(program, engine)
     _warn(warnings, program.sources)
-    results = api.evaluate(program, engine, plan)
+    results = api.evaluate(program, engine, plan, figures)
     late = [d for d in engine.diagnostics if d not in warnings] + _unused_overrides(program, engine, plan.lanes)
     _warn(late, program.sources)
     return results
@@ -516,7 +648,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.equivalents is not None and args.equivalents not in report.EQUIVALENT_SETS:
         print(f"nnci report: --equivalents: choose one of {', '.join(report.EQUIVALENT_SETS)}", file=sys.stderr)
         return 2
-    results = _evaluated(args, args.files, args.set)
+    results = _evaluated(args, args.files, args.set, ALL)  # the report's table lists every figure, totals too
     statement = report.build(results, args.files, args.equivalents or report.DEFAULT_EQUIVALENTS)
     return _written(args, report.render(statement, args.format))
 

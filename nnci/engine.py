@@ -18,11 +18,12 @@ import attrs
 from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic, Span, source_lines
 from nnci.formulas import formulas_for
-from nnci.formulas.registry import Formula, Item, NotApplicable, Noted, Skip
+from nnci.formulas.registry import Formula, Item, NotApplicable, Noted, OutsideData, Skip
 from nnci.quantity import DimensionError, Quantity
 from nnci.schema import AGGREGATES, COUNTED, JOB_KINDS, ROLES, SCHEMA, article
+from nnci.series import is_series
 from nnci.uncertain.distributions import DISTRIBUTIONS, BadParameters
-from nnci.units import DIMENSIONLESS, display_unit
+from nnci.units import DIMENSIONLESS, TIME, display_unit
 
 if TYPE_CHECKING:
     from nnci.uncertain.sampling import Sampler
@@ -42,7 +43,7 @@ class Derivation:
 
     @property
     def label(self) -> str:
-        return f"{self.block}.{self.name}"
+        return self.name if self.block == ir.FIGURE else f"{self.block}.{self.name}"
 
 
 @attrs.frozen
@@ -57,7 +58,7 @@ class Unknown:
 
     @property
     def label(self) -> str:
-        return f"{self.block}.{self.name}"
+        return self.name if self.block == ir.FIGURE else f"{self.block}.{self.name}"
 
 
 Result = Derivation | Unknown
@@ -159,6 +160,8 @@ class Engine:
     def _derive(self, key: ir.BlockKey, name: str, method: str | None) -> Result:
         if key == ir.TOTAL:
             return self._total(name)
+        if key == ir.FIGURE:
+            return self._figure(name)
         block = self.program.blocks[key]
         field = block.fields.get(name)
         if field is not None:
@@ -216,6 +219,12 @@ class Engine:
             return Unknown(key, formula.output, tuple(dict.fromkeys(missing)), faults[0], fault=True)
         if missing:
             return Unknown(key, formula.output, tuple(dict.fromkeys(missing)))
+        if not formula.takes_series and _has_series(kwargs.values()):
+            block = self.program.blocks.get(key)
+            if block is not None and block.kind in JOB_KINDS:  # the formula over time needs the job's start
+                return Unknown(key, formula.output, (f"{key}.start",))
+            return Unknown(key, formula.output, (f"{key}.{formula.output} (an input varies in time; only a job's "
+                                                 "carbon is integrated over time)",))  # fmt: skip
         try:
             with arrays.quiet():
                 raw = formula.fn(**kwargs)
@@ -223,6 +232,8 @@ class Engine:
             return Unknown(key, formula.output, ())
         except NotApplicable as error:
             return Unknown(key, formula.output, (f"{key}: {error}",))
+        except OutsideData as error:
+            return self._outside(key, formula, error)
         except ZeroDivisionError:
             return self._fault(key, formula, [0], None, "divides by zero", deps)
         except OverflowError:
@@ -242,6 +253,21 @@ class Engine:
             value = arrays.unknown_in(value, bad)
             note = "; ".join(n for n in (note, f"unknown in {arrays.rows_text(bad, count)}") if n)
         return Derivation(key, formula.output, Quantity(value, formula.dim), formula, tuple(deps), note=note)
+
+    def _outside(self, key: ir.BlockKey, formula: Formula, error: OutsideData) -> Unknown:
+        """A job over a series whose interval the data does not cover: an error where its start is
+        written (the first such row's cell for a job over a table), and the figure unknown."""
+        block = self.program.blocks.get(key)
+        span = None
+        if block is not None:
+            field = block.fields.get("start") or block.fields.get("duration")
+            span = field.span if field is not None else block.span
+            if field is not None and isinstance(field.expr, ir.ColumnRef) and error.rows and self.row is None:
+                span = self.program.tables[field.expr.table].columns[field.expr.column].cell_span(error.rows[0])
+        shown = key if key.module != ir.PLAN_MODULE else key.name.split("+")[0]
+        message = f"`{shown}` {error.what}"
+        self._add(Diagnostic("E411", message, span, notes=error.notes, help=error.help))
+        return Unknown(key, formula.output, (f"{key}.{formula.output}",), message, fault=True)
 
     def _fault(
         self,
@@ -324,6 +350,18 @@ class Engine:
         field = self.program.blocks[key].fields.get("role")
         return field.expr.value if field is not None and isinstance(field.expr, ir.Text) else ROLES[0]
 
+    def _figure(self, name: str) -> Result:
+        """A figure derived from others (`figure ratio = serve.total / train.total`), traced like any other."""
+        figure = self.program.figures[name]
+        try:
+            value, deps = self.evaluate(figure.expr, None, None)
+        except _Missing as error:
+            return Unknown(ir.FIGURE, name, error.unknown.missing, error.unknown.reason, error.unknown.fault)
+        except EvalError as error:
+            self._report(error)
+            return Unknown(ir.FIGURE, name, (f"{name} (could not be computed)",), f"{error} at {error.span}", True)
+        return Derivation(ir.FIGURE, name, value, None, tuple(deps), figure.span)
+
     def _total(self, name: str) -> Result:
         values: list[Quantity] = []
         deps: list[Derivation] = []
@@ -383,6 +421,9 @@ class Engine:
             return self._distribution(expr, [self._eval(a, block, deps, method) for a in expr.args])
         if isinstance(expr, ir.ColumnRef):
             column = self.program.tables[expr.table].columns[expr.column]
+            if expr.instants:  # `start = jobs.start`: the cells as seconds since 1970
+                instants = self.program.instants[expr.table, expr.column]
+                return Quantity(instants if self.row is None else float(instants[self.row]), TIME)
             values = column.values if self.row is None else float(column.values[self.row])
             return Quantity(values, column.dimension or DIMENSIONLESS)
         if isinstance(expr, ir.RowIndicator):
@@ -485,6 +526,17 @@ class Engine:
     def _add(self, diagnostic: Diagnostic) -> None:
         if diagnostic not in self.diagnostics:
             self.diagnostics.append(diagnostic)
+
+
+def _has_series(values: Any) -> bool:
+    """Whether a formula's inputs hold a series (directly, or as the value of a map entry)."""
+    for value in values:
+        if isinstance(value, list):
+            if any(is_series(item.value) or is_series(item.weight) for item in value):
+                return True
+        elif is_series(value):
+            return True
+    return False
 
 
 def samples_text(bad: list[int], value: Any) -> str:

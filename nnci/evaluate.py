@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -12,8 +13,8 @@ from nnci import arrays, ir
 from nnci.engine import Derivation, Engine, Result, Unknown
 from nnci.plan import PLAN_MODULE, Group, Plan, compile_plan
 from nnci.quantity import Quantity
-from nnci.schema import ADDITIVE, METHODS, REPORTED, REPORTED_IF_KNOWN
-from nnci.uncertain.sampling import Summary, summarise
+from nnci.schema import ADDITIVE, METHODS, REPORTED, REPORTED_IF_KNOWN, SCHEMA
+from nnci.uncertain.sampling import DEFAULT_SAMPLES, Summary, summarise
 from nnci.units import unit_factor
 
 
@@ -41,6 +42,8 @@ class ExpectResult:
     def passed(self) -> bool:
         if not isinstance(self.computed, Derivation):
             return False
+        if self.expect.statistic is not None:  # a bound: `p95(x) <= 600 tCO2e`
+            return bool(holds(self.expect.op, self.computed.value.magnitude, self.expected.magnitude))
         return bool(
             abs(self.computed.value.magnitude - self.expected.magnitude) <= self.tolerance.magnitude * (1 + 1e-12)
         )
@@ -52,8 +55,14 @@ class ExpectResult:
         return float(self.computed.value.magnitude / self.expected.magnitude)
 
 
+class UnknownQuantity(LookupError):
+    """Raised by `Results.quantity` for a figure nnci cannot derive: the message says what is missing."""
+
+
 @attrs.frozen
 class Results:
+    """Every job's figures, the totals and the expectations; `quantity()` gives any figure of any block."""
+
     program: ir.Program
     jobs: tuple[JobResult, ...]
     total: dict[str, Result]
@@ -63,6 +72,53 @@ class Results:
     # and how many times each is counted (a job over a table counts it once per row)
     charged_in_full_by_several: tuple[tuple[ir.BlockKey, tuple[str, ...], int], ...] = ()
     sampling: Sampled | None = None  # with --samples: the figures above are medians; here their summaries
+    derived: dict[str, Result] = attrs.field(factory=dict)  # the named figures (`figure x = a / b`)
+
+    def figure(self, block: str, name: str | None = None) -> Result:
+        """The derivation of a quantity of a block (`"serve"`, `"hw.h100_sxm"`, `"total"`), or of a named
+        figure (`figure("serving_vs_training")`), or why it is unknown. A job over a table gives the sum
+        over its rows (or, for a PUE, its one value)."""
+        if name is None:
+            if block not in self.derived:
+                raise KeyError(f"no figure `{block}` (figures: {', '.join(self.derived) or 'none'})")
+            return self.derived[block]
+        key = self._key(block)
+        job = next((j for j in self.jobs if j.key == key), None)
+        if job is not None and name in job.quantities:
+            return job.quantities[name]
+        if key == ir.TOTAL and name in self.total:
+            return self.total[name]
+        kind = "inference" if key == ir.TOTAL else self.program.blocks[key].kind
+        if name not in SCHEMA[kind] or SCHEMA[kind][name].type != "quantity":
+            names = [n for n, spec in SCHEMA[kind].items() if spec.type == "quantity"]
+            raise KeyError(f"{kind} `{block}` has no quantity `{name}` (it has: {', '.join(names)})")
+        if key == ir.TOTAL and name not in ADDITIVE:
+            raise KeyError(f"`total.{name}` is not a sum over jobs (total names: {', '.join(ADDITIVE)})")
+        result = self.engine.quantity(key, name)
+        table = self.program.rows_of(key)
+        return summed(result, self.program.tables[table].rows) if table is not None else result
+
+    def quantity(self, block: str, name: str | None = None) -> Quantity:
+        """A figure's value: `results.quantity("serve", "energy_per_query").to("Wh/query")`. Raises
+        `UnknownQuantity`, naming the inputs that would allow it, when nnci cannot derive it."""
+        result = self.figure(block, name)
+        if isinstance(result, Unknown):
+            from nnci.output import unknown_reason
+
+            raise UnknownQuantity(f"{result.label} is unknown: {unknown_reason(result)}")
+        return result.value
+
+    def _key(self, block: str) -> ir.BlockKey:
+        if block == "total":
+            return ir.TOTAL
+        alias, _, rest = block.partition(".")
+        if rest and alias in self.program.aliases:
+            block = f"{self.program.aliases[alias]}.{rest}"
+        key = next((k for k in self.program.blocks if str(k) == block), None)
+        if key is None or "#" in key.name:
+            roots = ", ".join(str(k) for k in self.program.roots)
+            raise KeyError(f"no block `{block}` (blocks: {roots}; or `total`)")
+        return key
 
 
 @attrs.frozen
@@ -78,22 +134,89 @@ class Sampled:
         return self.summaries.get((block, name))
 
 
-def evaluate(program: ir.Program, engine: Engine | None = None, plan: Plan | None = None) -> Results:
-    """`engine` (built on `plan.program`) may be the one that checked the program, so nothing is derived twice."""
+ALL = "all"  # every quantity a job has, where known: `evaluate(..., figures=ALL)`
+
+
+def figure_names(kind: str, figures: Sequence[str] | str) -> list[str]:
+    """The quantities of a job of `kind` asked for beyond the reported ones, in the order declared."""
+    names = [n for n, spec in SCHEMA[kind].items() if spec.type == "quantity"]
+    if figures == ALL:
+        return names
+    return [n for n in figures if n in names]
+
+
+def evaluate(
+    program: ir.Program,
+    engine: Engine | None = None,
+    plan: Plan | None = None,
+    figures: Sequence[str] | str = (),
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+) -> Results:
+    """`engine` (built on `plan.program`) may be the one that checked the program, so nothing is derived twice.
+    `figures` names quantities to derive for every job beside the reported ones (`duration`, `compute`,
+    ...; those a job has, known or not), or `ALL`: every quantity each job has, where known. Bounds on
+    statistics of samples (`expect p95(x) <= …`) are judged on `samples` draws from `seed`."""
     plan = plan or compile_plan(program)
     engine = engine or Engine(plan.program)
     done: dict[ir.BlockKey, JobResult] = {}
     for group in plan.groups:
-        lanes = _lanes(program, plan, engine, group) if group.stacked is not None else None
+        lanes = _lanes(program, plan, engine, group, figures) if group.stacked is not None else None
         if lanes is None:  # one by one (also when a stacked group has an unknown: its messages name each job)
-            lanes = [_job(program, engine, key) for key in group.jobs]
+            lanes = [_job(program, engine, key, figures) for key in group.jobs]
         done.update((job.key, job) for job in lanes)
     jobs = tuple(done[key] for key in program.jobs)
-    total = _totals(engine, jobs)
+    total = _totals(engine, jobs, figures)
+    derived = {name: engine.quantity(ir.FIGURE, name) for name, figure in program.figures.items() if figure.named}
     if engine.sampler is not None:
-        return _summarised(program, jobs, total, engine)
-    expects = tuple(e for e in (_expect(engine, expect) for expect in program.expects) if e is not None)
-    return Results(program, jobs, total, expects, engine, _charged_in_full_by_several(program, engine, jobs))
+        return attrs.evolve(_summarised(program, jobs, total, engine), derived=derived)
+    expects = tuple(
+        e for e in (_expect(engine, expect) for expect in program.expects if expect.statistic is None) if e is not None
+    )
+    bounds = [expect for expect in program.expects if expect.statistic is not None]
+    if bounds:
+        expects += _bounds(program, engine, bounds, samples, seed)
+    charged = _charged_in_full_by_several(program, engine, jobs)
+    return Results(program, jobs, total, expects, engine, charged, derived=derived)
+
+
+def _bounds(
+    program: ir.Program, engine: Engine, bounds: list[ir.Expect], samples: int, seed: int
+) -> tuple[ExpectResult, ...]:
+    """Bounds on statistics of samples (`expect p95(x) <= 600 tCO2e`), judged on one Monte Carlo run of
+    `samples` draws from `seed`; the tolerance text says which."""
+    from nnci.uncertain.sampling import Sampler, unsampled_tables
+
+    refused = unsampled_tables(program)
+    sampled = Engine(program, sampler=Sampler(samples, seed)) if not refused else None
+    results = []
+    for expect in bounds:
+        expected = engine.try_evaluate(expect.value, None)
+        if not isinstance(expected, Quantity):
+            continue
+        computed: Result
+        if sampled is None:
+            reason = "a job over a table that reads an uncertain input cannot be sampled yet (E410)"
+            computed = Unknown(expect.block, expect.quantity, (f"{expect.block}.{expect.quantity}",), reason)
+        else:
+            computed = sampled.quantity(expect.block, expect.quantity)
+        if isinstance(computed, Derivation):
+            statistic = summarise(computed.value.magnitude, samples).statistic(expect.statistic or "p50")
+            computed = attrs.evolve(computed, value=Quantity(statistic, computed.value.dimension), inputs=())
+        text = f"{expect.statistic} of {samples:,} samples, seed {seed}"
+        results.append(ExpectResult(expect, expected, Quantity(0.0, expected.dimension), text, computed))
+    return tuple(results)
+
+
+def holds(op: str, left: Any, right: Any) -> Any:
+    """A comparison of magnitudes (`<=`, `<`, `>=`, `>`)."""
+    if op == "<=":
+        return left <= right
+    if op == "<":
+        return left < right
+    if op == ">=":
+        return left >= right
+    return left > right
 
 
 def _summarised(program: ir.Program, jobs: tuple[JobResult, ...], total: dict[str, Result], engine: Engine) -> Results:
@@ -142,15 +265,20 @@ def _charged_in_full_by_several(
     return tuple(found)
 
 
-def _totals(engine: Engine, jobs: tuple[JobResult, ...]) -> dict[str, Result]:
-    """The sums over jobs of the reported figures, from the jobs' own results (and remembered, for
-    `total.*` in expectations): each correctly rounded, unknown if any job's is."""
+def _totals(engine: Engine, jobs: tuple[JobResult, ...], figures: Sequence[str] | str = ()) -> dict[str, Result]:
+    """The sums over jobs of the reported figures (and of the other figures asked for that add up), from
+    the jobs' own results (and remembered, for `total.*` in expectations): each correctly rounded,
+    unknown if any job's is. A figure only some kinds of job have (queries) sums over those."""
     totals: dict[str, Result] = {}
-    for name in (*REPORTED, *REPORTED_IF_KNOWN):
-        results = [job.quantities.get(name) for job in jobs]
-        if name in REPORTED_IF_KNOWN and not all(isinstance(r, Derivation) for r in results):
+    asked = [n for n in (figures if figures != ALL else ADDITIVE) if n in ADDITIVE and n not in REPORTED]
+    for name in dict.fromkeys((*REPORTED, *REPORTED_IF_KNOWN, *asked)):
+        having = [job for job in jobs if name in SCHEMA[job.kind]]
+        if name not in REPORTED and not having:
             continue
-        if not jobs or not all(isinstance(r, Derivation) for r in results):
+        results = [job.quantities.get(name) for job in having]
+        if not having or not all(isinstance(r, Derivation) for r in results):
+            if name in REPORTED_IF_KNOWN or (figures == ALL and name not in REPORTED):
+                continue  # shown where known
             totals[name] = engine.quantity(ir.TOTAL, name)  # says what is missing, as `total.*` does
             continue
         known = [r for r in results if isinstance(r, Derivation)]
@@ -192,9 +320,9 @@ def compare(program: ir.Program, job: ir.BlockKey) -> list[tuple[str, dict[str, 
     return rows
 
 
-def _job(program: ir.Program, engine: Engine, key: ir.BlockKey) -> JobResult:
+def _job(program: ir.Program, engine: Engine, key: ir.BlockKey, figures: Sequence[str] | str = ()) -> JobResult:
     block = program.blocks[key]
-    quantities = _reported(engine, key)
+    quantities = _reported(engine, key, figures)
     notes = {name: tuple((n.label, n.note or "") for n in noted(r)) for name, r in quantities.items()}
     table = program.rows_of(key)
     if table is None:
@@ -204,13 +332,16 @@ def _job(program: ir.Program, engine: Engine, key: ir.BlockKey) -> JobResult:
     return JobResult(key, block.kind, sums, block.citations, rows, quantities, notes)
 
 
-def _lanes(program: ir.Program, plan: Plan, engine: Engine, group: Group) -> list[JobResult] | None:
+def _lanes(
+    program: ir.Program, plan: Plan, engine: Engine, group: Group, figures: Sequence[str] | str = ()
+) -> list[JobResult] | None:
     """Each job's figures from the group's stacked job; None when some figure is unknown or faulty."""
     assert group.stacked is not None
-    stacked = _reported(engine, group.stacked)
+    stacked = _reported(engine, group.stacked, figures)
     if any(not isinstance(r, Derivation) or arrays.bad_rows(r.value.magnitude) for r in stacked.values()):
         return None
-    unknown = [engine.quantity(group.stacked, n) for n in REPORTED_IF_KNOWN if n not in stacked]
+    kind = plan.program.blocks[group.stacked].kind
+    unknown = [engine.quantity(group.stacked, n) for n in _optional(kind, figures) if n not in stacked]
     if any(isinstance(r, Unknown) and r.fault for r in unknown):
         return None
     noted_nodes = {name: [(n.block, n.name, n.note or "") for n in noted(r)] for name, r in stacked.items()}
@@ -280,13 +411,24 @@ def summed(result: Result, rows: int) -> Result:
     return Derivation(result.block, result.name, value, result.formula, (result,), note=f"Σ over {rows:,} rows")
 
 
-def _reported(engine: Engine, key: ir.BlockKey) -> dict[str, Result]:
-    """The four reported quantities, and the optional ones (net operational carbon) when known."""
+def _optional(kind: str, figures: Sequence[str] | str) -> list[str]:
+    """The quantities a job shows only where known: net operational carbon, water; with `ALL`, every other."""
+    extra = [n for n in figure_names(kind, ALL) if n not in REPORTED] if figures == ALL else []
+    return list(dict.fromkeys([*REPORTED_IF_KNOWN, *extra]))
+
+
+def _reported(engine: Engine, key: ir.BlockKey, figures: Sequence[str] | str = ()) -> dict[str, Result]:
+    """The reported quantities, the optional ones when known, and the figures asked for by name (known or not)."""
+    kind = engine.program.blocks[key].kind
     quantities = {name: engine.quantity(key, name) for name in REPORTED}
-    for name in REPORTED_IF_KNOWN:
+    for name in _optional(kind, figures):
         result = engine.quantity(key, name)
         if isinstance(result, Derivation):
             quantities[name] = result
+    if figures != ALL:
+        for name in figure_names(kind, figures):
+            if name not in quantities:
+                quantities[name] = engine.quantity(key, name)
     return quantities
 
 

@@ -37,6 +37,9 @@ class _Comments:
     blank_after: frozenset[int]  # standalone comments followed by a blank line (which detaches a `##` doc)
 
 
+Statement = ast.Import | ast.Block | ast.Expect | ast.Check | ast.Figure
+
+
 def format_module(module: ast.Module, text: str | None) -> str:
     """The canonical text of a module. `text` is the source it was parsed from; None for a module
     built by a program (nnci/interop/printer.py), whose comments at column 1 stand on their own
@@ -48,7 +51,7 @@ def format_module(module: ast.Module, text: str | None) -> str:
         printer.comments_before(header)
         printer.line(f"nnci {module.version}", header)
         printer.blank()
-    statements: list[ast.Import | ast.Block | ast.Expect] = [*module.imports, *module.blocks, *module.expects]
+    statements: list[Statement] = [*module.imports, *module.blocks, *module.expects, *module.checks, *module.figures]
     statements.sort(key=lambda s: (s.span.line, s.span.column))
     previous: str | None = None
     for statement in statements:
@@ -64,6 +67,11 @@ def format_module(module: ast.Module, text: str | None) -> str:
         elif isinstance(statement, ast.Expect):
             last = (statement.tolerance or statement.value).span.end_line  # the statement's span runs on
             printer.line(_expect(statement), statement.span.line, last)  # over the newline and comments after it
+        elif isinstance(statement, ast.Check):
+            printer.line(_check(statement), statement.span.line, statement.condition.span.end_line)
+        elif isinstance(statement, ast.Figure):
+            printer.line(f"figure {statement.name} = {_expr(statement.value)}", statement.span.line,
+                         statement.value.span.end_line)  # fmt: skip
         else:
             _block(printer, statement)
         previous = kind
@@ -79,7 +87,7 @@ def _placed(module: ast.Module) -> _Comments:
     for comment in module.comments:
         (trailing if comment.column > 1 else standalone)[comment.line] = comment.text
     used = set(standalone) | {module.header_line or 0}
-    statements: list[ast.Import | ast.Block | ast.Expect] = [*module.imports, *module.blocks, *module.expects]
+    statements: list[Statement] = [*module.imports, *module.blocks, *module.expects, *module.checks, *module.figures]
     for statement in statements:
         used.update(range(statement.span.line, statement.span.end_line + 1))
         if isinstance(statement, ast.Block):
@@ -158,7 +166,7 @@ def _block(printer: _Printer, block: ast.Block) -> None:
             _field(printer, member)
         else:
             condition = member.condition
-            code = f"check {_expr(condition.left)} {condition.op} {_expr(condition.right)}, {_string(member.message)}"
+            code = _check(member)
             printer.line(code, member.span.line, condition.right.span.end_line)
     printer.comments_before(block.span.end_line)
     printer.indent -= 1
@@ -188,8 +196,17 @@ def _field(printer: _Printer, field: ast.Field) -> None:
 
 
 def _expect(expect: ast.Expect) -> str:
+    if expect.statistic:  # a bound on a statistic of samples: `expect p95(x.y) <= v`
+        return f"expect {expect.statistic}({_expr(expect.target)}) {expect.op} {_expr(expect.value)}"
+    if expect.statistic is not None:  # a bound the resolver refuses (no statistic): kept as written
+        return f"expect {_expr(expect.target)} {expect.op} {_expr(expect.value)}"
     tolerance = f" within {_expr(expect.tolerance)}" if expect.tolerance is not None else ""
-    return f"expect {expect.target.dotted} = {_expr(expect.value)}{tolerance}"
+    return f"expect {_expr(expect.target)} = {_expr(expect.value)}{tolerance}"
+
+
+def _check(check: ast.Check) -> str:
+    condition = check.condition
+    return f"check {_expr(condition.left)} {condition.op} {_expr(condition.right)}, {_string(check.message)}"
 
 
 def _expr(expr: ast.Expr, parent: int = 0, right: bool = False) -> str:
@@ -199,6 +216,8 @@ def _expr(expr: ast.Expr, parent: int = 0, right: bool = False) -> str:
         return expr.dotted
     if isinstance(expr, ast.String):
         return _string(expr.value)
+    if isinstance(expr, ast.DateTime):
+        return expr.text
     if isinstance(expr, ast.MapExpr):
         return "{ " + ", ".join(f"{e.key} = {_expr(e.value)}" for e in expr.entries) + " }" if expr.entries else "{}"
     if isinstance(expr, ast.Call):

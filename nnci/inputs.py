@@ -41,11 +41,16 @@ def check_inputs(program: ir.Program, engine: Engine) -> list[Diagnostic]:
     judged = _judged_jobs(program, engine)
     used: set[tuple[ir.BlockKey, str]] = set()
     for key in judged:
-        for name in FIGURES:
-            if name in SCHEMA[engine.program.blocks[key].kind]:
-                _collect(engine, key, name, used)
-    for expect in program.expects:
+        kind = engine.program.blocks[key].kind
+        for name, spec in SCHEMA[kind].items():
+            if spec.type == "quantity":
+                _collect(engine, key, name, used, closure=name in FIGURES)
+    for expect in program.expects:  # an expectation reads the figure it names, given or derived
+        used.add((expect.block, expect.quantity))
         _collect(engine, expect.block, expect.quantity, used)
+    for name in program.figures:  # `figure ratio = serve.total / train.total`
+        used.add((ir.FIGURE, name))
+        _collect(engine, ir.FIGURE, name, used)
     for key, lanes in judged.items():
         involved: set[tuple[ir.BlockKey, str]] = set()
         out += _disagreements(engine, key, lanes, involved)
@@ -66,18 +71,21 @@ def _judged_jobs(program: ir.Program, engine: Engine) -> dict[ir.BlockKey, tuple
     return {key: tuple(jobs) for key, jobs in judged.items()}
 
 
-def _collect(engine: Engine, key: ir.BlockKey, name: str, used: set[tuple[ir.BlockKey, str]]) -> None:
-    """The fields a figure reads: beneath it when it is known; when it is unknown, every field of the
-    job that its formulas would read (they wait for the input that is missing, they are not silent)."""
+def _collect(
+    engine: Engine, key: ir.BlockKey, name: str, used: set[tuple[ir.BlockKey, str]], closure: bool = True
+) -> None:
+    """The fields a figure reads: beneath it when it is known (a given field does not read itself);
+    when a reported figure is unknown, every field of the job its formulas would read (they wait for
+    the input that is missing, they are not silent)."""
     result = engine.quantity(key, name)
     if isinstance(result, Derivation):
-        stack: list[Derivation] = [result]
+        stack: list[Derivation] = list(result.inputs)
         while stack:
             node = stack.pop()
             used.add((node.block, node.name.partition("[")[0]))
             stack.extend(node.inputs)
         return
-    if key not in engine.program.blocks:
+    if key not in engine.program.blocks or not closure:
         return
     block = engine.program.blocks[key]
     method = engine.method_of(key, None)
@@ -231,7 +239,7 @@ def _unused(
         job = lanes[0]
         span = engine.program.blocks[job].fields[name].span if job in engine.program.blocks else field.span
         more = f" (and {len(lanes) - 1:,} more jobs like it)" if len(lanes) > 1 else ""
-        yield Diagnostic("E421", f"`{job}.{name}` changes no reported figure under method `{method}`{more}", span,
+        yield Diagnostic("E421", f"`{job}.{name}` changes no other figure under method `{method}`{more}", span,
                          severity="warning", help=help)  # fmt: skip
 
 

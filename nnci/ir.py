@@ -7,7 +7,7 @@ quantities stay late-bound (`SelfRef`), so an amend's override flows into what i
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
@@ -29,6 +29,7 @@ class BlockKey(NamedTuple):
 
 
 TOTAL = BlockKey("", "total")  # the pseudo-block that sums every job
+FIGURE = BlockKey("<figure>", "")  # the pseudo-block of figures derived from others (`figure x = a / b`)
 PLAN_MODULE = "<plan>"  # the module of the compiled plan's stacked blocks; no file has this name
 
 
@@ -123,6 +124,7 @@ class ColumnRef:
     table: str
     column: str
     span: Span = attrs.field(eq=False)
+    instants: bool = False  # a column of date-times (`start = jobs.start`): read from `Program.instants`
 
 
 @attrs.frozen
@@ -202,6 +204,19 @@ class Expect:
     tolerance: Expr | None
     target_text: str
     span: Span = attrs.field(eq=False)
+    statistic: str | None = None  # a bound on a statistic of the figure's samples (`p95`), judged by `op`
+    op: str = "="
+
+
+@attrs.frozen
+class Figure:
+    """A figure derived from others: `figure ratio = serve.total / train.total` (named), or the
+    expression an `expect` line states a value for (anonymous: named by its text)."""
+
+    name: str
+    expr: Expr
+    span: Span = attrs.field(eq=False)
+    named: bool = True
 
 
 @attrs.frozen
@@ -213,6 +228,9 @@ class Program:
     aliases: dict[str, str] = attrs.field(factory=dict)  # the root files' import aliases → module keys
     tables: dict[str, Table] = attrs.field(factory=dict)  # imported tables by module key
     warnings: tuple[Diagnostic, ...] = ()  # found while loading and resolving; `check` reports them
+    instants: dict[tuple[str, str], Any] = attrs.field(factory=dict)  # date-time columns as seconds since 1970
+    figures: dict[str, Figure] = attrs.field(factory=dict)  # by name, in the order written
+    checks: tuple[Check, ...] = ()  # `check` lines outside any block
 
     def rows_of(self, key: BlockKey) -> str | None:
         """The table a job stands for one row of, if any."""

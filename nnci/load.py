@@ -29,6 +29,7 @@ from nnci.diagnostics import Diagnostic, Span
 from nnci.resources import std_dir
 
 if TYPE_CHECKING:
+    from nnci.series_read import SeriesTable
     from nnci.table import Table
 
 STD_PREFIX = "std/"
@@ -38,7 +39,8 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 STDIN = "<stdin>"
 UNRESOLVABLE = "its path cannot be resolved (a symlink loop, or a name the system refuses)"
 STDIN_NAMES = ("-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
-TABLE_SUFFIX = ".csv"  # `import "jobs.csv" as jobs`: a table of jobs
+TABLE_SUFFIX = ".csv"  # `import "jobs.csv" as jobs`: a table of jobs (or a series, by its header)
+SERIES_SUFFIX = ".json"  # `import "uk.json" as uk`: the UK Carbon Intensity API's answer, a series
 
 
 @attrs.frozen
@@ -53,6 +55,7 @@ class Program:
     # module key → aliases whose import failed (already reported; references through them are not)
     failed: dict[str, set[str]] = attrs.field(factory=dict)
     tables: dict[str, Table] = attrs.field(factory=dict)  # imported CSV tables by module key
+    series: dict[str, SeriesTable] = attrs.field(factory=dict)  # imported time-indexed files by module key
 
 
 @attrs.frozen
@@ -170,9 +173,10 @@ class _Loader:
         self.keys: dict[Path, str] = {}
         self.failed: dict[str, set[str]] = {}
         self.tables: dict[str, Table] = {}
+        self.series: dict[str, SeriesTable] = {}
 
     def program(self, roots: list[str]) -> Program:
-        return Program(tuple(roots), self.modules, self.imports, self.sources, self.failed, self.tables)
+        return Program(tuple(roots), self.modules, self.imports, self.sources, self.failed, self.tables, self.series)
 
     def project(self, folder: Path) -> Project:
         return project_for(folder, self.allowed, self.max_bytes)
@@ -259,7 +263,7 @@ class _Loader:
     def _follow(self, stmt: ast.Import, frame: _Frame, stack: list[_Frame], on_stack: set[Path]) -> _Frame | None:
         """One import line: the module it names, already loaded or read now (then returned to be followed)."""
         key = frame.key
-        is_table = stmt.path.endswith(TABLE_SUFFIX)
+        is_table = stmt.path.endswith((TABLE_SUFFIX, SERIES_SUFFIX))
         target = import_target(stmt.path, frame.path, stmt.span, suffix="" if is_table else ".nnci")
         resolved = target if isinstance(target, Diagnostic) else _resolved(target)
         if isinstance(resolved, Path) and resolved in on_stack:
@@ -292,13 +296,24 @@ class _Loader:
         return child
 
     def _table(self, text: str, path: Path, stmt: ast.Import, importer: str) -> None:
-        """A CSV table of jobs: read, typed and checked cell by cell (nnci.table)."""
+        """A CSV table of jobs: read, typed and checked cell by cell (nnci.table); or, when its header
+        names a time column (or it is JSON), a file of series (nnci.series_read)."""
+        from nnci.series_read import looks_like_series, read_series
         from nnci.table import read_table
 
         key = _module_key(path)
         text = text.removeprefix("\ufeff")  # as the reader sees it, so carets stand under their cells
         self.keys[path] = key
         self.sources[key] = text
+        if path.suffix == SERIES_SUFFIX or looks_like_series(text):
+            series, found = read_series(text, key)
+            self.diagnostics.extend(found)
+            if series is None:
+                self.failed.setdefault(importer, set()).add(stmt.alias)
+                return
+            self.series[key] = series
+            self.imports[importer][stmt.alias] = key
+            return
         table, problems = read_table(text, key)
         self.diagnostics.extend(problems)
         if table is None:

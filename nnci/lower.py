@@ -29,7 +29,7 @@ BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^"}
 def lower(tree: lark.Tree, file: str, comments: tuple[ast.Comment, ...] = ()) -> tuple[ast.Module, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     version = header_line = None
-    imports, blocks, expects = [], [], []
+    imports, blocks, expects, checks, figures = [], [], [], [], []
     docs = _doc_comments(comments)
     for child in tree.children:
         assert _is_tree(child)
@@ -47,9 +47,17 @@ def lower(tree: lark.Tree, file: str, comments: tuple[ast.Comment, ...] = ()) ->
                 blocks.append(_block(child, file, docs))
             elif kind == "expect_stmt":
                 expects.append(_expect(child, file))
+            elif kind == "expect_bound":
+                expects.append(_expect_bound(child, file))
+            elif kind == "check_line":
+                checks.append(_check(child.children[0], file))
+            elif kind == "figure_stmt":
+                name, value = child.children
+                figures.append(ast.Figure(str(name), _expr(value, file), _span(child, file)))
         except TooDeep as error:
             diagnostics.append(too_deep(error.span))
-    module = ast.Module(file, version, tuple(imports), tuple(blocks), tuple(expects), comments, header_line)
+    module = ast.Module(file, version, tuple(imports), tuple(blocks), tuple(expects), comments, header_line,
+                        tuple(checks), tuple(figures))  # fmt: skip
     return module, diagnostics
 
 
@@ -109,7 +117,25 @@ def _block(tree: lark.Tree, file: str, docs: dict[int, str]) -> ast.Block:
 def _expect(tree: lark.Tree, file: str) -> ast.Expect:
     target, value, *rest = tree.children
     tolerance = _expr(rest[0].children[0], file) if rest else None
-    return ast.Expect(_ref(target, file), _expr(value, file), tolerance, _span(tree, file))
+    return ast.Expect(_expr(target, file), _expr(value, file), tolerance, _span(tree, file))
+
+
+def _check(tree: lark.Tree, file: str) -> ast.Check:
+    comparison, message = tree.children
+    return ast.Check(_comparison(comparison, file), _string(message), _span(tree, file))
+
+
+def _expect_bound(tree: lark.Tree, file: str) -> ast.Expect:
+    left, op, value = tree.children
+    return bound(_expr(left, file), str(op), _expr(value, file), _span(tree, file))
+
+
+def bound(left: ast.Expr, op: str, value: ast.Expr, span: Span) -> ast.Expect:
+    """`expect p95(x.y) <= v`: a bound on a statistic of one figure's samples. Any other left side keeps
+    an empty statistic, which the resolver reports (it says what a bound is written as)."""
+    if isinstance(left, ast.Call) and len(left.args) == 1 and isinstance(left.args[0], ast.Ref):
+        return ast.Expect(left.args[0], value, None, span, left.func, op)
+    return ast.Expect(left, value, None, span, "", op)
 
 
 def _comparison(tree: lark.Tree, file: str) -> ast.Comparison:
@@ -140,6 +166,8 @@ def _expr(node: lark.Tree | lark.Token, file: str, depth: int = 0) -> ast.Expr:
         return _ref(node, file)
     if kind == "string":
         return ast.String(_string(node.children[0]), span)
+    if kind == "datetime":
+        return ast.DateTime(str(node.children[0]), span)
     if kind == "map":
         entries = []
         for entry in node.children:
@@ -224,6 +252,8 @@ class Reductions:
         self.imports: list[ast.Import] = []
         self.blocks: list[ast.Block] = []
         self.expects: list[ast.Expect] = []
+        self.checks: list[ast.Check] = []
+        self.figures: list[ast.Figure] = []
         self.diagnostics: list[Diagnostic] = []
         self.docs: dict[int, str] = {}  # `##` comments by line, filled in as the lexer meets them
         self.compound = 0  # compound expressions built so far: fewer than MAX_DEPTH cannot be too deep
@@ -231,7 +261,7 @@ class Reductions:
 
     def module(self, comments: tuple[ast.Comment, ...]) -> ast.Module:
         return ast.Module(self.file, self.version, tuple(self.imports), tuple(self.blocks), tuple(self.expects),
-                          comments, self.header_line)  # fmt: skip
+                          comments, self.header_line, tuple(self.checks), tuple(self.figures))  # fmt: skip
 
     def _deep(self) -> bool:
         """Whether the statement just reduced may hold an expression nested more than MAX_DEPTH deep
@@ -347,10 +377,39 @@ class Reductions:
                     if tolerance is not None:
                         _check_depth(tolerance, 0)
                     _check_depth(kids[3][0], 0)
+                    _check_depth(kids[1][0], 0)
                 except TooDeep as error:
                     self.diagnostics.append(too_deep(error.span))
                     return (None, start, end)
             expects.append(ast.Expect(kids[1][0], kids[3][0], tolerance, span(start, end)))
+            return (None, start, end)
+
+        def expect_bound(kids: list[Entry]) -> Entry:  # "expect" expr COMPARE expr _NL
+            start, end = kids[0][1], kids[-1][2]
+            if self._deep():
+                try:
+                    _check_depth(kids[3][0], 0)
+                except TooDeep as error:
+                    self.diagnostics.append(too_deep(error.span))
+                    return (None, start, end)
+            expect = bound(kids[1][0], str(kids[2][0]), kids[3][0], span(start, end))
+            expects.append(expect)
+            return (None, start, end)
+
+        def check_line(kids: list[Entry]) -> Entry:  # a `check` outside any block
+            checks_made[1] = checks_made[0]  # it belongs to no block
+            self.checks.append(kids[0][0])
+            return (None, kids[0][1], kids[-1][2])
+
+        def figure_stmt(kids: list[Entry]) -> Entry:  # "figure" NAME "=" expr _NL
+            start, end = kids[0][1], kids[-1][2]
+            if self._deep():
+                try:
+                    _check_depth(kids[3][0], 0)
+                except TooDeep as error:
+                    self.diagnostics.append(too_deep(error.span))
+                    return (None, start, end)
+            self.figures.append(ast.Figure(kids[1][0], kids[3][0], span(start, end)))
             return (None, start, end)
 
         def second(kids: list[Entry]) -> Entry:  # tolerance: "within" expr; base: "=" dotted
@@ -376,6 +435,10 @@ class Reductions:
         def string(kids: list[Entry]) -> Entry:
             start, end = kids[0][1], kids[0][2]
             return (ast.String(_string(kids[0][0]), span(start, end)), start, end)
+
+        def datetime(kids: list[Entry]) -> Entry:
+            text, start, end = kids[0]
+            return (ast.DateTime(text, span(start, end)), start, end)
 
         def quantity(kids: list[Entry]) -> Entry:
             text, start, end = kids[0]
@@ -440,8 +503,9 @@ class Reductions:
             if expand1 and not alias and len(symbols) == 1:
                 return None  # `?rule: child`: the child passes through
             simple = {"header": header, "import_stmt": import_stmt, "field": field, "check_stmt": check_stmt,
-                      "comparison": comparison, "neg": neg, "string": string, "quantity": quantity,
-                      "dotted": dotted, "entry": entry, "tolerance": second, "base": second}  # fmt: skip
+                      "comparison": comparison, "neg": neg, "string": string, "quantity": quantity, "datetime": datetime,
+                      "dotted": dotted, "entry": entry, "tolerance": second, "base": second,
+                      "check_line": check_line, "figure_stmt": figure_stmt}  # fmt: skip
             if name in simple:
                 return simple[name]
             if name in ("_statement", "_member") and len(symbols) == 1:
@@ -459,6 +523,8 @@ class Reductions:
                 return partial(annotation, "_args" in symbols)
             if name == "expect_stmt":
                 return partial(expect_stmt, "tolerance" in symbols)
+            if name == "expect_bound":
+                return expect_bound
             if name == "call":
                 return partial(call, "_args" in symbols)
             if name == "map":

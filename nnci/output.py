@@ -14,11 +14,12 @@ import attrs
 from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic, source_lines
 from nnci.engine import Derivation, Result, Unknown
-from nnci.evaluate import ExpectResult, JobResult, Results, Sampled
+from nnci.evaluate import ALL, ExpectResult, JobResult, Results, Sampled
+from nnci.provenance import Reference, data_source
 from nnci.quantity import Quantity, format_number
-from nnci.schema import ADDITIVE, QUANTITIES, REPORTED, REPORTED_IF_KNOWN
+from nnci.schema import ADDITIVE, QUANTITIES, REPORTED, REPORTED_IF_KNOWN, SCHEMA
 from nnci.uncertain.sampling import Summary
-from nnci.units import Dimension, display_unit, parse_unit
+from nnci.units import DIMENSIONLESS, Dimension, display_unit, parse_unit
 
 if TYPE_CHECKING:
     import cattrs
@@ -75,9 +76,15 @@ def _cell(result: Result, unit: str) -> str:
     return result.value.format(unit)
 
 
-def _columns(results: Results) -> list[str]:
-    """The reported quantities, then optional ones (net operational) that some job has."""
-    extra = [n for n in REPORTED_IF_KNOWN if any(n in q for _, _, q in _rows(results))]
+def _columns(results: Results, show: Sequence[str] | str = ()) -> list[str]:
+    """The columns: the figures named by `--show`; with `--all` (`ALL`), every figure some job has; by
+    default the reported quantities, then optional ones (net operational) that some job has."""
+    rows = _rows(results)
+    if show == ALL:
+        return [n for n in QUANTITIES if any(n in q for _, _, q in rows)]
+    if show:
+        return list(show)
+    extra = [n for n in REPORTED_IF_KNOWN if any(n in q for _, _, q in rows)]
     return [*REPORTED, *extra]
 
 
@@ -85,26 +92,48 @@ def _get(quantities: dict[str, Result], name: str) -> Result:
     return quantities.get(name) or Unknown(ir.TOTAL, name, (name,))
 
 
-def table(results: Results, units: Sequence[str] = ()) -> str:
+NOT_APPLICABLE = "–"  # a job of a kind without the quantity (training has no queries); a total that is no sum
+
+
+def _shown(
+    kind: str, quantities: dict[str, Result], name: str, unit: str, cell: Callable[[Result, str], str] = _cell
+) -> str:
+    if name not in quantities and (kind == "" or name not in SCHEMA[kind]):
+        return NOT_APPLICABLE
+    return cell(_get(quantities, name), unit)
+
+
+def table(results: Results, units: Sequence[str] = (), show: Sequence[str] | str = ()) -> str:
+    """One row per job and the total; with `--all`, one row per quantity and a column per job (there are
+    more quantities than a terminal is wide)."""
     overrides = unit_choices(units)
     defaults = _auto_units(results)
-    columns = _columns(results)
-    header = ["block", "kind", *(c.replace("_", " ") for c in columns)]
+    columns = _columns(results, show)
+    rows = _rows(results)
     cell = _sampled_cell(results.sampling) if results.sampling else _cell
-    body = [
-        [
-            name,
-            kind,
-            *(cell(_get(q, n), unit_for(n, _column_dim(n), overrides, defaults)) for n in columns),
+    if show == ALL:
+        header = ["quantity", "unit", *(name for name, _, _ in rows)]
+        body = []
+        for n in columns:
+            unit = unit_for(n, _column_dim(n), overrides, defaults)
+            body.append([n.replace("_", " "), unit, *(_shown(k, q, n, unit, cell).removesuffix(" " + unit).rstrip()
+                                                      for _, k, q in rows)])  # fmt: skip
+        left = 2
+    else:
+        header = ["block", "kind", *(c.replace("_", " ") for c in columns)]
+        body = [
+            [name, kind, *(_shown(kind, q, n, unit_for(n, _column_dim(n), overrides, defaults), cell) for n in columns)]
+            for name, kind, q in rows
         ]
-        for name, kind, q in _rows(results)
-    ]
+        left = 2
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
+    lines = ["  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
              for r in [header, *body]]  # fmt: skip
     lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
-    notes = list(_notes(results))
+    if show != ALL:
+        lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
+    lines += derived_lines(results, overrides)
+    notes = list(_notes(results, columns))
     if notes:
         lines += ["", "notes:", *(f"  {n}" for n in notes)]
     if results.sampling:
@@ -112,8 +141,31 @@ def table(results: Results, units: Sequence[str] = ()) -> str:
     return "\n".join(lines)
 
 
+def derived_lines(results: Results, overrides: dict[Dimension, str]) -> list[str]:
+    """The named figures (`figure ratio = serve.total / train.total`) under the table."""
+    if not results.derived:
+        return []
+    width = max(len(name) for name in results.derived)
+    lines = ["", "figures:"]
+    for name, result in results.derived.items():
+        unit = unit_for(name, result.value.dimension, overrides) if isinstance(result, Derivation) else ""
+        shown = _cell(result, unit) if isinstance(result, Derivation) else f"unknown: {unknown_reason(result)}"
+        lines.append(f"  {name.ljust(width)} = {shown}   ({_written(results.program, name)})")
+    return lines
+
+
+def _written(program: ir.Program, name: str) -> str:
+    """A figure's definition as written (from its source line)."""
+    span = program.figures[name].span
+    text = source_lines(program.sources.get(span.file, ""))
+    line = text[span.line - 1].strip() if 0 < span.line <= len(text) else ""
+    return line.removeprefix("figure ").split("=", 1)[-1].split("#")[0].strip() or name
+
+
 def _dim(result: Result) -> Dimension:
-    return result.value.dimension if isinstance(result, Derivation) else _column_dim(result.name)
+    if isinstance(result, Derivation):
+        return result.value.dimension
+    return _column_dim(result.name) if result.name in QUANTITIES else DIMENSIONLESS  # an unknown figure
 
 
 def _column_dim(name: str) -> Dimension:
@@ -121,7 +173,7 @@ def _column_dim(name: str) -> Dimension:
     return QUANTITIES[name].dim
 
 
-def _notes(results: Results) -> Iterable[str]:
+def _notes(results: Results, columns: Sequence[str] | None = None) -> Iterable[str]:
     if not results.jobs:
         yield "no training or inference block: nothing to sum"
     # The rules applied beneath each figure, once each; the same rule on the same quantity of many
@@ -130,6 +182,8 @@ def _notes(results: Results) -> Iterable[str]:
     groups: dict[tuple[str, str], list[str]] = {}
     for job in results.jobs:
         for name, result in job.quantities.items():
+            if columns is not None and name not in columns:
+                continue
             if isinstance(result, Unknown):
                 order.append((f"{job.key}.{name} is unknown: {unknown_reason(result)}", "", ""))
                 continue
@@ -191,6 +245,8 @@ def _json_quantity(result: Result, overrides: dict[Dimension, str]) -> JsonQuant
     if isinstance(result, Unknown):
         return JsonQuantity(None, unit, missing=list(result.missing), reason=result.reason)
     formula = result.formula.name if result.formula else ("given" if result.span else None)
+    if result.block == ir.FIGURE:
+        formula = "figure"
     return JsonQuantity(float(result.value.to(unit)), unit, formula, result.note)
 
 
@@ -208,12 +264,32 @@ def _json_block(
         block["sources"] = list(job.citations)
     if job.rows is not None:
         block["rows"] = job.rows
+    notes = rule_notes(job)
+    if notes:
+        block["notes"] = notes
     return block
 
 
-def write_json(results: Results, files: Sequence[str], units: Sequence[str], write: Callable[[str], object]) -> None:
+def rule_notes(job: JobResult) -> list[str]:
+    """The rules applied beneath a job's figures (TDP used as power, a whole embodied charge), once each."""
+    found: dict[str, None] = {}
+    for name in job.quantities:
+        for label, note in job.notes.get(name, ()):
+            if note:
+                found[f"{label}: {note}"] = None
+    return list(found)
+
+
+def write_json(
+    results: Results,
+    files: Sequence[str],
+    units: Sequence[str],
+    write: Callable[[str], object],
+    references: list[Reference] | None = None,
+) -> None:
     """The JSON report of DESIGN §4, written block by block (the text `json.dumps(report, indent=2)`
-    gives, without holding 10,000 blocks' worth of dicts and text at once)."""
+    gives, without holding 10,000 blocks' worth of dicts and text at once); with `references`
+    (`--sources`), a `"sources"` list of what the figures rest on."""
     import cattrs
 
     from nnci import __version__
@@ -237,18 +313,32 @@ def write_json(results: Results, files: Sequence[str], units: Sequence[str], wri
         write("\n  }")
     quantity = _json_sampled(results.sampling) if results.sampling else _json_quantity
     total = {name: converter.unstructure(quantity(r, overrides)) for name, r in results.total.items()}
-    write(f',\n  "total": {dumps(total, 1)}\n}}\n')
+    write(f',\n  "total": {dumps(total, 1)}')
+    if results.derived:
+        derived = {name: converter.unstructure(quantity(r, overrides)) for name, r in results.derived.items()}
+        write(f',\n  "figures": {dumps(derived, 1)}')
+    if references is not None:
+        listed = [{"text": r.text, "kind": r.kind, "used_by": list(r.used_by)} for r in references]
+        write(f',\n  "sources": {dumps(listed, 1)}')
+    write("\n}\n")
 
 
 # -- CSV and Markdown ---------------------------------------------------------------------
 
 
-def _flat(results: Results, units: Sequence[str]) -> list[list[str]]:
+def _flat(results: Results, units: Sequence[str], show: Sequence[str] | str = ()) -> list[list[str]]:
+    """One line per figure of each job (every figure evaluated, or those of `--show`), then the totals."""
     overrides = unit_choices(units)
     rows = [["block", "kind", "quantity", "value", "unit", "formula"]]
     named = [(str(job.key), job.kind, job.quantities) for job in results.jobs] + [("total", "", results.total)]
+    order = list(show) if show and show != ALL else list(QUANTITIES)
+    named.append(("", "figure", results.derived))
+    order = list(dict.fromkeys([*order, *results.derived]))
     for name, kind, quantities in named:
-        for quantity, result in quantities.items():
+        for quantity in order:
+            result = quantities.get(quantity)
+            if result is None:
+                continue
             q = _json_quantity(result, overrides)
             value = "" if q.value is None else repr(q.value)
             rows.append([name, kind, quantity, value, q.unit, q.formula or ("unknown" if q.value is None else "")])
@@ -259,22 +349,32 @@ def _flat(results: Results, units: Sequence[str]) -> list[list[str]]:
     return rows
 
 
-def to_csv(results: Results, units: Sequence[str] = ()) -> str:
+def to_csv(results: Results, units: Sequence[str] = (), show: Sequence[str] | str = ()) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(_flat(results, units))
+    csv.writer(buffer, lineterminator="\n").writerows(_flat(results, units, show))
     return buffer.getvalue().rstrip("\n")
 
 
-def to_markdown(results: Results, units: Sequence[str] = ()) -> str:
+def to_markdown(results: Results, units: Sequence[str] = (), show: Sequence[str] | str = ()) -> str:
     overrides = unit_choices(units)
     defaults = _auto_units(results)
-    columns = _columns(results)
+    columns = _columns(results, show)
+    rows = _rows(results)
+    if show == ALL:  # a row per quantity, as the table does
+        header = ["quantity", "unit", *(name for name, _, _ in rows)]
+        lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * len(rows)]
+        for n in columns:
+            unit = unit_for(n, _column_dim(n), overrides, defaults)
+            cells = [_shown(k, q, n, unit).removesuffix(" " + unit) for _, k, q in rows]
+            lines.append("| " + " | ".join([n.replace("_", " "), unit, *cells]) + " |")
+        return "\n".join(lines)
     header = ["block", "kind", *(c.replace("_", " ") for c in columns)]
     lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * len(columns)]
     cell = _sampled_cell(results.sampling) if results.sampling else _cell
-    for name, kind, q in _rows(results):
-        cells = [cell(_get(q, n), unit_for(n, _column_dim(n), overrides, defaults)) for n in columns]
+    for name, kind, q in rows:
+        cells = [_shown(kind, q, n, unit_for(n, _column_dim(n), overrides, defaults), cell) for n in columns]
         lines.append("| " + " | ".join([name, kind, *cells]) + " |")
+    lines += [line.replace("figures:", "**figures:**") for line in derived_lines(results, overrides)]
     if results.sampling:
         lines[:0] = [sampling_line(results.sampling), ""]
     return "\n".join(lines)
@@ -345,21 +445,29 @@ def _csv_samples(sampling: Sampled, result: Result, unit: str) -> list[str]:
 # -- explain ------------------------------------------------------------------------------
 
 
-def explain(result: Result, sources: dict[str, str]) -> str:
-    """The derivation tree: each value, the formula or field it came from, its inputs; citations last."""
+Annotate = Callable[[Derivation], "str | None"]
+
+
+def explain(
+    result: Result, sources: dict[str, str], program: ir.Program | None = None, annotate: Annotate | None = None
+) -> str:
+    """The derivation tree: each value, the formula or field it came from (with the `@source` of the block
+    it was written in, given the program), its inputs; citations last. `annotate` adds text after a node
+    (an uncertain value's distribution or interval)."""
     if isinstance(result, Unknown):
         return f"{result.label} is unknown: {unknown_reason(result)}"
     citations: list[str] = []
     lines: list[str] = []
     seen: set[tuple[ir.BlockKey, str]] = set()
-    _explain(result, "", "", lines, citations, seen, sources)
+    _explain(result, "", "", lines, citations, seen, sources, program, annotate)
     if citations:
         lines += ["", "citations:", *(f"  [{i}] {c}" for i, c in enumerate(citations, 1))]
     return "\n".join(lines)
 
 
 def _explain(node: Derivation, first: str, rest: str, lines: list[str], citations: list[str],
-             seen: set[tuple[ir.BlockKey, str]], sources: dict[str, str]) -> None:  # fmt: skip
+             seen: set[tuple[ir.BlockKey, str]], sources: dict[str, str],
+             program: ir.Program | None = None, annotate: Annotate | None = None) -> None:  # fmt: skip
     head = f"{first}{node.label} = {shown(node.value, node.name)}"
     key = (node.block, node.name)
     if node.formula is not None:
@@ -367,9 +475,17 @@ def _explain(node: Derivation, first: str, rest: str, lines: list[str], citation
             citations.append(node.formula.citation)
         head += f"   [{node.formula.name}: {node.formula.equation}] [{citations.index(node.formula.citation) + 1}]"
     elif node.span is not None:
-        head += f"   given at {node.span}: {_source_line(node, sources)}"
+        head += f"   given at {node.span}"
+        for text in data_source(program, node) if program is not None else ():
+            if text not in citations:
+                citations.append(text)
+            head += f" [{citations.index(text) + 1}]"
+        head += f": {_source_line(node, sources)}"
     if node.note:
         head += f"   ({node.note})"
+    extra = annotate(node) if annotate is not None else None
+    if extra:
+        head += f"   {extra}"
     if key in seen and node.inputs:
         lines.append(head + "   (derived above)")
         return
@@ -378,24 +494,47 @@ def _explain(node: Derivation, first: str, rest: str, lines: list[str], citation
     children = _unique(node.inputs)
     for index, child in enumerate(children):
         last = index == len(children) - 1
-        _explain(
-            child, rest + ("└─ " if last else "├─ "), rest + ("   " if last else "│  "), lines, citations, seen, sources
-        )
+        _explain(child, rest + ("└─ " if last else "├─ "), rest + ("   " if last else "│  "), lines, citations, seen,
+                 sources, program, annotate)  # fmt: skip
 
 
-def explain_json(result: Result, sources: dict[str, str], about: dict[str, object] | None = None) -> str:
-    """The derivation tree as JSON: each node's value, unit, formula or source location, and inputs;
-    `about` goes first (which row of which table the tree is of)."""
-    return json.dumps({**(about or {}), **_trace(result, sources)}, indent=2, ensure_ascii=False)
+def explain_json(
+    result: Result,
+    sources: dict[str, str],
+    about: dict[str, object] | None = None,
+    program: ir.Program | None = None,
+    extra: Callable[[Derivation], dict[str, object]] | None = None,
+) -> str:
+    """The derivation tree as JSON: each node's value, unit, formula (with its citation) or where it was
+    written (`given_at`, the line as `written`, and the `source` of the block it was written in), and its
+    inputs; `about` goes first (which row of which table the tree is of); `extra` adds entries to a node."""
+    return json.dumps({**(about or {}), **_trace(result, sources, program, extra)}, indent=2, ensure_ascii=False)
 
 
-def _trace(node: Result, sources: dict[str, str]) -> dict[str, object]:
+def _trace(
+    node: Result,
+    sources: dict[str, str],
+    program: ir.Program | None = None,
+    extra: Callable[[Derivation], dict[str, object]] | None = None,
+) -> dict[str, object]:
     unit = unit_for(node.name, node.value.dimension, {}) if isinstance(node, Derivation) else None
     if isinstance(node, Unknown):
         return {"quantity": node.label, "value": None, "missing": list(node.missing), "reason": node.reason}
     magnitude = node.value.to(unit or "")
     entry: dict[str, object] = {"quantity": node.label, "unit": unit}
-    if arrays.is_array(magnitude):
+    if getattr(magnitude, "is_series", False):  # an hourly intensity: its span and range, in `unit`
+        low, high = magnitude.extremes()
+        series = magnitude.series
+        from nnci.timeparse import format_duration, format_instant
+
+        entry["series"] = {"label": magnitude.label, "file": series.file, "start": format_instant(series.start),
+                           "end": format_instant(series.end), "step": format_duration(series.step),
+                           "count": series.count, "min": low, "max": high}  # fmt: skip
+    elif node.name == "start" and not arrays.is_array(magnitude):  # seconds since 1970, as a date and time
+        from nnci.timeparse import format_instant
+
+        entry.update(unit=None, value=format_instant(node.value.magnitude))
+    elif arrays.is_array(magnitude):
         entry.update(rows=arrays.length(magnitude), min=float(magnitude.min()), max=float(magnitude.max()))
         if node.name in ADDITIVE:
             entry["sum"] = arrays.total(magnitude)
@@ -404,11 +543,15 @@ def _trace(node: Result, sources: dict[str, str]) -> dict[str, object]:
     if node.formula is not None:
         entry.update(formula=node.formula.name, equation=node.formula.equation, citation=node.formula.citation)
     elif node.span is not None:
-        entry.update(given_at=str(node.span), source=_source_line(node, sources).strip("`"))
+        entry.update(given_at=str(node.span), written=_source_line(node, sources).strip("`"))
+        cited = data_source(program, node) if program is not None else ()
+        entry["source"] = "; ".join(cited) if cited else None
     if node.note:
         entry["note"] = node.note
+    if extra is not None:
+        entry.update(extra(node))
     if node.inputs:
-        entry["inputs"] = [_trace(child, sources) for child in _unique(node.inputs)]
+        entry["inputs"] = [_trace(child, sources, program, extra) for child in _unique(node.inputs)]
     return entry
 
 
@@ -421,6 +564,12 @@ def _unique(inputs: tuple[Derivation, ...]) -> list[Derivation]:
 
 def shown(value: Quantity, name: str) -> str:
     """A value as the explain tree shows it: a figure that differs by row as its sum, or its range."""
+    if name == "start":  # seconds since 1970: shown as the date and time
+        from nnci.timeparse import format_instant
+
+        if not arrays.is_array(value.magnitude):
+            return format_instant(value.magnitude)
+        return f"{format_instant(value.magnitude.min())} … {format_instant(value.magnitude.max())}"
     if not arrays.is_array(value.magnitude):
         return value.format()
     rows = arrays.length(value.magnitude)
@@ -448,7 +597,7 @@ def validation_rows(file: str, expects: Iterable[ExpectResult]) -> list[list[str
         computed = "unknown" if isinstance(e.computed, Unknown) else _in(e.computed.value, unit)
         ratio = "" if e.ratio is None else f"{e.ratio:.4f}"
         tolerance = e.tolerance_text or "± " + _in(e.tolerance, unit)
-        rows.append([file, e.expect.target_text, _in(e.expected, unit), computed, ratio, tolerance,
+        rows.append([file, e.expect.target_text, _bound_prefix(e) + _in(e.expected, unit), computed, ratio, tolerance,
                      "pass" if e.passed else "FAIL"])  # fmt: skip
     return rows
 
@@ -463,10 +612,22 @@ def expectation_diagnostic(result: ExpectResult) -> Diagnostic:
                           help="add such a job, or expect a quantity of the jobs there are" if absent
                           else "give the missing inputs, or the quantity itself")  # fmt: skip
     tolerance = result.tolerance_text or "± " + _in(result.tolerance, unit)
-    message = f"`{target}` is {_in(result.computed.value, unit)}, expected {_in(result.expected, unit)} ({tolerance})"
+    expected = _bound_prefix(result) + _in(result.expected, unit)
+    message = f"`{target}` is {_in(result.computed.value, unit)}, expected {expected} ({tolerance})"
     notes = (f"ratio computed/expected {result.ratio:.4f}",) if result.ratio is not None else ()
     return Diagnostic("E501", message, result.expect.span, notes=notes,
-                      help=f"see `nnci explain {result.expect.span.file} {target}` for how it was derived")  # fmt: skip
+                      help=f"see `nnci explain {result.expect.span.file} {_explained(result)}` for how it was derived")  # fmt: skip
+
+
+def _explained(result: ExpectResult) -> str:
+    """What `nnci explain` takes for an expectation's figure (`p95(x.y)` is explained as `x.y`)."""
+    expect = result.expect
+    return f"{expect.block}.{expect.quantity}" if expect.statistic is not None else expect.target_text
+
+
+def _bound_prefix(result: ExpectResult) -> str:
+    """`<= ` before the value of a bound on a statistic of samples (`expect p95(x) <= 600 tCO2e`)."""
+    return f"{result.expect.op} " if result.expect.statistic is not None else ""
 
 
 def _written_unit(result: ExpectResult) -> str:
@@ -509,9 +670,13 @@ def validation_table(rows: list[list[str]]) -> str:
 # -- compare ------------------------------------------------------------------------------
 
 
-def comparison_table(job: str, rows: list[tuple[str, dict[str, Result]]], chosen: str | None) -> str:
-    """One job under every method: a row per method, then the spread (largest ÷ smallest) per column."""
+def comparison_table(
+    job: str, rows: list[tuple[str, dict[str, Result]]], chosen: str | None, chosen_units: Sequence[str] = ()
+) -> str:
+    """One job under every method: a row per method, then the spread (largest ÷ smallest) per column.
+    `chosen_units` (`--unit`) replace the default MWh and tCO2e for their dimensions."""
     units = {QUANTITIES[n].dim: QUANTITIES[n].large[0] for n in REPORTED if QUANTITIES[n].large}  # type: ignore[index]
+    units.update(unit_choices(chosen_units))
     header = ["method", *REPORTED]
     body = []
     for method, quantities in rows:

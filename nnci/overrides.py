@@ -324,6 +324,7 @@ def unused(
     if not given:
         return []
     used: set[tuple[ir.BlockKey, str]] = set()
+    blocks: set[ir.BlockKey] = set()
     seen: set[int] = set()
     stack = [r for (key, name, _), r in engine.memo.items() if name in REPORTED and isinstance(r, Derivation)
              and key in engine.program.blocks and engine.program.blocks[key].kind in JOB_KINDS]  # fmt: skip
@@ -334,6 +335,7 @@ def unused(
         seen.add(id(node))
         for block in lanes.get(node.block, (node.block,)):
             used.add((block, node.name.partition("[")[0]))
+            blocks.add(block)
         stack.extend(node.inputs)
     return [
         Diagnostic(
@@ -345,5 +347,14 @@ def unused(
             "value given further down the derivation may stand in for it",
         )
         for key, field in given
-        if (key, field.name) not in used
+        if (key, field.name) not in used and not _refers_to_used(field.expr, blocks)
     ]
+
+
+def _refers_to_used(expr: ir.Expr, blocks: set[ir.BlockKey]) -> bool:
+    """A reference field (`grid = ...`, `site = {...}`) is used when a block it names is."""
+    if isinstance(expr, ir.BlockRef):
+        return expr.block in blocks
+    if isinstance(expr, ir.Map):
+        return any(entry.block in blocks for entry in expr.entries)
+    return False

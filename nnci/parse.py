@@ -40,9 +40,9 @@ TERMINALS = {
     "COMPARE": "a comparison (>=, <, ...)", "PLUS": "`+`", "MINUS": "`-`", "STAR": "`*`",
     "SLASH": "`/`", "CIRCUMFLEX": "`^`", "AT": "`@`", "$END": "end of file",
     "IMPORT": "`import`", "EXPECT": "`expect`", "CHECK": "`check`", "WITHIN": "`within`",
-    "AS": "`as`", "NNCI": "`nnci`",
+    "AS": "`as`", "NNCI": "`nnci`", "DATETIME": "a date and time",
 }  # fmt: skip
-VALUE_STARTS = {"NUMBER", "NAME", "STRING", "LPAR", "LBRACE", "MINUS"}
+VALUE_STARTS = {"NUMBER", "NAME", "STRING", "LPAR", "LBRACE", "MINUS", "DATETIME"}
 
 
 @attrs.frozen
@@ -162,7 +162,11 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnosti
     shown = "end of line" if token.type == "_NL" else f"`{str(token).strip()}`"
     message, hint = f"unexpected {shown}", None
     before = _text_before(text, line, column)
-    if "EQUAL" in expected and token.type in VALUE_STARTS | {"UNIT"}:
+    if (
+        "EQUAL" in expected
+        and token.type in VALUE_STARTS | {"UNIT"}
+        and re.search(r"(^|[{,]|expect)\s*[A-Za-z_][\w.]*$", before)
+    ):
         message, hint = f"missing `=` before {shown}", "a field is written `name = value`"
     elif token.type == "_NL" and "LBRACE" in expected and "NAME" not in expected:
         message, hint = "missing `{`", "a block is written `kind name { ... }`, with `{` on its first line"
@@ -173,8 +177,8 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnosti
         message = f"missing value after `{operator}`"
         hint = "write a value after `=`, e.g. `power = 300 W`" if operator == "=" else (
             "an operator needs a value on each side; a unit is one word without spaces (`gCO2e/kWh`)")  # fmt: skip
-    elif token.type == "EQUAL" and "COMMA" in expected:
-        word = before.split()[-1] if before.split() else ""
+    elif token.type == "EQUAL" and ("COMMA" in expected or "_NL" in expected) and before.split():
+        word = before.split()[-1]
         start = column - len(before) + len(before.rstrip()) - len(word)
         span = Span(file, line, start, line, start + len(word))
         message, hint = f"missing `,` before `{word}`", "separate map entries with `,` or a new line"
@@ -183,7 +187,7 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnosti
     elif token.type == "COMMA" and _in_block(text, line, column):
         hint = ONE_FIELD_A_LINE
     elif token.type in ("NAME", "UNIT") and "KIND" in expected and not before.strip():
-        from nnci.schema import KIND_SYNONYMS, KINDS
+        from nnci.schema import KIND_SYNONYMS
 
         word = str(token)
         meant = KIND_SYNONYMS.get(word.lower()) or next(iter(difflib_close(word, KINDS)), None)
@@ -356,12 +360,13 @@ class _FastParser:
         spaces = spaces[:-1] + "*"  # `[\t \f]*`: an empty group when there are none
         longer = [re.escape(op) for op in self.operators if len(op) > 1]  # `==` before `=`, as lark orders them
         single = "".join(re.escape(op) for op in self.operators if len(op) == 1)
-        # (spaces)(word)(number)(gap)(unit)(other): a unit only right after a number, as lark lexes it there
+        # (spaces)(word)(datetime)(number)(gap)(unit)(other): a unit only right after a number, as lark lexes
+        # it there; a date and time before a number (its priority in the grammar)
         self.pattern = re.compile(
-            f"({spaces})(?:({regexp('NAME')})|({regexp('NUMBER')})(?:({gaps})({regexp('UNIT')}))?"
+            f"({spaces})(?:({regexp('NAME')})|({regexp('DATETIME')})|({regexp('NUMBER')})(?:({gaps})({regexp('UNIT')}))?"
             f"|({'|'.join(longer)}|[{single}]|{regexp('_NL')}|{regexp('STRING')}|{continuation}))"
         )
-        assert self.pattern.groups == 6
+        assert self.pattern.groups == 7
 
     def _chain(self, key: tuple[int, int, str]) -> int:
         """The state after the run of pass-through reductions that `term` triggers in `top` above `below`.
@@ -421,7 +426,7 @@ class _FastParser:
         for chunk_start, chunk_end in self._chunks(text):
             if pos != chunk_start:
                 return None  # a character no token matches
-            for spaces, word, number, gap, unit, other in findall(text, chunk_start, chunk_end):
+            for spaces, word, moment, number, gap, unit, other in findall(text, chunk_start, chunk_end):
                 if spaces:
                     pos += len(spaces)
                 if word:
@@ -431,6 +436,11 @@ class _FastParser:
                     term = keywords.get(word)
                     if term is None or term not in actions[state]:
                         term = "NAME"
+                elif moment:
+                    end = pos + len(moment)
+                    entry = (moment, base + pos, base + end)
+                    pos = end
+                    term = "DATETIME"
                 elif other:
                     end = pos + len(other)
                     term = operators.get(other)

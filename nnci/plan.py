@@ -100,6 +100,8 @@ class _Compiler:
 
     def _expr_shape(self, expr: ir.Expr, depth: int) -> Hashable | None:
         if isinstance(expr, ir.Const):
+            if getattr(expr.value.magnitude, "is_series", False):  # one series: only its own block shares it
+                return ("series", id(expr.value.magnitude))
             return ("c", expr.value.dimension)
         if isinstance(expr, ir.Text):
             return ("t", expr.value)

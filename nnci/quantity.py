@@ -54,6 +54,8 @@ class Quantity:
 
     def format(self, unit: str | None = None, digits: int = 6) -> str:
         unit = display_unit(self.dimension) if unit is None else unit
+        if getattr(self.magnitude, "is_series", False):  # a grid's hourly intensity: its range and span
+            return str(self.magnitude.describe(parse_unit(unit).factor if unit else 1.0, unit))
         value = self.to(unit)
         return f"{format_number(value, digits)} {unit}".rstrip()
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from nnci import arrays, ast, ir
+from nnci import arrays, ast, ir, resolve_time
 from nnci.diagnostics import Diagnostic, Span
 from nnci.load import PRELUDE
 from nnci.load import Program as Loaded
@@ -29,6 +29,7 @@ from nnci.schema import (
     article,
 )
 from nnci.uncertain.distributions import DISTRIBUTIONS
+from nnci.uncertain.sampling import STATISTICS
 from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
 
 if TYPE_CHECKING:
@@ -101,6 +102,10 @@ class _Resolver:
         self.roots: list[ir.BlockKey] = []
         self.rows: str | None = None  # the table of the job being resolved (`rows = jobs`), if any
         self.constants: dict[tuple[str, str | None], tuple[Quantity, str]] = {}
+        self.instants: dict[tuple[str, str], Any] = {}  # (table, column) → its cells as instants (`start`)
+        self.figure_names: set[str] = set()
+        self.figure_spans: dict[str, Span] = {}
+        self.figures: dict[str, ir.Figure] = {}
         self.extra_fields: list[ir.Field | None] = []
 
     def error(
@@ -169,6 +174,18 @@ class _Resolver:
                 for block in module.blocks:
                     if self.scopes.get(namespace, {}).get(block.name) is block:
                         self.resolve_block(namespace, block.name, key)
+        self.declare_figures()
+        for key in self.loaded.roots:
+            for figure in self.loaded.modules[key].figures:
+                expr = self.resolve_expr(figure.value, None, key)
+                if expr is not None and figure.name in self.figure_names:
+                    self.figures[figure.name] = ir.Figure(figure.name, expr, figure.span)
+        checks = []
+        for key in self.loaded.roots:
+            for check_line in self.loaded.modules[key].checks:
+                condition = self.resolve_comparison(check_line.condition, None, key)
+                if condition is not None:
+                    checks.append(ir.Check(condition, check_line.message, check_line.span))
         expects = []
         for key in self.loaded.roots:
             for stmt in self.loaded.modules[key].expects:
@@ -183,8 +200,26 @@ class _Resolver:
         }
         return ir.Program(
             dict(self.blocks), tuple(self.roots), tuple(expects), dict(self.loaded.sources), aliases,
-            dict(self.loaded.tables),
+            dict(self.loaded.tables), instants={k: v for k, v in self.instants.items() if v is not None},
+            figures=dict(self.figures), checks=tuple(checks),
         )  # fmt: skip
+
+    def declare_figures(self) -> None:
+        """The names of the figures of the root files, before any expression may refer to one; a name
+        that is a block's, an alias or another figure's is an error."""
+        for key in self.loaded.roots:
+            for figure in self.loaded.modules[key].figures:
+                earlier = self.figure_spans.get(figure.name)
+                taken = figure.name in self.scopes.get(ROOT, {}) or figure.name in self.aliases(key)
+                if earlier is not None or taken or figure.name in RESERVED_NAMES:
+                    block = self.scopes.get(ROOT, {}).get(figure.name)
+                    where = (f"first defined at {earlier}",) if earlier else (
+                        (f"the {block.kind} `{figure.name}` is at {block.name_span}",) if block else ())  # fmt: skip
+                    self.error("E202", f"`{figure.name}` is defined twice", figure.span, notes=where,
+                               help="a figure needs a name no block, alias or other figure has")  # fmt: skip
+                    continue
+                self.figure_spans[figure.name] = figure.span
+                self.figure_names.add(figure.name)
 
     def resolve_extra(self, module: str, name: str, field: ast.Field) -> ir.Field | None:
         """A field for block `name` of `module`, resolved in that block's file as one of its fields."""
@@ -429,6 +464,8 @@ class _Resolver:
         return ir.Field(field.name, expr, field.span) if expr is not None else None
 
     def resolve_value(self, spec: Spec, value: ast.Expr, kind: str, key: ir.BlockKey, file: str) -> ir.Expr | None:
+        if spec.type == "instant":
+            return resolve_time.start(self, value, file)
         if spec.type == "rows":
             if self.rows is not None:
                 return ir.TableRef(self.rows, value.span)
@@ -556,11 +593,16 @@ class _Resolver:
         if isinstance(expr, ast.Neg):
             operand = self.resolve_expr(expr.operand, kind, file)
             return ir.Negate(operand, expr.span) if operand else None
+        if isinstance(expr, ast.DateTime):
+            resolve_time.misplaced(self, expr)
+            return None
+        if isinstance(expr, ast.Call) and expr.func == resolve_time.SERIES_FUNCTION:
+            return resolve_time.inline(self, expr)
         if isinstance(expr, ast.Call):
             if expr.func in DISTRIBUTIONS:
                 return self.resolve_distribution(expr, kind, file)
             if expr.func not in FUNCTIONS:
-                names = (*FUNCTIONS, *DISTRIBUTIONS)
+                names = (*FUNCTIONS, *DISTRIBUTIONS, resolve_time.SERIES_FUNCTION)
                 self.error("E300", f"unknown function `{expr.func}`", expr.span,
                            help=did_you_mean(expr.func, names) or "functions: " + ", ".join(names))  # fmt: skip
                 return None
@@ -636,9 +678,13 @@ class _Resolver:
         own = SCHEMA[kind] if kind else {}
         if len(parts) == 1 and parts[0] in own and own[parts[0]].type == "quantity":
             return ir.SelfRef(parts[0], ref.span)
+        if kind is None and len(parts) == 1 and parts[0] in self.figure_names:  # a figure, outside any block
+            return ir.QuantityRef(ir.FIGURE, parts[0], ref.span)
         aliases = self.aliases(file)
         if self.table_alias(ref, file) is not None:
             return self.column_ref(ref, file)
+        if len(parts) >= 2 and aliases.get(parts[0]) in self.loaded.series:
+            return resolve_time.series_column(self, ref, self.loaded.series[aliases[parts[0]]])
         if len(parts) >= 2 and parts[0] in self.loaded.failed.get(file, ()):
             return None  # the import itself failed and was reported
         if parts[0] in aliases:
@@ -797,14 +843,26 @@ class _Resolver:
         self.blocks[key] = ir.Block(key, "fleet", {"devices": field}, (), (), None, ref.span)
         return ir.BlockRef(key, ref.span)
 
-    def resolve_comparison(self, comparison: ast.Comparison, kind: str, file: str) -> ir.Comparison | None:
+    def resolve_comparison(self, comparison: ast.Comparison, kind: str | None, file: str) -> ir.Comparison | None:
         """None when a side does not resolve (already reported): a placeholder would only add noise."""
         left = self.resolve_expr(comparison.left, kind, file)
         right = self.resolve_expr(comparison.right, kind, file)
         return ir.Comparison(comparison.op, left, right, comparison.span) if left and right else None
 
     def resolve_expect(self, stmt: ast.Expect, file: str) -> ir.Expect | None:
-        target = self.resolve_ref(stmt.target, None, file)
+        if stmt.statistic is not None:
+            return self.resolve_bound(stmt, file)
+        """An expectation of a quantity, or of any expression of quantities (an anonymous figure, named by
+        its text: `expect serve.total / train.total = 0.94 within 1 %`)."""
+        if isinstance(stmt.target, ast.Ref):
+            target = self.resolve_ref(stmt.target, None, file)
+            text = stmt.target.dotted
+        else:
+            expr = self.resolve_expr(stmt.target, None, file)
+            text = self.written(stmt.target.span)
+            target = ir.QuantityRef(ir.FIGURE, text, stmt.target.span) if expr is not None else None
+            if expr is not None and text not in self.figures:
+                self.figures[text] = ir.Figure(text, expr, stmt.target.span, named=False)
         value = self.expected_constant(stmt.value, file)
         tolerance = self.expected_constant(stmt.tolerance, file) if stmt.tolerance else None
         if value is not None and stmt.tolerance is None and not isinstance(stmt.value, ast.Number):
@@ -813,7 +871,37 @@ class _Resolver:
             return None
         if not isinstance(target, ir.QuantityRef) or value is None or (stmt.tolerance and tolerance is None):
             return None
-        return ir.Expect(target.block, target.name, value, tolerance, stmt.target.dotted, stmt.span)
+        return ir.Expect(target.block, target.name, value, tolerance, text, stmt.span)
+
+    def written(self, span: Span) -> str:
+        """The text at a span (one expression, on one line), spaces collapsed."""
+        lines = self.loaded.sources.get(span.file, "").split("\n")
+        if span.line != span.end_line or span.line > len(lines):
+            return " ".join("\n".join(lines[span.line - 1 : span.end_line]).split())
+        return " ".join(lines[span.line - 1][span.column - 1 : span.end_column - 1].split())
+
+    def resolve_bound(self, stmt: ast.Expect, file: str) -> ir.Expect | None:
+        """`expect p95(gpt3.operational) <= 600 tCO2e`: a bound on a statistic of the figure's samples."""
+        assert stmt.statistic is not None
+        if not isinstance(stmt.target, ast.Ref):  # `expect a.x / b.x <= 2`: not a statistic of one figure
+            self.error("E305", f"`{stmt.op}` in an expect line bounds a statistic of one figure's samples", stmt.span,
+                       help="write e.g. `expect p95(train.total) <= 600 tCO2e`; a figure's value is expected "
+                       "with `=`: `expect train.total = 500 tCO2e within 5 %`")  # fmt: skip
+            return None
+        if stmt.statistic not in STATISTICS:
+            self.error("E300", f"unknown statistic `{stmt.statistic}`", stmt.span,
+                       help=did_you_mean(stmt.statistic, STATISTICS) or "statistics: " + ", ".join(STATISTICS))  # fmt: skip
+            return None
+        if stmt.op not in ("<=", "<", ">=", ">"):
+            self.error("E305", f"a statistic is bounded with <=, <, >= or >, not `{stmt.op}`", stmt.span,
+                       help=f"write e.g. `expect {stmt.statistic}({stmt.target.dotted}) <= 600 tCO2e`")  # fmt: skip
+            return None
+        target = self.resolve_ref(stmt.target, None, file)
+        value = self.expected_constant(stmt.value, file)
+        if not isinstance(target, ir.QuantityRef) or value is None:
+            return None
+        text = f"{stmt.statistic}({stmt.target.dotted})"
+        return ir.Expect(target.block, target.name, value, None, text, stmt.span, stmt.statistic, stmt.op)
 
     def expected_constant(self, expr: ast.Expr, file: str) -> ir.Expr | None:
         """An expected value or tolerance: a number with its unit, or arithmetic on such numbers."""

@@ -259,6 +259,9 @@ _JOB = (
     Spec("site", "where it runs: a datacenter, or a map of datacenters to shares of the work", "map",
          DIMENSIONLESS, "datacenter", (NON_NEGATIVE,), shares=True),
     q("duration"),
+    Spec("start", "when the job starts: an ISO 8601 date and time with a timezone (`2024-03-04T09:00Z`), or a "
+         "column of them (`jobs.start`); over an hourly grid intensity, operational carbon integrates over "
+         "[start, start + duration]", "instant", TIME),
     q("it_power"),
     q("it_energy"),
     q("pue", "power usage effectiveness of the sites, weighted by share"),
@@ -403,7 +406,8 @@ def report_unit(name: str) -> str:
 FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
     "max_power": ("tdp",), "power_limit": ("tdp",), "tdp_w": ("tdp",), "board_power": ("tdp",),
     "mfu": ("efficiency",), "hfu": ("efficiency",), "utilisation": ("utilization", "efficiency"),
-    "usage": ("lifetime_usage", "utilization"), "usage_factor": ("utilization",), "load": ("utilization",), "gpus": ("fleet",), "num_gpus": ("fleet",), "hardware": ("fleet",),
+    "usage": ("lifetime_usage", "utilization"), "usage_factor": ("utilization",), "load": ("utilization",),
+    "gpus": ("fleet",), "num_gpus": ("fleet",), "hardware": ("fleet",),
     "hours": ("duration",), "time": ("duration",), "runtime": ("duration",), "wall_time": ("duration",),
     "gpu_hours": ("device_hours",), "carbon_intensity": ("intensity",), "ci": ("intensity",),
     "emission_factor": ("intensity",), "flops": ("compute",), "flop": ("compute",), "params": ("parameters",),

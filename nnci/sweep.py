@@ -23,7 +23,7 @@ from nnci import api, ir
 from nnci import overrides as whatif
 from nnci.check import check as check_program
 from nnci.deep import with_deep_stack
-from nnci.diagnostics import Diagnostic, NnciError, has_errors
+from nnci.diagnostics import Diagnostic, NnciError, Span, has_errors
 from nnci.engine import Derivation, Result, Unknown
 from nnci.output import Tabular
 from nnci.quantity import Quantity
@@ -40,6 +40,7 @@ class Axis:
     field: str
     values: tuple[ir.Field, ...]
     texts: tuple[str, ...]  # each value as written
+    span: Span | None = None  # the `--vary` argument's target
 
 
 @attrs.frozen
@@ -132,7 +133,7 @@ def _run(
                 del combination.total[name]
     combinations.sort(key=_carbon_order)
     stacked = sum(len(g.jobs) for g in plan.groups if g.stacked is not None)
-    late = [d for d in engine.diagnostics if d not in warnings]
+    late = [d for d in engine.diagnostics if d not in warnings] + _idle_axes(axes, combinations)
     return Sweep(tuple(axes), tuple(combinations), program, len(swept.jobs), stacked, (*warnings, *late))
 
 
@@ -143,7 +144,8 @@ def _axes(roots: set[str], wanted: list[tuple[str, str, whatif.Override]], field
         key = ir.BlockKey(ROOT if module in roots else module, name)
         axis = axes.get((key, field.name))
         if axis is None:
-            axes[key, field.name] = Axis(override.label, key, field.name, (field,), (override.text,))
+            axes[key, field.name] = Axis(override.label, key, field.name, (field,), (override.text,),
+                                         override.target_span)  # fmt: skip
         else:
             axes[key, field.name] = attrs.evolve(axis, values=(*axis.values, field), texts=(*axis.texts, override.text))
     return list(axes.values())
@@ -159,6 +161,24 @@ def _checked(program: ir.Program, axes: list[Axis], diagnostics: list[Diagnostic
     found = list(dict.fromkeys(found))
     if has_errors(found):
         raise NnciError(found, program.sources)
+    return found
+
+
+def _idle_axes(axes: list[Axis], combinations: list[Combination]) -> list[Diagnostic]:
+    """An axis whose values change none of the figures (with the other axes held) is said, not ignored."""
+    found = []
+    for index, axis in enumerate(axes):
+        groups: dict[tuple[int, ...], set[tuple[object, ...]]] = {}
+        for combination in combinations:
+            rest = combination.choice[:index] + combination.choice[index + 1 :]
+            figures = tuple(
+                r.value.magnitude if isinstance(r, Derivation) else None for r in combination.total.values()
+            )
+            groups.setdefault(rest, set()).add(figures)
+        if all(len(seen) == 1 for seen in groups.values()):
+            found.append(Diagnostic("E205", f"`--vary {axis.label}` changes none of the figures shown", axis.span,
+                                    severity="warning", help="no job's figures are derived from it, or a value "
+                                    "given further down the derivation stands in for it; see `nnci explain`"))  # fmt: skip
     return found
 
 

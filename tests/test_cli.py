@@ -116,7 +116,9 @@ def test_validate_reports_broken_files(capsys: pytest.CaptureFixture[str], tmp_p
 def test_missing_path_and_no_command_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "validate", "does/not/exist")
     assert code == 1 and "E103" in err, "a missing file is a diagnostic, as for every command"
-    assert run(capsys, "run", DEMO, "--unit", "kW")[0] == 2, "only energy and carbon units apply"
+    assert run(capsys, "run", DEMO, "--unit", "kWatt")[0] == 2, "not a unit"
+    code, _, err = run(capsys, "run", DEMO, "--unit", "kW")
+    assert code == 0 and "--unit kW: no figure shown is power; add `--show it_power,idle_power`" in err
     assert run(capsys)[0] == 2
     with pytest.raises(SystemExit) as exit_info:
         main(["run"])

@@ -3,23 +3,43 @@
 from __future__ import annotations
 
 import inspect
+import re
 
 import pytest
 
 from nnci.formulas import all_formulas
 from nnci.formulas.registry import Example, Formula, Item, Noted
 from nnci.schema import SCHEMA
+from nnci.series import Series, SeriesValue
+from nnci.timeparse import parse_instant
 from nnci.units import DIMENSIONLESS, parse_unit
+
+ISO = re.compile(r"\d{4}-\d{2}-\d{2}T.*")
 
 FORMULAS = all_formulas()
 
 
-def magnitude(text: str | None) -> float | None:
-    """`"300 W"` → 300.0 in SI; a bare number stays as it is; None (an absent optional) stays None."""
+def magnitude(text: str | dict[str, object] | None) -> object:
+    """`"300 W"` → 300.0 in SI; a bare number stays as it is; None (an absent optional) stays None;
+    `"2024-03-04T00:30Z"` → seconds since 1970; `{"start", "step", "values"}` → a series."""
     if text is None:
         return None
+    if isinstance(text, dict):
+        return example_series(text)
+    if ISO.fullmatch(text):
+        return parse_instant(text)
     number, _, unit = text.partition(" ")
     return float(number.replace(",", "")) * (parse_unit(unit).factor if unit else 1.0)
+
+
+def example_series(spec: dict[str, object]) -> SeriesValue:
+    import numpy as np
+
+    values = [magnitude(v) for v in spec["values"]]  # type: ignore[attr-defined]
+    first = parse_unit(str(spec["values"][0]).partition(" ")[2])  # type: ignore[index]
+    series = Series("example", "example", parse_instant(str(spec["start"])), magnitude(str(spec["step"])),  # type: ignore[arg-type]
+                    np.array(values), first.dimension, "")  # fmt: skip
+    return SeriesValue(series)
 
 
 def argument(value: object) -> object:

@@ -56,6 +56,7 @@ def test_reported_units_come_from_the_declaration() -> None:
     assert output.unit_for("total", schema.QUANTITIES["total"].dim, {}) == "kgCO2e"
 
 
-def test_unit_of_no_figure_shown_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", str(REPO / "models" / "nnci-demo.nnci"), "--unit", "TFLOP/s"]) == 2
-    assert "energy (kWh)" in capsys.readouterr().err
+def test_unit_of_no_figure_shown_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    """Any unit applies to the figures of its dimension; one that changes nothing shown is said."""
+    assert main(["run", str(REPO / "models" / "nnci-demo.nnci"), "--unit", "TFLOP/s"]) == 0
+    assert "no figure shown is compute throughput; add `--show throughput,peak`" in capsys.readouterr().err

@@ -204,3 +204,140 @@ def test_collapsed_distributions_sample_to_the_deterministic_run(program: tuple[
         assert type(expected) is type(found)
         if isinstance(expected, nnci.engine.Derivation):
             assert found.value.magnitude == pytest.approx(expected.value.magnitude, rel=1e-12)
+
+
+SENSITIVITY = """
+grid g {
+  intensity = lognormal(400 gCO2e/kWh, 1.05)
+  transport = uniform(0.95, 0.95)
+}
+datacenter dc {
+  pue = 1.0
+  grid = g
+}
+device d {
+  power = uniform(100 W, 200 W)
+}
+training t {
+  fleet = { d = 1 }
+  site = dc
+  duration = 1 h
+  energy = lognormal(1000 MWh, 1.628894627)
+}
+"""
+
+
+def test_sensitivity_ranks_the_wider_factor_first_and_constant_inputs_last(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # operational = energy × intensity / τ; ln 1.628894627 = 10 × ln 1.05: the energy is ten times wider
+    path = write(tmp_path, SENSITIVITY)
+    assert main(["sensitivity", str(path), "t.operational", "--samples", "20000", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    ranked = [entry["input"] for entry in report["inputs"]]
+    assert ranked[0] == "t.energy" and ranked[1] == "g.intensity"
+    assert set(ranked[2:]) == {"g.transport", "d.power"}  # constant, and not read by the figure
+    for entry in report["inputs"][2:]:
+        assert entry["explained"] == 0 and entry["swing"] == 0
+    assert [e["reaches"] for e in report["inputs"]] == [True, True, True, False]
+    # for log-additive normal terms ρ² of the energy ≈ 100/101; the intensity explains about 1/101
+    assert report["inputs"][0]["explained"] > 0.95 and report["inputs"][1]["explained"] < 0.05
+    # one at a time: energy at its 5th and 95th percentile, intensity at its median, τ = 0.95
+    low = 1000e3 * 1.628894627 ** (-Z95) * 0.4 / 0.95  # kgCO2e
+    assert report["unit"] == "kgCO2e"
+    assert report["inputs"][0]["at_p5"] == pytest.approx(low, rel=1e-9)
+    assert report["inputs"][0]["at_p95"] == pytest.approx(1000e3 * 1.628894627**Z95 * 0.4 / 0.95, rel=1e-9)
+
+
+def test_sensitivity_table_names_the_method_and_the_inputs_not_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sensitivity", str(write(tmp_path, SENSITIVITY)), "t.operational", "--samples", "2000"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("sensitivity of t.operational: median ")
+    assert "2,000 samples, seed 0" in out
+    assert "not read by t.operational: d.power" in out
+    assert "method: squared Spearman rank correlation" in out
+    lines = [line for line in out.splitlines() if re.match(r"\s+\d+  ", line)]
+    assert [line.split()[1] for line in lines] == ["t.energy", "g.intensity", "g.transport", "d.power"]
+
+
+def test_sensitivity_of_an_unknown_target_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sensitivity", str(write(tmp_path, SENSITIVITY)), "nope.energy"]) == 2
+    assert "no block `nope`" in capsys.readouterr().err
+
+
+BOUNDS = (
+    TWO_UNIFORM_DEVICES
+    + """
+expect p95(t.energy) <= 17.4 kWh
+expect p5(total.energy) >= 11.4 kWh
+expect mean(t.energy) > 14.5 kWh
+expect p50(t.energy) < 14 kWh
+"""
+)
+
+
+def test_bounds_on_statistics_of_samples_are_judged_on_a_seeded_run(tmp_path: Path) -> None:
+    # energy = 0.012 kWh/W × (4 P_a + 2 P_b), P_a ~ U(200, 300) W, P_b ~ U(50, 150) W: mean 14.4 kWh, and
+    # 4 P_a + 2 P_b has the density of a sum of U(800, 1200) and U(100, 300); its median is the mean
+    results = api.run(write(tmp_path, BOUNDS))
+    bounds = {e.expect.target_text: e for e in results.expects if e.expect.statistic}
+    assert set(bounds) == {"p95(t.energy)", "p5(total.energy)", "mean(t.energy)", "p50(t.energy)"}
+    # p95 of the sum: the upper tail is a triangle of the two widths (400 and 200): P(S > 1500 − x) = x²/(2·400·200)
+    p95 = (1500 - math.sqrt(0.05 * 2 * 400 * 200)) * 0.012
+    assert bounds["p95(t.energy)"].computed.value.to("kWh") == pytest.approx(p95, rel=0.01)
+    assert bounds["p95(t.energy)"].passed and bounds["p5(total.energy)"].passed
+    assert not bounds["mean(t.energy)"].passed and not bounds["p50(t.energy)"].passed
+    assert bounds["p50(t.energy)"].tolerance_text == "p50 of 10,000 samples, seed 0"
+
+
+def test_a_bound_round_trips_through_fmt_and_both_parsers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from test_fast_parser import assert_same
+
+    from nnci import formatting
+
+    path = write(tmp_path, BOUNDS)
+    assert formatting.format_file(path).formatted.count("expect p95(t.energy) <= 17.4 kWh") == 1
+    assert assert_same(BOUNDS), "the fast parser reads bounds as lark does (spans included)"
+
+
+def test_explain_shows_a_given_distribution_and_the_interval_of_a_derived_figure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, TWO_UNIFORM_DEVICES)
+    assert main(["explain", str(path), "t.energy", "--samples", "4000"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Monte Carlo: 4,000 samples, seed 0")
+    # a uniform's 90 % interval is its middle 90 %: 205 W … 295 W
+    assert "~ uniform: median 250 W, 90 % of its values in 205 W … 295 W" in out
+    assert re.search(r"t\.energy = [\d.]+ kWh .* median of 4,000 samples; p5 … p95: [\d.]+ kWh … [\d.]+ kWh", out)
+    assert main(["explain", str(path), "t.energy", "--format", "json", "--samples", "1000"]) == 0
+    tree = json.loads(capsys.readouterr().out)
+    assert tree["sampling"]["samples"] == 1000 and tree["samples"]["n"] == 1000
+    given = [node for node in tree["inputs"][-1]["inputs"] if "distribution" in node] or [
+        node for node in _walk(tree) if "distribution" in node
+    ]
+    assert {"name": "uniform", "low": 200.0, "high": 300.0} in [g["distribution"] for g in given]
+
+
+def _walk(node: dict[str, Any]) -> list[dict[str, Any]]:
+    return [node, *(n for child in node.get("inputs", []) for n in _walk(child))]
+
+
+def test_explain_of_a_figure_without_uncertain_inputs_does_not_sample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = TWO_UNIFORM_DEVICES + "training fixed {\n  energy = 5 kWh\n  site = dc\n}\n"
+    assert main(["explain", str(write(tmp_path, text)), "fixed.operational"]) == 0
+    assert "Monte Carlo" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("gsd", ["1e200", "1e300"])
+def test_a_huge_geometric_spread_is_a_located_error_with_a_bound_that_can_be_written(gsd: str) -> None:
+    """Found by tools/fuzz.py: gsd ** 6 and gsd ** 2 overflowed (OverflowError) while checking the support."""
+    text = f"datacenter dc {{\n  pue = lognormal(1.1, {gsd})\n}}\n"
+    with pytest.raises(nnci.NnciError) as raised:
+        nnci.check(nnci.loads(text))
+    rendered = str(raised.value)
+    assert "E409" in rendered and "inf" not in rendered.split("help:")[1]

@@ -224,3 +224,12 @@ def test_diff_of_two_files_names_the_inputs_that_differ(tmp_path: Path, capsys: 
     # operational carbon scales with 1/τ: new/old = 0.95
     line = next(x for x in out.splitlines() if x.startswith("total") and " operational " in x)
     assert line.split()[-1] == "0.9500"
+
+
+def test_a_vary_that_changes_nothing_is_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo gives each device's power, so a TDP changes nothing; the factory's τ changes embodied carbon."""
+    argv = ["sweep", str(DEMO), "--vary", "gpu_factory.transport=0.9,0.95", "--vary", "server.tdp=300W,400W"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "warning[E205]: `--vary server.tdp` changes none of the figures shown" in err and "--> --vary:2:1" in err
+    assert "gpu_factory.transport` changes" not in err

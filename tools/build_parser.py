@@ -35,7 +35,9 @@ OUTPUT = ROOT / "nnci" / "_parse_table.py"
 LINE_LENGTH = 120
 
 # Regexp terminals the fast lexer matches with their own pattern, by role.
-REGEXP_TERMINALS = {"NUMBER", "UNIT", "NAME", "STRING", "_NL", "COMPARE"}
+REGEXP_TERMINALS = {"NUMBER", "UNIT", "NAME", "STRING", "_NL", "COMPARE", "DATETIME"}
+# Terminals that may carry a priority: the fast lexer tries them before NUMBER, as lark does.
+PRIORITISED = {"DATETIME": 2}
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -71,7 +73,7 @@ def table_data() -> dict[str, object]:
     operators: dict[str, str] = {}
     for terminal in parser.terminals:
         pattern = terminal.pattern
-        if terminal.priority != 0 or pattern.flags:
+        if terminal.priority != PRIORITISED.get(terminal.name, 0) or pattern.flags:
             raise BuildError(f"terminal {terminal.name}: priorities and flags are not supported by the fast lexer")
         if isinstance(pattern, PatternStr):
             terminals[terminal.name] = ("str", pattern.value)

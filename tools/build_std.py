@@ -1224,6 +1224,10 @@ def build(catalog: Path) -> tuple[dict[str, str], dict[str, int], list[str]]:
         files[name] = text
         counts.update(c)
         notes += s
+    # `nnci report` reads the equivalence factors (car distance, flights, homes, trees) from this table
+    # as it is: each row carries its source, edition and licence, which the report names.
+    files["equivalents.csv"] = (catalog / "equivalents.csv").read_text(encoding="utf-8")
+    counts["equivalents"] = len(read_csv(catalog, "equivalents.csv"))
     return files, counts, notes
 
 

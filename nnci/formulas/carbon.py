@@ -29,12 +29,14 @@ register(Formula(
     (Input("intensity", "intensity", INTENSITY), Input("transport", "transport", DIMENSIONLESS)),
     lambda intensity, transport: intensity / transport, NNCI,
     (Example({"intensity": "429 gCO2e/kWh", "transport": "0.95"}, "451.579 gCO2e/kWh"),),
+    takes_series=True,  # an hourly α stays a series: α(t) / τ
 ))  # fmt: skip
 
 register(Formula(
     "site-grid", "datacenter", "intensity", INTENSITY, "α_d / τ_d of the datacenter's grid",
     (Input("grid", "grid.delivered_intensity", INTENSITY),), lambda grid: grid, NNCI,
     (Example({"grid": "451.579 gCO2e/kWh"}, "451.579 gCO2e/kWh"),),
+    takes_series=True,
 ))  # fmt: skip
 
 

@@ -42,6 +42,15 @@ class Noted:
     note: str
 
 
+class OutsideData(Exception):
+    """Raised by a formula over a series when the job's interval is not covered by the data: the engine
+    reports it where the job's `start` is written. `what` follows the job's name (`runs 2024-...`)."""
+
+    def __init__(self, what: str, notes: tuple[str, ...], help: str, rows: list[int] | None = None) -> None:
+        super().__init__(what)
+        self.what, self.notes, self.help, self.rows = what, notes, help, rows
+
+
 class NotApplicable(LookupError):
     """Raised by a formula whose inputs turn out not to fit (e.g. nothing to amortise over);
     the message names what is missing."""
@@ -74,6 +83,7 @@ class Formula:
     method: str | None = None  # the published method it belongs to; None: shared by all
     needs: tuple[str, ...] = ()  # fields the block must give for the formula to be tried at all (`device`)
     estimate: bool = False  # a default or an upper bound (TDP as power), not a derivation from measured inputs
+    takes_series: bool = False  # reads a series (a grid's hourly intensity); every other formula refuses one
 
 
 REGISTRY: dict[tuple[str, str], list[Formula]] = {}
@@ -91,11 +101,13 @@ DEFAULT_METHOD = "nnci"  # the seed's calculations, used when a job names no met
 
 
 def formulas_for(kind: str, output: str, method: str | None = None) -> list[Formula]:
-    """The formulas the engine may try, in order: the method's own (the default method's when none
-    is chosen), then those shared by every method."""
+    """The formulas the engine may try, in order: those over a series, the method's own (the default
+    method's when none is chosen), then those shared by every method."""
     formulas = REGISTRY.get((kind, output), [])
     chosen = method or DEFAULT_METHOD
-    return [f for f in formulas if f.method == chosen] + [f for f in formulas if f.method is None]
+    ordered = [f for f in formulas if f.method == chosen] + [f for f in formulas if f.method is None]
+    # A formula over a series comes first: it refuses (NotApplicable) when nothing varies in time.
+    return sorted(ordered, key=lambda f: not f.takes_series)
 
 
 def all_formulas() -> list[Formula]:

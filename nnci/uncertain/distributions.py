@@ -143,6 +143,14 @@ def _lognormal_quantile(p: Sequence[float], u: Any) -> Any:
     return p[0] * p[1] ** _z(u)
 
 
+def _spread(gsd: float) -> float:
+    """gsd^TAIL, the factor bounding a lognormal's draws; infinite where it overflows (`gsd = 1e300`)."""
+    try:
+        return float(gsd**TAIL)
+    except OverflowError:
+        return math.inf
+
+
 DISTRIBUTIONS: dict[str, Distribution] = {
     d.name: d
     for d in (
@@ -165,7 +173,7 @@ DISTRIBUTIONS: dict[str, Distribution] = {
         Distribution(
             "lognormal", ("median", "gsd"), "lognormal(median, gsd)",
             f"log-normal by its median and geometric standard deviation, kept within median ×/÷ gsd^{TAIL:g}", (1,),
-            _lognormal_validate, lambda p: (p[0] / p[1] ** TAIL, p[0] * p[1] ** TAIL), lambda p: p[0],
+            _lognormal_validate, lambda p: (p[0] / _spread(p[1]), p[0] * _spread(p[1])), lambda p: p[0],
             _lognormal_quantile,
             _lognormal_sample,
         ),

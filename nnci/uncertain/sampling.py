@@ -23,6 +23,7 @@ from nnci.uncertain.distributions import Distribution
 
 DEFAULT_SAMPLES = 10_000
 PERCENTILES = (5.0, 50.0, 95.0)
+STATISTICS = ("p5", "p50", "p95", "mean", "sd")  # what `expect p95(x) <= …` may bound
 
 
 @attrs.frozen
@@ -102,6 +103,9 @@ class Summary:
         """The same summary in another unit (figures divided by the unit's factor)."""
         return Summary(self.n, self.mean / factor, self.sd / factor, self.p5 / factor, self.p50 / factor,
                        self.p95 / factor)  # fmt: skip
+
+    def statistic(self, name: str) -> float:
+        return float(getattr(self, name))
 
 
 def summarise(values: Any, samples: int) -> Summary:

@@ -1,0 +1,172 @@
+"""`nnci schedule`: the searches against brute force through the whole engine, and by enumeration."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+import nnci
+from nnci.cli import main
+from nnci.engine import Derivation
+from nnci.schedule import fewest_pieces, schedule
+from nnci.timeparse import format_instant, parse_instant
+
+T0 = parse_instant("2024-03-04T00:00Z")
+# 48 hourly values with no two windows alike (a daily cycle, a drift and an irregular term)
+VALUES = [round(300 + 150 * math.sin(2 * math.pi * h / 24) + 2 * h + 40 * math.sin(h * h / 7), 3) for h in range(48)]
+OTHER = [round(200 + 90 * math.cos(2 * math.pi * h / 24 + 1) - h + 25 * math.sin(h * 1.7), 3) for h in range(48)]
+
+
+def model(start: str = "2024-03-04T03:00Z", site: str = "a", duration: str = "5 h") -> str:
+    def series(values: list[float]) -> str:
+        return "series(2024-03-04T00:00Z, 1 h, " + ", ".join(f"{v} gCO2e/kWh" for v in values) + ")"
+
+    return f"""nnci 0.1
+grid ga {{
+  intensity = {series(VALUES)}
+}}
+grid gb {{
+  intensity = {series(OTHER)}
+  transport = 0.9
+}}
+datacenter a {{
+  pue = 1.1
+  grid = ga
+}}
+datacenter b {{
+  pue = 1.4
+  grid = gb
+}}
+device gpu {{
+  power = 400 W
+}}
+training run {{
+  fleet = {{ gpu = 8 }}
+  site = {site}
+  start = {start}
+  duration = {duration}
+}}
+"""
+
+
+def engine_carbon(tmp_path: Path, **changes: str) -> float:
+    """The job's operational carbon through the whole pipeline, with its start or site changed."""
+    path = tmp_path / "brute.nnci"
+    path.write_text(model(**changes), encoding="utf-8")
+    result = nnci.run(path).jobs[0].quantities["operational"]
+    assert isinstance(result, Derivation)
+    return float(result.value.magnitude)
+
+
+def test_best_window_equals_brute_force_over_every_start(tmp_path: Path) -> None:
+    program = nnci.loads(model())
+    between = (T0, T0 + 24 * 3600)
+    found = schedule(program, "run", between, 1800.0)  # every half hour: partial first and last hours
+    starts = [T0 + k * 1800 for k in range(2 * 24 - 2 * 5 + 1)]
+    brute = [(engine_carbon(tmp_path, start=format_instant(t)), t) for t in starts]
+    best_carbon, best_start = min(brute)
+    best = found.candidates[0]
+    assert best.start == best_start
+    assert best.carbon == pytest.approx(best_carbon, rel=1e-12)
+    assert best.ties == 1
+    own = engine_carbon(tmp_path)
+    assert found.baseline is not None and found.baseline.carbon == pytest.approx(own, rel=1e-12)
+    assert best.saving == pytest.approx(own - best_carbon, rel=1e-9)
+
+
+def test_sites_are_ranked_like_brute_force(tmp_path: Path) -> None:
+    program = nnci.loads(model())
+    between = (T0 + 6 * 3600, T0 + 40 * 3600)
+    found = schedule(program, "run", between, None, ("a", "b"))
+    brute = {
+        site: min(engine_carbon(tmp_path, site=site, start=format_instant(T0 + h * 3600)) for h in range(6, 36))
+        for site in ("a", "b")
+    }
+    assert [c.site for c in found.candidates] == sorted(brute, key=brute.__getitem__)
+    for candidate in found.candidates:
+        assert candidate.carbon == pytest.approx(brute[candidate.site], rel=1e-12)
+
+
+def test_a_window_counts_only_if_the_data_covers_it() -> None:
+    program = nnci.loads(model())
+    found = schedule(program, "run", (T0 + 40 * 3600, T0 + 60 * 3600), None)
+    assert all(c.end <= T0 + 48 * 3600 for c in found.candidates)
+    assert found.candidates[0].start <= T0 + 43 * 3600
+
+
+def test_ties_are_counted_and_the_earliest_is_chosen() -> None:
+    flat = model().replace("transport = 0.9", "transport = 1")
+    text = flat.replace(", ".join(f"{v} gCO2e/kWh" for v in VALUES), ", ".join(["250 gCO2e/kWh"] * 48))
+    found = schedule(nnci.loads(text), "run", (T0, T0 + 10 * 3600), None)
+    assert found.candidates[0].start == T0 and found.candidates[0].ties == 6  # starts 00:00 … 05:00
+
+
+def _brute_pieces(cost: list[float], count: int, max_pieces: int) -> float:
+    best = math.inf
+    for chosen in itertools.combinations(range(len(cost)), count):
+        runs = 1 + sum(1 for a, b in itertools.pairwise(chosen) if b != a + 1)
+        if runs <= max_pieces:
+            best = min(best, sum(cost[i] for i in chosen))
+    return best
+
+
+@pytest.mark.parametrize("max_pieces", [1, 2, 3, 10])
+def test_fewest_pieces_equals_enumeration(max_pieces: int) -> None:
+    cost = [5.0, 1.0, 7.0, 2.0, 2.5, 9.0, 0.5, 3.0, 8.0, 1.5, 4.0, 6.0]
+    picked = fewest_pieces(cost, 4, max_pieces)
+    assert picked is not None and len(picked) == 4
+    runs = 1 + sum(1 for a, b in itertools.pairwise(picked) if b != a + 1)
+    assert runs <= max_pieces
+    assert sum(cost[i] for i in picked) == pytest.approx(_brute_pieces(cost, 4, max_pieces))
+
+
+def test_interruptible_equals_brute_force(tmp_path: Path) -> None:
+    program = nnci.loads(model(duration="4 h"))
+    between = (T0, T0 + 12 * 3600)
+    energy_per_hour_kwh = 8 * 0.4 * 1.1
+    for max_pieces in (None, 2):
+        found = schedule(program, "run", between, None, interruptible=True, max_pieces=max_pieces)
+        best = found.candidates[0]
+        hand = _brute_pieces(VALUES[:12], 4, max_pieces or 12) * energy_per_hour_kwh / 1000  # kg
+        assert best.carbon == pytest.approx(hand, rel=1e-12)
+        assert len(best.pieces) <= (max_pieces or 12)
+        assert sum(b - a for a, b in best.pieces) == 4 * 3600
+
+
+def test_interruptible_with_a_partial_interval() -> None:
+    program = nnci.loads(model(duration="150 min"))
+    found = schedule(program, "run", (T0, T0 + 6 * 3600), None, interruptible=True)
+    ordered = sorted(VALUES[:6])
+    hand = (ordered[0] + ordered[1] + 0.5 * ordered[2]) * 8 * 0.4 * 1.1 / 1000
+    assert found.candidates[0].carbon == pytest.approx(hand, rel=1e-12)
+
+
+def test_cli_json_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "m.nnci"
+    path.write_text(model(), encoding="utf-8")
+    argv = ["schedule", str(path), "run", "--between", "2024-03-04T00:00Z", "2024-03-05T00:00Z", "--sites", "a,b"]
+    assert main([*argv, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [c["site"] for c in data["candidates"]] and data["baseline"]["site"] == "a"
+    first = data["candidates"][0]
+    assert set(first) >= {"job", "site", "start", "end", "carbon", "saving", "ties"}
+    assert first["carbon"]["unit"] == "kgCO2e"
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "saving vs own start" in out and "^ chosen" in out
+
+
+def test_cli_refuses_what_it_cannot_answer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "m.nnci"
+    path.write_text(model(), encoding="utf-8")
+    base = ["schedule", str(path), "run", "--between"]
+    assert main([*base, "2024-03-04T00:00", "2024-03-05T00:00Z"]) == 2
+    assert "no timezone" in capsys.readouterr().err
+    assert main([*base, "2024-03-04T00:00Z", "2024-03-05T00:00Z", "--sites", "zz"]) == 2
+    assert "not a datacenter" in capsys.readouterr().err
+    assert main([*base, "2024-03-04T00:00Z", "2024-03-04T02:00Z"]) == 2
+    assert "shorter than the job" in capsys.readouterr().err
