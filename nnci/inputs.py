@@ -19,7 +19,7 @@ import attrs
 from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic
 from nnci.engine import Derivation, Engine
-from nnci.formulas import all_formulas, formulas_for
+from nnci.formulas import Formula, all_formulas, formulas_for
 from nnci.quantity import Quantity
 from nnci.schema import JOB_KINDS, QUANTITIES, REPORTED, REPORTED_IF_KNOWN, SCHEMA
 
@@ -114,6 +114,8 @@ def _disagreements(
         spec = QUANTITIES.get(name)
         if spec is None or not spec.agrees or SCHEMA[block.kind][name].type != "quantity":
             continue
+        if (key, name) in reported:
+            continue  # compared already, from the other side
         given = engine.quantity(key, name)
         if not isinstance(given, Derivation) or _uncertain(field.expr):
             continue
@@ -121,8 +123,6 @@ def _disagreements(
         if derived is None:
             continue
         sides_of = {(d.block, d.name) for d in _given_leaves(derived)}
-        if (key, name) in reported:
-            continue  # compared already, from the other side
         reported.add((key, name))  # compared, so read: agreeing or not, it is not an input that changes nothing
         reported.update(sides_of)
         rows = _differing_rows(given.value, derived.value)
@@ -243,6 +243,6 @@ def _unused(
                          severity="warning", help=help)  # fmt: skip
 
 
-def _readers(kind: str, name: str) -> list:  # type: ignore[type-arg]
+def _readers(kind: str, name: str) -> list[Formula]:
     """The formulas of a kind that read one of its own fields."""
     return [f for f in all_formulas() if f.kind == kind and any(i.path == name for i in f.inputs)]
