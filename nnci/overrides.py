@@ -347,7 +347,9 @@ def unused(
             "value given further down the derivation may stand in for it",
         )
         for key, field in given
-        if (key, field.name) not in used and not _refers_to_used(field.expr, blocks)
+        if not isinstance(field.expr, (ir.Text, ir.TableRef))  # a method or a label acts without a node of its own
+        and (key, field.name) not in used
+        and not _refers_to_used(field.expr, blocks)
     ]
 
 

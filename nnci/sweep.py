@@ -309,10 +309,12 @@ def _total(jobs: dict[str, dict[str, Result]], figures: Sequence[str]) -> dict[s
 
 
 def _carbon_order(combination: Combination) -> tuple[int, float, tuple[int, ...]]:
-    total = combination.total.get("total")
-    if isinstance(total, Derivation):
-        return (0, float(total.value.magnitude), combination.choice)
-    return (1, 0.0, combination.choice)
+    """Lowest total carbon first; where the total is unknown (no embodied figure), by operational carbon."""
+    for rank, name in enumerate(("total", "operational")):
+        figure = combination.total.get(name)
+        if isinstance(figure, Derivation):
+            return (rank, float(figure.value.magnitude), combination.choice)
+    return (2, 0.0, combination.choice)
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -349,7 +351,11 @@ def tabular(result: Sweep, readable: bool = True) -> Tabular:
             cells.append(float(value.value.to(shown_in or "")) if isinstance(value, Derivation) else None)
         body.append(cells)
     header = ["rank", *(axis.label for axis in result.axes), *names]
-    title = f"{len(result.combinations):,} combinations, sorted by total carbon"
+    first = result.combinations[0].total if result.combinations else {}
+    by_total = isinstance(first.get("total"), Derivation) or not isinstance(first.get("operational"), Derivation)
+    title = f"{len(result.combinations):,} combinations, sorted by " + (
+        "total carbon" if by_total else "operational carbon (the total is unknown)"
+    )
     return Tabular(header, [None, *(None for _ in result.axes), *units], body, title,
                    range(1, 1 + len(result.axes)), "values")  # fmt: skip
 

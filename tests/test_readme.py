@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 import nnci
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -28,3 +30,17 @@ def test_the_set_up_commands_are_the_ones_ci_runs() -> None:
     assert ".venv/bin/pip install . && .venv/bin/nnci run models/nnci-demo.nnci" in text
     assert ".venv/bin/pip install '.[test]' && .venv/bin/pytest" in text
     assert 'pip" install --quiet "$repo[test]"' in ci and '/bin/pytest"' in ci
+
+
+def test_the_pasted_statement_is_what_nnci_report_prints(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README quotes `nnci report models/nnci-demo.nnci` as it is (one `> ` per line)."""
+    from nnci.cli import main
+
+    monkeypatch.chdir(README.parent)
+    assert main(["report", "models/nnci-demo.nnci"]) == 0
+    statement = capsys.readouterr().out.rstrip("\n")
+    quoted = "\n".join("> " + line if line else ">" for line in statement.split("\n"))
+    assert quoted in README.read_text(encoding="utf-8")
+    assert (README.parent / "docs" / "report-demo.png").is_file()

@@ -164,20 +164,7 @@ def test_report_with_set(capsys: pytest.CaptureFixture[str]) -> None:
     assert math.isfinite(float(re.search(r"emitted ([\d.,]+) tCO2e of operational", flat)[1].replace(",", "")))  # type: ignore[index]
 
 
-UNCERTAIN = """nnci 0.1
-device gpu {
-  power = uniform(250 W, 350 W)
-}
-datacenter dc {
-  pue = triangular(1.08, 1.1, 1.4)
-  intensity = 429 gCO2e/kWh
-}
-training t {
-  fleet = { gpu = 1000 }
-  site = dc
-  duration = 360 h
-}
-"""
+UNCERTAIN = (REPO / CASES / "uncertain.nnci").read_text(encoding="utf-8")
 
 
 def test_an_uncertain_scenario_shows_its_intervals_rounded_at_their_width(
@@ -226,3 +213,80 @@ def test_a_job_over_a_table_is_split_between_sites_row_by_row(capsys: pytest.Cap
         assert site.energy is not None and site.operational is not None
         assert site.energy / 3.6e6 == pytest.approx(groups[site.name]["energy"]["value"], rel=1e-12)
         assert site.operational == pytest.approx(groups[site.name]["operational"]["value"], rel=1e-12)
+
+
+def test_an_uncertain_report_ranks_inputs_as_nnci_sensitivity_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "uncertain.nnci"
+    path.write_text(UNCERTAIN, encoding="utf-8")
+    assert main(["sensitivity", str(path), "total.total", "--samples", "2000", "--format", "json"]) == 0
+    ranked = [i for i in json.loads(capsys.readouterr().out)["inputs"] if i["reaches"]]
+    flat = " ".join(report(capsys, str(path), "--samples", "2000", "--format", "text").split())
+    shares = " and ".join(f"{i['input']} ({i['explained'] * 100:.0f} %)" for i in ranked)
+    assert f"the spread of the total carbon (squared Spearman rank correlation): {shares}." in flat
+    page = report(capsys, str(path), "--samples", "2000", "--format", "html")
+    assert 'id="chart-sensitivity"' in page and 'id="chart-interval"' in page
+
+
+def test_an_hourly_grid_is_charted_with_the_jobs_hours(capsys: pytest.CaptureFixture[str]) -> None:
+    """The series in the report is the CSV's column; the job's stated intensity is its mean over the job's hours."""
+    import csv
+
+    from nnci import api
+    from nnci.report import build
+
+    model = "models/carbon-aware-training.nnci"
+    with open("models/carbon-aware-training.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    statement = build(api.run(model), [model], "epa")
+    planned = next(j for j in statement.jobs if j.key == "planned")
+    [site] = planned.sites
+    assert site.series is not None and site.series.label == "profiles.solar"
+    assert site.series.values == pytest.approx([float(r["solar [gCO2e/kWh]"]) for r in rows])
+    first = [r["timestamp"] for r in rows].index("2024-03-04T18:00Z")  # the job's start, 36 hours
+    mean = sum(float(r["solar [gCO2e/kWh]"]) for r in rows[first : first + 36]) / 36
+    assert planned.intensity is not None and planned.intensity.magnitude("gCO2e/kWh") == pytest.approx(mean)
+    page = report(capsys, model, "--format", "html")
+    assert page.count('<figure id="chart-series-') == 3 and 'class="band"' in page
+    assert "from 2024-03-04T18:00Z" in " ".join(report(capsys, model, "--format", "text").split())  # text is wrapped
+
+
+def test_an_output_path_that_cannot_be_written_is_said(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "report.md"
+    assert main(["report", SCENARIOS["demo"], "-o", str(target)]) == 1
+    assert "cannot write it" in capsys.readouterr().err and not target.exists()
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_references_are_those_of_run_sources(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The statement cites what `nnci run --sources` lists for its figures (nnci's own definitions aside), and
+    besides only the sources of the other figures it states (hours, device-hours, PUE, intensity)."""
+    from nnci import api
+    from nnci.formulas.citations import NNCI_RULE
+    from nnci.report import build
+
+    assert main(["run", SCENARIOS[name], "--sources"]) == 0
+    listed = re.findall(r"^  \[\d+\] (.+)$", capsys.readouterr().out.split("\nsources:\n", 1)[1], re.M)
+    statement = build(api.run(SCENARIOS[name]), [SCENARIOS[name]], "epa")
+    cited = {r.text for r in statement.references[: statement.cited]}
+    assert set(listed) - {NNCI_RULE} <= cited
+    texts = {r.number: r.text for r in statement.references}
+    described = {texts[n] for job in statement.jobs for f in (job.duration, job.device_hours, job.pue, job.intensity)
+                 if f is not None for n in f.citations}  # fmt: skip
+    assert cited - set(listed) <= described
+
+
+def test_offsets_are_stated_and_not_subtracted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "offset.nnci"
+    text = (REPO / CASES / "uncertain.nnci").read_text(encoding="utf-8")
+    text = (
+        text.replace("power = uniform(250 W, 350 W)", "power = 300 W")
+        .replace("pue = triangular(1.08, 1.1, 1.4)", "pue = 1.1")
+        .replace("  duration = 360 h\n", "  duration = 360 h\n  offset = 50 %\n")
+    )
+    path.write_text(text, encoding="utf-8")
+    flat = " ".join(report(capsys, str(path), "--format", "text").split())
+    operational = 1.1 * 1000 * 300 * 360 / 1000 * 0.429  # kgCO2e: PUE × 1,000 GPUs × 300 W × 360 h × 429 g/kWh
+    assert f"emitted {operational / 1000:.0f} tCO2e of operational carbon" in flat
+    assert f"Offsets of {operational / 2000:.0f} tCO2e are reported beside these figures, not subtracted." in flat

@@ -233,3 +233,22 @@ def test_a_vary_that_changes_nothing_is_a_warning(capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err
     assert "warning[E205]: `--vary server.tdp` changes none of the figures shown" in err and "--> --vary:2:1" in err
     assert "gpu_factory.transport` changes" not in err
+
+
+def test_set_method_is_not_said_to_change_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    """A method has no node in the derivation, but it decides every formula: no E205 for it."""
+    assert main(["run", str(DEMO), "--set", "gpt3_training.method=patterson", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert "E205" not in captured.err
+    assert json.loads(captured.out)["blocks"]["gpt3_training"]["energy"]["formula"] == "patterson-energy"
+
+
+def test_sweep_over_start_times_on_an_hourly_grid() -> None:
+    """Each start integrates the hourly intensity over its own hours: starting `planned` twelve hours later
+    gives the model's `shifted` figure (0.5609 tCO2e, summed hour by hour by tools/make_grid_profiles.py)."""
+    model = REPO / "models" / "carbon-aware-training.nnci"
+    result = sweep.run([model], ["planned.start=2024-03-04T18:00Z,2024-03-05T06:00Z"])
+    by_start = {c.texts(result.axes)[0]: c.jobs["planned"]["operational"].value.magnitude for c in result.combinations}
+    assert by_start["2024-03-05T06:00Z"] == pytest.approx(560.9, abs=0.05)  # kgCO2e
+    assert by_start["2024-03-04T18:00Z"] == pytest.approx(627.4, abs=0.05)
+    assert result.combinations[0].texts(result.axes) == ["2024-03-05T06:00Z"]  # lowest first

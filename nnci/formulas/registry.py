@@ -81,9 +81,9 @@ class Formula:
     citation: str
     examples: tuple[Example, ...] = ()
     method: str | None = None  # the published method it belongs to; None: shared by all
+    takes_series: bool = False  # reads a series (a grid's hourly intensity); every other formula refuses one
     needs: tuple[str, ...] = ()  # fields the block must give for the formula to be tried at all (`device`)
     estimate: bool = False  # a default or an upper bound (TDP as power), not a derivation from measured inputs
-    takes_series: bool = False  # reads a series (a grid's hourly intensity); every other formula refuses one
 
 
 REGISTRY: dict[tuple[str, str], list[Formula]] = {}

@@ -13,7 +13,7 @@ from html import escape
 
 from nnci.report import prose, svg
 from nnci.report.equivalents import SOURCE_NAMES
-from nnci.report.rounding import readable_unit
+from nnci.report.rounding import MOST, readable_unit, shown
 from nnci.report.statement import SITE_RULE, Figure, Statement
 from nnci.units import CARBON, ENERGY, parse_unit
 
@@ -83,6 +83,9 @@ class Html(prose.Style):
     def figure(self, figure: Figure) -> str:
         return figure_span(figure)
 
+    def unknown(self, figure: Figure | None) -> str:
+        return figure_span(figure, "an unknown amount") if figure is not None else "an unknown amount"
+
 
 def _carbon_chart(statement: Statement) -> str:
     jobs = [j for j in statement.jobs if "total" in j.figures]
@@ -123,6 +126,57 @@ def _interval_chart(statement: Statement) -> str:
     )
 
 
+def _sensitivity_chart(statement: Statement) -> str:
+    """With --samples: the share of the total carbon's (rank) variance each uncertain input explains."""
+    ranking = statement.sensitivity
+    if ranking is None:
+        return ""
+    shown = [i for i in ranking.influences if i.reaches][:10]
+    if not shown:
+        return ""
+    labels = [f"{i.explained * 100:.0f} %" for i in shown]
+    chart = svg.bars("Sensitivity of the total carbon: share of its spread each input explains",
+                     [i.input.label for i in shown], [svg.Series("explained", "s1", tuple(i.explained * 100 for i in shown))],
+                     "%", labels)  # fmt: skip
+    return (
+        f'<figure id="chart-sensitivity">{chart}<figcaption>'
+        "Squared Spearman rank correlation between each input's draws and the total carbon "
+        f"({ranking.samples:,} samples, seed {ranking.seed}); `nnci sensitivity` gives each input's swing.</figcaption></figure>"
+    )
+
+
+def _series_charts(statement: Statement) -> list[str]:
+    """A job on a grid with an hourly intensity: the series around the job, its hours shaded."""
+    from nnci.timeparse import format_instant
+
+    charts = []
+    for job in statement.jobs:
+        if job.start is None or job.duration is None:
+            continue
+        seconds = job.duration.magnitude("s")
+        if seconds is None:
+            continue
+        end = job.start + seconds
+        for site in job.sites:
+            series = site.series
+            if series is None:
+                continue
+            first = max(series.start, job.start - max(seconds, 86400.0))
+            last = min(series.start + series.step * len(series.values), end + max(seconds, 86400.0))
+            points = [(series.start + k * series.step, v) for k, v in enumerate(series.values)
+                      if first <= series.start + k * series.step < last and v == v]  # fmt: skip
+            if len(points) < 2:
+                continue
+            xs = [(t - first) / 3600 for t, _ in points]
+            chart = svg.line(f"{job.key} at {site.name}: intensity of {series.label}", xs, [v for _, v in points],
+                             "gCO2e/kWh", f"hours from {format_instant(first)}",
+                             ((job.start - first) / 3600, (end - first) / 3600))  # fmt: skip
+            charts.append(f'<figure id="chart-series-{escape(job.key)}-{escape(site.name)}">{chart}<figcaption>'
+                          f"The delivered intensity hour by hour; shaded: the job's hours, {escape(format_instant(job.start))}"
+                          f" to {escape(format_instant(end))}.</figcaption></figure>")  # fmt: skip
+    return charts
+
+
 def _site_charts(statement: Statement) -> list[str]:
     charts = []
     for job in statement.jobs:
@@ -133,15 +187,20 @@ def _site_charts(statement: Statement) -> list[str]:
 
         energy_unit = readable_unit(Quantity(max(s.energy or 0.0 for s in sites), ENERGY))
         factor = Quantity(1.0, ENERGY).to(energy_unit)
+        digits = job.figures["energy"].digits if "energy" in job.figures else MOST
+        labels = [shown(Quantity(s.energy or 0.0, ENERGY), digits, energy_unit) for s in sites]
         energy = svg.bars(f"{job.key}: energy per site", [s.name for s in sites],
-                          [svg.Series("energy", "s2", tuple((s.energy or 0.0) * factor for s in sites))], energy_unit)  # fmt: skip
+                          [svg.Series("energy", "s2", tuple((s.energy or 0.0) * factor for s in sites))], energy_unit,
+                          labels)  # fmt: skip
         parts = [energy]
         if all(s.operational is not None for s in sites):
             carbon_unit = readable_unit(Quantity(max(s.operational or 0.0 for s in sites), CARBON))
             scale = Quantity(1.0, CARBON).to(carbon_unit)
+            digits = job.figures["operational"].digits if "operational" in job.figures else MOST
+            carbon_labels = [shown(Quantity(s.operational or 0.0, CARBON), digits, carbon_unit) for s in sites]
             parts.append(svg.bars(f"{job.key}: operational carbon per site", [s.name for s in sites],
                                   [svg.Series("operational", "s0", tuple((s.operational or 0.0) * scale for s in sites))],
-                                  carbon_unit))  # fmt: skip
+                                  carbon_unit, carbon_labels))  # fmt: skip
         charts.append(
             f'<figure id="chart-sites-{escape(job.key)}">{"".join(parts)}<figcaption>{escape(SITE_RULE)}</figcaption></figure>'
         )
@@ -154,6 +213,7 @@ def _figure_rows(statement: Statement) -> list[str]:
     for block, figures in groups:
         for figure in figures:
             formula = figure.explain.split("\n", 1)[0].partition("   [")[2].partition(":")[0] or "given"
+            formula = formula if figure.known else "—"
             rows.append(f"<tr><td><code>{escape(block)}</code></td><td>{escape(figure.quantity.replace('_', ' '))}</td>"
                         f'<td class="num">{figure_span(figure)}</td><td><code>{escape(formula)}</code></td>'
                         f'<td><a href="#{figure.anchor}">explain</a></td></tr>')  # fmt: skip
@@ -178,7 +238,14 @@ def page(statement: Statement) -> str:
     for extra in extras:
         if extra:
             paragraphs.append(extra)
-    charts = [c for c in (_carbon_chart(statement), _interval_chart(statement), *_site_charts(statement)) if c]
+    found = (
+        _carbon_chart(statement),
+        _interval_chart(statement),
+        _sensitivity_chart(statement),
+        *_site_charts(statement),
+        *_series_charts(statement),
+    )
+    charts = [c for c in found if c]
     references = [f'<li id="ref-{r.number}">{escape(r.text)}'
                   f"{'' if r.number <= statement.cited else ' <span class=meta>(in the table below only)</span>'}</li>"
                   for r in statement.references]  # fmt: skip

@@ -26,6 +26,9 @@ class Style:
     def figure(self, figure: Figure) -> str:
         return self.text(figure.text())
 
+    def unknown(self, figure: Figure | None) -> str:
+        return "an unknown amount"
+
 
 class Markdown(Style):
     def text(self, value: str) -> str:
@@ -40,7 +43,7 @@ KIND = {"training": "Training", "inference": "Serving"}
 
 def _figure(style: Style, figure: Figure | None) -> str:
     if figure is None or not figure.known:
-        return "an unknown amount"
+        return style.unknown(figure)
     interval = figure.interval()
     shown = style.figure(figure)
     return f"{shown} (5th–95th percentile {style.text(interval)})" if interval else shown
@@ -55,6 +58,8 @@ def _site(style: Style, site: Site, alone: bool) -> str:
         facts.append(f"grid {grid}")
     if site.intensity is not None:
         facts.append(style.text(f"{site.intensity} delivered"))
+    elif site.series is not None:
+        facts.append(f"intensity hour by hour from {style.name(site.series.label)}")
     facts.append(f"intensity of {site.year}" if site.year else "year of the intensity not stated")
     label = f" ({style.text(site.label)})" if site.label else ""
     return f"{style.name(site.name)}{label}: " + ", ".join(facts)
@@ -71,6 +76,10 @@ def job_paragraph(style: Style, job: Job, citations: Sequence[int]) -> str:
         parts.append(" ran " + _and(hardware))
     if job.duration is not None:
         parts.append(f" for {_figure(style, job.duration)}")
+    if job.start is not None:
+        from nnci.timeparse import format_instant
+
+        parts.append(f" from {style.text(format_instant(job.start))}")
     if job.device_hours is not None:
         parts.append(f" ({_figure(style, job.device_hours)} of device time)")
     if job.sites:
@@ -83,6 +92,8 @@ def job_paragraph(style: Style, job: Job, citations: Sequence[int]) -> str:
     sentence = f" It used {_figure(style, energy)} of electricity"
     if job.pue is not None:
         sentence += f" at a PUE of {style.text(job.pue.text())}"
+    if any(s.series is not None for s in job.sites) and job.intensity is not None:
+        sentence += f" and an intensity of {_figure(style, job.intensity)} averaged over its hours"
     sentence += f", and emitted {_figure(style, job.figures.get('operational'))} of operational carbon (location-based"
     net = job.figures.get("net_operational")
     sentence += f"; {_figure(style, net)} market-based)" if net is not None else "; market-based not known)"
@@ -96,6 +107,9 @@ def job_paragraph(style: Style, job: Job, citations: Sequence[int]) -> str:
     sentence += f" ({'; '.join(details)})"
     sentence += f": {_figure(style, job.figures.get('total'))} in total."
     parts.append(sentence)
+    offset = job.figures.get("offset_carbon")
+    if offset is not None and offset.known:
+        parts.append(f" Offsets of {_figure(style, offset)} are reported beside these figures, not subtracted.")
     water = job.figures.get("water")
     if water is not None and water.known:
         split = [f"{_figure(style, job.figures[n])} {where}" for n, where in
@@ -127,8 +141,18 @@ def sampling_sentence(style: Style, statement: Statement) -> str | None:
     sampling = statement.sampling
     if sampling is None:
         return None
-    return style.text(f"Uncertain inputs were sampled {sampling.samples:,} times (seed {sampling.seed}, numpy "
+    text = style.text(f"Uncertain inputs were sampled {sampling.samples:,} times (seed {sampling.seed}, numpy "
                       f"{sampling.numpy}); each figure is the median, with its 5th–95th percentile interval.")  # fmt: skip
+    ranking = statement.sensitivity
+    leading = [i for i in ranking.influences if i.reaches and i.explained >= 0.01][:SENSITIVE] if ranking else []
+    if leading:
+        shares = [f"{style.name(i.input.label)} {style.text(f'({i.explained * 100:.0f} %)')}" for i in leading]
+        text += (" The inputs that explain most of the spread of the total carbon (squared Spearman rank "
+                 f"correlation): {_and(shares)}.")  # fmt: skip
+    return text
+
+
+SENSITIVE = 5  # inputs named in the statement's sentence on sensitivity
 
 
 def equivalents_paragraph(style: Style, statement: Statement) -> str | None:

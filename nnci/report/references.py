@@ -1,9 +1,9 @@
 """The reference list of a report: the data sources (`@source` of the blocks used) and the formulas'
 citations, numbered in order of first use; BibTeX entries for LaTeX.
 
-`Collector` reads citations from the derivation trees (formula registry and `@source`
-annotations). When `nnci run --sources` (the outputs issue) gives a bibliography of its own, this
-is the one place to swap for it.
+`Collector` reads the citations beneath each figure from its derivation tree, as `nnci run
+--sources` does (`nnci.provenance`: the `@source` of the block each given value was written in,
+an amend's own or its base's, and each formula's citation), and numbers them for the text.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import attrs
 from nnci import ir
 from nnci.engine import Derivation, Result
 from nnci.formulas.citations import NNCI_RULE
+from nnci.provenance import data_source
 
 
 @attrs.frozen
@@ -50,9 +51,7 @@ class Collector:
             if id(node) in seen:
                 continue
             seen.add(id(node))
-            block = self.program.blocks.get(node.block)
-            if block is not None and not node.inputs:
-                data.extend(block.citations)
+            data.extend(data_source(self.program, node))
             if node.formula is not None:
                 formulas.append(node.formula.citation)
             stack.extend(reversed(node.inputs))

@@ -16,8 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from nnci import ir
 from nnci.engine import Derivation
-from nnci.quantity import Quantity
-from nnci.units import CARBON, ENERGY, VOLUME, display_unit
+from nnci.quantity import Quantity, format_number
+from nnci.units import CARBON, ENERGY, POWER, VOLUME, display_unit
 
 RULE = (
     "Figures are rounded to the fewest significant figures among the numbers written in the scenario "
@@ -113,6 +113,9 @@ def readable_unit(value: Quantity) -> str:
     if value.dimension == ENERGY:
         kwh = abs(float(value.to("kWh")))
         return "kWh" if kwh < 1e4 else "MWh" if kwh < 1e7 else "GWh"
+    if value.dimension == POWER:
+        watts = abs(float(value.to("W")))
+        return "W" if watts < 1e4 else "kW" if watts < 1e7 else "MW"
     if value.dimension == VOLUME:
         litres = abs(float(value.to("L")))
         return "L" if litres < 1e4 else "m3"
@@ -149,6 +152,8 @@ def shown(value: Quantity, digits: int, unit: str | None = None, scale: Quantity
     give `scale` (the ends of an interval are rounded at its median's last digit)."""
     unit = unit or readable_unit(value)
     magnitude = float(value.to(unit))
+    if digits >= MOST and scale is None:  # nothing written limits it (counts, table cells): no padding zeros
+        return f"{format_number(magnitude, MOST)} {unit}".rstrip()
     if scale is not None:
         reference = abs(float(scale.to(unit)))
         if reference > 0 and magnitude != 0:

@@ -16,7 +16,7 @@ import attrs
 
 from nnci import arrays, ir
 from nnci.engine import Derivation, Engine, Result, Unknown
-from nnci.evaluate import Results, Sampled
+from nnci.evaluate import JobResult, Results, Sampled
 from nnci.formulas.registry import DEFAULT_METHOD
 from nnci.quantity import Quantity, format_number
 from nnci.report import references as refs
@@ -24,6 +24,7 @@ from nnci.report import rounding
 from nnci.report.equivalents import Equivalent, equivalents
 from nnci.schema import ADDITIVE, REPORTED, REPORTED_IF_KNOWN, SCHEMA
 from nnci.uncertain.sampling import Summary
+from nnci.uncertain.sensitivity import Ranking
 
 
 @attrs.frozen
@@ -102,6 +103,17 @@ class Site:
     intensity: str | None  # delivered to the site, α/τ
     energy: float | None  # J: the job's energy attributed to this site (see SITE_RULE)
     operational: float | None  # kgCO2e (SI)
+    series: Hourly | None = None  # the site's intensity when it varies in time
+
+
+@attrs.frozen
+class Hourly:
+    """A site's delivered intensity as a series: `values[k]` (gCO2e/kWh) holds from `start + k × step` (s)."""
+
+    label: str  # as written: `profiles.solar`
+    start: float
+    step: float
+    values: tuple[float, ...]
 
 
 MANY_JOBS = 20  # more jobs than this: a paragraph for the largest few, every quantity only for the reported ones
@@ -131,6 +143,8 @@ class Job:
     every: tuple[Figure, ...]  # every quantity of the job that is known, for the table
     embodied_rule: str | None
     citations: tuple[int, ...]  # reference numbers of its own @source
+    intensity: Figure | None = None  # the carbon intensity of its energy (over its hours, for a series)
+    start: float | None = None  # seconds since 1970 (UTC), when the job gives `start`
 
 
 @attrs.frozen
@@ -145,6 +159,7 @@ class Statement:
     rule: str = rounding.RULE
     version: str = ""
     sampling: Sampled | None = None  # a Monte Carlo run: how many samples, which seed
+    sensitivity: Ranking | None = None  # with samples: the inputs ranked by the spread of total carbon they explain
 
 
 def build(results: Results, files: Sequence[str], equivalents_set: str) -> Statement:
@@ -159,7 +174,8 @@ def build(results: Results, files: Sequence[str], equivalents_set: str) -> State
              for name in results.total}  # fmt: skip
     cited = len(references.found)  # the statement's own; the table of every figure may add more
     if len(jobs) <= MANY_JOBS:  # beyond that, the table lists each job's reported figures only
-        jobs = [attrs.evolve(job, every=_every(program, engine, job, references)) for job in jobs]
+        jobs = [attrs.evolve(job, every=_every(program, engine, job, run, references, sampling))
+                for job, run in zip(jobs, results.jobs, strict=True)]  # fmt: skip
     else:
         jobs = [attrs.evolve(job, every=tuple(job.figures.values())) for job in jobs]
     carbon = total.get("total")
@@ -167,9 +183,15 @@ def build(results: Results, files: Sequence[str], equivalents_set: str) -> State
     if carbon is not None and isinstance(carbon.result, Derivation):
         kg = rounding.round_to(float(carbon.result.value.to("kgCO2e")), carbon.digits)
         found = tuple(equivalents(kg, equivalents_set))
+    ranking = None
+    if sampling is not None and carbon is not None and carbon.summary is not None:
+        from nnci.uncertain.sensitivity import rank
+
+        found_ranking = rank(program, ir.TOTAL, "total", sampling.samples, sampling.seed)
+        ranking = found_ranking if not isinstance(found_ranking, Unknown) else None
     return Statement(tuple(str(f) for f in files), tuple(jobs), total, found, equivalents_set,
                      tuple(references.found), cited, rounding.INTERVAL_RULE if sampling else rounding.RULE,
-                     __version__, sampling)  # fmt: skip
+                     __version__, sampling, ranking)  # fmt: skip
 
 
 def _figure(
@@ -204,7 +226,6 @@ def _figure(
 def _job(
     program: ir.Program, engine: Engine, result: object, references: refs.Collector, sampling: Sampled | None
 ) -> Job:
-    from nnci.evaluate import JobResult
 
     assert isinstance(result, JobResult)
     key = result.key
@@ -214,8 +235,12 @@ def _job(
     for name in (*REPORTED, *REPORTED_IF_KNOWN):
         if name in result.quantities:
             figures[name] = _figure(program, engine, key, name, references, result.quantities[name], sampling)
-    by_name = {name: _figure(program, engine, key, name, references) for name in ("duration", "device_hours", "pue")}
+    described = ("duration", "device_hours", "pue", "intensity")
+    by_name = {name: _figure(program, engine, key, name, references, result.quantities.get(name), sampling)
+               for name in described}  # fmt: skip
     by_name = {name: f for name, f in by_name.items() if f.known}
+    start = engine.quantity(key, "start") if "start" in SCHEMA[block.kind] else None
+    started = start.value.magnitude if isinstance(start, Derivation) else None
     notes = dict(result.notes.get("embodied", ()))
     rule = next(iter(notes.values()), None) if notes else None
     method = engine.method_of(key, None)
@@ -223,18 +248,29 @@ def _job(
         str(key), block.kind, block.doc, method or DEFAULT_METHOD, method is not None, result.rows,
         tuple(_devices(program, engine, key)), by_name.get("duration"), by_name.get("device_hours"),
         by_name.get("pue"), tuple(_sites(program, engine, key, figures, result.per_row)), figures, (), rule, own,
+        by_name.get("intensity"), float(started) if started is not None and not arrays.is_array(started) else None,
     )  # fmt: skip
 
 
-def _every(program: ir.Program, engine: Engine, job: Job, references: refs.Collector) -> tuple[Figure, ...]:
-    """Every quantity of the job that is known, in the schema's order, for the HTML table."""
-    key = next(k for k in program.jobs if str(k) == job.key)
+def _every(
+    program: ir.Program,
+    engine: Engine,
+    job: Job,
+    run: JobResult,
+    references: refs.Collector,
+    sampling: Sampled | None,
+) -> tuple[Figure, ...]:
+    """Every quantity of the job that is known, in the schema's order, for the HTML table: the run's own
+    figures where it has them (medians with --samples, sums over rows), else the engine's."""
+    key = run.key
     found = []
     for name, spec in SCHEMA[program.blocks[key].kind].items():
         if spec.type != "quantity":
             continue
-        figure = job.figures.get(name) or _figure(program, engine, key, name, references)
-        if figure.known:
+        figure = job.figures.get(name) or _figure(
+            program, engine, key, name, references, run.quantities.get(name), sampling
+        )
+        if figure.known or name in job.figures:  # a reported figure that is unknown is listed as unknown
             found.append(figure)
     return tuple(found)
 
@@ -280,9 +316,25 @@ def _devices(program: ir.Program, engine: Engine, key: ir.BlockKey) -> list[Devi
 
 
 def _known(result: Result) -> Quantity | None:
+    """A known value that is one number (not per row, nor a series in time)."""
     if isinstance(result, Derivation) and not arrays.is_array(result.value.magnitude):
-        return result.value
+        return None if _is_series(result.value.magnitude) else result.value
     return None
+
+
+def _is_series(magnitude: Any) -> bool:
+    return bool(getattr(magnitude, "is_series", False))
+
+
+def _hourly(result: Result) -> Hourly | None:
+    """The delivered intensity of a site whose grid has a series, in gCO2e/kWh (scale × series + offset)."""
+    if not isinstance(result, Derivation) or not _is_series(result.value.magnitude):
+        return None
+    value = result.value.magnitude
+    factor = float(Quantity(1.0, result.value.dimension).to("gCO2e/kWh"))
+    values = (value.series.values * value.scale + value.offset) * factor
+    return Hourly(value.label or value.series.name, float(value.series.start), float(value.series.step),
+                  tuple(float(v) for v in values))  # fmt: skip
 
 
 def _scalar(result: Result) -> float:
@@ -325,7 +377,7 @@ def _sites(
             str(grid) if grid else None, _text_field(program.blocks[grid], "label") if grid else None,
             f"{float(year.magnitude):.0f}" if year is not None else None,
             _rounded(program, intensity_result, "gCO2e/kWh") if _known(intensity_result) is not None else None,
-            site_energy, site_carbon,
+            site_energy, site_carbon, _hourly(intensity_result),
         ))  # fmt: skip
     return sites
 

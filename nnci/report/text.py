@@ -103,7 +103,11 @@ class _Latex(prose.Style):
 
 
 def _units(text: str) -> str:
-    return text.replace("CO2e", "CO$_2$e").replace(" %", r"~\%").replace("×", r"$\times$").replace("→", r"$\to$")
+    """Typography for LaTeX: CO$_2$e, m$^3$, ×, en dashes, a percent sign kept with its number."""
+    for plain, typeset in (("CO2e", "CO$_2$e"), (" m3", " m$^3$"), (" %", r"~%"), ("%", r"\%"), (r"\\%", r"\%"),
+                           ("×", r"$\times$"), ("→", r"$\to$"), ("–", "--")):  # fmt: skip
+        text = text.replace(plain, typeset)
+    return text
 
 
 def latex_statement(statement: Statement) -> str:
@@ -115,7 +119,7 @@ def latex_statement(statement: Statement) -> str:
              "% entries to nnci-references.bib (add it to \\bibliography{...}), or copy them into your .bib file.",
              "", r"\paragraph{Carbon footprint.}"]  # fmt: skip
     for paragraph in _paragraphs(style, statement):
-        lines += [paragraph, ""]
+        lines += [_units(paragraph), ""]  # the prose's own signs (×, –) too
     shown = columns(statement)
     lines += [r"\begin{table}[htbp]", r"\centering", r"\begin{tabular}{l" + "r" * len(shown) + "}", r"\hline",
               "Job & " + " & ".join(c.capitalize() for c in shown) + r" \\", r"\hline"]  # fmt: skip
