@@ -388,3 +388,16 @@ def test_a_huge_geometric_spread_is_a_located_error_with_a_bound_that_can_be_wri
         nnci.check(nnci.loads(text))
     rendered = str(raised.value)
     assert "E409" in rendered and "inf" not in rendered.split("help:")[1]
+
+
+@pytest.mark.parametrize("command", [["run", "--samples", "10"], ["sensitivity", "t.total", "--samples", "10"]])
+def test_a_negative_seed_is_a_usage_error(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "u.nnci"
+    path.write_text("device g {\n  power = uniform(100 W, 200 W)\n}\ntraining t {\n  fleet = { g = 1 }\n"
+                    "  duration = 1 h\n}\n", encoding="utf-8")  # fmt: skip
+    argv = [command[0], str(path), *command[1:], "--seed", "-1"]
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2 and "seed" in capsys.readouterr().err
