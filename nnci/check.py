@@ -601,8 +601,10 @@ def _check_idle_below_peak(engine: Engine, block: ir.Block, out: list[Diagnostic
     above = arrays.true_rows(idle.magnitude > peak.magnitude)
     if above:
         first = above[0]
-        shown = (Quantity(arrays.lane(idle.magnitude, first), idle.dimension).format(),
-                 Quantity(arrays.lane(peak.magnitude, first), peak.dimension).format())
+        shown = (
+            Quantity(arrays.lane(idle.magnitude, first), idle.dimension).format(),
+            Quantity(arrays.lane(peak.magnitude, first), peak.dimension).format(),
+        )
         out.append(Diagnostic("E402", f"`idle_power` ({shown[0]}) is above `{peak_name}` ({shown[1]})",
                               block.fields["idle_power"].span,
                               notes=(f"`{peak_name}` is given at {block.fields[peak_name].span}",),
