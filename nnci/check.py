@@ -421,8 +421,10 @@ def _check_range(
         return
 
 
-def _sampled(engine: Engine, block: ir.Block) -> bool:
+def _sampled(engine: Engine, block: ir.Block | None) -> bool:
     """Whether a block's arrays are samples (a job over a table, and its inline fleet, have rows)."""
+    if block is None:  # a check line outside any block
+        return engine.sampler is not None
     job = ir.BlockKey(block.key.module, block.key.name.split(".")[0])
     return engine.sampler is not None and not engine.program.rows_of(block.key) and not engine.program.rows_of(job)
 

@@ -18,7 +18,7 @@ from nnci.evaluate import ALL, Results, compare
 from nnci.ir import TOTAL
 from nnci.resolve import did_you_mean
 from nnci.schema import ADDITIVE, JOB_QUANTITIES, KINDS, QUANTITIES, REPORTED, SCHEMA
-from nnci.uncertain import DEFAULT_SAMPLES
+from nnci.uncertain import DEFAULT_SAMPLES, MAX_SAMPLES
 from nnci.units import Dimension, UnitError, parse_unit
 
 
@@ -187,6 +187,11 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"`{text}` is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("needs at least 1")
+    if value > MAX_SAMPLES:
+        raise argparse.ArgumentTypeError(
+            f"at most {MAX_SAMPLES:,}: every figure is an array of that many numbers, kept for the report "
+            "(4,000,000 samples of the demo take about 870 MiB)"
+        )
     return value
 
 

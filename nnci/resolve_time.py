@@ -74,6 +74,7 @@ def profile(resolver: _Resolver, resolved: ir.Expr | None, value: ast.Expr) -> i
                        f"{resolved.value.dimension.describe()}", value.span,
                        help="a profile's values are shares (`%`) or powers (`W`): only their shape is used")  # fmt: skip
         return None
+    assert magnitude is not None  # a series, checked above
     low, high = magnitude.extremes()
     share = resolved.value.dimension == DIMENSIONLESS
     lowest = f"{low * 100:,.6g} %" if share else Quantity(low, resolved.value.dimension).format()

@@ -271,8 +271,10 @@ def _pieces(placement: _Site, job: str, between: tuple[float, float], duration: 
 
     reference = placement.series()
     if reference is None:  # a constant grid: every hour costs the same, so pausing saves nothing
-        whole = _window(placement, job, between, duration, duration)
-        return attrs.evolve(whole, ties=1, pieces=((whole.start, whole.end),)) if whole is not None else None
+        uninterrupted = _window(placement, job, between, duration, duration)
+        if uninterrupted is None:
+            return None
+        return attrs.evolve(uninterrupted, ties=1, pieces=((uninterrupted.start, uninterrupted.end),))
     series = reference.series
     first = max(math.ceil((between[0] - series.start) / series.step), 0)
     last = min(math.floor((between[1] - series.start) / series.step), series.count)
