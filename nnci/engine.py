@@ -178,6 +178,8 @@ class Engine:
             return Derivation(key, name, self._retag(block.kind, name, value), None, tuple(deps), field.span)
         # a formula that needs a field the block does not give (`device`) is another description of a job
         formulas = [f for f in formulas_for(block.kind, name, method) if all(n in block.fields for n in f.needs)]
+        if "device" in block.fields and "fleet" not in block.fields:  # one kind of device, no fleet to read
+            formulas = [f for f in formulas if not any(i.path.startswith("fleet.") for i in f.inputs)]
         if not formulas and method is not None and formulas_for(block.kind, name):
             reason = f"method `{method}` does not estimate it; give `{name}` directly, or choose another method"
             return Unknown(key, name, (f"{key}.{name}",), reason)

@@ -19,7 +19,7 @@ import attrs
 from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic
 from nnci.engine import Derivation, Engine
-from nnci.formulas import all_formulas, formulas_for
+from nnci.formulas import Formula, all_formulas, formulas_for
 from nnci.quantity import Quantity
 from nnci.schema import JOB_KINDS, QUANTITIES, REPORTED, REPORTED_IF_KNOWN, SCHEMA
 
@@ -41,22 +41,21 @@ def check_inputs(program: ir.Program, engine: Engine) -> list[Diagnostic]:
     judged = _judged_jobs(program, engine)
     used: set[tuple[ir.BlockKey, str]] = set()
     for key in judged:
-        for name in _figures(engine.program.blocks[key]):
-            _collect(engine, key, name, used)
-    for expect in program.expects:
+        kind = engine.program.blocks[key].kind
+        for name, spec in SCHEMA[kind].items():
+            if spec.type == "quantity":
+                _collect(engine, key, name, used, closure=name in FIGURES)
+    for expect in program.expects:  # an expectation reads the figure it names, given or derived
+        used.add((expect.block, expect.quantity))
         _collect(engine, expect.block, expect.quantity, used)
+    for name in program.figures:  # `figure ratio = serve.total / train.total`
+        used.add((ir.FIGURE, name))
+        _collect(engine, ir.FIGURE, name, used)
     for key, lanes in judged.items():
         involved: set[tuple[ir.BlockKey, str]] = set()
         out += _disagreements(engine, key, lanes, involved)
         out += _unused(engine, key, lanes, used | involved)
     return out
-
-
-def _figures(block: ir.Block) -> list[str]:
-    """The figures a job reports, then every other quantity it derives (not one it is given): a field that
-    feeds any of them (`parameters` → `compute`, shown by `--show compute`) is read."""
-    derived = [n for n, s in SCHEMA[block.kind].items() if s.type == "quantity" and n not in block.fields]
-    return list(dict.fromkeys(n for n in (*FIGURES, *derived) if n in SCHEMA[block.kind]))
 
 
 def _judged_jobs(program: ir.Program, engine: Engine) -> dict[ir.BlockKey, tuple[ir.BlockKey, ...]]:
@@ -72,18 +71,21 @@ def _judged_jobs(program: ir.Program, engine: Engine) -> dict[ir.BlockKey, tuple
     return {key: tuple(jobs) for key, jobs in judged.items()}
 
 
-def _collect(engine: Engine, key: ir.BlockKey, name: str, used: set[tuple[ir.BlockKey, str]]) -> None:
-    """The fields a figure reads: beneath it when it is known; when it is unknown, every field of the
-    job that its formulas would read (they wait for the input that is missing, they are not silent)."""
+def _collect(
+    engine: Engine, key: ir.BlockKey, name: str, used: set[tuple[ir.BlockKey, str]], closure: bool = True
+) -> None:
+    """The fields a figure reads: beneath it when it is known (a given field does not read itself);
+    when a reported figure is unknown, every field of the job its formulas would read (they wait for
+    the input that is missing, they are not silent)."""
     result = engine.quantity(key, name)
     if isinstance(result, Derivation):
-        stack: list[Derivation] = [result]
+        stack: list[Derivation] = list(result.inputs)
         while stack:
             node = stack.pop()
             used.add((node.block, node.name.partition("[")[0]))
             stack.extend(node.inputs)
         return
-    if key not in engine.program.blocks:
+    if key not in engine.program.blocks or not closure:
         return
     block = engine.program.blocks[key]
     method = engine.method_of(key, None)
@@ -112,6 +114,8 @@ def _disagreements(
         spec = QUANTITIES.get(name)
         if spec is None or not spec.agrees or SCHEMA[block.kind][name].type != "quantity":
             continue
+        if (key, name) in reported:
+            continue  # compared already, from the other side
         given = engine.quantity(key, name)
         if not isinstance(given, Derivation) or _uncertain(field.expr):
             continue
@@ -119,8 +123,6 @@ def _disagreements(
         if derived is None:
             continue
         sides_of = {(d.block, d.name) for d in _given_leaves(derived)}
-        if (key, name) in reported:
-            continue  # compared already, from the other side
         reported.add((key, name))  # compared, so read: agreeing or not, it is not an input that changes nothing
         reported.update(sides_of)
         rows = _differing_rows(given.value, derived.value)
@@ -237,10 +239,10 @@ def _unused(
         job = lanes[0]
         span = engine.program.blocks[job].fields[name].span if job in engine.program.blocks else field.span
         more = f" (and {len(lanes) - 1:,} more jobs like it)" if len(lanes) > 1 else ""
-        yield Diagnostic("E421", f"`{job}.{name}` changes no reported figure under method `{method}`{more}", span,
+        yield Diagnostic("E421", f"`{job}.{name}` changes no other figure under method `{method}`{more}", span,
                          severity="warning", help=help)  # fmt: skip
 
 
-def _readers(kind: str, name: str) -> list:  # type: ignore[type-arg]
+def _readers(kind: str, name: str) -> list[Formula]:
     """The formulas of a kind that read one of its own fields."""
     return [f for f in all_formulas() if f.kind == kind and any(i.path == name for i in f.inputs)]

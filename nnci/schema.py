@@ -175,8 +175,9 @@ QUANTITIES: dict[str, QuantitySpec] = _declare(
        Range(0, 1, reason="must lie in [0, 100 %]")),
     _q("offset_carbon", CARBON, "carbon offset for the job: offset share × operational; not subtracted from any "
        "figure", NON_NEGATIVE, summed=True, reported="if_known", unit="kgCO2e", large=("tCO2e", 1e3)),
-    _q("energy_per_token", ENERGY / TOKEN, "facility energy per token", NON_NEGATIVE),
-    _q("carbon_per_token", CARBON / TOKEN, "total carbon (operational and embodied) per token", NON_NEGATIVE),
+    _q("energy_per_token", ENERGY / TOKEN, "facility energy per token", NON_NEGATIVE, unit="J/token"),
+    _q("carbon_per_token", CARBON / TOKEN, "total carbon (operational and embodied) per token", NON_NEGATIVE,
+       unit="mgCO2e/token"),
     _q("utilization", DIMENSIONLESS, "average share of its peak power a device draws above idle while the job runs "
        "(P = P_idle + u × (P_max − P_idle))", SHARE),
     _q("lifetime_usage", DIMENSIONLESS, "share of its lifetime the hardware is in use (BLOOM's embodied carbon per "
@@ -409,7 +410,8 @@ def report_unit(name: str) -> str:
 FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
     "max_power": ("tdp",), "power_limit": ("tdp",), "tdp_w": ("tdp",), "board_power": ("tdp",),
     "mfu": ("efficiency",), "hfu": ("efficiency",), "utilisation": ("utilization", "efficiency"),
-    "usage": ("lifetime_usage", "utilization"), "usage_factor": ("utilization",), "load": ("utilization",), "gpus": ("fleet",), "num_gpus": ("fleet",), "hardware": ("fleet",),
+    "usage": ("lifetime_usage", "utilization"), "usage_factor": ("utilization",), "load": ("utilization",),
+    "gpus": ("fleet",), "num_gpus": ("fleet",), "hardware": ("fleet",),
     "hours": ("duration",), "time": ("duration",), "runtime": ("duration",), "wall_time": ("duration",),
     "gpu_hours": ("device_hours",), "carbon_intensity": ("intensity",), "ci": ("intensity",),
     "emission_factor": ("intensity",), "flops": ("compute",), "flop": ("compute",), "params": ("parameters",),

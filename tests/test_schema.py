@@ -60,3 +60,14 @@ def test_unit_of_no_figure_shown_is_reported(capsys: pytest.CaptureFixture[str])
     """Any unit applies to the figures of its dimension; one that changes nothing shown is said."""
     assert main(["run", str(REPO / "models" / "nnci-demo.nnci"), "--unit", "TFLOP/s"]) == 0
     assert "no figure shown is compute throughput; add `--show throughput,peak`" in capsys.readouterr().err
+
+
+def test_every_quantity_is_reported_in_a_unit_of_its_dimension() -> None:
+    """A figure shown with `--all` or in JSON is written in a unit nnci can read back."""
+    from nnci.units import DIMENSIONLESS, parse_unit
+
+    for name, spec in schema.QUANTITIES.items():
+        unit = spec.report_unit
+        assert (parse_unit(unit).dimension if unit else DIMENSIONLESS) == spec.dim, name
+        if spec.large is not None:
+            assert parse_unit(spec.large[0]).dimension == spec.dim, name
