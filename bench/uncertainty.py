@@ -2,7 +2,8 @@
 
 Run with the interpreter nnci is installed in:  .venv/bin/python bench/uncertainty.py [--runs 5]
 Prints, for each sample count, the median wall time, CPU time and peak RSS of fresh processes (each
-child's own, from wait4), and the same for the demo without --samples (what a scalar run costs).
+child's own, from wait4; NNCI_NO_CACHE=1, so nothing comes from a module cache), and the same for the
+demo without --samples (what a scalar run costs).
 The issue's budget: 100,000 samples ≤ 1 s, 1,000,000 samples ≤ 5 s and ≤ 1 GiB.
 """
 
@@ -56,7 +57,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "demo-uncertain.nnci"
         path.write_text(uncertain_demo(), encoding="utf-8")
-        os.environ["NNCI_CACHE_DIR"] = str(Path(folder) / "cache")
+        os.environ["NNCI_NO_CACHE"] = "1"  # cold: every run parses, nothing is read from a module cache
         cases = [("demo, no --samples", [NNCI, "run", str(path)])]
         cases += [
             (f"{n:,} samples", [NNCI, "run", str(path), "--samples", str(n), "--seed", "1"]) for n in args.samples

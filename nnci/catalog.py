@@ -57,7 +57,7 @@ def record(module: str, block: ast.Block) -> Record:
     figures = tuple(
         (name, _written(values[name]))
         for name in KEY_FIELDS.get(block.kind, ())
-        if isinstance(values.get(name), ast.Number)
+        if isinstance(values.get(name), ast.Number) or _is_range(values.get(name))
     )
     boundary = values.get("embodied_boundary")
     if isinstance(boundary, ast.String):  # embodied figures differ by up to ~40x with their boundary
@@ -74,7 +74,14 @@ def record(module: str, block: ast.Block) -> Record:
                   float(year.text.replace("_", "")) if isinstance(year, ast.Number) else 0.0)  # fmt: skip
 
 
+def _is_range(value: ast.Expr | None) -> bool:
+    """A figure the catalog gives as a distribution of published values (`uniform(1.14, 1.15)`)."""
+    return isinstance(value, ast.Call) and all(isinstance(a, ast.Number) for a in value.args)
+
+
 def _written(number: ast.Expr) -> str:
+    if isinstance(number, ast.Call):
+        return f"{number.func}({', '.join(_written(a) for a in number.args)})"
     assert isinstance(number, ast.Number)
     return f"{number.text} {number.unit}" if number.unit else number.text
 

@@ -34,9 +34,7 @@ def check(program: ir.Program, engine: Engine | None = None, constants_only: boo
     constants_only = constants_only or any(d.severity == "error" for d in diagnostics)
     diagnostics += check_values(program, engine, constants_only)
     if not constants_only:  # a job in time: whether the data covers its interval is known only by reading it
-        for job in program.jobs:
-            if "start" in program.blocks[job].fields:
-                engine.quantity(job, "intensity")
+        diagnostics += _check_time(program, engine)
     diagnostics += [d for d in engine.diagnostics if d not in diagnostics]
     if not constants_only and not any(d.severity == "error" for d in diagnostics):
         from nnci.inputs import check_inputs
@@ -45,6 +43,26 @@ def check(program: ir.Program, engine: Engine | None = None, constants_only: boo
         # report: the figures they touch are unknown, the others stand.
         diagnostics += check_inputs(program, engine)
     return diagnostics
+
+
+def _check_time(program: ir.Program, engine: Engine) -> list[Diagnostic]:
+    """Each job's interval against its series (E411, from the engine); a `start` or `profile` on a job
+    whose sites' intensities are all constant changes nothing, and is said (E204)."""
+    found = []
+    for job in program.jobs:
+        block = program.blocks[job]
+        given = [name for name in ("start", "profile") if name in block.fields]
+        if not given:
+            continue
+        result = engine.quantity(job, "intensity")
+        if isinstance(result, Unknown) or result.formula is None or result.formula.takes_series:
+            continue
+        for name in given:
+            found.append(Diagnostic("E204", f"`{job}.{name}` changes nothing: no site of `{job}` has an intensity "
+                                    "that varies in time", block.fields[name].span, severity="warning",
+                                    help="give its grid an hourly intensity (`intensity = data.<column>` of an "
+                                    "imported series file), or remove the field"))  # fmt: skip
+    return found
 
 
 # -- dimensions -------------------------------------------------------------------------
@@ -114,7 +132,7 @@ def _distribution_dim(program: ir.Program, expr: ir.Distribution, kind: str | No
     distribution = DISTRIBUTIONS[expr.name]
     dims = [infer(program, a, kind) for a in expr.args]
     for index, (arg, dim) in enumerate(zip(expr.args, dims, strict=True)):
-        name = distribution.params[index]
+        name = distribution.param(index)
         if index in distribution.plain:
             if not dim.is_dimensionless:
                 raise _DimensionProblem(Diagnostic(
@@ -122,7 +140,7 @@ def _distribution_dim(program: ir.Program, expr: ir.Distribution, kind: str | No
                     help=f"write `{distribution.signature}`; e.g. `lognormal(150 kgCO2e, 1.5)`"))  # fmt: skip
         elif index and dim != dims[0]:
             raise _DimensionProblem(Diagnostic(
-                "E401", f"the `{name}` of `{expr.name}` is {dim.describe()}, its `{distribution.params[0]}` "
+                "E401", f"the `{name}` of `{expr.name}` is {dim.describe()}, its `{distribution.param(0)}` "
                 f"{dims[0].describe()}", arg.span,
                 help=f"every parameter of `{distribution.signature}` but a plain-number one takes the value's unit"))  # fmt: skip
     return dims[0]
@@ -612,8 +630,13 @@ def _check_line(engine: Engine, block: ir.Block | None, check_line: ir.Check, ou
     shown_right = Quantity(arrays.lane(right.magnitude, row), right.dimension).format()
     count = arrays.length(left.magnitude) or arrays.length(right.magnitude)
     where = f" in {arrays.rows_text(failed, count)}" if count is not None else ""
+    which = ""
+    if count is not None and (
+        _sampled(engine, block) if block is not None else engine.sampler is not None
+    ):  # an uncertain input: said of its samples
+        where, which = f" in {len(failed):,} of {count:,} samples", f" (sample {row + 1})"
     out.append(Diagnostic("E404", f"check failed{where}: {check_line.message}", check_line.span,
-                          notes=(f"{shown_left} {condition.op} {shown_right} is false",)))  # fmt: skip
+                          notes=(f"{shown_left} {condition.op} {shown_right} is false{which}",)))  # fmt: skip
 
 
 def compare(op: str, left: Any, right: Any) -> Any:

@@ -18,7 +18,7 @@ from nnci.evaluate import ALL, Results, compare
 from nnci.ir import TOTAL
 from nnci.resolve import did_you_mean
 from nnci.schema import ADDITIVE, JOB_QUANTITIES, KINDS, QUANTITIES, REPORTED, SCHEMA
-from nnci.uncertain.sampling import DEFAULT_SAMPLES
+from nnci.uncertain import DEFAULT_SAMPLES
 from nnci.units import Dimension, UnitError, parse_unit
 
 
@@ -162,7 +162,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _sampling_options(command: argparse.ArgumentParser, required: bool) -> None:
-    default = f" (default {DEFAULT_SAMPLES:,})" if not required else ""
+    default = f" (default {DEFAULT_SAMPLES:,})" if required else ""
     command.add_argument("--samples", type=_positive, default=DEFAULT_SAMPLES if required else None, metavar="N",
                          help="Monte Carlo: draw every distribution N times and report each figure's median and "
                          f"5th–95th percentiles{default}")  # fmt: skip
@@ -368,7 +368,7 @@ def _explain_sampled(args: argparse.Namespace, program: ir.Program, key: ir.Bloc
 
     samples = args.samples or DEFAULT_SAMPLES
     _plan, engine = api.compile(program, samples, args.seed)
-    annotated = explain.medians(engine.quantity(key, quantity), samples)
+    annotated = explain.medians(engine.quantity(key, quantity), samples, program)
     assert engine.sampler is not None
     if args.format == "json":
         sampling = {"samples": samples, "seed": args.seed, "numpy": engine.sampler.numpy_version}
@@ -378,7 +378,7 @@ def _explain_sampled(args: argparse.Namespace, program: ir.Program, key: ir.Bloc
         )
     else:
         print(f"Monte Carlo: {samples:,} samples, seed {args.seed} (numpy {engine.sampler.numpy_version}); "
-              "each sampled figure is its median")  # fmt: skip
+              "a figure is the median of its samples, a given distribution its exact median")  # fmt: skip
         print(output.explain(annotated.tree, program.sources, program, explain.annotator(program, annotated)))
     return 0
 

@@ -54,7 +54,9 @@ CODES = {
     "E602": "plugins or results nnci does not import",
     "E603": "a value the source tool treats differently (0 taken as missing)",
     "E604": "an assumption made while importing",
+    "E610": "missing or bad columns in a CodeCarbon emissions.csv",
     "E620": "bad fields in a Slurm job log",
+    "E630": "what the Impact Framework's builtins cannot compute",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -14,8 +14,11 @@ from nnci.engine import Derivation, Engine, Result, Unknown
 from nnci.plan import PLAN_MODULE, Group, Plan, compile_plan
 from nnci.quantity import Quantity
 from nnci.schema import ADDITIVE, METHODS, REPORTED, REPORTED_IF_KNOWN, SCHEMA
-from nnci.uncertain.sampling import DEFAULT_SAMPLES, Summary, summarise
+from nnci.uncertain import DEFAULT_SAMPLES
 from nnci.units import unit_factor
+
+if TYPE_CHECKING:
+    from nnci.uncertain.sampling import Summary
 
 
 @attrs.frozen
@@ -185,7 +188,7 @@ def _bounds(
 ) -> tuple[ExpectResult, ...]:
     """Bounds on statistics of samples (`expect p95(x) <= 600 tCO2e`), judged on one Monte Carlo run of
     `samples` draws from `seed`; the tolerance text says which."""
-    from nnci.uncertain.sampling import Sampler, unsampled_tables
+    from nnci.uncertain.sampling import Sampler, summarise, unsampled_tables
 
     refused = unsampled_tables(program)
     sampled = Engine(program, sampler=Sampler(samples, seed)) if not refused else None
@@ -222,6 +225,8 @@ def holds(op: str, left: Any, right: Any) -> Any:
 def _summarised(program: ir.Program, jobs: tuple[JobResult, ...], total: dict[str, Result], engine: Engine) -> Results:
     """The figures of a Monte Carlo run as their medians (what every output shows as the value), each
     with its summary beside it. Expectations are judged on deterministic runs, so none are kept here."""
+    from nnci.uncertain.sampling import summarise
+
     sampler = engine.sampler
     assert sampler is not None
     summaries: dict[tuple[str, str], Summary] = {}

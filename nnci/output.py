@@ -18,11 +18,12 @@ from nnci.evaluate import ALL, ExpectResult, JobResult, Results, Sampled
 from nnci.provenance import Reference, data_source
 from nnci.quantity import Quantity, format_number
 from nnci.schema import ADDITIVE, QUANTITIES, REPORTED, REPORTED_IF_KNOWN, SCHEMA
-from nnci.uncertain.sampling import Summary
 from nnci.units import DIMENSIONLESS, Dimension, display_unit, parse_unit
 
 if TYPE_CHECKING:
     import cattrs
+
+    from nnci.uncertain.sampling import Summary
 
 
 def unit_choices(overrides: Sequence[str]) -> dict[Dimension, str]:
@@ -503,7 +504,7 @@ def explain_json(
     sources: dict[str, str],
     about: dict[str, object] | None = None,
     program: ir.Program | None = None,
-    extra: Callable[[Derivation], dict[str, object]] | None = None,
+    extra: Callable[[Derivation, str | None], dict[str, object]] | None = None,
 ) -> str:
     """The derivation tree as JSON: each node's value, unit, formula (with its citation) or where it was
     written (`given_at`, the line as `written`, and the `source` of the block it was written in), and its
@@ -515,7 +516,7 @@ def _trace(
     node: Result,
     sources: dict[str, str],
     program: ir.Program | None = None,
-    extra: Callable[[Derivation], dict[str, object]] | None = None,
+    extra: Callable[[Derivation, str | None], dict[str, object]] | None = None,
 ) -> dict[str, object]:
     unit = unit_for(node.name, node.value.dimension, {}) if isinstance(node, Derivation) else None
     if isinstance(node, Unknown):
@@ -549,7 +550,7 @@ def _trace(
     if node.note:
         entry["note"] = node.note
     if extra is not None:
-        entry.update(extra(node))
+        entry.update(extra(node, unit))
     if node.inputs:
         entry["inputs"] = [_trace(child, sources, program, extra) for child in _unique(node.inputs)]
     return entry

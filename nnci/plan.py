@@ -131,7 +131,10 @@ class _Compiler:
         if isinstance(expr, ir.Call):
             args = [self._expr_shape(a, depth) for a in expr.args]
             return None if any(a is None for a in args) else ("f", expr.func, tuple(args))
-        return None  # tables (a job over a table is already evaluated as columns), distributions (own draws)
+        if isinstance(expr, ir.Distribution):  # one input, as written: jobs stack only if they share it
+            span = expr.span
+            return ("d", expr.name, span.file, span.line, span.column)
+        return None  # tables: a job over a table is already evaluated as columns
 
     # -- stacking ---------------------------------------------------------------------------
 
@@ -187,4 +190,4 @@ class _Compiler:
         if isinstance(first, ir.Call):
             args = tuple(self._stack_expr([e.args[i] for e in exprs]) for i in range(len(first.args)))
             return ir.Call(first.func, args, first.span)
-        return first  # Text and SelfRef are the same in every job of a shape
+        return first  # Text, SelfRef and a Distribution (the same one) are the same in every job of a shape

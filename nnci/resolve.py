@@ -28,8 +28,8 @@ from nnci.schema import (
     Spec,
     article,
 )
+from nnci.uncertain import STATISTICS
 from nnci.uncertain.distributions import DISTRIBUTIONS
-from nnci.uncertain.sampling import STATISTICS
 from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
 
 if TYPE_CHECKING:
@@ -103,6 +103,7 @@ class _Resolver:
         self.rows: str | None = None  # the table of the job being resolved (`rows = jobs`), if any
         self.constants: dict[tuple[str, str | None], tuple[Quantity, str]] = {}
         self.instants: dict[tuple[str, str], Any] = {}  # (table, column) → its cells as instants (`start`)
+        self.series_used: set[str] = set()  # series files some reference reads
         self.figure_names: set[str] = set()
         self.figure_spans: dict[str, Span] = {}
         self.figures: dict[str, ir.Figure] = {}
@@ -147,6 +148,11 @@ class _Resolver:
                         "E204", f"table `{stmt.alias}` is imported, but no job has its rows", stmt.span,
                         severity="warning", help=f"give a training or inference block `rows = {stmt.alias}`, "
                         "or remove the import"))  # fmt: skip
+                if table in self.loaded.series and table not in self.series_used:
+                    self.diagnostics.append(Diagnostic(
+                        "E204", f"series file `{stmt.alias}` is imported, but nothing reads it", stmt.span,
+                        severity="warning", help=f"write e.g. `intensity = {stmt.alias}.<column>` in a grid, or remove "
+                        "the import"))  # fmt: skip
 
     def check_aliases(self) -> None:
         """An alias is a name of its file: it may not be `total`, nor the name of a block there."""
@@ -369,7 +375,7 @@ class _Resolver:
 
     def resolve_distribution(self, expr: ast.Call, kind: str | None, file: str) -> ir.Expr | None:
         distribution = DISTRIBUTIONS[expr.func]
-        if len(expr.args) != len(distribution.params):
+        if len(expr.args) != len(distribution.params) and not (distribution.variadic and expr.args):
             self.error("E305", f"`{expr.func}` takes {len(distribution.params)} arguments, found {len(expr.args)}",
                        expr.span, help=f"write `{distribution.signature}`")  # fmt: skip
             return None
@@ -466,6 +472,8 @@ class _Resolver:
     def resolve_value(self, spec: Spec, value: ast.Expr, kind: str, key: ir.BlockKey, file: str) -> ir.Expr | None:
         if spec.type == "instant":
             return resolve_time.start(self, value, file)
+        if spec.type == "profile":
+            return resolve_time.profile(self, self.resolve_expr(value, kind, file), value)
         if spec.type == "rows":
             if self.rows is not None:
                 return ir.TableRef(self.rows, value.span)
@@ -684,6 +692,7 @@ class _Resolver:
         if self.table_alias(ref, file) is not None:
             return self.column_ref(ref, file)
         if len(parts) >= 2 and aliases.get(parts[0]) in self.loaded.series:
+            self.series_used.add(aliases[parts[0]])
             return resolve_time.series_column(self, ref, self.loaded.series[aliases[parts[0]]])
         if len(parts) >= 2 and parts[0] in self.loaded.failed.get(file, ()):
             return None  # the import itself failed and was reported

@@ -9,6 +9,7 @@ stands only where one is meant: a job's `start` and the first argument of `serie
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from nnci import ast, ir
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from nnci.series_read import SeriesTable
 
 SERIES_FUNCTION = "series"
+_UTC_CELL = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?Z"
+_UTC_COLUMN = re.compile(rf"{_UTC_CELL}(?:\n{_UTC_CELL})*")
 MAX_INLINE = 10_000  # values an inline series may list (a longer profile belongs in a file)
 
 
@@ -53,6 +56,28 @@ def start(resolver: _Resolver, value: ast.Expr, file: str) -> ir.Expr | None:
     return None
 
 
+def profile(resolver: _Resolver, resolved: ir.Expr | None, value: ast.Expr) -> ir.Expr | None:
+    """`profile = series(...)` or `profile = data.utilisation`: a series of utilisation or power."""
+    from nnci.units import DIMENSIONLESS, POWER
+
+    if resolved is None:
+        return None
+    magnitude = resolved.value.magnitude if isinstance(resolved, ir.Const) else None
+    if not getattr(magnitude, "is_series", False):
+        resolver.error("E303", "`profile` needs a series of utilisation or power", value.span,
+                       help="write e.g. `profile = series(2024-03-04T00:00Z, 1 h, 60 %, 95 %, 90 %)`, or name a "
+                       "column of an imported series file")  # fmt: skip
+        return None
+    assert isinstance(resolved, ir.Const)
+    if resolved.value.dimension not in (DIMENSIONLESS, POWER):
+        resolver.error("E400", f"`profile` expects a utilisation or a power, found "
+                       f"{resolved.value.dimension.describe()}", value.span,
+                       help="a profile's values are shares (`%`) or powers (`W`): only their shape is used")  # fmt: skip
+        return None
+    # only the shape matters: as a pure number, so the formula's inputs keep one dimension
+    return ir.Const(Quantity(magnitude, DIMENSIONLESS), resolved.text, resolved.span)
+
+
 def _instant_column(resolver: _Resolver, column: Any) -> Any:
     """The cells of a text column as instants; each cell that is not a date-time with a timezone is
     reported at file:line:column."""
@@ -62,6 +87,13 @@ def _instant_column(resolver: _Resolver, column: Any) -> Any:
         resolver.error("E303", f"column `{column.name}` holds numbers; `start` needs dates and times",
                        column.span, help="write its cells like `2024-03-04T09:00Z`")  # fmt: skip
         return None
+    cells = column.values
+    joined = "\n".join(cells)
+    if _UTC_COLUMN.fullmatch(joined):  # every cell `YYYY-MM-DDTHH:MM[:SS]Z`: numpy reads them in one call
+        try:
+            return np.array([cell[:-1] for cell in cells], dtype="datetime64[s]").astype(np.int64).astype(float)
+        except ValueError:  # a date no calendar has: each cell is read below, and the bad ones located
+            pass
     values = np.empty(len(column.values))
     bad = 0
     for row, cell in enumerate(column.values):

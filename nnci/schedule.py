@@ -12,8 +12,9 @@ the job pause and resume: it runs in the lowest-intensity intervals of the windo
 its duration (the "pause and resume" strategy of Dodge et al. 2022, FAccT, and Wiesner et al. 2021,
 Middleware); `--max-pieces K` allows at most K runs (an exact dynamic programme).
 
-Energy per interval is uniform over the job, as in the job's own figure, so every candidate's
-carbon is comparable with `nnci run` on the job moved to that start and site.
+Energy per interval is uniform over the job unless it has a power profile (which moves with the
+start), as in the job's own figure, so every candidate's carbon is what `nnci run` gives for the job
+moved to that start and site.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import attrs
 
 from nnci import arrays, ir
 from nnci.engine import Derivation, Engine
-from nnci.series import SeriesValue, is_series
+from nnci.series import SeriesValue, is_series, weighted_mean
 from nnci.timeparse import format_duration, format_instant
 
 TIES = 1e-12  # relative: windows whose carbon differs by less are equal (rounding of prefix sums)
@@ -70,6 +71,7 @@ class _Site:
     energy: float
     weights: tuple[float, ...]
     intensities: tuple[Any, ...]  # SeriesValue or float, per site of the map
+    profile: SeriesValue | None = None  # the job's power profile: it moves with the start
 
     def mean(self, t0: Any, t1: Any) -> tuple[Any, Any]:
         import numpy as np
@@ -78,7 +80,11 @@ class _Site:
         uncovered: Any = np.zeros(np.shape(t0), dtype=bool)
         for weight, intensity in zip(self.weights, self.intensities, strict=True):
             if is_series(intensity):
-                mean, holes = intensity.mean(t0, t1)
+                if self.profile is not None:
+                    mean, holes, short = weighted_mean(intensity, self.profile, t0, t1)
+                    holes = holes | short
+                else:
+                    mean, holes = intensity.mean(t0, t1)
                 if weight:
                     uncovered = uncovered | holes
                 total = total + weight * np.where(holes, 0.0, mean)
@@ -117,6 +123,8 @@ def schedule(
     if step <= 0:
         raise ScheduleError("the step must be positive")
     candidates = []
+    if interruptible and any(p.profile is not None for p in placements):
+        raise ScheduleError(f"`{job_name}` has a power profile; --interruptible assumes uniform power")
     for placement in placements:
         if interruptible:
             found = _pieces(placement, job_name, between, duration, max_pieces)
@@ -129,6 +137,13 @@ def schedule(
             candidates.append(attrs.evolve(found, saving=saving))
     candidates.sort(key=lambda c: (c.carbon, c.start))
     notes = []
+    if interruptible and candidates:  # what pausing adds over the best uninterrupted window at that site
+        best = candidates[0]
+        placement = next(p for p in placements if p.name == best.site)
+        whole = _window(placement, job_name, between, duration, step)
+        if whole is not None:
+            notes.append(f"pausing saves {_kg(whole.carbon - best.carbon)} against the best uninterrupted window "
+                         f"at {best.site} ({format_instant(whole.start)}, {_kg(whole.carbon)})")  # fmt: skip
     if baseline is None:
         notes.append(f"`{job_name}` has no `start` covered by the data, so no saving is computed")
     missing = [p.name for p in placements if not any(c.site == p.name for c in candidates)]
@@ -140,6 +155,10 @@ def schedule(
         placement = next(p for p in placements if p.name == best.site)
         chart = intensity_chart(placement, between, best.pieces or ((best.start, best.end),))
     return Schedule(job_name, duration, between, step, baseline, tuple(candidates), interruptible, tuple(notes), chart)
+
+
+def _kg(kg: float) -> str:
+    return f"{kg / 1000:,.4g} tCO2e" if abs(kg) >= 1000 else f"{kg:,.4g} kgCO2e"
 
 
 # -- the job and its placements ---------------------------------------------------------------------
@@ -195,7 +214,9 @@ def _placement(program: ir.Program, engine: Engine, job: ir.BlockKey, site: ir.E
         weight = float(share.magnitude) * (float(pue.value.magnitude) if isinstance(pue, Derivation) else 1.0)
         weights.append(weight)
         intensities.append(intensity.value.magnitude)
-    return _Site(name, energy, tuple(weights), tuple(intensities))
+    profile = engine.quantity(job, "profile")
+    shape = profile.value.magnitude if isinstance(profile, Derivation) else None
+    return _Site(name, energy, tuple(weights), tuple(intensities), shape)
 
 
 def _figure(engine: Engine, key: ir.BlockKey, name: str) -> float:

@@ -82,7 +82,7 @@ def render(found: Schedule) -> str:
     mode = "pausing and resuming" if found.interruptible else f"every {format_duration(found.step)}"
     lines = [f"nnci schedule: `{found.job}` ({format_duration(found.duration)}) between "
              f"{format_instant(found.between[0])} and {format_instant(found.between[1])}, {mode}", ""]  # fmt: skip
-    header = ["rank", "site", "start", "end", "carbon", "mean intensity", "saving vs own start", "ties"]
+    header = ["rank", "site", "start", "end", "operational", "mean intensity", "saving vs own start", "ties"]
     if found.interruptible:
         header[-1] = "pieces"
     rows = [header]

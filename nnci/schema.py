@@ -262,6 +262,9 @@ _JOB = (
     Spec("start", "when the job starts: an ISO 8601 date and time with a timezone (`2024-03-04T09:00Z`), or a "
          "column of them (`jobs.start`); over an hourly grid intensity, operational carbon integrates over "
          "[start, start + duration]", "instant", TIME),
+    Spec("profile", "how the job's energy is spread over its interval: a series of utilisation or power "
+         "(`series(...)` or a column of a series file) whose first value is the job's first interval; by "
+         "default uniform. It shapes when the energy is drawn, not how much", "profile", DIMENSIONLESS),
     q("it_power"),
     q("it_energy"),
     q("pue", "power usage effectiveness of the sites, weighted by share"),

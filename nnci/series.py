@@ -49,6 +49,7 @@ class Series:
     note: str | None = None  # how the unit or the labels were read (lbs → lbCO2e, end-of-interval labels)
     _cumulative: Any = attrs.field(default=None, init=False, repr=False)
     _missing: Any = attrs.field(default=None, init=False, repr=False)
+    _constant: float | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         import numpy as np
@@ -62,6 +63,8 @@ class Series:
         counts = np.zeros(len(values) + 1, dtype=np.int64)
         np.cumsum(missing, out=counts[1:])
         object.__setattr__(self, "_missing", counts)
+        if len(values) and not counts[-1] and float(values.min()) == float(values.max()):
+            object.__setattr__(self, "_constant", float(values[0]))
 
     @property
     def end(self) -> float:
@@ -74,10 +77,7 @@ class Series:
     @property
     def constant(self) -> float | None:
         """The value, when every interval has the same one (then a mean is that value exactly)."""
-        values = self.values
-        if len(values) and not self._missing[-1] and float(values.min()) == float(values.max()):
-            return float(values[0])
-        return None
+        return self._constant
 
     def describe(self) -> str:
         return f"{self.count:,} values every {format_duration(self.step)}, {format_span(self.start, self.end)}"
@@ -197,6 +197,43 @@ class SeriesValue:
         shown = f"{low / unit_factor:,.6g}–{high / unit_factor:,.6g} {unit}".rstrip()
         name = f"{self.label}: " if self.label else ""
         return f"{name}{shown} over {self.series.describe()}"
+
+
+def weighted_mean(value: SeriesValue, weight: SeriesValue, t0: Any, t1: Any) -> tuple[Any, Any, Any]:
+    """∫ w·α dt ÷ ∫ w dt over [t0, t1], the weight's first interval placed at t0 (a power profile moves
+    with the job): exact over the union of both step functions' boundaries, O(intervals in the job).
+    Returns (mean, uncovered by α, uncovered by the profile); arrays of starts are done row by row."""
+    import numpy as np
+
+    t0a, t1a = np.broadcast_arrays(np.asarray(t0, dtype=float), np.asarray(t1, dtype=float))
+    means, holes, short = np.empty(t0a.shape), np.zeros(t0a.shape, bool), np.zeros(t0a.shape, bool)
+    alpha, w = value.series, weight.series
+    for index in np.ndindex(t0a.shape):
+        a, b = float(t0a[index]), float(t1a[index])
+        shift = w.start - a  # profile time = job time + shift
+        if a < alpha.start or b > alpha.end:
+            holes[index] = True
+            continue
+        if b + shift > w.end + 1e-9:
+            short[index] = True
+            continue
+        cuts = [a, b]
+        for series, origin in ((alpha, alpha.start), (w, w.start - shift)):  # boundaries in job time
+            k0 = max(math.ceil((a - origin) / series.step), 0)
+            k1 = min(math.floor((b - origin) / series.step), series.count)
+            cuts.extend(origin + series.step * k for k in range(k0, k1 + 1))
+        points = np.unique(np.clip(np.array(cuts), a, b))
+        mids, lengths = (points[:-1] + points[1:]) / 2, np.diff(points)
+        ai = np.clip(np.floor((mids - alpha.start) / alpha.step).astype(np.int64), 0, alpha.count - 1)
+        wi = np.clip(np.floor((mids + shift - w.start) / w.step).astype(np.int64), 0, w.count - 1)
+        alphas, weights = alpha.values[ai], w.values[wi] * weight.scale + weight.offset
+        if np.isnan(alphas).any():
+            holes[index] = True
+            continue
+        total = float(np.sum(weights * lengths))
+        means[index] = float(np.sum(alphas * weights * lengths)) / total if total else float(alphas[0])
+    means = means * value.scale + value.offset
+    return means, holes, short
 
 
 def is_series(value: Any) -> bool:

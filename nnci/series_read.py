@@ -54,7 +54,8 @@ _QUALIFIERS = {"life cycle assessment": "lifecycle", "life cycle": "lifecycle", 
 _BRACKET = re.compile(r"\[([^\[\]]*)\]")
 _PARENS = re.compile(r"\(([^()]*)\)")
 _US_TIME = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?")
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_NUMBER_TEXT = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBERS = re.compile(rf"(?:{_NUMBER_TEXT})?(?:\n(?:{_NUMBER_TEXT})?)*")  # a column's cells, one a line
 
 
 @attrs.frozen(eq=False)
@@ -203,7 +204,10 @@ def _read_csv(text: str, file: str) -> tuple[SeriesTable | None, list[Diagnostic
     end_col = next((i for i, r in roles.items() if r == "end"), None)
     duration_col = next((i for i, r in roles.items() if r == "duration"), None)
     time_col = start_col if start_col is not None else end_col
-    assert time_col is not None  # looks_like_series chose this reader
+    if time_col is None:
+        problems.add("E100", f"`{file}` has no time column", cells.span(header_line, 0),
+                     help="name one `timestamp`, `datetime`, `time`, `from` or `to`")  # fmt: skip
+        return None, problems.items
     rows = records[1:]
     for line, record in rows:
         if len(record) != len(header):
@@ -231,7 +235,8 @@ def _read_csv(text: str, file: str) -> tuple[SeriesTable | None, list[Diagnostic
         if index in (start_col, end_col, duration_col) or not name:
             continue
         raw = [record[index].strip() for _, record in rows]
-        if not all(_NUMBER.fullmatch(cell) or not cell for cell in raw) or not any(raw):
+        joined = "\n".join(raw)  # one regexp pass per column, not one per cell
+        if not _NUMBERS.fullmatch(joined) or not joined.strip():
             text_columns.append(name)
             continue
         span = cells.span(header_line, index)
@@ -250,7 +255,10 @@ def _read_csv(text: str, file: str) -> tuple[SeriesTable | None, list[Diagnostic
                 column_note = "; ".join(n for n in (note, f"{unit_text} read as CO2e per energy") if n)
         import numpy as np
 
-        values = np.array([float(c) * factor if c else np.nan for c in raw], dtype=float)
+        if "" in raw:  # intervals without data
+            values = np.array([float(c) * factor if c else np.nan for c in raw], dtype=float)
+        else:
+            values = np.array(raw, dtype=float) * factor
         columns[name] = Series(name, file, start, step, values, dimension, unit_text or "", span, lines,
                                column_note)  # fmt: skip
     if problems.items:
@@ -423,10 +431,13 @@ def _read_uk_json(text: str, file: str) -> tuple[SeriesTable | None, list[Diagno
 def _json_spans(text: str, file: str, count: int) -> list[Span]:
     """Where each entry's `"from"` key stands: JSON readers keep no positions, so find them in the text."""
     spans = []
-    for match in re.finditer(r'"from"\s*:', text):
-        before = text[: match.start()]
-        line = before.count("\n") + 1
-        column = match.start() - (before.rfind("\n") + 1) + 1
+    line, last, line_start = 1, 0, 0
+    for match in re.finditer(r'"from"\s*:', text):  # lines counted as the matches advance: one pass
+        line += text.count("\n", last, match.start())
+        newline = text.rfind("\n", last, match.start())
+        line_start = newline + 1 if newline >= 0 else line_start
+        last = match.start()
+        column = match.start() - line_start + 1
         spans.append(Span(file, line, column, line, column + 6))
     while len(spans) < count:
         spans.append(Span(file, 1, 1, 1, 2))

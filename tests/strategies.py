@@ -4,6 +4,8 @@
   and for an oracle such as pint), `magnitudes()`;
 - programs: `programs()` draws small valid `.nnci` files (grid, device, datacenter and one
   job) together with the numbers written in them, in canonical units, for property tests;
+- time: `step_profiles()` draws a step function (interval, values) and a span inside it, on a
+  one-minute grid so a minute-by-minute sum is an exact oracle;
 - noise: `mutated()` damages a valid file (characters and tokens deleted, inserted, replaced,
   swapped), `token_soup()` strings nnci tokens together, `arbitrary_text()` is any text.
 """
@@ -430,9 +432,33 @@ def collapsed_programs(draw: st.DrawFn) -> tuple[str, str]:
         number, _, unit = value.partition(" ")
         choices = ["as written", f"uniform({value}, {value})", f"triangular({value}, {value}, {value})",
                    f"normal({value}, 0{' ' + unit if unit else ''})"]  # fmt: skip
-        if float(number.replace("_", "")) > 0:
+        if float(number.replace("_", "")) > 1e-200:  # (a subnormal median in g is 0 in SI units)
             choices.append(f"lognormal({value}, 1)")
         chosen = draw(st.sampled_from(choices))
         return match[1] + (value if chosen == "as written" else chosen) + (match[3] or "")
 
     return text, COLLAPSIBLE.sub(collapse, text)
+
+
+@attrs.frozen
+class StepProfile:
+    """Hourly-or-finer values from minute 0, and a job's span [first, first + length) in minutes."""
+
+    step_minutes: int
+    values: tuple[float, ...]
+    first: int
+    length: int
+
+    def minute_sum(self) -> float:
+        """Σ over the span's minutes of the value in force (value·minutes): the integral, by brute force."""
+        return sum(self.values[(self.first + m) // self.step_minutes] for m in range(self.length))
+
+
+@st.composite
+def step_profiles(draw: st.DrawFn) -> StepProfile:
+    step = draw(st.sampled_from([5, 15, 30, 60]))
+    values = tuple(draw(st.lists(st.integers(0, 900), min_size=1, max_size=40)))
+    total = step * len(values)
+    first = draw(st.integers(0, total - 1))
+    length = draw(st.integers(1, total - first))
+    return StepProfile(step, tuple(float(v) for v in values), first, length)

@@ -156,7 +156,7 @@ def test_every_code_has_a_golden_case() -> None:
     # set: `--set`/`--vary` cases (tests/test_whatif.py)
     declared = {code for stage in (*COMMANDS, "set") for path in cases(stage) for code in declared_codes(Path(path))}
     # importers' cases (tests/test_interop.py): an input file beside the diagnostics it gives, `<name>.err`
-    for err in (REPO / CASES / "interop").glob("*.err"):
+    for err in (REPO / CASES / "interop").rglob("*.err"):
         declared |= set(re.findall(r"^(?:error|warning)\[(E\d+)\]", err.read_text(encoding="utf-8"), re.M))
     assert declared <= set(CODES), declared - set(CODES)
     assert set(CODES) - NOT_GOLDEN - declared == set()

@@ -16,13 +16,18 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nnci import api
 from nnci.cli import main
 from nnci.engine import Derivation
+from nnci.formatting import format_file
 from nnci.interop import yaml_subset
+from nnci.interop.codecarbon import catalog, import_codecarbon
+from nnci.interop.manifest import import_manifest
 from nnci.interop.printer import Entry, Item, Map, Num, Ref, Scenario
-from nnci.interop.slurm import parse_elapsed
+from nnci.interop.slurm import parse_elapsed, read_sacct
 from nnci.load import read_module
 
 REPO = Path(__file__).resolve().parent.parent
@@ -135,6 +140,35 @@ def test_two_observations_become_a_table_of_jobs(tmp_path: Path, capsys: pytest.
     assert math.isclose(_magnitude(results.total["operational"]) * 1000, energy_kwh * 45 / 0.9, rel_tol=1e-12)
 
 
+# -- CodeCarbon: measured energy
+
+
+@pytest.mark.usefixtures("at_repo")
+def test_codecarbon_run_keeps_its_measurement(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err, out = _import("codecarbon-v3-water.csv", tmp_path, capsys)
+    assert code == 0, err
+    (job,) = api.run(out).jobs
+    # CodeCarbon's energy_consumed (135.790096 kWh) already holds its PUE (1.2): IT energy is 113.158…,
+    # facility energy CodeCarbon's own figure, and operational carbon its emissions (7.604245 kg)
+    assert math.isclose(_magnitude(job.quantities["energy"]) / 3.6e6, 135.790096, rel_tol=1e-12)
+    assert math.isclose(_magnitude(job.quantities["operational"]), 7.604245, rel_tol=1e-9)
+    text = out.read_text()
+    assert "it_energy = 113.158413333333 kWh" in text and "pue = 1.2" in text and "grids.fra_2023" in text
+
+
+@pytest.mark.usefixtures("at_repo")
+def test_compare_measured_beside_estimated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err, out = _import("codecarbon-v2.csv", tmp_path, capsys)
+    assert code == 0, err
+    assert main(["compare", str(out), "bert_finetune_9e8d7c6b", "--measured"]) == 0
+    shown = capsys.readouterr().out
+    # by hand: 8 A100 SXM4 80GB at their 400 W TDP for 7,200 s, PUE 1 → 6.4 kWh; CodeCarbon measured 4.72482 kWh
+    ratio = 4.72482 / (8 * 400 * 7200 / 3.6e6)
+    line = next(row for row in shown.split("\n") if row.startswith("energy "))
+    assert "4.72482 kWh" in line and "6.4 kWh" in line and f"{ratio:.3f}" in line
+    assert main(["compare", str(out), "no_such_job", "--measured"]) == 2
+
+
 # -- Slurm: a job log with array jobs, steps, failed, pending and running jobs
 
 
@@ -244,3 +278,138 @@ def test_yaml_reader_refuses_what_manifests_never_need(text: str, message: str, 
 def test_yaml_reader_nesting_is_bounded() -> None:
     with pytest.raises(yaml_subset.YamlError, match="nesting deeper"):
         yaml_subset.read("a: " + "[" * 10_000 + "]" * 10_000 + "\n")
+
+
+# -- safe to open: any text gives diagnostics, never an exception
+
+
+MANIFEST = (REPO / CASES / "nnci-demo-if03.yml").read_text(encoding="utf-8")
+SACCT = (REPO / CASES / "cluster-log.sacct").read_text(encoding="utf-8")
+EMISSIONS = (REPO / CASES / "codecarbon-v2.csv").read_text(encoding="utf-8")
+
+
+def _mutated(base: str) -> st.SearchStrategy[str]:
+    """The text with a slice replaced by other text: shapes close to real files, and broken ones."""
+    return st.tuples(st.integers(0, len(base)), st.integers(0, 40), st.text(max_size=12)).map(
+        lambda t: base[: t[0]] + t[2] + base[t[0] + t[1] :]
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.text(max_size=200), _mutated(MANIFEST)))
+def test_any_manifest_text_gives_a_scenario_or_located_diagnostics(text: str) -> None:
+    result = import_manifest(text, "m.yml", "m-observations.csv")
+    if result.scenario is None:
+        assert any(d.severity == "error" for d in result.diagnostics)
+    else:
+        module, problems = read_module(result.scenario, "<generated>")
+        assert module is not None and not problems, result.scenario
+
+
+@settings(max_examples=100, deadline=None)
+@given(_mutated(SACCT))
+def test_any_sacct_text_gives_jobs_or_located_diagnostics(text: str) -> None:
+    jobs, _, problems = read_sacct(text, "log.sacct")
+    assert all(d.span is not None and d.span.file == "log.sacct" for d in problems)
+    assert all(job.hours >= 0 and job.nodes >= 0 for job in jobs)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_mutated(EMISSIONS))
+def test_any_emissions_text_gives_a_scenario_or_located_diagnostics(text: str) -> None:
+    result = import_codecarbon(text, "e.csv", CATALOG)
+    if result.scenario is None:
+        assert any(d.severity == "error" and d.span is not None for d in result.diagnostics)
+    else:
+        module, problems = read_module(result.scenario, "<generated>")
+        assert module is not None and not problems, result.scenario
+
+
+CATALOG = catalog()
+
+
+@pytest.mark.usefixtures("at_repo")
+def test_readme_worked_example_of_compare_measured(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The table the README shows is what the commands it names print."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "nnci import tests/cases/interop/codecarbon-v2.csv -o runs.nnci" in readme
+    runs = tmp_path / "runs.nnci"
+    assert main(["import", "tests/cases/interop/codecarbon-v2.csv", "-o", str(runs)]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(runs), "bert_finetune_9e8d7c6b", "--measured"]) == 0
+    table = capsys.readouterr().out.split("\n\n", 1)[1].rstrip("\n")
+    assert f"```\n{table}\n```" in readme
+
+
+def test_if1_mapping_renames_the_fields_a_plugin_reads() -> None:
+    """IF 1.x `mapping`: the plugin's name for a parameter → the name the inputs use."""
+    text = """name: mapped
+initialize:
+  plugins:
+    nn-eq:
+      path: if-plugin-nnci
+      method: NNEQ
+      mapping: {servers: replicas, power: watts-per-replica}
+      config:
+        input-parameters: {servers/count/query: servers, servers/power/query: power, time/query: hours, pue/query: pue}
+        output-parameter: kwh
+tree:
+  children:
+    serve:
+      pipeline: {compute: [nn-eq]}
+      inputs:
+        - {timestamp: '2024-01-01T00:00:00Z', replicas: 4, watts-per-replica: 500, hours: 10, pue: 1.5}
+"""
+    result = import_manifest(text, "mapped.yml")
+    assert result.scenario is not None, result.diagnostics
+    assert re.search(r"power = 500 W +# tree\.children\.serve\.inputs\[0\]\.watts-per-replica", result.scenario)
+    # by hand: 4 replicas × 10 h × PUE 1.5 × 500 W = 30 kWh
+    (job,) = api.evaluate(api.loads(result.scenario)).jobs
+    assert math.isclose(_magnitude(job.quantities["energy"]) / 3.6e6, 30, rel_tol=1e-12)
+
+
+def test_readme_worked_example_of_a_job_log(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name in ("cluster-log.sacct", "cluster-log.cluster.nnci"):
+        shutil.copy(REPO / CASES / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", "cluster-log.sacct", "--cluster", "cluster-log.cluster.nnci", "-o", "log.nnci"]) == 0
+    capsys.readouterr()
+    assert main(["run", "log.nnci", "--by", "jobs.user"]) == 0
+    assert f"```\n{capsys.readouterr().out.rstrip()}\n```" in readme
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "nnci" / "std").glob("*.nnci")))
+def test_the_standard_library_is_printed_as_nnci_fmt_prints_it(name: str) -> None:
+    """tools/build_std.py writes the catalog through the printer: `nnci fmt` changes nothing."""
+    result = format_file(REPO / "nnci" / "std" / name)
+    assert not result.diagnostics and result.formatted == result.original
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" + " " * 50_000 + "b\n",  # a lazy key pattern before `\s*:` backtracked quadratically here
+        "- " + ": " * 50_000 + "\n",
+        "k: [\n" + "  1,\n" * 50_000 + "]\n",  # a flow list over many lines was parsed again per line
+        "- : : :\n",  # an empty key once indexed an empty string
+    ],
+    ids=["spaces", "colons", "long-flow", "empty-key"],
+)
+def test_yaml_reader_inputs_that_once_went_wrong(text: str) -> None:
+    try:
+        document = yaml_subset.read(text)
+    except yaml_subset.YamlError as error:
+        assert error.line >= 1
+    else:
+        assert document.data is not None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="-:{}[],'\"#? \n\t|>&*!%@`ab1.", max_size=60))
+def test_yaml_reader_gives_data_or_a_located_error(text: str) -> None:
+    try:
+        yaml_subset.read(text)
+    except yaml_subset.YamlError as error:
+        assert 1 <= error.line <= text.count("\n") + 1 and error.column >= 1

@@ -249,7 +249,7 @@ def test_an_hourly_grid_is_charted_with_the_jobs_hours(capsys: pytest.CaptureFix
     assert planned.intensity is not None and planned.intensity.magnitude("gCO2e/kWh") == pytest.approx(mean)
     page = report(capsys, model, "--format", "html")
     assert page.count('<figure id="chart-series-') == 3 and 'class="band"' in page
-    assert "from 2024-03-04T18:00Z" in report(capsys, model, "--format", "text")
+    assert "for 36 h from 2024-03-04T18:00Z" in " ".join(report(capsys, model, "--format", "text").split())
 
 
 def test_an_output_path_that_cannot_be_written_is_said(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -135,6 +135,9 @@ def test_interruptible_equals_brute_force(tmp_path: Path) -> None:
         assert best.carbon == pytest.approx(hand, rel=1e-12)
         assert len(best.pieces) <= (max_pieces or 12)
         assert sum(b - a for a, b in best.pieces) == 4 * 3600
+        contiguous = schedule(program, "run", between, None).candidates[0].carbon
+        assert best.carbon <= contiguous * (1 + 1e-12)
+        assert any(note.startswith("pausing saves") for note in found.notes)
 
 
 def test_interruptible_with_a_partial_interval() -> None:
@@ -170,3 +173,18 @@ def test_cli_refuses_what_it_cannot_answer(tmp_path: Path, capsys: pytest.Captur
     assert "not a datacenter" in capsys.readouterr().err
     assert main([*base, "2024-03-04T00:00Z", "2024-03-04T02:00Z"]) == 2
     assert "shorter than the job" in capsys.readouterr().err
+
+
+def test_a_power_profile_moves_with_the_start(tmp_path: Path) -> None:
+    profiled = model(duration="3 h").replace(
+        "  duration = 3 h\n", "  duration = 3 h\n  profile = series(2024-03-04T03:00Z, 1 h, 1 kW, 4 kW, 2 kW)\n"
+    )
+    found = schedule(nnci.loads(profiled), "run", (T0, T0 + 12 * 3600), None)
+    path = tmp_path / "p.nnci"
+    brute = []
+    for h in range(10):
+        path.write_text(profiled.replace("start = 2024-03-04T03:00Z", f"start = {format_instant(T0 + h * 3600)}"))
+        result = nnci.run(path).jobs[0].quantities["operational"]
+        assert isinstance(result, Derivation)
+        brute.append((float(result.value.magnitude), T0 + h * 3600))
+    assert (found.candidates[0].carbon, found.candidates[0].start) == pytest.approx(min(brute), rel=1e-12)

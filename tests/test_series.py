@@ -7,6 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import StepProfile, step_profiles
 
 import nnci
 from nnci.diagnostics import NnciError
@@ -159,8 +162,11 @@ def test_a_job_without_start_on_an_hourly_grid_is_unknown(tmp_path: Path) -> Non
 
 
 def test_a_start_on_a_constant_grid_changes_nothing(tmp_path: Path) -> None:
-    with_start = operational_kg(run_text(tmp_path, scenario("429 gCO2e/kWh")))
-    assert with_start == pytest.approx(4 * 0.429, rel=1e-15)
+    results = run_text(tmp_path, scenario("429 gCO2e/kWh"))
+    assert operational_kg(results) == pytest.approx(4 * 0.429, rel=1e-15)
+    warnings = nnci.check(results.program)
+    assert [w.code for w in warnings] == ["E204"] and "`run.start` changes nothing" in warnings[0].message
+    assert warnings[0].span is not None and warnings[0].span.line == 19  # `start = ...`
 
 
 # -- formats: the same numbers from every reader ----------------------------------------------
@@ -359,3 +365,150 @@ def test_a_series_with_uncertain_transport(tmp_path: Path, capsys: pytest.Captur
     # 1 kg at τ = 1 (the step profile above), divided by τ ~ U(0.8, 1): median 1/0.9, 5th percentile 1/0.99
     assert samples["p50"] == pytest.approx(1 / 0.9, rel=0.01)
     assert samples["p5"] == pytest.approx(1 / 0.99, rel=0.01)
+
+
+def test_a_power_profile_weights_the_hours(tmp_path: Path) -> None:
+    # 1 kW-equivalent energy 2 kWh, drawn as 1 kW then 3 kW from 00:30: (½·100 + ½·250 + 3·(½·250 + ½·400)) / 4
+    text = scenario(inline(HOURS), duration="2 h").replace(
+        "  duration = 2 h\n", "  duration = 2 h\n  profile = series(2000-01-01T00:00Z, 1 h, 1 kW, 3 kW)\n"
+    )
+    expected = 2 * (0.5 * 100 + 0.5 * 250 + 3 * (0.5 * 250 + 0.5 * 400)) / 4 / 1000
+    assert operational_kg(run_text(tmp_path, text)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_half_hourly_utilisation_profile_against_a_minute_sum(tmp_path: Path) -> None:
+    utilisation = [60, 95, 90, 40, 100, 75, 85]  # %, every 30 min from the job's start
+    text = scenario(inline(HOURS), start="2024-03-04T00:45Z", duration="200 min").replace(
+        "  duration = 200 min\n",
+        "  duration = 200 min\n  profile = series(2024-03-04T00:45Z, 30 min, "
+        + ", ".join(f"{u} %" for u in utilisation) + ")\n",
+    )  # fmt: skip
+    weights = [utilisation[m // 30] for m in range(200)]
+    alphas = [HOURS[(45 + m) // 60] for m in range(200)]
+    mean = sum(w * a for w, a in zip(weights, alphas, strict=True)) / sum(weights)
+    energy_kwh = 200 / 60
+    assert operational_kg(run_text(tmp_path, text)) == pytest.approx(energy_kwh * mean / 1000, rel=1e-12)
+
+
+def test_a_profile_shorter_than_the_job_is_located(tmp_path: Path) -> None:
+    text = scenario(inline(HOURS), duration="3 h").replace(
+        "  duration = 3 h\n", "  duration = 3 h\n  profile = series(2000-01-01T00:00Z, 1 h, 1 kW, 3 kW)\n"
+    )
+    with pytest.raises(NnciError) as error:
+        run_text(tmp_path, text)
+    found = error.value.diagnostics[0]
+    assert found.code == "E411" and "longer than its power profile" in found.message
+
+
+def test_an_unread_series_file_is_reported(tmp_path: Path) -> None:
+    shutil.copy(CASES / "generic.csv", tmp_path / "generic.csv")
+    path = tmp_path / "model.nnci"
+    path.write_text(scenario("429 gCO2e/kWh", imports='import "generic.csv" as data'), encoding="utf-8")
+    warnings = nnci.check(nnci.load(path))
+    assert [(w.code, w.severity) for w in warnings] == [("E204", "warning"), ("E204", "warning")]
+    assert "nothing reads it" in warnings[0].message
+    assert "`run.start` changes nothing" in warnings[1].message  # the job's grid is constant
+
+
+def test_a_null_actual_is_an_interval_without_data(tmp_path: Path) -> None:
+    import json
+
+    document = json.loads((CASES / "uk-carbon-intensity.json").read_text(encoding="utf-8"))
+    document["data"][5]["intensity"]["actual"] = None  # 02:30 to 03:00, as the API answers for the future
+    (tmp_path / "uk.json").write_text(json.dumps(document), encoding="utf-8")
+    table, problems = read_series((tmp_path / "uk.json").read_text(encoding="utf-8"), "uk.json")
+    assert not problems and table is not None
+    assert math.isnan(table.columns["actual"].values[5]) and not math.isnan(table.columns["forecast"].values[5])
+    text = scenario("uk.actual", imports='import "uk.json" as uk')
+    with pytest.raises(NnciError) as error:
+        run_text(tmp_path, text)
+    assert "no data for 2024-03-04T02:30Z–2024-03-04T03:00Z" in error.value.diagnostics[0].notes[0]
+    forecast = scenario("uk.forecast", imports='import "uk.json" as uk')
+    assert operational_kg(run_text(tmp_path, forecast)) == pytest.approx(1.0 + 4 * 0.005, rel=1e-12)
+
+
+def test_a_start_cell_with_an_impossible_date_is_located(tmp_path: Path) -> None:
+    (tmp_path / "log.csv").write_text("job,start,hours [h]\na,2024-03-04T00:00Z,1\nb,2024-02-30T00:00Z,1\n")
+    text = scenario(inline(HOURS), start="log.start", duration="log.hours", imports='import "log.csv" as log')
+    text = text.replace("training run {", "training run {\n  rows = log")
+    with pytest.raises(NnciError) as error:
+        run_text(tmp_path, text)
+    found = error.value.diagnostics[0]
+    assert found.code == "E305" and found.span is not None and (found.span.line, found.span.column) == (3, 3)
+
+
+# -- properties -------------------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(step_profiles())
+def test_the_integral_equals_the_minute_by_minute_sum(profile: StepProfile) -> None:
+    import numpy as np
+
+    from nnci.series import Series
+    from nnci.units import INTENSITY
+
+    series = Series("p", "p", 0.0, profile.step_minutes * 60.0, np.array(profile.values), INTENSITY, "")
+    total, uncovered = series.integral(profile.first * 60.0, (profile.first + profile.length) * 60.0)
+    assert not uncovered
+    assert float(total) == pytest.approx(profile.minute_sum() * 60.0, rel=1e-12, abs=1e-9)
+    mean, _ = series.mean(profile.first * 60.0, (profile.first + profile.length) * 60.0)
+    assert min(profile.values) - 1e-9 <= float(mean) <= max(profile.values) + 1e-9
+
+
+def test_a_job_log_over_two_clusters_one_hourly(tmp_path: Path) -> None:
+    (tmp_path / "log.csv").write_text(
+        "job,cluster,start,hours [h]\n"
+        "a,hourly,2024-03-04T00:30Z,2\n"  # ½·100 + 250 + ½·400 = 500 g·h/kWh at 1 kW, PUE 1
+        "b,flat,2030-01-01T00:00Z,2\n"  # 2 kWh × 1.5 PUE at 50 g/kWh: the hourly data does not matter here
+        "c,hourly,2024-03-04T04:00Z,1\n"  # 300 g
+    )
+    text = f"""nnci 0.1
+import "log.csv" as log
+grid gh {{
+  intensity = {inline(HOURS)}
+}}
+grid gf {{
+  intensity = 50 gCO2e/kWh
+}}
+datacenter hourly {{
+  pue = 1.0
+  grid = gh
+}}
+datacenter flat {{
+  pue = 1.5
+  grid = gf
+}}
+device gpu {{
+  power = 1000 W
+}}
+training month {{
+  rows = log
+  fleet = {{ gpu = 1 }}
+  site = log.cluster
+  start = log.start
+  duration = log.hours
+}}
+"""
+    per_row = run_text(tmp_path, text).jobs[0].per_row["operational"]
+    assert isinstance(per_row, Derivation)
+    assert list(per_row.value.magnitude) == pytest.approx([0.5, 0.15, 0.3], rel=1e-12)
+
+
+FIXTURES = sorted(p.name for p in CASES.iterdir())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(FIXTURES),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 4), st.sampled_from(list(',\n"Z:-.0a '))), max_size=6),
+)
+def test_damaged_series_files_give_diagnostics_never_a_traceback(name: str, edits: list[tuple[int, int, str]]) -> None:
+    text = (CASES / name).read_text(encoding="utf-8")
+    for position, width, char in edits:
+        at = position % (len(text) + 1)
+        text = text[:at] + char + text[at + width :]
+    table, problems = read_series(text, name)
+    assert (table is None) == any(p.severity == "error" for p in problems)
+    for problem in problems:
+        assert problem.span is None or problem.span.line >= 1

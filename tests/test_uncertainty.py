@@ -125,12 +125,13 @@ def test_draws_never_leave_the_support(name: str, centre: float, width: float, s
         "triangular": (low, low + skew * (high - low), high),
         "normal": (centre, width * centre),
         "lognormal": (centre, 1 + 3 * width),
+        "choice": (low, centre, high, low + skew * (high - low)),
     }[name]
     span = nnci.diagnostics.Span("x.nnci", 1, 1, 1, 2)
     draws = Sampler(5000, seed).draw(distribution, params, span, "x.v", name, "")
     support_low, support_high = distribution.support(params)
     assert support_low <= draws.min() and draws.max() <= support_high
-    if name in ("uniform", "triangular"):
+    if name in ("uniform", "triangular", "choice"):
         assert (low, high) == (support_low, support_high)
 
 
@@ -331,6 +332,52 @@ def test_explain_of_a_figure_without_uncertain_inputs_does_not_sample(
     text = TWO_UNIFORM_DEVICES + "training fixed {\n  energy = 5 kWh\n  site = dc\n}\n"
     assert main(["explain", str(write(tmp_path, text)), "fixed.operational"]) == 0
     assert "Monte Carlo" not in capsys.readouterr().out
+
+
+def test_catalog_spreads_are_the_lowest_and_highest_fleet_pue_reported_since_2020(tmp_path: Path) -> None:
+    import csv
+
+    rows = list(csv.DictReader((Path(__file__).parent.parent / "data" / "catalog" / "pue.csv").open(encoding="utf-8")))
+    expected: dict[str, list[float]] = {}
+    for row in rows:
+        years = re.findall(r"\b20\d\d\b", row["period"])
+        fleet = row["scope"] == "fleet" and row["entity"] in ("Google", "AWS", "Microsoft", "Meta")
+        if fleet and years and int(years[0]) >= 2020:
+            expected.setdefault(row["entity"].lower(), []).append(float(row["pue"]))
+    uses = "".join(f"datacenter {p} = pue.{p}_fleet_spread {{\n}}\n" for p in ("aws", "google", "microsoft"))
+    loaded = nnci.load(write(tmp_path, 'import "std/pue" as pue\n' + uses))
+    spreads = {k.name.removesuffix("_fleet_spread"): b for k, b in loaded.blocks.items() if k.name.endswith("_spread")}
+    assert set(spreads) == {name for name, values in expected.items() if len(values) >= 2}  # Meta: one year
+    for name, block in spreads.items():
+        expr = block.fields["pue"].expr
+        assert isinstance(expr, ir.Distribution) and expr.name == "uniform"
+        low, high = (a.value.magnitude for a in expr.args if isinstance(a, ir.Const))
+        assert (low, high) == (min(expected[name]), max(expected[name]))
+        assert len(block.citations) == len(expected[name])
+
+
+CHOICE = TWO_UNIFORM_DEVICES.replace("pue = 1.2", "pue = choice(1.1, 1.1, 1.2, 1.58)")
+
+
+def test_a_choice_is_its_lower_middle_alternative_and_draws_each_by_its_weight(tmp_path: Path) -> None:
+    program = nnci.load(write(tmp_path, CHOICE))
+    # sorted 1.1, 1.1, 1.2, 1.58: the CDF reaches 1/2 at 1.1 (the second of four)
+    energy = nnci.evaluate(program).jobs[0].quantities["energy"].value.to("kWh")
+    assert energy == pytest.approx(1.1 * (4 * 250 + 2 * 100) * 10 / 1000, rel=1e-12)
+    _plan, engine = api.compile(program, samples=40_000, seed=5)
+    pue = engine.quantity(ir.BlockKey("", "dc"), "pue").value.magnitude
+    for value, weight in ((1.1, 0.5), (1.2, 0.25), (1.58, 0.25)):
+        share = float((pue == value).mean())
+        assert abs(share - weight) <= 4 * math.sqrt(weight * (1 - weight) / 40_000), (value, share)
+    assert set(pue.tolist()) == {1.1, 1.2, 1.58}
+
+
+def test_sensitivity_gives_ties_their_mean_rank(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # energy rises with the PUE: with ties ranked by their mean rank the correlation of a choice is exact
+    text = CHOICE.replace("uniform(200 W, 300 W)", "250 W").replace("uniform(50 W, 150 W)", "100 W")
+    assert main(["sensitivity", str(write(tmp_path, text)), "t.energy", "--format", "json", "--samples", "500"]) == 0
+    entry = json.loads(capsys.readouterr().out)["inputs"][0]
+    assert entry["input"] == "dc.pue" and entry["spearman"] == pytest.approx(1.0, abs=1e-12)
 
 
 @pytest.mark.parametrize("gsd", ["1e200", "1e300"])

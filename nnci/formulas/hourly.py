@@ -15,8 +15,8 @@ from typing import Any
 
 from nnci import arrays
 from nnci.formulas.registry import Example, Formula, Input, Item, NotApplicable, OutsideData, register
-from nnci.series import SeriesValue, covered_text, is_series, uncovered_text
-from nnci.timeparse import format_span
+from nnci.series import SeriesValue, covered_text, is_series, uncovered_text, weighted_mean
+from nnci.timeparse import format_duration, format_span
 from nnci.units import DIMENSIONLESS, INTENSITY, TIME
 
 CARBON_AWARE = (
@@ -25,7 +25,7 @@ CARBON_AWARE = (
 )
 
 
-def _intensity_in_time(pue: list[Item], intensity: list[Item], start: Any, duration: Any) -> Any:
+def _intensity_in_time(pue: list[Item], intensity: list[Item], start: Any, duration: Any, profile: Any) -> Any:
     if not any(is_series(item.value) for item in intensity):
         raise NotApplicable("no site's intensity varies in time")
     import numpy as np
@@ -37,18 +37,30 @@ def _intensity_in_time(pue: list[Item], intensity: list[Item], start: Any, durat
     for weight, item in zip(weights, intensity, strict=True):
         value = item.value
         if is_series(value):
-            value = _mean(value, start, end, weight)
+            value = _mean(value, start, end, weight, profile)
         total = total + weight * value
     result = total / sum(weights, 0.0)
     return float(result) if np.ndim(result) == 0 else result
 
 
-def _mean(value: SeriesValue, start: Any, end: Any, weight: Any) -> Any:
-    """The mean of the series over each job's interval; an interval the data does not cover, in a row
-    that uses this site, is an error naming the span."""
+def _mean(value: SeriesValue, start: Any, end: Any, weight: Any, profile: SeriesValue | None) -> Any:
+    """The mean of the series over each job's interval (weighted by the power profile, if any); an
+    interval the data does not cover, in a row that uses this site, is an error naming the span."""
     import numpy as np
 
-    mean, uncovered = value.mean(start, end)
+    if profile is not None:
+        mean, uncovered, short = weighted_mean(value, profile, start, end)
+        if np.any(short):
+            series = profile.series
+            raise OutsideData(
+                f"runs {format_duration(float(np.max(np.asarray(end) - np.asarray(start))))}, longer than its "
+                f"power profile `{profile.label}`",
+                (f"the profile covers {format_duration(series.end - series.start)} "
+                 f"({series.describe()}); its first value is the job's first interval",),
+                "give the profile a value for every interval of the job, or shorten the job",
+            )  # fmt: skip
+    else:
+        mean, uncovered = value.mean(start, end)
     used = np.broadcast_to(np.asarray(weight) != 0, np.shape(uncovered)) if np.ndim(uncovered) else weight != 0
     bad = uncovered & used
     if np.any(bad):
@@ -74,13 +86,23 @@ for kind in ("training", "inference"):
         "site-intensity-in-time", kind, "intensity", INTENSITY,
         "α = Σ_d s_d PUE_d ᾱ_d/τ_d ÷ Σ_d s_d PUE_d, ᾱ_d = (1/Δt) ∫ α_d dt over [start, start + duration]",
         (Input("pue", "site[].pue", DIMENSIONLESS, optional=True), Input("intensity", "site[].intensity", INTENSITY),
-         Input("start", "start", TIME), Input("duration", "duration", TIME)),
+         Input("start", "start", TIME), Input("duration", "duration", TIME),
+         Input("profile", "profile", DIMENSIONLESS, optional=True)),
         _intensity_in_time, CARBON_AWARE,
         # hourly 100, 200, 300, 400 g/kWh from 00:00; 00:30 to 02:30 reads ½·100 + 200 + ½·300 over 2 h
         (Example({"pue": [("100 %", "1.1")],
                   "intensity": [("100 %", {"start": "2024-03-04T00:00Z", "step": "1 h",
                                            "values": ["100 gCO2e/kWh", "200 gCO2e/kWh", "300 gCO2e/kWh",
                                                       "400 gCO2e/kWh"]})],
-                  "start": "2024-03-04T00:30Z", "duration": "2 h"}, "200 gCO2e/kWh"),),
+                  "start": "2024-03-04T00:30Z", "duration": "2 h", "profile": None}, "200 gCO2e/kWh"),
+         # the same, drawing 1 kW in its first hour and 3 kW in its second (a power profile):
+         # (½·100 + ½·200 + 3·(½·200 + ½·300)) / (1 + 3) = 900 / 4 = 225
+         Example({"pue": [("100 %", "1.1")],
+                  "intensity": [("100 %", {"start": "2024-03-04T00:00Z", "step": "1 h",
+                                           "values": ["100 gCO2e/kWh", "200 gCO2e/kWh", "300 gCO2e/kWh",
+                                                      "400 gCO2e/kWh"]})],
+                  "start": "2024-03-04T00:30Z", "duration": "2 h",
+                  "profile": {"start": "2024-01-01T00:00Z", "step": "1 h", "values": ["1 kW", "3 kW"]}},
+                 "225 gCO2e/kWh")),
         takes_series=True,
     ))  # fmt: skip

@@ -34,6 +34,36 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     exp.add_argument("-o", "--output", metavar="MANIFEST.yml", help="write the manifest here (default: print it)")
     exp.set_defaults(command=_export)
 
+    compare = commands.choices.get("compare")
+    if compare is not None:  # `nnci compare FILE JOB --measured`: the measured energy beside the estimate
+        compare.add_argument("--measured", action="store_true",
+                             help="the job's measured energy (e.g. imported from CodeCarbon) beside nnci's "
+                             "estimate for the same devices and hours, with the ratio")  # fmt: skip
+        by_method = compare.get_default("command")
+        compare.set_defaults(command=lambda args: _measured(args) if args.measured else by_method(args))
+
+
+def _measured(args: argparse.Namespace) -> int:
+    from nnci import api
+    from nnci.interop.measured import measured_vs_estimated, table
+
+    program = api.load(args.file, allow_imports=args.allow_import, max_file_bytes=args.max_file_bytes)
+    warnings = api.check(program)
+    if warnings:
+        print(render_all(warnings, program.sources), file=sys.stderr)
+    key = next((k for k in program.jobs if str(k) == args.job), None)
+    if key is None:
+        jobs = ", ".join(str(k) for k in program.jobs) or "none"
+        print(f"nnci compare: no training or inference block `{args.job}` in {args.file} (jobs: {jobs})",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    rows, given = measured_vs_estimated(program, key)
+    if not rows:
+        print(f"nnci compare --measured: {given}", file=sys.stderr)
+        return 2
+    print(table(args.job, rows, given))
+    return 0
+
 
 def _kind(path: Path, text: str) -> str:
     first = text.split("\n", 1)[0]
@@ -41,7 +71,7 @@ def _kind(path: Path, text: str) -> str:
         return "manifest"
     if "|" in first and "jobid" in first.lower():
         return "sacct"
-    if "," in first and "energy_consumed" in first:
+    if path.suffix.lower() == ".csv" or ("," in first and "energy_consumed" in first):
         return "codecarbon"
     return "manifest"
 

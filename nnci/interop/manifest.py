@@ -138,8 +138,13 @@ class _Manifest:
                 raise self.error(f"`{_dotted((*where, config_key))}` is not a mapping", (*where, config_key))
             params = config.get("input-parameters")
             output = config.get("output-parameter")
-            found[name] = Plugin(name, str(method), params if isinstance(params, dict) else {"": params},
-                                 output if isinstance(output, str) else None, (*where, config_key))  # fmt: skip
+            params = params if isinstance(params, dict) else {"": params}
+            mapping = spec.get("mapping")  # IF 1.x: a parameter's name → the name the manifest's inputs use
+            if isinstance(mapping, dict):
+                params = {key: _mapped(value, mapping) for key, value in params.items()}
+                output = mapping.get(output, output) if isinstance(output, str) else output
+            found[name] = Plugin(name, str(method), params, output if isinstance(output, str) else None,
+                                 (*where, config_key))  # fmt: skip
         if not any(p.method in KEYS for p in found.values()):
             raise self.error("the manifest uses none of the nn-ci plugins (NNET, NNEQ, NNEmb, NNC)",
                              ("initialize", "plugins"), "nnci imports manifests of the nn-ci pipeline "
@@ -232,6 +237,15 @@ class _Manifest:
                 built.observation(path, pipeline, observations[0], prefix)
         built.expectations()
         return out.text(), tables
+
+
+def _mapped(value: Any, mapping: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        renamed = mapping.get(value, value)
+        return renamed if isinstance(renamed, str) else value
+    if isinstance(value, list):
+        return [_mapped(v, mapping) for v in value]
+    return value
 
 
 def _field_list(value: Any) -> list[str] | None:
@@ -384,6 +398,12 @@ class _Builder:
             for index, obs in enumerate(observations):
                 self.observation((*node,), pipeline, obs, f"{prefix}o{index + 1}_")
             return
+        plugin_of = {f: job.plugin for job in stages.jobs for d in job.devices for f in d[1:]}
+        for field in names:  # every row's zeros are reported, not only the first's
+            for obs in observations[1:]:
+                if field in obs and obs[field].number == 0:
+                    plugin = plugin_of.get(field) or stages.emb or stages.c or stages.jobs[0].plugin
+                    self.value(obs, field, plugin, node)
         self.alias, self.node = identifier(table.removesuffix(".csv")), node
         taken: set[str] = set()
         self.columns = {k: (identifier(k, taken), ROW_UNITS[row_fields[k]]) for k in varying}

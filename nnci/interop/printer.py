@@ -67,7 +67,15 @@ class Op:
     right: Value
 
 
-Value = Num | Ref | Str | Map | Op
+@attrs.frozen
+class Call:
+    """A function of values: a distribution (`uniform(1.1, 1.2)`)."""
+
+    func: str
+    args: tuple[Value, ...]
+
+
+Value = Num | Ref | Str | Map | Op | Call
 
 
 @attrs.frozen
@@ -111,19 +119,29 @@ def identifier(text: str, taken: set[str] | None = None) -> str:
     return name
 
 
-def _wrapped(lines: Sequence[str], lead: str, width: int = 100) -> list[str]:
-    """Comment lines no wider than the formatter's width (an empty line stays a bare `#`)."""
+def _wrapped(lines: Sequence[str | tuple[str, bool]], lead: str, width: int = 100) -> list[str]:
+    """Comment lines no wider than the formatter's width (an empty line stays a bare `#`); a line
+    given as (text, False) stays one line."""
     out = []
     for line in lines:
+        if isinstance(line, tuple):
+            line, wrap = line
+            if not wrap:
+                out.append((lead + comment_text(line)).rstrip())
+                continue
         text = comment_text(line)
         parts = textwrap.wrap(text, width - len(lead), break_long_words=False, break_on_hyphens=False) or [""]
         out += [(lead + part).rstrip() for part in parts]
     return out
 
 
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
 def comment_text(text: str) -> str:
     """A comment body on one line: control characters and newlines become spaces."""
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return " ".join(_printable(text).split())
 
 
 class Scenario:
@@ -136,7 +154,7 @@ class Scenario:
         self.imports: list[ast.Import] = []
         self.blocks: list[ast.Block] = []
         self.expects: list[ast.Expect] = []
-        self.pending_doc: list[str] = []
+        self.pending_doc: list[tuple[str, bool]] = []  # (text, whether to wrap it)
 
     def _next(self) -> int:
         self.line += 1
@@ -149,17 +167,19 @@ class Scenario:
         if text:
             self.comments.append(ast.Comment("# " + comment_text(text), line, 2))
 
-    def comment(self, *lines: str, blank_after: bool = True) -> None:
-        """Comment lines on their own (`# ...`), a blank line after them unless told otherwise."""
+    def comment(self, *lines: str, blank_after: bool = True, wrap: bool = True) -> None:
+        """Comment lines on their own (`# ...`), a blank line after them unless told otherwise;
+        `wrap=False` keeps each line as written (its spacing too)."""
         self._next()  # a blank line before
-        for text in _wrapped(lines, "# "):
+        texts = _wrapped(lines, "# ") if wrap else [("# " + _printable(t)).rstrip() for t in lines]
+        for text in texts:
             self.comments.append(ast.Comment(text, self._next(), 1))
         if blank_after:
             self._next()
 
-    def doc(self, *lines: str) -> None:
-        """`##` lines that document the next block."""
-        self.pending_doc += list(lines)
+    def doc(self, *lines: str, wrap: bool = True) -> None:
+        """`##` lines that document the next block (`wrap=False`: each stays one line, however long)."""
+        self.pending_doc += [(line, wrap) for line in lines]
 
     def import_(self, path: str, alias: str, comment: str | None = None) -> None:
         line = self._next()
@@ -253,6 +273,8 @@ class Scenario:
             return self._string(value.value, line)
         if isinstance(value, Op):
             return ast.BinOp(value.op, self._value(value.left, line), self._value(value.right, line), span)
+        if isinstance(value, Call):
+            return ast.Call(value.func, tuple(self._value(a, line) for a in value.args), span)
         # a map: on its own lines when its entries carry comments
         multiline = any(e.comment for e in value.entries)
         entries = []

@@ -51,7 +51,10 @@ class Job:
 
 def parse_elapsed(text: str) -> float | None:
     """`[D-]HH:MM:SS[.ms]` (or `MM:SS[.ms]`) → hours; None if it is not one."""
-    match = ELAPSED.fullmatch(text.strip())
+    text = text.strip()
+    if len(text) > 32:  # no elapsed time is that long; the pattern need not look at it
+        return None
+    match = ELAPSED.fullmatch(text)
     if match is None:
         return None
     days = int(match["days"] or 0)

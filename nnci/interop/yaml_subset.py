@@ -11,6 +11,7 @@ written, so importers can name the manifest line of every number. Errors carry l
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from typing import Any
@@ -35,9 +36,29 @@ class Document:
 
 _INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?")
-_KEY = re.compile(
-    r"""(?P<key>"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"{}\[\],&*!|>%@`-][^#]*?|-[^\s#][^#]*?)\s*:(?=\s|$)"""
-)
+_QUOTED_KEY = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^']|'')*')[ \t]*:(?=[ \t]|$)""")
+NOT_A_KEY_START = "#'\"{}[],&*!|>%@` \t"
+
+
+def _key(text: str) -> tuple[str, int] | None:
+    """The key of a `key: value` line and where its colon ends, or None if the line is no such thing.
+    Scanned by hand, in one pass: a regular expression with a lazy key and `\\s*` before the colon
+    backtracks quadratically on a long line of spaces."""
+    if not text:
+        return None
+    if text[0] in "'\"":
+        match = _QUOTED_KEY.match(text)
+        return (match[1], match.end()) if match else None
+    if text[0] in NOT_A_KEY_START or (text[0] == "-" and (len(text) == 1 or text[1] in " \t")):
+        return None
+    comment = text.find(" #")
+    colon = text.find(":")
+    while colon != -1 and (comment == -1 or colon < comment):
+        if colon + 1 == len(text) or text[colon + 1] in " \t":
+            key = text[:colon].rstrip(" \t")
+            return (key, colon + 1) if key else None
+        colon = text.find(":", colon + 1)
+    return None
 
 
 def read(text: str) -> Document:
@@ -74,7 +95,8 @@ class _Reader:
         self.index = 0
         self.positions: dict[Path, tuple[int, int]] = {}
         self.indents = {line.number: line.indent for line in self.lines}
-        self._flow_lines: list[int] = []
+        self._flow_lines: list[int] = []  # the source lines of the flow collection being read
+        self._flow_newlines: list[int] = []  # where its text has a newline
 
     def document(self) -> Document:
         if not self.lines:
@@ -94,7 +116,7 @@ class _Reader:
         line = self.lines[self.index]
         if line.text == "-" or line.text.startswith("- "):
             return self.sequence(line.indent, path, depth)
-        if _KEY.match(line.text):
+        if _key(line.text) is not None:
             return self.mapping(line.indent, path, depth)
         self.index += 1
         return self.inline(line.text, line.number, line.indent + 1, path, depth, line.indent)
@@ -108,15 +130,15 @@ class _Reader:
                 break
             if line.indent > indent:
                 raise YamlError("unexpected indentation", line.number, line.indent + 1)
-            match = _KEY.match(line.text)
+            match = _key(line.text)
             if match is None:
                 if line.text.startswith("- "):
                     raise YamlError("a list item where a key was expected", line.number, line.indent + 1)
                 raise YamlError("expected `key: value`", line.number, line.indent + 1)
-            key = self.key(match["key"], line.number, line.indent + 1)
+            key = self.key(match[0], line.number, line.indent + 1)
             if key in result:
                 raise YamlError(f"duplicate key `{key}`", line.number, line.indent + 1)
-            rest = line.text[match.end() :].lstrip(" ")
+            rest = line.text[match[1] :].lstrip(" ")
             column = line.indent + 1 + len(line.text) - len(rest)
             self.index += 1
             child = (*path, key)
@@ -183,17 +205,22 @@ class _Reader:
         if first in "|>":
             return self.block_scalar(text, line, column, indent)
         if first in "[{":
-            whole, lines = text, [line]
+            lines, parts = [line], [text]
             self._flow_lines = lines
-            value, end = self.flow(whole, 0, line, column, path, depth)
-            while end is None:  # the collection continues on the next lines
+            open_brackets = _depth(text)
+            while open_brackets > 0:  # the collection continues on the next lines: gather them, parse once
                 if self.index >= len(self.lines):
                     raise YamlError(f"`{first}` is never closed", line, column)
                 nxt = self.lines[self.index]
                 self.index += 1
                 lines.append(nxt.number)
-                whole = whole + "\n" + nxt.text
-                value, end = self.flow(whole, 0, line, column, path, depth)
+                parts.append(nxt.text)
+                open_brackets += _depth(nxt.text)
+            whole = "\n".join(parts)
+            self._flow_newlines = [i for i, c in enumerate(whole) if c == "\n"] if len(parts) > 1 else []
+            value, end = self.flow(whole, 0, line, column, path, depth)
+            if end is None:
+                raise YamlError(f"`{first}` is never closed", line, column)
             tail = whole[end:].strip()
             if tail and not tail.startswith("#"):
                 raise YamlError("unexpected text after a flow collection", line, column + end)
@@ -206,7 +233,7 @@ class _Reader:
             parts = [value] if value else []
             while self.index < len(self.lines) and self.lines[self.index].indent > indent:
                 nxt = self.lines[self.index]
-                if _KEY.match(nxt.text) or nxt.text.startswith("- "):
+                if _key(nxt.text) is not None or nxt.text.startswith("- "):
                     raise YamlError("unexpected indentation (a nested value after a value on the same line)",
                                     nxt.number, nxt.indent + 1)  # fmt: skip
                 self.index += 1
@@ -320,12 +347,12 @@ class _Reader:
 
     def _where(self, text: str, at: int, line: int, column: int) -> tuple[int, int]:
         """Line and column of text[at] in a flow collection that may span lines."""
-        before = text.count("\n", 0, at)
+        before = bisect.bisect_left(self._flow_newlines, at)
         if before == 0:
             return line, column + at
         lines = self._flow_lines
         number = lines[before] if before < len(lines) else line + before
-        start = text.rfind("\n", 0, at) + 1
+        start = self._flow_newlines[before - 1] + 1
         indent = self.indents.get(number, 0)
         return number, indent + 1 + at - start
 
@@ -362,6 +389,30 @@ class _Reader:
         if flow and ": " in plain:
             raise YamlError("a mapping inside a list must be written in braces: {key: value}", line, column)
         return _plain(plain), end
+
+
+def _depth(line: str) -> int:
+    """Brackets opened minus closed on one line of a flow collection, outside quotes and comments."""
+    depth, at, quote = 0, 0, ""
+    while at < len(line):
+        char = line[at]
+        if quote:
+            if char == "\\" and quote == '"':
+                at += 1
+            elif char == quote:
+                quote = "" if not (quote == "'" and line[at + 1 : at + 2] == "'") else quote
+                if quote:
+                    at += 1
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (at == 0 or line[at - 1] in " \t"):
+            break
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        at += 1
+    return depth
 
 
 def _plain(text: str) -> Any:

@@ -1,2 +1,5 @@
 """Uncertain inputs: distributions (declared once, in `distributions`), seeded Monte Carlo draws and
 their summaries (`sampling`), and the ranking of inputs by the spread they explain (`sensitivity`)."""
+
+DEFAULT_SAMPLES = 10_000  # draws when a command samples and no --samples is given
+STATISTICS = ("p5", "p50", "p95", "mean", "sd")  # what `expect p95(x) <= …` may bound

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from statistics import NormalDist
 from typing import Any
 
 import attrs
@@ -38,6 +37,10 @@ class Distribution:
     median: Callable[[Sequence[float]], float]
     quantile: Callable[[Sequence[float], Any], Any]  # array of probabilities → values
     sample: Callable[[Sequence[float], Any, int], Any]  # (params, numpy Generator, n) → n draws
+    variadic: bool = False  # any number of parameters (`choice`), each named like the first
+
+    def param(self, index: int) -> str:
+        return self.params[0] if self.variadic else self.params[index]
 
     def spread(self, params: Sequence[float]) -> bool:
         """Whether the distribution has any width (a collapsed one is a point)."""
@@ -94,6 +97,8 @@ def _normal_validate(p: Sequence[float]) -> None:
 
 def _z(u: Any) -> Any:
     """Standard normal quantiles of probabilities in (0, 1) (few: the swings of `sensitivity`)."""
+    from statistics import NormalDist  # only when asked: a scalar run never needs it
+
     unit = NormalDist()
     if isinstance(u, float):
         return unit.inv_cdf(u)
@@ -126,6 +131,31 @@ def _lognormal_sample(p: Sequence[float], rng: Any, n: int) -> Any:
     import numpy
 
     return p[0] * numpy.exp(math.log(p[1]) * _standard_normal(rng, n))
+
+
+# -- choice ---------------------------------------------------------------------------------
+
+
+def _choice_validate(p: Sequence[float]) -> None:
+    if not p:
+        raise BadParameters("needs at least one alternative")
+
+
+def _choice_quantile(p: Sequence[float], u: Any) -> Any:
+    """The alternatives sorted, each with probability 1/k: the smallest value whose CDF reaches u."""
+    ordered = sorted(p)
+    if isinstance(u, float):
+        return ordered[min(max(math.ceil(u * len(ordered)) - 1, 0), len(ordered) - 1)]
+    import numpy
+
+    index = numpy.clip(numpy.ceil(u * len(ordered)).astype(int) - 1, 0, len(ordered) - 1)
+    return numpy.asarray(ordered)[index]
+
+
+def _choice_sample(p: Sequence[float], rng: Any, n: int) -> Any:
+    import numpy
+
+    return numpy.asarray(p, dtype=float)[rng.integers(0, len(p), n)]
 
 
 def _from_uniform(quantile: Callable[[Sequence[float], Any], Any]) -> Callable[[Sequence[float], Any, int], Any]:
@@ -176,6 +206,12 @@ DISTRIBUTIONS: dict[str, Distribution] = {
             _lognormal_validate, lambda p: (p[0] / _spread(p[1]), p[0] * _spread(p[1])), lambda p: p[0],
             _lognormal_quantile,
             _lognormal_sample,
+        ),
+        Distribution(
+            "choice", ("alternative",), "choice(a, b, ...)",
+            "one of the alternatives, each equally likely (repeat one to weight it: `choice(a, a, b)`)", (),
+            _choice_validate, lambda p: (min(p), max(p)), lambda p: float(_choice_quantile(p, 0.5)), _choice_quantile,
+            _choice_sample, variadic=True,
         ),
     )
 }  # fmt: skip

@@ -23,8 +23,9 @@ class Annotated:
     summaries: dict[tuple[ir.BlockKey, str], Summary]
 
 
-def medians(result: Result, samples: int) -> Annotated:
-    """The tree of a sampled derivation with every array of samples replaced by its median."""
+def medians(result: Result, samples: int, program: ir.Program | None = None) -> Annotated:
+    """The tree of a sampled derivation with every array of samples replaced by its median (a given
+    distribution's by its exact median, which the annotation names, rather than its draws')."""
     summaries: dict[tuple[ir.BlockKey, str], Summary] = {}
     done: dict[int, Derivation] = {}
 
@@ -36,7 +37,9 @@ def medians(result: Result, samples: int) -> Annotated:
         if arrays.is_array(value.magnitude):
             summary = summarise(value.magnitude, samples)
             summaries[node.block, node.name] = summary
-            value = Quantity(summary.p50, value.dimension)
+            written = given_distribution(program, node) if program is not None else None
+            exact = DISTRIBUTIONS[written[0]].median(written[1]) if written is not None else summary.p50
+            value = Quantity(exact, value.dimension)
         done[id(node)] = attrs.evolve(node, value=value, inputs=inputs)
         return done[id(node)]
 
@@ -83,14 +86,15 @@ def annotator(program: ir.Program, annotated: Annotated | None) -> Callable[[Der
     return annotate
 
 
-def json_extra(program: ir.Program, annotated: Annotated | None) -> Callable[[Derivation], dict[str, object]]:
-    """The same as data: `"distribution"` for a given one, `"samples"` for a sampled figure (SI → shown unit
-    is done by the caller's unit: values here are in the node's display unit)."""
-    from nnci.units import display_unit, parse_unit
+def json_extra(
+    program: ir.Program, annotated: Annotated | None
+) -> Callable[[Derivation, str | None], dict[str, object]]:
+    """The same as data: `"distribution"` for a given one, `"samples"` for a sampled figure, in the unit
+    the node's value is shown in."""
+    from nnci.units import parse_unit
 
-    def extra(node: Derivation) -> dict[str, object]:
+    def extra(node: Derivation, unit: str | None) -> dict[str, object]:
         entry: dict[str, object] = {}
-        unit = display_unit(node.value.dimension)
         factor = parse_unit(unit).factor if unit else 1.0
         written = given_distribution(program, node)
         if written is not None:
@@ -98,8 +102,10 @@ def json_extra(program: ir.Program, annotated: Annotated | None) -> Callable[[De
             distribution = DISTRIBUTIONS[name]
             entry["distribution"] = {"name": name, **{
                 p: (v if i in distribution.plain else v / factor)
-                for i, (p, v) in enumerate(zip(distribution.params, params, strict=True))
+                for i, (p, v) in enumerate(zip(distribution.params, params, strict=False))
             }}  # fmt: skip
+            if distribution.variadic:
+                entry["distribution"] = {"name": name, "alternatives": [v / factor for v in params]}
         summary = annotated.summaries.get((node.block, node.name)) if annotated is not None else None
         if summary is not None:
             scaled = summary.scaled(factor)

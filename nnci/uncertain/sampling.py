@@ -19,11 +19,12 @@ import attrs
 
 from nnci import ir
 from nnci.diagnostics import Diagnostic, Span
+from nnci.uncertain import DEFAULT_SAMPLES, STATISTICS
+
+__all__ = ["DEFAULT_SAMPLES", "STATISTICS", "Input", "Sampler", "Summary", "summarise", "uncertain_blocks"]
 from nnci.uncertain.distributions import Distribution
 
-DEFAULT_SAMPLES = 10_000
 PERCENTILES = (5.0, 50.0, 95.0)
-STATISTICS = ("p5", "p50", "p95", "mean", "sd")  # what `expect p95(x) <= …` may bound
 
 
 @attrs.frozen

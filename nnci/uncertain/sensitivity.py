@@ -105,17 +105,30 @@ def _figure(engine: Engine, key: ir.BlockKey, name: str) -> Derivation | Unknown
 
 
 def _spearman(draws: Any, values: Any) -> float:
-    """Pearson correlation of the ranks (draws are continuous, so ties have probability 0; a figure
+    """Pearson correlation of the ranks, ties sharing their mean rank (a `choice` has many; a figure
     without spread correlates with nothing)."""
     import numpy
 
     if not getattr(values, "ndim", 0) or numpy.ptp(values) == 0 or numpy.ptp(draws) == 0:
         return 0.0
-    x = numpy.argsort(numpy.argsort(draws)).astype(float)
-    y = numpy.argsort(numpy.argsort(values, kind="stable")).astype(float)
+    x, y = _ranks(draws), _ranks(values)
     x -= x.mean()
     y -= y.mean()
     return float((x @ y) / numpy.sqrt((x @ x) * (y @ y)))
+
+
+def _ranks(values: Any) -> Any:
+    """1-based ranks, each run of equal values at the mean of the ranks it spans."""
+    import numpy
+
+    order = numpy.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = numpy.flatnonzero(numpy.r_[True, ordered[1:] != ordered[:-1]])
+    counts = numpy.diff(numpy.r_[starts, len(values)])
+    mean_rank = starts + (counts + 1) / 2
+    ranks = numpy.empty(len(values))
+    ranks[order] = numpy.repeat(mean_rank, counts)
+    return ranks
 
 
 def all_inputs(program: ir.Program) -> dict[tuple[str, int, int], Input]:
