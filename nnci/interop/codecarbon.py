@@ -97,7 +97,13 @@ def match_grid(row: dict[str, str], known: Catalog) -> tuple[str | None, str]:
 
 
 def import_codecarbon(text: str, file: str, known: Catalog | None = None) -> Imported:
+    text = text.replace("\r\n", "\n")
     lines = text.split("\n")
+    if "\r" in text:  # a lone carriage return: the csv module refuses it mid-cell
+        number = text.count("\n", 0, text.index("\r")) + 1
+        column = text.index("\r") - (text.rfind("\n", 0, text.index("\r")) + 1) + 1
+        return failed([Diagnostic("E610", "a carriage return (\\r) that does not end a line", at(file, number, column),
+                                  help="save the file with \\n or \\r\\n line endings")], file, text)  # fmt: skip
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
