@@ -257,6 +257,7 @@ def _bibliography(program: ir.Program, results: Results) -> list[provenance.Refe
     group's figures keep no trace of their own)."""
     engine = Engine(program)
     figures = [engine.quantity(job.key, name) for job in results.jobs for name in job.quantities]
+    figures += [engine.quantity(ir.FIGURE, name) for name in results.derived]
     return provenance.bibliography(program, figures)
 
 

@@ -20,7 +20,7 @@ from nnci.diagnostics import Diagnostic, Span, source_lines
 from nnci.formulas import formulas_for
 from nnci.formulas.registry import Formula, Item, NotApplicable, Noted, OutsideData, Skip
 from nnci.quantity import DimensionError, Quantity
-from nnci.schema import AGGREGATES, COUNTED, JOB_KINDS, ROLES, SCHEMA, article
+from nnci.schema import AGGREGATES, COUNTED, JOB_KINDS, QUANTITIES, ROLES, SCHEMA, article
 from nnci.series import is_series
 from nnci.uncertain.distributions import DISTRIBUTIONS, BadParameters
 from nnci.units import DIMENSIONLESS, TIME, display_unit
@@ -409,6 +409,8 @@ class Engine:
             if isinstance(result, Unknown):
                 raise _Missing(result)
             deps.append(result)
+            if block is None and self.row is None and arrays.is_array(result.value.magnitude):
+                return self._over_rows(result)
             return result.value
         if isinstance(expr, ir.Negate):
             return -self._eval(expr.operand, block, deps, method)
@@ -429,6 +431,18 @@ class Engine:
         if isinstance(expr, ir.RowIndicator):
             return Quantity(self._indicator(expr), DIMENSIONLESS)
         raise EvalError("this expression has no numeric value", expr.span)
+
+    def _over_rows(self, result: Derivation) -> Quantity:
+        """A job over a table seen from outside any block (a figure, a top-level check): its sum over the
+        rows, as `expect` and `total` see it; a figure that is no sum (a PUE) only if no row differs."""
+        magnitude = result.value.magnitude
+        if QUANTITIES.get(result.name) is not None and QUANTITIES[result.name].summed:
+            return Quantity(arrays.total(magnitude), result.value.dimension)
+        low, high = float(magnitude.min()), float(magnitude.max())
+        if low == high:
+            return Quantity(low, result.value.dimension)
+        reason = f"`{result.label}` differs by row and is not a sum; use a sum such as `{result.block}.energy`"
+        raise _Missing(Unknown(result.block, result.name, (result.label,), reason))
 
     def _indicator(self, expr: ir.RowIndicator) -> Any:
         cells = self.program.tables[expr.table].columns[expr.column].values

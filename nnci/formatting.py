@@ -10,6 +10,7 @@ byte-order mark and CRLF line endings are kept.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import signal
@@ -112,7 +113,9 @@ class _Printer:
     def __init__(self, comments: _Comments) -> None:
         self.comments = comments
         self.out: list[tuple[str, str]] = []
-        self.pending = sorted(comments.standalone.items())
+        self.pending = sorted(comments.standalone.items(), reverse=True)  # the next one last: pop() is O(1)
+        self.standalone_lines = sorted(comments.standalone)
+        self.trailing_lines = sorted(comments.trailing)
         self.indent = 0
 
     def line(self, code: str, source_line: int, last_line: int | None = None) -> None:
@@ -126,8 +129,8 @@ class _Printer:
             self.out.append(("", ""))
 
     def comments_before(self, line: int) -> None:
-        while self.pending and self.pending[0][0] < line:
-            number, comment = self.pending.pop(0)
+        while self.pending and self.pending[-1][0] < line:
+            number, comment = self.pending.pop()
             self.out.append((INDENT * self.indent + comment, ""))
             if number in self.comments.blank_after:
                 self.blank()
@@ -178,8 +181,8 @@ def _field(printer: _Printer, field: ast.Field) -> None:
     inline = f"{field.name} = {_expr(value)}"
     multiline = isinstance(value, ast.MapExpr) and (
         len(INDENT * printer.indent + inline) > WIDTH
-        or any(value.span.line < line < value.span.end_line for line in printer.comments.standalone)
-        or any(value.span.line <= line < value.span.end_line for line in printer.comments.trailing)
+        or _any_between(printer.standalone_lines, value.span.line + 1, value.span.end_line)
+        or _any_between(printer.trailing_lines, value.span.line, value.span.end_line)
     )
     if not multiline:
         printer.line(inline, field.span.line, field.span.end_line)
@@ -193,6 +196,13 @@ def _field(printer: _Printer, field: ast.Field) -> None:
     printer.comments_before(value.span.end_line)
     printer.indent -= 1
     printer.line("}", value.span.end_line)
+
+
+def _any_between(lines: list[int], low: int, high: int) -> bool:
+    """Whether a sorted list of line numbers has one in [low, high): by bisection, since a file has
+    as many maps as it has jobs and as many comments as lines."""
+    at = bisect.bisect_left(lines, low)
+    return at < len(lines) and lines[at] < high
 
 
 def _expect(expect: ast.Expect) -> str:

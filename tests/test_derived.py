@@ -145,3 +145,17 @@ def test_fmt_keeps_figures_checks_and_expressions(tmp_path: Path) -> None:
     assert 'check serve.total < train.total, "x"' in formatted
     assert "expect serve.energy / train.energy = 0.0125 within 1 %" in formatted
     assert format_text(formatted, "s.nnci") == formatted
+
+
+def test_a_figure_of_a_job_over_a_table_uses_its_sums(tmp_path: Path) -> None:
+    """Outside any block, a job over a table is its sum over the rows (as `expect` and `total` see it);
+    a figure that is no sum (a PUE that differs by row) is unknown, with the reason."""
+    models = Path(__file__).resolve().parent.parent / "models"
+    text = (models / "cluster-job-log.nnci").read_text(encoding="utf-8")
+    (tmp_path / "cluster-job-log.csv").write_text((models / "cluster-job-log.csv").read_text(encoding="utf-8"))
+    text += "\nfigure kwh_per_gpu_hour = month.energy / month.device_hours\nfigure month_pue = month.pue\n"
+    results = nnci.run(write(tmp_path, text))
+    expected = results.quantity("total", "energy").to("kWh") / results.quantity("total", "device_hours").to("h")
+    assert results.quantity("kwh_per_gpu_hour").to("kWh/h") == pytest.approx(expected)
+    with pytest.raises(nnci.UnknownQuantity, match="differs by row"):
+        results.quantity("month_pue")

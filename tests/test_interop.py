@@ -26,7 +26,7 @@ from nnci.formatting import format_file
 from nnci.interop import yaml_subset
 from nnci.interop.codecarbon import catalog, import_codecarbon
 from nnci.interop.manifest import import_manifest
-from nnci.interop.printer import Entry, Item, Map, Num, Ref, Scenario
+from nnci.interop.printer import Call, Entry, Item, Map, Num, Ref, Scenario
 from nnci.interop.slurm import parse_elapsed, read_sacct
 from nnci.load import read_module
 
@@ -222,7 +222,11 @@ def test_printer_output_parses_back_to_the_tree_it_printed() -> None:
     out.doc("A documented grid.")
     out.block("grid", "g", [Item("intensity", Num(429, "gCO2e/kWh"), "from somewhere"), Item("transport", Num(0.95))],
               sources=["a citation"])  # fmt: skip
-    out.block("device", "gpu", [Item("power", Num(-1.5e-7, "W"))])
+    out.block(
+        "device",
+        "gpu",
+        [Item("power", Num(-1.5e-7, "W")), Item("tdp", Call("uniform", (Num(300, "W"), Num(350, "W"))))],
+    )
     out.block("training", "t", [
         Item("rows", Ref("jobs")), Item("fleet", Map((Entry("gpu", Ref("jobs.gpus"), "column gpus"),))),
         Item("duration", Num(12_345.5, "h"))])  # fmt: skip
@@ -413,3 +417,12 @@ def test_yaml_reader_gives_data_or_a_located_error(text: str) -> None:
         yaml_subset.read(text)
     except yaml_subset.YamlError as error:
         assert 1 <= error.line <= text.count("\n") + 1 and error.column >= 1
+
+
+@pytest.mark.usefixtures("at_repo")
+def test_an_output_that_cannot_be_written_is_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "no-such-folder"
+    assert main(["import", (CASES / "nnci-demo-if1.yml").as_posix(), "-o", str(missing / "x.nnci")]) == 1
+    assert main(["export", "models/nnci-demo.nnci", "--to", "if", "-o", str(missing / "x.yml")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "Traceback" not in err

@@ -137,7 +137,11 @@ def _export(args: argparse.Namespace) -> int:
     if text is None:
         return 1
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as error:
+            print(f"nnci export: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
+            return 1
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)

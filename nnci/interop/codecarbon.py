@@ -138,7 +138,12 @@ def import_codecarbon(text: str, file: str, known: Catalog | None = None) -> Imp
     out.comment(*header_comment)
     out.import_("std/hardware", "hw")
     out.import_("std/grids", "grids")
-    for number, row_cells in enumerate(reader, 2):
+    rows = []
+    try:
+        rows = list(enumerate(reader, 2))
+    except csv.Error as error:  # a cell over the csv module's field limit (128 KiB), say
+        problems.append(Diagnostic("E610", f"not CSV from here on: {error}", at(file, reader.line_num, 1)))
+    for number, row_cells in rows:
         if not any(c.strip() for c in row_cells):
             continue
         if len(row_cells) != len(header):
@@ -252,7 +257,10 @@ def _repeated_runs(text: str, columns: dict[str, int]) -> dict[str, list[int]]:
     if "run_id" not in columns:
         return {}
     seen: dict[str, list[int]] = {}
-    for number, cells in enumerate(csv.reader(io.StringIO(text)), 1):
-        if number > 1 and len(cells) > columns["run_id"] and cells[columns["run_id"]].strip():
-            seen.setdefault(cells[columns["run_id"]].strip(), []).append(number)
+    try:
+        for number, cells in enumerate(csv.reader(io.StringIO(text)), 1):
+            if number > 1 and len(cells) > columns["run_id"] and cells[columns["run_id"]].strip():
+                seen.setdefault(cells[columns["run_id"]].strip(), []).append(number)
+    except csv.Error:
+        pass  # reported where the rows are read
     return {run: lines for run, lines in seen.items() if len(lines) > 1}
