@@ -80,6 +80,10 @@ def test_significant_figures_of_written_numbers() -> None:
     assert rounding.number_text(3_825_000, 3) == "3,830,000"  # halves round up
     assert rounding.number_text(0.0041666, 2) == "0.0042"
     assert rounding.number_text(575.2064, 2) == "580"
+    # with an interval: the last digit shown is the second significant figure of the half-width
+    assert rounding.from_interval(575.2, 540.1, 610.3) == 3  # half-width 35 → units: 575
+    assert rounding.from_interval(8.61, 1.62, 15.94) == 2  # half-width 7.2 → tenths: 8.6 (1.6–15.9)
+    assert rounding.from_interval(1.143, 1.104, 1.180) == 4  # half-width 0.038 → thousandths
 
 
 def test_multi_site_split_follows_the_engine(capsys: pytest.CaptureFixture[str]) -> None:
@@ -249,7 +253,7 @@ def test_an_hourly_grid_is_charted_with_the_jobs_hours(capsys: pytest.CaptureFix
     assert planned.intensity is not None and planned.intensity.magnitude("gCO2e/kWh") == pytest.approx(mean)
     page = report(capsys, model, "--format", "html")
     assert page.count('<figure id="chart-series-') == 3 and 'class="band"' in page
-    assert "from 2024-03-04T18:00Z" in " ".join(report(capsys, model, "--format", "text").split())  # text is wrapped
+    assert "for 36 h from 2024-03-04T18:00Z" in " ".join(report(capsys, model, "--format", "text").split())
 
 
 def test_an_output_path_that_cannot_be_written_is_said(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

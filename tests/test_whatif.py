@@ -252,3 +252,14 @@ def test_sweep_over_start_times_on_an_hourly_grid() -> None:
     assert by_start["2024-03-05T06:00Z"] == pytest.approx(560.9, abs=0.05)  # kgCO2e
     assert by_start["2024-03-04T18:00Z"] == pytest.approx(627.4, abs=0.05)
     assert result.combinations[0].texts(result.axes) == ["2024-03-05T06:00Z"]  # lowest first
+
+
+def test_diff_and_sweep_in_markdown(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", str(DEMO), "--set", "dc.pue=1.2", "--format", "md"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| job | quantity | old | new | change | ratio |")
+    assert "| gpt3_training | energy | 1,249.875 MWh | 1,363.5 MWh | +113.625 MWh | 1.0909 |" in out  # × 1.2/1.1
+    assert "| gpt3_training | dc.pue | 1.1 | 1.2 | --set:1:4 |" in out
+    assert main(["sweep", str(DEMO), "--vary", "dc.pue=1.2,1.1", "--format", "md"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 1 ") or line.startswith("| 2 ")]
+    assert rows[0].startswith("| 1 | 1.1 |") and rows[1].startswith("| 2 | 1.2 |")

@@ -91,7 +91,7 @@ def job_paragraph(style: Style, job: Job, citations: Sequence[int]) -> str:
     energy = job.figures.get("energy")
     sentence = f" It used {_figure(style, energy)} of electricity"
     if job.pue is not None:
-        sentence += f" at a PUE of {style.text(job.pue.text())}"
+        sentence += f" at a PUE of {_figure(style, job.pue)}"
     if any(s.series is not None for s in job.sites) and job.intensity is not None:
         sentence += f" and an intensity of {_figure(style, job.intensity)} averaged over its hours"
     sentence += f", and emitted {_figure(style, job.figures.get('operational'))} of operational carbon (location-based"

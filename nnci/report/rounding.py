@@ -104,8 +104,7 @@ def from_interval(median: float, low: float, high: float) -> int:
     if not (half > 0 and math.isfinite(half)) or median == 0 or not math.isfinite(median):
         return MOST
     place = math.floor(math.log10(half)) - 1  # the decimal place of half's second figure
-    largest = max(abs(median), abs(low), abs(high))
-    return max(1, min(MOST + 2, math.floor(math.log10(largest)) - place + 1))
+    return max(1, min(MOST + 2, math.floor(math.log10(abs(median))) - place + 1))
 
 
 def readable_unit(value: Quantity) -> str:

@@ -45,7 +45,7 @@ class Figure:
         dimension = self.result.value.dimension
         low, high = (rounding.shown(Quantity(v, dimension), self.digits, unit, self.result.value)
                      for v in (self.summary.p5, self.summary.p95))  # fmt: skip
-        return f"{low.rpartition(' ')[0]}–{high}"
+        return f"{low.removesuffix(' ' + unit) if unit else low}–{high}"
 
     @property
     def known(self) -> bool:
