@@ -358,7 +358,9 @@ def _lanes(
         return None
     # Only a sum over jobs (`total.*`) would derive an unknown figure of each job again: those are kept,
     # with their messages said of each job's own blocks (the texts split once, not searched per job).
-    summed_unknown = [(r, [_lane_parts(m) for m in r.missing]) for r in unknown if r.name in ADDITIVE]
+    summed_unknown = [
+        (r, [_lane_parts(m) for m in r.missing]) for r in unknown if isinstance(r, Unknown) and r.name in ADDITIVE
+    ]
     noted_nodes = {name: [(n.block, n.name, n.note or "") for n in noted(r)] for name, r in stacked.items()}
     jobs = []
     for lane, key in enumerate(group.jobs):
