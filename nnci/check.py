@@ -311,6 +311,8 @@ def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> l
             _zero_divisors(engine, block)
             if block.kind in JOB_KINDS:
                 _check_hosts_only(engine, block, diagnostics)
+            if "idle_power" in block.fields:
+                _check_idle_below_peak(engine, block, diagnostics)
     if not constants_only:
         for check_line in program.checks:  # constraints between blocks
             _check_line(engine, None, check_line, diagnostics)
@@ -419,8 +421,10 @@ def _check_range(
         return
 
 
-def _sampled(engine: Engine, block: ir.Block) -> bool:
+def _sampled(engine: Engine, block: ir.Block | None) -> bool:
     """Whether a block's arrays are samples (a job over a table, and its inline fleet, have rows)."""
+    if block is None:  # a check line outside any block
+        return engine.sampler is not None
     job = ir.BlockKey(block.key.module, block.key.name.split(".")[0])
     return engine.sampler is not None and not engine.program.rows_of(block.key) and not engine.program.rows_of(job)
 
@@ -585,6 +589,28 @@ def _check_map(
 
 # Fields that describe a job by its accelerators' work: meaningless for a fleet of hosts only.
 BY_ACCELERATORS = ("device_hours", "compute", "throughput", "peak", "efficiency")
+
+
+def _check_idle_below_peak(engine: Engine, block: ir.Block, out: list[Diagnostic]) -> None:
+    """The linear power model runs from idle to peak: an idle power above the peak (`tdp`, else `power`)
+    would make a busier device draw less."""
+    peak_name = next((n for n in ("tdp", "power") if n in block.fields), None)
+    if peak_name is None:
+        return
+    idle, peak = (engine.try_evaluate(block.fields[n].expr, block.key) for n in ("idle_power", peak_name))
+    if not isinstance(idle, Quantity) or not isinstance(peak, Quantity) or idle.dimension != peak.dimension:
+        return
+    above = arrays.true_rows(idle.magnitude > peak.magnitude)
+    if above:
+        first = above[0]
+        shown = (
+            Quantity(arrays.lane(idle.magnitude, first), idle.dimension).format(),
+            Quantity(arrays.lane(peak.magnitude, first), peak.dimension).format(),
+        )
+        out.append(Diagnostic("E402", f"`idle_power` ({shown[0]}) is above `{peak_name}` ({shown[1]})",
+                              block.fields["idle_power"].span,
+                              notes=(f"`{peak_name}` is given at {block.fields[peak_name].span}",),
+                              help="a device idles below its peak power; check the two values"))  # fmt: skip
 
 
 def _check_hosts_only(engine: Engine, block: ir.Block, out: list[Diagnostic]) -> None:

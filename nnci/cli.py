@@ -18,7 +18,7 @@ from nnci.evaluate import ALL, Results, compare
 from nnci.ir import TOTAL
 from nnci.resolve import did_you_mean
 from nnci.schema import ADDITIVE, JOB_QUANTITIES, KINDS, QUANTITIES, REPORTED, SCHEMA
-from nnci.uncertain import DEFAULT_SAMPLES
+from nnci.uncertain import DEFAULT_SAMPLES, MAX_SAMPLES
 from nnci.units import Dimension, UnitError, parse_unit
 
 
@@ -94,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--samples", type=_positive, default=None, metavar="N",
                          help="a figure that reads uncertain inputs is shown as the median and 5th–95th percentiles "
                          f"of N samples (default {DEFAULT_SAMPLES:,})")  # fmt: skip
-    explain.add_argument("--seed", type=int, default=0, metavar="S", help="the seed of the draws (default 0)")
+    explain.add_argument("--seed", type=_seed, default=0, metavar="S", help="the seed of the draws (default 0)")
     _project_options(explain)
     explain.set_defaults(command=_explain)
 
@@ -150,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--samples", type=_positive, default=DEFAULT_SAMPLES, metavar="N",
                           help="bounds on statistics of samples (`expect p95(x) <= …`) are judged on N draws "
                           f"(default {DEFAULT_SAMPLES:,})")  # fmt: skip
-    validate.add_argument("--seed", type=int, default=0, metavar="S", help="the seed of those draws (default 0)")
+    validate.add_argument("--seed", type=_seed, default=0, metavar="S", help="the seed of those draws (default 0)")
     _project_options(validate)
     validate.set_defaults(command=_validate)
     _interop_commands(commands)
@@ -166,8 +166,18 @@ def _sampling_options(command: argparse.ArgumentParser, required: bool) -> None:
     command.add_argument("--samples", type=_positive, default=DEFAULT_SAMPLES if required else None, metavar="N",
                          help="Monte Carlo: draw every distribution N times and report each figure's median and "
                          f"5th–95th percentiles{default}")  # fmt: skip
-    command.add_argument("--seed", type=int, default=0, metavar="S",
+    command.add_argument("--seed", type=_seed, default=0, metavar="S",
                          help="the seed of the draws (default 0); the same seed gives the same output")  # fmt: skip
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("a seed is a whole number ≥ 0")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -177,6 +187,11 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"`{text}` is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("needs at least 1")
+    if value > MAX_SAMPLES:
+        raise argparse.ArgumentTypeError(
+            f"at most {MAX_SAMPLES:,}: every figure is an array of that many numbers, kept for the report "
+            "(4,000,000 samples of the demo take about 870 MiB)"
+        )
     return value
 
 

@@ -23,7 +23,7 @@ from nnci.quantity import DimensionError, Quantity
 from nnci.schema import AGGREGATES, COUNTED, JOB_KINDS, QUANTITIES, ROLES, SCHEMA, article
 from nnci.series import is_series
 from nnci.uncertain.distributions import DISTRIBUTIONS, BadParameters
-from nnci.units import DIMENSIONLESS, TIME, display_unit
+from nnci.units import DIMENSIONLESS, TIME
 
 if TYPE_CHECKING:
     from nnci.uncertain.sampling import Sampler
@@ -521,10 +521,8 @@ class Engine:
             return Quantity(distribution.median(params), dimension)
         block, name = self.fields[-1] if self.fields else (None, "value")
         label = f"{block}.{name}" if block is not None else name
-        first = expr.args[0]
-        unit = first.text.partition(" ")[2] if isinstance(first, ir.Const) else ""
         text = source_text(self.program.sources, expr.span) or expr.name
-        draws = self.sampler.draw(distribution, params, expr.span, label, text, unit or display_unit(dimension))
+        draws = self.sampler.draw(distribution, params, expr.span, label, text)
         return Quantity(draws, dimension)
 
     def over_samples(self, value: Any) -> bool:

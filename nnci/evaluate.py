@@ -172,7 +172,7 @@ def evaluate(
     total = _totals(engine, jobs, figures)
     derived = {name: engine.quantity(ir.FIGURE, name) for name, figure in program.figures.items() if figure.named}
     if engine.sampler is not None:
-        return attrs.evolve(_summarised(program, jobs, total, engine), derived=derived)
+        return _summarised(program, jobs, total, engine, derived)
     expects = tuple(
         e for e in (_expect(engine, expect) for expect in program.expects if expect.statistic is None) if e is not None
     )
@@ -222,7 +222,13 @@ def holds(op: str, left: Any, right: Any) -> Any:
     return left > right
 
 
-def _summarised(program: ir.Program, jobs: tuple[JobResult, ...], total: dict[str, Result], engine: Engine) -> Results:
+def _summarised(
+    program: ir.Program,
+    jobs: tuple[JobResult, ...],
+    total: dict[str, Result],
+    engine: Engine,
+    derived: dict[str, Result] | None = None,
+) -> Results:
     """The figures of a Monte Carlo run as their medians (what every output shows as the value), each
     with its summary beside it. Expectations are judged on deterministic runs, so none are kept here."""
     from nnci.uncertain.sampling import summarise
@@ -243,9 +249,10 @@ def _summarised(program: ir.Program, jobs: tuple[JobResult, ...], total: dict[st
 
     jobs = tuple(attrs.evolve(job, quantities=median(str(job.key), job.quantities)) for job in jobs)
     total = median("total", total)
+    figures = median(str(ir.FIGURE), derived or {})  # named figures (`figure r = a.total / b.total`)
     sampled = Sampled(sampler.samples, sampler.seed, sampler.numpy_version, summaries)
     charged = _charged_in_full_by_several(program, engine, jobs)
-    return Results(program, jobs, total, (), engine, charged, sampled)
+    return Results(program, jobs, total, (), engine, charged, sampled, derived=figures)
 
 
 def _charged_in_full_by_several(

@@ -148,9 +148,10 @@ def derived_lines(results: Results, overrides: dict[Dimension, str]) -> list[str
         return []
     width = max(len(name) for name in results.derived)
     lines = ["", "figures:"]
+    cell = _sampled_cell(results.sampling) if results.sampling else _cell
     for name, result in results.derived.items():
         unit = unit_for(name, result.value.dimension, overrides) if isinstance(result, Derivation) else ""
-        shown = _cell(result, unit) if isinstance(result, Derivation) else f"unknown: {unknown_reason(result)}"
+        shown = cell(result, unit) if isinstance(result, Derivation) else f"unknown: {unknown_reason(result)}"
         lines.append(f"  {name.ljust(width)} = {shown}   ({_written(results.program, name)})")
     return lines
 

@@ -74,6 +74,18 @@ def profile(resolver: _Resolver, resolved: ir.Expr | None, value: ast.Expr) -> i
                        f"{resolved.value.dimension.describe()}", value.span,
                        help="a profile's values are shares (`%`) or powers (`W`): only their shape is used")  # fmt: skip
         return None
+    assert magnitude is not None  # a series, checked above
+    low, high = magnitude.extremes()
+    share = resolved.value.dimension == DIMENSIONLESS
+    lowest = f"{low * 100:,.6g} %" if share else Quantity(low, resolved.value.dimension).format()
+    problem = (f"reaches {lowest}" if low < 0
+               else f"reaches {high * 100:,.6g} %" if share and high > 1 + 1e-9
+               else "is zero throughout" if high <= 0 else None)  # fmt: skip
+    if problem is not None:  # the hours' weights would give a carbon no real job can have
+        resolver.error("E402", f"the profile {problem}", value.span,
+                       help="a profile is the share of peak (0 to 100 %) or the power (≥ 0 W) of each interval, "
+                       "and not zero throughout")  # fmt: skip
+        return None
     # only the shape matters: as a pure number, so the formula's inputs keep one dimension
     return ir.Const(Quantity(magnitude, DIMENSIONLESS), resolved.text, resolved.span)
 

@@ -76,7 +76,7 @@ class _Site:
     def mean(self, t0: Any, t1: Any) -> tuple[Any, Any]:
         import numpy as np
 
-        total: Any = 0.0
+        total: Any = np.zeros(np.shape(t0))  # a constant grid still gives one mean per start
         uncovered: Any = np.zeros(np.shape(t0), dtype=bool)
         for weight, intensity in zip(self.weights, self.intensities, strict=True):
             if is_series(intensity):
@@ -119,7 +119,7 @@ def schedule(
     reference = next((p.series() for p in placements if p.series() is not None), None)
     if reference is None:
         raise ScheduleError(f"no candidate site of `{job_name}` has an intensity that varies in time")
-    step = step or reference.series.step
+    step = reference.series.step if step is None else step  # `--step 0h` is refused, not taken as the default
     if step <= 0:
         raise ScheduleError("the step must be positive")
     candidates = []
@@ -256,9 +256,10 @@ def _window(placement: _Site, job: str, between: tuple[float, float], duration: 
     carbon = np.where(uncovered, np.inf, placement.energy * mean)
     if not np.isfinite(carbon).any():
         return None
-    best = int(np.argmin(carbon))  # the earliest of equal minima
-    lowest = float(carbon[best])
-    ties = int(np.count_nonzero(carbon <= lowest + abs(lowest) * TIES))
+    lowest = float(np.min(carbon))
+    tied = carbon <= lowest + abs(lowest) * TIES  # equal but for the rounding of the prefix sums
+    best = int(np.argmax(tied))  # the earliest of the equal minima
+    ties = int(np.count_nonzero(tied))
     t0 = float(starts[best])
     return Candidate(job, placement.name, t0, t0 + duration, lowest, float(mean[best]), None, ties)
 
@@ -269,7 +270,11 @@ def _pieces(placement: _Site, job: str, between: tuple[float, float], duration: 
     import numpy as np
 
     reference = placement.series()
-    assert reference is not None
+    if reference is None:  # a constant grid: every hour costs the same, so pausing saves nothing
+        uninterrupted = _window(placement, job, between, duration, duration)
+        if uninterrupted is None:
+            return None
+        return attrs.evolve(uninterrupted, ties=1, pieces=((uninterrupted.start, uninterrupted.end),))
     series = reference.series
     first = max(math.ceil((between[0] - series.start) / series.step), 0)
     last = min(math.floor((between[1] - series.start) / series.step), series.count)

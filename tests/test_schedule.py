@@ -188,3 +188,46 @@ def test_a_power_profile_moves_with_the_start(tmp_path: Path) -> None:
         assert isinstance(result, Derivation)
         brute.append((float(result.value.magnitude), T0 + h * 3600))
     assert (found.candidates[0].carbon, found.candidates[0].start) == pytest.approx(min(brute), rel=1e-12)
+
+
+def test_of_windows_equal_but_for_rounding_the_earliest_is_chosen() -> None:
+    """The same day three times: the prefix sums differ in their last bits between days."""
+    day = [round(300 + 150 * math.sin(2 * math.pi * h / 24) + 17.3 * math.sin(h * h / 5), 3) for h in range(24)]
+    text = model(duration="6 h").replace(", ".join(f"{v} gCO2e/kWh" for v in VALUES),
+                                         ", ".join(f"{v} gCO2e/kWh" for v in day * 2))  # fmt: skip
+    found = schedule(nnci.loads(text), "run", (T0, T0 + 48 * 3600), None)
+    best = found.candidates[0]
+    assert best.ties >= 2 and best.start < T0 + 24 * 3600  # the first day's window, not the second's
+    carbon = [sum(day[(h + k) % 24] for k in range(6)) for h in range(24)]
+    assert best.start == T0 + 3600 * carbon.index(min(carbon))
+
+
+def test_a_site_with_a_constant_grid_is_ranked_beside_an_hourly_one() -> None:
+    text = model().replace("intensity = series(2024-03-04T00:00Z, 1 h, " + ", ".join(f"{v} gCO2e/kWh" for v in OTHER) + ")",
+                           "intensity = 200 gCO2e/kWh")  # fmt: skip
+    program = nnci.loads(text)
+    between = (T0, T0 + 24 * 3600)
+    for interruptible in (False, True):
+        found = schedule(program, "run", between, None, ("a", "b"), interruptible=interruptible)
+        constant = next(c for c in found.candidates if c.site == "b")
+        energy_b = 8 * 400 * 5 * 3600 * 1.4  # J: b's PUE; its grid loses 10 % in transport
+        assert constant.carbon == pytest.approx(energy_b * 200 / 3.6e9 / 0.9, rel=1e-9)
+        assert constant.start == T0  # every start costs the same: the earliest
+
+
+def test_a_zero_step_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "s.nnci"
+    path.write_text(model(), encoding="utf-8")
+    code = main(["schedule", str(path), "run", "--between", "2024-03-04T00:00Z", "2024-03-05T00:00Z", "--step", "0h"])
+    assert code != 0 and "positive" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("values", "problem"), [("200 %, 50 %", "reaches 200 %"), ("60 %, -10 %", "reaches -10 %"),
+                                                 ("0 %, 0 %", "zero throughout"), ("-1 kW, 3 kW", "reaches -1,000 W")])  # fmt: skip
+def test_a_profile_no_job_can_have_is_refused(values: str, problem: str) -> None:
+    text = model(duration="2 h").replace(
+        "  duration = 2 h\n", f"  duration = 2 h\n  profile = series(2024-03-04T03:00Z, 1 h, {values})\n"
+    )
+    with pytest.raises(nnci.NnciError) as raised:
+        nnci.check(nnci.loads(text))
+    assert "E402" in str(raised.value) and problem in str(raised.value)

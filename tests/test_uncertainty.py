@@ -128,7 +128,7 @@ def test_draws_never_leave_the_support(name: str, centre: float, width: float, s
         "choice": (low, centre, high, low + skew * (high - low)),
     }[name]
     span = nnci.diagnostics.Span("x.nnci", 1, 1, 1, 2)
-    draws = Sampler(5000, seed).draw(distribution, params, span, "x.v", name, "")
+    draws = Sampler(5000, seed).draw(distribution, params, span, "x.v", name)
     support_low, support_high = distribution.support(params)
     assert support_low <= draws.min() and draws.max() <= support_high
     if name in ("uniform", "triangular", "choice"):
@@ -388,3 +388,25 @@ def test_a_huge_geometric_spread_is_a_located_error_with_a_bound_that_can_be_wri
         nnci.check(nnci.loads(text))
     rendered = str(raised.value)
     assert "E409" in rendered and "inf" not in rendered.split("help:")[1]
+
+
+@pytest.mark.parametrize("command", [["run", "--samples", "10"], ["sensitivity", "t.total", "--samples", "10"]])
+def test_a_negative_seed_is_a_usage_error(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "u.nnci"
+    path.write_text("device g {\n  power = uniform(100 W, 200 W)\n}\ntraining t {\n  fleet = { g = 1 }\n"
+                    "  duration = 1 h\n}\n", encoding="utf-8")  # fmt: skip
+    argv = [command[0], str(path), *command[1:], "--seed", "-1"]
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2 and "seed" in capsys.readouterr().err
+
+
+def test_more_samples_than_the_memory_budget_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from nnci.uncertain import MAX_SAMPLES
+
+    with pytest.raises(SystemExit) as exit_status:
+        main(["run", "models/nnci-demo.nnci", "--samples", str(MAX_SAMPLES + 1)])
+    assert exit_status.value.code == 2
+    assert "at most 4,000,000" in capsys.readouterr().err

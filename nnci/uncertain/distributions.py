@@ -42,11 +42,6 @@ class Distribution:
     def param(self, index: int) -> str:
         return self.params[0] if self.variadic else self.params[index]
 
-    def spread(self, params: Sequence[float]) -> bool:
-        """Whether the distribution has any width (a collapsed one is a point)."""
-        low, high = self.support(params)
-        return high > low
-
 
 # -- uniform --------------------------------------------------------------------------------
 

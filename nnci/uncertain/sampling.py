@@ -36,16 +36,13 @@ class Input:
     distribution: Distribution
     params: tuple[float, ...]  # in SI units
     span: Span
-    unit: str  # the unit of its first parameter as written (for showing its percentiles)
-
-    @property
-    def constant(self) -> bool:
-        return not self.distribution.spread(self.params)
 
 
-def stream_key(span: Span) -> int:
-    """A stable number for an input's place: its file's name (not the path it was named by), line, column."""
-    return zlib.crc32(f"{PurePath(span.file).name}:{span.line}:{span.column}".encode())
+def stream_key(span: Span, text: str) -> int:
+    """A stable number for an input: its file's name (not the path it was named by, so the draws do not
+    depend on the working folder), line, column and text (two files of one name hold different inputs
+    at one place only if they are copies)."""
+    return zlib.crc32(f"{PurePath(span.file).name}:{span.line}:{span.column}:{text}".encode())
 
 
 class Sampler:
@@ -66,14 +63,13 @@ class Sampler:
     def key(span: Span) -> tuple[str, int, int]:
         return (span.file, span.line, span.column)
 
-    def draw(self, distribution: Distribution, params: Sequence[float], span: Span, label: str, text: str,
-             unit: str) -> Any:  # fmt: skip
+    def draw(self, distribution: Distribution, params: Sequence[float], span: Span, label: str, text: str) -> Any:
         key = self.key(span)
         if key in self.draws:
             return self.draws[key]
         import numpy
 
-        self.inputs[key] = Input(label, text, distribution, tuple(params), span, unit)
+        self.inputs[key] = Input(label, text, distribution, tuple(params), span)
         if self.design is not None:
             probabilities = self.design.get(key)
             if probabilities is None:
@@ -81,7 +77,7 @@ class Sampler:
             else:
                 values = numpy.asarray(distribution.quantile(params, probabilities), dtype=float)
         else:
-            sequence = numpy.random.SeedSequence(self.seed, spawn_key=(stream_key(span),))
+            sequence = numpy.random.SeedSequence(self.seed, spawn_key=(stream_key(span, text),))
             rng = numpy.random.Generator(numpy.random.PCG64(sequence))
             values = numpy.asarray(distribution.sample(params, rng, self.samples), dtype=float)
         values.setflags(write=False)

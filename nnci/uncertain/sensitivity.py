@@ -67,7 +67,7 @@ def rank(program: ir.Program, key: ir.BlockKey, name: str, samples: int, seed: i
     import numpy
 
     sampler = Sampler(samples, seed)
-    figure = _figure(Engine(program, sampler=sampler), key, name)
+    figure = Engine(program, sampler=sampler).quantity(key, name)
     if isinstance(figure, Unknown):
         return figure
     every = all_inputs(program)
@@ -79,7 +79,7 @@ def rank(program: ir.Program, key: ir.BlockKey, name: str, samples: int, seed: i
         probabilities = numpy.full(lanes, 0.5)
         probabilities[2 * index + 1], probabilities[2 * index + 2] = 0.05, 0.95
         design[input_key] = probabilities
-    swings = _figure(Engine(program, sampler=Sampler(lanes, seed, design)), key, name)
+    swings = Engine(program, sampler=Sampler(lanes, seed, design)).quantity(key, name)
     values = figure.value.magnitude
     influences = []
     for input_key, written in every.items():
@@ -98,10 +98,6 @@ def rank(program: ir.Program, key: ir.BlockKey, name: str, samples: int, seed: i
     summary = summarise(values, samples)
     return Ranking(f"{key}.{name}", figure.value.dimension, summary, samples, seed, sampler.numpy_version,
                    tuple(influences))  # fmt: skip
-
-
-def _figure(engine: Engine, key: ir.BlockKey, name: str) -> Derivation | Unknown:
-    return engine.quantity(key, name)
 
 
 def _spearman(draws: Any, values: Any) -> float:
@@ -147,10 +143,8 @@ def all_inputs(program: ir.Program) -> dict[tuple[str, int, int], Input]:
                 if key in found and block.base is not None:
                     continue
                 params = tuple(_params(central, expr, block.key))
-                first = expr.args[0]
-                unit = first.text.partition(" ")[2] if isinstance(first, ir.Const) else ""
                 text = source_text(program.sources, expr.span) or expr.name
-                found[key] = Input(f"{block.key}.{field.name}", text, DISTRIBUTIONS[expr.name], params, expr.span, unit)
+                found[key] = Input(f"{block.key}.{field.name}", text, DISTRIBUTIONS[expr.name], params, expr.span)
     return dict(sorted(found.items(), key=lambda item: (item[1].span.file, item[1].span.line, item[1].span.column)))
 
 
