@@ -4,7 +4,8 @@ Reads `sacct --parsable2` output (`-P`: fields separated by `|`, a header line n
 trailing `|` of `--parsable` is accepted too), with at least JobID, Partition, NNodes, Elapsed and
 State (User, Account and AllocTRES when present; GreenAlgorithms4HPC's field set works as is).
 Steps (`123.batch`, `123.0`) are grouped into their job; array tasks (`123_4`) are jobs of their
-own; pending and running jobs are left out and counted. Elapsed times are `[D-]HH:MM:SS[.ms]`.
+own; pending and running jobs, and jobs that ran for no time (a job cancelled before it started
+reads `00:00:00`), are left out and counted. Elapsed times are `[D-]HH:MM:SS[.ms]`.
 
 The cluster file says what a partition is: a `fleet` block named like the partition lists what
 one node holds (`fleet gpu { devices = { a100 = 4, node = 1 } }`). In a fleet of several kinds of
@@ -33,6 +34,7 @@ LEFT_OUT = ("PENDING", "RUNNING", "REQUEUED", "RESIZING", "SUSPENDED", "PD", "R"
 ELAPSED = re.compile(r"(?:(?P<days>\d+)-)?(?:(?P<hours>\d+):)?(?P<minutes>\d+):(?P<seconds>\d+(?:\.\d+)?)")
 GPUS = re.compile(r"(?:^|,)gres/gpu=(\d+)")
 TYPED_GPUS = re.compile(r"(?:^|,)gres/gpu:[^=,]+=(\d+)")
+ZERO_ELAPSED = "with zero elapsed time"
 JOB_ID = re.compile(r"(?P<job>\d+(?:_\d+)?)(?:\.(?P<step>[\w+-]+))?")
 
 
@@ -47,6 +49,7 @@ class Job:
     gpus: int
     hours: float
     line: int
+    gpus_at: tuple[int, int] = (1, 1)  # (column, width) of AllocTRES on its line
 
 
 def parse_elapsed(text: str) -> float | None:
@@ -82,6 +85,7 @@ def read_sacct(text: str, file: str) -> tuple[list[Job], dict[str, int], list[Di
     jobs: dict[str, Job] = {}
     steps: dict[str, int] = {}
     left_out: dict[str, int] = {}
+    zero_elapsed: list[int] = []
     for number, raw in enumerate(lines[1:], 2):
         if not raw.strip():
             continue
@@ -123,6 +127,9 @@ def read_sacct(text: str, file: str) -> tuple[list[Job], dict[str, int], list[Di
                                        at(file, number, *where("Elapsed")),
                                        help="sacct writes [D-]HH:MM:SS[.ms], e.g. 01:30:00 or 1-02:00:00"))  # fmt: skip
             continue
+        if hours == 0:  # cancelled before it started: no time, no energy, and a table that divides by it
+            zero_elapsed.append(number)
+            continue
         nodes_text = cell("NNodes")
         if not nodes_text.isdigit():
             problems.append(Diagnostic("E620", f"`{nodes_text}` is not a number of nodes",
@@ -137,14 +144,23 @@ def read_sacct(text: str, file: str) -> tuple[list[Job], dict[str, int], list[Di
                                        notes=(f"first at {file}:{jobs[job_id].line}",)))  # fmt: skip
             continue
         jobs[job_id] = Job(job_id, cell("User") or "unknown", cell("Account") or "unknown", cell("Partition"),
-                           state, int(nodes_text), gpus, hours, number)  # fmt: skip
+                           state, int(nodes_text), gpus, hours, number,
+                           where("AllocTRES") if "AllocTRES" in columns else (1, 1))  # fmt: skip
+    if zero_elapsed:
+        left_out[ZERO_ELAPSED] = len(zero_elapsed)
+        lines_of = ", ".join(map(str, zero_elapsed[:10])) + (", ..." if len(zero_elapsed) > 10 else "")
+        problems.append(Diagnostic("E620", f"{_jobs(len(zero_elapsed))} with Elapsed 00:00:00 left out: "
+                                   "no time, no energy", at(file, zero_elapsed[0], 1, len(lines[zero_elapsed[0] - 1])),
+                                   "warning", (f"lines {lines_of}",) if len(zero_elapsed) > 1 else (),
+                                   "a job cancelled before it started used no energy; the scenario's header "
+                                   "counts them"))  # fmt: skip
     return list(jobs.values()), {**left_out, "steps": sum(n for j, n in steps.items() if j in jobs)}, problems
 
 
 def import_sacct(text: str, file: str, cluster: Path, output: Path | None, table: str | None) -> Imported:
     jobs, counts, problems = read_sacct(text, file)
     if any(p.severity == "error" for p in problems) or not jobs:
-        if not problems:
+        if not any(p.severity == "error" for p in problems):
             problems.append(Diagnostic("E620", "the log has no finished job", at(file, 1, 1),
                                        notes=(f"left out: {_counted(counts)}",)))  # fmt: skip
         return failed(sort_diagnostics(problems), file, text)
@@ -164,8 +180,17 @@ def import_sacct(text: str, file: str, cluster: Path, output: Path | None, table
     taken = {"job_id", "user", "account", "partition", "state", "nodes", "gpus", "elapsed"}
     column = {d: identifier(d, taken) for d in devices}
     rows = ["job_id,user,account,partition,state,nodes,gpus," + ",".join(column[d] for d in devices) + ",elapsed [s]"]
+    warnings = list(problems)
     for job in jobs:
         fleet = dict(partitions[job.partition])
+        first, per_node = next(iter(fleet.items()), ("", 0.0))
+        if len(fleet) > 1 and job.nodes and job.gpus > job.nodes * per_node:
+            nodes = "1 node" if job.nodes == 1 else f"{job.nodes} nodes"
+            warnings.append(Diagnostic("E620", f"job {job.job_id} asks for {job.gpus} GPUs on {nodes}; a node of "
+                                       f"partition `{job.partition}` holds {_count(per_node)} {first}",
+                                       at(file, job.line, *job.gpus_at), "warning",
+                                       (f"imported as sacct says: {job.gpus} {first}",),
+                                       f"check AllocTRES, or the fleet `{job.partition}` of {cluster.name}"))  # fmt: skip
         counts_of = dict.fromkeys(devices, 0.0)
         kinds = list(fleet)
         for index, device in enumerate(kinds):
@@ -178,7 +203,7 @@ def import_sacct(text: str, file: str, cluster: Path, output: Path | None, table
         rows.append(",".join(_csv_cell(c) for c in cells))
     out = Scenario()
     out.comment(f"Imported from {file} (Slurm sacct) by `nnci import --cluster {relative}`: "
-                f"{len(jobs)} finished jobs, one per row of {table}, steps grouped into their job.",
+                f"{len(jobs)} finished {'job' if len(jobs) == 1 else 'jobs'}, one per row of {table}, steps grouped into their job.",
                 f"Left out: {_counted(counts)}.",
                 "Per user or account: nnci run FILE --by jobs.user (or --by jobs.account, --by jobs.state).")  # fmt: skip
     alias = "cluster" if "cluster" not in column.values() else "cluster_file"
@@ -191,11 +216,14 @@ def import_sacct(text: str, file: str, cluster: Path, output: Path | None, table
         items.append(Item("accelerators", Ref("jobs.gpus"), "the GPUs AllocTRES counts do the computing"))
     items += [Item("site", Ref(f"{alias}.{site}")), Item("duration", Ref("jobs.elapsed"), "sacct Elapsed")]
     out.block("training", "slurm_jobs", items, sources=[f"{file}: sacct job log"])
-    warnings = list(problems)
     if cluster.resolve().parent != folder.resolve() and not cluster.resolve().is_relative_to(folder.resolve()):
         warnings.append(Diagnostic("E604", f"{display_path(cluster)} is outside the scenario's folder", None,
                                    "warning", help=f"run it with --allow-import {display_path(cluster.parent)}"))  # fmt: skip
     return Imported(out.text(), {table: "\n".join(rows) + "\n"}, tuple(sort_diagnostics(warnings)), {file: text})
+
+
+def _jobs(n: int) -> str:
+    return "1 job" if n == 1 else f"{n} jobs"
 
 
 def _count(value: float) -> str:
