@@ -29,7 +29,7 @@ import re
 
 import attrs
 
-from nnci.diagnostics import Diagnostic, sort_diagnostics
+from nnci.diagnostics import Diagnostic, Span, sort_diagnostics
 from nnci.interop.common import Imported, at, failed
 from nnci.interop.printer import Entry, Item, Map, Num, Ref, Scenario, Str, identifier
 
@@ -177,8 +177,18 @@ def import_codecarbon(text: str, file: str, known: Catalog | None = None) -> Imp
                 problems.append(Diagnostic("E610", f"the run has no `{name}` (the cell is empty)",
                                            at(file, number, column), help="an empty cell is unknown, never 0"))  # fmt: skip
                 bad = True
+        if not bad:
+            bad = _impossible(values, row_cells, columns, file, number, problems)
         if bad:
             continue
+        counted = re.match(r"\s*(\d+)\s*x\s", row.get("gpu_model", ""))
+        if counted and "gpu_count" in values and int(counted[1]) != values["gpu_count"]:
+            warnings.append(Diagnostic("E604", f"gpu_count is {row['gpu_count']} but gpu_model says "
+                                       f"`{row['gpu_model']}`; the run counts {row['gpu_count']}",
+                                       _cell(file, number, row_cells, columns, "gpu_count"), "warning",
+                                       ("CodeCarbon's gpu_count is the GPUs it tracked (gpu_ids); gpu_model "
+                                        "counts every GPU of the machine",),
+                                       "if the run used them all, set gpu_count to the number in gpu_model"))  # fmt: skip
         jobs += 1
         self_name = identifier(f"{row.get('project_name') or 'run'}_{(row.get('run_id') or str(number))[:8]}", names)
         self_warnings = _job(out, row, values, self_name, file, number, known)
@@ -196,11 +206,38 @@ def import_codecarbon(text: str, file: str, known: Catalog | None = None) -> Imp
     return Imported(out.text(), {}, tuple(sort_diagnostics(warnings)), {file: text})
 
 
+def _cell(file: str, line: int, cells: list[str], columns: dict[str, int], name: str) -> Span:
+    column = sum(len(c) + 1 for c in cells[: columns[name]]) + 1
+    return at(file, line, column, len(cells[columns[name]]))
+
+
+def _impossible(values: dict[str, float], cells: list[str], columns: dict[str, int], file: str, line: int,
+                problems: list[Diagnostic]) -> bool:  # fmt: skip
+    """Numbers no run can have: a PUE below 1, emissions without energy. Reported at the cell."""
+    bad = False
+    if "pue" in values and values["pue"] < 1:
+        problems.append(Diagnostic("E610", f"a PUE of {cells[columns['pue']].strip()} is impossible",
+                                   _cell(file, line, cells, columns, "pue"),
+                                   notes=("PUE is facility energy / IT energy, at least 1; CodeCarbon's energies "
+                                          "are multiplied by it",),
+                                   help="write the PUE the run's datacenter had (CodeCarbon's default is 1)"))  # fmt: skip
+        bad = True
+    if values["energy_consumed"] == 0 and values["emissions"] > 0:
+        problems.append(Diagnostic("E610", f"no energy consumed, yet {cells[columns['emissions']].strip()} kgCO2e "
+                                   "emitted", _cell(file, line, cells, columns, "energy_consumed"),
+                                   notes=("emissions are energy_consumed × the grid's intensity: with no energy "
+                                          "there are none",),
+                                   help="a run too short for CodeCarbon to measure energy; re-measure it, or "
+                                   "leave the row out"))  # fmt: skip
+        bad = True
+    return bad
+
+
 def _job(out: Scenario, row: dict[str, str], values: dict[str, float], name: str, file: str, line: int,
          known: Catalog) -> list[Diagnostic]:  # fmt: skip
     warnings: list[Diagnostic] = []
     where = f"{file}:{line}"
-    pue = values.get("pue") or 1.0
+    pue = values.get("pue", 1.0)  # no column: CodeCarbon's default; below 1 was refused
     energy = values["energy_consumed"]
     emissions = values["emissions"]
     fleet: list[Entry] = []
