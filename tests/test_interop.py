@@ -426,3 +426,71 @@ def test_an_output_that_cannot_be_written_is_a_message(tmp_path: Path, capsys: p
     assert main(["export", "models/nnci-demo.nnci", "--to", "if", "-o", str(missing / "x.yml")]) == 1
     err = capsys.readouterr().err
     assert "cannot write" in err and "Traceback" not in err
+
+
+# -- nothing a user wrote is overwritten: an input never, a table beside the scenario only if asked
+
+
+@pytest.mark.usefixtures("at_repo")
+def test_an_import_never_overwrites_its_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("cluster-log.sacct", "cluster-log.cluster.nnci"):
+        shutil.copy(REPO / CASES / name, tmp_path / name)
+    log, cluster = tmp_path / "cluster-log.sacct", tmp_path / "cluster-log.cluster.nnci"
+    before = {p: p.read_bytes() for p in (log, cluster)}
+    assert main(["import", str(log), "--cluster", str(cluster), "-o", str(log)]) == 2
+    assert f"-o would overwrite the input {log}" in capsys.readouterr().err
+    assert main(["import", str(log), "--cluster", str(cluster), "-o", str(tmp_path / "." / cluster.name)]) == 2
+    assert f"would overwrite the input {cluster}" in capsys.readouterr().err
+    # the companion table of -o is the input: a log named like the table `-o log.nnci` writes
+    table = tmp_path / "log-jobs.csv"
+    shutil.copy(log, table)
+    assert (
+        main(["import", str(table), "--from", "sacct", "--cluster", str(cluster), "-o", str(tmp_path / "log.nnci")])
+        == 2
+    )
+    assert f"{table}, the table of -o" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in (log, cluster)} == before and table.read_bytes() == before[log]
+    assert not (tmp_path / "log.nnci").exists()
+
+
+@pytest.mark.usefixtures("at_repo")
+def test_a_table_that_differs_is_replaced_only_with_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copy(REPO / CASES / "cluster-log.cluster.nnci", tmp_path / "cluster.nnci")
+    argv = ["import", (CASES / "cluster-log.sacct").as_posix(), "--cluster", str(tmp_path / "cluster.nnci"),
+            "-o", str(tmp_path / "log.nnci")]  # fmt: skip
+    assert main(argv) == 0
+    table = tmp_path / "log-jobs.csv"
+    written = table.read_text(encoding="utf-8")
+    assert main(argv) == 0  # the same import again: the table it finds is the one it writes
+    table.write_text(written + "hand,edited\n", encoding="utf-8")
+    assert main(argv) == 2
+    assert "log-jobs.csv exists and differs" in capsys.readouterr().err
+    assert table.read_text(encoding="utf-8") == written + "hand,edited\n"
+    assert main([*argv, "--force"]) == 0
+    assert table.read_text(encoding="utf-8") == written
+
+
+@pytest.mark.usefixtures("at_repo")
+def test_a_scenario_given_to_import_is_named_as_such(capsys: pytest.CaptureFixture[str]) -> None:
+    """`nnci import cluster.nnci` (the cluster file in the log's place): what import reads, and a hint."""
+    assert main(["import", (CASES / "cluster-log.cluster.nnci").as_posix()]) == 1
+    err = capsys.readouterr().err
+    golden = REPO / CASES / "scenario-given.err"
+    if UPDATE:
+        golden.write_text(err, encoding="utf-8")
+    assert err == golden.read_text(encoding="utf-8")
+    assert "looks like an nnci scenario" in err and "CodeCarbon emissions.csv" in err and "sacct" in err
+
+
+def test_a_file_read_as_a_manifest_for_want_of_a_guess_says_what_import_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("energy: [1, 2\n", encoding="utf-8")
+    assert main(["import", str(notes)]) == 1
+    err = capsys.readouterr().err
+    assert "not a manifest nnci can read" in err and "a CodeCarbon emissions.csv or a Slurm sacct log" in err
+    named = tmp_path / "notes.yml"
+    named.write_text("energy: [1, 2\n", encoding="utf-8")
+    assert main(["import", str(named)]) == 1
+    assert "CodeCarbon" not in capsys.readouterr().err  # a .yml is a manifest: no guess to explain

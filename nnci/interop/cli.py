@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from pathlib import Path
 
 from nnci.diagnostics import Diagnostic, render_all
-from nnci.interop.common import Imported, read_input
+from nnci.interop.common import READS, Imported, at, read_input
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,6 +24,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                      help="what FILE is (default: from its name and first line)")  # fmt: skip
     imp.add_argument("--cluster", metavar="CLUSTER.nnci",
                      help="sacct: the cluster's devices, datacenter and one fleet per partition")  # fmt: skip
+    imp.add_argument("--force", action="store_true",
+                     help="replace a table beside the scenario (e.g. OUT-jobs.csv) that exists and differs")  # fmt: skip
     imp.set_defaults(command=_import)
 
     exp = commands.add_parser(
@@ -76,12 +80,29 @@ def _kind(path: Path, text: str) -> str:
     return "manifest"
 
 
+def _looks_like_scenario(path: Path, text: str) -> bool:
+    first = next((line.strip() for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#")), "")
+    return path.suffix.lower() == ".nnci" or re.fullmatch(r"nnci \d+\.\d+", first) is not None
+
+
+def _scenario_given(shown: str, text: str) -> Diagnostic:
+    """A .nnci file given to `nnci import`: most often the cluster file of a sacct import, in FILE's place."""
+    number, line = next(((n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()), (1, ""))
+    return Diagnostic("E600", "this file looks like an nnci scenario, not one nnci import reads",
+                      at(shown, number, 1, len(line.rstrip())), notes=(READS,),
+                      help="run a scenario with `nnci run FILE`; a cluster file goes after --cluster: "
+                      "`nnci import LOG.sacct --cluster CLUSTER.nnci -o OUT.nnci`")  # fmt: skip
+
+
 def _import(args: argparse.Namespace) -> int:
     read = read_input(Path(args.file))
     if isinstance(read, Diagnostic):
         print(render_all([read], {}), file=sys.stderr)
         return 1
     shown, text = read
+    if args.kind is None and _looks_like_scenario(Path(args.file), text):
+        print(render_all([_scenario_given(shown, text)], {shown: text}), file=sys.stderr)
+        return 1
     kind = args.kind or _kind(Path(args.file), text)
     output = Path(args.output) if args.output else None
     if kind == "manifest":
@@ -102,10 +123,47 @@ def _import(args: argparse.Namespace) -> int:
             return 2
         table = f"{output.stem}-jobs.csv" if output else None
         result = import_sacct(text, shown, Path(args.cluster), output, table)
-    return _write(result, output)
+    inputs = [Path(args.file), *([Path(args.cluster)] if args.cluster else [])]
+    return _write(result, output, inputs, args.force)
 
 
-def _write(result: Imported, output: Path | None) -> int:
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def _refused(result: Imported, output: Path, inputs: list[Path], force: bool) -> str | None:
+    """Why writing `output` and its tables would lose what the user wrote, if it would: an input
+    is never overwritten; a table the user did not name is replaced only if unchanged, or with --force."""
+    tables = [(output.parent / name, text) for name, text in result.tables.items()]
+    for path in [output, *(path for path, _ in tables)]:
+        source = next((i for i in inputs if _same_file(path, i)), None)
+        if source is not None:
+            named = "-o" if path == output else f"{path}, the table of -o {output},"
+            other = output.with_suffix(".nnci")
+            example = "" if any(_same_file(other, i) for i in inputs) else f", e.g. -o {other}"
+            return f"{named} would overwrite the input {source}; write the scenario elsewhere{example}"
+    for path, text in tables:
+        try:
+            existing = path.read_text(encoding="utf-8") if path.is_file() else None
+        except (OSError, UnicodeDecodeError):
+            existing = ""
+        if existing is not None and existing != text and not force:
+            return (
+                f"{path} exists and differs from the table this import writes beside {output}; "
+                "pass --force to replace it, or choose another -o"
+            )
+    return None
+
+
+def _write(result: Imported, output: Path | None, inputs: list[Path], force: bool = False) -> int:
+    if output is not None and result.scenario is not None:
+        refusal = _refused(result, output, inputs, force)
+        if refusal is not None:
+            print(f"nnci import: {refusal}", file=sys.stderr)
+            return 2
     if result.diagnostics:
         print(render_all(result.diagnostics, result.sources), file=sys.stderr)
     if result.scenario is None:

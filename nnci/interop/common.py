@@ -9,6 +9,11 @@ import attrs
 from nnci.diagnostics import Diagnostic, Span
 from nnci.load import display_path, read_project_file
 
+READS = (
+    "nnci import reads an Impact Framework manifest (.yml/.yaml), a CodeCarbon emissions.csv or a Slurm "
+    "sacct log (`sacct -P` output)"
+)
+
 
 @attrs.frozen
 class Imported:

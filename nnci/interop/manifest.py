@@ -22,7 +22,7 @@ import attrs
 
 from nnci.diagnostics import Diagnostic, sort_diagnostics
 from nnci.interop import yaml_subset
-from nnci.interop.common import Imported, at, failed
+from nnci.interop.common import READS, Imported, at, failed
 from nnci.interop.printer import Entry, Item, Map, Num, Ref, Scenario, identifier
 
 METHODS = {"NNET": "nn-et", "NNEQ": "nn-eq", "NNEmb": "nn-emb", "NNC": "nn-c", "Sum": "sum"}
@@ -72,8 +72,10 @@ def import_manifest(text: str, file: str, table: str | None = None) -> Imported:
         document = yaml_subset.read(text)
     except yaml_subset.YamlError as error:
         note = "nnci reads the YAML that manifests are written in: mappings, lists, scalars, comments"
+        guessed = not file.lower().endswith((".yml", ".yaml"))  # read as a manifest for want of a better guess
+        notes = (note, f"{READS}; --from says which FILE is") if guessed else (note,)
         return failed([Diagnostic("E600", f"not a manifest nnci can read: {error.message}",
-                                  at(file, error.line, error.column), notes=(note,), help=error.hint)],
+                                  at(file, error.line, error.column), notes=notes, help=error.hint)],
                       file, text)  # fmt: skip
     reader = _Manifest(document, file)
     try:
