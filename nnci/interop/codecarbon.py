@@ -5,7 +5,8 @@ that grew across versions, so they are matched by name). Each row becomes a trai
 
 - `it_energy` = `energy_consumed / pue`: CodeCarbon multiplies every energy by its PUE before
   writing it, so the PUE is divided out here and kept as the datacenter's `pue` (energy = IT
-  energy × PUE gives back CodeCarbon's figure); files without a `pue` column used PUE 1, and a PUE below 1 is refused;
+  energy × PUE gives back CodeCarbon's figure); files without a `pue` column used PUE 1; a PUE
+  below 1 is refused;
 - `duration` in seconds, and the run's start (`timestamp` − duration; local time, zone unknown)
   in a comment;
 - the GPUs (`gpu_count`, `gpu_model` such as "8 x NVIDIA A100-SXM4-80GB") as an amend of the
