@@ -494,3 +494,12 @@ def test_a_file_read_as_a_manifest_for_want_of_a_guess_says_what_import_reads(
     named.write_text("energy: [1, 2\n", encoding="utf-8")
     assert main(["import", str(named)]) == 1
     assert "CodeCarbon" not in capsys.readouterr().err  # a .yml is a manifest: no guess to explain
+
+
+def test_an_export_never_overwrites_its_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = tmp_path / "demo.nnci"
+    shutil.copy(REPO / "models" / "nnci-demo.nnci", scenario)
+    before = scenario.read_bytes()
+    assert main(["export", str(scenario), "--to", "if", "-o", str(scenario)]) == 2
+    assert "-o would overwrite the scenario" in capsys.readouterr().err
+    assert scenario.read_bytes() == before

@@ -189,6 +189,10 @@ def _write(result: Imported, output: Path | None, inputs: list[Path], force: boo
 def _export(args: argparse.Namespace) -> int:
     from nnci.interop.export import export_if
 
+    if args.output and _same_file(Path(args.output), Path(args.file)):
+        print(f"nnci export: -o would overwrite the scenario {args.file}; write the manifest elsewhere, e.g. "
+              f"-o {Path(args.output).with_suffix('.yml')}", file=sys.stderr)  # fmt: skip
+        return 2
     text, diagnostics, sources = export_if(args.file)
     if diagnostics:
         print(render_all(diagnostics, sources), file=sys.stderr)
