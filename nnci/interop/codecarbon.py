@@ -214,7 +214,7 @@ def _cell(file: str, line: int, cells: list[str], columns: dict[str, int], name:
 
 def _impossible(values: dict[str, float], cells: list[str], columns: dict[str, int], file: str, line: int,
                 problems: list[Diagnostic]) -> bool:  # fmt: skip
-    """Numbers no run can have: a PUE below 1, emissions without energy. Reported at the cell."""
+    """Numbers no run can have: a PUE below 1, no time, emissions without energy. Reported at the cell."""
     bad = False
     if "pue" in values and values["pue"] < 1:
         problems.append(Diagnostic("E610", f"a PUE of {cells[columns['pue']].strip()} is impossible",
@@ -222,6 +222,11 @@ def _impossible(values: dict[str, float], cells: list[str], columns: dict[str, i
                                    notes=("PUE is facility energy / IT energy, at least 1; CodeCarbon's energies "
                                           "are multiplied by it",),
                                    help="write the PUE the run's datacenter had (CodeCarbon's default is 1)"))  # fmt: skip
+        bad = True
+    if values["duration"] == 0:
+        problems.append(Diagnostic("E610", "a run of 0 s", _cell(file, line, cells, columns, "duration"),
+                                   notes=("a job that runs for no time uses nothing; nnci refuses a duration of 0",),
+                                   help="write the run's duration in seconds, or leave the row out"))  # fmt: skip
         bad = True
     if values["energy_consumed"] == 0 and values["emissions"] > 0:
         problems.append(Diagnostic("E610", f"no energy consumed, yet {cells[columns['emissions']].strip()} kgCO2e "
