@@ -138,14 +138,22 @@ def read_sacct(text: str, file: str) -> tuple[list[Job], dict[str, int], list[Di
         tres = cell("AllocTRES")
         plain = GPUS.search(tres)
         gpus = int(plain[1]) if plain else sum(int(n) for n in TYPED_GPUS.findall(tres))
+        gpus_at = (1, 1)
+        if "AllocTRES" in columns:  # the gres/gpu part of the cell, or the whole cell without one
+            column, width = where("AllocTRES")
+            found = plain or TYPED_GPUS.search(tres)
+            lead = len(cells[columns["AllocTRES"]]) - len(cells[columns["AllocTRES"]].lstrip())
+            if found is not None:
+                start = found.start() + (1 if found[0].startswith(",") else 0)
+                column, width = column + lead + start, found.end() - start
+            gpus_at = (column, width)
         job_id = match["job"]
         if job_id in jobs:
             problems.append(Diagnostic("E620", f"job {job_id} appears twice", at(file, number, *where("JobID")),
                                        notes=(f"first at {file}:{jobs[job_id].line}",)))  # fmt: skip
             continue
         jobs[job_id] = Job(job_id, cell("User") or "unknown", cell("Account") or "unknown", cell("Partition"),
-                           state, int(nodes_text), gpus, hours, number,
-                           where("AllocTRES") if "AllocTRES" in columns else (1, 1))  # fmt: skip
+                           state, int(nodes_text), gpus, hours, number, gpus_at)  # fmt: skip
     if zero_elapsed:
         left_out[ZERO_ELAPSED] = len(zero_elapsed)
         lines_of = ", ".join(map(str, zero_elapsed[:10])) + (", ..." if len(zero_elapsed) > 10 else "")
@@ -185,7 +193,7 @@ def import_sacct(text: str, file: str, cluster: Path, output: Path | None, table
         fleet = dict(partitions[job.partition])
         first, per_node = next(iter(fleet.items()), ("", 0.0))
         if len(fleet) > 1 and job.nodes and job.gpus > job.nodes * per_node:
-            nodes = "1 node" if job.nodes == 1 else f"{job.nodes} nodes"
+            nodes = "1 node" if job.nodes == 1 else f"{job.nodes} nodes ({job.gpus / job.nodes:g} per node)"
             warnings.append(Diagnostic("E620", f"job {job.job_id} asks for {job.gpus} GPUs on {nodes}; a node of "
                                        f"partition `{job.partition}` holds {_count(per_node)} {first}",
                                        at(file, job.line, *job.gpus_at), "warning",
