@@ -407,6 +407,11 @@ def _sensitivity(args: argparse.Namespace) -> int:
     if isinstance(found, str):
         print(f"nnci sensitivity: {found}", file=sys.stderr)
         return 2
+    if args.samples < sensitivity.MIN_SAMPLES:
+        print(f"nnci sensitivity: --samples {args.samples:,} is too few to rank inputs: a rank correlation over "
+              f"so few draws is noise (with 2 it is ±1 whatever the model); use at least "
+              f"{sensitivity.MIN_SAMPLES:,} (default {DEFAULT_SAMPLES:,})", file=sys.stderr)  # fmt: skip
+        return 2
     _plan, engine = api.compile(program, args.samples, args.seed)  # refuses what cannot be sampled
     _warn(api.check(program, engine), program.sources)
     ranking = sensitivity.rank(program, *found, args.samples, args.seed)
