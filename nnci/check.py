@@ -138,12 +138,28 @@ def _distribution_dim(program: ir.Program, expr: ir.Distribution, kind: str | No
                 raise _DimensionProblem(Diagnostic(
                     "E401", f"the `{name}` of `{expr.name}` is a plain number, found {dim.describe()}", arg.span,
                     help=f"write `{distribution.signature}`; e.g. `lognormal(150 kgCO2e, 1.5)`"))  # fmt: skip
-        elif index and dim != dims[0]:
+        elif index and dim != dims[0] and distribution.variadic:
+            first, this = (_shown(program, a, d) for a, d in ((expr.args[0], dims[0]), (arg, dim)))
             raise _DimensionProblem(Diagnostic(
-                "E401", f"the `{name}` of `{expr.name}` is {dim.describe()}, its `{distribution.param(0)}` "
-                f"{dims[0].describe()}", arg.span,
+                "E401", f"the alternatives of `{expr.name}` must have one dimension: {first}, {this}", arg.span,
+                help=f"write every alternative of `{distribution.signature}` in the same kind of unit, "
+                "e.g. `choice(300 W, 350 W)`"))  # fmt: skip
+        elif index and dim != dims[0]:
+            first, this = (_shown(program, a, d) for a, d in ((expr.args[0], dims[0]), (arg, dim)))
+            raise _DimensionProblem(Diagnostic(
+                "E401", f"the `{name}` of `{expr.name}` must have the dimension of its `{distribution.param(0)}`: "
+                f"{first}, {this}", arg.span,
                 help=f"every parameter of `{distribution.signature}` but a plain-number one takes the value's unit"))  # fmt: skip
     return dims[0]
+
+
+def _shown(program: ir.Program, expr: ir.Expr, dim: Dimension) -> str:
+    """`` `300 W` is a power ``: an argument as written, and what it measures."""
+    described = dim.describe()
+    if not described.startswith("a "):
+        described = ("an " if described[0] in "aeiou" else "a ") + described
+    text = source_text(program.sources, expr.span)
+    return f"`{text}` is {described}" if text else described
 
 
 _INFERRING: set[str] = set()  # the figures whose dimension is being inferred (a circle has none)
