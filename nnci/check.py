@@ -535,6 +535,17 @@ def _cell_notes(engine: Engine, expr: ir.Expr, rows: list[int], first: Quantity)
     return tuple(notes)
 
 
+def _lanes_text(lanes: list[int], magnitude: Any, sampled: bool) -> str:
+    """` in rows 3 and 17 (of 40)` of a table, ` in 995 of 1,000 samples (sample 1 shown)` of a Monte Carlo
+    run, or nothing for one value."""
+    if not arrays.is_array(magnitude):
+        return ""
+    count = arrays.length(magnitude)
+    if sampled:
+        return f" in {len(lanes):,} of {count:,} samples (sample {lanes[0] + 1} shown)"
+    return f" in {arrays.rows_text(lanes, count)}"
+
+
 def _range_help(spec: Spec, value: float, expr: ir.Expr) -> str | None:
     if any(r.whole for r in spec.ranges) and value % 1 != 0:
         return f"write a whole number, e.g. `{math.floor(value)}` or `{math.ceil(value)}`"
@@ -565,26 +576,25 @@ def _check_map(
         value = _value(engine, entry.value, block, constants_only, spec.dim)
         if value is None:
             return
+        sampled = arrays.is_array(value.magnitude) and _sampled(engine, block)
         negative = arrays.true_rows(value.magnitude < 0)
         if negative:
-            where = (
-                f" in {arrays.rows_text(negative, arrays.length(value.magnitude))}"
-                if arrays.is_array(value.magnitude)
-                else ""
-            )
+            where = _lanes_text(negative, value.magnitude, sampled)
             out.append(Diagnostic("E402", f"`{entry.block.name}` in `{spec.name}` is negative{where}", entry.value.span,
                                   help="counts and shares cannot be negative"))  # fmt: skip
         for rule in (r for r in spec.ranges if r.whole):
             fractional = arrays.true_rows(rule.violated(value.magnitude))
             if fractional:
                 first = float(arrays.lane(value.magnitude, fractional[0]))
-                where = (
-                    f" in {arrays.rows_text(fractional, arrays.length(value.magnitude))}"
-                    if arrays.is_array(value.magnitude)
-                    else ""
+                where = _lanes_text(fractional, value.magnitude, sampled)
+                help = (
+                    "a continuous distribution draws fractions; draw a count from whole numbers, e.g. "
+                    f"`choice({math.floor(first)}, {math.ceil(first)})`"
+                    if sampled
+                    else _range_help(spec, first, entry.value)
                 )
                 out.append(Diagnostic("E402", f"the count of `{entry.block.name}` is {format_number(first)}{where}: {rule.reason}",
-                                      entry.value.span, help=_range_help(spec, first, entry.value)))  # fmt: skip
+                                      entry.value.span, help=help))  # fmt: skip
         weights.append(value.magnitude)
     if not spec.shares or not weights:
         return
@@ -594,7 +604,11 @@ def _check_map(
     off = arrays.true_rows(abs(total - 1) > SHARE_TOLERANCE)
     if off:
         shown = format_number(arrays.lane(total, off[0]) * 100)
-        if arrays.is_array(total):
+        if arrays.is_array(total) and _sampled(engine, block):
+            count = arrays.length(total)
+            message = (f"the shares of `{spec.name}` do not sum to 100 % in {len(off):,} of {count:,} samples "
+                       f"(sample {off[0] + 1}: {shown} %)")  # fmt: skip
+        elif arrays.is_array(total):
             where = arrays.rows_text(off, arrays.length(total))
             message = f"the shares of `{spec.name}` do not sum to 100 % in {where} (row {off[0] + 1}: {shown} %)"
         else:
