@@ -239,6 +239,10 @@ def _run(args: argparse.Namespace) -> int:
         print("nnci run: --rows: no job has `rows = <table>`; --rows lists the rows of jobs over a table",
               file=sys.stderr)  # fmt: skip
         return 2
+    if args.rows and grouping and args.format == "csv":
+        print("nnci run: --rows with --by and --format csv: a CSV file holds one table; run `--rows` and `--by` "
+              "one at a time (text, md and json show both: the rows, then the groups)", file=sys.stderr)  # fmt: skip
+        return 2
     if args.samples is not None and (args.rows or grouping):
         print("nnci run: --samples with --rows or --by: a job over a table cannot be sampled yet", file=sys.stderr)
         return 2
