@@ -306,3 +306,14 @@ def test_diff_and_sweep_in_markdown(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sweep", str(DEMO), "--vary", "dc.pue=1.2,1.1", "--format", "md"]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 1 ") or line.startswith("| 2 ")]
     assert rows[0].startswith("| 1 | 1.1 |") and rows[1].startswith("| 2 | 1.2 |")
+
+
+def test_a_comment_after_a_set_or_vary_value_is_dropped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from nnci.overrides import _without_comment
+
+    assert _without_comment("300 W # measured") == "300 W"
+    assert _without_comment('"GPU #3" # the third') == '"GPU #3"'  # a `#` in a quoted text is text
+    path = str(amended(tmp_path, "a.nnci", FIGURED))
+    assert main(["sweep", path, "--vary", "gpu.power=300 W, 400 W # a, b", "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert len(found["combinations"]) == 2  # not three: `b` is in the comment
