@@ -332,6 +332,8 @@ def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> l
     if not constants_only:
         for check_line in program.checks:  # constraints between blocks
             _check_line(engine, None, check_line, diagnostics)
+        for name in program.figures:  # a named figure's faults (a zero divisor) are found here, as `run` finds them
+            engine.quantity(ir.FIGURE, name)
     for expect in program.expects:  # arithmetic errors in expected values surface as E405
         for expr in (expect.value, expect.tolerance):
             value = engine.try_evaluate(expr, None) if expr is not None and _is_constant(expr) else None

@@ -182,6 +182,7 @@ def _notes(results: Results, columns: Sequence[str] | None = None) -> Iterable[s
     # blocks (thousands of similar jobs) is one line naming the first few.
     order: list[tuple[str, str, str]] = []  # (label, quantity, note), or (message, "", "") for an unknown
     groups: dict[tuple[str, str], list[str]] = {}
+    seen: set[tuple[str, str, str]] = set()  # (label, quantity, note): a list lookup would be quadratic
     for job in results.jobs:
         for name, result in job.quantities.items():
             if columns is not None and name not in columns:
@@ -191,9 +192,9 @@ def _notes(results: Results, columns: Sequence[str] | None = None) -> Iterable[s
                 continue
             for label, note in job.notes.get(name, ()):
                 quantity = label.rpartition(".")[2]
-                labels = groups.setdefault((quantity, note), [])
-                if label not in labels:
-                    labels.append(label)
+                if (label, quantity, note) not in seen:
+                    seen.add((label, quantity, note))
+                    groups.setdefault((quantity, note), []).append(label)
                     order.append((label, quantity, note))
     for label, quantity, note in order:
         labels = groups.get((quantity, note), [])
