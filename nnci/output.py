@@ -917,7 +917,9 @@ def render_tabular(tables: Sequence[Tabular], form: str) -> str:
             lines = ["| " + " | ".join(t.labels()) + " |", "|" + "---|" * len(t.header)]
             cells = [[_md_cell(c) for c in r] for r in body]
             notes = ["", *(f"*{n}*" for n in t.notes)] if t.notes else []
-            parts.append("\n".join([f"**{t.title}**", "", *lines, *("| " + " | ".join(r) + " |" for r in cells), *notes]))
+            parts.append(
+                "\n".join([f"**{t.title}**", "", *lines, *("| " + " | ".join(r) + " |" for r in cells), *notes])
+            )
             continue
         labels = t.labels()
         widths = [max(len(r[i]) for r in [labels, *body]) for i in range(len(labels))]
