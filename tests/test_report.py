@@ -233,6 +233,10 @@ def test_an_uncertain_report_ranks_inputs_as_nnci_sensitivity_does(
     assert not re.search(r"`\w+\.\w+` \(\d+ %\)", flat), flat
     page = report(capsys, str(path), "--samples", "2000", "--format", "html")
     assert 'id="chart-sensitivity"' in page and 'id="chart-interval"' in page
+    chart = page.split('id="chart-sensitivity"', 1)[1].split("</figure>", 1)[0]
+    bar_labels = re.findall(r"<text[^>]*>([^<]*)</text>", chart)
+    assert all(f"{i['explained']:.2f}" in bar_labels for i in ranked), bar_labels
+    assert not any(label.endswith("%") for label in bar_labels), bar_labels
 
 
 def test_too_few_samples_give_no_ranking_but_say_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
