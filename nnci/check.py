@@ -138,12 +138,28 @@ def _distribution_dim(program: ir.Program, expr: ir.Distribution, kind: str | No
                 raise _DimensionProblem(Diagnostic(
                     "E401", f"the `{name}` of `{expr.name}` is a plain number, found {dim.describe()}", arg.span,
                     help=f"write `{distribution.signature}`; e.g. `lognormal(150 kgCO2e, 1.5)`"))  # fmt: skip
-        elif index and dim != dims[0]:
+        elif index and dim != dims[0] and distribution.variadic:
+            first, this = (_shown(program, a, d) for a, d in ((expr.args[0], dims[0]), (arg, dim)))
             raise _DimensionProblem(Diagnostic(
-                "E401", f"the `{name}` of `{expr.name}` is {dim.describe()}, its `{distribution.param(0)}` "
-                f"{dims[0].describe()}", arg.span,
+                "E401", f"the alternatives of `{expr.name}` must have one dimension: {first}, {this}", arg.span,
+                help=f"write every alternative of `{distribution.signature}` in the same kind of unit, "
+                "e.g. `choice(300 W, 350 W)`"))  # fmt: skip
+        elif index and dim != dims[0]:
+            first, this = (_shown(program, a, d) for a, d in ((expr.args[0], dims[0]), (arg, dim)))
+            raise _DimensionProblem(Diagnostic(
+                "E401", f"the `{name}` of `{expr.name}` must have the dimension of its `{distribution.param(0)}`: "
+                f"{first}, {this}", arg.span,
                 help=f"every parameter of `{distribution.signature}` but a plain-number one takes the value's unit"))  # fmt: skip
     return dims[0]
+
+
+def _shown(program: ir.Program, expr: ir.Expr, dim: Dimension) -> str:
+    """`` `300 W` is a power ``: an argument as written, and what it measures."""
+    described = dim.describe()
+    if not described.startswith("a "):
+        described = ("an " if described[0] in "aeiou" else "a ") + described
+    text = source_text(program.sources, expr.span)
+    return f"`{text}` is {described}" if text else described
 
 
 _INFERRING: set[str] = set()  # the figures whose dimension is being inferred (a circle has none)
@@ -521,6 +537,17 @@ def _cell_notes(engine: Engine, expr: ir.Expr, rows: list[int], first: Quantity)
     return tuple(notes)
 
 
+def _lanes_text(lanes: list[int], magnitude: Any, sampled: bool) -> str:
+    """` in rows 3 and 17 (of 40)` of a table, ` in 995 of 1,000 samples (sample 1 shown)` of a Monte Carlo
+    run, or nothing for one value."""
+    if not arrays.is_array(magnitude):
+        return ""
+    count = arrays.length(magnitude)
+    if sampled:
+        return f" in {len(lanes):,} of {count:,} samples (sample {lanes[0] + 1} shown)"
+    return f" in {arrays.rows_text(lanes, count)}"
+
+
 def _range_help(spec: Spec, value: float, expr: ir.Expr) -> str | None:
     if any(r.whole for r in spec.ranges) and value % 1 != 0:
         return f"write a whole number, e.g. `{math.floor(value)}` or `{math.ceil(value)}`"
@@ -551,26 +578,25 @@ def _check_map(
         value = _value(engine, entry.value, block, constants_only, spec.dim)
         if value is None:
             return
+        sampled = arrays.is_array(value.magnitude) and _sampled(engine, block)
         negative = arrays.true_rows(value.magnitude < 0)
         if negative:
-            where = (
-                f" in {arrays.rows_text(negative, arrays.length(value.magnitude))}"
-                if arrays.is_array(value.magnitude)
-                else ""
-            )
+            where = _lanes_text(negative, value.magnitude, sampled)
             out.append(Diagnostic("E402", f"`{entry.block.name}` in `{spec.name}` is negative{where}", entry.value.span,
                                   help="counts and shares cannot be negative"))  # fmt: skip
         for rule in (r for r in spec.ranges if r.whole):
             fractional = arrays.true_rows(rule.violated(value.magnitude))
             if fractional:
                 first = float(arrays.lane(value.magnitude, fractional[0]))
-                where = (
-                    f" in {arrays.rows_text(fractional, arrays.length(value.magnitude))}"
-                    if arrays.is_array(value.magnitude)
-                    else ""
+                where = _lanes_text(fractional, value.magnitude, sampled)
+                help = (
+                    "a continuous distribution draws fractions; draw a count from whole numbers, e.g. "
+                    f"`choice({math.floor(first)}, {math.ceil(first)})`"
+                    if sampled
+                    else _range_help(spec, first, entry.value)
                 )
                 out.append(Diagnostic("E402", f"the count of `{entry.block.name}` is {format_number(first)}{where}: {rule.reason}",
-                                      entry.value.span, help=_range_help(spec, first, entry.value)))  # fmt: skip
+                                      entry.value.span, help=help))  # fmt: skip
         weights.append(value.magnitude)
     if not spec.shares or not weights:
         return
@@ -580,7 +606,11 @@ def _check_map(
     off = arrays.true_rows(abs(total - 1) > SHARE_TOLERANCE)
     if off:
         shown = format_number(arrays.lane(total, off[0]) * 100)
-        if arrays.is_array(total):
+        if arrays.is_array(total) and _sampled(engine, block):
+            count = arrays.length(total)
+            message = (f"the shares of `{spec.name}` do not sum to 100 % in {len(off):,} of {count:,} samples "
+                       f"(sample {off[0] + 1}: {shown} %)")  # fmt: skip
+        elif arrays.is_array(total):
             where = arrays.rows_text(off, arrays.length(total))
             message = f"the shares of `{spec.name}` do not sum to 100 % in {where} (row {off[0] + 1}: {shown} %)"
         else:

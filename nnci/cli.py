@@ -222,16 +222,15 @@ def _warn(diagnostics: list[Diagnostic], sources: dict[str, str]) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     show = [name.strip() for item in args.show for name in item.split(",") if name.strip()]
-    for name in show:
-        if name not in JOB_QUANTITIES:
-            hint = did_you_mean(name, JOB_QUANTITIES) or "the figures of a job: " + ", ".join(JOB_QUANTITIES)
-            print(f"nnci run: --show {name}: no job has a quantity `{name}`; {hint}", file=sys.stderr)
-            return 2
     figures: Sequence[str] | str = ALL if args.all or (args.format in ("json", "csv") and not show) else show
     dimensions = _units(args.unit, "run")
     if dimensions is None:
         return 2
     program = _load(args, *args.files)
+    for name in show:
+        if name not in JOB_QUANTITIES:
+            print(f"nnci run: --show {name}: {_not_a_job_quantity(program, name)}", file=sys.stderr)
+            return 2
     grouping = _grouping(program, args.by) if args.by else None
     if isinstance(grouping, str):
         print(f"nnci run: --by: {grouping}", file=sys.stderr)
@@ -239,6 +238,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.rows and not any(program.rows_of(job) for job in program.jobs):
         print("nnci run: --rows: no job has `rows = <table>`; --rows lists the rows of jobs over a table",
               file=sys.stderr)  # fmt: skip
+        return 2
+    if args.rows and grouping and args.format == "csv":
+        print("nnci run: --rows with --by and --format csv: a CSV file holds one table; run `--rows` and `--by` "
+              "one at a time (text, md and json show both: the rows, then the groups)", file=sys.stderr)  # fmt: skip
         return 2
     if args.samples is not None and (args.rows or grouping):
         print("nnci run: --samples with --rows or --by: a job over a table cannot be sampled yet", file=sys.stderr)
@@ -265,6 +268,17 @@ def _run(args: argparse.Namespace) -> int:
     found_late += _unused_overrides(program, engine, plan.lanes)
     _warn(found_late, program.sources)
     return 1 if any(d.severity == "error" for d in found_late) else 0
+
+
+def _not_a_job_quantity(program: ir.Program, name: str) -> str:
+    """Why `--show NAME` names no column: a named figure is printed under the table, not as a column."""
+    figure = program.figures.get(name)
+    if figure is not None and figure.named:
+        return (f"`{name}` is a figure (`figure {name} = …` at {figure.span}), not a quantity of each job: "
+                "figures are always printed under the table, so it needs no --show; --show picks the columns, "
+                "e.g. `--show energy,operational`")  # fmt: skip
+    hint = did_you_mean(name, JOB_QUANTITIES) or "the figures of a job: " + ", ".join(JOB_QUANTITIES)
+    return f"no job has a quantity `{name}`; {hint}"
 
 
 def _bibliography(program: ir.Program, results: Results) -> list[provenance.Reference]:
@@ -406,6 +420,11 @@ def _sensitivity(args: argparse.Namespace) -> int:
     found = _target(program, args.target)
     if isinstance(found, str):
         print(f"nnci sensitivity: {found}", file=sys.stderr)
+        return 2
+    if args.samples < sensitivity.MIN_SAMPLES:
+        print(f"nnci sensitivity: --samples {args.samples:,} is too few to rank inputs: a rank correlation over "
+              f"so few draws is noise (with 2 it is ±1 whatever the model); use at least "
+              f"{sensitivity.MIN_SAMPLES:,} (default {DEFAULT_SAMPLES:,})", file=sys.stderr)  # fmt: skip
         return 2
     _plan, engine = api.compile(program, args.samples, args.seed)  # refuses what cannot be sampled
     _warn(api.check(program, engine), program.sources)

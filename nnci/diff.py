@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import attrs
 
 from nnci import arrays, ir
-from nnci.engine import Derivation, Engine, Result, Unknown
+from nnci.engine import Derivation, Engine, Result, Unknown, source_text
 from nnci.evaluate import Results
 from nnci.quantity import Quantity, format_number
 from nnci.schema import REPORTED, REPORTED_IF_KNOWN
@@ -47,9 +47,20 @@ class InputChange:
 
 
 @attrs.frozen
+class Definition:
+    name: str  # a named figure whose expression is written differently (or on one side only)
+    old: str | None  # its expression as written; None: not in that scenario
+    new: str | None
+
+
+FIGURE_ROWS = "figure"  # the `job` of a named figure's row (`figure` is a keyword: no block has that name)
+
+
+@attrs.frozen
 class Diff:
     changes: tuple[Change, ...]
-    inputs: dict[str, tuple[InputChange, ...]]  # per job: the leaves that differ
+    inputs: dict[str, tuple[InputChange, ...]]  # per job (and `figure NAME`): the leaves that differ
+    definitions: tuple[Definition, ...] = ()
 
 
 def diff(old: Results, new: Results) -> Diff:
@@ -67,16 +78,36 @@ def diff(old: Results, new: Results) -> Diff:
                 changes.append(Change(name, quantity, a, b))
     for quantity in quantities:
         changes.append(Change("total", quantity, old.total.get(quantity), new.total.get(quantity)))
+    figures = list(dict.fromkeys([*old.derived, *new.derived]))  # named figures (`figure r = a / b`)
+    changes += [Change(FIGURE_ROWS, name, old.derived.get(name), new.derived.get(name)) for name in figures]
     old_engine, new_engine = Engine(old.program), Engine(new.program)  # full trees (a plan's lanes have none)
     inputs = {}
-    for name in names:
-        left = _leaves(old_engine, old_jobs[name].key, quantities) if name in old_jobs else {}
-        right = _leaves(new_engine, new_jobs[name].key, quantities) if name in new_jobs else {}
-        differ = [InputChange(label, left.get(label), right.get(label)) for label in dict.fromkeys([*left, *right])
-                  if not _same(left.get(label), right.get(label))]  # fmt: skip
+    sides = [(name, old_jobs[name].key if name in old_jobs else None, new_jobs[name].key if name in new_jobs else None,
+              quantities) for name in names]  # fmt: skip
+    # a figure on one side only is said once, under "figures written differently", not leaf by leaf
+    sides += [(f"{FIGURE_ROWS} {name}", ir.FIGURE, ir.FIGURE, [name])
+              for name in figures if name in old.derived and name in new.derived]  # fmt: skip
+    for label, before_key, after_key, wanted in sides:
+        left = _leaves(old_engine, before_key, wanted) if before_key is not None else {}
+        right = _leaves(new_engine, after_key, wanted) if after_key is not None else {}
+        differ = [InputChange(leaf, left.get(leaf), right.get(leaf)) for leaf in dict.fromkeys([*left, *right])
+                  if not _same(left.get(leaf), right.get(leaf))]  # fmt: skip
         if differ:
-            inputs[name] = tuple(differ)
-    return Diff(tuple(changes), inputs)
+            inputs[label] = tuple(differ)
+    definitions = []
+    for name in figures:
+        texts = [_written(results.program, name) for results in (old, new)]
+        if texts[0] != texts[1]:
+            definitions.append(Definition(name, *texts))
+    return Diff(tuple(changes), inputs, tuple(definitions))
+
+
+def _written(program: ir.Program, name: str) -> str | None:
+    """A named figure's expression as written (None: the program has no such figure)."""
+    figure = program.figures.get(name)
+    if figure is None or not figure.named:
+        return None
+    return source_text(program.sources, figure.expr.span) or "(an expression over several lines)"
 
 
 def _anywhere(name: str, *results: Results) -> bool:
@@ -186,10 +217,25 @@ def table(result: Diff) -> str:
     return "\n".join(lines).rstrip()
 
 
+def _definition_lines(result: Diff) -> list[str]:
+    if not result.definitions:
+        return []
+    lines = ["figures written differently:"]
+    width = max(len(d.name) for d in result.definitions)
+    for d in result.definitions:
+        lines.append(f"  {d.name.ljust(width)}  {_definition_text(d.old)} → {_definition_text(d.new)}")
+    return [*lines, ""]
+
+
+def _definition_text(text: str | None) -> str:
+    return "(not in this scenario)" if text is None else f"`{text}`"
+
+
 def _input_lines(result: Diff) -> list[str]:
     if not result.inputs:
-        return ["no input differs: both scenarios derive every figure from the same values"]
-    lines = ["inputs that differ (the leaves of the explain trees):"]
+        what = "every figure" if not result.definitions else "every figure they share"
+        return [*_definition_lines(result), f"no input differs: both scenarios derive {what} from the same values"]
+    lines = [*_definition_lines(result), "inputs that differ (the leaves of the explain trees):"]
     for job, changes in result.inputs.items():
         lines.append(f"  {job}:")
         width = max(len(c.label) for c in changes)
@@ -211,6 +257,11 @@ def markdown(result: Diff) -> str:
                 lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
     else:
         lines += ["", "No input differs."]
+    if result.definitions:
+        lines += ["", "| figure | old | new |", "|---|---|---|"]
+        for d in result.definitions:
+            cells = [d.name, _definition_text(d.old), _definition_text(d.new)]
+            lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
     return "\n".join(lines)
 
 
@@ -242,7 +293,8 @@ def to_json(result: Diff) -> str:
     changes = []
     for change in result.changes:
         known = next((r for r in (change.old, change.new) if isinstance(r, Derivation)), None)
-        unit = _contract_unit(change.quantity, known.value.dimension) if known else ""
+        unit = ("" if known is None else display_unit(known.value.dimension) if change.job == FIGURE_ROWS
+                else _contract_unit(change.quantity, known.value.dimension))  # fmt: skip
         entry: dict[str, object] = {"job": change.job, "quantity": change.quantity,
                                     "old": _json_value(change.old, unit), "new": _json_value(change.new, unit)}  # fmt: skip
         if change.change is not None and known is not None:
@@ -253,7 +305,9 @@ def to_json(result: Diff) -> str:
         job: [{"input": c.label, "old": _json_leaf(c.old), "new": _json_leaf(c.new)} for c in found]
         for job, found in result.inputs.items()
     }
-    return json.dumps({"changes": changes, "inputs": inputs}, indent=2, ensure_ascii=False)
+    definitions = [{"figure": d.name, "old": d.old, "new": d.new} for d in result.definitions]
+    return json.dumps({"changes": changes, "inputs": inputs, "figures_written_differently": definitions},
+                      indent=2, ensure_ascii=False)  # fmt: skip
 
 
 def _contract_unit(quantity: str, dimension: Dimension) -> str:

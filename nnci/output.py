@@ -746,6 +746,7 @@ class Tabular:
     inputs: range = range(0)  # the columns taken from the input table (`input` or `group` in JSON)
     input_key: str = "input"
     footer: list[object] | None = None  # a total line below the rows (not in JSON, which has the totals)
+    notes: tuple[str, ...] = ()  # lines printed below the table (text and Markdown; JSON and CSV are data)
 
     def labels(self) -> list[str]:
         """Column headings with their units; an input column named like a result column is `input.name`."""
@@ -849,7 +850,16 @@ def group_table(results: Results, table: str, columns: Sequence[str], units: Seq
               math.fsum(row[len(columns) + 1 + k] for row in body) for k in range(len(names))]  # fmt: skip
     footer: list[object] = ["total", *("" for _ in columns[1:]), int(counts.sum()), *totals]
     title = ", ".join(str(j.key) for j in _table_jobs(results, table))
-    return Tabular(header, units_out, body, title, range(len(columns)), "group", footer)
+    notes = []
+    for i, column in enumerate(columns):
+        blank = sum(int(counts[g]) for g, group in enumerate(groups) if group[i] == "")
+        if blank:
+            notes.append(f"{EMPTY}: {blank:,} {'row has' if blank == 1 else 'rows have'} an empty `{column}` cell "
+                         f"(in `{table}`), grouped together")  # fmt: skip
+    return Tabular(header, units_out, body, title, range(len(columns)), "group", footer, tuple(notes))
+
+
+EMPTY = "(empty)"  # the label of a group of rows whose grouping cell is empty (JSON keeps "")
 
 
 def _json_row(table: Tabular, row: list[object]) -> dict[str, object]:
@@ -879,13 +889,20 @@ def _text_cell(value: object) -> str:
 
 def render_tabular(tables: Sequence[Tabular], form: str) -> str:
     """CSV (full precision, empty for unknown), JSON (a list of row objects per table), Markdown or text."""
+    titled: list[Tabular] = []
+    for t in tables:  # `--rows --by`: a job's rows under its name, its groups under `<job> by <column>`
+        if any(u.title == t.title for u in titled):
+            t = attrs.evolve(t, title=f"{t.title} by {', '.join(t.header[i] for i in t.inputs)}")
+        titled.append(t)
     if form == "json":  # every quantity {"value", "unit"}, as in `nnci run --format json`
         return json.dumps(
-            {t.title: [_json_row(t, row) for row in t.rows] for t in tables}, indent=2, ensure_ascii=False
+            {t.title: [_json_row(t, row) for row in t.rows] for t in titled}, indent=2, ensure_ascii=False
         )
     parts = []
-    for t in tables:
+    for t in titled:
         rows = [*t.rows, t.footer] if t.footer is not None else t.rows
+        if t.input_key == "group" and form != "csv":  # a group of empty cells is named, not left blank
+            rows = [[EMPTY if i in t.inputs and c == "" else c for i, c in enumerate(row)] for row in rows]
         if form == "csv":
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
@@ -899,7 +916,10 @@ def render_tabular(tables: Sequence[Tabular], form: str) -> str:
         if form == "md":
             lines = ["| " + " | ".join(t.labels()) + " |", "|" + "---|" * len(t.header)]
             cells = [[_md_cell(c) for c in r] for r in body]
-            parts.append("\n".join([f"**{t.title}**", "", *lines, *("| " + " | ".join(r) + " |" for r in cells)]))
+            notes = ["", *(f"*{n}*" for n in t.notes)] if t.notes else []
+            parts.append(
+                "\n".join([f"**{t.title}**", "", *lines, *("| " + " | ".join(r) + " |" for r in cells), *notes])
+            )
             continue
         labels = t.labels()
         widths = [max(len(r[i]) for r in [labels, *body]) for i in range(len(labels))]
@@ -907,5 +927,5 @@ def render_tabular(tables: Sequence[Tabular], form: str) -> str:
         lines.insert(1, "  ".join("-" * w for w in widths))
         if t.footer is not None:
             lines.insert(len(lines) - 1, "  ".join("-" * w for w in widths))
-        parts.append("\n".join([f"{t.title}:", *lines]))
+        parts.append("\n".join([f"{t.title}:", *lines, *("note: " + n for n in t.notes)]))
     return "\n\n".join(parts)

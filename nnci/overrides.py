@@ -91,6 +91,7 @@ def _argument(argument: str, line: int, option: str, problems: list[Diagnostic])
         return None
     target = tuple(stripped.split("."))
     target_span = at(start, start + len(stripped))
+    rest = _without_comment(rest)  # `--set 'gpu.power=300 W # measured'`: the value is `300 W`
     values = _split(rest) if option == VARY else [(0, rest)]
     offset = len(target_text) + 1
     overrides = []
@@ -113,6 +114,18 @@ def _argument(argument: str, line: int, option: str, problems: list[Diagnostic])
                                    "or use `--set` for one value"))  # fmt: skip
         return None
     return tuple(overrides)
+
+
+def _without_comment(value: str) -> str:
+    """The value before a `#` comment (one outside a "quoted" text), as in a file; the comment is dropped
+    so that messages quote the value alone."""
+    quoted = False
+    for index, char in enumerate(value):
+        if char == '"':
+            quoted = not quoted
+        elif char == "#" and not quoted:
+            return value[:index].rstrip()
+    return value
 
 
 def _split(values: str) -> list[tuple[int, str]]:

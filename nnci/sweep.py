@@ -195,6 +195,11 @@ def _figures(program: ir.Program, show: Sequence[str]) -> list[str] | str:
         return [*REPORTED, *(n for n in REPORTED_IF_KNOWN if n in ADDITIVE)]
     figures = []
     for name in show:
+        figure = program.figures.get(name)
+        if name not in ADDITIVE and figure is not None and figure.named:
+            return (f"`{name}` is a named figure (`figure {name} = …` at {figure.span}), not a sum over jobs: a "
+                    f"sweep's rows show sums over jobs ({', '.join(REPORTED)} …); to see `{name}` for one "
+                    f"combination, `nnci run FILE --set …` prints it under the table")  # fmt: skip
         if name not in ADDITIVE:
             return f"`{name}` is not a figure that adds up over jobs (figures: {', '.join(ADDITIVE)})"
         figures.append(name)

@@ -173,3 +173,41 @@ def test_compare_shows_every_method_with_inputs_and_the_spread(capsys: pytest.Ca
     assert "unknown" in rows["patterson"]  # Patterson does not estimate embodied carbon
     assert "121.66" in rows["spread (max/min)"]
     assert run(capsys, "compare", DEMO, "nope")[0] == 2
+
+
+FIGURED = """grid g {
+  intensity = 400 gCO2e/kWh
+}
+
+datacenter dc {
+  pue = 1.2
+  grid = g
+}
+
+device gpu {
+  power = 300 W
+}
+
+training x {
+  fleet = { gpu = 8 }
+  site = dc
+  duration = 100 h
+}
+
+figure ratio = x.energy / x.duration
+"""
+
+
+def test_show_of_a_named_figure_says_it_is_a_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, FIGURED)
+    code, out, err = run(capsys, "run", path, "--show", "ratio")
+    assert code == 2 and out == ""
+    assert f"`ratio` is a figure (`figure ratio = …` at {path}:20:1)" in err, err
+    assert "figures are always printed under the table" in err and "no job has a quantity" not in err
+    code, out, _ = run(capsys, "run", path)  # and it is: 8 × 300 W × 1.2 = 2,880 W
+    assert code == 0 and "ratio = 2,880 W" in out.split("figures:", 1)[1]
+    code, out, err = run(capsys, "sweep", path, "--vary", "gpu.power=300 W,400 W", "--show", "ratio")
+    assert code == 1
+    assert f"`ratio` is a named figure (`figure ratio = …` at {path}:20:1), not a sum over jobs" in err, err
+    code, _, err = run(capsys, "run", path, "--show", "enrgy")  # a misspelt quantity is still one
+    assert code == 2 and "no job has a quantity `enrgy`; did you mean `energy`" in err

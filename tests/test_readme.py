@@ -44,3 +44,26 @@ def test_the_pasted_statement_is_what_nnci_report_prints(
     quoted = "\n".join("> " + line if line else ">" for line in statement.split("\n"))
     assert quoted in README.read_text(encoding="utf-8")
     assert (README.parent / "docs" / "report-demo.png").is_file()
+
+
+def test_the_uncertain_report_example_is_what_nnci_report_prints(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's uncertain example names its command; the figure it quotes is in that command's output,
+    and the rounding rule it states is the one the statement prints."""
+    from nnci.cli import main
+    from nnci.report import rounding
+
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    found = re.search(r"`nnci report (\S+) --samples (\d+)` states `([^`]+)`", text)
+    assert found is not None, "the README quotes an uncertain report with its command"
+    monkeypatch.chdir(README.parent)
+    assert main(["report", found[1], "--samples", found[2]]) == 0
+    statement = " ".join(capsys.readouterr().out.split())
+    assert found[3] in statement
+    assert rounding.INTERVAL_RULE in statement
+    # the README's wording of the rule names the same bounds the code applies
+    assert f"no fewer than 1 and no more than {rounding.MOST + 2}" in rounding.INTERVAL_RULE
+    assert f"median kept to no fewer than 1 and no more than {rounding.MOST + 2}" in text
+    assert rounding.from_interval(128.0, 128.0 - 1e-9, 128.0 + 1e-9) == rounding.MOST + 2
+    assert rounding.from_interval(128.0, 0.0, 1e6) == 1

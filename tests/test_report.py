@@ -227,10 +227,28 @@ def test_an_uncertain_report_ranks_inputs_as_nnci_sensitivity_does(
     assert main(["sensitivity", str(path), "total.total", "--samples", "2000", "--format", "json"]) == 0
     ranked = [i for i in json.loads(capsys.readouterr().out)["inputs"] if i["reaches"]]
     flat = " ".join(report(capsys, str(path), "--samples", "2000", "--format", "text").split())
-    shares = " and ".join(f"{i['input']} ({i['explained'] * 100:.0f} %)" for i in ranked)
-    assert f"the spread of the total carbon (squared Spearman rank correlation): {shares}." in flat
+    shares = " and ".join(f"{i['input']} (ρ² = {i['explained']:.2f})" for i in ranked)
+    assert f"(0 to 1 for each input; they need not sum to 1): {shares}." in flat
+    # ρ² are not shares of a whole: they are never written as percentages that look as if they add up
+    assert not re.search(r"`\w+\.\w+` \(\d+ %\)", flat), flat
     page = report(capsys, str(path), "--samples", "2000", "--format", "html")
     assert 'id="chart-sensitivity"' in page and 'id="chart-interval"' in page
+    chart = page.split('id="chart-sensitivity"', 1)[1].split("</figure>", 1)[0]
+    bar_labels = re.findall(r"<text[^>]*>([^<]*)</text>", chart)
+    assert all(f"{i['explained']:.2f}" in bar_labels for i in ranked), bar_labels
+    assert not any(label.endswith("%") for label in bar_labels), bar_labels
+
+
+def test_too_few_samples_give_no_ranking_but_say_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from nnci.uncertain.sensitivity import MIN_SAMPLES
+
+    path = tmp_path / "uncertain.nnci"
+    path.write_text(UNCERTAIN, encoding="utf-8")
+    flat = " ".join(report(capsys, str(path), "--samples", str(MIN_SAMPLES - 1), "--format", "text").split())
+    assert f"{MIN_SAMPLES - 1} samples are too few to rank the inputs" in flat
+    assert "ρ²" not in flat
+    page = report(capsys, str(path), "--samples", str(MIN_SAMPLES - 1), "--format", "html")
+    assert 'id="chart-sensitivity"' not in page
 
 
 def test_an_hourly_grid_is_charted_with_the_jobs_hours(capsys: pytest.CaptureFixture[str]) -> None:

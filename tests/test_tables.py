@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -405,3 +406,32 @@ def test_a_table_named_as_a_scenario_says_how_to_use_it(capsys: pytest.CaptureFi
     scenario(tmp_path)
     code, _, err = run(capsys, "run", str(tmp_path / "jobs.csv"))
     assert code == 1 and "is a table, not a scenario" in err and 'import "jobs.csv" as jobs' in err
+
+
+def test_rows_and_by_together_show_both(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = run(capsys, "run", scenario(tmp_path), "--rows", "--by", "jobs.account", "--format", "json")
+    assert code == 0
+    found = json.loads(out)
+    assert [r["input"]["job"] for r in found["nightly"]] == ["a", "b", "c"]
+    groups = {g["group"]["account"]: g for g in found["nightly by account"]}
+    assert groups["nlp"]["rows"] == 2
+    assert groups["nlp"]["energy"]["value"] == pytest.approx(ENERGY[0] + ENERGY[2], rel=1e-12)
+    code, out, _ = run(capsys, "run", scenario(tmp_path), "--rows", "--by", "jobs.account")
+    assert code == 0 and "nightly:" in out and re.search(r"nightly by account:\n *account +rows +energy", out), out
+    code, out, err = run(capsys, "run", scenario(tmp_path), "--rows", "--by", "jobs.account", "--format", "csv")
+    assert code == 2 and out == "" and "a CSV file holds one table" in err
+
+
+def test_by_labels_a_group_of_empty_cells(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    table = JOBS + "d,,east,2,1\ne,,west,1,3\n"  # two jobs of no account
+    code, out, _ = run(capsys, "run", scenario(tmp_path, table=table), "--by", "jobs.account")
+    assert code == 0
+    lines = out.splitlines()
+    empty = next(line for line in lines if line.lstrip().startswith("(empty)"))
+    assert empty.split()[1] == "2"  # rows d and e
+    # rows d and e: 2 × 0.3 kW × 1 h × 1.2 + 1 × 0.3 kW × 3 h × 1.1
+    assert float(empty.split()[2]) == pytest.approx(2 * 0.3 * 1 * 1.2 + 0.3 * 3 * 1.1, rel=1e-6)
+    assert "note: (empty): 2 rows have an empty `account` cell" in out
+    code, out, _ = run(capsys, "run", scenario(tmp_path, table=table), "--by", "jobs.account", "--format", "json")
+    groups = {g["group"]["account"]: g["rows"] for g in json.loads(out)["nightly"]}
+    assert groups == {"": 2, "nlp": 2, "vision": 1}  # JSON keeps the cell as it is

@@ -263,6 +263,18 @@ def test_sensitivity_table_names_the_method_and_the_inputs_not_read(
     assert [line.split()[1] for line in lines] == ["t.energy", "g.intensity", "g.transport", "d.power"]
 
 
+@pytest.mark.parametrize("samples", ["1", "2", "99"])
+def test_sensitivity_refuses_too_few_samples_to_rank(
+    samples: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # with 2 draws every rank correlation is ±1 and with 1 it is 0, whatever the model: no ranking is printed
+    assert main(["sensitivity", str(write(tmp_path, SENSITIVITY)), "t.operational", "--samples", samples]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"--samples {samples} is too few to rank inputs" in captured.err and "at least 100" in captured.err
+    assert main(["sensitivity", str(write(tmp_path, SENSITIVITY)), "t.operational", "--samples", "100"]) == 0
+
+
 def test_sensitivity_of_an_unknown_target_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sensitivity", str(write(tmp_path, SENSITIVITY)), "nope.energy"]) == 2
     assert "no block `nope`" in capsys.readouterr().err

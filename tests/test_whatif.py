@@ -226,6 +226,49 @@ def test_diff_of_two_files_names_the_inputs_that_differ(tmp_path: Path, capsys: 
     assert line.split()[-1] == "0.9500"
 
 
+FIGURED = """grid g {
+  intensity = 400 gCO2e/kWh
+}
+
+datacenter dc {
+  pue = 1.2
+  grid = g
+}
+
+device gpu {
+  power = 300 W
+}
+
+training x {
+  fleet = { gpu = 8 }
+  site = dc
+  duration = 100 h
+}
+"""
+
+
+def test_diff_includes_named_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Files that differ only by a `figure` line: the figure's row and its definition, not "no input differs"."""
+    plain = str(amended(tmp_path, "a.nnci", FIGURED))
+    ratio = str(amended(tmp_path, "b.nnci", FIGURED + "figure ratio = x.energy / x.duration\n"))
+    half = str(amended(tmp_path, "c.nnci", FIGURED + "figure ratio = x.energy / x.duration / 2\n"))
+    assert main(["diff", plain, ratio]) == 0
+    out = capsys.readouterr().out
+    # 8 × 300 W × PUE 1.2 = 2,880 W, only in B
+    assert re.search(r"^figure\s+ratio\s+—\s+2,880 W$", out, re.M), out
+    assert re.search(r"ratio\s+\(not in this scenario\) → `x\.energy / x\.duration`", out), out
+    assert main(["diff", ratio, half]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^figure\s+ratio\s+2,880 W\s+1,440 W\s+-1,440 W\s+0\.5000$", out, re.M), out
+    assert "`x.energy / x.duration` → `x.energy / x.duration / 2`" in out
+    assert main(["diff", ratio, "--set", "gpu.power=400 W", "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    [row] = [c for c in found["changes"] if c["job"] == "figure"]
+    assert row["quantity"] == "ratio" and row["new"] == {"value": pytest.approx(3840.0), "unit": "W"}
+    assert [i["input"] for i in found["inputs"]["figure ratio"]] == ["gpu.power"]
+    assert found["figures_written_differently"] == []
+
+
 def test_a_vary_that_changes_nothing_is_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
     """The demo gives each device's power, so a TDP changes nothing; the factory's τ changes embodied carbon."""
     argv = ["sweep", str(DEMO), "--vary", "gpu_factory.transport=0.9,0.95", "--vary", "server.tdp=300W,400W"]
@@ -263,3 +306,14 @@ def test_diff_and_sweep_in_markdown(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sweep", str(DEMO), "--vary", "dc.pue=1.2,1.1", "--format", "md"]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 1 ") or line.startswith("| 2 ")]
     assert rows[0].startswith("| 1 | 1.1 |") and rows[1].startswith("| 2 | 1.2 |")
+
+
+def test_a_comment_after_a_set_or_vary_value_is_dropped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from nnci.overrides import _without_comment
+
+    assert _without_comment("300 W # measured") == "300 W"
+    assert _without_comment('"GPU #3" # the third') == '"GPU #3"'  # a `#` in a quoted text is text
+    path = str(amended(tmp_path, "a.nnci", FIGURED))
+    assert main(["sweep", path, "--vary", "gpu.power=300 W, 400 W # a, b", "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert len(found["combinations"]) == 2  # not three: `b` is in the comment

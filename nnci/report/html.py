@@ -127,17 +127,18 @@ def _interval_chart(statement: Statement) -> str:
 
 
 def _sensitivity_chart(statement: Statement) -> str:
-    """With --samples: the share of the total carbon's (rank) variance each uncertain input explains."""
+    """With --samples: each uncertain input's squared rank correlation ρ² with the total carbon (each
+    from 0 to 1 on its own: they overlap, so they are not shares of a whole)."""
     ranking = statement.sensitivity
     if ranking is None:
         return ""
     shown = [i for i in ranking.influences if i.reaches][:10]
     if not shown:
         return ""
-    labels = [f"{i.explained * 100:.0f} %" for i in shown]
-    chart = svg.bars("Sensitivity of the total carbon: share of its spread each input explains",
-                     [i.input.label for i in shown], [svg.Series("explained", "s1", tuple(i.explained * 100 for i in shown))],
-                     "%", labels)  # fmt: skip
+    labels = [f"{i.explained:.2f}" for i in shown]
+    chart = svg.bars("Sensitivity of the total carbon: ρ² of each input (0 to 1 each; they need not sum to 1)",
+                     [i.input.label for i in shown], [svg.Series("ρ²", "s1", tuple(i.explained for i in shown))],
+                     "ρ²", labels)  # fmt: skip
     return (
         f'<figure id="chart-sensitivity">{chart}<figcaption>'
         "Squared Spearman rank correlation between each input's draws and the total carbon "

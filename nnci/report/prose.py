@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from nnci.report.equivalents import SOURCE_NAMES, editions
 from nnci.report.rounding import number_text
 from nnci.report.statement import MANY_JOBS, PARAGRAPHS, Figure, Job, Site, Statement
+from nnci.uncertain.sensitivity import MIN_SAMPLES
 
 
 class Style:
@@ -146,9 +147,14 @@ def sampling_sentence(style: Style, statement: Statement) -> str | None:
     ranking = statement.sensitivity
     leading = [i for i in ranking.influences if i.reaches and i.explained >= 0.01][:SENSITIVE] if ranking else []
     if leading:
-        shares = [f"{style.name(i.input.label)} {style.text(f'({i.explained * 100:.0f} %)')}" for i in leading]
-        text += (" The inputs that explain most of the spread of the total carbon (squared Spearman rank "
-                 f"correlation): {_and(shares)}.")  # fmt: skip
+        # ρ² of each input on its own: for inputs that interact (a power times a PUE) they overlap, so they
+        # are not shares of a whole and are not written as percentages that look as if they add up.
+        shares = [f"{style.name(i.input.label)} {style.text(f'(ρ² = {i.explained:.2f})')}" for i in leading]
+        text += (" The inputs whose draws track the total carbon most closely, by squared Spearman rank "
+                 f"correlation ρ² (0 to 1 for each input; they need not sum to 1): {_and(shares)}.")  # fmt: skip
+    elif ranking is None and sampling.samples < MIN_SAMPLES:
+        text += style.text(f" {sampling.samples:,} samples are too few to rank the inputs by the spread they "
+                           f"explain (at least {MIN_SAMPLES:,} are needed).")  # fmt: skip
     return text
 
 

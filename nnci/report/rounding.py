@@ -19,6 +19,7 @@ from nnci.engine import Derivation
 from nnci.quantity import Quantity, format_number
 from nnci.units import CARBON, ENERGY, POWER, VOLUME, display_unit
 
+FEWEST, MOST = 2, 6
 RULE = (
     "Figures are rounded to the fewest significant figures among the numbers written in the scenario "
     "that they are derived from (trailing zeros of whole numbers count; counts of devices or queries and "
@@ -26,9 +27,9 @@ RULE = (
 )
 INTERVAL_RULE = (
     "Each figure is the median of the Monte Carlo samples, with its 5th–95th percentile interval; both are "
-    "rounded to the decimal place of the second significant figure of the interval's half-width."
+    "rounded to the decimal place of the second significant figure of the interval's half-width, keeping "
+    f"the median to no fewer than 1 and no more than {MOST + 2} significant figures."
 )
-FEWEST, MOST = 2, 6
 NUMBER = re.compile(r"[+-]?(?P<whole>\d[\d_]*)?(?:\.(?P<fraction>\d[\d_]*)?)?(?:[eE][+-]?\d+)?")
 
 

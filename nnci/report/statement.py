@@ -24,7 +24,7 @@ from nnci.report import rounding
 from nnci.report.equivalents import Equivalent, equivalents
 from nnci.schema import ADDITIVE, REPORTED, REPORTED_IF_KNOWN, SCHEMA
 from nnci.uncertain.sampling import Summary
-from nnci.uncertain.sensitivity import Ranking
+from nnci.uncertain.sensitivity import MIN_SAMPLES, Ranking
 
 
 @attrs.frozen
@@ -184,7 +184,7 @@ def build(results: Results, files: Sequence[str], equivalents_set: str) -> State
         kg = rounding.round_to(float(carbon.result.value.to("kgCO2e")), carbon.digits)
         found = tuple(equivalents(kg, equivalents_set))
     ranking = None
-    if sampling is not None and carbon is not None and carbon.summary is not None:
+    if sampling is not None and carbon is not None and carbon.summary is not None and sampling.samples >= MIN_SAMPLES:
         from nnci.uncertain.sensitivity import rank
 
         found_ranking = rank(program, ir.TOTAL, "total", sampling.samples, sampling.seed)

@@ -24,6 +24,11 @@ from nnci.quantity import Quantity
 from nnci.uncertain.distributions import DISTRIBUTIONS
 from nnci.uncertain.sampling import Input, Sampler, Summary, summarise
 
+# Below this many draws a rank correlation is mostly noise (its standard error is about 1/√(n − 1), so
+# 0.1 at 100 draws) and with 1 or 2 draws it is ±1 or 0 whatever the model: `nnci sensitivity` refuses
+# fewer, and the report leaves the ranking out rather than print it.
+MIN_SAMPLES = 100
+
 METHOD = (
     "squared Spearman rank correlation between each input's draws and the figure over one Monte Carlo run; "
     "swing: the figure with one input at its 5th, then 95th percentile, every other input at its median"
