@@ -422,3 +422,16 @@ def test_more_samples_than_the_memory_budget_is_a_usage_error(capsys: pytest.Cap
         main(["run", "models/nnci-demo.nnci", "--samples", str(MAX_SAMPLES + 1)])
     assert exit_status.value.code == 2
     assert "at most 4,000,000" in capsys.readouterr().err
+
+
+def test_rounding_noise_is_not_reported_as_a_spread() -> None:
+    """An intensity weighted by energies that all scale with one draw varies only in its last bits."""
+    import numpy as np
+
+    from nnci.uncertain.sampling import summarise
+
+    noisy = 380.9 * (1 + np.array([0.0, 1, -1, 2, -2] * 200) * 2.2e-16)
+    summary = summarise(noisy, noisy.size)
+    assert summary.sd == 0 and summary.p5 == summary.p95 == summary.p50
+    spread = summarise(380.9 * (1 + np.linspace(-1e-6, 1e-6, 1000)), 1000)
+    assert spread.sd > 0 and spread.p5 < spread.p95  # a real, if small, spread is kept
