@@ -109,4 +109,5 @@ for kind in ("training", "inference"):
                   "profile": {"start": "2024-01-01T00:00Z", "step": "1 h", "values": ["1 kW", "3 kW"]}},
                  "225 gCO2e/kWh")),
         takes_series=True,
+        needs=("start",),  # without one, the formula for a constant intensity is the job's (and asks for it)
     ))  # fmt: skip
