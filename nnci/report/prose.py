@@ -165,10 +165,13 @@ def equivalents_paragraph(style: Style, statement: Statement) -> str | None:
     if not statement.equivalents:
         return None
     total = statement.total["total"]
-    items = [f"{number_text(e.amount, 2)} {style.text(e.phrase)}" for e in statement.equivalents]
+    found = list(statement.equivalents)
+    one_edition = len({e.edition for e in found}) == 1  # else each factor says which edition it is from
+    items = [f"{number_text(e.amount, 2)} {style.text(e.phrase)}" + ("" if one_edition else f" [{style.text(e.edition)}]")
+             for e in found]  # fmt: skip
     source = SOURCE_NAMES[statement.equivalents_set]
-    return (f"The total of {style.figure(total)} is about as much as {_and(items)} "
-            f"({style.text(source)}; {style.text(editions(list(statement.equivalents)))}; "
+    shown = f"{style.text(source)}; {style.text(editions(found))}" if one_edition else style.text(source)
+    return (f"The total of {style.figure(total)} is about as much as {_and(items)} ({shown}; "
             "factors from nnci's catalog table std/equivalents.csv, to two significant figures).")  # fmt: skip
 
 
