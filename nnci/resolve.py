@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from nnci import arrays, ast, ir, resolve_time
-from nnci.diagnostics import Diagnostic, Span
+from nnci.diagnostics import Diagnostic, Span, source_lines
 from nnci.load import PRELUDE
 from nnci.load import Program as Loaded
 from nnci.quantity import Quantity
@@ -884,7 +884,7 @@ class _Resolver:
 
     def written(self, span: Span) -> str:
         """The text at a span (one expression, on one line), spaces collapsed."""
-        lines = self.loaded.sources.get(span.file, "").split("\n")
+        lines = source_lines(self.loaded.sources.get(span.file, ""))  # split once per file, not per expect
         if span.line != span.end_line or span.line > len(lines):
             return " ".join("\n".join(lines[span.line - 1 : span.end_line]).split())
         return " ".join(lines[span.line - 1][span.column - 1 : span.end_column - 1].split())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nnci.formulas.citations import BLOOM, IPCC, LLMCARBON, NNCI, NNCI_RULE, PATTERSON
 from nnci.formulas.registry import Example, Formula, Input, Item, Noted, register
-from nnci.units import CARBON, DIMENSIONLESS, ENERGY, INTENSITY, QUERY
+from nnci.units import CARBON, DIMENSIONLESS, ENERGY, INTENSITY
 
 
 def _mix(mix: list[Item]) -> float:
@@ -122,11 +122,3 @@ for kind in ("training", "inference"):
         lambda operational, embodied: operational + embodied, NNCI_RULE,
         (Example({"operational": "575.206 tCO2e", "embodied": "8810.68 tCO2e"}, "9385.886 tCO2e"),),
     ))  # fmt: skip
-
-register(Formula(
-    "carbon-per-query", "inference", "carbon_per_query", CARBON / QUERY, "c = total / queries",
-    (Input("total", "total", CARBON), Input("queries", "queries", QUERY)),
-    lambda total, queries: Noted(total / queries, "includes embodied carbon: total (operational + embodied) ÷ queries"),
-    NNCI_RULE,
-    (Example({"total": "340 kgCO2e", "queries": "230768 queries"}, "1.47334 gCO2e/query"),),
-))  # fmt: skip

@@ -6,7 +6,7 @@ from typing import Any
 
 from nnci.formulas.citations import BLOOM, LLMCARBON, NNCI, NNCI_RULE, PATTERSON
 from nnci.formulas.registry import Example, Formula, Input, Item, NotApplicable, Noted, Skip, register
-from nnci.units import DIMENSIONLESS, ENERGY, POWER, QUERY, TIME
+from nnci.units import DIMENSIONLESS, ENERGY, POWER, TIME
 
 
 def _weighted_sum(items: list[Item]) -> float:
@@ -222,10 +222,3 @@ for kind in ("training", "inference"):
         # BLOOM: Infrastructure (27 kW) + Idle (64 kW) levels over 1,082,990 / 384 h
         (Example({"idle_power": "91 kW", "duration": "2820.286 h"}, "256646 kWh"),),
     ))  # fmt: skip
-
-register(Formula(
-    "energy-per-query", "inference", "energy_per_query", ENERGY / QUERY, "e = E / queries",
-    (Input("energy", "energy", ENERGY), Input("queries", "queries", QUERY)),
-    lambda energy, queries: energy / queries, BLOOM + ", §5",
-    (Example({"energy": "914 kWh", "queries": "230768 queries"}, "3.96069 Wh/query"),),
-))  # fmt: skip

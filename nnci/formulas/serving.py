@@ -1,10 +1,25 @@
-"""Serving: figures per token and per query, and queries or energy from a per-query figure."""
+"""Serving: figures per query and per token, and queries or energy from a per-query figure."""
 
 from __future__ import annotations
 
 from nnci.formulas.citations import BLOOM, NNCI_RULE
 from nnci.formulas.registry import Example, Formula, Input, Noted, register
 from nnci.units import CARBON, ENERGY, QUERY, TOKEN
+
+register(Formula(
+    "energy-per-query", "inference", "energy_per_query", ENERGY / QUERY, "e = E / queries",
+    (Input("energy", "energy", ENERGY), Input("queries", "queries", QUERY)),
+    lambda energy, queries: energy / queries, BLOOM + ", §5",
+    (Example({"energy": "914 kWh", "queries": "230768 queries"}, "3.96069 Wh/query"),),
+))  # fmt: skip
+
+register(Formula(
+    "carbon-per-query", "inference", "carbon_per_query", CARBON / QUERY, "c = total / queries",
+    (Input("total", "total", CARBON), Input("queries", "queries", QUERY)),
+    lambda total, queries: Noted(total / queries, "includes embodied carbon: total (operational + embodied) ÷ queries"),
+    NNCI_RULE,
+    (Example({"total": "340 kgCO2e", "queries": "230768 queries"}, "1.47334 gCO2e/query"),),
+))  # fmt: skip
 
 register(Formula(
     "energy-per-token", "inference", "energy_per_token", ENERGY / TOKEN, "e_token = E / tokens",
