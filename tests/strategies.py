@@ -26,6 +26,28 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "models" / "nnci-demo.nnci"
 
 # A small valid scenario (a grid, a device, a datacenter, one job) that tests break on purpose.
+# One training job on one site: the smallest scenario with every headline figure known (by hand:
+# 8 × 300 W × 100 h × 1.2 = 288 kWh; × 400 gCO2e/kWh = 115.2 kgCO2e).
+ONE_JOB = """grid g {
+  intensity = 400 gCO2e/kWh
+}
+
+datacenter dc {
+  pue = 1.2
+  grid = g
+}
+
+device gpu {
+  power = 300 W
+}
+
+training x {
+  fleet = { gpu = 8 }
+  site = dc
+  duration = 100 h
+}
+"""
+
 BASE = """grid g {
   intensity = 429 gCO2e/kWh
 }

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from strategies import ONE_JOB
 
 from nnci.cli import main
 
@@ -175,27 +176,7 @@ def test_compare_shows_every_method_with_inputs_and_the_spread(capsys: pytest.Ca
     assert run(capsys, "compare", DEMO, "nope")[0] == 2
 
 
-FIGURED = """grid g {
-  intensity = 400 gCO2e/kWh
-}
-
-datacenter dc {
-  pue = 1.2
-  grid = g
-}
-
-device gpu {
-  power = 300 W
-}
-
-training x {
-  fleet = { gpu = 8 }
-  site = dc
-  duration = 100 h
-}
-
-figure ratio = x.energy / x.duration
-"""
+FIGURED = ONE_JOB + "\nfigure ratio = x.energy / x.duration\n"
 
 
 def test_show_of_a_named_figure_says_it_is_a_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

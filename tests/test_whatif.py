@@ -16,6 +16,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from strategies import ONE_JOB
 
 from nnci import api, sweep
 from nnci.cli import main
@@ -226,25 +227,7 @@ def test_diff_of_two_files_names_the_inputs_that_differ(tmp_path: Path, capsys: 
     assert line.split()[-1] == "0.9500"
 
 
-FIGURED = """grid g {
-  intensity = 400 gCO2e/kWh
-}
-
-datacenter dc {
-  pue = 1.2
-  grid = g
-}
-
-device gpu {
-  power = 300 W
-}
-
-training x {
-  fleet = { gpu = 8 }
-  site = dc
-  duration = 100 h
-}
-"""
+FIGURED = ONE_JOB
 
 
 def test_diff_includes_named_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
