@@ -119,12 +119,13 @@ def units_in(text: str, encoding: str = UTF16) -> int:
 
 def code_points_in(line: str, units: int, encoding: str = UTF16) -> int:
     """How many characters of `line` the first `units` code units cover (a position inside a
-    character's units counts the whole character); all of it when `units` is past its end."""
+    character's units stands before it); all of it when `units` is past its end."""
     if line.isascii() or encoding == UTF32:
         return max(0, min(units, len(line)))
     count = 0
     for index, char in enumerate(line):
-        if count >= units:
+        width = _width(char, encoding)
+        if count + width > units:
             return index
-        count += _width(char, encoding)
+        count += width
     return len(line)

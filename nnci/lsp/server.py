@@ -51,7 +51,8 @@ class NnciLanguageServer(LanguageServer):
 
     @property
     def encoding(self) -> str:
-        return str(self.workspace.position_encoding or UTF16)
+        chosen = self.workspace.position_encoding or UTF16
+        return str(getattr(chosen, "value", chosen))  # the protocol's name: `utf-16`, not the enum's
 
     def open_uris(self) -> list[str]:
         return list(self.workspace.text_documents)
