@@ -280,12 +280,17 @@ class Reductions:
         ref_parts, ref_span = _setters(Ref)
         field_name, field_value, field_span = _setters(Field)
 
+        lines: dict[int, int] = {}  # one int object per line number, shared by every span on it (a large file has a million)
+        same_line = lines.setdefault
+
         def span(start: int, end: int) -> Span:
             made = new(Span_)
             span_file(made, file)
-            span_line(made, start >> 32)
+            line = start >> 32
+            span_line(made, same_line(line, line))
             span_column(made, start & COLUMN)
-            span_end_line(made, end >> 32)
+            line = end >> 32
+            span_end_line(made, same_line(line, line))
             span_end_column(made, end & COLUMN)
             return made
 

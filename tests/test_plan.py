@@ -74,6 +74,20 @@ def test_the_plan_and_the_per_quantity_derivation_agree(observations: list[tuple
     check_plan_agrees(text)
 
 
+def test_an_unknown_figure_of_stacked_jobs_names_each_jobs_own_blocks() -> None:
+    """Water is unknown in every job (no WUE, no water intensity): a stacked group says so of each job's
+    own datacenter, exactly as each job alone does, in `total.water` and in a job's own figure."""
+    text = "".join(observation(i, 300 + i, 1.1, 400, 1, 8, 10) for i in range(BATCH_MIN + 2))
+    text += "figure water = total.water\n"
+    program = nnci.loads(text)
+    assert any(group.stacked is not None for group in compile_plan(program).groups)
+    stacked, one_by_one = evaluate(program), evaluate(program, plan=compile_plan(program, stack=False))
+    assert not isinstance(stacked.derived["water"], Derivation)
+    assert stacked.derived["water"] == one_by_one.derived["water"]
+    assert "dc3.wue" in stacked.derived["water"].missing
+    assert stacked.figure("t3", "water") == one_by_one.figure("t3", "water")
+
+
 def test_jobs_of_different_shapes_are_grouped_apart() -> None:
     text = "".join(observation(i, 300, 1.1, 400, 1, 8, 10) for i in range(BATCH_MIN))
     text += "training other {\n  fleet = { gpu0 = 1 }\n  site = dc0\n  device_hours = 5 h\n}\n"
