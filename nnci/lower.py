@@ -280,7 +280,9 @@ class Reductions:
         ref_parts, ref_span = _setters(Ref)
         field_name, field_value, field_span = _setters(Field)
 
-        lines: dict[int, int] = {}  # one int object per line number, shared by every span on it (a large file has a million)
+        lines: dict[
+            int, int
+        ] = {}  # one int object per line number, shared by every span on it (a large file has a million)
         same_line = lines.setdefault
 
         def span(start: int, end: int) -> Span:

@@ -56,6 +56,7 @@ async def _diagnostics(
     client: LanguageClient, uri: str, ready: Callable[[list[types.Diagnostic]], bool]
 ) -> list[types.Diagnostic]:
     """The document's diagnostics once `ready` says they are the ones awaited."""
+
     async def arrived() -> list[types.Diagnostic]:
         while True:
             found = client.diagnostics.get(uri)

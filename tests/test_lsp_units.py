@@ -125,7 +125,11 @@ def test_definitions_of_blocks_fields_imports_and_std_records() -> None:
     assert record is not None and record.file == "std/hardware"
     assert record.line == _line_of(HARDWARE, r"^device a100_sxm4_80gb\b")
     dc = definition("common.dc", len("common."))
-    assert dc is not None and dc.file.endswith("common.nnci") and dc.line == _line_of(CASES / "common.nnci", "^datacenter dc")
+    assert (
+        dc is not None
+        and dc.file.endswith("common.nnci")
+        and dc.line == _line_of(CASES / "common.nnci", "^datacenter dc")
+    )
     gpu = definition("gpu = 8")
     assert gpu is not None and (gpu.line, gpu.column) == (8, 8)
     module = definition('"common"', 1)
@@ -245,7 +249,9 @@ def test_formatting_edits_give_the_canonical_text() -> None:
 # -- the command -----------------------------------------------------------------------------------
 
 
-def test_without_pygls_the_command_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_pygls_the_command_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import importlib.util
 
     from nnci.cli import main

@@ -15,14 +15,14 @@ from pathlib import Path
 import attrs
 
 from nnci import ast, ir
-from nnci.load import STD_PREFIX, _Loader, display_path
-from nnci.load import Program as Loaded
-from nnci.load import load as load_files
 from nnci.check import check as check_program
 from nnci.deep import with_deep_stack
 from nnci.diagnostics import Diagnostic, NnciError, has_errors
 from nnci.engine import Engine
 from nnci.evaluate import Results
+from nnci.load import STD_PREFIX, display_path
+from nnci.load import Program as Loaded
+from nnci.load import load as load_files
 from nnci.resolve import resolve
 from nnci.resources import std_dir
 
@@ -68,9 +68,7 @@ def analyse(path: Path, text: str, buffers: Mapping[Path, str] | None = None) ->
         return Analysis(path, key, text, loaded, None, (*diagnostics, problem))
 
 
-def _analysed(
-    path: Path, key: str, text: str, loaded: Loaded, diagnostics: list[Diagnostic]
-) -> Analysis:
+def _analysed(path: Path, key: str, text: str, loaded: Loaded, diagnostics: list[Diagnostic]) -> Analysis:
     from nnci import api
     from nnci.evaluate import evaluate
     from nnci.output import expectation_diagnostic
@@ -96,16 +94,8 @@ def _analysed(
 
 
 def _load(path: Path, buffers: Mapping[Path, str]) -> tuple[Loaded, list[Diagnostic]]:
-    import inspect
-
-    if "buffers" in inspect.signature(load_files).parameters:
-        return load_files([path], buffers=dict(buffers))  # type: ignore[call-arg]
-    # TEMPORARY until the loader reads buffers (issue 15, item 1): the document's own text only
-    loader = _Loader()
-    resolved = path.resolve() if path.exists() else Path(os.path.abspath(path))
-    root = loader.load_source(buffers[path], key_of(path), resolved, loader.project(resolved.parent))
-    loader.load_prelude()
-    return loader.program([root]), loader.diagnostics
+    typed: dict[str | Path, str] = {path: text for path, text in buffers.items()}  # the key type widens
+    return load_files([path], buffers=typed)
 
 
 def key_of(path: Path) -> str:

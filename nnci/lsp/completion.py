@@ -181,14 +181,14 @@ def _members(analysis: Analysis | None, dotted: str) -> list[Item]:
                               figures))  # fmt: skip
         return items
     if len(names) == 1:
-        block = next((b for b in module.blocks if b.name == names[0]), None)
-        if block is None and names[0] == "total":
+        named = next((b for b in module.blocks if b.name == names[0]), None)
+        if named is None and names[0] == "total":
             from nnci.schema import ADDITIVE
 
             return [Item(name, "quantity", QUANTITIES[name].dim.describe(), QUANTITIES[name].doc) for name in ADDITIVE]
-        if block is not None:
+        if named is not None:
             return [Item(spec.name, "quantity", _dimension_text(spec), spec.doc)
-                    for spec in BLOCK_KINDS[block.kind].fields if spec.type == "quantity"]  # fmt: skip
+                    for spec in BLOCK_KINDS[named.kind].fields if spec.type == "quantity"]  # fmt: skip
     return []
 
 

@@ -75,7 +75,7 @@ def _module(analysis: Analysis, target: Target) -> str:
     module = analysis.loaded.modules.get(target.module)
     if module is None:
         table = analysis.loaded.tables.get(target.module)
-        return f"**{target.module}**" + (f": a table of {len(table.rows):,} rows" if table is not None else "")
+        return f"**{target.module}**" + (f": a table of {table.rows:,} rows" if table is not None else "")
     kinds: dict[str, int] = {}
     for block in module.blocks:
         kinds[block.kind] = kinds.get(block.kind, 0) + 1
@@ -92,7 +92,11 @@ def _field(analysis: Analysis, target: Target) -> str | None:
     doc = f"*{spec.doc}*" if spec is not None else None
     if spec is not None and spec.type != "quantity":  # a name, a map, a method, a text
         written = next((f for f in block.fields if f.name == target.field), None) if block else None
-        shown = analysis.loaded.sources.get(written.span.file, "").split("\n")[written.span.line - 1].strip() if written else None
+        shown = (
+            analysis.loaded.sources.get(written.span.file, "").split("\n")[written.span.line - 1].strip()
+            if written
+            else None
+        )
         return "\n\n".join(x for x in (head, doc, f"`{shown}`" if shown else None) if x)
     result = _derive(analysis, target)
     if result is None:
@@ -188,4 +192,4 @@ def _figure(analysis: Analysis, target: Target) -> str | None:
     return _derivation(analysis, result, f"**figure `{target.block}`**")
 
 
-__all__ = ["Hover", "Derivation", "hover", "readable"]
+__all__ = ["Derivation", "Hover", "hover", "readable"]

@@ -49,9 +49,9 @@ class Index:
         best: Occurrence | None = None
         for item in self.occurrences:
             span = item.span
-            if span.line == line and span.column <= column <= span.end_column:
-                if best is None or (span.end_column - span.column) < (best.span.end_column - best.span.column):
-                    best = item
+            here = span.line == line and span.column <= column <= span.end_column
+            if here and (best is None or span.end_column - span.column < best.span.end_column - best.span.column):
+                best = item
         return best
 
 

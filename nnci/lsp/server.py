@@ -244,9 +244,7 @@ def build() -> NnciLanguageServer:
                 spans.insert(0, written)
         return [ls.location(span, found) for span in spans]
 
-    @server.feature(
-        types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[".", " ", "="])
-    )
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[".", " ", "="]))
     def on_completion(ls: NnciLanguageServer, params: types.CompletionParams) -> types.CompletionList:
         uri = params.text_document.uri
         text = ls.workspace.get_text_document(uri).source
