@@ -109,7 +109,9 @@ class _Client:
         while True:
             message = self.receive()
             params = message.get("params")
-            if message.get("method") == method and (version is None or (isinstance(params, dict) and params.get("version") == version)):
+            if message.get("method") == method and (
+                version is None or (isinstance(params, dict) and params.get("version") == version)
+            ):
                 return message
 
 
@@ -124,7 +126,9 @@ def through_server(text: str, runs: int) -> tuple[list[float], float]:
         client.send("initialize", {"processId": None, "rootUri": None, "capabilities": {}}, request=True)
         client.receive()
         client.send("initialized", {})
-        client.send("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "nnci", "version": 1, "text": text}})
+        client.send(
+            "textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "nnci", "version": 1, "text": text}}
+        )
         client.until("textDocument/publishDiagnostics", 1)
         times = []
         for run in range(runs):
@@ -143,7 +147,9 @@ def through_server(text: str, runs: int) -> tuple[list[float], float]:
 
 def show(label: str, times: list[float]) -> None:
     ms = [t * 1000 for t in times]
-    print(f"  {label:<46} median {statistics.median(ms):7.1f} ms   min {min(ms):7.1f}   max {max(ms):7.1f}   ({len(ms)} runs)")
+    print(
+        f"  {label:<46} median {statistics.median(ms):7.1f} ms   min {min(ms):7.1f}   max {max(ms):7.1f}   ({len(ms)} runs)"
+    )
 
 
 def main() -> None:

@@ -246,3 +246,20 @@ async def test_document_symbols(client: LanguageClient) -> None:
     assert named["train"].kind == types.SymbolKind.Function and named["train"].detail == "training"
     assert [c.name for c in named["train"].children or []] == ["fleet", "site", "duration"]
     assert named["gpu"].selection_range.start == types.Position(7, len("device "))
+
+
+async def test_hover_reads_the_text_being_edited(client: LanguageClient) -> None:
+    text = MAIN.read_text()
+    uri = _open(client, MAIN, text.replace("power = 400 W", "power = 400 Wh"))
+    await _diagnostics(client, uri, lambda found: len(found) == 1)
+    edited = text.replace("duration = 100 h", "duration = 200 h")
+    _change(client, uri, edited, 2)  # hovered before the debounce has run: analysed then
+    job = await _hover(client, uri, _position(edited, "training train", len("training ")))
+    assert "| energy | 768 kWh |" in job  # 8 × 400 W × 200 h × 1.2
+
+
+async def test_closing_a_document_clears_its_diagnostics(client: LanguageClient) -> None:
+    uri = _open(client, MAIN, MAIN.read_text().replace("power = 400 W", "power = 400 Wh"))
+    await _diagnostics(client, uri, lambda found: len(found) == 1)
+    client.text_document_did_close(types.DidCloseTextDocumentParams(_doc(uri)))
+    assert await _diagnostics(client, uri, lambda found: found == []) == []

@@ -266,3 +266,23 @@ def test_without_pygls_the_command_says_how_to_install_it(
 def test_nnci_does_not_import_pygls_unless_serving() -> None:
     code = "import sys, nnci, nnci.cli, nnci.lsp; sys.exit('pygls' in sys.modules or 'lsprotocol' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
+def test_map_keys_complete_to_blocks_of_their_kind() -> None:
+    text = MAIN.read_text().replace("fleet = { gpu = 8 }", "fleet = { g")
+    assert _labels(text, "fleet = { g", len("fleet = { g")) == ["gpu"]  # an inline fleet counts devices
+    mix = "grid g {\n  mix = { c\n}\n"
+    found = analysis.analyse(CASES / "mix.nnci", mix)
+    labels = [item.label for item in completion.complete(found, mix, 2, 12)]
+    sources = (REPO / "nnci" / "std" / "sources.nnci").read_text()
+    assert labels == re.findall(r"^source (\w+)", sources, re.M)  # the generation sources of std/sources
+
+
+def test_hover_on_an_amend_shows_what_it_inherits_and_overrides() -> None:
+    found = _analysed()
+    shown = hover.hover(found, *_at(found.text, "device gpu", len("device ")))
+    assert shown is not None
+    tdp = re.search(r"tdp = (\S+ \S+)", _record_text("a100_sxm4_80gb")).group(1)
+    assert "amends `hw.a100_sxm4_80gb`" in shown.markdown
+    assert f"`tdp` = {tdp}" in shown.markdown  # inherited
+    assert "`power` = 400 W" in shown.markdown  # its own

@@ -51,6 +51,8 @@ def complete(analysis: Analysis | None, text: str, line: int, column: int) -> li
         return _members(analysis, match.group(1))
     if (match := _VALUE.match(before_line)) is not None and kind is not None:
         return _values(analysis, kind, match.group(1))
+    if in_map and kind is not None and field is not None and re.search(r"(?:^|[{,])\s*(\w*)$", before_line):
+        return _keys(analysis, kind, field)
     if _FIELD_START.match(before_line):
         if kind is None and not in_map:
             return _top_level()
@@ -213,3 +215,20 @@ def _values(analysis: Analysis | None, kind: str, field: str) -> list[Item]:
     local = [Item(b.name, "block", b.kind) for b in (module.blocks if module else ()) if b.kind == spec.target]
     aliases = [Item(a, "module", m) for a, m in analysis.loaded.imports.get(analysis.key, {}).items()]
     return local + aliases
+
+
+def _keys(analysis: Analysis | None, kind: str, field: str) -> list[Item]:
+    """The keys of a map that names blocks (`fleet = { gpu = 8 }`, `site = { dc = 60 % }`, `mix = {
+    coal = 45 % }`): the blocks of that kind in this file, and for a mix the generation sources of
+    std/sources too."""
+    spec = SCHEMA[kind].get(field)
+    if spec is None or spec.target is None or analysis is None:
+        return []
+    from nnci.load import PRELUDE
+
+    target = "device" if spec.type == "fleet" else spec.target  # an inline fleet counts devices
+    module = analysis.module()
+    items = [Item(b.name, "block", b.kind) for b in (module.blocks if module else ()) if b.kind == target]
+    prelude = analysis.loaded.modules.get(PRELUDE) if spec.target == "source" else None
+    items += [Item(b.name, "record", f"{b.kind} ({PRELUDE})") for b in (prelude.blocks if prelude else ())]
+    return items

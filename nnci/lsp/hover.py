@@ -152,15 +152,37 @@ def _block(analysis: Analysis, target: Target) -> str | None:
         parts.append(block.doc)
     if BLOCK_KINDS[block.kind].job:
         parts.append(_headline(analysis, key))
-    else:
-        found = record(target.module, block)
-        if found.label:
-            parts[0] += f": {found.label}"
-        if found.figures:
-            parts.append("\n".join(f"- `{name}` = {value}" for name, value in found.figures))
-        if found.sources:
-            parts.append("source: " + "; ".join(found.sources))
+        return "\n\n".join(parts)
+    found = record(target.module, block)
+    if found.label:
+        parts[0] += f": {found.label}"
+    if block.base is not None:
+        parts.append(f"amends `{block.base.dotted}`")
+    figures = _key_figures(analysis, key, block.kind) or [f"- `{name}` = {value}" for name, value in found.figures]
+    if figures:
+        parts.append("\n".join(figures))
+    resolved = analysis.program.blocks.get(key) if analysis.program is not None else None
+    sources = resolved.citations if resolved is not None else found.sources
+    if sources:
+        parts.append("source: " + "; ".join(sources))
     return "\n\n".join(parts)
+
+
+def _key_figures(analysis: Analysis, key: ir.BlockKey, kind: str) -> list[str]:
+    """The figures `nnci catalog` shows for the kind, as the engine has them (an amend's own and those
+    it inherits, in the unit results give them in); none when the block was not resolved."""
+    engine, program = analysis.engine, analysis.program
+    if engine is None or program is None or key not in program.blocks:
+        return []
+    shown = []
+    for name in BLOCK_KINDS[kind].catalog:
+        try:
+            result = engine.quantity(key, name)
+        except Exception:  # a figure the engine cannot reach in a program with errors: not shown
+            continue
+        if isinstance(result, Derivation):
+            shown.append(f"- `{name}` = {readable(name, result.value)}")
+    return shown
 
 
 def _headline(analysis: Analysis, key: ir.BlockKey) -> str:
@@ -192,4 +214,4 @@ def _figure(analysis: Analysis, target: Target) -> str | None:
     return _derivation(analysis, result, f"**figure `{target.block}`**")
 
 
-__all__ = ["Derivation", "Hover", "hover", "readable"]
+__all__ = ["Hover", "hover", "readable"]

@@ -11,7 +11,10 @@ so an error in an imported file that is open shows there too, and is cleared whe
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -95,7 +98,10 @@ class NnciLanguageServer(LanguageServer):
         async def later() -> None:
             await asyncio.sleep(DEBOUNCE)
             self.pending.pop(uri, None)
-            self.refresh(uri)
+            try:
+                self.refresh(uri)
+            except Exception as error:  # logged, not raised into the event loop
+                self.window_log_message(types.LogMessageParams(types.MessageType.Error, f"nnci lsp: {error!r}"))
 
         self.pending[uri] = asyncio.get_running_loop().create_task(later())
 
@@ -175,23 +181,49 @@ def _position(position: Position) -> types.Position:
     return types.Position(position.line, position.character)
 
 
+Handler = Callable[..., Any]
+
+
+def _safe(default: object) -> Callable[[Handler], Handler]:
+    """A handler that fails answers `default` and logs why (to the client's log), so one odd document
+    does not turn into error pop-ups or stop the session."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def guarded(ls: NnciLanguageServer, params: object) -> object:
+            try:
+                return handler(ls, params)
+            except Exception as error:
+                ls.window_log_message(types.LogMessageParams(types.MessageType.Error,
+                                                             f"nnci lsp: {handler.__name__}: {error!r}"))  # fmt: skip
+                return default() if callable(default) else default
+
+        return guarded
+
+    return decorate
+
+
 def build() -> NnciLanguageServer:
     """The server with every feature registered (started by `nnci lsp`, driven by the tests)."""
     server = NnciLanguageServer()
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    @_safe(None)
     def did_open(ls: NnciLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
         ls.refresh(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    @_safe(None)
     def did_change(ls: NnciLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         ls.schedule(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    @_safe(None)
     def did_save(ls: NnciLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
         ls.refresh(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    @_safe(None)
     def did_close(ls: NnciLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         pending = ls.pending.pop(uri, None)
@@ -205,6 +237,7 @@ def build() -> NnciLanguageServer:
         ls.publish()
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
+    @_safe(None)
     def on_hover(ls: NnciLanguageServer, params: types.HoverParams) -> types.Hover | None:
         at = ls.cursor(params.text_document.uri, params.position)
         if at is None:
@@ -216,6 +249,7 @@ def build() -> NnciLanguageServer:
         return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, shown.markdown), ls.range(shown.span, found))
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
+    @_safe(None)
     def on_definition(ls: NnciLanguageServer, params: types.DefinitionParams) -> types.Location | None:
         at = ls.cursor(params.text_document.uri, params.position)
         if at is None:
@@ -228,6 +262,7 @@ def build() -> NnciLanguageServer:
         return ls.location(span, found) if span is not None else None
 
     @server.feature(types.TEXT_DOCUMENT_REFERENCES)
+    @_safe(list)
     def on_references(ls: NnciLanguageServer, params: types.ReferenceParams) -> list[types.Location]:
         at = ls.cursor(params.text_document.uri, params.position)
         if at is None:
@@ -245,6 +280,7 @@ def build() -> NnciLanguageServer:
         return [ls.location(span, found) for span in spans]
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[".", " ", "="]))
+    @_safe(None)
     def on_completion(ls: NnciLanguageServer, params: types.CompletionParams) -> types.CompletionList:
         uri = params.text_document.uri
         text = ls.workspace.get_text_document(uri).source
@@ -263,6 +299,7 @@ def build() -> NnciLanguageServer:
         return types.CompletionList(is_incomplete=False, items=items)
 
     @server.feature(types.TEXT_DOCUMENT_FORMATTING)
+    @_safe(list)
     def on_formatting(ls: NnciLanguageServer, params: types.DocumentFormattingParams) -> list[types.TextEdit]:
         uri = params.text_document.uri
         text = ls.workspace.get_text_document(uri).source
@@ -272,6 +309,7 @@ def build() -> NnciLanguageServer:
                                e.text) for e in edits]  # fmt: skip
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    @_safe(list)
     def on_symbols(ls: NnciLanguageServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
         found = ls.analysis(params.text_document.uri)
         module = found.module() if found is not None else None
