@@ -19,7 +19,9 @@ from nnci.uncertain import DEFAULT_SAMPLES
 from nnci.units import unit_factor
 
 if TYPE_CHECKING:
+    from nnci.formulas.registry import Formula
     from nnci.uncertain.sampling import Summary
+    from nnci.units import Dimension
 
 
 @attrs.frozen
@@ -364,27 +366,40 @@ def _lanes(
         for r in unknown
         if isinstance(r, Unknown) and r.name in ADDITIVE
     }
-    noted_nodes = {name: [(n.block, n.name, n.note or "") for n in noted(r)] for name, r in stacked.items()}
+    # per figure beneath a job's figure that carries a note: the blocks it stands for, job by job
+    noted_nodes = {
+        name: [(plan.lanes.get(n.block), n.block, n.name, n.note or "") for n in noted(r)]
+        for name, r in stacked.items()
+    }
+    columns = [_column(name, result, len(group.jobs)) for name, result in stacked.items()]
     memo = engine.memo
     jobs = []
     for lane, key in enumerate(group.jobs):
         block = program.blocks[key]
         method = engine.method_of(key, None)
         quantities: dict[str, Result] = {}
-        for name, result in stacked.items():
-            assert isinstance(result, Derivation)
-            value = Quantity(arrays.lane(result.value.magnitude, lane), result.value.dimension)
-            span = block.fields[name].span if result.span is not None and name in block.fields else None
-            quantities[name] = memo[key, name, method] = Derivation(key, name, value, result.formula, (), span,
-                                                                    result.note)  # fmt: skip
+        for name, values, dimension, formula, given, note in columns:
+            value = Quantity(values[lane], dimension)
+            span = block.fields[name].span if given and name in block.fields else None
+            quantities[name] = memo[key, name, method] = Derivation(key, name, value, formula, (), span, note)
         if summed_unknown:
             engine.deferred[key] = functools.partial(_lane_unknown, plan, summed_unknown, key, lane)
         notes = {
-            name: tuple((f"{plan.lane_key(b, lane)}.{n}", note) for b, n, note in nodes)
+            name: tuple((f"{blocks[lane] if blocks else b}.{n}", note) for blocks, b, n, note in nodes)
             for name, nodes in noted_nodes.items()
         }
         jobs.append(JobResult(key, block.kind, quantities, block.citations, notes=notes))
     return jobs
+
+
+def _column(
+    name: str, result: Result, jobs: int
+) -> tuple[str, list[float], Dimension, Formula | None, bool, str | None]:
+    """A stacked figure as Python floats, one per job, with what every job's shares."""
+    assert isinstance(result, Derivation)
+    magnitude = result.value.magnitude
+    values = magnitude.tolist() if arrays.is_array(magnitude) else [float(magnitude)] * jobs
+    return name, values, result.value.dimension, result.formula, result.span is not None, result.note
 
 
 def _lane_unknown(

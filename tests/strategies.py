@@ -79,6 +79,19 @@ COMMON_COMPOUNDS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+def observation(i: int, gpu_w: float, pue: float, alpha: float, tau: float, gpus: int, hours: float) -> str:
+    """One observation of the IF-equivalent workload: its own grids, devices, datacenter and two jobs."""
+    return (
+        f"grid g{i} {{\n  intensity = {alpha!r} gCO2e/kWh\n  transport = {tau!r}\n}}\n"
+        f"grid f{i} {{\n  intensity = 633 gCO2e/kWh\n}}\n"
+        f"device gpu{i} {{\n  power = {gpu_w!r} W\n  manufacturing_energy = 1000 kWh\n  made_in = f{i}\n}}\n"
+        f"device host{i} {{\n  power = 250 W\n  embodied = 2500 kgCO2e\n  lifetime = 6 years\n}}\n"
+        f"datacenter dc{i} {{\n  pue = {pue!r}\n  grid = g{i}\n}}\n"
+        f"training t{i} {{\n  fleet = {{ gpu{i} = {gpus}, host{i} = 8 }}\n  site = dc{i}\n  duration = {hours!r} h\n}}\n"
+        f"inference q{i} {{\n  fleet = {{ host{i} = 3 }}\n  site = dc{i}\n  duration = 24 h\n  queries = 1000\n}}\n"
+    )
+
+
 def unit_symbols() -> st.SearchStrategy[str]:
     """One symbol of nnci.units.UNITS (prefixed forms included: `kWh`, `µs`, `MtCO2e`)."""
     return st.sampled_from(UNIT_SYMBOLS)
