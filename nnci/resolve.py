@@ -111,9 +111,15 @@ class _Resolver:
         self.extra_fields: list[ir.Field | None] = []
 
     def error(
-        self, code: str, message: str, span: Span | None, help: str | None = None, notes: tuple[str, ...] = ()
+        self,
+        code: str,
+        message: str,
+        span: Span | None,
+        help: str | None = None,
+        notes: tuple[str, ...] = (),
+        related: tuple[tuple[str, Span], ...] = (),
     ) -> None:
-        self.diagnostics.append(Diagnostic(code, message, span, notes=notes, help=help))
+        self.diagnostics.append(Diagnostic(code, message, span, notes=notes, help=help, related=related))
 
     # -- scopes ---------------------------------------------------------------------------
 
@@ -132,7 +138,8 @@ class _Resolver:
                 if block.name in scope:
                     first = scope[block.name]
                     self.error("E202", f"`{block.name}` is defined twice", block.name_span,
-                               notes=(f"first defined at {first.name_span}",), help="rename one of them")  # fmt: skip
+                               notes=(f"first defined at {first.name_span}",), help="rename one of them",
+                               related=(("first defined here", first.name_span),))  # fmt: skip
                     continue
                 scope[block.name] = block
 
@@ -166,7 +173,8 @@ class _Resolver:
                 elif stmt.alias in scope and scope[stmt.alias].span.file == key:
                     self.error("E202", f"alias `{stmt.alias}` is also the name of a block of this file", stmt.span,
                                notes=(f"the block is at {scope[stmt.alias].name_span}",),
-                               help="rename the alias or the block")  # fmt: skip
+                               help="rename the alias or the block",
+                               related=(("the block", scope[stmt.alias].name_span),))  # fmt: skip
 
     def run(self, everything: bool = False, extra: Sequence[tuple[str, str, ast.Field]] = ()) -> ir.Program:
         self.build_scopes()
@@ -222,8 +230,10 @@ class _Resolver:
                     block = self.scopes.get(ROOT, {}).get(figure.name)
                     where = (f"first defined at {earlier}",) if earlier else (
                         (f"the {block.kind} `{figure.name}` is at {block.name_span}",) if block else ())  # fmt: skip
+                    other = earlier or (block.name_span if block else None)
                     self.error("E202", f"`{figure.name}` is defined twice", figure.span, notes=where,
-                               help="a figure needs a name no block, alias or other figure has")  # fmt: skip
+                               help="a figure needs a name no block, alias or other figure has",
+                               related=(("first defined here", other),) if other else ())  # fmt: skip
                     continue
                 self.figure_spans[figure.name] = figure.span
                 self.figure_names.add(figure.name)
@@ -419,7 +429,8 @@ class _Resolver:
         for field in block.fields:
             if field.name in seen:
                 self.error("E203", f"field `{field.name}` is set twice in `{name}`", field.span,
-                           notes=(f"first set at {seen[field.name].span}",), help="remove one of them")  # fmt: skip
+                           notes=(f"first set at {seen[field.name].span}",), help="remove one of them",
+                           related=(("first set here", seen[field.name].span),))  # fmt: skip
                 continue
             seen[field.name] = field
             resolved = self.resolve_field(block, key, field, file)

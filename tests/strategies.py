@@ -505,3 +505,23 @@ json_values = st.recursive(
     lambda children: st.lists(children) | st.dictionaries(st.text(), children),
     max_leaves=30,
 )
+
+
+# -- editor positions (nnci/lsp/positions.py) ------------------------------------------------------
+
+# Characters whose sizes differ between the models: ASCII, a BMP letter (é, one UTF-16 unit, two
+# UTF-8 bytes), CJK (three bytes), emoji outside the BMP (two UTF-16 units, four bytes), and every
+# kind of line break the protocol knows (LF, CRLF, a lone CR).
+EDITOR_PIECES = ("a", "Z", " ", "=", "é", "漢", "😀", "🚀", "\n", "\r\n", "\r", "\t", "#")
+
+
+def editor_texts(max_pieces: int = 40) -> st.SearchStrategy[str]:
+    """Texts as an editor may hold them: mixed widths of characters and of line breaks."""
+    return st.lists(st.sampled_from(EDITOR_PIECES), max_size=max_pieces).map("".join)
+
+
+@st.composite
+def texts_and_offsets(draw: st.DrawFn) -> tuple[str, int]:
+    """A text and an offset into it (its end included)."""
+    text = draw(editor_texts())
+    return text, draw(st.integers(0, len(text)))
