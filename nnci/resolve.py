@@ -486,6 +486,8 @@ class _Resolver:
         return ir.Field(field.name, expr, field.span) if expr is not None else None
 
     def resolve_value(self, spec: Spec, value: ast.Expr, kind: str, key: ir.BlockKey, file: str) -> ir.Expr | None:
+        if value.__class__ is ast.Number and spec.type == "quantity":  # most fields: a number with its unit
+            return self.constant(value)  # type: ignore[arg-type]
         if spec.type == "instant":
             return resolve_time.start(self, value, file)
         if spec.type == "profile":
