@@ -286,3 +286,15 @@ def test_hover_on_an_amend_shows_what_it_inherits_and_overrides() -> None:
     assert "amends `hw.a100_sxm4_80gb`" in shown.markdown
     assert f"`tdp` = {tdp}" in shown.markdown  # inherited
     assert "`power` = 400 W" in shown.markdown  # its own
+
+
+def test_total_and_the_names_an_expectation_may_use() -> None:
+    text = MAIN.read_text() + "expect total.operational = 153.6 kgCO2e\n"
+    found = _analysed(text)
+    assert found.diagnostics == ()
+    shown = hover.hover(found, *_at(text, "total.operational", len("total.")))
+    assert shown is not None and "**`total.operational`** (the sum over every job) = 153.6 kgCO2e" in shown.markdown
+    typed = text + "expect tr"
+    assert [i.label for i in completion.complete(found, typed, *_at(typed, "expect tr", 9))] == [
+        "train", "total", "hw", "common"
+    ]  # fmt: skip

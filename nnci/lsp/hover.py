@@ -46,6 +46,8 @@ def describe(analysis: Analysis, found: Occurrence) -> str | None:
         return _kind(block.kind) if block is not None else None
     if target.block is None:
         return _module(analysis, target)
+    if found.kind == "total" and target.field is not None:
+        return _total(analysis, target.field)
     if target.field is not None:
         return _field(analysis, target)
     return _block(analysis, target)
@@ -102,6 +104,21 @@ def _field(analysis: Analysis, target: Target) -> str | None:
     if result is None:
         return "\n\n".join(x for x in (head, doc, "(not evaluated: the file has errors)") if x)
     return "\n\n".join(x for x in (_derivation(analysis, result, head), doc) if x)
+
+
+def _total(analysis: Analysis, name: str) -> str | None:
+    """`total.<quantity>`: the sum over every job, as `nnci run` reports it."""
+    results = analysis.results
+    head = f"**`total.{name}`** (the sum over every job)"
+    if results is None:
+        return f"{head}: not evaluated (the file has errors)"
+    result = results.total.get(name)
+    if result is None and analysis.engine is not None:
+        try:
+            result = results.engine.quantity(ir.TOTAL, name)
+        except Exception:
+            return None
+    return _derivation(analysis, result, head) if result is not None else None
 
 
 def _derive(analysis: Analysis, target: Target) -> Result | None:
