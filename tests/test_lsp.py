@@ -263,3 +263,13 @@ async def test_closing_a_document_clears_its_diagnostics(client: LanguageClient)
     await _diagnostics(client, uri, lambda found: len(found) == 1)
     client.text_document_did_close(types.DidCloseTextDocumentParams(_doc(uri)))
     assert await _diagnostics(client, uri, lambda found: found == []) == []
+
+
+async def test_an_untitled_document_is_analysed_too(client: LanguageClient) -> None:
+    uri = "untitled:Untitled-1"
+    text = "grid g {\n  intensity = 400 Wh\n}\n"
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="nnci", version=1, text=text))
+    )
+    (problem,) = await _diagnostics(client, uri, lambda found: len(found) == 1)
+    assert problem.code == "E400" and problem.range.start == _position(text, "400 Wh")
