@@ -172,7 +172,8 @@ async def test_definition_and_references(client: LanguageClient) -> None:
     std = await client.text_document_definition_async(
         types.DefinitionParams(_doc(uri), _position(text, "a100_sxm4_80gb"))
     )
-    assert isinstance(std, types.Location) and std.uri == HARDWARE.resolve().as_uri()
+    # the installed package's copy or the checkout's, whichever the server imported: the same text
+    assert isinstance(std, types.Location) and std.uri.endswith("/nnci/std/hardware.nnci")
     line = next(i for i, t in enumerate(HARDWARE.read_text().split("\n")) if t.startswith("device a100_sxm4_80gb "))
     assert std.range.start == types.Position(line, len("device "))
     site = await client.text_document_definition_async(
