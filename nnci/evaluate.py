@@ -372,18 +372,16 @@ def _lanes(
         for name, r in stacked.items()
     }
     columns = [_column(name, result, len(group.jobs)) for name, result in stacked.items()]
-    memo = engine.memo
     jobs = []
     for lane, key in enumerate(group.jobs):
         block = program.blocks[key]
-        method = engine.method_of(key, None)
         quantities: dict[str, Result] = {}
         for name, values, dimension, formula, given, note in columns:
             value = Quantity(values[lane], dimension)
             span = block.fields[name].span if given and name in block.fields else None
-            quantities[name] = memo[key, name, method] = Derivation(key, name, value, formula, (), span, note)
-        if summed_unknown:
-            engine.deferred[key] = functools.partial(_lane_unknown, plan, summed_unknown, key, lane)
+            quantities[name] = Derivation(key, name, value, formula, (), span, note)
+        # asked later (`total.*`, an expectation), a job's figure is its entry, not derived again
+        engine.deferred[key] = functools.partial(_lane_figure, plan, quantities, summed_unknown, key, lane)
         notes = {
             name: tuple((f"{blocks[lane] if blocks else b}.{n}", note) for blocks, b, n, note in nodes)
             for name, nodes in noted_nodes.items()
@@ -402,10 +400,18 @@ def _column(
     return name, values, result.value.dimension, result.formula, result.span is not None, result.note
 
 
-def _lane_unknown(
-    plan: Plan, unknowns: dict[str, tuple[Unknown, list[list[str]]]], key: ir.BlockKey, lane: int, name: str
-) -> Unknown | None:
-    """One job's own unknown figure, from its stacked group's (None: not one known to be unknown)."""
+def _lane_figure(
+    plan: Plan,
+    known: dict[str, Result],
+    unknowns: dict[str, tuple[Unknown, list[list[str]]]],
+    key: ir.BlockKey,
+    lane: int,
+    name: str,
+) -> Result | None:
+    """One job's figure from its stacked group's: known, or unknown as the group's is, said of the
+    job's own blocks (None: neither, so the engine derives it)."""
+    if name in known:
+        return known[name]
     found = unknowns.get(name)
     if found is None:
         return None

@@ -98,6 +98,7 @@ class _Resolver:
         self.diagnostics: list[Diagnostic] = []
         self.scopes: dict[str, dict[str, ast.Block]] = {}
         self.blocks: dict[ir.BlockKey, ir.Block] = {}
+        self.keys: dict[ir.BlockKey, ir.BlockKey] = {}  # one key object per block, however often it is named
         self.in_progress: set[ir.BlockKey] = set()
         self.roots: list[ir.BlockKey] = []
         self.rows: str | None = None  # the table of the job being resolved (`rows = jobs`), if any
@@ -249,6 +250,10 @@ class _Resolver:
         finally:
             self.rows = outer_rows
 
+    def key(self, namespace: str, name: str) -> ir.BlockKey:
+        made = ir.BlockKey(namespace, name)
+        return self.keys.setdefault(made, made)
+
     def aliases(self, file: str) -> dict[str, str]:
         return self.loaded.imports.get(file, {})
 
@@ -263,7 +268,7 @@ class _Resolver:
             target = aliases[parts[0]]
             scope = self.scopes.get(self.module_of(target), {})
             if parts[1] in scope:
-                return ir.BlockKey(self.module_of(target), parts[1]), scope[parts[1]], target
+                return self.key(self.module_of(target), parts[1]), scope[parts[1]], target
             self.error("E300", f"`{parts[1]}` is not defined in `{parts[0]}` ({target})", span,
                        help=described_as(parts[1], parts[0], target, scope))  # fmt: skip
             return None
@@ -272,7 +277,7 @@ class _Resolver:
             scope = self.scopes.get(namespace, {})
             if parts[0] in scope:
                 block = scope[parts[0]]
-                return ir.BlockKey(namespace, parts[0]), block, block.span.file
+                return self.key(namespace, parts[0]), block, block.span.file
         self.unknown_name(".".join(parts), file, span, unit_hint=standalone)
         return None
 
@@ -283,7 +288,7 @@ class _Resolver:
         scope = self.scopes.get(self.module_of(file), {})
         prelude = self.scopes.get(self.module_of(PRELUDE), {})
         if spec.target == "source" and len(parts) == 1 and parts[0] not in scope and parts[0] in prelude:
-            return ir.BlockKey(self.module_of(PRELUDE), parts[0]), prelude[parts[0]], PRELUDE
+            return self.key(self.module_of(PRELUDE), parts[0]), prelude[parts[0]], PRELUDE
         if spec.target == "source" and len(parts) == 1 and parts[0] not in scope:
             self.unknown_name(parts[0], file, span, extra=tuple(prelude), unit_hint=False)  # std/sources too
             return None
@@ -302,7 +307,7 @@ class _Resolver:
     # -- blocks ---------------------------------------------------------------------------
 
     def resolve_block(self, namespace: str, name: str, file: str) -> ir.BlockKey:
-        key = ir.BlockKey(namespace, name)
+        key = self.key(namespace, name)
         if key in self.blocks or key in self.in_progress:
             return key
         block = self.scopes[namespace][name]
@@ -481,6 +486,8 @@ class _Resolver:
         return ir.Field(field.name, expr, field.span) if expr is not None else None
 
     def resolve_value(self, spec: Spec, value: ast.Expr, kind: str, key: ir.BlockKey, file: str) -> ir.Expr | None:
+        if value.__class__ is ast.Number and spec.type == "quantity":  # most fields: a number with its unit
+            return self.constant(value)  # type: ignore[arg-type]
         if spec.type == "instant":
             return resolve_time.start(self, value, file)
         if spec.type == "profile":
