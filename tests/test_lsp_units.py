@@ -332,3 +332,11 @@ def test_hover_on_a_number_gives_it_in_the_unit_results_use() -> None:
     shown = hover.hover(found, *_at(text, "14.8 days", 1))
     assert shown is not None
     assert shown.markdown == f"`14.8 days` = {14.8 * 24:g} h (time)"  # 355.2 h
+
+
+def test_formatting_keeps_crlf_line_endings() -> None:
+    text = "grid g {\r\n    intensity=400 gCO2e/kWh\r\n}\r\n"
+    edits, _ = outline.formatting_edits(text, "t.nnci")
+    for edit in edits:
+        text = text[: edit.start] + edit.text + text[edit.end :]
+    assert text == "grid g {\r\n  intensity = 400 gCO2e/kWh\r\n}\r\n"
