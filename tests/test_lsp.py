@@ -274,3 +274,19 @@ async def test_an_untitled_document_is_analysed_too(client: LanguageClient) -> N
     )
     (problem,) = await _diagnostics(client, uri, lambda found: len(found) == 1)
     assert problem.code == "E400" and problem.range.start == _position(text, "400 Wh")
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "nnci", "lsp"]))
+async def utf8_client(lsp_client: LanguageClient) -> AsyncIterator[LanguageClient]:
+    """A client that counts columns in UTF-8 bytes (LSP 3.17's positionEncodings)."""
+    general = types.GeneralClientCapabilities(position_encodings=[types.PositionEncodingKind.Utf8])
+    await lsp_client.initialize_session(types.InitializeParams(capabilities=types.ClientCapabilities(general=general)))
+    yield lsp_client
+    await lsp_client.shutdown_session()
+
+
+async def test_columns_in_utf8_when_the_client_asks(utf8_client: LanguageClient) -> None:
+    text = EMOJI.read_text(encoding="utf-8")
+    uri = _open(utf8_client, EMOJI)
+    (problem,) = await _diagnostics(utf8_client, uri, lambda found: len(found) == 1)
+    assert problem.range.start == types.Position(0, len(text[: text.index("400 Wh")].encode("utf-8")))
