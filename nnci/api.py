@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -28,6 +28,7 @@ def load(
     allow_imports: Sequence[str | Path] = (),
     max_file_bytes: int | None = None,
     overrides: Sequence[str] = (),
+    buffers: Mapping[str | Path, str] | None = None,
 ) -> ir.Program:
     """Read, parse and resolve files (and everything they import) into one program. Imported
     blocks are resolved when something refers to them, or all of them with `everything`.
@@ -36,8 +37,10 @@ def load(
     `nnci.toml`) or inside a folder of `allow_imports`; files larger than `max_file_bytes`
     (default 50 MB, or $NNCI_MAX_FILE_BYTES) are refused. `-` reads standard input.
     `overrides` are `block.field=value` texts, as `--set` takes them: each replaces that field for
-    this program (parsed and checked as in the file; diagnostics point into the pseudo-file `--set`)."""
-    loaded, diagnostics = load_with_overrides(paths, overrides, allow_imports, max_file_bytes)
+    this program (parsed and checked as in the file; diagnostics point into the pseudo-file `--set`).
+    `buffers` holds the text of files an editor has not saved, by path (relative to the working
+    directory, or absolute): such a file is read from there, not from disk, under the same rules."""
+    loaded, diagnostics = load_with_overrides(paths, overrides, allow_imports, max_file_bytes, buffers=buffers)
     return with_deep_stack(_resolved, loaded, diagnostics, everything)
 
 
@@ -47,11 +50,12 @@ def load_with_overrides(
     allow_imports: Sequence[str | Path] = (),
     max_file_bytes: int | None = None,
     vary: Sequence[str] = (),
+    buffers: Mapping[str | Path, str] | None = None,
 ) -> tuple[LoadedProgram, list[Diagnostic]]:
     """The loaded syntax trees with `--set` fields in place (and `--vary` arguments parsed and located)."""
     parsed = [p for p in (whatif.parse(overrides, whatif.SET), whatif.parse(vary, whatif.VARY)) if p.source]
     named = whatif.std_modules_named(o for p in parsed for argument in p.arguments for o in argument)
-    loaded, diagnostics = load_files(list(paths), allow_imports, max_file_bytes, named)
+    loaded, diagnostics = load_files(list(paths), allow_imports, max_file_bytes, named, buffers)
     if parsed:
         loaded, problems = whatif.apply(loaded, parsed, {name: whatif.std_key(name) for name in named})
         diagnostics = diagnostics + problems

@@ -113,6 +113,8 @@ def infer(program: ir.Program, expr: ir.Expr, kind: str | None) -> Dimension:
         return program.tables[expr.table].columns[expr.column].dimension or DIMENSIONLESS
     if isinstance(expr, ir.RowIndicator):
         return DIMENSIONLESS
+    if isinstance(expr, ir.Call) and expr.func == ir.GROUP:  # a figure summed over some rows
+        return infer(program, expr.args[0], kind)
     if isinstance(expr, ir.Call):
         dims = [infer(program, a, kind) for a in expr.args]
         for arg, dim in zip(expr.args[1:], dims[1:], strict=True):
@@ -642,7 +644,8 @@ def _check_idle_below_peak(engine: Engine, block: ir.Block, out: list[Diagnostic
         out.append(Diagnostic("E402", f"`idle_power` ({shown[0]}) is above `{peak_name}` ({shown[1]})",
                               block.fields["idle_power"].span,
                               notes=(f"`{peak_name}` is given at {block.fields[peak_name].span}",),
-                              help="a device idles below its peak power; check the two values"))  # fmt: skip
+                              help="a device idles below its peak power; check the two values",
+                              related=((f"`{peak_name}`", block.fields[peak_name].span),)))  # fmt: skip
 
 
 def _check_hosts_only(engine: Engine, block: ir.Block, out: list[Diagnostic]) -> None:

@@ -76,15 +76,13 @@ class Vocabulary:
 def vocabulary() -> Vocabulary:
     """Read the declarations (first use only: they import the resolver, which nnci loads anyway)."""
     from nnci import _parse_table as table
-    from nnci.resolve import FUNCTIONS
-    from nnci.resolve_time import SERIES_FUNCTION
+    from nnci.resolve import CALLABLE
     from nnci.schema import KINDS, METHODS, RESERVED_NAMES
     from nnci.uncertain import STATISTICS
-    from nnci.uncertain.distributions import DISTRIBUTIONS
 
     keywords = tuple(sorted(word for word, terminal in table.KEYWORDS.items() if terminal != "KIND"))
     terminals = {name: table.TERMINALS[name][1] for name in ("NAME", "NUMBER", "UNIT", "STRING", "DATETIME")}
-    builtins = (*DISTRIBUTIONS, *STATISTICS, *FUNCTIONS, SERIES_FUNCTION)
+    builtins = (*CALLABLE, *STATISTICS)
     ignored = tuple(table.TERMINALS[name][1] for name in table.IGNORE)
     return Vocabulary(keywords, KINDS, builtins, METHODS, RESERVED_NAMES, terminals, ignored)
 

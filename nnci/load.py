@@ -11,6 +11,10 @@ symlinks) inside that root, or inside a folder allowed with `--allow-import DIR`
 Every file read is checked with `os.stat` first: only regular files up to MAX_FILE_BYTES
 (50 MB, or $NNCI_MAX_FILE_BYTES), so a FIFO or `/dev/zero` is refused without being read.
 `read_project_file` is the one place that applies these rules; data files use it too.
+
+An editor holds files it has not saved: `buffers` maps their paths (resolved as the loader
+resolves paths) to their text, and wherever the loader would read one of them (a file named,
+or an import) it takes that text instead, under the same rules (project, size limit).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -119,15 +123,20 @@ def _resolved(path: Path) -> Path | None:
         return None
 
 
+Buffers = Mapping[str | Path, str]  # unsaved editor text by file path
+
+
 def load(
     paths: Sequence[str | Path],
     allow_imports: Sequence[str | Path] = (),
     max_bytes: int | None = None,
     std_modules: Sequence[str] = (),
+    buffers: Buffers | None = None,
 ) -> tuple[Program, list[Diagnostic]]:
     """Load the files named (`-` or /dev/stdin: standard input) and everything they import; also the
-    standard-library modules named in `std_modules` (`grids`: what a `--set` value may name)."""
-    loader = _Loader(allow_imports, max_bytes)
+    standard-library modules named in `std_modules` (`grids`: what a `--set` value may name).
+    A file whose path is a key of `buffers` is read from there, not from disk (it need not exist)."""
+    loader = _Loader(allow_imports, max_bytes, buffers)
     roots = []
     for path in paths:
         if str(path) in STDIN_NAMES:
@@ -162,8 +171,22 @@ class _Frame:
     pending: Iterator[ast.Import]
 
 
+def resolved_buffers(buffers: Buffers | None) -> dict[Path, str]:
+    """The buffers keyed by resolved path (relative keys against the working directory, symlinks
+    followed), so that a key matches whichever way the loader comes to the file."""
+    out: dict[Path, str] = {}
+    for key, text in (buffers or {}).items():
+        path = _resolved(Path(key))
+        if path is not None:
+            out[path] = text
+    return out
+
+
 class _Loader:
-    def __init__(self, allow_imports: Sequence[str | Path] = (), max_bytes: int | None = None) -> None:
+    def __init__(
+        self, allow_imports: Sequence[str | Path] = (), max_bytes: int | None = None, buffers: Buffers | None = None
+    ) -> None:
+        self.buffers = resolved_buffers(buffers)
         self.allowed = tuple(allow_imports)
         self.max_bytes = max_file_bytes() if max_bytes is None else max_bytes
         self.modules: dict[str, ast.Module] = {}
@@ -201,8 +224,9 @@ class _Loader:
                                                help=f'a scenario imports it: `import "{resolved.name}" as jobs`, '
                                                "then a job with `rows = jobs`"))  # fmt: skip
             return None
+        buffers = None if project else self.buffers  # the standard library comes from the package
         project = project or self.project(resolved.parent)
-        text = read_project_file(resolved, None, project=None, max_bytes=project.max_bytes, shown=path)
+        text = read_project_file(resolved, None, project=None, max_bytes=project.max_bytes, shown=path, buffers=buffers)
         if isinstance(text, Diagnostic):
             self.diagnostics.append(text)
             return None
@@ -282,7 +306,9 @@ class _Loader:
         if isinstance(resolved, Path) and resolved in self.keys and project.contains(resolved):
             self.imports[key][stmt.alias] = self.keys[resolved]
             return None
-        text = target if isinstance(target, Diagnostic) else read_project_file(target, stmt, project=project)
+        buffers = None if stmt.path.startswith(STD_PREFIX) else self.buffers  # std/ comes from the package
+        text = target if isinstance(target, Diagnostic) else read_project_file(target, stmt, project=project,
+                                                                               buffers=buffers)  # fmt: skip
         if isinstance(text, Diagnostic):
             self.diagnostics.append(text)
             self.failed.setdefault(key, set()).add(stmt.alias)
@@ -342,13 +368,15 @@ def read_project_file(
     project: Project | None,
     max_bytes: int | None = None,
     shown: Path | None = None,
+    buffers: Mapping[Path, str] | None = None,
 ) -> str | Diagnostic:
     """The text of a file nnci is asked to read, or the located diagnostic saying why not.
 
     With a `project`, the file must resolve (symlinks followed) inside it; it must be a regular
     file (checked with `os.stat` before it is opened, and again on the open descriptor, which is
     opened non-blocking, so a FIFO or a device is never read) no larger than the limit, and UTF-8.
-    `origin` is the import (or its span) that named the file, where the diagnostic points."""
+    `origin` is the import (or its span) that named the file, where the diagnostic points.
+    A resolved path in `buffers` (see `resolved_buffers`) is read from there, under the same rules."""
     span = origin.span if isinstance(origin, ast.Import) else origin
     written = origin.path if isinstance(origin, ast.Import) else str(shown or path)
     limit = max_bytes if max_bytes is not None else project.max_bytes if project else max_file_bytes()
@@ -362,6 +390,14 @@ def read_project_file(
         )
     if project is not None and not project.contains(resolved):
         return _outside(written, resolved, span, project)
+    if buffers and resolved in buffers:
+        text = buffers[resolved]
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > limit:
+            return Diagnostic("E103", f"`{written}` cannot be read: it is larger than the limit ({size:,} bytes > {limit:,})",
+                              span, notes=(f"an unsaved buffer for {display_path(resolved)}",
+                                           "NNCI_MAX_FILE_BYTES sets the limit"))  # fmt: skip
+        return text
     try:
         info = os.stat(resolved)
         problem = _not_readable(info, limit)

@@ -23,6 +23,7 @@ from nnci.schema import (
     FORMER_NAMES,
     JOB_KINDS,
     METHODS,
+    QUANTITIES,
     RESERVED_NAMES,
     SCHEMA,
     Spec,
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
     from nnci.table import Column
 
 FUNCTIONS = ("min", "max", "sum")
+# every function a value may call, as the unknown-function hint lists them (the highlighters read it too)
+CALLABLE = (*FUNCTIONS, ir.GROUP, *DISTRIBUTIONS, resolve_time.SERIES_FUNCTION)
+GROUP_EXAMPLE = 'group(month.energy, jobs.account, "nlp")'
 ROOT = ""
 
 
@@ -98,6 +102,7 @@ class _Resolver:
         self.diagnostics: list[Diagnostic] = []
         self.scopes: dict[str, dict[str, ast.Block]] = {}
         self.blocks: dict[ir.BlockKey, ir.Block] = {}
+        self.keys: dict[ir.BlockKey, ir.BlockKey] = {}  # one key object per block, however often it is named
         self.in_progress: set[ir.BlockKey] = set()
         self.roots: list[ir.BlockKey] = []
         self.rows: str | None = None  # the table of the job being resolved (`rows = jobs`), if any
@@ -110,9 +115,15 @@ class _Resolver:
         self.extra_fields: list[ir.Field | None] = []
 
     def error(
-        self, code: str, message: str, span: Span | None, help: str | None = None, notes: tuple[str, ...] = ()
+        self,
+        code: str,
+        message: str,
+        span: Span | None,
+        help: str | None = None,
+        notes: tuple[str, ...] = (),
+        related: tuple[tuple[str, Span], ...] = (),
     ) -> None:
-        self.diagnostics.append(Diagnostic(code, message, span, notes=notes, help=help))
+        self.diagnostics.append(Diagnostic(code, message, span, notes=notes, help=help, related=related))
 
     # -- scopes ---------------------------------------------------------------------------
 
@@ -131,7 +142,8 @@ class _Resolver:
                 if block.name in scope:
                     first = scope[block.name]
                     self.error("E202", f"`{block.name}` is defined twice", block.name_span,
-                               notes=(f"first defined at {first.name_span}",), help="rename one of them")  # fmt: skip
+                               notes=(f"first defined at {first.name_span}",), help="rename one of them",
+                               related=(("first defined here", first.name_span),))  # fmt: skip
                     continue
                 scope[block.name] = block
 
@@ -165,7 +177,8 @@ class _Resolver:
                 elif stmt.alias in scope and scope[stmt.alias].span.file == key:
                     self.error("E202", f"alias `{stmt.alias}` is also the name of a block of this file", stmt.span,
                                notes=(f"the block is at {scope[stmt.alias].name_span}",),
-                               help="rename the alias or the block")  # fmt: skip
+                               help="rename the alias or the block",
+                               related=(("the block", scope[stmt.alias].name_span),))  # fmt: skip
 
     def run(self, everything: bool = False, extra: Sequence[tuple[str, str, ast.Field]] = ()) -> ir.Program:
         self.build_scopes()
@@ -221,8 +234,10 @@ class _Resolver:
                     block = self.scopes.get(ROOT, {}).get(figure.name)
                     where = (f"first defined at {earlier}",) if earlier else (
                         (f"the {block.kind} `{figure.name}` is at {block.name_span}",) if block else ())  # fmt: skip
+                    other = earlier or (block.name_span if block else None)
                     self.error("E202", f"`{figure.name}` is defined twice", figure.span, notes=where,
-                               help="a figure needs a name no block, alias or other figure has")  # fmt: skip
+                               help="a figure needs a name no block, alias or other figure has",
+                               related=(("first defined here", other),) if other else ())  # fmt: skip
                     continue
                 self.figure_spans[figure.name] = figure.span
                 self.figure_names.add(figure.name)
@@ -239,6 +254,10 @@ class _Resolver:
         finally:
             self.rows = outer_rows
 
+    def key(self, namespace: str, name: str) -> ir.BlockKey:
+        made = ir.BlockKey(namespace, name)
+        return self.keys.setdefault(made, made)
+
     def aliases(self, file: str) -> dict[str, str]:
         return self.loaded.imports.get(file, {})
 
@@ -253,7 +272,7 @@ class _Resolver:
             target = aliases[parts[0]]
             scope = self.scopes.get(self.module_of(target), {})
             if parts[1] in scope:
-                return ir.BlockKey(self.module_of(target), parts[1]), scope[parts[1]], target
+                return self.key(self.module_of(target), parts[1]), scope[parts[1]], target
             self.error("E300", f"`{parts[1]}` is not defined in `{parts[0]}` ({target})", span,
                        help=described_as(parts[1], parts[0], target, scope))  # fmt: skip
             return None
@@ -262,7 +281,7 @@ class _Resolver:
             scope = self.scopes.get(namespace, {})
             if parts[0] in scope:
                 block = scope[parts[0]]
-                return ir.BlockKey(namespace, parts[0]), block, block.span.file
+                return self.key(namespace, parts[0]), block, block.span.file
         self.unknown_name(".".join(parts), file, span, unit_hint=standalone)
         return None
 
@@ -273,7 +292,7 @@ class _Resolver:
         scope = self.scopes.get(self.module_of(file), {})
         prelude = self.scopes.get(self.module_of(PRELUDE), {})
         if spec.target == "source" and len(parts) == 1 and parts[0] not in scope and parts[0] in prelude:
-            return ir.BlockKey(self.module_of(PRELUDE), parts[0]), prelude[parts[0]], PRELUDE
+            return self.key(self.module_of(PRELUDE), parts[0]), prelude[parts[0]], PRELUDE
         if spec.target == "source" and len(parts) == 1 and parts[0] not in scope:
             self.unknown_name(parts[0], file, span, extra=tuple(prelude), unit_hint=False)  # std/sources too
             return None
@@ -292,7 +311,7 @@ class _Resolver:
     # -- blocks ---------------------------------------------------------------------------
 
     def resolve_block(self, namespace: str, name: str, file: str) -> ir.BlockKey:
-        key = ir.BlockKey(namespace, name)
+        key = self.key(namespace, name)
         if key in self.blocks or key in self.in_progress:
             return key
         block = self.scopes[namespace][name]
@@ -414,7 +433,8 @@ class _Resolver:
         for field in block.fields:
             if field.name in seen:
                 self.error("E203", f"field `{field.name}` is set twice in `{name}`", field.span,
-                           notes=(f"first set at {seen[field.name].span}",), help="remove one of them")  # fmt: skip
+                           notes=(f"first set at {seen[field.name].span}",), help="remove one of them",
+                           related=(("first set here", seen[field.name].span),))  # fmt: skip
                 continue
             seen[field.name] = field
             resolved = self.resolve_field(block, key, field, file)
@@ -470,6 +490,8 @@ class _Resolver:
         return ir.Field(field.name, expr, field.span) if expr is not None else None
 
     def resolve_value(self, spec: Spec, value: ast.Expr, kind: str, key: ir.BlockKey, file: str) -> ir.Expr | None:
+        if value.__class__ is ast.Number and spec.type == "quantity":  # most fields: a number with its unit
+            return self.constant(value)  # type: ignore[arg-type]
         if spec.type == "instant":
             return resolve_time.start(self, value, file)
         if spec.type == "profile":
@@ -606,13 +628,14 @@ class _Resolver:
             return None
         if isinstance(expr, ast.Call) and expr.func == resolve_time.SERIES_FUNCTION:
             return resolve_time.inline(self, expr)
+        if isinstance(expr, ast.Call) and expr.func == ir.GROUP:
+            return self.resolve_group(expr, kind, file)
         if isinstance(expr, ast.Call):
             if expr.func in DISTRIBUTIONS:
                 return self.resolve_distribution(expr, kind, file)
             if expr.func not in FUNCTIONS:
-                names = (*FUNCTIONS, *DISTRIBUTIONS, resolve_time.SERIES_FUNCTION)
                 self.error("E300", f"unknown function `{expr.func}`", expr.span,
-                           help=did_you_mean(expr.func, names) or "functions: " + ", ".join(names))  # fmt: skip
+                           help=did_you_mean(expr.func, CALLABLE) or "functions: " + ", ".join(CALLABLE))  # fmt: skip
                 return None
             if not expr.args:
                 self.error("E305", f"`{expr.func}` needs at least one argument", expr.span)
@@ -630,6 +653,65 @@ class _Resolver:
             help="maps are the values of fields like `mix`, `devices` and `site`",
         )
         return None
+
+    def resolve_group(self, call: ast.Call, kind: str | None, file: str) -> ir.Expr | None:
+        """`group(month.energy, jobs.account, "nlp")`: the sum of a job's figure over the rows of its table
+        whose `account` cell is "nlp" (what `nnci run --by jobs.account` shows for that group)."""
+        usage = f"write e.g. `{GROUP_EXAMPLE}`: a figure of a job over a table, a text column of it, a group"
+        if kind is not None:
+            self.error("E305", "`group(...)` is a sum over rows of a job; it stands outside blocks", call.span,
+                       help="use it in an `expect`, a `figure` or a top-level `check`")  # fmt: skip
+            return None
+        if len(call.args) != 3:
+            self.error("E305", f"`group` takes 3 arguments, not {len(call.args)}", call.span, help=usage)
+            return None
+        figure, column_ref, value = call.args
+        if not isinstance(figure, ast.Ref):
+            self.error("E305", "the first argument of `group` is a figure of a job over a table", figure.span,
+                       help=usage)  # fmt: skip
+            return None
+        resolved = self.resolve_expr(figure, None, file)
+        if resolved is None:
+            return None
+        job = self.blocks.get(resolved.block) if isinstance(resolved, ir.QuantityRef) else None
+        rows = job.fields.get("rows") if job is not None else None
+        if not isinstance(resolved, ir.QuantityRef) or rows is None or not isinstance(rows.expr, ir.TableRef):
+            self.error("E305", f"`{figure.dotted}` is not a figure of a job over a table", figure.span,
+                       help="`group` sums a figure of a job with `rows = <table>` over some of its rows")  # fmt: skip
+            return None
+        if resolved.name not in QUANTITIES or not QUANTITIES[resolved.name].summed:
+            self.error("E305", f"`{figure.dotted}` is not a sum over rows, so it has no total per group",
+                       figure.span, help=f"group a figure that adds up over rows, such as `{resolved.block}.energy`")  # fmt: skip
+            return None
+        table = rows.expr.table
+        if not isinstance(column_ref, ast.Ref) or self.table_alias(column_ref, file) != table:
+            self.error("E305", f"the second argument of `group` is a text column of `{self.loaded.tables[table].file}`",
+                       column_ref.span, help=usage)  # fmt: skip
+            return None
+        outer, self.rows = self.rows, table
+        try:
+            column = self.column(column_ref, file)
+        finally:
+            self.rows = outer
+        if column is None:
+            return None
+        if column.dimension is not None:
+            self.error("E303", f"`{column_ref.dotted}` is a numeric column; groups are the names in a text column",
+                       column_ref.span, help="group by a column of names, such as an account or a cluster")  # fmt: skip
+            return None
+        if not isinstance(value, ast.String):
+            bare = isinstance(value, ast.Ref) and len(value.parts) == 1
+            self.error("E305", "the third argument of `group` is the group's name, as a string", value.span,
+                       help=f'write `"{value.dotted}"`, in quotes' if bare else usage)  # type: ignore[union-attr]  # fmt: skip
+            return None
+        groups = dict.fromkeys(column.values)
+        if value.value not in groups:
+            shown = ", ".join(f'"{g}"' for g in list(groups)[:10]) + (" …" if len(groups) > 10 else "")
+            self.error("E300", f'no row of `{self.loaded.tables[table].file}` has {column.name} "{value.value}"',
+                       value.span, help=did_you_mean(value.value, groups) or f"the groups: {shown}")  # fmt: skip
+            return None
+        rows_of_group = ir.RowIndicator(table, column.name, value.value, value.span)
+        return ir.Call(ir.GROUP, (resolved, rows_of_group), call.span)
 
     def spaced_unit(self, expr: ast.BinOp, kind: str | None, file: str) -> bool:
         """`300 W / h`: a unit after `/` or `*` (not a name here) belongs to the number; said, and True."""
