@@ -13,15 +13,18 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import lark
 import pytest
 
 from nnci.highlight import vocabulary
-from nnci.parse import _uncaptured
+from nnci.parse import _uncaptured, parse
+from nnci.resources import grammar_path
 
 REPO = Path(__file__).resolve().parent.parent
 EXTENSION = REPO / "editors" / "vscode"
 GRAMMAR = EXTENSION / "syntaxes" / "nnci.tmLanguage.json"
 CASES = REPO / "tests" / "cases" / "tmgrammar"
+TOKENIZE = REPO / "tests" / "tmgrammar" / "tokenize.js"
 TMGRAMMAR_TEST_VERSION = "0.1.3"  # .ci/run installs the same (checked below)
 
 
@@ -150,3 +153,59 @@ def test_a_wrong_scope_fails_the_syntax_test(tmgrammar_test: str, tmp_path: Path
     wrong.write_text('# SYNTAX TEST "source.nnci" "a field is not a kind"\ngrid = g\n# <---- storage.type.kind.nnci\n')
     result = _run(tmgrammar_test, wrong)
     assert result.returncode != 0 and "storage.type.kind.nnci" in result.stdout + result.stderr
+
+
+def _files_that_parse() -> list[Path]:
+    sources = [*(REPO / "models").glob("*.nnci"), *(REPO / "nnci" / "std").glob("*.nnci")]
+    golden = [
+        p for p in (REPO / "tests" / "cases").rglob("*.nnci") if parse(p.read_text(encoding="utf-8"), str(p)).tree
+    ]
+    return sorted([*sources, *golden])
+
+
+# The scope each terminal of the grammar must have in VS Code (NAME: none of the scopes of the others).
+SCOPES = {
+    "KIND": "storage.type.kind.nnci",
+    "UNIT": "keyword.other.unit.nnci",
+    "NUMBER": "constant.numeric.nnci",
+    "DATETIME": "constant.other.datetime.nnci",
+    "STRING": "string.quoted.double.nnci",
+    "FIGURE": "storage.type.figure.nnci",
+    "IMPORT": "keyword.control.import.nnci",
+    "AS": "keyword.control.as.nnci",
+    **{word.upper(): f"keyword.other.{word}.nnci" for word in ("nnci", "expect", "check", "within")},
+}
+NOT_A_NAME = ("storage.type", "keyword", "constant", "string", "invalid")
+
+
+def test_vs_code_scopes_every_token_as_the_grammar_lexes_it(tmgrammar_test: str) -> None:
+    """Every model, std file and parsing golden case, tokenized by vscode-textmate: nothing is invalid, and
+    each token lark's lexer finds has the scope of its terminal (a kind is a kind, a unit a unit, ...)."""
+    files = _files_that_parse()
+    node_modules = Path(tmgrammar_test).parent.parent  # <prefix>/node_modules/.bin/vscode-tmgrammar-test
+    result = subprocess.run(["node", str(TOKENIZE), str(GRAMMAR), *map(str, files)], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "NODE_PATH": str(node_modules)}, check=True)  # fmt: skip
+    tokenized = json.loads(result.stdout)
+    keeping = lark.Lark.open(str(grammar_path()), parser="lalr", strict=True, keep_all_tokens=True)
+    checked = 0
+    for path in files:
+        lines = tokenized[str(path)]
+        invalid = [(n + 1, start) for n, line in enumerate(lines) for start, _, scopes in line if any("invalid" in s for s in scopes)]  # fmt: skip
+        assert invalid == [], path
+        text = path.read_text(encoding="utf-8")
+        source_lines = text.split("\n")
+        for token in keeping.parse(text if text.endswith("\n") else text + "\n").scan_values(
+            lambda v: isinstance(v, lark.Token)
+        ):
+            if token.type not in SCOPES and token.type != "NAME":
+                continue
+            line, column = (token.line or 1) - 1, (token.column or 1) - 1
+            column = len(source_lines[line][:column].encode("utf-16-le")) // 2  # vscode-textmate counts UTF-16 units
+            scopes = next(s for start, end, s in lines[line] if start <= column < end)
+            where = f"{path.relative_to(REPO)}:{token.line}:{token.column} {token.type} `{token}`: {scopes}"
+            if token.type == "NAME":
+                assert not any(s.startswith(NOT_A_NAME) for s in scopes), where
+            else:
+                assert SCOPES[token.type] in scopes, where
+            checked += 1
+    assert checked > 10_000
