@@ -103,6 +103,7 @@ def _scanner() -> _Scanner:
     words = vocabulary()
     terms = words.terminals
     ignored = "|".join(f"(?:{gap})" for gap in words.ignored)
+    gaps = f"(?:{ignored})*+"  # possessive: `(?:[ ]+)*` alone backtracks exponentially before a mismatch
     alternatives = [
         ("gap", ignored),
         ("newline", r"\r?\n"),
@@ -120,14 +121,14 @@ def _scanner() -> _Scanner:
         ("other", r"."),
     ]
     token = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in alternatives), re.S)
-    unit = re.compile(f"((?:{ignored})*)({terms['UNIT']})")
+    unit = re.compile(f"({gaps})({terms['UNIT']})")
     return _Scanner(
         token=token,
         unit=unit,
         escape=re.compile(r'\\(["\\nt]|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2})'),
-        field_ahead=re.compile(rf"(?:{ignored})*=(?!=)"),
-        name_ahead=re.compile(rf"(?:{ignored})+{terms['NAME']}"),
-        call_ahead=re.compile(rf"(?:{ignored})*\("),
+        field_ahead=re.compile(rf"{gaps}=(?!=)"),
+        name_ahead=re.compile(rf"(?:{ignored})++{terms['NAME']}"),
+        call_ahead=re.compile(rf"{gaps}\("),
         vocabulary=words,
     )
 
@@ -156,7 +157,6 @@ class NnciLexer(Lexer):
     aliases: ClassVar[list[str]] = ["nnci"]
     filenames: ClassVar[list[str]] = ["*.nnci"]
     mimetypes: ClassVar[list[str]] = ["text/x-nnci"]
-    url = "https://github.com/nnci/nnci"
 
     def get_tokens_unprocessed(self, text: str) -> Iterator[tuple[int, TokenType, str]]:  # type: ignore[override]
         """(offset, token class, text) for every piece of the text, in order, covering all of it."""

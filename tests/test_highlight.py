@@ -296,3 +296,16 @@ def test_the_readme_blocks_that_are_nnci_lex_without_error_tokens() -> None:
     assert len(sources) >= 3
     for block in sources:
         assert not [v for _, t, v in tokens(block) if t in Error], block
+
+
+def test_long_runs_of_spaces_lex_in_linear_time() -> None:
+    """Spaces before a comment after a name, a number or a kind (where the lexer looks ahead for `=`, a
+    unit or a name): a nested repetition of the grammar's gaps once backtracked exponentially, and a
+    README line with 30 spaces never finished. Lexed in a subprocess, so a regression fails, not hangs."""
+    lines = [f"x = dc{' ' * 3000}# a", f"x = 1{' ' * 3000}# a", f"grid{' ' * 3000}# a", "x = f" + " \\\n" * 500 + "# a"]
+    script = (
+        "import sys\nfrom nnci.highlight import NnciLexer\n"
+        "text = sys.stdin.read()\n"
+        "assert ''.join(v for _, _, v in NnciLexer().get_tokens_unprocessed(text)) == text\n"
+    )
+    subprocess.run([sys.executable, "-c", script], input="\n".join(lines) + "\n", text=True, check=True, timeout=60)
