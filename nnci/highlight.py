@@ -6,7 +6,7 @@ grammar/nnci.lark rather than a copy of it: numbers, units, names, strings, date
 gaps are the grammar's own regular expressions (read from the generated table, nnci/_parse_table.py),
 and its words are nnci's declarations (keywords from the grammar, block kinds and methods from
 nnci/schema.py, functions, distributions and statistics from the modules that define them), read
-when the first text is lexed, so importing this module costs next to nothing.
+when the first text is lexed: importing this module adds Pygments' lexer base to `import nnci`.
 
 Like nnci's own lexer it is contextual, because the language is: a unit only right after a number
 (`429 gCO2e/kWh`), a kind only where a block starts (`grid g {` declares, `grid = g` is a field), a
