@@ -13,7 +13,7 @@ from pathlib import Path
 import lark
 import pytest
 import strategies
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
 from pygments.token import Error, Keyword, Literal, Name, Number, Operator, Punctuation, String
 
@@ -32,6 +32,7 @@ def _parses(path: Path) -> bool:
 SOURCES = sorted([*(REPO / "models").glob("*.nnci"), *(REPO / "nnci" / "std").glob("*.nnci")])
 GOLDEN = sorted(p for p in (REPO / "tests" / "cases").rglob("*.nnci") if _parses(p))
 FILES = [*SOURCES, *GOLDEN]
+SOURCE_TEXTS = [p.read_text(encoding="utf-8") for p in SOURCES if p.parent.name == "models"]
 
 
 def tokens(text: str) -> list[tuple[int, object, str]]:
@@ -86,9 +87,8 @@ EXPECTED = {
 EXACT = {"KIND", "UNIT", "NNCI", "EXPECT", "CHECK", "WITHIN", "FIGURE", "IMPORT", "AS"}  # not a subclass
 
 
-@pytest.mark.parametrize("path", FILES, ids=_shown)
-def test_each_token_lark_lexes_has_the_class_of_its_terminal(path: Path) -> None:
-    text = path.read_text(encoding="utf-8")
+def _agrees_with_lark(text: str, shown: str) -> int:
+    """Asserts each token lark lexes in the text (all tokens kept) is one of the lexer's with its terminal's class."""
     tree = _lark_keeping_all_tokens().parse(text if text.endswith("\n") else text + "\n")
     lexed = {start: (token, value) for start, token, value in tokens(text)}
     ends = {start + len(value) for start, (_, value) in lexed.items()}
@@ -97,18 +97,39 @@ def test_each_token_lark_lexes_has_the_class_of_its_terminal(path: Path) -> None
         if grammar_token.type == "_NL":
             continue
         start, end = grammar_token.start_pos, grammar_token.end_pos
-        assert start in lexed and end in ends, (grammar_token.type, str(grammar_token), start)
+        where = f"{shown}:{grammar_token.line}:{grammar_token.column} {grammar_token.type} `{grammar_token}`"
+        assert start in lexed and end in ends, where
         token, value = lexed[start]
         expected = EXPECTED[grammar_token.type]
-        where = f"{_shown(path)}:{grammar_token.line}:{grammar_token.column} {grammar_token.type} `{grammar_token}`"
         if grammar_token.type == "NAME":
-            assert token in Name, where  # and not a keyword, a kind or a unit
+            assert token in Name, (where, token)  # and not a keyword, a kind or a unit
         else:
             assert (token is expected) if grammar_token.type in EXACT else (token in expected), (where, token)
         if grammar_token.type != "STRING":
             assert value == str(grammar_token), where
         seen += 1
-    assert seen > 0
+    return seen
+
+
+@pytest.mark.parametrize("path", FILES, ids=_shown)
+def test_each_token_lark_lexes_has_the_class_of_its_terminal(path: Path) -> None:
+    assert _agrees_with_lark(path.read_text(encoding="utf-8"), _shown(path)) > 0
+
+
+@given(strategies.mutated(SOURCE_TEXTS, max_mutations=2))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+def test_damaged_files_that_still_parse_are_lexed_as_lark_lexes_them(text: str) -> None:
+    """Random edits to the models put keywords, kinds and units where no model has them.
+
+    Left out: a keyword glued to a name where the grammar takes no name. lark's contextual lexer then
+    reads the keyword's letters alone, so nnci accepts `gridfoo {` as `grid foo {` and `nnci0.1` as the
+    header (a quirk of the grammar, not copied here: the lexer shows one word)."""
+    assume(parse(text, "edited.nnci").tree is not None)
+    tree = _lark_keeping_all_tokens().parse(text if text.endswith("\n") else text + "\n")
+    glued = [t for t in tree.scan_values(lambda v: isinstance(v, lark.Token)) if t.type in EXACT - {"UNIT"}
+             and re.match(r"\w", text[t.end_pos : t.end_pos + 1])]  # fmt: skip
+    assume(not glued)
+    _agrees_with_lark(text, "edited.nnci")
 
 
 SNIPPET = """\
