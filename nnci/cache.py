@@ -99,7 +99,32 @@ def _entry(text: str, key: str) -> Path:
 
 
 def wanted() -> bool:
+    return _memory is not None or _on_disk()
+
+
+def _on_disk() -> bool:
     return os.environ.get("NNCI_NO_CACHE") is None
+
+
+# A long-lived process (the language server, `nnci lsp`) keeps the modules it lowered in memory too,
+# so a keystroke does not decode the catalog files from disk again: digest → module, oldest dropped.
+_memory: dict[str, ast.Module] | None = None
+MEMORY_ENTRIES = 64
+
+
+def keep_in_memory() -> None:
+    """Keep lowered modules in this process as well as on disk (`nnci lsp` turns it on)."""
+    global _memory
+    if _memory is None:
+        _memory = {}
+
+
+def _remember(digest: str, module: ast.Module) -> None:
+    if _memory is None:
+        return
+    _memory[digest] = module
+    while len(_memory) > MEMORY_ENTRIES:
+        del _memory[next(iter(_memory))]
 
 
 # -- encoding: an AST as nested JSON lists --------------------------------------------------------
@@ -317,6 +342,10 @@ def get(text: str, key: str) -> ast.Module | None:
     """The cached module for this text and key, or None. A bad entry is removed, never raised."""
     try:
         digest = _digest(text, key)
+        if _memory is not None and digest in _memory:
+            return _memory[digest]
+        if not _on_disk():
+            return None
         folder = entries_dir()
         path = folder / f"{digest}{SUFFIX}"
         if not os.path.lexists(path) or not _private_folder(folder, create=False):
@@ -325,10 +354,12 @@ def get(text: str, key: str) -> ast.Module | None:
     except Exception:
         return None
     try:
-        return deserialise(raw, key, digest)
+        module = deserialise(raw, key, digest)
     except Exception:  # any damage at all: the entry is dropped and the file parsed again
         _remove(path)
         return None
+    _remember(digest, module)
+    return module
 
 
 def _remove(path: Path) -> None:
@@ -351,6 +382,9 @@ def put(text: str, key: str, module: ast.Module) -> None:
     temporary: str | None = None
     try:
         digest = _digest(text, key)
+        _remember(digest, module)
+        if not _on_disk():
+            return
         data = serialise(module, key, digest)
         folder = entries_dir()
         if not _private_folder(folder, create=True):

@@ -642,7 +642,8 @@ def _check_idle_below_peak(engine: Engine, block: ir.Block, out: list[Diagnostic
         out.append(Diagnostic("E402", f"`idle_power` ({shown[0]}) is above `{peak_name}` ({shown[1]})",
                               block.fields["idle_power"].span,
                               notes=(f"`{peak_name}` is given at {block.fields[peak_name].span}",),
-                              help="a device idles below its peak power; check the two values"))  # fmt: skip
+                              help="a device idles below its peak power; check the two values",
+                              related=((f"`{peak_name}`", block.fields[peak_name].span),)))  # fmt: skip
 
 
 def _check_hosts_only(engine: Engine, block: ir.Block, out: list[Diagnostic]) -> None:

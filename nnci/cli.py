@@ -158,7 +158,20 @@ def _parser() -> argparse.ArgumentParser:
     from nnci.schedule_cli import add_command as add_schedule
 
     add_schedule(commands, _project_options, _load)
+    lsp = commands.add_parser("lsp", help="the language server for editors (over stdio)",
+                              description="Run the language server over stdio, for any LSP client: diagnostics as "
+                              "you type, computed values on hover, go to definition, find references, completion, "
+                              "formatting and the outline. Needs the extra: pip install 'nnci[lsp]'.")  # fmt: skip
+    lsp.add_argument("--stdio", action="store_true", help="talk over stdin and stdout (the default and only way)")
+    lsp.set_defaults(command=_lsp)
     return parser
+
+
+def _lsp(args: argparse.Namespace) -> int:
+    from nnci.lsp import main as serve
+
+    gc.enable()  # a session lives long: the cycles it makes are worth collecting
+    return serve()
 
 
 def _sampling_options(command: argparse.ArgumentParser, required: bool) -> None:

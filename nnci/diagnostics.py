@@ -85,6 +85,9 @@ class Diagnostic:
     severity: str = "error"
     notes: tuple[str, ...] = ()
     help: str | None = None
+    # other places the problem involves, each with what it is there (`first defined here`): an editor
+    # shows them beside the diagnostic; the renderer prints the notes, which say the same in words
+    related: tuple[tuple[str, Span], ...] = ()
 
     def sort_key(self) -> tuple[str, int, int, str]:
         if self.span is None:

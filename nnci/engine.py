@@ -10,6 +10,7 @@ is `Unknown`, naming what is missing; it never becomes 0.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +99,8 @@ class Engine:
         self.fields: list[tuple[ir.BlockKey, str]] = []  # the given fields being evaluated, innermost last
         self.codes: dict[tuple[str, str], tuple[Any, dict[str, int]]] = {}
         self.memo: dict[tuple[ir.BlockKey, str, str | None], Result] = {}
+        # a job of a stacked group → its figures known to be unknown, said of its own blocks when asked
+        self.deferred: dict[ir.BlockKey, Callable[[str], Result | None]] = {}
         self.active: list[tuple[ir.BlockKey, str, str | None]] = []
         self.cycles = 0
         self.diagnostics: list[Diagnostic] = []
@@ -111,6 +114,12 @@ class Engine:
         memo_key = (key, name, method)
         if memo_key in self.memo:
             return self.memo[memo_key]
+        deferred = self.deferred.get(key)
+        if deferred is not None and method == self.method_of(key, None):
+            found = deferred(name)
+            if found is not None:
+                self.memo[memo_key] = found
+                return found
         if memo_key in self.active:
             self.cycles += 1
             return Unknown(key, name, (f"{key}.{name}{CYCLE}",))

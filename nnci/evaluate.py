@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -18,7 +19,9 @@ from nnci.uncertain import DEFAULT_SAMPLES
 from nnci.units import unit_factor
 
 if TYPE_CHECKING:
+    from nnci.formulas.registry import Formula
     from nnci.uncertain.sampling import Summary
+    from nnci.units import Dimension
 
 
 @attrs.frozen
@@ -356,39 +359,64 @@ def _lanes(
     unknown = [engine.quantity(group.stacked, n) for n in _optional(kind, figures) if n not in stacked]
     if any(isinstance(r, Unknown) and r.fault for r in unknown):
         return None
-    # Only a sum over jobs (`total.*`) would derive an unknown figure of each job again: those are kept,
-    # with their messages said of each job's own blocks (the texts split once, not searched per job).
-    summed_unknown = [
-        (r, [_lane_parts(m) for m in r.missing]) for r in unknown if isinstance(r, Unknown) and r.name in ADDITIVE
-    ]
-    noted_nodes = {name: [(n.block, n.name, n.note or "") for n in noted(r)] for name, r in stacked.items()}
+    # Only a sum over jobs (`total.*`) would derive an unknown figure of each job again: those are said
+    # of each job's own blocks when asked (the texts split once here, not searched per job).
+    summed_unknown = {
+        r.name: (r, [_lane_parts(m) for m in r.missing])
+        for r in unknown
+        if isinstance(r, Unknown) and r.name in ADDITIVE
+    }
+    # per figure beneath a job's figure that carries a note: the blocks it stands for, job by job
+    noted_nodes = {
+        name: [(plan.lanes.get(n.block), n.block, n.name, n.note or "") for n in noted(r)]
+        for name, r in stacked.items()
+    }
+    columns = [_column(name, result, len(group.jobs)) for name, result in stacked.items()]
     jobs = []
     for lane, key in enumerate(group.jobs):
         block = program.blocks[key]
         quantities: dict[str, Result] = {}
-        for name, result in stacked.items():
-            assert isinstance(result, Derivation)
-            value = Quantity(arrays.lane(result.value.magnitude, lane), result.value.dimension)
-            span = block.fields[name].span if result.span is not None and name in block.fields else None
-            quantities[name] = Derivation(key, name, value, result.formula, (), span, result.note)
-            engine.remember(quantities[name])
-        for result, parts in summed_unknown:  # known to be unknown: the sums over jobs need not derive it again
-            assert isinstance(result, Unknown)
-            missing = tuple(_in_lane(plan, split, lane) for split in parts)
-            engine.remember(Unknown(key, result.name, missing, result.reason))
+        for name, values, dimension, formula, given, note in columns:
+            value = Quantity(values[lane], dimension)
+            span = block.fields[name].span if given and name in block.fields else None
+            quantities[name] = Derivation(key, name, value, formula, (), span, note)
+        # asked later (`total.*`, an expectation), a job's figure is its entry, not derived again
+        engine.deferred[key] = functools.partial(_lane_figure, plan, quantities, summed_unknown, key, lane)
         notes = {
-            name: tuple((f"{plan.lane_key(b, lane)}.{n}", note) for b, n, note in nodes)
+            name: tuple((f"{blocks[lane] if blocks else b}.{n}", note) for blocks, b, n, note in nodes)
             for name, nodes in noted_nodes.items()
         }
         jobs.append(JobResult(key, block.kind, quantities, block.citations, notes=notes))
     return jobs
 
 
-def _lane_text(plan: Plan, text: str, lane: int) -> str:
-    """A message about stacked blocks, said of one job's blocks."""
-    if PLAN_MODULE not in text:
-        return text
-    return STACKED_NAME.sub(lambda m: str(plan.lanes[ir.BlockKey(PLAN_MODULE, m[1])][lane]), text)
+def _column(
+    name: str, result: Result, jobs: int
+) -> tuple[str, list[float], Dimension, Formula | None, bool, str | None]:
+    """A stacked figure as Python floats, one per job, with what every job's shares."""
+    assert isinstance(result, Derivation)
+    magnitude = result.value.magnitude
+    values = magnitude.tolist() if arrays.is_array(magnitude) else [float(magnitude)] * jobs
+    return name, values, result.value.dimension, result.formula, result.span is not None, result.note
+
+
+def _lane_figure(
+    plan: Plan,
+    known: dict[str, Result],
+    unknowns: dict[str, tuple[Unknown, list[list[str]]]],
+    key: ir.BlockKey,
+    lane: int,
+    name: str,
+) -> Result | None:
+    """One job's figure from its stacked group's: known, or unknown as the group's is, said of the
+    job's own blocks (None: neither, so the engine derives it)."""
+    if name in known:
+        return known[name]
+    found = unknowns.get(name)
+    if found is None:
+        return None
+    result, parts = found
+    return Unknown(key, name, tuple(_in_lane(plan, split, lane) for split in parts), result.reason)
 
 
 def _lane_parts(text: str) -> list[str]:
@@ -397,7 +425,7 @@ def _lane_parts(text: str) -> list[str]:
 
 
 def _in_lane(plan: Plan, parts: list[str], lane: int) -> str:
-    """`_lane_text` from a message split once by `_lane_parts`."""
+    """A message about stacked blocks (split once by `_lane_parts`), said of one job's blocks."""
     if len(parts) == 1:
         return parts[0]
     return "".join(p if i % 2 == 0 else str(plan.lanes[ir.BlockKey(PLAN_MODULE, p)][lane]) for i, p in enumerate(parts))

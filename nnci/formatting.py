@@ -295,6 +295,11 @@ def format_file(path: Path) -> Formatted:
     text = read_project_file(path, None, project=None)
     if isinstance(text, Diagnostic):
         return Formatted(key, "", "", (text,))
+    return format_text(text, key)
+
+
+def format_text(text: str, key: str) -> Formatted:
+    """Format a file's text (an editor's buffer); `key` names it in diagnostics."""
     layout = Layout.of(text)
     body = layout.strip(text)
     module, problems = read_module(body, key)

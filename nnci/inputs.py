@@ -143,6 +143,7 @@ def _disagreements(
                    *sides[:6]),
             help=f"inputs that derive the same figure must agree within {TOLERANCE:.0%}: correct one of them, or "
             f"remove `{name}` (it is derived from the others)",
+            related=tuple((f"`{d.label}` given here", d.span) for d in _given_leaves(derived) if d.span)[:6],
         )  # fmt: skip
 
 

@@ -280,12 +280,20 @@ class Reductions:
         ref_parts, ref_span = _setters(Ref)
         field_name, field_value, field_span = _setters(Field)
 
+        # one float per spelling of a number, one int per line number shared by every span on it:
+        # a large file repeats them a million times
+        values_written: dict[str, float] = {}
+        lines: dict[int, int] = {}
+        same_line = lines.setdefault
+
         def span(start: int, end: int) -> Span:
             made = new(Span_)
             span_file(made, file)
-            span_line(made, start >> 32)
+            line = start >> 32
+            span_line(made, same_line(line, line))
             span_column(made, start & COLUMN)
-            span_end_line(made, end >> 32)
+            line = end >> 32
+            span_end_line(made, same_line(line, line))
             span_end_column(made, end & COLUMN)
             return made
 
@@ -446,7 +454,10 @@ class Reductions:
             if len(kids) == 2:
                 unit, _, end = kids[1]
             made = new(Number)
-            number_value(made, float(text.replace("_", "")) if "_" in text else float(text))
+            value = values_written.get(text)
+            if value is None:
+                value = values_written[text] = float(text.replace("_", "")) if "_" in text else float(text)
+            number_value(made, value)
             number_text(made, intern(text))
             number_unit(made, unit if unit is None else intern(unit))
             number_span(made, span(start, end))

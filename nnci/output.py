@@ -259,10 +259,14 @@ def _json_block(
     """`kind`, then the reported quantities in the order they are declared, then `sources` and
     `rows` (a job over a table: its number of rows; the figures are their sums) when there are any."""
     quantity = _json_sampled(sampling) if sampling else _json_quantity
+    return _json_block_with(job, lambda result: converter.unstructure(quantity(result, overrides)))
+
+
+def _json_block_with(job: JobResult, quantity: Callable[[Result], object]) -> dict[str, object]:
     block: dict[str, object] = {"kind": job.kind}
     for name in QUANTITIES:
         if name in job.quantities:
-            block[name] = converter.unstructure(quantity(job.quantities[name], overrides))
+            block[name] = quantity(job.quantities[name])
     if job.citations:
         block["sources"] = list(job.citations)
     if job.rows is not None:
@@ -271,6 +275,40 @@ def _json_block(
     if notes:
         block["notes"] = notes
     return block
+
+
+_VALUE = "\x00"  # stands for the value in a quantity's text; nothing else written there holds a NUL
+
+
+class _QuantityTexts:
+    """A quantity's JSON text at one indent, from a template per (figure, dimension, formula, note):
+    10,000 jobs repeat a handful of them, and only the value differs. Each template is the text the
+    general path writes (`indented_json`), so the output is the same, byte for byte."""
+
+    def __init__(self, overrides: dict[Dimension, str], converter: cattrs.Converter, newline: str) -> None:
+        self.overrides, self.converter, self.newline = overrides, converter, newline
+        self.templates: dict[tuple[object, ...], tuple[str, str, str]] = {}
+
+    def __call__(self, result: Result) -> Written:
+        if not isinstance(result, Derivation) or result.block == ir.FIGURE or arrays.is_array(result.value.magnitude):
+            return Written(
+                indented_json(self.converter.unstructure(_json_quantity(result, self.overrides)), self.newline)
+            )
+        formula = result.formula.name if result.formula else None
+        key = (result.name, result.value.dimension, formula, result.span is not None, result.note)
+        found = self.templates.get(key)
+        if found is None:
+            shown = self.converter.unstructure(_json_quantity(result, self.overrides))
+            unit = shown["unit"]
+            before, after = indented_json({**shown, "value": _VALUE}, self.newline).split(_json_string(_VALUE))
+            found = self.templates[key] = (unit, before, after)
+        unit, before, after = found
+        value = float(result.value.to(unit))
+        return Written(before + (float.__repr__(value) if math.isfinite(value) else json.dumps(value)) + after)
+
+
+class Written(str):
+    """JSON text already written at the indent where it goes: `indented_json` places it as it is."""
 
 
 def rule_notes(job: JobResult) -> list[str]:
@@ -309,9 +347,13 @@ def write_json(
     write('  "blocks": ')
     if not results.jobs:
         write("{}")
+    texts = _QuantityTexts(overrides, converter, "\n" + "  " * 3)
     for index, job in enumerate(results.jobs):
-        block = _json_block(job, overrides, converter, results.sampling)
-        write(("{" if index == 0 else ",") + f"\n    {dumps(str(job.key), 2)}: {dumps(block, 2)}")
+        if results.sampling:
+            text = dumps(_json_block(job, overrides, converter, results.sampling), 2)
+        else:  # each quantity's text from its template
+            text = dumps(_json_block_with(job, texts), 2)
+        write(("{" if index == 0 else ",") + f"\n    {dumps(str(job.key), 2)}: {text}")
     if results.jobs:
         write("\n  }")
     quantity = _json_sampled(results.sampling) if results.sampling else _json_quantity
@@ -329,6 +371,8 @@ def write_json(
 def indented_json(value: object, newline: str = "\n") -> str:
     """`json.dumps(value, indent=2, ensure_ascii=False)` with each new line starting `newline`: the same
     text, built from the C string encoder (json's indenting encoder is pure Python, 5× slower)."""
+    if value.__class__ is Written:
+        return value  # type: ignore[return-value]
     if isinstance(value, str):
         return _json_string(value)
     if value is None or value is True or value is False or isinstance(value, int):

@@ -265,16 +265,17 @@ def recovering_parse(text: str, file: str, stopped: int | None = None) -> tuple[
             module, problems = found
             break
         if capped:  # what was before the statement of the last error should have parsed
-            return None, tuple(errors)
+            return None, _in_order(errors)
         if found.offset in reported:  # a drop that left the error in place: drop what holds it, unreported
             line = lines.line_of(min(found.offset, len(current) - 1))
             start, end = lines.starts[lines.with_annotations(lines.statement_of(line))], lines.next_statement(line)
             if _is_blank(current[start:end]):
-                return None, tuple(errors)
+                return None, _in_order(errors)
             current = _blank(current, start, end)
             continue
         if len(errors) == MAX_SYNTAX_ERRORS:
-            errors[-1] = attrs.evolve(errors[-1], notes=(*errors[-1].notes, _more(found.diagnostic)))
+            last = max(range(len(errors)), key=lambda i: errors[i].sort_key())
+            errors[last] = attrs.evolve(errors[last], notes=(*errors[last].notes, _more(found.diagnostic)))
             line = lines.line_of(min(found.offset, len(current) - 1))
             current = _blank(current, lines.starts[lines.with_annotations(lines.statement_of(line))], len(current))
             capped = True
@@ -288,12 +289,17 @@ def recovering_parse(text: str, file: str, stopped: int | None = None) -> tuple[
         reported.add(found.offset)
         drop = _drop_for(lines, found.offset, found.at_end)
         if drop is None:  # nothing left to drop: no module
-            return None, tuple(errors)
+            return None, _in_order(errors)
         if drop.name is not None:
             dropped.append(drop.name)
         current = _blank(current, drop.start, drop.end)
     # (the comments are those of the blanked text: the original's, less those in what was dropped)
-    return attrs.evolve(module, dropped=tuple(dict.fromkeys(dropped))), (*errors, *problems)
+    return attrs.evolve(module, dropped=tuple(dict.fromkeys(dropped))), (*_in_order(errors), *problems)
+
+
+def _in_order(errors: list[Diagnostic]) -> tuple[Diagnostic, ...]:
+    """By position: a `+-` is found first, wherever it is."""
+    return tuple(sorted(errors, key=Diagnostic.sort_key))
 
 
 def _first_error(
@@ -304,29 +310,25 @@ def _first_error(
     from nnci.lower import lower
     from nnci.parse import _SINK, _fast_parser, uncertainty_written
 
-    fast = _fast_parser()
     uncertain = uncertainty_written(text, file) if "+-" in text else None
+    if uncertain is not None:  # said before any syntax error, wherever it is, as lark's parse() does
+        return _Error(uncertain, _offset_of_span(lines, uncertain))
+    fast = _fast_parser()
     stopped: tuple[Module, tuple[Diagnostic, ...]] | int | None = known
     try:
         if stopped is None and fast is not None:
             stopped = fast.run(text, file)
     except Exception:  # the fast path cannot decide: lark reads the whole text
         stopped = None
-    if isinstance(stopped, tuple) and uncertain is None:
+    if isinstance(stopped, tuple):
         return stopped
     found: _Error | Any = None
     if isinstance(stopped, int) and fast is not None and fast.lexes_up_to(text, stopped):
         found = _lark_error(text, file, _resume_point(lines, stopped))
     if stopped is None or (isinstance(stopped, int) and not isinstance(found, _Error)):
         found = _lark_error(text, file, 0)  # lark reads on where the fast parser stopped: lark decides
-    if uncertain is not None:
-        at = _offset_of_span(lines, uncertain)
-        if not isinstance(found, _Error) or at <= found.offset:  # (lark's parse() says it first)
-            return _Error(uncertain, at)
     if isinstance(found, _Error):
         return found
-    if isinstance(stopped, tuple):
-        return stopped
     module, problems = lower(found, file, tuple(_SINK.comments))  # lark parsed what the fast parser did not
     return module, tuple(problems)
 

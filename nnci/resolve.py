@@ -98,6 +98,7 @@ class _Resolver:
         self.diagnostics: list[Diagnostic] = []
         self.scopes: dict[str, dict[str, ast.Block]] = {}
         self.blocks: dict[ir.BlockKey, ir.Block] = {}
+        self.keys: dict[ir.BlockKey, ir.BlockKey] = {}  # one key object per block, however often it is named
         self.in_progress: set[ir.BlockKey] = set()
         self.roots: list[ir.BlockKey] = []
         self.rows: str | None = None  # the table of the job being resolved (`rows = jobs`), if any
@@ -110,9 +111,15 @@ class _Resolver:
         self.extra_fields: list[ir.Field | None] = []
 
     def error(
-        self, code: str, message: str, span: Span | None, help: str | None = None, notes: tuple[str, ...] = ()
+        self,
+        code: str,
+        message: str,
+        span: Span | None,
+        help: str | None = None,
+        notes: tuple[str, ...] = (),
+        related: tuple[tuple[str, Span], ...] = (),
     ) -> None:
-        self.diagnostics.append(Diagnostic(code, message, span, notes=notes, help=help))
+        self.diagnostics.append(Diagnostic(code, message, span, notes=notes, help=help, related=related))
 
     # -- scopes ---------------------------------------------------------------------------
 
@@ -131,7 +138,8 @@ class _Resolver:
                 if block.name in scope:
                     first = scope[block.name]
                     self.error("E202", f"`{block.name}` is defined twice", block.name_span,
-                               notes=(f"first defined at {first.name_span}",), help="rename one of them")  # fmt: skip
+                               notes=(f"first defined at {first.name_span}",), help="rename one of them",
+                               related=(("first defined here", first.name_span),))  # fmt: skip
                     continue
                 scope[block.name] = block
 
@@ -165,7 +173,8 @@ class _Resolver:
                 elif stmt.alias in scope and scope[stmt.alias].span.file == key:
                     self.error("E202", f"alias `{stmt.alias}` is also the name of a block of this file", stmt.span,
                                notes=(f"the block is at {scope[stmt.alias].name_span}",),
-                               help="rename the alias or the block")  # fmt: skip
+                               help="rename the alias or the block",
+                               related=(("the block", scope[stmt.alias].name_span),))  # fmt: skip
 
     def run(self, everything: bool = False, extra: Sequence[tuple[str, str, ast.Field]] = ()) -> ir.Program:
         self.build_scopes()
@@ -221,8 +230,10 @@ class _Resolver:
                     block = self.scopes.get(ROOT, {}).get(figure.name)
                     where = (f"first defined at {earlier}",) if earlier else (
                         (f"the {block.kind} `{figure.name}` is at {block.name_span}",) if block else ())  # fmt: skip
+                    other = earlier or (block.name_span if block else None)
                     self.error("E202", f"`{figure.name}` is defined twice", figure.span, notes=where,
-                               help="a figure needs a name no block, alias or other figure has")  # fmt: skip
+                               help="a figure needs a name no block, alias or other figure has",
+                               related=(("first defined here", other),) if other else ())  # fmt: skip
                     continue
                 self.figure_spans[figure.name] = figure.span
                 self.figure_names.add(figure.name)
@@ -239,6 +250,10 @@ class _Resolver:
         finally:
             self.rows = outer_rows
 
+    def key(self, namespace: str, name: str) -> ir.BlockKey:
+        made = ir.BlockKey(namespace, name)
+        return self.keys.setdefault(made, made)
+
     def aliases(self, file: str) -> dict[str, str]:
         return self.loaded.imports.get(file, {})
 
@@ -253,7 +268,7 @@ class _Resolver:
             target = aliases[parts[0]]
             scope = self.scopes.get(self.module_of(target), {})
             if parts[1] in scope:
-                return ir.BlockKey(self.module_of(target), parts[1]), scope[parts[1]], target
+                return self.key(self.module_of(target), parts[1]), scope[parts[1]], target
             if self.dropped(target, parts[1]):
                 return None
             self.error("E300", f"`{parts[1]}` is not defined in `{parts[0]}` ({target})", span,
@@ -264,7 +279,7 @@ class _Resolver:
             scope = self.scopes.get(namespace, {})
             if parts[0] in scope:
                 block = scope[parts[0]]
-                return ir.BlockKey(namespace, parts[0]), block, block.span.file
+                return self.key(namespace, parts[0]), block, block.span.file
         self.unknown_name(".".join(parts), file, span, unit_hint=standalone)
         return None
 
@@ -275,7 +290,7 @@ class _Resolver:
         scope = self.scopes.get(self.module_of(file), {})
         prelude = self.scopes.get(self.module_of(PRELUDE), {})
         if spec.target == "source" and len(parts) == 1 and parts[0] not in scope and parts[0] in prelude:
-            return ir.BlockKey(self.module_of(PRELUDE), parts[0]), prelude[parts[0]], PRELUDE
+            return self.key(self.module_of(PRELUDE), parts[0]), prelude[parts[0]], PRELUDE
         if spec.target == "source" and len(parts) == 1 and parts[0] not in scope:
             self.unknown_name(parts[0], file, span, extra=tuple(prelude), unit_hint=False)  # std/sources too
             return None
@@ -301,7 +316,7 @@ class _Resolver:
     # -- blocks ---------------------------------------------------------------------------
 
     def resolve_block(self, namespace: str, name: str, file: str) -> ir.BlockKey:
-        key = ir.BlockKey(namespace, name)
+        key = self.key(namespace, name)
         if key in self.blocks or key in self.in_progress:
             return key
         block = self.scopes[namespace][name]
@@ -423,7 +438,8 @@ class _Resolver:
         for field in block.fields:
             if field.name in seen:
                 self.error("E203", f"field `{field.name}` is set twice in `{name}`", field.span,
-                           notes=(f"first set at {seen[field.name].span}",), help="remove one of them")  # fmt: skip
+                           notes=(f"first set at {seen[field.name].span}",), help="remove one of them",
+                           related=(("first set here", seen[field.name].span),))  # fmt: skip
                 continue
             seen[field.name] = field
             resolved = self.resolve_field(block, key, field, file)
@@ -479,6 +495,8 @@ class _Resolver:
         return ir.Field(field.name, expr, field.span) if expr is not None else None
 
     def resolve_value(self, spec: Spec, value: ast.Expr, kind: str, key: ir.BlockKey, file: str) -> ir.Expr | None:
+        if value.__class__ is ast.Number and spec.type == "quantity":  # most fields: a number with its unit
+            return self.constant(value)  # type: ignore[arg-type]
         if spec.type == "instant":
             return resolve_time.start(self, value, file)
         if spec.type == "profile":

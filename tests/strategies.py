@@ -79,6 +79,19 @@ COMMON_COMPOUNDS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+def observation(i: int, gpu_w: float, pue: float, alpha: float, tau: float, gpus: int, hours: float) -> str:
+    """One observation of the IF-equivalent workload: its own grids, devices, datacenter and two jobs."""
+    return (
+        f"grid g{i} {{\n  intensity = {alpha!r} gCO2e/kWh\n  transport = {tau!r}\n}}\n"
+        f"grid f{i} {{\n  intensity = 633 gCO2e/kWh\n}}\n"
+        f"device gpu{i} {{\n  power = {gpu_w!r} W\n  manufacturing_energy = 1000 kWh\n  made_in = f{i}\n}}\n"
+        f"device host{i} {{\n  power = 250 W\n  embodied = 2500 kgCO2e\n  lifetime = 6 years\n}}\n"
+        f"datacenter dc{i} {{\n  pue = {pue!r}\n  grid = g{i}\n}}\n"
+        f"training t{i} {{\n  fleet = {{ gpu{i} = {gpus}, host{i} = 8 }}\n  site = dc{i}\n  duration = {hours!r} h\n}}\n"
+        f"inference q{i} {{\n  fleet = {{ host{i} = 3 }}\n  site = dc{i}\n  duration = 24 h\n  queries = 1000\n}}\n"
+    )
+
+
 def unit_symbols() -> st.SearchStrategy[str]:
     """One symbol of nnci.units.UNITS (prefixed forms included: `kWh`, `µs`, `MtCO2e`)."""
     return st.sampled_from(UNIT_SYMBOLS)
@@ -492,3 +505,23 @@ json_values = st.recursive(
     lambda children: st.lists(children) | st.dictionaries(st.text(), children),
     max_leaves=30,
 )
+
+
+# -- editor positions (nnci/lsp/positions.py) ------------------------------------------------------
+
+# Characters whose sizes differ between the models: ASCII, a BMP letter (é, one UTF-16 unit, two
+# UTF-8 bytes), CJK (three bytes), emoji outside the BMP (two UTF-16 units, four bytes), and every
+# kind of line break the protocol knows (LF, CRLF, a lone CR).
+EDITOR_PIECES = ("a", "Z", " ", "=", "é", "漢", "😀", "🚀", "\n", "\r\n", "\r", "\t", "#")
+
+
+def editor_texts(max_pieces: int = 40) -> st.SearchStrategy[str]:
+    """Texts as an editor may hold them: mixed widths of characters and of line breaks."""
+    return st.lists(st.sampled_from(EDITOR_PIECES), max_size=max_pieces).map("".join)
+
+
+@st.composite
+def texts_and_offsets(draw: st.DrawFn) -> tuple[str, int]:
+    """A text and an offset into it (its end included)."""
+    text = draw(editor_texts())
+    return text, draw(st.integers(0, len(text)))

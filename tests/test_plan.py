@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import observation
 
 import nnci
 from nnci.engine import Derivation, Engine
@@ -17,19 +18,6 @@ from nnci.evaluate import evaluate
 from nnci.plan import BATCH_MIN, compile_plan
 
 DEMO = Path(__file__).resolve().parent.parent / "models" / "nnci-demo.nnci"
-
-
-def observation(i: int, gpu_w: float, pue: float, alpha: float, tau: float, gpus: int, hours: float) -> str:
-    """One observation of the IF-equivalent workload: its own grids, devices, datacenter and two jobs."""
-    return (
-        f"grid g{i} {{\n  intensity = {alpha!r} gCO2e/kWh\n  transport = {tau!r}\n}}\n"
-        f"grid f{i} {{\n  intensity = 633 gCO2e/kWh\n}}\n"
-        f"device gpu{i} {{\n  power = {gpu_w!r} W\n  manufacturing_energy = 1000 kWh\n  made_in = f{i}\n}}\n"
-        f"device host{i} {{\n  power = 250 W\n  embodied = 2500 kgCO2e\n  lifetime = 6 years\n}}\n"
-        f"datacenter dc{i} {{\n  pue = {pue!r}\n  grid = g{i}\n}}\n"
-        f"training t{i} {{\n  fleet = {{ gpu{i} = {gpus}, host{i} = 8 }}\n  site = dc{i}\n  duration = {hours!r} h\n}}\n"
-        f"inference q{i} {{\n  fleet = {{ host{i} = 3 }}\n  site = dc{i}\n  duration = 24 h\n  queries = 1000\n}}\n"
-    )
 
 
 OBSERVATION = st.tuples(
@@ -72,6 +60,20 @@ def test_stacked_jobs_equal_each_job_alone() -> None:
 def test_the_plan_and_the_per_quantity_derivation_agree(observations: list[tuple[float, ...]]) -> None:
     text = "".join(observation(i, *o) for i, o in enumerate(observations))  # type: ignore[arg-type]
     check_plan_agrees(text)
+
+
+def test_an_unknown_figure_of_stacked_jobs_names_each_jobs_own_blocks() -> None:
+    """Water is unknown in every job (no WUE, no water intensity): a stacked group says so of each job's
+    own datacenter, exactly as each job alone does, in `total.water` and in a job's own figure."""
+    text = "".join(observation(i, 300 + i, 1.1, 400, 1, 8, 10) for i in range(BATCH_MIN + 2))
+    text += "figure water = total.water\n"
+    program = nnci.loads(text)
+    assert any(group.stacked is not None for group in compile_plan(program).groups)
+    stacked, one_by_one = evaluate(program), evaluate(program, plan=compile_plan(program, stack=False))
+    assert not isinstance(stacked.derived["water"], Derivation)
+    assert stacked.derived["water"] == one_by_one.derived["water"]
+    assert "dc3.wue" in stacked.derived["water"].missing
+    assert stacked.figure("t3", "water") == one_by_one.figure("t3", "water")
 
 
 def test_jobs_of_different_shapes_are_grouped_apart() -> None:

@@ -1,0 +1,337 @@
+"""The pygls wiring of `nnci lsp`: documents in, diagnostics, hovers, locations, completions,
+edits and outlines out. Everything it says is computed by the protocol-free modules beside it;
+this module converts positions and types, and schedules the analyses.
+
+An edit is analysed after DEBOUNCE seconds without another (each keystroke cancels the pending
+analysis); the documents that import the edited one are analysed again with it. Each open
+document is published the diagnostics that point into it from every open document's analysis,
+so an error in an imported file that is open shows there too, and is cleared when fixed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+
+from nnci import cache
+from nnci.diagnostics import Diagnostic, Span
+from nnci.lsp import completion, hover, navigation, outline
+from nnci.lsp.analysis import Analysis, analyse, path_of
+from nnci.lsp.positions import UTF16, LineIndex, Position, index_of
+
+DEBOUNCE = 0.15  # seconds of quiet after an edit before it is analysed
+
+SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning}
+COMPLETION_KIND = {
+    "keyword": types.CompletionItemKind.Keyword, "field": types.CompletionItemKind.Field,
+    "unit": types.CompletionItemKind.Unit, "module": types.CompletionItemKind.Module,
+    "record": types.CompletionItemKind.Constant, "method": types.CompletionItemKind.EnumMember,
+    "block": types.CompletionItemKind.Reference, "quantity": types.CompletionItemKind.Property,
+}  # fmt: skip
+SYMBOL_KIND = {
+    "module": types.SymbolKind.Module, "field": types.SymbolKind.Field, "figure": types.SymbolKind.Variable,
+    "expect": types.SymbolKind.Event, "training": types.SymbolKind.Function, "inference": types.SymbolKind.Function,
+}  # fmt: skip
+
+
+class NnciLanguageServer(LanguageServer):
+    def __init__(self) -> None:
+        from nnci import __version__
+
+        super().__init__("nnci", __version__)
+        self.analyses: dict[str, Analysis] = {}  # by document URI
+        self.pending: dict[str, asyncio.Task[None]] = {}
+        self.published: set[str] = set()  # URIs last given diagnostics that were not empty
+
+    # -- documents and analyses -------------------------------------------------------------
+
+    @property
+    def encoding(self) -> str:
+        chosen = self.workspace.position_encoding or UTF16
+        return str(getattr(chosen, "value", chosen))  # the protocol's name: `utf-16`, not the enum's
+
+    def open_uris(self) -> list[str]:
+        return list(self.workspace.text_documents)
+
+    def buffers(self) -> dict[Path, str]:
+        found = {}
+        for uri in self.open_uris():
+            path = to_fs_path(uri)
+            if path is not None:
+                found[Path(path)] = self.workspace.get_text_document(uri).source
+        return found
+
+    def analysis(self, uri: str) -> Analysis | None:
+        """The document's analysis as of its current text (analysed now if an edit is pending)."""
+        document = self.workspace.get_text_document(uri)
+        found = self.analyses.get(uri)
+        if found is None or found.text != document.source:
+            path = to_fs_path(uri)
+            if path is None:
+                return None
+            found = self.analyses[uri] = analyse(Path(path), document.source, self.buffers())
+        return found
+
+    def refresh(self, uri: str) -> None:
+        """Analyse a document and those open ones that import it, then publish everyone's diagnostics."""
+        self.analyses.pop(uri, None)
+        changed = self.analysis(uri)
+        if changed is not None:
+            for other, found in list(self.analyses.items()):
+                if other != uri and changed.key in found.loaded.modules:
+                    self.analyses.pop(other, None)
+                    self.analysis(other)
+        self.publish()
+
+    def schedule(self, uri: str) -> None:
+        pending = self.pending.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+
+        async def later() -> None:
+            await asyncio.sleep(DEBOUNCE)
+            self.pending.pop(uri, None)
+            try:
+                self.refresh(uri)
+            except Exception as error:  # logged, not raised into the event loop
+                self.window_log_message(types.LogMessageParams(types.MessageType.Error, f"nnci lsp: {error!r}"))
+
+        self.pending[uri] = asyncio.get_running_loop().create_task(later())
+
+    def publish(self) -> None:
+        """Every open document's diagnostics: those of its own analysis and those other open documents'
+        analyses found in it; a document that had some and has none now is sent an empty list."""
+        by_uri: dict[str, list[types.Diagnostic]] = {uri: [] for uri in self.published}
+        seen: dict[str, set[Diagnostic]] = {}
+        open_uris = set(self.open_uris())
+        for uri in open_uris:
+            by_uri.setdefault(uri, [])
+        for root_uri, found in self.analyses.items():
+            for diagnostic in found.diagnostics:
+                uri = self.uri_of(diagnostic.span.file) if diagnostic.span else root_uri
+                if uri not in open_uris or diagnostic in seen.setdefault(uri, set()):
+                    continue
+                seen[uri].add(diagnostic)
+                by_uri.setdefault(uri, []).append(self.diagnostic(diagnostic, found))
+        for uri, diagnostics in by_uri.items():
+            version = self.workspace.get_text_document(uri).version if uri in open_uris else None
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
+            )
+        self.published = {uri for uri, diagnostics in by_uri.items() if diagnostics}
+
+    # -- conversions --------------------------------------------------------------------------
+
+    def uri_of(self, key: str) -> str:
+        return from_fs_path(str(path_of(key))) or key
+
+    def lines(self, key: str, found: Analysis) -> LineIndex:
+        return index_of(found.loaded.sources.get(key, found.text if key == found.key else ""), self.encoding)
+
+    def range(self, span: Span | None, found: Analysis) -> types.Range:
+        if span is None:
+            return types.Range(types.Position(0, 0), types.Position(0, 0))
+        converted = self.lines(span.file, found).range_of(span)
+        return types.Range(_position(converted.start), _position(converted.end))
+
+    def location(self, span: Span, found: Analysis) -> types.Location:
+        return types.Location(self.uri_of(span.file), self.range(span, found))
+
+    def diagnostic(self, diagnostic: Diagnostic, found: Analysis) -> types.Diagnostic:
+        message = "\n".join([diagnostic.message, *(f"note: {n}" for n in diagnostic.notes),
+                             *([f"help: {diagnostic.help}"] if diagnostic.help else [])])  # fmt: skip
+        related = [types.DiagnosticRelatedInformation(self.location(span, found), what)
+                   for what, span in diagnostic.related]  # fmt: skip
+        return types.Diagnostic(
+            range=self.range(diagnostic.span, found),
+            message=message,
+            severity=SEVERITY.get(diagnostic.severity, types.DiagnosticSeverity.Information),
+            code=diagnostic.code,
+            source="nnci",
+            related_information=related or None,
+        )
+
+    def cursor(self, uri: str, position: types.Position) -> tuple[Analysis, int, int] | None:
+        """The analysis of a document and the nnci line and column of an LSP position in it."""
+        found = self.analysis(uri)
+        if found is None:
+            return None
+        line, column = index_of(found.text, self.encoding).nnci_at(Position(position.line, position.character))
+        return found, line, column
+
+    def indexes(self, found: Analysis) -> list[navigation.Index]:
+        """The indexes references are looked for in: every module of every open document's program
+        except the standard library's (its records refer to nothing of the user's)."""
+        keys: dict[str, Analysis] = {}
+        for analysis in [found, *self.analyses.values()]:
+            for key in analysis.loaded.modules:
+                if not key.startswith("std/") or key == analysis.key:
+                    keys.setdefault(key, analysis)
+        return [navigation.index(analysis.loaded, key) for key, analysis in keys.items()]
+
+
+def _position(position: Position) -> types.Position:
+    return types.Position(position.line, position.character)
+
+
+Handler = Callable[..., Any]
+
+
+def _safe(default: object) -> Callable[[Handler], Handler]:
+    """A handler that fails answers `default` and logs why (to the client's log), so one odd document
+    does not turn into error pop-ups or stop the session."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def guarded(ls: NnciLanguageServer, params: object) -> object:
+            try:
+                return handler(ls, params)
+            except Exception as error:
+                ls.window_log_message(types.LogMessageParams(types.MessageType.Error,
+                                                             f"nnci lsp: {handler.__name__}: {error!r}"))  # fmt: skip
+                return default() if callable(default) else default
+
+        return guarded
+
+    return decorate
+
+
+def build() -> NnciLanguageServer:
+    """The server with every feature registered (started by `nnci lsp`, driven by the tests)."""
+    server = NnciLanguageServer()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    @_safe(None)
+    def did_open(ls: NnciLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.refresh(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    @_safe(None)
+    def did_change(ls: NnciLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.schedule(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    @_safe(None)
+    def did_save(ls: NnciLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
+        ls.refresh(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    @_safe(None)
+    def did_close(ls: NnciLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        pending = ls.pending.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+        closed = ls.analyses.pop(uri, None)
+        for other, found in list(ls.analyses.items()):  # they read the file from disk again
+            if closed is not None and closed.key in found.loaded.modules:
+                ls.analyses.pop(other, None)
+                ls.analysis(other)
+        ls.publish()
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    @_safe(None)
+    def on_hover(ls: NnciLanguageServer, params: types.HoverParams) -> types.Hover | None:
+        at = ls.cursor(params.text_document.uri, params.position)
+        if at is None:
+            return None
+        found, line, column = at
+        shown = hover.hover(found, line, column)
+        if shown is None:
+            return None
+        return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, shown.markdown), ls.range(shown.span, found))
+
+    @server.feature(types.TEXT_DOCUMENT_DEFINITION)
+    @_safe(None)
+    def on_definition(ls: NnciLanguageServer, params: types.DefinitionParams) -> types.Location | None:
+        at = ls.cursor(params.text_document.uri, params.position)
+        if at is None:
+            return None
+        found, line, column = at
+        occurrence = navigation.index(found.loaded, found.key).at(line, column)
+        if occurrence is None:
+            return None
+        span = navigation.definition(found.loaded, occurrence.target)
+        return ls.location(span, found) if span is not None else None
+
+    @server.feature(types.TEXT_DOCUMENT_REFERENCES)
+    @_safe(list)
+    def on_references(ls: NnciLanguageServer, params: types.ReferenceParams) -> list[types.Location]:
+        at = ls.cursor(params.text_document.uri, params.position)
+        if at is None:
+            return []
+        found, line, column = at
+        occurrence = navigation.index(found.loaded, found.key).at(line, column)
+        if occurrence is None:
+            return []
+        target = occurrence.target
+        spans = navigation.references(ls.indexes(found), target, params.context.include_declaration)
+        if params.context.include_declaration:
+            written = navigation.definition(found.loaded, target)
+            if written is not None and written not in spans:
+                spans.insert(0, written)
+        return [ls.location(span, found) for span in spans]
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[".", " ", "="]))
+    @_safe(None)
+    def on_completion(ls: NnciLanguageServer, params: types.CompletionParams) -> types.CompletionList:
+        uri = params.text_document.uri
+        text = ls.workspace.get_text_document(uri).source
+        line, column = index_of(text, ls.encoding).nnci_at(Position(params.position.line, params.position.character))
+        found = ls.analyses.get(uri)  # as of the last analysis: the text being typed need not parse
+        items = [
+            types.CompletionItem(
+                label=item.label,
+                kind=COMPLETION_KIND.get(item.kind),
+                detail=item.detail or None,
+                documentation=item.documentation or None,
+                insert_text=item.insert,
+            )
+            for item in completion.complete(found, text, line, column)
+        ]
+        return types.CompletionList(is_incomplete=False, items=items)
+
+    @server.feature(types.TEXT_DOCUMENT_FORMATTING)
+    @_safe(list)
+    def on_formatting(ls: NnciLanguageServer, params: types.DocumentFormattingParams) -> list[types.TextEdit]:
+        uri = params.text_document.uri
+        text = ls.workspace.get_text_document(uri).source
+        edits, _problems = outline.formatting_edits(text, uri)  # a file that does not parse is left alone
+        lines = index_of(text, ls.encoding)
+        return [types.TextEdit(types.Range(_position(lines.position_of(e.start)), _position(lines.position_of(e.end))),
+                               e.text) for e in edits]  # fmt: skip
+
+    @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    @_safe(list)
+    def on_symbols(ls: NnciLanguageServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
+        found = ls.analysis(params.text_document.uri)
+        module = found.module() if found is not None else None
+        if found is None or module is None:
+            return []
+
+        def convert(symbol: outline.Symbol) -> types.DocumentSymbol:
+            return types.DocumentSymbol(
+                name=symbol.name,
+                kind=SYMBOL_KIND.get(symbol.kind, types.SymbolKind.Class),
+                range=ls.range(symbol.span, found),
+                selection_range=ls.range(symbol.name_span, found),
+                detail=symbol.detail or None,
+                children=[convert(child) for child in symbol.children] or None,
+            )
+
+        return [convert(symbol) for symbol in outline.outline(module, found.text)]
+
+    return server
+
+
+def serve() -> None:
+    """Run over stdio until the client says exit."""
+    cache.keep_in_memory()
+    build().start_io()

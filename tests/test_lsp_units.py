@@ -1,0 +1,288 @@
+"""The language server's protocol-free modules (nnci/lsp/): positions, analysis, hover, navigation,
+completion, outline and formatting, on the documents of tests/cases/lsp/. No pygls here: the
+round trips through a real server are tests/test_lsp.py."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from strategies import REPO, texts_and_offsets
+
+from nnci.diagnostics import Span
+from nnci.lsp import analysis, completion, hover, navigation, outline
+from nnci.lsp.positions import UTF8, UTF16, UTF32, LineIndex, Position
+
+CASES = REPO / "tests" / "cases" / "lsp"
+MAIN = CASES / "main.nnci"
+HARDWARE = REPO / "nnci" / "std" / "hardware.nnci"
+
+
+# -- positions -------------------------------------------------------------------------------------
+
+
+def _oracle(text: str, offset: int, encoding: str) -> Position:
+    """The protocol's position of an offset, by brute force: count the line breaks before it (a CRLF
+    is one), then the code units of the rest of its line."""
+    before = text[:offset]
+    breaks = list(re.finditer(r"\r\n|\n|\r", before))
+    if offset < len(text) and before.endswith("\r") and text[offset] == "\n":  # inside a CRLF: end of line
+        breaks = breaks[:-1]
+        before = before[:-1]
+    start = breaks[-1].end() if breaks else 0
+    rest = before[start:]
+    units = {UTF16: len(rest.encode("utf-16-le")) // 2, UTF8: len(rest.encode("utf-8")), UTF32: len(rest)}
+    return Position(len(breaks), units[encoding])
+
+
+@given(texts_and_offsets())
+def test_positions_match_counting_code_units(case: tuple[str, int]) -> None:
+    text, offset = case
+    for encoding in (UTF16, UTF8, UTF32):
+        assert LineIndex(text, encoding).position_of(offset) == _oracle(text, offset, encoding)
+
+
+@given(texts_and_offsets())
+def test_positions_round_trip(case: tuple[str, int]) -> None:
+    text, offset = case
+    inside_crlf = 0 < offset < len(text) and text[offset - 1] == "\r" and text[offset] == "\n"
+    for encoding in (UTF16, UTF8, UTF32):
+        lines = LineIndex(text, encoding)
+        back = lines.offset_at(lines.position_of(offset))
+        assert back == (offset - 1 if inside_crlf else offset)
+        line, column = lines.nnci_of(offset)  # nnci's model: lines split at LF only, columns in characters
+        assert lines.offset_of(line, column) == offset
+        assert line == text[:offset].count("\n") + 1
+        assert column == offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def test_a_position_past_the_end_of_a_line_is_its_end() -> None:
+    lines = LineIndex("a😀b\r\nxy", UTF16)
+    assert lines.offset_at(Position(0, 99)) == 3  # before the CRLF
+    assert lines.offset_at(Position(0, 2)) == 1  # inside the emoji's surrogate pair: the emoji
+    assert lines.offset_at(Position(7, 0)) == len("a😀b\r\nxy")
+    assert lines.range_of(Span("f", 1, 3, 1, 4)).start == Position(0, 3)  # `b`: after a, and 2 units of 😀
+
+
+# -- analysis and diagnostics ----------------------------------------------------------------------
+
+
+def _analysed(text: str | None = None, path: Path = MAIN) -> analysis.Analysis:
+    return analysis.analyse(path, path.read_text(encoding="utf-8") if text is None else text)
+
+
+def test_every_stage_reports_and_the_figures_are_the_ones_by_hand() -> None:
+    found = _analysed()
+    assert found.diagnostics == ()
+    assert found.results is not None
+    assert found.results.quantity("train", "energy").to("kWh") == pytest.approx(8 * 400 * 100 * 1.2 / 1000)
+    parse = _analysed("grid g {\n  intensity = \n}\n")
+    assert [d.code for d in parse.diagnostics] == ["E100"]
+    resolve = _analysed(MAIN.read_text().replace("site = common.dc", "site = common.dcx"))
+    assert [d.code for d in resolve.diagnostics] == ["E300"]
+    check = _analysed(MAIN.read_text().replace("power = 400 W", "power = 400 Wh"))
+    assert [d.code for d in check.diagnostics] == ["E400"]
+    late = _analysed(MAIN.read_text().replace("= 384 kWh", "= 390 kWh"))  # an expectation evaluated
+    assert [d.code for d in late.diagnostics] == ["E501"]
+
+
+def test_duplicates_carry_the_place_of_the_first_as_related() -> None:
+    text = MAIN.read_text() + "\ntraining train {\n  fleet = { gpu = 1 }\n  site = common.dc\n  duration = 1 h\n}\n"
+    (duplicate,) = [d for d in _analysed(text).diagnostics if d.code == "E202"]
+    ((what, first),) = duplicate.related
+    assert "first" in what
+    assert (first.line, first.column) == (12, 10)  # `training train {` in main.nnci
+
+
+# -- navigation ------------------------------------------------------------------------------------
+
+
+def _at(text: str, needle: str, within: int = 0) -> tuple[int, int]:
+    """The nnci line and column of the `within`-th character of the first `needle` in `text`."""
+    offset = text.index(needle) + within
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _line_of(path: Path, pattern: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().split("\n"), 1) if re.search(pattern, line))
+
+
+def test_definitions_of_blocks_fields_imports_and_std_records() -> None:
+    found = _analysed()
+    text = found.text
+    index = navigation.index(found.loaded, found.key)
+
+    def definition(needle: str, within: int = 0) -> Span | None:
+        occurrence = index.at(*_at(text, needle, within))
+        assert occurrence is not None, needle
+        return navigation.definition(found.loaded, occurrence.target)
+
+    record = definition("a100_sxm4_80gb")
+    assert record is not None and record.file == "std/hardware"
+    assert record.line == _line_of(HARDWARE, r"^device a100_sxm4_80gb\b")
+    dc = definition("common.dc", len("common."))
+    assert (
+        dc is not None
+        and dc.file.endswith("common.nnci")
+        and dc.line == _line_of(CASES / "common.nnci", "^datacenter dc")
+    )
+    gpu = definition("gpu = 8")
+    assert gpu is not None and (gpu.line, gpu.column) == (8, 8)
+    module = definition('"common"', 1)
+    assert module is not None and module.file.endswith("common.nnci")
+    energy = definition("train.energy", len("train."))  # a derived quantity: the block that derives it
+    assert energy is not None and (energy.line, energy.column) == (12, 10)
+
+
+def test_references_of_a_block() -> None:
+    found = _analysed()
+    index = navigation.index(found.loaded, found.key)
+    occurrence = index.at(*_at(found.text, "training train", len("training ")))
+    assert occurrence is not None
+    spans = navigation.references([index], occurrence.target)
+    assert [(s.line, s.column) for s in spans] == [(12, 10), (18, 8)]
+
+
+# -- hover -----------------------------------------------------------------------------------------
+
+
+def test_hover_on_a_job_shows_its_headline_figures() -> None:
+    found = _analysed()
+    shown = hover.hover(found, *_at(found.text, "training train", len("training ")))
+    assert shown is not None
+    embodied = float(re.search(r"embodied = ([\d.]+) kgCO2e", _record_text("a100_sxm4_80gb")).group(1))
+    assert "| energy | 384 kWh |" in shown.markdown  # 8 × 400 W × 100 h × 1.2
+    assert "| operational | 153.6 kgCO2e |" in shown.markdown  # × 400 g/kWh
+    assert f"| embodied | {8 * embodied / 1000:g} tCO2e |" in shown.markdown  # in full: no lifetime
+    assert f"| total | {(153.6 + 8 * embodied) / 1000:g} tCO2e |" in shown.markdown
+
+
+def _record_text(name: str) -> str:
+    text = HARDWARE.read_text()
+    start = text.index(f"device {name} ")
+    return text[text.rfind("@source", 0, start) : text.index("\n}", start)]
+
+
+def test_hover_on_a_catalog_reference_shows_its_figures_and_source() -> None:
+    found = _analysed()
+    shown = hover.hover(found, *_at(found.text, "a100_sxm4_80gb"))
+    assert shown is not None
+    written = _record_text("a100_sxm4_80gb")
+    tdp = re.search(r"tdp = (\S+ \S+)", written).group(1)
+    source = re.search(r'@source\("([^"]{20})', written).group(1)
+    assert f"`tdp` = {tdp}" in shown.markdown
+    assert source in shown.markdown
+
+
+def test_hover_on_fields_gives_value_formula_and_citation() -> None:
+    found = _analysed()
+    given = hover.hover(found, *_at(found.text, "duration = 100 h"))
+    assert given is not None and "= 100 h" in given.markdown and "given at" in given.markdown
+    derived = hover.hover(found, *_at(found.text, "train.energy", len("train.")))
+    assert derived is not None
+    assert "= 384 kWh" in derived.markdown and "formula `" in derived.markdown and "citation:" in derived.markdown
+    assert "└─" in derived.markdown  # the derivation tree, as `nnci explain` prints it
+    site = hover.hover(found, *_at(found.text, "common.dc", len("common.")))
+    assert site is not None and "`pue` = 1.2" in site.markdown
+
+
+# -- completion ------------------------------------------------------------------------------------
+
+
+def _labels(text: str, needle: str, within: int = 0) -> list[str]:
+    found = _analysed()
+    return [item.label for item in completion.complete(found, text, *_at(text, needle, within))]
+
+
+def test_completion_by_context() -> None:
+    text = MAIN.read_text()
+    top = _labels(text + "\n\n", "\n\n", 1)  # a line of its own at the top level... (an expect's is not)
+    assert top[:7] == ["grid", "source", "device", "fleet", "datacenter", "training", "inference"]
+    inside = _labels(text.replace("  duration = 100 h", "  dur"), "  dur", 5)
+    assert "duration" in inside and "site" in inside
+    job = text.replace("  duration = 100 h", "  duration = 100 ")
+    units = _labels(job, "duration = 100 ", len("duration = 100 "))
+    assert {"h", "days", "years", "min"} <= set(units) and "W" not in units
+    records = _labels(text.replace("hw.a100_sxm4_80gb", "hw."), "hw. {", 3)
+    assert "a100_sxm4_80gb" in records and "h100_sxm" in records
+    methods = _labels(text.replace("  duration = 100 h", "  method = "), "method = ", len("method = "))
+    assert methods == ["nnci", "patterson", "llmcarbon", "bloom"]
+    quantities = _labels(text + "expect train.", "expect train.", len("expect train."))
+    assert {"energy", "operational", "embodied", "total", "duration"} <= set(quantities)
+
+
+def test_fields_come_with_their_dimension() -> None:
+    items = completion.complete(None, "device d {\n  \n}\n", 2, 3)
+    power = next(item for item in items if item.label == "power")
+    assert power.detail == "power (W)"
+    intensity = completion.units_for(completion._field_dimension("grid", "intensity"))
+    assert intensity[0] == "gCO2e/kWh" and "kgCO2e/MWh" in intensity
+
+
+# -- outline and formatting ------------------------------------------------------------------------
+
+
+def test_outline() -> None:
+    found = _analysed()
+    module = found.module()
+    assert module is not None
+    symbols = outline.outline(module, found.text)
+    assert [(s.name, s.kind) for s in symbols] == [("hw", "module"), ("common", "module"), ("gpu", "device"),
+                                                   ("train", "training"), ("train.energy", "expect")]  # fmt: skip
+    assert [c.name for c in symbols[3].children] == ["fleet", "site", "duration"]
+
+
+def test_formatting_edits_give_the_canonical_text() -> None:
+    text = "grid g {\n    intensity=400 gCO2e/kWh\n}\ndevice d { power = 1 W }\n"
+    edits, problems = outline.formatting_edits(text, "t.nnci")
+    assert problems == ()
+    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
+        text = text[: edit.start] + edit.text + text[edit.end :]
+    assert text == "grid g {\n  intensity = 400 gCO2e/kWh\n}\n\ndevice d {\n  power = 1 W\n}\n"
+    assert outline.formatting_edits(text, "t.nnci") == ([], ())
+
+
+# -- the command -----------------------------------------------------------------------------------
+
+
+def test_without_pygls_the_command_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    from nnci.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pygls" else real(name, *a))
+    assert main(["lsp"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "nnci lsp: the language server needs pygls: pip install 'nnci[lsp]'"
+
+
+def test_nnci_does_not_import_pygls_unless_serving() -> None:
+    code = "import sys, nnci, nnci.cli, nnci.lsp; sys.exit('pygls' in sys.modules or 'lsprotocol' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
+def test_map_keys_complete_to_blocks_of_their_kind() -> None:
+    text = MAIN.read_text().replace("fleet = { gpu = 8 }", "fleet = { g")
+    assert _labels(text, "fleet = { g", len("fleet = { g")) == ["gpu"]  # an inline fleet counts devices
+    mix = "grid g {\n  mix = { c\n}\n"
+    found = analysis.analyse(CASES / "mix.nnci", mix)
+    labels = [item.label for item in completion.complete(found, mix, 2, 12)]
+    sources = (REPO / "nnci" / "std" / "sources.nnci").read_text()
+    assert labels == re.findall(r"^source (\w+)", sources, re.M)  # the generation sources of std/sources
+
+
+def test_hover_on_an_amend_shows_what_it_inherits_and_overrides() -> None:
+    found = _analysed()
+    shown = hover.hover(found, *_at(found.text, "device gpu", len("device ")))
+    assert shown is not None
+    tdp = re.search(r"tdp = (\S+ \S+)", _record_text("a100_sxm4_80gb")).group(1)
+    assert "amends `hw.a100_sxm4_80gb`" in shown.markdown
+    assert f"`tdp` = {tdp}" in shown.markdown  # inherited
+    assert "`power` = 400 W" in shown.markdown  # its own
