@@ -2,10 +2,11 @@
 
 Taken only when the fast parser (nnci.parse) rejects a file; a file without errors never comes
 here. Each round finds the first error of the text as it now stands: the fast parser says where
-it stopped, and lark parses again from the start of that statement (the text before it blanked,
-so positions stay true and lark reads one statement, not the file) to give the diagnostic
-`nnci.parse.syntax_diagnostic` has always given. Then the broken part is blanked out, newlines
-kept, so every later line and column is unchanged, and the next round begins:
+it stopped, and lark parses again from the statement before that one (the text before it
+blanked, so positions stay true and lark reads two statements, not the file) to give the
+diagnostic `nnci.parse.syntax_diagnostic` has always given (a `+-` anywhere is said first, as
+lark's `parse()` does). Then the broken part is blanked out, newlines kept, so every later line
+and column is unchanged, and the next round begins:
 
 - an error inside a block's body drops that one field (or `check`), with the lines a map in it
   spans; the block keeps its good fields;
@@ -15,7 +16,9 @@ kept, so every later line and column is unchanged, and the next round begins:
 
 A dropped statement's name (a block's, an import's alias, a figure's) is kept in
 `Module.dropped`: resolving does not report references to it as unknown, since its error is
-already shown. The blanked text parses in the end (at worst it is all blank); after
+already shown. No place gets two diagnostics: a second error found where one was reported
+(`grid` at the end of a file: no `=`, then no `}`) becomes a note of the first. The errors come
+back in position order. The blanked text parses in the end (at worst it is all blank); after
 MAX_SYNTAX_ERRORS errors the rest of the file, from the statement of the next error, is
 dropped and the last diagnostic says so.
 """
@@ -257,10 +260,11 @@ def recovering_parse(text: str, file: str, stopped: int | None = None) -> tuple[
     dropped: list[str] = []
     capped = False
     reported: set[int] = set()  # the offsets of the errors reported: none is reported twice
+    skip = 0  # the text before this parsed in an earlier round: the fast parser need not read it again
     while True:
         lines = _Lines.of(current)
-        found = _first_error(current, file, lines, stopped)
-        stopped = None
+        found = _first_error(current, file, lines, stopped, skip)
+        stopped, skip = None, 0
         if not isinstance(found, _Error):
             module, problems = found
             break
@@ -293,6 +297,8 @@ def recovering_parse(text: str, file: str, stopped: int | None = None) -> tuple[
         if drop.name is not None:
             dropped.append(drop.name)
         current = _blank(current, drop.start, drop.end)
+        resume = _resume_point(lines, found.offset)
+        skip = resume if resume <= drop.start else 0
     # (the comments are those of the blanked text: the original's, less those in what was dropped)
     return attrs.evolve(module, dropped=tuple(dict.fromkeys(dropped))), (*_in_order(errors), *problems)
 
@@ -303,10 +309,11 @@ def _in_order(errors: list[Diagnostic]) -> tuple[Diagnostic, ...]:
 
 
 def _first_error(
-    text: str, file: str, lines: _Lines, known: int | None = None
+    text: str, file: str, lines: _Lines, known: int | None = None, skip: int = 0
 ) -> _Error | tuple[Module, tuple[Diagnostic, ...]]:
     """The first syntax error of `text` (a `+-` counts as one), or its module and lowering diagnostics.
-    `known`: where the fast parser stops in `text` (else it is run here)."""
+    `known`: where the fast parser stops in `text` (else it is run here). `skip`: the start of a line
+    of the top level before which the text is known to parse (the fast parser looks from there)."""
     from nnci.lower import lower
     from nnci.parse import _SINK, _fast_parser, uncertainty_written
 
@@ -315,7 +322,13 @@ def _first_error(
         return _Error(uncertain, _offset_of_span(lines, uncertain))
     fast = _fast_parser()
     stopped: tuple[Module, tuple[Diagnostic, ...]] | int | None = known
+    read = text
     try:
+        if stopped is None and fast is not None and skip:
+            read = " " * (skip - 1) + "\n" + text[skip:]  # the same offsets; what was read is blank
+            stopped = fast.run(read, file)
+            if isinstance(stopped, tuple):  # the rest parses: the module is that of the whole text
+                read, stopped = text, None
         if stopped is None and fast is not None:
             stopped = fast.run(text, file)
     except Exception:  # the fast path cannot decide: lark reads the whole text
@@ -323,7 +336,7 @@ def _first_error(
     if isinstance(stopped, tuple):
         return stopped
     found: _Error | Any = None
-    if isinstance(stopped, int) and fast is not None and fast.lexes_up_to(text, stopped):
+    if isinstance(stopped, int) and fast is not None and fast.lexes_up_to(read, stopped):
         found = _lark_error(text, file, _resume_point(lines, stopped))
     if stopped is None or (isinstance(stopped, int) and not isinstance(found, _Error)):
         found = _lark_error(text, file, 0)  # lark reads on where the fast parser stopped: lark decides

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -97,6 +98,27 @@ def test_a_broken_field_is_reported_and_only_it_is_dropped(case: tuple[str, dict
     assert len(diagnostics) == 1 and diagnostics[0].code in ("E100", "E101"), diagnostics
     assert lines_of(list(diagnostics)) == [index + 1]
     assert module == without_field(valid(text), block, field)
+
+
+@SETTINGS
+@given(programs(), st.lists(st.sampled_from(sorted(BREAKS)), min_size=2, max_size=4), st.randoms())
+def test_several_broken_fields_each_reported_and_dropped(case: tuple[str, dict], hows: list[str], rng: Any) -> None:
+    text, _ = case
+    lines = text.split("\n")
+    candidates = [i for i, line in enumerate(lines) if re.match(r"  [a-z_]+ = [^{#]*$", line)]
+    chosen = sorted(rng.sample(candidates, min(len(hows), len(candidates))))
+    expected = valid(text)
+    broken = list(lines)
+    for index, how in zip(chosen, hows, strict=False):
+        block = next(line.split()[1] for line in reversed(lines[:index]) if re.match(r"[a-z]+ \w+ \{$", line))
+        expected = without_field(expected, block, lines[index].split()[0])
+        broken[index] = BREAKS[how](lines[index])
+    joined = "\n".join(broken)
+    for index in chosen:  # each line alone is a syntax error (`grid = g W` is not: resolving reports it)
+        assume(parse("\n".join([*lines[:index], broken[index], *lines[index + 1 :]]), FILE).tree is None)
+    module, diagnostics = parse_module(joined, FILE)
+    assert lines_of(list(diagnostics)) == [index + 1 for index in chosen], diagnostics
+    assert module == expected
 
 
 # -- a block that cannot be read is dropped whole, and its name is not reported as unknown ----------
@@ -244,3 +266,20 @@ def test_the_pipeline_goes_on_after_a_syntax_error() -> None:
         api.loads(text, FILE)
     codes = [d.code for d in caught.value.diagnostics]
     assert codes[0] == "E100" and "E400" in codes, codes
+
+
+def test_a_dropped_block_of_an_imported_file_is_not_reported_unknown(tmp_path: Path) -> None:
+    (tmp_path / "parts.nnci").write_text("device gpu\n  power = 300 W\n}\n\ndevice cpu {\n  power = 5 W\n}\n")
+    main = tmp_path / "main.nnci"
+    main.write_text(
+        'import "parts" as p\n\ntraining x {\n  fleet = { p.gpu = 8, p.cpu = 1, p.tpu = 1 }\n  duration = 1 h\n}\n'
+    )
+    with pytest.raises(NnciError) as caught:
+        api.load(main)
+    found = [(d.code, d.span.file if d.span else None, d.message) for d in caught.value.diagnostics]
+    # the broken `gpu` is reported once, in its file; `p.tpu` was never there, and is reported
+    assert sorted((code, Path(file or "").name) for code, file, _ in found) == [
+        ("E100", "parts.nnci"),
+        ("E300", "main.nnci"),
+    ]
+    assert any("`tpu` is not defined in `p`" in message for _, _, message in found)
