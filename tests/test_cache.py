@@ -236,3 +236,28 @@ def test_only_our_stale_temporary_files_are_swept(cache_dir: Path) -> None:
         os.utime(path, (old, old))
     nnci.loads(TEXT, "m.nnci")
     assert not stale.exists() and fresh.exists() and foreign.exists()
+
+
+def test_a_long_lived_process_keeps_modules_in_memory(
+    cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`nnci lsp` lowers each module once per text: the same object again, from memory, not from disk."""
+    monkeypatch.setattr(cache, "_memory", None)
+    from nnci.load import load
+
+    path = tmp_path / "m.nnci"
+    path.write_text(TEXT)
+    cache.keep_in_memory()
+    first, _ = load([path])
+    for entry in cache_dir.glob("modules-v2/*.nnci-module"):
+        entry.unlink()  # the disk copy gone: only memory can answer now
+    again, _ = load([path])
+    key = first.roots[0]
+    assert again.modules[key] is first.modules[key]
+    monkeypatch.setenv("NNCI_NO_CACHE", "1")  # memory serves even with the disk cache off
+    third, _ = load([path])
+    assert third.modules[key] is first.modules[key]
+    assert not list(cache_dir.glob("modules-v2/*.nnci-module"))
+    for index in range(cache.MEMORY_ENTRIES + 5):  # bounded: the oldest are dropped
+        cache.put(f"grid g{index} {{\n  intensity = 1 gCO2e/kWh\n}}\n", "x", first.modules[key])
+    assert cache._memory is not None and len(cache._memory) == cache.MEMORY_ENTRIES

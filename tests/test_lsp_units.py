@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from strategies import REPO, texts_and_offsets
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import REPO, mutated, texts_and_offsets
 
 from nnci.diagnostics import Span
 from nnci.lsp import analysis, completion, hover, navigation, outline
@@ -286,3 +287,56 @@ def test_hover_on_an_amend_shows_what_it_inherits_and_overrides() -> None:
     assert "amends `hw.a100_sxm4_80gb`" in shown.markdown
     assert f"`tdp` = {tdp}" in shown.markdown  # inherited
     assert "`power` = 400 W" in shown.markdown  # its own
+
+
+def test_total_and_the_names_an_expectation_may_use() -> None:
+    text = MAIN.read_text() + "expect total.operational = 153.6 kgCO2e\n"
+    found = _analysed(text)
+    assert found.diagnostics == ()
+    shown = hover.hover(found, *_at(text, "total.operational", len("total.")))
+    assert shown is not None and "**`total.operational`** (the sum over every job) = 153.6 kgCO2e" in shown.markdown
+    typed = text + "expect tr"
+    assert [i.label for i in completion.complete(found, typed, *_at(typed, "expect tr", 9))] == [
+        "train", "total", "hw", "common"
+    ]  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated(sources=[MAIN.read_text(encoding="utf-8")]), st.lists(st.floats(0, 1), min_size=3, max_size=3))
+def test_a_damaged_document_never_breaks_a_feature(text: str, where: list[float]) -> None:
+    """Whatever is typed, each feature answers (possibly nothing) and never raises."""
+    found = analysis.analyse(MAIN, text)
+    assert all(d.span is None or d.span.line >= 1 for d in found.diagnostics)
+    index = navigation.index(found.loaded, found.key)
+    for fraction in where:
+        line, column = _offset(text, int(fraction * len(text)))
+        hover.hover(found, line, column)
+        completion.complete(found, text, line, column)
+        occurrence = index.at(line, column)
+        if occurrence is not None:
+            navigation.definition(found.loaded, occurrence.target)
+            navigation.references([index], occurrence.target)
+    module = found.module()
+    if module is not None:
+        outline.outline(module, text)
+    outline.formatting_edits(text, found.key)
+
+
+def _offset(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def test_hover_on_a_number_gives_it_in_the_unit_results_use() -> None:
+    text = MAIN.read_text().replace("duration = 100 h", "duration = 14.8 days")
+    found = _analysed(text)
+    shown = hover.hover(found, *_at(text, "14.8 days", 1))
+    assert shown is not None
+    assert shown.markdown == f"`14.8 days` = {14.8 * 24:g} h (time)"  # 355.2 h
+
+
+def test_formatting_keeps_crlf_line_endings() -> None:
+    text = "grid g {\r\n    intensity=400 gCO2e/kWh\r\n}\r\n"
+    edits, _ = outline.formatting_edits(text, "t.nnci")
+    for edit in edits:
+        text = text[: edit.start] + edit.text + text[edit.end :]
+    assert text == "grid g {\r\n  intensity = 400 gCO2e/kWh\r\n}\r\n"

@@ -36,6 +36,7 @@ _HEADER = re.compile(r"^\s*(?:@\w+\([^)]*\)\s*)*([A-Za-z_]\w*)\s+([A-Za-z_]\w*)(
 _FIELD_START = re.compile(r"^\s*([A-Za-z_]\w*)?$")
 _DOTTED = re.compile(r"([A-Za-z_][\w.]*)\.(\w*)$")
 _AFTER_NUMBER = re.compile(r"(?:^|[\s=(,*/+-])\d[\d_]*(?:\.\d+)?(?:[eE][+-]?\d+)?\s+([^\s]*)$")
+_TOP_EXPRESSION = re.compile(r"^\s*(?:expect|check|figure\s+\w+\s*=)\s(?:.*[\s(*/+-])?\w*$")
 _VALUE = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*([\w.]*)$")
 
 
@@ -53,6 +54,8 @@ def complete(analysis: Analysis | None, text: str, line: int, column: int) -> li
         return _values(analysis, kind, match.group(1))
     if in_map and kind is not None and field is not None and re.search(r"(?:^|[{,])\s*(\w*)$", before_line):
         return _keys(analysis, kind, field)
+    if kind is None and not in_map and (match := _TOP_EXPRESSION.match(before_line)) is not None:
+        return _names(analysis)
     if _FIELD_START.match(before_line):
         if kind is None and not in_map:
             return _top_level()
@@ -231,4 +234,18 @@ def _keys(analysis: Analysis | None, kind: str, field: str) -> list[Item]:
     items = [Item(b.name, "block", b.kind) for b in (module.blocks if module else ()) if b.kind == target]
     prelude = analysis.loaded.modules.get(PRELUDE) if spec.target == "source" else None
     items += [Item(b.name, "record", f"{b.kind} ({PRELUDE})") for b in (prelude.blocks if prelude else ())]
+    return items
+
+
+def _names(analysis: Analysis | None) -> list[Item]:
+    """In an `expect`, `check` or `figure` line: the jobs and figures of the file, `total`, the aliases."""
+    if analysis is None:
+        return []
+    module = analysis.module()
+    if module is None:
+        return []
+    items = [Item(b.name, "block", b.kind) for b in module.blocks if BLOCK_KINDS[b.kind].job]
+    items += [Item(f.name, "quantity", "figure") for f in module.figures]
+    items.append(Item("total", "keyword", "the sums over every job"))
+    items += [Item(alias, "module", key) for alias, key in analysis.loaded.imports.get(analysis.key, {}).items()]
     return items

@@ -3,14 +3,17 @@
 On a field (or a reference to one): its value with its unit, the formula or the line it was
 written on, the citation or `@source`, and the derivation tree `nnci explain` prints. On a job's
 name: its headline figures. On a catalog record or any other block: its key figures and source.
-On a kind keyword: what that kind of block is. On an import: the module.
+On a kind keyword: what that kind of block is. On an import: the module. On a number with a
+unit: its value in the unit results use for that dimension.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import attrs
 
-from nnci import ir
+from nnci import ast, ir
 from nnci.catalog import record
 from nnci.diagnostics import Span
 from nnci.engine import Derivation, Result, Unknown
@@ -20,6 +23,7 @@ from nnci.output import explain, unit_for, unknown_reason
 from nnci.provenance import data_source
 from nnci.quantity import Quantity
 from nnci.schema import BLOCK_KINDS, QUANTITIES, REPORTED, SCHEMA
+from nnci.units import UnitError, display_unit, parse_unit
 
 TREE_LINES = 24  # a longer derivation is cut, with a pointer to `nnci explain`
 
@@ -34,9 +38,48 @@ def hover(analysis: Analysis, line: int, column: int) -> Hover | None:
     """The hover at an nnci line and column of the analysed document, or None where there is nothing."""
     found = index(analysis.loaded, analysis.key).at(line, column)
     if found is None:
-        return None
+        return _number(analysis, line, column)
     text = describe(analysis, found)
     return Hover(text, found.span) if text else None
+
+
+def _number(analysis: Analysis, line: int, column: int) -> Hover | None:
+    """On a number with a unit: what it is in the unit results use for its dimension (`14.8 days` is
+    355.2 h), and the dimension."""
+    module = analysis.module()
+    if module is None:
+        return None
+    for number in _numbers(module):
+        span = number.span
+        if span.line == line and span.column <= column <= span.end_column and number.unit:
+            try:
+                unit = parse_unit(number.unit)
+            except UnitError:
+                return None
+            value = Quantity(number.value * unit.factor, unit.dimension)
+            shown = value.format(display_unit(unit.dimension))
+            return Hover(f"`{number.text} {number.unit}` = {shown} ({unit.dimension.describe()})", span)
+    return None
+
+
+def _numbers(module: ast.Module) -> Iterator[ast.Number]:
+    stack: list[ast.Expr] = [f.value for b in module.blocks for f in b.fields]
+    stack += [e for x in module.expects for e in (x.target, x.value, x.tolerance) if e is not None]
+    stack += [f.value for f in module.figures]
+    stack += [e for c in (*module.checks, *(c for b in module.blocks for c in b.checks))
+              for e in (c.condition.left, c.condition.right)]  # fmt: skip
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Number):
+            yield node
+        elif isinstance(node, ast.BinOp):
+            stack += [node.left, node.right]
+        elif isinstance(node, ast.Neg):
+            stack.append(node.operand)
+        elif isinstance(node, ast.Call):
+            stack.extend(node.args)
+        elif isinstance(node, ast.MapExpr):
+            stack.extend(entry.value for entry in node.entries)
 
 
 def describe(analysis: Analysis, found: Occurrence) -> str | None:
@@ -46,6 +89,8 @@ def describe(analysis: Analysis, found: Occurrence) -> str | None:
         return _kind(block.kind) if block is not None else None
     if target.block is None:
         return _module(analysis, target)
+    if found.kind == "total" and target.field is not None:
+        return _total(analysis, target.field)
     if target.field is not None:
         return _field(analysis, target)
     return _block(analysis, target)
@@ -102,6 +147,21 @@ def _field(analysis: Analysis, target: Target) -> str | None:
     if result is None:
         return "\n\n".join(x for x in (head, doc, "(not evaluated: the file has errors)") if x)
     return "\n\n".join(x for x in (_derivation(analysis, result, head), doc) if x)
+
+
+def _total(analysis: Analysis, name: str) -> str | None:
+    """`total.<quantity>`: the sum over every job, as `nnci run` reports it."""
+    results = analysis.results
+    head = f"**`total.{name}`** (the sum over every job)"
+    if results is None:
+        return f"{head}: not evaluated (the file has errors)"
+    result = results.total.get(name)
+    if result is None and analysis.engine is not None:
+        try:
+            result = results.engine.quantity(ir.TOTAL, name)
+        except Exception:
+            return None
+    return _derivation(analysis, result, head) if result is not None else None
 
 
 def _derive(analysis: Analysis, target: Target) -> Result | None:

@@ -20,6 +20,8 @@ from nnci.load import PRELUDE
 from nnci.load import Program as Loaded
 from nnci.schema import SCHEMA
 
+TOTAL = "total"  # the pseudo-block of sums over jobs (`total.operational`)
+
 
 @attrs.frozen
 class Target:
@@ -164,6 +166,10 @@ class _Binder:
             spec = SCHEMA.get(block.kind, {}).get(parts[0])
             if spec is not None and spec.type == "quantity":  # its own quantity, late-bound
                 yield Occurrence(spans[0], Target(self.module_key, block.name, parts[0]), False, kind)
+            return
+        if parts[0] == TOTAL and parts[0] not in self.names:  # `total.energy`: the sum over the jobs
+            if len(parts) == 2:
+                yield Occurrence(spans[1], Target(self.module_key, TOTAL, parts[1]), False, "total")
             return
         targets, used = self.block_target(parts)
         for span, target in zip(spans, targets, strict=False):

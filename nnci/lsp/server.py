@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,22 +62,14 @@ class NnciLanguageServer(LanguageServer):
         return list(self.workspace.text_documents)
 
     def buffers(self) -> dict[Path, str]:
-        found = {}
-        for uri in self.open_uris():
-            path = to_fs_path(uri)
-            if path is not None:
-                found[Path(path)] = self.workspace.get_text_document(uri).source
-        return found
+        return {path_for(uri): self.workspace.get_text_document(uri).source for uri in self.open_uris()}
 
     def analysis(self, uri: str) -> Analysis | None:
         """The document's analysis as of its current text (analysed now if an edit is pending)."""
         document = self.workspace.get_text_document(uri)
         found = self.analyses.get(uri)
         if found is None or found.text != document.source:
-            path = to_fs_path(uri)
-            if path is None:
-                return None
-            found = self.analyses[uri] = analyse(Path(path), document.source, self.buffers())
+            found = self.analyses[uri] = analyse(path_for(uri), document.source, self.buffers())
         return found
 
     def refresh(self, uri: str) -> None:
@@ -130,7 +123,9 @@ class NnciLanguageServer(LanguageServer):
     # -- conversions --------------------------------------------------------------------------
 
     def uri_of(self, key: str) -> str:
-        return from_fs_path(str(path_of(key))) or key
+        """The URI of a module: the open document it is (whatever its scheme), else its file."""
+        opened = next((uri for uri, found in self.analyses.items() if found.key == key), None)
+        return opened or from_fs_path(str(path_of(key))) or key
 
     def lines(self, key: str, found: Analysis) -> LineIndex:
         return index_of(found.loaded.sources.get(key, found.text if key == found.key else ""), self.encoding)
@@ -175,6 +170,16 @@ class NnciLanguageServer(LanguageServer):
                 if not key.startswith("std/") or key == analysis.key:
                     keys.setdefault(key, analysis)
         return [navigation.index(analysis.loaded, key) for key, analysis in keys.items()]
+
+
+def path_for(uri: str) -> Path:
+    """The file a document is (an unsaved `untitled:` one: a file of that name in the working folder,
+    so that its imports are relative to it)."""
+    path = to_fs_path(uri)
+    if path is not None and uri.startswith("file:"):
+        return Path(path)
+    name = uri.rsplit("/", 1)[-1].rsplit(":", 1)[-1] or "untitled"
+    return Path(os.getcwd()) / (name if name.endswith(".nnci") else name + ".nnci")
 
 
 def _position(position: Position) -> types.Position:
