@@ -261,6 +261,7 @@ def recovering_parse(text: str, file: str, stopped: int | None = None) -> tuple[
     capped = False
     reported: set[int] = set()  # the offsets of the errors reported: none is reported twice
     skip = 0  # the text before this parsed in an earlier round: the fast parser need not read it again
+    rounds = 0
     while True:
         lines = _Lines.of(current)
         found = _first_error(current, file, lines, stopped, skip)
@@ -270,16 +271,19 @@ def recovering_parse(text: str, file: str, stopped: int | None = None) -> tuple[
             break
         if capped:  # what was before the statement of the last error should have parsed
             return None, _in_order(errors)
-        if found.offset in reported:  # a drop that left the error in place: drop what holds it, unreported
+        rounds += 1
+        if found.offset in reported and rounds <= 2 * MAX_SYNTAX_ERRORS:  # the error is still there: drop what holds it
             line = lines.line_of(min(found.offset, len(current) - 1))
             start, end = lines.starts[lines.with_annotations(lines.statement_of(line))], lines.next_statement(line)
             if _is_blank(current[start:end]):
                 return None, _in_order(errors)
             current = _blank(current, start, end)
             continue
-        if len(errors) == MAX_SYNTAX_ERRORS:
-            last = max(range(len(errors)), key=lambda i: errors[i].sort_key())
-            errors[last] = attrs.evolve(errors[last], notes=(*errors[last].notes, _more(found.diagnostic)))
+        if len(errors) >= MAX_SYNTAX_ERRORS or rounds > 2 * MAX_SYNTAX_ERRORS:  # (a bound on the work, too)
+            last = max(range(len(errors)), key=lambda i: errors[i].sort_key(), default=None)
+            if last is None:
+                return None, (found.diagnostic,)
+            errors[last] = attrs.evolve(errors[last], notes=(*errors[last].notes, _more(found.diagnostic, len(errors))))
             line = lines.line_of(min(found.offset, len(current) - 1))
             current = _blank(current, lines.starts[lines.with_annotations(lines.statement_of(line))], len(current))
             capped = True
@@ -350,6 +354,8 @@ def _place(diagnostic: Diagnostic) -> tuple[int, int] | None:
     return (diagnostic.span.line, diagnostic.span.column) if diagnostic.span is not None else None
 
 
-def _more(next_error: Diagnostic) -> str:
+def _more(next_error: Diagnostic, count: int) -> str:
     where = f" (the next at line {next_error.span.line})" if next_error.span is not None else ""
-    return f"nnci stops after {MAX_SYNTAX_ERRORS} syntax errors in a file; there are more{where}, and the rest of the file is not read"
+    return (
+        f"nnci stops after {count} syntax errors in a file; there are more{where}, and the rest of the file is not read"
+    )
