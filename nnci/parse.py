@@ -75,7 +75,10 @@ def parse_module(text: str, file: str) -> tuple[Module | None, tuple[Diagnostic,
     result = None
     if fast is not None:
         try:
-            result = fast.parse(_prepare(text), file)
+            prepared = _prepare(text)
+            result = fast.parse(prepared, file)
+            if result is None and "+-" in prepared and uncertainty_written(prepared, file) is None:
+                result = fast.run(prepared, file)  # `+-` only in comments or strings
         except Exception:  # anything unexpected: lark's path decides, and reports
             result = None
         if isinstance(result, tuple):

@@ -222,6 +222,8 @@ def test_a_file_without_errors_never_takes_the_recovery_path(monkeypatch: pytest
     for path in sorted((ROOT / "models").glob("*.nnci")):
         module, diagnostics = parse_module(path.read_text(encoding="utf-8"), path.name)
         assert module is not None and diagnostics == ()
+    module, diagnostics = parse_module('# 350 W +- 50 W\ndevice d {\n  power = 350 W\n  note = "+-"\n}\n', FILE)
+    assert module is not None and diagnostics == (), "a `+-` in a comment or a string is no error"
 
 
 # -- anything: located errors, bounded, the first of them lark's ----------------------------------
