@@ -103,8 +103,8 @@ def test_a_value_out_of_range_is_reported_wherever_it_is_written() -> None:
 
 
 def test_equality_in_a_check_line_allows_for_rounding_only() -> None:
-    """0.1 + 1.0 is 1.1 but for the last bit: `==` holds; 1.1 against 1.1000001 does not."""
-    nnci.check(nnci.loads('datacenter a {\n  pue = 1.1\n}\ncheck a.pue == 0.1 + 1.0, "sum"\n'))
+    """1.1 × 3 is 3.3 but for the last bit: `==` holds; 1.1 against 1.1000001 does not."""
+    nnci.check(nnci.loads('datacenter a {\n  pue = 1.1\n}\ncheck a.pue * 3 == 3.3, "product"\n'))
     with pytest.raises(nnci.NnciError):
         nnci.check(nnci.loads('datacenter a {\n  pue = 1.1\n}\ncheck a.pue == 1.1000001, "close"\n'))
     nnci.check(nnci.loads('datacenter a {\n  pue = 1.1\n}\ncheck a.pue != 1.1000001, "close"\n'))
