@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from nnci.table import Column
 
 FUNCTIONS = ("min", "max", "sum")
+# every function a value may call, as the unknown-function hint lists them (the highlighters read it too)
+CALLABLE = (*FUNCTIONS, ir.GROUP, *DISTRIBUTIONS, resolve_time.SERIES_FUNCTION)
 GROUP_EXAMPLE = 'group(month.energy, jobs.account, "nlp")'
 ROOT = ""
 
@@ -645,9 +647,8 @@ class _Resolver:
             if expr.func in DISTRIBUTIONS:
                 return self.resolve_distribution(expr, kind, file)
             if expr.func not in FUNCTIONS:
-                names = (*FUNCTIONS, ir.GROUP, *DISTRIBUTIONS, resolve_time.SERIES_FUNCTION)
                 self.error("E300", f"unknown function `{expr.func}`", expr.span,
-                           help=did_you_mean(expr.func, names) or "functions: " + ", ".join(names))  # fmt: skip
+                           help=did_you_mean(expr.func, CALLABLE) or "functions: " + ", ".join(CALLABLE))  # fmt: skip
                 return None
             if not expr.args:
                 self.error("E305", f"`{expr.func}` needs at least one argument", expr.span)
