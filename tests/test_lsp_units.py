@@ -340,3 +340,14 @@ def test_formatting_keeps_crlf_line_endings() -> None:
     for edit in edits:
         text = text[: edit.start] + edit.text + text[edit.end :]
     assert text == "grid g {\r\n  intensity = 400 gCO2e/kWh\r\n}\r\n"
+
+
+def test_a_byte_order_mark_is_not_a_column_of_nnci() -> None:
+    """The parser reads a file without its mark; an editor that keeps it counts it on the first line."""
+    text = "\ufeffgrid g { intensity = 400 Wh }\n"
+    found = analysis.analyse(CASES / "bom.nnci", text)
+    (problem,) = found.diagnostics
+    assert problem.span is not None and problem.span.column == text.index("400 Wh")  # counted without the mark
+    lines = LineIndex(text)
+    assert lines.range_of(problem.span).start == Position(0, text.index("400 Wh"))  # the editor's column
+    assert lines.nnci_at(Position(0, text.index("400 Wh"))) == (1, problem.span.column)
