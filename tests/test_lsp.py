@@ -290,3 +290,20 @@ async def test_columns_in_utf8_when_the_client_asks(utf8_client: LanguageClient)
     uri = _open(utf8_client, EMOJI)
     (problem,) = await _diagnostics(utf8_client, uri, lambda found: len(found) == 1)
     assert problem.range.start == types.Position(0, len(text[: text.index("400 Wh")].encode("utf-8")))
+
+
+async def test_problems_in_an_imported_file_not_open_are_shown_at_its_import(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    (tmp_path / "common.nnci").write_text(COMMON.read_text().replace("pue = 1.2", "pue = 0.5"))
+    main = tmp_path / "main.nnci"
+    text = MAIN.read_text()
+    main.write_text(text)
+    uri = _open(client, main)
+    (summary,) = await _diagnostics(client, uri, lambda found: len(found) == 1)
+    assert summary.range.start == _position(text, 'import "common"')
+    assert summary.range.end == _position(text, 'import "common" as common', len('import "common" as common'))
+    assert summary.message.startswith("`common` has 1 error: `pue` = 0.5: PUE below 1 is impossible")
+    common = (tmp_path / "common.nnci").resolve().as_uri()
+    (listed,) = await _diagnostics(client, common, lambda found: len(found) == 1)  # the file itself, not open
+    assert listed.code == "E402" and listed.range.start == _position(COMMON.read_text(), "1.2")

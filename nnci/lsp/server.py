@@ -22,7 +22,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from nnci import cache
-from nnci.diagnostics import Diagnostic, Span
+from nnci.diagnostics import Diagnostic, Span, source_lines
 from nnci.lsp import completion, hover, navigation, outline
 from nnci.lsp.analysis import Analysis, analyse, path_of
 from nnci.lsp.positions import UTF16, LineIndex, Position, index_of
@@ -100,25 +100,60 @@ class NnciLanguageServer(LanguageServer):
 
     def publish(self) -> None:
         """Every open document's diagnostics: those of its own analysis and those other open documents'
-        analyses found in it; a document that had some and has none now is sent an empty list."""
+        analyses found in it. Those in an imported file that is not open go to that file (an editor
+        lists them) and are counted at the import that leads to it. A document that had some and has
+        none now is sent an empty list."""
         by_uri: dict[str, list[types.Diagnostic]] = {uri: [] for uri in self.published}
         seen: dict[str, set[Diagnostic]] = {}
         open_uris = set(self.open_uris())
         for uri in open_uris:
             by_uri.setdefault(uri, [])
         for root_uri, found in self.analyses.items():
+            elsewhere: dict[str, list[Diagnostic]] = {}
             for diagnostic in found.diagnostics:
                 uri = self.uri_of(diagnostic.span.file) if diagnostic.span else root_uri
-                if uri not in open_uris or diagnostic in seen.setdefault(uri, set()):
+                if uri not in open_uris and diagnostic.span is not None:
+                    elsewhere.setdefault(diagnostic.span.file, []).append(diagnostic)
+                if diagnostic in seen.setdefault(uri, set()):
                     continue
                 seen[uri].add(diagnostic)
                 by_uri.setdefault(uri, []).append(self.diagnostic(diagnostic, found))
+            by_uri[root_uri].extend(self.imported_problems(found, elsewhere))
         for uri, diagnostics in by_uri.items():
             version = self.workspace.get_text_document(uri).version if uri in open_uris else None
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
             )
         self.published = {uri for uri, diagnostics in by_uri.items() if diagnostics}
+
+    def imported_problems(self, found: Analysis, elsewhere: dict[str, list[Diagnostic]]) -> list[types.Diagnostic]:
+        """At each import of the document, a count of the problems in the files it brings in that are
+        not open (the first one said), so a job whose figures they spoil does not look fine."""
+        module = found.module()
+        if module is None or not elsewhere:
+            return []
+        reached = {alias: _reachable(found, key) for alias, key in found.loaded.imports.get(found.key, {}).items()}
+        shown = []
+        for statement in module.imports:
+            problems = [d for key, found_there in elsewhere.items() if key in reached.get(statement.alias, ())
+                        for d in found_there]  # fmt: skip
+            errors = [d for d in problems if d.severity == "error"]
+            if not errors:
+                continue
+            first, span = errors[0], statement.span
+            lines = source_lines(found.text)
+            width = len(lines[span.line - 1].rstrip()) if span.line <= len(lines) else span.column
+            shown.append(types.Diagnostic(
+                range=self.range(Span(span.file, span.line, span.column, span.line, width + 1), found),
+                message=f"`{statement.path}` has {len(errors)} error{'s' if len(errors) != 1 else ''}: "
+                f"{first.message} (at {first.span})",
+                severity=types.DiagnosticSeverity.Error,
+                code=first.code,
+                source="nnci",
+                related_information=[types.DiagnosticRelatedInformation(self.location(d.span, found), d.message)
+                                     for d in errors[:10] if d.span is not None],
+            ))  # fmt: skip
+        return shown
 
     # -- conversions --------------------------------------------------------------------------
 
@@ -170,6 +205,17 @@ class NnciLanguageServer(LanguageServer):
                 if not key.startswith("std/") or key == analysis.key:
                     keys.setdefault(key, analysis)
         return [navigation.index(analysis.loaded, key) for key, analysis in keys.items()]
+
+
+def _reachable(found: Analysis, key: str) -> set[str]:
+    """The module `key` and every module it imports, directly or not."""
+    reached, stack = set(), [key]
+    while stack:
+        current = stack.pop()
+        if current not in reached:
+            reached.add(current)
+            stack.extend(found.loaded.imports.get(current, {}).values())
+    return reached
 
 
 def path_for(uri: str) -> Path:
