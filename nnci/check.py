@@ -113,6 +113,8 @@ def infer(program: ir.Program, expr: ir.Expr, kind: str | None) -> Dimension:
         return program.tables[expr.table].columns[expr.column].dimension or DIMENSIONLESS
     if isinstance(expr, ir.RowIndicator):
         return DIMENSIONLESS
+    if isinstance(expr, ir.Call) and expr.func == ir.GROUP:  # a figure summed over some rows
+        return infer(program, expr.args[0], kind)
     if isinstance(expr, ir.Call):
         dims = [infer(program, a, kind) for a in expr.args]
         for arg, dim in zip(expr.args[1:], dims[1:], strict=True):

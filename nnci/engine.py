@@ -67,6 +67,14 @@ Result = Derivation | Unknown
 CYCLE = " (it depends on itself)"  # marks a missing entry that is a circular definition
 
 
+def _rows_note(weights: Any) -> str | None:
+    """How many rows a group's sum is over (1 for each row of the group, else 0)."""
+    if not arrays.is_array(weights):
+        return None
+    count = int(weights.sum())
+    return f"the sum over {count:,} row{'s' if count != 1 else ''} of the group"
+
+
 class _Missing(Exception):
     def __init__(self, unknown: Unknown) -> None:
         self.unknown = unknown
@@ -427,6 +435,8 @@ class Engine:
             return -self._eval(expr.operand, block, deps, method)
         if isinstance(expr, ir.Binary):
             return self._binary(expr, block, deps, method)
+        if isinstance(expr, ir.Call) and expr.func == ir.GROUP:
+            return self._group(expr, deps, method)
         if isinstance(expr, ir.Call):
             args = [self._eval(a, block, deps, method) for a in expr.args]
             return self._call(expr, args)
@@ -454,6 +464,21 @@ class Engine:
             return Quantity(low, result.value.dimension)
         reason = f"`{result.label}` differs by row and is not a sum; use a sum such as `{result.block}.energy`"
         raise _Missing(Unknown(result.block, result.name, (result.label,), reason))
+
+    def _group(self, expr: ir.Call, deps: list[Derivation], method: str | None) -> Quantity:
+        """`group(month.energy, jobs.account, "nlp")`: the figure summed over the rows of that group only."""
+        figure, rows = expr.args
+        assert isinstance(figure, ir.QuantityRef) and isinstance(rows, ir.RowIndicator)
+        result = self.quantity(figure.block, figure.name, method)
+        if isinstance(result, Unknown):
+            raise _Missing(result)
+        weights = self._indicator(rows)
+        value = Quantity(
+            arrays.total(result.value.magnitude * weights), result.value.dimension
+        )  # also if the same in every row
+        name = f'{figure.name}[{rows.column} = "{rows.value}"]'  # explain shows the group's sum, then the figure
+        deps.append(Derivation(figure.block, name, value, None, (result,), None, _rows_note(weights)))
+        return value
 
     def _indicator(self, expr: ir.RowIndicator) -> Any:
         cells = self.program.tables[expr.table].columns[expr.column].values

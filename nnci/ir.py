@@ -92,6 +92,10 @@ class Negate:
     span: Span = attrs.field(eq=False)
 
 
+GROUP = "group"  # `group(month.energy, jobs.account, "nlp")`: Call(GROUP, (QuantityRef, RowIndicator)), a figure
+# of a job over a table summed over the rows of one group, as `nnci run --by jobs.account` shows it
+
+
 @attrs.frozen
 class Call:
     func: str

@@ -23,6 +23,7 @@ from nnci.schema import (
     FORMER_NAMES,
     JOB_KINDS,
     METHODS,
+    QUANTITIES,
     RESERVED_NAMES,
     SCHEMA,
     Spec,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from nnci.table import Column
 
 FUNCTIONS = ("min", "max", "sum")
+GROUP_EXAMPLE = 'group(month.energy, jobs.account, "nlp")'
 ROOT = ""
 
 
@@ -624,11 +626,13 @@ class _Resolver:
             return None
         if isinstance(expr, ast.Call) and expr.func == resolve_time.SERIES_FUNCTION:
             return resolve_time.inline(self, expr)
+        if isinstance(expr, ast.Call) and expr.func == ir.GROUP:
+            return self.resolve_group(expr, kind, file)
         if isinstance(expr, ast.Call):
             if expr.func in DISTRIBUTIONS:
                 return self.resolve_distribution(expr, kind, file)
             if expr.func not in FUNCTIONS:
-                names = (*FUNCTIONS, *DISTRIBUTIONS, resolve_time.SERIES_FUNCTION)
+                names = (*FUNCTIONS, ir.GROUP, *DISTRIBUTIONS, resolve_time.SERIES_FUNCTION)
                 self.error("E300", f"unknown function `{expr.func}`", expr.span,
                            help=did_you_mean(expr.func, names) or "functions: " + ", ".join(names))  # fmt: skip
                 return None
@@ -648,6 +652,65 @@ class _Resolver:
             help="maps are the values of fields like `mix`, `devices` and `site`",
         )
         return None
+
+    def resolve_group(self, call: ast.Call, kind: str | None, file: str) -> ir.Expr | None:
+        """`group(month.energy, jobs.account, "nlp")`: the sum of a job's figure over the rows of its table
+        whose `account` cell is "nlp" (what `nnci run --by jobs.account` shows for that group)."""
+        usage = f"write e.g. `{GROUP_EXAMPLE}`: a figure of a job over a table, a text column of it, a group"
+        if kind is not None:
+            self.error("E305", "`group(...)` is a sum over rows of a job; it stands outside blocks", call.span,
+                       help="use it in an `expect`, a `figure` or a top-level `check`")  # fmt: skip
+            return None
+        if len(call.args) != 3:
+            self.error("E305", f"`group` takes 3 arguments, not {len(call.args)}", call.span, help=usage)
+            return None
+        figure, column_ref, value = call.args
+        if not isinstance(figure, ast.Ref):
+            self.error("E305", "the first argument of `group` is a figure of a job over a table", figure.span,
+                       help=usage)  # fmt: skip
+            return None
+        resolved = self.resolve_expr(figure, None, file)
+        if resolved is None:
+            return None
+        job = self.blocks.get(resolved.block) if isinstance(resolved, ir.QuantityRef) else None
+        rows = job.fields.get("rows") if job is not None else None
+        if not isinstance(resolved, ir.QuantityRef) or rows is None or not isinstance(rows.expr, ir.TableRef):
+            self.error("E305", f"`{figure.dotted}` is not a figure of a job over a table", figure.span,
+                       help="`group` sums a figure of a job with `rows = <table>` over some of its rows")  # fmt: skip
+            return None
+        if resolved.name not in QUANTITIES or not QUANTITIES[resolved.name].summed:
+            self.error("E305", f"`{figure.dotted}` is not a sum over rows, so it has no total per group",
+                       figure.span, help=f"group a figure that adds up over rows, such as `{resolved.block}.energy`")  # fmt: skip
+            return None
+        table = rows.expr.table
+        if not isinstance(column_ref, ast.Ref) or self.table_alias(column_ref, file) != table:
+            self.error("E305", f"the second argument of `group` is a text column of `{self.loaded.tables[table].file}`",
+                       column_ref.span, help=usage)  # fmt: skip
+            return None
+        outer, self.rows = self.rows, table
+        try:
+            column = self.column(column_ref, file)
+        finally:
+            self.rows = outer
+        if column is None:
+            return None
+        if column.dimension is not None:
+            self.error("E303", f"`{column_ref.dotted}` is a numeric column; groups are the names in a text column",
+                       column_ref.span, help="group by a column of names, such as an account or a cluster")  # fmt: skip
+            return None
+        if not isinstance(value, ast.String):
+            bare = isinstance(value, ast.Ref) and len(value.parts) == 1
+            self.error("E305", "the third argument of `group` is the group's name, as a string", value.span,
+                       help=f'write `"{value.dotted}"`, in quotes' if bare else usage)  # type: ignore[union-attr]  # fmt: skip
+            return None
+        groups = dict.fromkeys(column.values)
+        if value.value not in groups:
+            shown = ", ".join(f'"{g}"' for g in list(groups)[:10]) + (" …" if len(groups) > 10 else "")
+            self.error("E300", f'no row of `{self.loaded.tables[table].file}` has {column.name} "{value.value}"',
+                       value.span, help=did_you_mean(value.value, groups) or f"the groups: {shown}")  # fmt: skip
+            return None
+        rows_of_group = ir.RowIndicator(table, column.name, value.value, value.span)
+        return ir.Call(ir.GROUP, (resolved, rows_of_group), call.span)
 
     def spaced_unit(self, expr: ast.BinOp, kind: str | None, file: str) -> bool:
         """`300 W / h`: a unit after `/` or `*` (not a name here) belongs to the number; said, and True."""

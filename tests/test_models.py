@@ -83,3 +83,28 @@ def test_the_cluster_job_log_by_hand(capsys: pytest.CaptureFixture[str]) -> None
         assert groups[account]["energy"]["value"] == pytest.approx(energy, rel=1e-12)
         assert groups[account]["operational"]["value"] == pytest.approx(operational, rel=1e-12)
         assert groups[account]["embodied"]["value"] == pytest.approx(embodied, rel=1e-12)
+
+
+def test_a_group_of_rows_sums_as_the_by_table_does() -> None:
+    """`group(month.X, jobs.account, "a")` is the sum over that account's rows, by hand from the CSV; the
+    groups of a column add up to the job's total."""
+    import csv
+
+    folder = Path(__file__).parent.parent / "models"
+    program = nnci.load(folder / "cluster-job-log.nnci")
+    pue = {"sweden": 1.15, "virginia": 1.5}
+    by_account: dict[str, float] = {}
+    with open(folder / "cluster-job-log.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            energy = (int(row["gpus"]) * 300 + int(row["nodes"]) * 700) * float(row["hours [h]"]) * pue[row["cluster"]]
+            by_account[row["account"]] = by_account.get(row["account"], 0.0) + energy * 3600  # J
+    sums = []
+    for account, expected in by_account.items():
+        text = f'figure g = group(month.energy, jobs.account, "{account}")\n'
+        amended = nnci.loads((folder / "cluster-job-log.nnci").read_text() + text, str(folder / "with-group.nnci"))
+        got = nnci.evaluate(amended).derived["g"]
+        assert isinstance(got, Derivation)
+        assert got.value.magnitude == pytest.approx(expected, rel=1e-12), account
+        sums.append(got.value.magnitude)
+    total = nnci.evaluate(program).quantity("month", "energy").magnitude
+    assert sum(sums) == pytest.approx(total, rel=1e-12)
