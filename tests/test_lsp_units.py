@@ -351,3 +351,14 @@ def test_a_byte_order_mark_is_not_a_column_of_nnci() -> None:
     lines = LineIndex(text)
     assert lines.range_of(problem.span).start == Position(0, text.index("400 Wh"))  # the editor's column
     assert lines.nnci_at(Position(0, text.index("400 Wh"))) == (1, problem.span.column)
+
+
+def test_import_paths_complete_to_std_modules_and_files_beside() -> None:
+    text = MAIN.read_text() + 'import "'
+    found = _analysed()
+    at_end = text.count("\n") + 1, len(text.rsplit("\n", 1)[-1]) + 1
+    items = {item.label: item for item in completion.complete(found, text, *at_end)}
+    expected_std = {f"std/{p.stem}" for p in (REPO / "nnci" / "std").glob("*.nnci")}
+    assert expected_std <= set(items) and {"common", "emoji"} <= set(items) and "main" not in items
+    devices = len(re.findall(r"^device \w+", HARDWARE.read_text(), re.M))
+    assert items["std/hardware"].documentation == f"{devices} device"

@@ -36,6 +36,7 @@ _HEADER = re.compile(r"^\s*(?:@\w+\([^)]*\)\s*)*([A-Za-z_]\w*)\s+([A-Za-z_]\w*)(
 _FIELD_START = re.compile(r"^\s*([A-Za-z_]\w*)?$")
 _DOTTED = re.compile(r"([A-Za-z_][\w.]*)\.(\w*)$")
 _AFTER_NUMBER = re.compile(r"(?:^|[\s=(,*/+-])\d[\d_]*(?:\.\d+)?(?:[eE][+-]?\d+)?\s+([^\s]*)$")
+_IMPORT = re.compile(r'^\s*import\s+"([^"]*)$')
 _TOP_EXPRESSION = re.compile(r"^\s*(?:expect|check|figure\s+\w+\s*=)\s(?:.*[\s(*/+-])?\w*$")
 _VALUE = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*([\w.]*)$")
 
@@ -46,6 +47,8 @@ def complete(analysis: Analysis | None, text: str, line: int, column: int) -> li
     before_line = lines[line - 1][: column - 1] if 0 < line <= len(lines) else ""
     before = "\n".join([*lines[: line - 1], before_line])
     kind, in_map, field = _context(before)
+    if kind is None and (match := _IMPORT.match(before_line)) is not None:
+        return _imports(analysis, match.group(1))
     if (match := _AFTER_NUMBER.search(before_line)) is not None:
         return _units(_field_dimension(kind, field or _field_name(before_line)), match.group(1))
     if (match := _DOTTED.search(before_line)) is not None:
@@ -249,3 +252,37 @@ def _names(analysis: Analysis | None) -> list[Item]:
     items.append(Item("total", "keyword", "the sums over every job"))
     items += [Item(alias, "module", key) for alias, key in analysis.loaded.imports.get(analysis.key, {}).items()]
     return items
+
+
+def _imports(analysis: Analysis | None, typed: str) -> list[Item]:
+    """In an import's path: the standard library's modules, and the scenarios and tables beside the
+    document (the suffix `.nnci` left out, as imports may)."""
+    from nnci.resources import std_dir
+
+    items = [Item(f"std/{path.stem}", "module", "standard library", _records(path))
+             for path in sorted(std_dir().glob("*.nnci"))]  # fmt: skip
+    if analysis is not None:
+        folder = analysis.path.parent
+        try:
+            beside = sorted(
+                p for p in folder.iterdir() if p.suffix in (".nnci", ".csv", ".json") and p != analysis.path
+            )
+        except OSError:
+            beside = []
+        items += [Item(p.stem if p.suffix == ".nnci" else p.name, "module", "beside this file") for p in beside]
+    return [item for item in items if item.label.startswith(typed)]
+
+
+@functools.lru_cache(maxsize=16)
+def _records(path: object) -> str:
+    """What a standard-library module holds: its records counted by kind (`49 device`)."""
+    try:
+        with open(str(path), encoding="utf-8") as handle:
+            kinds = [m.group(1) for m in _RECORD.finditer(handle.read())]
+    except OSError:
+        return ""
+    counted = {kind: kinds.count(kind) for kind in dict.fromkeys(kinds)}
+    return ", ".join(f"{n} {kind}" for kind, n in counted.items())
+
+
+_RECORD = re.compile(r"^(" + "|".join(BLOCK_KINDS) + r") \w+", re.M)
