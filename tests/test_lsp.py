@@ -307,3 +307,18 @@ async def test_problems_in_an_imported_file_not_open_are_shown_at_its_import(
     common = (tmp_path / "common.nnci").resolve().as_uri()
     (listed,) = await _diagnostics(client, common, lambda found: len(found) == 1)  # the file itself, not open
     assert listed.code == "E402" and listed.range.start == _position(COMMON.read_text(), "1.2")
+
+
+async def test_references_across_open_documents(client: LanguageClient) -> None:
+    main_text, common_text = MAIN.read_text(), COMMON.read_text()
+    main = _open(client, MAIN)
+    common = _open(client, COMMON)
+    await _diagnostics(client, common, lambda found: True)
+    found = await client.text_document_references_async(
+        types.ReferenceParams(context=types.ReferenceContext(include_declaration=False), text_document=_doc(common),
+                              position=_position(common_text, "datacenter dc", len("datacenter ")))
+    )  # fmt: skip
+    assert found is not None
+    assert [(location.uri, location.range.start) for location in found] == [
+        (main, _position(main_text, "common.dc", len("common.")))
+    ]

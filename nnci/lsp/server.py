@@ -163,7 +163,12 @@ class NnciLanguageServer(LanguageServer):
         return opened or from_fs_path(str(path_of(key))) or key
 
     def lines(self, key: str, found: Analysis) -> LineIndex:
-        return index_of(found.loaded.sources.get(key, found.text if key == found.key else ""), self.encoding)
+        """The line index of a module's text as `found` read it (or another open document's analysis did:
+        a reference found in a file the document does not import)."""
+        for analysis in (found, *self.analyses.values()):
+            if key in analysis.loaded.sources:
+                return index_of(analysis.loaded.sources[key], self.encoding)
+        return index_of("", self.encoding)
 
     def range(self, span: Span | None, found: Analysis) -> types.Range:
         if span is None:
