@@ -89,8 +89,12 @@ class _Compiler:
         if block is None or depth > 64:
             return None
         parts: list[Hashable] = [block.kind]
-        for name in sorted(block.fields):
-            shape = self._expr_shape(block.fields[name].expr, depth)
+        for name, field in block.fields.items():  # in the order written: blocks written alike share a shape
+            expr = field.expr
+            if expr.__class__ is ir.Const and not getattr(expr.value.magnitude, "is_series", False):
+                shape: Hashable | None = expr.value.dimension  # most fields: a constant; its dimension decides
+            else:
+                shape = self._expr_shape(expr, depth)
             if shape is None:
                 return None
             parts.append((name, shape))
