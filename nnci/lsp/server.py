@@ -72,9 +72,11 @@ class NnciLanguageServer(LanguageServer):
             found = self.analyses[uri] = analyse(path_for(uri), document.source, self.buffers())
         return found
 
-    def refresh(self, uri: str) -> None:
-        """Analyse a document and those open ones that import it, then publish everyone's diagnostics."""
-        self.analyses.pop(uri, None)
+    def refresh(self, uri: str, again: bool = True) -> None:
+        """Analyse a document (`again`: even if its text is the one last analysed, as after a save) and
+        the open ones that import it, then publish everyone's diagnostics."""
+        if again:
+            self.analyses.pop(uri, None)
         changed = self.analysis(uri)
         if changed is not None:
             for other, found in list(self.analyses.items()):
@@ -92,7 +94,7 @@ class NnciLanguageServer(LanguageServer):
             await asyncio.sleep(DEBOUNCE)
             self.pending.pop(uri, None)
             try:
-                self.refresh(uri)
+                self.refresh(uri, again=False)  # a request since the edit may have analysed it already
             except Exception as error:  # logged, not raised into the event loop
                 self.window_log_message(types.LogMessageParams(types.MessageType.Error, f"nnci lsp: {error!r}"))
 
@@ -209,7 +211,7 @@ class NnciLanguageServer(LanguageServer):
             for key in analysis.loaded.modules:
                 if not key.startswith("std/") or key == analysis.key:
                     keys.setdefault(key, analysis)
-        return [navigation.index(analysis.loaded, key) for key, analysis in keys.items()]
+        return [navigation.index(analysis.loaded, key, analysis.memo) for key, analysis in keys.items()]
 
 
 def _reachable(found: Analysis, key: str) -> set[str]:
@@ -311,7 +313,7 @@ def build() -> NnciLanguageServer:
         if at is None:
             return None
         found, line, column = at
-        occurrence = navigation.index(found.loaded, found.key).at(line, column)
+        occurrence = navigation.index(found.loaded, found.key, found.memo).at(line, column)
         if occurrence is None:
             return None
         span = navigation.definition(found.loaded, occurrence.target)
@@ -324,7 +326,7 @@ def build() -> NnciLanguageServer:
         if at is None:
             return []
         found, line, column = at
-        occurrence = navigation.index(found.loaded, found.key).at(line, column)
+        occurrence = navigation.index(found.loaded, found.key, found.memo).at(line, column)
         if occurrence is None:
             return []
         target = occurrence.target
