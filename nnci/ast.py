@@ -39,6 +39,18 @@ class String:
     span: Span = attrs.field(eq=False, repr=False)
 
 
+_WRITTEN = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t"}
+
+
+def string_literal(value: str) -> str:
+    """`value` as a string literal the grammar reads back to it (its escapes: \\" \\\\ \\n \\t \\xXX)."""
+    return (
+        '"'
+        + "".join(_WRITTEN.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c) for c in value)
+        + '"'
+    )
+
+
 @attrs.frozen
 class DateTime:
     """An ISO 8601 date and time as written: `2024-03-04T09:00Z` (read into an instant by `resolve`)."""

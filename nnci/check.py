@@ -207,7 +207,10 @@ def check_dimensions(program: ir.Program) -> list[Diagnostic]:
         for field in block.fields.values():
             spec = SCHEMA[block.kind][field.name]
             if spec.type == "quantity":
-                _check_expr(program, field.expr, block.kind, spec, diagnostics)
+                expr = field.expr
+                if expr.__class__ is ir.Const and _accepts(spec.dim, expr.value.dimension):  # type: ignore[union-attr, arg-type]
+                    continue  # most fields: a number of the right dimension
+                _check_expr(program, expr, block.kind, spec, diagnostics)
             elif isinstance(field.expr, ir.Map):
                 for entry in field.expr.entries:
                     _check_expr(program, entry.value, block.kind, spec, diagnostics)
@@ -314,13 +317,26 @@ def _check_expect(program: ir.Program, expect: ir.Expect, out: list[Diagnostic])
 
 def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> list[Diagnostic]:
     diagnostics: list[Diagnostic] = []
+    # a constant (one object per spelling, shared by every field that writes it) found in range for a
+    # field: the same value in the same field of another block is too (10,000 jobs repeat a few)
+    in_range: set[tuple[int, str, str]] = set()
     # Every resolved block: the files' own, and the imported ones they use (an imported PUE of 0.5
     # is as wrong as a local one). Imported blocks nothing refers to are never resolved.
     for block in program.blocks.values():
         for field in block.fields.values():
             spec = SCHEMA[block.kind][field.name]
             if spec.type == "quantity":
-                _check_range(engine, block, spec, field.expr, constants_only, diagnostics)
+                expr = field.expr
+                if expr.__class__ is not ir.Const or arrays.is_array(expr.value.magnitude):  # type: ignore[union-attr]
+                    _check_range(engine, block, spec, expr, constants_only, diagnostics)
+                    continue
+                judged = (id(expr.value), block.kind, field.name)  # type: ignore[union-attr]
+                if judged in in_range:
+                    continue
+                found = len(diagnostics)
+                _check_range(engine, block, spec, expr, constants_only, diagnostics)
+                if len(diagnostics) == found:
+                    in_range.add(judged)
             elif isinstance(field.expr, ir.Map):
                 _check_map(engine, block, spec, field.expr, constants_only, diagnostics)
         if not constants_only:
@@ -337,10 +353,15 @@ def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> l
         for name in program.figures:  # a named figure's faults (a zero divisor) are found here, as `run` finds them
             engine.quantity(ir.FIGURE, name)
     for expect in program.expects:  # arithmetic errors in expected values surface as E405
-        for expr in (expect.value, expect.tolerance):
-            value = engine.try_evaluate(expr, None) if expr is not None and _is_constant(expr) else None
-            if expr is not None and expr is expect.tolerance and isinstance(value, Quantity) and value.magnitude < 0:
-                diagnostics.append(Diagnostic("E402", "a tolerance cannot be negative", expr.span,
+        for stated in (expect.value, expect.tolerance):
+            value = engine.try_evaluate(stated, None) if stated is not None and _is_constant(stated) else None
+            if (
+                stated is not None
+                and stated is expect.tolerance
+                and isinstance(value, Quantity)
+                and value.magnitude < 0
+            ):
+                diagnostics.append(Diagnostic("E402", "a tolerance cannot be negative", stated.span,
                                               help="write e.g. `within 1 %`"))  # fmt: skip
     return diagnostics
 

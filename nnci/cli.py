@@ -489,6 +489,10 @@ def _target(program: ir.Program, target: str) -> tuple[ir.BlockKey, str] | str:
             example = "energy" if block.kind in ("training", "inference") else next(iter(block.fields), "…")
             return f"`{target}` is a block: name one of its quantities, e.g. `{target}.{example}`"
         known = ", ".join(str(k) for k in program.roots)
+        if any(c in target for c in "()+-*/ "):  # an expression no `expect` or `figure` line writes so
+            return (f"`{target}` is no figure of this file: explain takes `block.quantity`, `total.quantity`, "
+                    "a figure's name, or an expression exactly as an `expect` line writes it; to explain another "
+                    f"expression, name it in the file: `figure x = {target}`")  # fmt: skip
         return f"no block `{name or target}` (blocks: {known}; or `total`)"
     kind = program.blocks[key].kind
     names = [n for n, spec in SCHEMA[kind].items() if spec.type == "quantity"]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from nnci import arrays, ir
+from nnci.ast import string_literal
 from nnci.diagnostics import Diagnostic, Span, source_lines
 from nnci.formulas import formulas_for
 from nnci.formulas.registry import Formula, Item, NotApplicable, Noted, OutsideData, Skip
@@ -67,14 +68,6 @@ Result = Derivation | Unknown
 CYCLE = " (it depends on itself)"  # marks a missing entry that is a circular definition
 
 
-def _rows_note(weights: Any) -> str | None:
-    """How many rows a group's sum is over (1 for each row of the group, else 0)."""
-    if not arrays.is_array(weights):
-        return None
-    count = int(weights.sum())
-    return f"the sum over {count:,} row{'s' if count != 1 else ''} of the group"
-
-
 class _Missing(Exception):
     def __init__(self, unknown: Unknown) -> None:
         self.unknown = unknown
@@ -109,6 +102,9 @@ class Engine:
         self.memo: dict[tuple[ir.BlockKey, str, str | None], Result] = {}
         # a job of a stacked group → its figures known to be unknown, said of its own blocks when asked
         self.deferred: dict[ir.BlockKey, Callable[[str], Result | None]] = {}
+        # sums over the rows of a job over a table, and per group of a text column, by the result summed
+        self.row_sums: dict[int, tuple[Derivation, float]] = {}
+        self.group_sums: dict[tuple[int, str, str], tuple[Derivation, dict[str, tuple[float, int]]]] = {}
         self.active: list[tuple[ir.BlockKey, str, str | None]] = []
         self.cycles = 0
         self.diagnostics: list[Diagnostic] = []
@@ -411,7 +407,7 @@ class Engine:
                 rows = self.program.rows_of(dep.block) is not None
                 summed = summed + (arrays.total(dep.value.magnitude) if rows else dep.value.magnitude)
             return Derivation(ir.TOTAL, name, Quantity(summed, values[0].dimension), None, tuple(deps))
-        total = math.fsum(arrays.total(v.magnitude) for v in values)  # rows of a table are summed too
+        total = math.fsum(self._row_sum(dep) for dep in deps)  # rows of a table are summed too
         if not math.isfinite(total):
             return Unknown(ir.TOTAL, name, (f"total.{name}: the sum is not a finite number",))
         return Derivation(ir.TOTAL, name, Quantity(total, values[0].dimension), None, tuple(deps))
@@ -428,7 +424,7 @@ class Engine:
             if isinstance(result, Unknown):
                 raise _Missing(result)
             deps.append(result)
-            if block is None and self.row is None and arrays.is_array(result.value.magnitude):
+            if block is None and self.row is None and self.program.rows_of(result.block) is not None:
                 return self._over_rows(result)
             return result.value
         if isinstance(expr, ir.Negate):
@@ -458,12 +454,26 @@ class Engine:
         rows, as `expect` and `total` see it; a figure that is no sum (a PUE) only if no row differs."""
         magnitude = result.value.magnitude
         if QUANTITIES.get(result.name) is not None and QUANTITIES[result.name].summed:
-            return Quantity(arrays.total(magnitude), result.value.dimension)
+            return Quantity(self._row_sum(result), result.value.dimension)
+        if not arrays.is_array(magnitude):
+            return result.value
         low, high = float(magnitude.min()), float(magnitude.max())
         if low == high:
             return Quantity(low, result.value.dimension)
         reason = f"`{result.label}` differs by row and is not a sum; use a sum such as `{result.block}.energy`"
         raise _Missing(Unknown(result.block, result.name, (result.label,), reason))
+
+    def _row_sum(self, result: Derivation) -> float:
+        """The correctly rounded sum over the rows of a job over a table (a figure the same in every row
+        counts once per row); summed once however many figures and checks read it."""
+        found = self.row_sums.get(id(result))
+        if found is None or found[0] is not result:
+            magnitude = result.value.magnitude
+            table = self.program.rows_of(result.block)
+            rows = self.program.tables[table].rows if table is not None else 1
+            value = arrays.total(magnitude) if arrays.is_array(magnitude) else float(magnitude) * rows
+            found = self.row_sums[id(result)] = (result, value)
+        return found[1]
 
     def _group(self, expr: ir.Call, deps: list[Derivation], method: str | None) -> Quantity:
         """`group(month.energy, jobs.account, "nlp")`: the figure summed over the rows of that group only."""
@@ -472,13 +482,37 @@ class Engine:
         result = self.quantity(figure.block, figure.name, method)
         if isinstance(result, Unknown):
             raise _Missing(result)
-        weights = self._indicator(rows)
-        value = Quantity(
-            arrays.total(result.value.magnitude * weights), result.value.dimension
-        )  # also if the same in every row
-        name = f'{figure.name}[{rows.column} = "{rows.value}"]'  # explain shows the group's sum, then the figure
-        deps.append(Derivation(figure.block, name, value, None, (result,), None, _rows_note(weights)))
+        total, count = self._group_sums(result, rows.table, rows.column)[rows.value]
+        if not math.isfinite(total):
+            cells = self.program.tables[rows.table].columns[rows.column].values
+            bad = [row for row in arrays.bad_rows(result.value.magnitude) if cells[row] == rows.value]
+            raise EvalError(f"`{result.label}` is not a finite number in {arrays.rows_text(bad)}, of the group "
+                            f"{rows.column} = {string_literal(rows.value)}", expr.span,
+                            help="the other groups stand; see the error about those rows")  # fmt: skip
+        value = Quantity(total, result.value.dimension)
+        name = (
+            f"{figure.name}[{rows.column} = {string_literal(rows.value)}]"  # explain: the group's sum, then the figure
+        )
+        note = f"the sum over {count:,} row{'s' if count != 1 else ''} of the group"
+        deps.append(Derivation(figure.block, name, value, None, (result,), None, note))
         return value
+
+    def _group_sums(self, result: Derivation, table: str, column: str) -> dict[str, tuple[float, int]]:
+        """Every group's correctly rounded sum of a figure (and its row count), in one pass over the rows:
+        a file may state the share of each of hundreds of accounts."""
+        key = (id(result), table, column)
+        found = self.group_sums.get(key)
+        if found is not None and found[0] is result:
+            return found[1]
+        cells = self.program.tables[table].columns[column].values
+        magnitude = result.value.magnitude
+        values = magnitude.tolist() if arrays.is_array(magnitude) else [float(magnitude)] * len(cells)
+        by_group: dict[str, list[float]] = {}
+        for cell, value in zip(cells, values, strict=True):
+            by_group.setdefault(cell, []).append(value)
+        sums = {cell: (math.fsum(members), len(members)) for cell, members in by_group.items()}
+        self.group_sums[key] = (result, sums)
+        return sums
 
     def _indicator(self, expr: ir.RowIndicator) -> Any:
         cells = self.program.tables[expr.table].columns[expr.column].values

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import shlex
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -541,6 +542,9 @@ def _explain(node: Derivation, first: str, rest: str, lines: list[str], citation
              seen: set[tuple[ir.BlockKey, str]], sources: dict[str, str],
              program: ir.Program | None = None, annotate: Annotate | None = None) -> None:  # fmt: skip
     head = f"{first}{node.label} = {shown(node.value, node.name)}"
+    table = program.rows_of(node.block) if program is not None else None
+    if table is not None and not arrays.is_array(node.value.magnitude) and "[" not in node.name:
+        head += f" in each of {program.tables[table].rows:,} rows"  # type: ignore[union-attr]
     key = (node.block, node.name)
     if node.formula is not None:
         if node.formula.citation not in citations:
@@ -688,7 +692,8 @@ def expectation_diagnostic(result: ExpectResult) -> Diagnostic:
     message = f"`{target}` is {_in(result.computed.value, unit)}, expected {expected} ({tolerance})"
     notes = (f"ratio computed/expected {result.ratio:.4f}",) if result.ratio is not None else ()
     return Diagnostic("E501", message, result.expect.span, notes=notes,
-                      help=f"see `nnci explain {result.expect.span.file} {_explained(result)}` for how it was derived")  # fmt: skip
+                      help=f"see `nnci explain {shlex.quote(result.expect.span.file)} {shlex.quote(_explained(result))}` "
+                      "for how it was derived")  # fmt: skip
 
 
 def _explained(result: ExpectResult) -> str:
@@ -944,9 +949,10 @@ def render_tabular(tables: Sequence[Tabular], form: str) -> str:
         )
     parts = []
     for t in titled:
-        rows = [*t.rows, t.footer] if t.footer is not None else t.rows
+        rows = t.rows
         if t.input_key == "group" and form != "csv":  # a group of empty cells is named, not left blank
             rows = [[EMPTY if i in t.inputs and c == "" else c for i, c in enumerate(row)] for row in rows]
+        rows = [*rows, t.footer] if t.footer is not None else rows  # the total line has no cells to name
         if form == "csv":
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")

@@ -9,6 +9,7 @@ back with a "did you mean".
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from nnci.table import Column
 
 FUNCTIONS = ("min", "max", "sum")
+# every function a value may call, as the unknown-function hint lists them (the highlighters read it too)
+CALLABLE = (*FUNCTIONS, ir.GROUP, *DISTRIBUTIONS, resolve_time.SERIES_FUNCTION)
 GROUP_EXAMPLE = 'group(month.energy, jobs.account, "nlp")'
 ROOT = ""
 
@@ -100,7 +103,10 @@ class _Resolver:
         self.diagnostics: list[Diagnostic] = []
         self.scopes: dict[str, dict[str, ast.Block]] = {}
         self.blocks: dict[ir.BlockKey, ir.Block] = {}
-        self.keys: dict[ir.BlockKey, ir.BlockKey] = {}  # one key object per block, however often it is named
+        self.keys: dict[ir.BlockKey, ir.BlockKey] = {}
+        self.column_groups: dict[
+            int, tuple[Column, dict[str, str]]
+        ] = {}  # one key object per block, however often it is named
         self.in_progress: set[ir.BlockKey] = set()
         self.roots: list[ir.BlockKey] = []
         self.rows: str | None = None  # the table of the job being resolved (`rows = jobs`), if any
@@ -632,9 +638,8 @@ class _Resolver:
             if expr.func in DISTRIBUTIONS:
                 return self.resolve_distribution(expr, kind, file)
             if expr.func not in FUNCTIONS:
-                names = (*FUNCTIONS, ir.GROUP, *DISTRIBUTIONS, resolve_time.SERIES_FUNCTION)
                 self.error("E300", f"unknown function `{expr.func}`", expr.span,
-                           help=did_you_mean(expr.func, names) or "functions: " + ", ".join(names))  # fmt: skip
+                           help=did_you_mean(expr.func, CALLABLE) or "functions: " + ", ".join(CALLABLE))  # fmt: skip
                 return None
             if not expr.args:
                 self.error("E305", f"`{expr.func}` needs at least one argument", expr.span)
@@ -675,6 +680,11 @@ class _Resolver:
         job = self.blocks.get(resolved.block) if isinstance(resolved, ir.QuantityRef) else None
         rows = job.fields.get("rows") if job is not None else None
         if not isinstance(resolved, ir.QuantityRef) or rows is None or not isinstance(rows.expr, ir.TableRef):
+            written = None
+            if job is not None and isinstance(resolved, ir.QuantityRef):
+                written = self.scopes.get(resolved.block.module, {}).get(resolved.block.name)
+            if written is not None and any(f.name == "rows" for f in written.fields):
+                return None  # its `rows` (the table, or its import) is wrong, and was reported
             self.error("E305", f"`{figure.dotted}` is not a figure of a job over a table", figure.span,
                        help="`group` sums a figure of a job with `rows = <table>` over some of its rows")  # fmt: skip
             return None
@@ -682,35 +692,70 @@ class _Resolver:
             self.error("E305", f"`{figure.dotted}` is not a sum over rows, so it has no total per group",
                        figure.span, help=f"group a figure that adds up over rows, such as `{resolved.block}.energy`")  # fmt: skip
             return None
-        table = rows.expr.table
-        if not isinstance(column_ref, ast.Ref) or self.table_alias(column_ref, file) != table:
-            self.error("E305", f"the second argument of `group` is a text column of `{self.loaded.tables[table].file}`",
-                       column_ref.span, help=usage)  # fmt: skip
-            return None
-        outer, self.rows = self.rows, table
-        try:
-            column = self.column(column_ref, file)
-        finally:
-            self.rows = outer
+        table = self.loaded.tables[rows.expr.table]
+        column = self.group_column(column_ref, file, rows.expr.table, str(resolved.block), usage)
         if column is None:
-            return None
-        if column.dimension is not None:
-            self.error("E303", f"`{column_ref.dotted}` is a numeric column; groups are the names in a text column",
-                       column_ref.span, help="group by a column of names, such as an account or a cluster")  # fmt: skip
             return None
         if not isinstance(value, ast.String):
             bare = isinstance(value, ast.Ref) and len(value.parts) == 1
             self.error("E305", "the third argument of `group` is the group's name, as a string", value.span,
                        help=f'write `"{value.dotted}"`, in quotes' if bare else usage)  # type: ignore[union-attr]  # fmt: skip
             return None
-        groups = dict.fromkeys(column.values)
-        if value.value not in groups:
-            shown = ", ".join(f'"{g}"' for g in list(groups)[:10]) + (" …" if len(groups) > 10 else "")
-            self.error("E300", f'no row of `{self.loaded.tables[table].file}` has {column.name} "{value.value}"',
-                       value.span, help=did_you_mean(value.value, groups) or f"the groups: {shown}")  # fmt: skip
+        groups = self.groups_of(column)
+        cell = groups.get(unicodedata.normalize("NFC", value.value))  # `é` written either way is one name
+        if cell is None:
+            shown = ", ".join(ast.string_literal(g) for g in list(groups.values())[:10]) + (
+                " …" if len(groups) > 10 else ""
+            )
+            hint = did_you_mean(value.value, list(groups.values()))
+            if value.value == "(empty)" and "" in groups:
+                hint = '`--by` shows the rows whose cell is empty as "(empty)"; here they are the group `""`'
+            self.error("E300", f"no row of `{table.file}` has {column.name} {ast.string_literal(value.value)}",
+                       value.span, help=hint or f"the groups: {shown}")  # fmt: skip
             return None
-        rows_of_group = ir.RowIndicator(table, column.name, value.value, value.span)
+        rows_of_group = ir.RowIndicator(rows.expr.table, column.name, cell, value.span)
         return ir.Call(ir.GROUP, (resolved, rows_of_group), call.span)
+
+    def groups_of(self, column: Column) -> dict[str, str]:
+        """A text column's distinct cells, keyed by their NFC form (read once however many `group`s name it)."""
+        found = self.column_groups.get(id(column))
+        if found is None or found[0] is not column:
+            cells = dict.fromkeys(column.values)
+            found = self.column_groups[id(column)] = (column, {unicodedata.normalize("NFC", c): c for c in cells})
+        return found[1]
+
+    def group_column(self, ref: ast.Expr, file: str, table_key: str, job: str, usage: str) -> Column | None:
+        """The text column `group` groups by: `jobs.account`, or `log.jobs.account` for a table an
+        imported file imports; it must be a column of the job's own table (None: reported)."""
+        table = self.loaded.tables[table_key]
+        parts = ref.parts if isinstance(ref, ast.Ref) else ()
+        found = None
+        if len(parts) == 2:
+            found = self.aliases(file).get(parts[0])
+        elif len(parts) == 3 and parts[0] in self.aliases(file):
+            found = self.aliases(self.aliases(file)[parts[0]]).get(parts[1])
+        if found not in self.loaded.tables:
+            self.error("E305", f"the second argument of `group` is a text column of `{table.file}`", ref.span,
+                       help=usage)  # fmt: skip
+            return None
+        if found != table_key:
+            self.error("E305", f"`{ref.dotted}` is a column of `{self.loaded.tables[found].file}`, but `{job}`'s "  # type: ignore[union-attr]
+                       f"rows are those of `{table.file}`", ref.span,
+                       help="group by a column of the job's own table")  # fmt: skip
+            return None
+        column = table.columns.get(parts[-1])
+        if column is None:
+            self.error("E301", f"table `{'.'.join(parts[:-1])}` has no column `{parts[-1]}`", ref.span,
+                       help=did_you_mean(parts[-1], table.columns) or "columns: " + ", ".join(table.columns))  # fmt: skip
+            return None
+        if column.problems:
+            self.diagnostics.extend(column.problems)
+            return None
+        if column.dimension is not None:
+            self.error("E303", f"`{ref.dotted}` is a numeric column; groups are the names in a text column",  # type: ignore[union-attr]
+                       ref.span, help="group by a column of names, such as an account or a cluster")  # fmt: skip
+            return None
+        return column
 
     def spaced_unit(self, expr: ast.BinOp, kind: str | None, file: str) -> bool:
         """`300 W / h`: a unit after `/` or `*` (not a name here) belongs to the number; said, and True."""

@@ -90,3 +90,13 @@ def test_a_file_named_twice_is_validated_once(capsys: pytest.CaptureFixture[str]
     demo = str(Path(__file__).resolve().parent.parent / "models" / "nnci-demo.nnci")
     assert main(["validate", demo, demo]) == 0
     assert "6 passed, 0 failed" in capsys.readouterr().out
+
+
+def test_a_value_out_of_range_is_reported_wherever_it_is_written() -> None:
+    """Range checks judge a constant once per field (10,000 jobs repeat a few): a value out of range is
+    still reported at each place it is written, one in range nowhere."""
+    text = "".join(f"datacenter d{i} {{\n  pue = {pue}\n}}\n" for i, pue in enumerate(["0.5", "1.1", "0.5", "1.1"]))
+    with pytest.raises(nnci.NnciError) as raised:
+        nnci.check(nnci.loads(text))
+    lines = sorted(d.span.line for d in raised.value.diagnostics if d.code == "E402" and d.span is not None)
+    assert lines == [2, 8]
