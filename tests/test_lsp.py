@@ -322,3 +322,18 @@ async def test_references_across_open_documents(client: LanguageClient) -> None:
     assert [(location.uri, location.range.start) for location in found] == [
         (main, _position(main_text, "common.dc", len("common.")))
     ]
+
+
+async def test_an_import_changed_on_disk_is_read_again(client: LanguageClient, tmp_path: Path) -> None:
+    common = tmp_path / "common.nnci"
+    common.write_text(COMMON.read_text())
+    main = tmp_path / "main.nnci"
+    main.write_text(MAIN.read_text())
+    uri = _open(client, main)
+    assert await _diagnostics(client, uri, lambda found: True) == []
+    common.write_text(COMMON.read_text().replace("pue = 1.2", "pue = 1.5"))  # as another program would
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams([types.FileEvent(common.as_uri(), types.FileChangeType.Changed)])
+    )
+    (failed,) = await _diagnostics(client, uri, lambda found: len(found) == 1)
+    assert failed.code == "E501" and "480 kWh" in failed.message  # 8 × 400 W × 100 h × 1.5

@@ -24,7 +24,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from nnci import cache
 from nnci.diagnostics import Diagnostic, Span, source_lines
 from nnci.lsp import completion, hover, navigation, outline
-from nnci.lsp.analysis import Analysis, analyse, path_of
+from nnci.lsp.analysis import Analysis, analyse, key_of, path_of
 from nnci.lsp.positions import UTF16, LineIndex, Position, index_of
 
 DEBOUNCE = 0.15  # seconds of quiet after an edit before it is analysed
@@ -293,6 +293,19 @@ def build() -> NnciLanguageServer:
                 ls.analyses.pop(other, None)
                 ls.analysis(other)
         ls.publish()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    @_safe(None)
+    def did_change_files(ls: NnciLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
+        """A file changed on disk (an import or table that is not open): the documents that read it again."""
+        keys = {key_of(path_for(change.uri)) for change in params.changes}
+        stale = [uri for uri, found in ls.analyses.items()
+                 if keys & (set(found.loaded.modules) | set(found.loaded.tables) | set(found.loaded.series))]  # fmt: skip
+        for uri in stale:
+            ls.analyses.pop(uri, None)
+            ls.analysis(uri)
+        if stale:
+            ls.publish()
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     @_safe(None)
