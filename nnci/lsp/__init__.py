@@ -7,7 +7,6 @@ modules beside `server.py` know nothing of the protocol and are what the tests e
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
 HINT = "nnci lsp: the language server needs pygls: pip install 'nnci[lsp]'"
@@ -15,10 +14,13 @@ HINT = "nnci lsp: the language server needs pygls: pip install 'nnci[lsp]'"
 
 def main() -> int:
     """Serve over stdio; without pygls, say how to install it (exit 2)."""
-    if importlib.util.find_spec("pygls") is None or importlib.util.find_spec("lsprotocol") is None:
+    try:
+        from nnci.lsp.server import serve
+    except ImportError as error:  # pygls or lsprotocol missing (or unusable): said in one line
+        if (error.name or "").partition(".")[0] not in ("pygls", "lsprotocol"):
+            raise
         print(HINT, file=sys.stderr)
         return 2
-    from nnci.lsp.server import serve
 
     serve()
     return 0
