@@ -8,7 +8,9 @@ IF-equivalent benchmark, and times, as medians of several runs:
   reductions; the garbage collector paused while the AST is built);
 - the same with the garbage collector left running (what pausing it saves);
 - old: lark's parse (propagate_positions) then `nnci.lower.lower`, as nnci did before;
-- with --end-to-end, also load+resolve+check (`nnci.check(nnci.load(path))`) of a file.
+- with --end-to-end, also load+resolve+check (`nnci.check(nnci.load(path))`) of a file;
+- with --broken K, also parse_module of the file with K fields broken (a missing `=`, spread
+  evenly): the recovering parse (nnci.recover), which reports K errors and lowers the rest.
 
 Wall-clock and CPU (process) time are both shown: on a busy machine wall-clock time also counts
 the time other processes held the CPU.
@@ -16,6 +18,7 @@ the time other processes held the CPU.
     .venv/bin/python bench/parse_speed.py                      # 1,000 and 10,000 observations
     .venv/bin/python bench/parse_speed.py --sizes 1000 --runs 7
     .venv/bin/python bench/parse_speed.py --skip-old --end-to-end 1852   # ~100,000 lines
+    .venv/bin/python bench/parse_speed.py --sizes 19 --runs 21 --skip-old --broken 3   # ~1,000 lines, 3 errors
 """
 
 from __future__ import annotations
@@ -104,6 +107,24 @@ def measure(size: int, args: argparse.Namespace) -> None:
             return lower(parsed.tree, "big.nnci", parsed.comments)
 
         report("old: lark parse + lower", lines, timed(old, args.old_runs), args.old_runs)
+    if args.broken:
+        broken = with_broken_fields(text, args.broken)
+        module, problems = parse_module(broken, "big.nnci")
+        assert module is not None and len(problems) == args.broken, problems
+        seconds = timed(lambda: parse_module(broken, "big.nnci"), args.runs)
+        report(f"recovering, {args.broken} errors", lines, seconds, args.runs)
+        print(f"  {'':<34} {seconds[0] * 1000:>10.1f} ms wall per file")
+
+
+def with_broken_fields(text: str, count: int) -> str:
+    """The text with `count` of its `pue = ` fields, evenly spread, missing their `=`."""
+    lines = text.split("\n")
+    fields = [i for i, line in enumerate(lines) if line.startswith("  pue = ")]
+    assert len(fields) >= count, f"only {len(fields)} fields to break"
+    for k in range(count):
+        index = fields[k * len(fields) // count + len(fields) // (2 * count)]
+        lines[index] = lines[index].replace(" = ", " ", 1)
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -113,6 +134,7 @@ def main() -> None:
     parser.add_argument("--old-runs", type=int, default=3, help="runs of the old (lark) path, which is slow")
     parser.add_argument("--skip-old", action="store_true")
     parser.add_argument("--end-to-end", type=int, metavar="N", help="also time load+resolve+check of N observations")
+    parser.add_argument("--broken", type=int, metavar="K", help="also time the recovering parse with K errors")
     args = parser.parse_args()
 
     from nnci.parse import parser as lark_parser

@@ -182,3 +182,6 @@ class Module:
     header_line: int | None = attrs.field(default=None, eq=False)
     checks: tuple[Check, ...] = ()  # `check` lines outside any block: constraints between blocks
     figures: tuple[Figure, ...] = ()
+    # names (blocks, aliases, figures) of statements dropped for a syntax error, already reported:
+    # references to them are not reported again as unknown
+    dropped: tuple[str, ...] = ()

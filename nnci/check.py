@@ -731,6 +731,9 @@ def compare(op: str, left: Any, right: Any) -> Any:
         return left > right
     if op == "<":
         return left < right
-    if op == "==":
-        return left == right
-    return left != right
+    if op == "==":  # equal but for rounding: `group(a) + group(b) == a.energy` sums in another order
+        return abs(left - right) <= EQUAL_WITHIN * (abs(left) + abs(right))
+    return abs(left - right) > EQUAL_WITHIN * (abs(left) + abs(right))
+
+
+EQUAL_WITHIN = 1e-9  # relative: what `==` and `!=` in a check line allow for floating-point rounding

@@ -25,6 +25,7 @@ import attrs
 from nnci import ast
 from nnci.diagnostics import Diagnostic
 from nnci.load import display_path, read_module, read_project_file
+from nnci.recover import SYNTAX_CODES
 
 INDENT = "  "
 WIDTH = 100
@@ -302,7 +303,7 @@ def format_text(text: str, key: str) -> Formatted:
     layout = Layout.of(text)
     body = layout.strip(text)
     module, problems = read_module(body, key)
-    if module is None:
+    if module is None or any(d.code in SYNTAX_CODES for d in problems):  # (the module lacks what did not parse)
         return Formatted(key, text, text, problems)
     formatted = format_module(module, body)
     again, _ = read_module(formatted, key)

@@ -8,9 +8,10 @@ and runs a small LALR driver over tables generated at build time from grammar/nn
 The fast lexer reproduces lark's contextual lexer for this grammar: a unit is lexed only right
 after a number, and a keyword (`grid`, `check`, `within`, ...) is its own terminal only where the
 parser state accepts it, else a name (tools/build_parser.py checks the table for the facts this
-relies on). On a syntax error, or anything unexpected, the fast path gives up and lark's parser
-(`parse()`, built lazily in process, propagate_positions) parses the text again, so every
-diagnostic is the one lark's error gives rise to.
+relies on). On a syntax error, or anything unexpected, the fast path gives up, saying where it
+stopped, and nnci.recover takes over: lark's parser (`parse()`, built lazily in process,
+propagate_positions) gives each diagnostic, the one lark's error gives rise to, and the parse
+goes on after it. A file without errors never leaves the fast path.
 """
 
 from __future__ import annotations
@@ -67,22 +68,24 @@ def _comments_of(newline: str, line: int, column: int, into: list[Comment]) -> N
 
 
 def parse_module(text: str, file: str) -> tuple[Module | None, tuple[Diagnostic, ...]]:
-    """Parse and lower one file: the module (None when it does not parse) and the diagnostics."""
+    """Parse and lower one file: the module and the diagnostics. After a syntax error, parsing
+    recovers at the next field or block (nnci.recover), so every mistake is reported and the rest
+    of the file is still lowered; the module is None only when nothing of it could be recovered."""
     fast = _fast_parser()
+    result = None
     if fast is not None:
         try:
-            result = fast.parse(_prepare(text), file)
+            prepared = _prepare(text)
+            result = fast.parse(prepared, file)
+            if result is None and "+-" in prepared and uncertainty_written(prepared, file) is None:
+                result = fast.run(prepared, file)  # `+-` only in comments or strings
         except Exception:  # anything unexpected: lark's path decides, and reports
             result = None
-        if result is not None:
+        if isinstance(result, tuple):
             return result
-    from nnci.lower import lower
+    from nnci.recover import recovering_parse
 
-    parsed = parse(text, file)
-    if parsed.tree is None:
-        return None, parsed.diagnostics
-    module, problems = lower(parsed.tree, file, parsed.comments)
-    return module, (*parsed.diagnostics, *problems)
+    return recovering_parse(text, file, stopped=result if isinstance(result, int) else None)
 
 
 # -- the lark path: a tree, or a syntax diagnostic ------------------------------------------------
@@ -368,6 +371,17 @@ class _FastParser:
         )
         assert self.pattern.groups == 7
 
+    def lexes_up_to(self, text: str, end: int) -> bool:
+        """Whether the text before `end` is all tokens. The lexer's `findall` steps over a character no
+        token matches (parse() then fails at the end), so an offset where parse() stopped is the
+        first error only if nothing was stepped over before it."""
+        at = 0
+        for match in self.pattern.finditer(text, 0, end):
+            if match.start() != at:
+                return False
+            at = match.end()
+        return not text[at:end].strip(" \t\f")
+
     def _chain(self, key: tuple[int, int, str]) -> int:
         """The state after the run of pass-through reductions that `term` triggers in `top` above `below`.
 
@@ -394,10 +408,15 @@ class _FastParser:
         bounds.append((start, size))
         return bounds
 
-    def parse(self, text: str, file: str) -> tuple[Module, tuple[Diagnostic, ...]] | None:
-        """The module and the diagnostics of lowering it; None if lark's path must decide."""
+    def parse(self, text: str, file: str) -> tuple[Module, tuple[Diagnostic, ...]] | int | None:
+        """The module and the diagnostics of lowering it; else lark's path must decide, and this is
+        the offset of the token where the syntax error is (an int), or None if it is not known."""
         if "+-" in text:  # parses, but means nothing the user meant: lark's path reports it
             return None
+        return self.run(text, file)
+
+    def run(self, text: str, file: str) -> tuple[Module, tuple[Diagnostic, ...]] | int | None:
+        """`parse` without the `+-` test (the recovering parse makes it itself)."""
         enabled = gc.isenabled()
         gc.disable()  # the AST is built in one go: rescanning it while it grows costs without freeing anything
         try:
@@ -406,7 +425,7 @@ class _FastParser:
             if enabled:
                 gc.enable()
 
-    def _parse(self, text: str, file: str) -> tuple[Module, tuple[Diagnostic, ...]] | None:
+    def _parse(self, text: str, file: str) -> tuple[Module, tuple[Diagnostic, ...]] | int | None:
         from nnci.lower import LINE, Reductions
 
         reductions = Reductions(file)
@@ -473,7 +492,7 @@ class _FastParser:
                 else:
                     action = actions[state].get("NUMBER", error)
                     if action < 0:
-                        return None
+                        return pos
                     state = action
                     push_state(state)
                     end = pos + len(number)
@@ -493,7 +512,7 @@ class _FastParser:
                     if term is None or term not in actions[state]:
                         action = actions[state].get("UNIT", error)
                         if action < 0:
-                            return None
+                            return pos - len(unit)
                         state = action
                         push_state(state)
                         push_value(entry)
@@ -506,7 +525,7 @@ class _FastParser:
                         push_value(entry)
                         break
                     if action == error:
-                        return None
+                        return pos - len(entry[0])  # where the token starts
                     length, origin, callback = rules[~action]
                     if callback is None:  # one child passes through: only the state changes
                         key = (states[-2], state, term)
@@ -529,7 +548,7 @@ class _FastParser:
         while state != self.end:
             action = actions[state].get("$END", error)
             if action >= 0 or action == error:
-                return None
+                return len(text)
             length, origin, callback = rules[~action]
             if callback is None:
                 state = goto[states[-2]][origin]

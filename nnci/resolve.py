@@ -277,6 +277,8 @@ class _Resolver:
             scope = self.scopes.get(self.module_of(target), {})
             if parts[1] in scope:
                 return self.key(self.module_of(target), parts[1]), scope[parts[1]], target
+            if self.dropped(target, parts[1]):
+                return None
             self.error("E300", f"`{parts[1]}` is not defined in `{parts[0]}` ({target})", span,
                        help=described_as(parts[1], parts[0], target, scope))  # fmt: skip
             return None
@@ -302,9 +304,16 @@ class _Resolver:
             return None
         return self.find_block(parts, file, span)
 
+    def dropped(self, file: str, name: str) -> bool:
+        """Whether `name` is that of a statement of `file` dropped for a syntax error (already reported)."""
+        module = self.loaded.modules.get(file)
+        return module is not None and name in module.dropped
+
     def unknown_name(
         self, name: str, file: str, span: Span, extra: tuple[str, ...] = (), unit_hint: bool = True
     ) -> None:
+        if self.dropped(file, name.split(".")[0]):
+            return
         scope = self.scopes.get(self.module_of(file), {})
         hint = did_you_mean(name, [*scope, *self.aliases(file), *extra])
         if hint is None and unit_hint and name in UNITS and "." not in name:

@@ -120,3 +120,16 @@ def test_std_imports_come_from_the_package_whatever_the_buffers(tmp_path: Path) 
     program, diagnostics = load([main], buffers=broken)
     assert diagnostics == []
     assert program.sources["std/hardware"] == (std_dir() / "hardware.nnci").read_text(encoding="utf-8")
+
+
+def test_an_imported_table_can_be_an_unsaved_buffer(tmp_path: Path) -> None:
+    """Data files imported by a scenario follow the same rule: a jobs table held by the editor."""
+    main = tmp_path / "main.nnci"
+    main.write_text(
+        'import "jobs.csv" as jobs\n\n' + SITE + "\ndevice gpu {\n  power = 300 W\n}\n\n"
+        "training nightly {\n  rows = jobs\n  fleet = { gpu = jobs.gpus }\n  site = dc\n  duration = jobs.hours\n}\n"
+    )
+    table = "job,gpus,hours [h]\na,8,10\nb,2,5\n"
+    results = api.evaluate(api.load(main, buffers={tmp_path / "jobs.csv": table}))
+    energy = results.quantity("total", "energy").to("kWh")
+    assert energy == pytest.approx((8 * 0.3 * 10 + 2 * 0.3 * 5) * 1.2)  # n × P × Δt × PUE, summed over rows

@@ -100,3 +100,11 @@ def test_a_value_out_of_range_is_reported_wherever_it_is_written() -> None:
         nnci.check(nnci.loads(text))
     lines = sorted(d.span.line for d in raised.value.diagnostics if d.code == "E402" and d.span is not None)
     assert lines == [2, 8]
+
+
+def test_equality_in_a_check_line_allows_for_rounding_only() -> None:
+    """1.1 × 3 is 3.3 but for the last bit: `==` holds; 1.1 against 1.1000001 does not."""
+    nnci.check(nnci.loads('datacenter a {\n  pue = 1.1\n}\ncheck a.pue * 3 == 3.3, "product"\n'))
+    with pytest.raises(nnci.NnciError):
+        nnci.check(nnci.loads('datacenter a {\n  pue = 1.1\n}\ncheck a.pue == 1.1000001, "close"\n'))
+    nnci.check(nnci.loads('datacenter a {\n  pue = 1.1\n}\ncheck a.pue != 1.1000001, "close"\n'))

@@ -98,6 +98,17 @@ def test_a_file_that_does_not_parse_is_never_written(tmp_path: Path, capsys: pyt
     assert format_file(path).formatted == original
 
 
+def test_a_file_with_broken_fields_is_never_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The parser recovers and lowers the rest, but formatting what is left would delete the broken fields."""
+    path = tmp_path / "broken.nnci"
+    original = "grid  g {\n  intensity 429 gCO2e/kWh\n  transport=0.95\n}\ndevice d {\n  power = 300 W W\n}\n"
+    path.write_text(original)
+    assert main(["fmt", "-w", str(path)]) == 1
+    assert path.read_text() == original
+    assert capsys.readouterr().err.count("error[E100]") == 2
+    assert format_file(path).formatted == original
+
+
 def test_a_read_only_file_is_left_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "ro.nnci"
     original = "grid g {\n  intensity   = 429 gCO2e/kWh\n}\n"
