@@ -337,3 +337,18 @@ async def test_an_import_changed_on_disk_is_read_again(client: LanguageClient, t
     )
     (failed,) = await _diagnostics(client, uri, lambda found: len(found) == 1)
     assert failed.code == "E501" and "480 kWh" in failed.message  # 8 × 400 W × 100 h × 1.5
+
+
+async def test_after_syntax_errors_the_rest_of_the_file_still_answers(client: LanguageClient) -> None:
+    text = (
+        MAIN.read_text().replace("power = 400 W", "power = = 400 W").replace("site = common.dc", "site = common.dc )")
+    )
+    uri = _open(client, MAIN, text)
+    found = await _diagnostics(client, uri, lambda found: len(found) >= 2)
+    syntax = [d for d in found if d.code == "E100"]
+    assert [d.range.start.line for d in syntax] == [text[: text.index("= = 400")].count("\n"),
+                                                    text[: text.index("common.dc )")].count("\n")]  # fmt: skip
+    record = await _hover(client, uri, _position(text, "a100_sxm4_80gb"))
+    assert "`tdp` = " in record  # the amend's base still resolves
+    symbols = await client.text_document_document_symbol_async(types.DocumentSymbolParams(_doc(uri)))
+    assert symbols is not None and {"gpu", "train"} <= {s.name for s in symbols}
