@@ -117,13 +117,17 @@ class _Printer:
         self.pending = sorted(comments.standalone.items(), reverse=True)  # the next one last: pop() is O(1)
         self.standalone_lines = sorted(comments.standalone)
         self.trailing_lines = sorted(comments.trailing)
+        self.claimed: set[int] = set()  # source lines whose trailing comment is placed
         self.indent = 0
 
-    def line(self, code: str, source_line: int, last_line: int | None = None) -> None:
-        """A line of code, with the trailing comment of the source line(s) it came from."""
-        lines = range(source_line, (last_line or source_line) + 1)
-        trailing = [self.comments.trailing[n] for n in lines if n in self.comments.trailing]
-        self.out.append((INDENT * self.indent + code, trailing[0] if len(trailing) == 1 else ""))
+    def line(self, code: str, source_line: int, last_line: int | None = None, claim: bool = True) -> None:
+        """A line of code, with the trailing comment of the source line(s) it came from, unless an earlier
+        line took it (`grid g { pue = 1.1 }  # c` becomes three lines; the comment goes with one)."""
+        lines = range(source_line, (last_line or source_line) + 1) if claim else range(0)
+        trailing = [n for n in lines if n in self.comments.trailing and n not in self.claimed]
+        self.claimed.update(trailing[:1] if len(trailing) == 1 else ())
+        comment = self.comments.trailing[trailing[0]] if len(trailing) == 1 else ""
+        self.out.append((INDENT * self.indent + code, comment))
 
     def blank(self) -> None:
         if self.out and self.out[-1] != ("", ""):
@@ -161,9 +165,10 @@ def _block(printer: _Printer, block: ast.Block) -> None:
         printer.line(f"@{annotation.name}({args})", annotation.span.line, last)
     base = f" = {block.base.dotted}" if block.base else ""
     printer.comments_before(block.name_span.line)
-    printer.line(f"{block.kind} {block.name}{base} {{", block.name_span.line)
-    printer.indent += 1
     members: list[ast.Field | ast.Check] = sorted([*block.fields, *block.checks], key=lambda m: m.span.line)
+    shares_its_line = bool(members) and members[0].span.line == block.name_span.line  # the comment goes with it
+    printer.line(f"{block.kind} {block.name}{base} {{", block.name_span.line, claim=not shares_its_line)
+    printer.indent += 1
     for member in members:
         printer.comments_before(member.span.line)
         if isinstance(member, ast.Field):

@@ -263,20 +263,35 @@ STATEMENT_WORDS = (*KINDS, "expect", "import")
 
 
 def _block_start_inside_block(text: str, file: str, line: int) -> Diagnostic | None:
-    """A new block (or expect/import) where a field was expected: the block above lacks its `}`."""
+    """A new block (or expect/import, or the annotation of a block) where a field was expected: the
+    block above lacks its `}`."""
     lines = text.split("\n")
     source = lines[line - 1] if line <= len(lines) else ""
     words = source.split()
-    if not words or words[0] not in STATEMENT_WORDS or len(words) < 2:
+    annotation = re.match(r"@[A-Za-z_]\w*", words[0]) if words else None
+    if annotation is not None and not _annotates_a_block(lines, line):
+        annotation = None  # (an annotation inside a block, as if it were a field)
+    if not words or (annotation is None and (words[0] not in STATEMENT_WORDS or len(words) < 2)):
         return None
     opener = _unclosed_brace("\n".join(lines[: line - 1]))
     if opener is None:
         return None
+    word = annotation.group() if annotation else words[0]
     column = len(source) - len(source.lstrip()) + 1
-    span = Span(file, line, column, line, column + len(words[0]))
+    span = Span(file, line, column, line, column + len(word))
     notes = (f"the `{{` at line {opener} is never closed",)
-    return Diagnostic("E101", f"missing `}}` before this `{words[0]}`", span, notes=notes,
+    return Diagnostic("E101", f"missing `}}` before this `{word}`", span, notes=notes,
                       help="close the block above with `}`")  # fmt: skip
+
+
+def _annotates_a_block(lines: list[str], line: int) -> bool:
+    """Whether the annotation on `line` (1-based) comes before a block: the next line with a word
+    starts with a kind of block."""
+    for following in lines[line:]:
+        words = following.split()
+        if words and not words[0].startswith(("@", "#")):
+            return words[0] in KINDS
+    return False
 
 
 def _text_before(text: str, line: int, column: int) -> str:

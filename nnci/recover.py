@@ -141,6 +141,18 @@ class _Lines:
                 return match.start()
         return len(self.text)
 
+    def opens(self, line: int) -> bool:
+        """Whether `line` starts what cannot be inside a block (_OPENS; an annotation, when a block follows)."""
+        if not _OPENS.match(self.content(line)):
+            return False
+        if not _ANNOTATION.match(self.content(line)):
+            return True
+        following = next(
+            (n for n in range(line + 1, len(self.starts)) if self.begins(n) and not _ANNOTATION.match(self.content(n))),
+            None,
+        )
+        return following is not None and re.match(rf"[\t ]*(?:{_KIND})\b", self.content(following)) is not None
+
     def with_annotations(self, line: int) -> int:
         """`line`, or the first of the annotation lines right above it (`@source(...)`): they go with it."""
         while line > 0 and self.depths[line - 1] == 0 and _ANNOTATION.match(self.content(line - 1)):
@@ -173,7 +185,7 @@ def _drop_for(lines: _Lines, offset: int, at_end: bool) -> _Drop | None:
     whole = _Drop(lines.starts[first], lines.next_statement(line), _name(lines, first, line))
     if at_end:
         whole = attrs.evolve(whole, end=len(text))
-    elif statement < line and lines.depths[line] >= 1 and _OPENS.match(lines.content(line)):  # `{` left open above
+    elif statement < line and lines.depths[line] >= 1 and lines.opens(line):  # `{` left open above
         whole = attrs.evolve(whole, end=lines.starts[line])
     elif lines.depth_at(offset) >= 1 and statement < line and _STATEMENT.match(lines.content(statement)):
         member = next((m for m in range(line, statement, -1) if lines.depths[m] == 1 and lines.begins(m)), None)

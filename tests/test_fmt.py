@@ -126,3 +126,17 @@ def test_a_comment_on_a_continued_line_is_kept() -> None:
 
 def test_an_empty_file_stays_empty() -> None:
     assert format_module(module_of(""), "") == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "grid g { intensity = 429 gCO2e/kWh }  # note\n",
+        "grid g {intensity = 429 gCO2e/kWh  # note\n  transport = 0.9\n}\n",
+        "datacenter d {\n  pue = 1.1 }  # note\n",
+    ],
+)
+def test_a_comment_after_a_block_on_one_line_goes_with_its_field_once(text: str) -> None:
+    formatted = assert_round_trip(text)
+    assert formatted.count("# note") == 1
+    assert next(line for line in formatted.splitlines() if "# note" in line).lstrip().split()[0] in ("intensity", "pue")

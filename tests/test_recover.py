@@ -285,3 +285,14 @@ def test_a_dropped_block_of_an_imported_file_is_not_reported_unknown(tmp_path: P
         ("E300", "main.nnci"),
     ]
     assert any("`tpu` is not defined in `p`" in message for _, _, message in found)
+
+
+def test_an_annotation_after_an_unclosed_block_says_the_block_is_open() -> None:
+    text = 'device gpu {\n  power = 300 W\n\n@source("a")\n@source("b")\ndevice cpu {\n  power = 5 W\n}\n'
+    module, diagnostics = parse_module(text, FILE)
+    assert [(d.code, d.message) for d in diagnostics] == [("E101", "missing `}` before this `@source`")]
+    assert module is not None and [b.name for b in module.blocks] == ["cpu"] and len(module.blocks[0].annotations) == 2
+    # an annotation written inside a block, as if it were a field, is not that
+    module, diagnostics = parse_module('device gpu {\n  @source("x")\n  power = 300 W\n}\n', FILE)
+    assert [(d.code, d.message) for d in diagnostics] == [("E100", "unexpected `@`")]
+    assert module is not None and [f.name for f in module.blocks[0].fields] == ["power"]
