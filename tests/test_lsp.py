@@ -352,3 +352,14 @@ async def test_after_syntax_errors_the_rest_of_the_file_still_answers(client: La
     assert "`tdp` = " in record  # the amend's base still resolves
     symbols = await client.text_document_document_symbol_async(types.DocumentSymbolParams(_doc(uri)))
     assert symbols is not None and {"gpu", "train"} <= {s.name for s in symbols}
+
+
+async def test_a_document_is_given_at_most_200_diagnostics_and_a_count(client: LanguageClient) -> None:
+    """300 datacenters each with a PUE below 1: 300 errors, of which 200 are shown and the rest counted,
+    as `nnci check` prints them."""
+    text = "".join(f"datacenter d{i} {{\n  pue = 0.5\n}}\n" for i in range(300))
+    uri = _open(client, CASES / "many.nnci", text)
+    found = await _diagnostics(client, uri, lambda found: len(found) > 0)
+    assert len(found) == 201
+    assert found[-1].message.startswith("and 100 more")
+    assert sum(d.code == "E402" for d in found) == 200

@@ -2,8 +2,9 @@
 edits and outlines out. Everything it says is computed by the protocol-free modules beside it;
 this module converts positions and types, and schedules the analyses.
 
-An edit is analysed after DEBOUNCE seconds without another (each keystroke cancels the pending
-analysis); the documents that import the edited one are analysed again with it. Each open
+An edit is analysed after a quiet time without another (each keystroke cancels the pending
+analysis): as long as the last analysis took, between QUIET_MIN and QUIET_MAX seconds, so a small
+file answers at once and a large one is not analysed on every keystroke; the documents that import the edited one are analysed again with it. Each open
 document is published the diagnostics that point into it from every open document's analysis,
 so an error in an imported file that is open shows there too, and is cleared when fixed.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,8 @@ from nnci.lsp import completion, hover, navigation, outline
 from nnci.lsp.analysis import Analysis, analyse, key_of, path_of
 from nnci.lsp.positions import UTF16, LineIndex, Position, index_of
 
-DEBOUNCE = 0.15  # seconds of quiet after an edit before it is analysed
+QUIET_MIN, QUIET_MAX = 0.02, 0.15  # seconds of quiet after an edit before it is analysed
+MAX_SHOWN = 200  # diagnostics given a document, as `nnci check` prints at most (the rest counted)
 
 SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning}
 COMPLETION_KIND = {
@@ -49,7 +52,9 @@ class NnciLanguageServer(LanguageServer):
         super().__init__("nnci", __version__)
         self.analyses: dict[str, Analysis] = {}  # by document URI
         self.pending: dict[str, asyncio.Task[None]] = {}
-        self.published: set[str] = set()  # URIs last given diagnostics that were not empty
+        self.published: dict[str, list[types.Diagnostic]] = {}  # what each URI was last given, if not empty
+        self.sent: set[str] = set()  # URIs given diagnostics at least once since they were opened
+        self.cost = 0.0  # seconds the last analysis took: the quiet time before the next
 
     # -- documents and analyses -------------------------------------------------------------
 
@@ -74,16 +79,21 @@ class NnciLanguageServer(LanguageServer):
 
     def refresh(self, uri: str, again: bool = True) -> None:
         """Analyse a document (`again`: even if its text is the one last analysed, as after a save) and
-        the open ones that import it, then publish everyone's diagnostics."""
+        the open ones that import it, then publish their diagnostics (and those of the others that
+        changed)."""
         if again:
             self.analyses.pop(uri, None)
+        start = time.perf_counter()
         changed = self.analysis(uri)
+        self.cost = time.perf_counter() - start
+        analysed = {uri}
         if changed is not None:
             for other, found in list(self.analyses.items()):
                 if other != uri and changed.key in found.loaded.modules:
                     self.analyses.pop(other, None)
                     self.analysis(other)
-        self.publish()
+                    analysed.add(other)
+        self.publish(analysed)
 
     def schedule(self, uri: str) -> None:
         pending = self.pending.pop(uri, None)
@@ -91,7 +101,7 @@ class NnciLanguageServer(LanguageServer):
             pending.cancel()
 
         async def later() -> None:
-            await asyncio.sleep(DEBOUNCE)
+            await asyncio.sleep(self.quiet())
             self.pending.pop(uri, None)
             try:
                 self.refresh(uri, again=False)  # a request since the edit may have analysed it already
@@ -100,7 +110,11 @@ class NnciLanguageServer(LanguageServer):
 
         self.pending[uri] = asyncio.get_running_loop().create_task(later())
 
-    def publish(self) -> None:
+    def quiet(self) -> float:
+        """How long to wait for another keystroke before analysing: about what an analysis costs."""
+        return min(QUIET_MAX, max(QUIET_MIN, self.cost))
+
+    def publish(self, analysed: set[str] | None = None) -> None:
         """Every open document's diagnostics: those of its own analysis and those other open documents'
         analyses found in it. Those in an imported file that is not open go to that file (an editor
         lists them) and are counted at the import that leads to it. A document that had some and has
@@ -122,11 +136,20 @@ class NnciLanguageServer(LanguageServer):
                 by_uri.setdefault(uri, []).append(self.diagnostic(diagnostic, found))
             by_uri[root_uri].extend(self.imported_problems(found, elsewhere))
         for uri, diagnostics in by_uri.items():
+            if len(diagnostics) > MAX_SHOWN:
+                more = types.Diagnostic(diagnostics[MAX_SHOWN].range, f"and {len(diagnostics) - MAX_SHOWN:,} more "
+                                        "(run `nnci check` on the file for all of them)",
+                                        types.DiagnosticSeverity.Information, source="nnci")  # fmt: skip
+                diagnostics[MAX_SHOWN:] = [more]
+            fresh = analysed is None or uri in analysed or uri not in self.sent
+            if not fresh and diagnostics == self.published.get(uri, []):
+                continue  # unchanged: an edit elsewhere does not resend a large file's diagnostics
             version = self.workspace.get_text_document(uri).version if uri in open_uris else None
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
             )
-        self.published = {uri for uri, diagnostics in by_uri.items() if diagnostics}
+            self.sent.add(uri)
+        self.published = {uri: diagnostics for uri, diagnostics in by_uri.items() if diagnostics}
 
     def imported_problems(self, found: Analysis, elsewhere: dict[str, list[Diagnostic]]) -> list[types.Diagnostic]:
         """At each import of the document, a count of the problems in the files it brings in that are
@@ -287,6 +310,7 @@ def build() -> NnciLanguageServer:
         pending = ls.pending.pop(uri, None)
         if pending is not None:
             pending.cancel()
+        ls.sent.discard(uri)
         closed = ls.analyses.pop(uri, None)
         for other, found in list(ls.analyses.items()):  # they read the file from disk again
             if closed is not None and closed.key in found.loaded.modules:
