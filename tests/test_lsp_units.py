@@ -254,7 +254,10 @@ def test_without_pygls_the_command_says_how_to_install_it() -> None:
     code = "import sys; sys.modules['pygls'] = None; from nnci.cli import main; sys.exit(main(['lsp']))"
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 2
-    assert done.stderr == "nnci lsp: the language server needs pygls: pip install 'nnci[lsp]'\n"  # one line
+    assert (
+        done.stderr
+        == "nnci lsp: the language server needs pygls, the lsp extra: pip install '.[lsp]' in a clone of nnci\n"
+    )  # one line
     assert done.stdout == ""
 
 

@@ -1,7 +1,7 @@
 """`nnci lsp`: the language server (live diagnostics, values on hover, definitions, references,
 completion, formatting, outline) over stdio.
 
-pygls is an optional extra (`pip install 'nnci[lsp]'`), imported only when the server starts: the
+pygls is an optional extra (`pip install '.[lsp]'` in a clone), imported only when the server starts: the
 modules beside `server.py` know nothing of the protocol and are what the tests exercise directly.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-HINT = "nnci lsp: the language server needs pygls: pip install 'nnci[lsp]'"
+HINT = "nnci lsp: the language server needs pygls, the lsp extra: pip install '.[lsp]' in a clone of nnci"
 
 
 def main() -> int:
