@@ -359,3 +359,20 @@ def test_import_paths_complete_to_std_modules_and_files_beside() -> None:
     assert expected_std <= set(items) and {"common", "emoji"} <= set(items) and "main" not in items
     devices = len(re.findall(r"^device \w+", HARDWARE.read_text(), re.M))
     assert items["std/hardware"].documentation == f"{devices} device"
+
+
+def test_group_arguments_complete_to_summed_figures_text_columns_and_names() -> None:
+    """In `group(`, each argument in turn: a figure of the job over a table that adds up over rows, a
+    text column of its table, a name that column holds (models/cluster-job-log.nnci and its CSV)."""
+    path = REPO / "models" / "cluster-job-log.nnci"
+    text = path.read_text(encoding="utf-8")
+    found = analysis.analyse(path, text)
+
+    def labels(typed: str) -> list[str]:
+        whole = text + typed
+        return [i.label for i in completion.complete(found, whole, whole.count("\n") + 1, len(typed) + 1)]
+
+    figures = labels("figure x = group(")
+    assert {"month.energy", "month.total", "month.device_hours"} <= set(figures) and "month.pue" not in figures
+    assert labels("figure x = group(month.energy, ") == ["jobs.account", "jobs.cluster"]
+    assert labels('expect group(month.energy, jobs.account, "') == ["nlp", "vision", "speech"]

@@ -40,6 +40,8 @@ _AFTER_NUMBER = re.compile(r"(?:^|[\s=(,*/+-])\d[\d_]*(?:\.\d+)?(?:[eE][+-]?\d+)
 _IMPORT = re.compile(r'^\s*import\s+"([^"]*)$')
 _TOP_EXPRESSION = re.compile(r"^\s*(?:expect|check|figure\s+\w+\s*=)\s(?:.*[\s(*/+-])?\w*$")
 _VALUE = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*([\w.]*)$")
+# inside `group(job.figure, alias.column, "name"`: which argument is being typed
+_GROUP = re.compile(r'\bgroup\(\s*(?:([\w.]+)\s*,\s*(?:([\w.]+)\s*,\s*"([^"]*)|[\w.]*)|[\w.]*)$')
 
 
 def complete(analysis: Analysis | None, text: str, line: int, column: int) -> list[Item]:
@@ -52,6 +54,8 @@ def complete(analysis: Analysis | None, text: str, line: int, column: int) -> li
         return _imports(analysis, match.group(1))
     if (match := _AFTER_NUMBER.search(before_line)) is not None:
         return _units(_field_dimension(kind, field or _field_name(before_line)), match.group(1))
+    if kind is None and (match := _GROUP.search(before_line)) is not None:
+        return _group_arguments(analysis, match.group(1), match.group(2), match.group(3) is not None)
     if (match := _DOTTED.search(before_line)) is not None:
         return _members(analysis, match.group(1))
     if (match := _VALUE.match(before_line)) is not None and kind is not None:
@@ -253,6 +257,32 @@ def _names(analysis: Analysis | None) -> list[Item]:
     items.append(Item("total", "keyword", "the sums over every job"))
     items += [Item(alias, "module", key) for alias, key in analysis.loaded.imports.get(analysis.key, {}).items()]
     return items
+
+
+def _group_arguments(analysis: Analysis | None, figure: str | None, column: str | None, naming: bool) -> list[Item]:
+    """`group(`: the figures that add up over rows of the jobs over a table; then the text columns of
+    that job's table; then, in the string, the names in that column."""
+    program = analysis.program if analysis is not None else None
+    if analysis is None or program is None:
+        return []
+    jobs = {str(key): key for key in program.blocks if program.rows_of(key) is not None}
+    if figure is None:
+        summed = [name for name, spec in QUANTITIES.items() if spec.summed]
+        return [Item(f"{job}.{name}", "quantity", f"summed over the rows of `{job}`")
+                for job, key in jobs.items() for name in summed if name in SCHEMA[program.blocks[key].kind]]  # fmt: skip
+    key = jobs.get(figure.rpartition(".")[0])
+    table_key = program.rows_of(key) if key is not None else None
+    table = program.tables.get(table_key) if table_key is not None else None
+    if table is None:
+        return []
+    aliases = [a for a, t in analysis.loaded.imports.get(analysis.key, {}).items() if t == table_key]
+    text_columns = [c for c in table.columns.values() if c.dimension is None]
+    if column is None or not naming:
+        return [Item(f"{alias}.{c.name}", "field", "a text column") for alias in aliases for c in text_columns]
+    found = next((c for c in text_columns if c.name == column.rpartition(".")[2]), None)
+    if found is None:
+        return []
+    return [Item(name, "keyword", f"a group of {column}") for name in dict.fromkeys(found.values) if name]
 
 
 def _imports(analysis: Analysis | None, typed: str) -> list[Item]:
