@@ -2,7 +2,8 @@
 level, the fields a kind accepts (with their dimension) inside a block, units after a number (those
 of the field's dimension first), the records of an imported module after `alias.`, a block's
 quantities after `block.`, the methods after `method =`, blocks of the kind a field or a map key
-names, the jobs and figures in `expect`, `check` and `figure` lines, and modules in an import path.
+names, the jobs and figures in `expect`, `check` and `figure` lines, the arguments of `group(` in
+turn, and modules in an import path.
 
 The context comes from the text before the cursor, not the syntax tree: a file being typed rarely
 parses, and the innermost open `{` says whether the cursor is in a block (and of which kind) or
