@@ -13,7 +13,9 @@ be read or written is simply not used.
 Entries live in the subfolder `modules-v2/` of $NNCI_CACHE_DIR, else $XDG_CACHE_HOME/nnci, else
 ~/.cache/nnci, created private (0700); a subfolder that is not ours and private is not used.
 Only files named `<sha256>.nnci-module` in it are read or pruned (the oldest, past MAX_ENTRIES),
-so nothing else in the folder is ever touched. NNCI_NO_CACHE=1 turns the cache off.
+so nothing else in the folder is ever touched. NNCI_NO_CACHE=1 turns the cache off. A long-lived
+process (`nnci lsp`) also keeps the modules in memory (`keep_in_memory`), which then serves even
+with the disk cache off.
 """
 
 from __future__ import annotations

@@ -161,7 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     lsp = commands.add_parser("lsp", help="the language server for editors (over stdio)",
                               description="Run the language server over stdio, for any LSP client: diagnostics as "
                               "you type, computed values on hover, go to definition, find references, completion, "
-                              "formatting and the outline. Needs the extra: pip install 'nnci[lsp]'.")  # fmt: skip
+                              "formatting and the outline. Needs the lsp extra: pip install '.[lsp]' in a clone of nnci.")  # fmt: skip
     lsp.add_argument("--stdio", action="store_true", help="talk over stdin and stdout (the default and only way)")
     lsp.set_defaults(command=_lsp)
     return parser

@@ -290,3 +290,76 @@ async def test_columns_in_utf8_when_the_client_asks(utf8_client: LanguageClient)
     uri = _open(utf8_client, EMOJI)
     (problem,) = await _diagnostics(utf8_client, uri, lambda found: len(found) == 1)
     assert problem.range.start == types.Position(0, len(text[: text.index("400 Wh")].encode("utf-8")))
+
+
+async def test_problems_in_an_imported_file_not_open_are_shown_at_its_import(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    (tmp_path / "common.nnci").write_text(COMMON.read_text().replace("pue = 1.2", "pue = 0.5"))
+    main = tmp_path / "main.nnci"
+    text = MAIN.read_text()
+    main.write_text(text)
+    uri = _open(client, main)
+    (summary,) = await _diagnostics(client, uri, lambda found: len(found) == 1)
+    assert summary.range.start == _position(text, 'import "common"')
+    assert summary.range.end == _position(text, 'import "common" as common', len('import "common" as common'))
+    assert summary.message.startswith("`common` has 1 error: `pue` = 0.5: PUE below 1 is impossible")
+    common = (tmp_path / "common.nnci").resolve().as_uri()
+    (listed,) = await _diagnostics(client, common, lambda found: len(found) == 1)  # the file itself, not open
+    assert listed.code == "E402" and listed.range.start == _position(COMMON.read_text(), "1.2")
+
+
+async def test_references_across_open_documents(client: LanguageClient) -> None:
+    main_text, common_text = MAIN.read_text(), COMMON.read_text()
+    main = _open(client, MAIN)
+    common = _open(client, COMMON)
+    await _diagnostics(client, common, lambda found: True)
+    found = await client.text_document_references_async(
+        types.ReferenceParams(context=types.ReferenceContext(include_declaration=False), text_document=_doc(common),
+                              position=_position(common_text, "datacenter dc", len("datacenter ")))
+    )  # fmt: skip
+    assert found is not None
+    assert [(location.uri, location.range.start) for location in found] == [
+        (main, _position(main_text, "common.dc", len("common.")))
+    ]
+
+
+async def test_an_import_changed_on_disk_is_read_again(client: LanguageClient, tmp_path: Path) -> None:
+    common = tmp_path / "common.nnci"
+    common.write_text(COMMON.read_text())
+    main = tmp_path / "main.nnci"
+    main.write_text(MAIN.read_text())
+    uri = _open(client, main)
+    assert await _diagnostics(client, uri, lambda found: True) == []
+    common.write_text(COMMON.read_text().replace("pue = 1.2", "pue = 1.5"))  # as another program would
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams([types.FileEvent(common.as_uri(), types.FileChangeType.Changed)])
+    )
+    (failed,) = await _diagnostics(client, uri, lambda found: len(found) == 1)
+    assert failed.code == "E501" and "480 kWh" in failed.message  # 8 × 400 W × 100 h × 1.5
+
+
+async def test_after_syntax_errors_the_rest_of_the_file_still_answers(client: LanguageClient) -> None:
+    text = (
+        MAIN.read_text().replace("power = 400 W", "power = = 400 W").replace("site = common.dc", "site = common.dc )")
+    )
+    uri = _open(client, MAIN, text)
+    found = await _diagnostics(client, uri, lambda found: len(found) >= 2)
+    syntax = [d for d in found if d.code == "E100"]
+    assert [d.range.start.line for d in syntax] == [text[: text.index("= = 400")].count("\n"),
+                                                    text[: text.index("common.dc )")].count("\n")]  # fmt: skip
+    record = await _hover(client, uri, _position(text, "a100_sxm4_80gb"))
+    assert "`tdp` = " in record  # the amend's base still resolves
+    symbols = await client.text_document_document_symbol_async(types.DocumentSymbolParams(_doc(uri)))
+    assert symbols is not None and {"gpu", "train"} <= {s.name for s in symbols}
+
+
+async def test_a_document_is_given_at_most_200_diagnostics_and_a_count(client: LanguageClient) -> None:
+    """300 datacenters each with a PUE below 1: 300 errors, of which 200 are shown and the rest counted,
+    as `nnci check` prints them."""
+    text = "".join(f"datacenter d{i} {{\n  pue = 0.5\n}}\n" for i in range(300))
+    uri = _open(client, CASES / "many.nnci", text)
+    found = await _diagnostics(client, uri, lambda found: len(found) > 0)
+    assert len(found) == 201
+    assert found[-1].message.startswith("and 100 more")
+    assert sum(d.code == "E402" for d in found) == 200

@@ -250,18 +250,15 @@ def test_formatting_edits_give_the_canonical_text() -> None:
 # -- the command -----------------------------------------------------------------------------------
 
 
-def test_without_pygls_the_command_says_how_to_install_it(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import importlib.util
-
-    from nnci.cli import main
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pygls" else real(name, *a))
-    assert main(["lsp"]) == 2
-    err = capsys.readouterr().err
-    assert err.strip() == "nnci lsp: the language server needs pygls: pip install 'nnci[lsp]'"
+def test_without_pygls_the_command_says_how_to_install_it() -> None:
+    code = "import sys; sys.modules['pygls'] = None; from nnci.cli import main; sys.exit(main(['lsp']))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert (
+        done.stderr
+        == "nnci lsp: the language server needs pygls, the lsp extra: pip install '.[lsp]' in a clone of nnci\n"
+    )  # one line
+    assert done.stdout == ""
 
 
 def test_nnci_does_not_import_pygls_unless_serving() -> None:
@@ -340,3 +337,42 @@ def test_formatting_keeps_crlf_line_endings() -> None:
     for edit in edits:
         text = text[: edit.start] + edit.text + text[edit.end :]
     assert text == "grid g {\r\n  intensity = 400 gCO2e/kWh\r\n}\r\n"
+
+
+def test_a_byte_order_mark_is_not_a_column_of_nnci() -> None:
+    """The parser reads a file without its mark; an editor that keeps it counts it on the first line."""
+    text = "\ufeffgrid g { intensity = 400 Wh }\n"
+    found = analysis.analyse(CASES / "bom.nnci", text)
+    (problem,) = found.diagnostics
+    assert problem.span is not None and problem.span.column == text.index("400 Wh")  # counted without the mark
+    lines = LineIndex(text)
+    assert lines.range_of(problem.span).start == Position(0, text.index("400 Wh"))  # the editor's column
+    assert lines.nnci_at(Position(0, text.index("400 Wh"))) == (1, problem.span.column)
+
+
+def test_import_paths_complete_to_std_modules_and_files_beside() -> None:
+    text = MAIN.read_text() + 'import "'
+    found = _analysed()
+    at_end = text.count("\n") + 1, len(text.rsplit("\n", 1)[-1]) + 1
+    items = {item.label: item for item in completion.complete(found, text, *at_end)}
+    expected_std = {f"std/{p.stem}" for p in (REPO / "nnci" / "std").glob("*.nnci")}
+    assert expected_std <= set(items) and {"common", "emoji"} <= set(items) and "main" not in items
+    devices = len(re.findall(r"^device \w+", HARDWARE.read_text(), re.M))
+    assert items["std/hardware"].documentation == f"{devices} device"
+
+
+def test_group_arguments_complete_to_summed_figures_text_columns_and_names() -> None:
+    """In `group(`, each argument in turn: a figure of the job over a table that adds up over rows, a
+    text column of its table, a name that column holds (models/cluster-job-log.nnci and its CSV)."""
+    path = REPO / "models" / "cluster-job-log.nnci"
+    text = path.read_text(encoding="utf-8")
+    found = analysis.analyse(path, text)
+
+    def labels(typed: str) -> list[str]:
+        whole = text + typed
+        return [i.label for i in completion.complete(found, whole, whole.count("\n") + 1, len(typed) + 1)]
+
+    figures = labels("figure x = group(")
+    assert {"month.energy", "month.total", "month.device_hours"} <= set(figures) and "month.pue" not in figures
+    assert labels("figure x = group(month.energy, ") == ["jobs.account", "jobs.cluster"]
+    assert labels('expect group(month.energy, jobs.account, "') == ["nlp", "vision", "speech"]

@@ -33,8 +33,13 @@ class LanguageClient {
   constructor(id, name, server, client) {
     events.push({ client: id, server, selector: client.documentSelector });
   }
-  async start() { if (failStart) throw new Error("spawn nnci ENOENT"); events.push({ started: true }); }
-  async stop() { events.push({ stopped: true }); }
+  // as vscode-languageclient 9 does: a client that failed to start, or stopped, cannot be stopped
+  async start() { if (failStart) throw new Error("spawn nnci ENOENT"); this.running = true; events.push({ started: true }); }
+  isRunning() { return this.running === true; }
+  async stop() {
+    if (!this.running) throw new Error("Client is not running and can't be stopped. It's current state is: startFailed");
+    this.running = false; events.push({ stopped: true });
+  }
 }
 const stubs = { vscode, "vscode-languageclient/node": { LanguageClient, TransportKind: { stdio: 0, ipc: 1 } } };
 const load = Module._load;
@@ -84,4 +89,13 @@ def test_a_changed_setting_restarts_the_server_with_it() -> None:
 def test_a_server_that_cannot_start_is_explained() -> None:
     events = run_extension({"nnci.server.path": "/nowhere/nnci"}, fail=True)
     (error,) = [e["error"] for e in events if "error" in e]
-    assert "`/nowhere/nnci lsp`" in error and "nnci.server.path" in error and "nnci[lsp]" in error  # type: ignore[operator]
+    assert "`/nowhere/nnci lsp`" in error and "nnci.server.path" in error and ".[lsp]" in error  # type: ignore[operator]
+    assert "spawn nnci ENOENT" in error  # type: ignore[operator]
+
+
+def test_a_corrected_setting_starts_the_server_that_could_not_start() -> None:
+    """The error sends the user to `nnci.server.path`; changing it must start the server (a client
+    that failed to start cannot be stopped, and the restart must not stop there)."""
+    events = run_extension({"nnci.server.path": "/nowhere/nnci"}, fail=True)
+    assert [e["server"]["command"] for e in events if "server" in e] == ["/nowhere/nnci", "/venv/bin/nnci"]  # type: ignore[index]
+    assert {"started": True} in events

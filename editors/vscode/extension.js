@@ -31,12 +31,27 @@ async function start(context) {
     await client.start();
   } catch (error) {
     const path = serverOptions().command;
+    const reason = (error && error.message) || String(error);
     vscode.window.showErrorMessage(
-      `nnci: could not start \`${path} lsp\` (${error.message}). Install it with ` +
-        "`pip install 'nnci[lsp]'`, or set `nnci.server.path` to the nnci in your virtual environment.",
+      `nnci: could not start \`${path} lsp\` (${reason}). Install nnci with its language server ` +
+        "(in a clone of nnci: `.venv/bin/pip install '.[lsp]'`), then set `nnci.server.path` to that " +
+        "`.venv/bin/nnci` (a changed setting restarts the server).",
     );
   }
-  context.subscriptions.push({ dispose: () => client && client.stop() });
+  context.subscriptions.push({ dispose: () => stop() });
+}
+
+// Stops the client if it runs: one that failed to start cannot be stopped (vscode-languageclient
+// throws), and a restart after a corrected setting must still go ahead.
+async function stop() {
+  if (client && client.isRunning()) {
+    try {
+      await client.stop();
+    } catch (error) {
+      console.error("nnci: stopping the language server:", error);
+    }
+  }
+  client = undefined;
 }
 
 async function activate(context) {
@@ -44,19 +59,19 @@ async function activate(context) {
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration(async (event) => {
       if (event.affectsConfiguration("nnci.server")) {
-        if (client) await client.stop();
+        await stop();
         await start(context);
       }
     }),
     vscode.commands.registerCommand("nnci.restartServer", async () => {
-      if (client) await client.stop();
+      await stop();
       await start(context);
     }),
   );
 }
 
 async function deactivate() {
-  if (client) await client.stop();
+  await stop();
 }
 
 module.exports = { activate, deactivate };

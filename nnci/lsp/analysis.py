@@ -40,6 +40,7 @@ class Analysis:
     program: ir.Program | None  # resolved (also when some references failed)
     diagnostics: tuple[Diagnostic, ...]
     results: Results | None = None  # when the program has no errors
+    memo: dict[object, object] = attrs.field(factory=dict)  # what features derive from it (indexes), once
 
     @functools.cached_property
     def engine(self) -> Engine | None:

@@ -1,7 +1,9 @@
 """What may be typed at the cursor, read from the declarations: block kinds and statements at the top
 level, the fields a kind accepts (with their dimension) inside a block, units after a number (those
 of the field's dimension first), the records of an imported module after `alias.`, a block's
-quantities after `block.`, the methods after `method =`, and blocks of the kind a field names.
+quantities after `block.`, the methods after `method =`, blocks of the kind a field or a map key
+names, the jobs and figures in `expect`, `check` and `figure` lines, the arguments of `group(` in
+turn, and modules in an import path.
 
 The context comes from the text before the cursor, not the syntax tree: a file being typed rarely
 parses, and the innermost open `{` says whether the cursor is in a block (and of which kind) or
@@ -36,8 +38,11 @@ _HEADER = re.compile(r"^\s*(?:@\w+\([^)]*\)\s*)*([A-Za-z_]\w*)\s+([A-Za-z_]\w*)(
 _FIELD_START = re.compile(r"^\s*([A-Za-z_]\w*)?$")
 _DOTTED = re.compile(r"([A-Za-z_][\w.]*)\.(\w*)$")
 _AFTER_NUMBER = re.compile(r"(?:^|[\s=(,*/+-])\d[\d_]*(?:\.\d+)?(?:[eE][+-]?\d+)?\s+([^\s]*)$")
+_IMPORT = re.compile(r'^\s*import\s+"([^"]*)$')
 _TOP_EXPRESSION = re.compile(r"^\s*(?:expect|check|figure\s+\w+\s*=)\s(?:.*[\s(*/+-])?\w*$")
 _VALUE = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*([\w.]*)$")
+# inside `group(job.figure, alias.column, "name"`: which argument is being typed
+_GROUP = re.compile(r'\bgroup\(\s*(?:([\w.]+)\s*,\s*(?:([\w.]+)\s*,\s*"([^"]*)|[\w.]*)|[\w.]*)$')
 
 
 def complete(analysis: Analysis | None, text: str, line: int, column: int) -> list[Item]:
@@ -46,8 +51,12 @@ def complete(analysis: Analysis | None, text: str, line: int, column: int) -> li
     before_line = lines[line - 1][: column - 1] if 0 < line <= len(lines) else ""
     before = "\n".join([*lines[: line - 1], before_line])
     kind, in_map, field = _context(before)
+    if kind is None and (match := _IMPORT.match(before_line)) is not None:
+        return _imports(analysis, match.group(1))
     if (match := _AFTER_NUMBER.search(before_line)) is not None:
         return _units(_field_dimension(kind, field or _field_name(before_line)), match.group(1))
+    if kind is None and (match := _GROUP.search(before_line)) is not None:
+        return _group_arguments(analysis, match.group(1), match.group(2), match.group(3) is not None)
     if (match := _DOTTED.search(before_line)) is not None:
         return _members(analysis, match.group(1))
     if (match := _VALUE.match(before_line)) is not None and kind is not None:
@@ -249,3 +258,63 @@ def _names(analysis: Analysis | None) -> list[Item]:
     items.append(Item("total", "keyword", "the sums over every job"))
     items += [Item(alias, "module", key) for alias, key in analysis.loaded.imports.get(analysis.key, {}).items()]
     return items
+
+
+def _group_arguments(analysis: Analysis | None, figure: str | None, column: str | None, naming: bool) -> list[Item]:
+    """`group(`: the figures that add up over rows of the jobs over a table; then the text columns of
+    that job's table; then, in the string, the names in that column."""
+    program = analysis.program if analysis is not None else None
+    if analysis is None or program is None:
+        return []
+    jobs = {str(key): key for key in program.blocks if program.rows_of(key) is not None}
+    if figure is None:
+        summed = [name for name, spec in QUANTITIES.items() if spec.summed]
+        return [Item(f"{job}.{name}", "quantity", f"summed over the rows of `{job}`")
+                for job, key in jobs.items() for name in summed if name in SCHEMA[program.blocks[key].kind]]  # fmt: skip
+    key = jobs.get(figure.rpartition(".")[0])
+    table_key = program.rows_of(key) if key is not None else None
+    table = program.tables.get(table_key) if table_key is not None else None
+    if table is None:
+        return []
+    aliases = [a for a, t in analysis.loaded.imports.get(analysis.key, {}).items() if t == table_key]
+    text_columns = [c for c in table.columns.values() if c.dimension is None]
+    if column is None or not naming:
+        return [Item(f"{alias}.{c.name}", "field", "a text column") for alias in aliases for c in text_columns]
+    found = next((c for c in text_columns if c.name == column.rpartition(".")[2]), None)
+    if found is None:
+        return []
+    return [Item(name, "keyword", f"a group of {column}") for name in dict.fromkeys(found.values) if name]
+
+
+def _imports(analysis: Analysis | None, typed: str) -> list[Item]:
+    """In an import's path: the standard library's modules, and the scenarios and tables beside the
+    document (the suffix `.nnci` left out, as imports may)."""
+    from nnci.resources import std_dir
+
+    items = [Item(f"std/{path.stem}", "module", "standard library", _records(path))
+             for path in sorted(std_dir().glob("*.nnci"))]  # fmt: skip
+    if analysis is not None:
+        folder = analysis.path.parent
+        try:
+            beside = sorted(
+                p for p in folder.iterdir() if p.suffix in (".nnci", ".csv", ".json") and p != analysis.path
+            )
+        except OSError:
+            beside = []
+        items += [Item(p.stem if p.suffix == ".nnci" else p.name, "module", "beside this file") for p in beside]
+    return [item for item in items if item.label.startswith(typed)]
+
+
+@functools.lru_cache(maxsize=16)
+def _records(path: object) -> str:
+    """What a standard-library module holds: its records counted by kind (`49 device`)."""
+    try:
+        with open(str(path), encoding="utf-8") as handle:
+            kinds = [m.group(1) for m in _RECORD.finditer(handle.read())]
+    except OSError:
+        return ""
+    counted = {kind: kinds.count(kind) for kind in dict.fromkeys(kinds)}
+    return ", ".join(f"{n} {kind}" for kind, n in counted.items())
+
+
+_RECORD = re.compile(r"^(" + "|".join(BLOCK_KINDS) + r") \w+", re.M)

@@ -36,7 +36,7 @@ class Hover:
 
 def hover(analysis: Analysis, line: int, column: int) -> Hover | None:
     """The hover at an nnci line and column of the analysed document, or None where there is nothing."""
-    found = index(analysis.loaded, analysis.key).at(line, column)
+    found = index(analysis.loaded, analysis.key, analysis.memo).at(line, column)
     if found is None:
         return _number(analysis, line, column)
     text = describe(analysis, found)

@@ -57,9 +57,16 @@ class Index:
         return best
 
 
-def index(loaded: Loaded, module_key: str) -> Index:
-    """The occurrences of one module of a loaded program."""
-    return _index(loaded, module_key, loaded.modules.get(module_key))
+def index(loaded: Loaded, module_key: str, memo: dict[object, object] | None = None) -> Index:
+    """The occurrences of one module of a loaded program (kept in `memo`, an analysis's, when given)."""
+    if memo is not None and ("index", module_key) in memo:
+        found = memo["index", module_key]
+        assert isinstance(found, Index)
+        return found
+    built = _index(loaded, module_key, loaded.modules.get(module_key))
+    if memo is not None:
+        memo["index", module_key] = built
+    return built
 
 
 def _index(loaded: Loaded, module_key: str, module: ast.Module | None) -> Index:

@@ -18,7 +18,8 @@ import attrs
 from nnci.diagnostics import Span
 
 _LSP_BREAK = re.compile(r"\r\n|\n|\r")
-UTF16, UTF8, UTF32 = "utf-16", "utf-8", "utf-32"  # the protocol's names of the position encodings
+UTF16, UTF8, UTF32 = "utf-16", "utf-8", "utf-32"
+BOM = "\ufeff"  # the protocol's names of the position encodings
 
 
 @attrs.frozen
@@ -41,7 +42,8 @@ class LineIndex:
     def __init__(self, text: str, encoding: str = UTF16) -> None:
         self.text = text
         self.encoding = encoding
-        self.nnci_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+        # nnci reads a file without its byte-order mark: its first line starts after one
+        self.nnci_starts = [1 if text.startswith(BOM) else 0, *(m.end() for m in re.finditer("\n", text))]
         self.lsp_starts = [0]
         self.lsp_ends = []  # where each LSP line's content ends (before its line break)
         for match in _LSP_BREAK.finditer(text):
@@ -63,8 +65,8 @@ class LineIndex:
 
     def nnci_of(self, offset: int) -> tuple[int, int]:
         """The nnci line and column of an offset."""
-        line = bisect.bisect_right(self.nnci_starts, offset) - 1
-        return line + 1, offset - self.nnci_starts[line] + 1
+        line = max(bisect.bisect_right(self.nnci_starts, offset) - 1, 0)
+        return line + 1, max(offset - self.nnci_starts[line], 0) + 1
 
     # -- LSP (0-based line, 0-based UTF-16 character) ------------------------------------
 

@@ -2,8 +2,9 @@
 edits and outlines out. Everything it says is computed by the protocol-free modules beside it;
 this module converts positions and types, and schedules the analyses.
 
-An edit is analysed after DEBOUNCE seconds without another (each keystroke cancels the pending
-analysis); the documents that import the edited one are analysed again with it. Each open
+An edit is analysed after a quiet time without another (each keystroke cancels the pending
+analysis): as long as the last analysis took, between QUIET_MIN and QUIET_MAX seconds, so a small
+file answers at once and a large one is not analysed on every keystroke; the documents that import the edited one are analysed again with it. Each open
 document is published the diagnostics that point into it from every open document's analysis,
 so an error in an imported file that is open shows there too, and is cleared when fixed.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,12 +24,13 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from nnci import cache
-from nnci.diagnostics import Diagnostic, Span
+from nnci.diagnostics import Diagnostic, Span, source_lines
 from nnci.lsp import completion, hover, navigation, outline
-from nnci.lsp.analysis import Analysis, analyse, path_of
+from nnci.lsp.analysis import Analysis, analyse, key_of, path_of
 from nnci.lsp.positions import UTF16, LineIndex, Position, index_of
 
-DEBOUNCE = 0.15  # seconds of quiet after an edit before it is analysed
+QUIET_MIN, QUIET_MAX = 0.02, 0.15  # seconds of quiet after an edit before it is analysed
+MAX_SHOWN = 200  # diagnostics given a document, as `nnci check` prints at most (the rest counted)
 
 SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning}
 COMPLETION_KIND = {
@@ -49,7 +52,9 @@ class NnciLanguageServer(LanguageServer):
         super().__init__("nnci", __version__)
         self.analyses: dict[str, Analysis] = {}  # by document URI
         self.pending: dict[str, asyncio.Task[None]] = {}
-        self.published: set[str] = set()  # URIs last given diagnostics that were not empty
+        self.published: dict[str, list[types.Diagnostic]] = {}  # what each URI was last given, if not empty
+        self.sent: set[str] = set()  # URIs given diagnostics at least once since they were opened
+        self.cost = 0.0  # seconds the last analysis took: the quiet time before the next
 
     # -- documents and analyses -------------------------------------------------------------
 
@@ -72,16 +77,23 @@ class NnciLanguageServer(LanguageServer):
             found = self.analyses[uri] = analyse(path_for(uri), document.source, self.buffers())
         return found
 
-    def refresh(self, uri: str) -> None:
-        """Analyse a document and those open ones that import it, then publish everyone's diagnostics."""
-        self.analyses.pop(uri, None)
+    def refresh(self, uri: str, again: bool = True) -> None:
+        """Analyse a document (`again`: even if its text is the one last analysed, as after a save) and
+        the open ones that import it, then publish their diagnostics (and those of the others that
+        changed)."""
+        if again:
+            self.analyses.pop(uri, None)
+        start = time.perf_counter()
         changed = self.analysis(uri)
+        self.cost = time.perf_counter() - start
+        analysed = {uri}
         if changed is not None:
             for other, found in list(self.analyses.items()):
                 if other != uri and changed.key in found.loaded.modules:
                     self.analyses.pop(other, None)
                     self.analysis(other)
-        self.publish()
+                    analysed.add(other)
+        self.publish(analysed)
 
     def schedule(self, uri: str) -> None:
         pending = self.pending.pop(uri, None)
@@ -89,36 +101,84 @@ class NnciLanguageServer(LanguageServer):
             pending.cancel()
 
         async def later() -> None:
-            await asyncio.sleep(DEBOUNCE)
+            await asyncio.sleep(self.quiet())
             self.pending.pop(uri, None)
             try:
-                self.refresh(uri)
+                self.refresh(uri, again=False)  # a request since the edit may have analysed it already
             except Exception as error:  # logged, not raised into the event loop
                 self.window_log_message(types.LogMessageParams(types.MessageType.Error, f"nnci lsp: {error!r}"))
 
         self.pending[uri] = asyncio.get_running_loop().create_task(later())
 
-    def publish(self) -> None:
+    def quiet(self) -> float:
+        """How long to wait for another keystroke before analysing: about what an analysis costs."""
+        return min(QUIET_MAX, max(QUIET_MIN, self.cost))
+
+    def publish(self, analysed: set[str] | None = None) -> None:
         """Every open document's diagnostics: those of its own analysis and those other open documents'
-        analyses found in it; a document that had some and has none now is sent an empty list."""
+        analyses found in it. Those in an imported file that is not open go to that file (an editor
+        lists them) and are counted at the import that leads to it. A document that had some and has
+        none now is sent an empty list."""
         by_uri: dict[str, list[types.Diagnostic]] = {uri: [] for uri in self.published}
         seen: dict[str, set[Diagnostic]] = {}
         open_uris = set(self.open_uris())
         for uri in open_uris:
             by_uri.setdefault(uri, [])
         for root_uri, found in self.analyses.items():
+            elsewhere: dict[str, list[Diagnostic]] = {}
             for diagnostic in found.diagnostics:
                 uri = self.uri_of(diagnostic.span.file) if diagnostic.span else root_uri
-                if uri not in open_uris or diagnostic in seen.setdefault(uri, set()):
+                if uri not in open_uris and diagnostic.span is not None:
+                    elsewhere.setdefault(diagnostic.span.file, []).append(diagnostic)
+                if diagnostic in seen.setdefault(uri, set()):
                     continue
                 seen[uri].add(diagnostic)
                 by_uri.setdefault(uri, []).append(self.diagnostic(diagnostic, found))
+            by_uri[root_uri].extend(self.imported_problems(found, elsewhere))
         for uri, diagnostics in by_uri.items():
+            if len(diagnostics) > MAX_SHOWN:
+                more = types.Diagnostic(diagnostics[MAX_SHOWN].range, f"and {len(diagnostics) - MAX_SHOWN:,} more "
+                                        "(run `nnci check` on the file for all of them)",
+                                        types.DiagnosticSeverity.Information, source="nnci")  # fmt: skip
+                diagnostics[MAX_SHOWN:] = [more]
+            fresh = analysed is None or uri in analysed or uri not in self.sent
+            if not fresh and diagnostics == self.published.get(uri, []):
+                continue  # unchanged: an edit elsewhere does not resend a large file's diagnostics
             version = self.workspace.get_text_document(uri).version if uri in open_uris else None
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
             )
-        self.published = {uri for uri, diagnostics in by_uri.items() if diagnostics}
+            self.sent.add(uri)
+        self.published = {uri: diagnostics for uri, diagnostics in by_uri.items() if diagnostics}
+
+    def imported_problems(self, found: Analysis, elsewhere: dict[str, list[Diagnostic]]) -> list[types.Diagnostic]:
+        """At each import of the document, a count of the problems in the files it brings in that are
+        not open (the first one said), so a job whose figures they spoil does not look fine."""
+        module = found.module()
+        if module is None or not elsewhere:
+            return []
+        reached = {alias: _reachable(found, key) for alias, key in found.loaded.imports.get(found.key, {}).items()}
+        shown = []
+        for statement in module.imports:
+            problems = [d for key, found_there in elsewhere.items() if key in reached.get(statement.alias, ())
+                        for d in found_there]  # fmt: skip
+            errors = [d for d in problems if d.severity == "error"]
+            if not errors:
+                continue
+            first, span = errors[0], statement.span
+            lines = source_lines(found.text)
+            width = len(lines[span.line - 1].rstrip()) if span.line <= len(lines) else span.column
+            shown.append(types.Diagnostic(
+                range=self.range(Span(span.file, span.line, span.column, span.line, width + 1), found),
+                message=f"`{statement.path}` has {len(errors)} error{'s' if len(errors) != 1 else ''}: "
+                f"{first.message} (at {first.span})",
+                severity=types.DiagnosticSeverity.Error,
+                code=first.code,
+                source="nnci",
+                related_information=[types.DiagnosticRelatedInformation(self.location(d.span, found), d.message)
+                                     for d in errors[:10] if d.span is not None],
+            ))  # fmt: skip
+        return shown
 
     # -- conversions --------------------------------------------------------------------------
 
@@ -128,7 +188,12 @@ class NnciLanguageServer(LanguageServer):
         return opened or from_fs_path(str(path_of(key))) or key
 
     def lines(self, key: str, found: Analysis) -> LineIndex:
-        return index_of(found.loaded.sources.get(key, found.text if key == found.key else ""), self.encoding)
+        """The line index of a module's text as `found` read it (or another open document's analysis did:
+        a reference found in a file the document does not import)."""
+        for analysis in (found, *self.analyses.values()):
+            if key in analysis.loaded.sources:
+                return index_of(analysis.loaded.sources[key], self.encoding)
+        return index_of("", self.encoding)
 
     def range(self, span: Span | None, found: Analysis) -> types.Range:
         if span is None:
@@ -169,7 +234,18 @@ class NnciLanguageServer(LanguageServer):
             for key in analysis.loaded.modules:
                 if not key.startswith("std/") or key == analysis.key:
                     keys.setdefault(key, analysis)
-        return [navigation.index(analysis.loaded, key) for key, analysis in keys.items()]
+        return [navigation.index(analysis.loaded, key, analysis.memo) for key, analysis in keys.items()]
+
+
+def _reachable(found: Analysis, key: str) -> set[str]:
+    """The module `key` and every module it imports, directly or not."""
+    reached, stack = set(), [key]
+    while stack:
+        current = stack.pop()
+        if current not in reached:
+            reached.add(current)
+            stack.extend(found.loaded.imports.get(current, {}).values())
+    return reached
 
 
 def path_for(uri: str) -> Path:
@@ -234,12 +310,26 @@ def build() -> NnciLanguageServer:
         pending = ls.pending.pop(uri, None)
         if pending is not None:
             pending.cancel()
+        ls.sent.discard(uri)
         closed = ls.analyses.pop(uri, None)
         for other, found in list(ls.analyses.items()):  # they read the file from disk again
             if closed is not None and closed.key in found.loaded.modules:
                 ls.analyses.pop(other, None)
                 ls.analysis(other)
         ls.publish()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    @_safe(None)
+    def did_change_files(ls: NnciLanguageServer, params: types.DidChangeWatchedFilesParams) -> None:
+        """A file changed on disk (an import or table that is not open): the documents that read it again."""
+        keys = {key_of(path_for(change.uri)) for change in params.changes}
+        stale = [uri for uri, found in ls.analyses.items()
+                 if keys & (set(found.loaded.modules) | set(found.loaded.tables) | set(found.loaded.series))]  # fmt: skip
+        for uri in stale:
+            ls.analyses.pop(uri, None)
+            ls.analysis(uri)
+        if stale:
+            ls.publish()
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     @_safe(None)
@@ -260,7 +350,7 @@ def build() -> NnciLanguageServer:
         if at is None:
             return None
         found, line, column = at
-        occurrence = navigation.index(found.loaded, found.key).at(line, column)
+        occurrence = navigation.index(found.loaded, found.key, found.memo).at(line, column)
         if occurrence is None:
             return None
         span = navigation.definition(found.loaded, occurrence.target)
@@ -273,7 +363,7 @@ def build() -> NnciLanguageServer:
         if at is None:
             return []
         found, line, column = at
-        occurrence = navigation.index(found.loaded, found.key).at(line, column)
+        occurrence = navigation.index(found.loaded, found.key, found.memo).at(line, column)
         if occurrence is None:
             return []
         target = occurrence.target
