@@ -119,11 +119,12 @@ class NnciLanguageServer(LanguageServer):
         analyses found in it. Those in an imported file that is not open go to that file (an editor
         lists them) and are counted at the import that leads to it. A document that had some and has
         none now is sent an empty list."""
-        by_uri: dict[str, list[types.Diagnostic]] = {uri: [] for uri in self.published}
+        found_in: dict[str, list[tuple[Diagnostic, Analysis]]] = {uri: [] for uri in self.published}
+        extra: dict[str, list[types.Diagnostic]] = {}
         seen: dict[str, set[Diagnostic]] = {}
         open_uris = set(self.open_uris())
         for uri in open_uris:
-            by_uri.setdefault(uri, [])
+            found_in.setdefault(uri, [])
         for root_uri, found in self.analyses.items():
             elsewhere: dict[str, list[Diagnostic]] = {}
             for diagnostic in found.diagnostics:
@@ -133,14 +134,17 @@ class NnciLanguageServer(LanguageServer):
                 if diagnostic in seen.setdefault(uri, set()):
                     continue
                 seen[uri].add(diagnostic)
-                by_uri.setdefault(uri, []).append(self.diagnostic(diagnostic, found))
-            by_uri[root_uri].extend(self.imported_problems(found, elsewhere))
+                found_in.setdefault(uri, []).append((diagnostic, found))
+            extra.setdefault(root_uri, []).extend(self.imported_problems(found, elsewhere))
+        by_uri: dict[str, list[types.Diagnostic]] = {}
+        for uri, pairs in found_in.items():  # only those shown are converted (a broken file may have 10,000)
+            diagnostics = [self.diagnostic(d, found) for d, found in pairs[:MAX_SHOWN]] + extra.get(uri, [])
+            if len(pairs) > MAX_SHOWN:
+                diagnostics.append(types.Diagnostic(diagnostics[-1].range, f"and {len(pairs) - MAX_SHOWN:,} more "
+                                                    "(run `nnci check` on the file for all of them)",
+                                                    types.DiagnosticSeverity.Information, source="nnci"))  # fmt: skip
+            by_uri[uri] = diagnostics
         for uri, diagnostics in by_uri.items():
-            if len(diagnostics) > MAX_SHOWN:
-                more = types.Diagnostic(diagnostics[MAX_SHOWN].range, f"and {len(diagnostics) - MAX_SHOWN:,} more "
-                                        "(run `nnci check` on the file for all of them)",
-                                        types.DiagnosticSeverity.Information, source="nnci")  # fmt: skip
-                diagnostics[MAX_SHOWN:] = [more]
             fresh = analysed is None or uri in analysed or uri not in self.sent
             if not fresh and diagnostics == self.published.get(uri, []):
                 continue  # unchanged: an edit elsewhere does not resend a large file's diagnostics
