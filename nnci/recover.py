@@ -209,7 +209,7 @@ def _name(lines: _Lines, first: int, last: int) -> str | None:
         content = lines.content(line)
         if _ANNOTATION.match(content) or not content.strip():
             continue
-        found = _NAMED.match(content)
+        found = _NAMED.match(content.lstrip().lstrip("}"))  # `}device gpu {`: the stray brace is not the name
         return found.group(1) if found else None
     return None
 

@@ -15,7 +15,7 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from strategies import ONE_JOB, arbitrary_text, mutated, programs, token_soup
+from strategies import DEMO, ONE_JOB, arbitrary_text, mutated, programs, token_soup
 
 import nnci
 from nnci import api, ast, recover
@@ -296,3 +296,11 @@ def test_an_annotation_after_an_unclosed_block_says_the_block_is_open() -> None:
     module, diagnostics = parse_module('device gpu {\n  @source("x")\n  power = 300 W\n}\n', FILE)
     assert [(d.code, d.message) for d in diagnostics] == [("E100", "unexpected `@`")]
     assert module is not None and [f.name for f in module.blocks[0].fields] == ["power"]
+
+
+def test_a_block_after_a_stray_brace_is_dropped_without_its_name_called_unknown() -> None:
+    """`}device gpu {`: one error at the brace; the jobs that name `gpu` are not said to name nothing."""
+    text = DEMO.read_text(encoding="utf-8").replace("device gpu {", "}device gpu {")
+    module, diagnostics = parse_module(text, "demo.nnci")
+    assert module is not None and "gpu" in module.dropped
+    assert [d.code for d in diagnostics] == ["E100"]
