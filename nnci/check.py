@@ -35,7 +35,8 @@ def check(program: ir.Program, engine: Engine | None = None, constants_only: boo
     diagnostics += check_values(program, engine, constants_only)
     if not constants_only:  # a job in time: whether the data covers its interval is known only by reading it
         diagnostics += _check_time(program, engine)
-    diagnostics += [d for d in engine.diagnostics if d not in diagnostics]
+    # a fault in some rows of a table only is the evaluation's to report, after the rows that stand
+    diagnostics += [d for d in engine.diagnostics if d not in diagnostics and d not in engine.row_faults]
     if not constants_only and not any(d.severity == "error" for d in diagnostics):
         from nnci.inputs import check_inputs
 

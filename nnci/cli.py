@@ -381,7 +381,7 @@ def _explain(args: argparse.Namespace) -> int:
             print(output.explain_json(result, program.sources, about, program))
         else:
             print(f"{key}[{row}]: row {row} of {table.file}, at {table.row_span(row - 1)}")
-            print(output.explain(result, program.sources, program))
+            print(output.explain(result, program.sources, program, one_row=True))
         return 0
     if _uncertain_target(program, key):
         return _explain_sampled(args, program, key, quantity)

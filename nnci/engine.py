@@ -108,6 +108,7 @@ class Engine:
         self.active: list[tuple[ir.BlockKey, str, str | None]] = []
         self.cycles = 0
         self.diagnostics: list[Diagnostic] = []
+        self.row_faults: list[Diagnostic] = []  # of `diagnostics`, those about some rows of a table only
 
     # -- public -------------------------------------------------------------------------
 
@@ -554,7 +555,7 @@ class Engine:
                 where = f" in {arrays.rows_text(new or bad, count)}" if count is not None else ""
                 raise EvalError(what + where, expr.span)
             if new and (block is None or block.module != ir.PLAN_MODULE):  # those rows are unknown; the others stand
-                self._report(EvalError(f"{what} in {arrays.rows_text(new, count)}", expr.span))
+                self._report(EvalError(f"{what} in {arrays.rows_text(new, count)}", expr.span), in_rows=True)
             return Quantity(arrays.unknown_in(result.magnitude, bad), result.dimension)
         return result
 
@@ -601,9 +602,14 @@ class Engine:
             return False
         return not any(self.program.rows_of(key) for key, _, _ in self.active)
 
-    def _report(self, error: EvalError) -> None:
+    def _report(self, error: EvalError, in_rows: bool = False) -> None:
+        """`in_rows`: a fault in some rows of a job over a table only; those rows are unknown, the others
+        stand, so it does not stop the run (`row_faults`: said after the results, the exit code 1)."""
         hint = "check the divisor" if "division" in str(error) else "check the values this expression combines"
-        self._add(Diagnostic(error.code, str(error), error.span, help=error.help or hint))
+        diagnostic = Diagnostic(error.code, str(error), error.span, help=error.help or hint)
+        self._add(diagnostic)
+        if in_rows and diagnostic not in self.row_faults:
+            self.row_faults.append(diagnostic)
 
     def _add(self, diagnostic: Diagnostic) -> None:
         if diagnostic not in self.diagnostics:

@@ -522,7 +522,11 @@ Annotate = Callable[[Derivation], "str | None"]
 
 
 def explain(
-    result: Result, sources: dict[str, str], program: ir.Program | None = None, annotate: Annotate | None = None
+    result: Result,
+    sources: dict[str, str],
+    program: ir.Program | None = None,
+    annotate: Annotate | None = None,
+    one_row: bool = False,
 ) -> str:
     """The derivation tree: each value, the formula or field it came from (with the `@source` of the block
     it was written in, given the program), its inputs; citations last. `annotate` adds text after a node
@@ -532,7 +536,7 @@ def explain(
     citations: list[str] = []
     lines: list[str] = []
     seen: set[tuple[ir.BlockKey, str]] = set()
-    _explain(result, "", "", lines, citations, seen, sources, program, annotate)
+    _explain(result, "", "", lines, citations, seen, sources, program, annotate, one_row)
     if citations:
         lines += ["", "citations:", *(f"  [{i}] {c}" for i, c in enumerate(citations, 1))]
     return "\n".join(lines)
@@ -540,9 +544,10 @@ def explain(
 
 def _explain(node: Derivation, first: str, rest: str, lines: list[str], citations: list[str],
              seen: set[tuple[ir.BlockKey, str]], sources: dict[str, str],
-             program: ir.Program | None = None, annotate: Annotate | None = None) -> None:  # fmt: skip
+             program: ir.Program | None = None, annotate: Annotate | None = None,
+             one_row: bool = False) -> None:  # fmt: skip
     head = f"{first}{node.label} = {shown(node.value, node.name)}"
-    table = program.rows_of(node.block) if program is not None else None
+    table = program.rows_of(node.block) if program is not None and not one_row else None
     if table is not None and not arrays.is_array(node.value.magnitude) and "[" not in node.name:
         head += f" in each of {program.tables[table].rows:,} rows"  # type: ignore[union-attr]
     key = (node.block, node.name)
@@ -571,7 +576,7 @@ def _explain(node: Derivation, first: str, rest: str, lines: list[str], citation
     for index, child in enumerate(children):
         last = index == len(children) - 1
         _explain(child, rest + ("└─ " if last else "├─ "), rest + ("   " if last else "│  "), lines, citations, seen,
-                 sources, program, annotate)  # fmt: skip
+                 sources, program, annotate, one_row)  # fmt: skip
 
 
 def explain_json(

@@ -699,7 +699,7 @@ class _Resolver:
             return None
         if resolved.name not in QUANTITIES or not QUANTITIES[resolved.name].summed:
             self.error("E305", f"`{figure.dotted}` is not a sum over rows, so it has no total per group",
-                       figure.span, help=f"group a figure that adds up over rows, such as `{resolved.block}.energy`")  # fmt: skip
+                       figure.span, help=f"group a figure that adds up over rows, such as `{'.'.join(figure.parts[:-1])}.energy`")  # fmt: skip
             return None
         table = self.loaded.tables[rows.expr.table]
         column = self.group_column(column_ref, file, rows.expr.table, str(resolved.block), usage)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import unicodedata
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import REPO
 
 import nnci
 from nnci.ast import string_literal
@@ -104,3 +106,28 @@ def test_a_name_matches_whichever_way_its_accents_are_written(tmp_path: Path) ->
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20))
 def test_a_string_literal_reads_back_to_its_text(text: str) -> None:
     assert _string(string_literal(text)) == text
+
+
+def test_a_division_by_zero_in_some_rows_of_a_field_leaves_the_other_groups_standing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`duration = jobs.hours * 4 / jobs.gpus` with 0 GPUs in one row: the run still prints, the group
+    without that row has its figure (by hand: vision 4 × (3 h × 4 / 4) + 1 × (0.5 h × 4 / 1) kWh = 14
+    kWh), the error comes after the results and the exit code is 1."""
+    from nnci.cli import main
+
+    rows = [("nlp", 0, 2.0), ("nlp", 2, 1.0), ("vision", 4, 3.0), ("vision", 1, 0.5)]
+    scenario(tmp_path, "", rows, JOB.replace("duration = jobs.hours", "duration = jobs.hours * 4 / jobs.gpus"))
+    assert main(["run", str(tmp_path / "log.nnci"), "--by", "jobs.account", "--format", "json"]) == 1
+    captured = capsys.readouterr()
+    groups = {g["group"]["account"]: g for g in json.loads(captured.out)["month"]}
+    assert groups["vision"]["energy"]["value"] == pytest.approx(14.0)
+    assert groups["nlp"]["energy"]["value"] is None
+    assert "division by zero in row 1 (of 4)" in captured.err
+
+
+def test_explaining_one_row_does_not_say_every_row(capsys: pytest.CaptureFixture[str]) -> None:
+    from nnci.cli import main
+
+    assert main(["explain", str(REPO / "models" / "cluster-job-log.nnci"), "month[17].energy"]) == 0
+    assert "in each of" not in capsys.readouterr().out
