@@ -206,7 +206,8 @@ async def test_completion(client: LanguageClient) -> None:
     units = await _labels(client, uri, _position(typed, "duration = 100 ", len("duration = 100 ")))
     assert {"h", "days", "years"} <= set(units) and "kWh" not in units
     fields = await _labels(client, uri, _position(typed, "100 \n  ", len("100 \n  ")))
-    assert fields["duration"].detail == "time (h)" and "site" in fields and "tdp" not in fields
+    assert fields["device_hours"].detail == "time (h)" and "tdp" not in fields
+    assert "site" not in fields and "duration" not in fields  # given in this block already
     records = await _labels(client, uri, _position(typed, "hw. ", 3))
     assert "a100_sxm4_80gb" in records and records["a100_sxm4_80gb"].kind == types.CompletionItemKind.Constant
     top = await _labels(client, uri, _position(typed + "\n", typed.rstrip("\n") + "\n", len(typed.rstrip("\n")) + 1))

@@ -204,7 +204,7 @@ def test_completion_by_context() -> None:
     top = _labels(text + "\n\n", "\n\n", 1)  # a line of its own at the top level... (an expect's is not)
     assert top[:7] == ["grid", "source", "device", "fleet", "datacenter", "training", "inference"]
     inside = _labels(text.replace("  duration = 100 h", "  dur"), "  dur", 5)
-    assert "duration" in inside and "site" in inside
+    assert "duration" in inside and "site" not in inside  # the block already gives its site
     job = text.replace("  duration = 100 h", "  duration = 100 ")
     units = _labels(job, "duration = 100 ", len("duration = 100 "))
     assert {"h", "days", "years", "min"} <= set(units) and "W" not in units
@@ -376,3 +376,10 @@ def test_group_arguments_complete_to_summed_figures_text_columns_and_names() -> 
     assert {"month.energy", "month.total", "month.device_hours"} <= set(figures) and "month.pue" not in figures
     assert labels("figure x = group(month.energy, ") == ["jobs.account", "jobs.cluster"]
     assert labels('expect group(month.energy, jobs.account, "') == ["nlp", "vision", "speech"]
+
+
+def test_field_completion_leaves_out_the_fields_the_block_already_has() -> None:
+    text = "datacenter d {\n  pue = 1.1\n  \n  grid = g\n}\n"
+    labels = [i.label for i in completion.complete(None, text, 3, 3)]
+    assert "pue" not in labels and "grid" not in labels
+    assert "wue" in labels and "intensity" in labels

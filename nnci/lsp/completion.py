@@ -69,8 +69,30 @@ def complete(analysis: Analysis | None, text: str, line: int, column: int) -> li
         if kind is None and not in_map:
             return _top_level()
         if kind is not None and not in_map:
-            return _fields(kind)
+            written = _written_fields(lines, line)
+            return [item for item in _fields(kind) if item.label not in written]
     return []
+
+
+_WRITTEN_FIELD = re.compile(r"^\s*([A-Za-z_]\w*)\s*=")
+
+
+def _written_fields(lines: list[str], line: int) -> set[str]:
+    """The fields already written in the block around line `line` (1-based), up to its header above and
+    its closing brace below: a field is given once, so completion leaves those out."""
+    names: set[str] = set()
+    for number in range(line - 2, -1, -1):
+        content = lines[number]
+        if "{" in content and _HEADER.match(content.split("{", 1)[0]):
+            break
+        if (found := _WRITTEN_FIELD.match(content)) is not None:
+            names.add(found.group(1))
+    for content in lines[line:]:
+        if content.lstrip().startswith("}"):
+            break
+        if (found := _WRITTEN_FIELD.match(content)) is not None:
+            names.add(found.group(1))
+    return names
 
 
 def _context(before: str) -> tuple[str | None, bool, str | None]:
