@@ -341,9 +341,10 @@ def _grouping(program: ir.Program, by: Sequence[str]) -> tuple[str, list[str]] |
         if table is not None and key != table:
             return "every --by names a column of the same table"
         found = program.tables[key].columns.get(column)
-        if found is None or found.dimension is not None:
-            texts = [c.name for c in program.tables[key].columns.values() if c.dimension is None]
-            return f"`{item}` is not a text column of `{alias}` (text columns: {', '.join(texts) or 'none'})"
+        if found is None or not found.groups_by:
+            texts = [c.name for c in program.tables[key].columns.values() if c.groups_by]
+            return (f"`{item}` is not a column of `{alias}` that names groups: a text column, or plain numbers "
+                    f"without a unit such as an id (those of `{alias}`: {', '.join(texts) or 'none'})")  # fmt: skip
         table = key
         columns.append(column)
     if not any(program.rows_of(job) == table for job in program.jobs):

@@ -485,7 +485,7 @@ class Engine:
             raise _Missing(result)
         total, count = self._group_sums(result, rows.table, rows.column)[rows.value]
         if not math.isfinite(total):
-            cells = self.program.tables[rows.table].columns[rows.column].values
+            cells = self.program.tables[rows.table].columns[rows.column].labels
             bad = [row for row in arrays.bad_rows(result.value.magnitude) if cells[row] == rows.value]
             raise EvalError(f"`{result.label}` is not a finite number in {arrays.rows_text(bad)}, of the group "
                             f"{rows.column} = {string_literal(rows.value)}", expr.span,
@@ -505,7 +505,7 @@ class Engine:
         found = self.group_sums.get(key)
         if found is not None and found[0] is result:
             return found[1]
-        cells = self.program.tables[table].columns[column].values
+        cells = self.program.tables[table].columns[column].labels
         magnitude = result.value.magnitude
         values = magnitude.tolist() if arrays.is_array(magnitude) else [float(magnitude)] * len(cells)
         by_group: dict[str, list[float]] = {}
@@ -516,7 +516,7 @@ class Engine:
         return sums
 
     def _indicator(self, expr: ir.RowIndicator) -> Any:
-        cells = self.program.tables[expr.table].columns[expr.column].values
+        cells = self.program.tables[expr.table].columns[expr.column].labels
         if self.row is not None:
             return 1.0 if cells[self.row] == expr.value else 0.0
         if (expr.table, expr.column) not in self.codes:  # one pass over the column for all its names

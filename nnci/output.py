@@ -878,7 +878,7 @@ def group_table(results: Results, table: str, columns: Sequence[str], units: Seq
     names = _columns(results)
     units_of = {n: unit_for(n, _column_dim(n), overrides) for n in names}
     cells = results.program.tables[table].columns
-    keys = list(zip(*(cells[c].values for c in columns), strict=True))
+    keys = list(zip(*(cells[c].labels for c in columns), strict=True))
     groups = sorted(set(keys))
     index = {g: i for i, g in enumerate(groups)}
     codes = numpy.fromiter((index[k] for k in keys), dtype=numpy.int64, count=len(keys))

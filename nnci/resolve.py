@@ -729,7 +729,7 @@ class _Resolver:
         """A text column's distinct cells, keyed by their NFC form (read once however many `group`s name it)."""
         found = self.column_groups.get(id(column))
         if found is None or found[0] is not column:
-            cells = dict.fromkeys(column.values)
+            cells = dict.fromkeys(column.labels)
             found = self.column_groups[id(column)] = (column, {unicodedata.normalize("NFC", c): c for c in cells})
         return found[1]
 
@@ -760,9 +760,10 @@ class _Resolver:
         if column.problems:
             self.diagnostics.extend(column.problems)
             return None
-        if column.dimension is not None:
-            self.error("E303", f"`{ref.dotted}` is a numeric column; groups are the names in a text column",  # type: ignore[union-attr]
-                       ref.span, help="group by a column of names, such as an account or a cluster")  # fmt: skip
+        if not column.groups_by:
+            self.error("E303", f"`{ref.dotted}` holds quantities ({column.unit}); groups are the names in a text "  # type: ignore[union-attr]
+                       "column, or plain numbers without a unit such as an id", ref.span,
+                       help="group by a column of names or ids, such as an account or a project")  # fmt: skip
             return None
         return column
 

@@ -110,6 +110,20 @@ class Column:
     def is_text(self) -> bool:
         return self.dimension is None
 
+    @property
+    def groups_by(self) -> bool:
+        """Whether `--by` and `group(...)` may group rows by this column: text, or plain numbers without a
+        unit (a project or user id), whose groups are named by the numbers as written."""
+        return self.dimension is None or (self.unit is None and self.dimension == DIMENSIONLESS)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Each row's group name: the cell of a text column; a plain number as it reads (`1001`, `2.5`).
+        Built on each call: its readers (`--by`, `group`) keep what they make of it."""
+        if self.dimension is None:
+            return tuple(self.values)
+        return tuple(_label(value) for value in self.values.tolist())
+
     def cell_span(self, row: int) -> Span:
         """Where the cell of data row `row` (0-based) stands in the file, quotes included."""
         if self._locator is None:
@@ -124,6 +138,10 @@ class Column:
         import numpy as np
 
         return _slow_numbers(np, self._locator, self.name, None, 1.0, self.index, self.values, None)[1]
+
+
+def _label(value: float) -> str:
+    return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
 
 
 @attrs.frozen(eq=False)

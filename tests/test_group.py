@@ -131,3 +131,19 @@ def test_explaining_one_row_does_not_say_every_row(capsys: pytest.CaptureFixture
 
     assert main(["explain", str(REPO / "models" / "cluster-job-log.nnci"), "month[17].energy"]) == 0
     assert "in each of" not in capsys.readouterr().out
+
+
+def test_plain_numbers_without_a_unit_name_groups_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Slurm project id column (1001, 1002): `--by` shows the ids as written, and `group(..., "1001")`
+    sums the same rows (by hand: 1 kW × (1 GPU × 2 h + 4 GPUs × 3 h) = 14 kWh)."""
+    from nnci.cli import main
+
+    (tmp_path / "jobs.csv").write_text("project,gpus,hours [h]\n1001,1,2\n1002,2,1\n1001,4,3\n", encoding="utf-8")
+    job = JOB + 'figure p = group(month.energy, jobs.project, "1001")\n'
+    (tmp_path / "log.nnci").write_text(job, encoding="utf-8")
+    assert figure(nnci.evaluate(nnci.load(tmp_path / "log.nnci")), "p") == pytest.approx(14 * 3.6e6)
+    assert main(["run", str(tmp_path / "log.nnci"), "--by", "jobs.project", "--format", "json"]) == 0
+    groups = {g["group"]["project"]: g["energy"]["value"] for g in json.loads(capsys.readouterr().out)["month"]}
+    assert groups == pytest.approx({"1001": 14.0, "1002": 2.0})

@@ -130,11 +130,11 @@ def test_run_by_two_columns(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--by", "jobs.gpus"], "not a text column"),
+        (["--by", "jobs.hours"], "is not a column of `jobs` that names groups"),
         (["--by", "nope.account"], "is not TABLE.COLUMN"),
     ],
 )
-def test_by_names_a_text_column(
+def test_by_names_a_column_of_names_or_ids(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], message: str
 ) -> None:
     code, _, err = run(capsys, "run", scenario(tmp_path), *args)
