@@ -6,6 +6,8 @@ the tests rely on.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import attrs
 
 from nnci.diagnostics import Span
@@ -185,3 +187,19 @@ class Module:
     # names (blocks, aliases, figures) of statements dropped for a syntax error, already reported:
     # references to them are not reported again as unknown
     dropped: tuple[str, ...] = ()
+
+
+def subexpressions(expr: Expr) -> Iterator[Expr]:
+    """`expr` and every expression inside it (operands, call arguments, map values), depth first."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, BinOp):
+            stack += [node.right, node.left]
+        elif isinstance(node, Neg):
+            stack.append(node.operand)
+        elif isinstance(node, Call):
+            stack.extend(reversed(node.args))
+        elif isinstance(node, MapExpr):
+            stack.extend(entry.value for entry in reversed(node.entries))

@@ -63,23 +63,13 @@ def _number(analysis: Analysis, line: int, column: int) -> Hover | None:
 
 
 def _numbers(module: ast.Module) -> Iterator[ast.Number]:
-    stack: list[ast.Expr] = [f.value for b in module.blocks for f in b.fields]
-    stack += [e for x in module.expects for e in (x.target, x.value, x.tolerance) if e is not None]
-    stack += [f.value for f in module.figures]
-    stack += [e for c in (*module.checks, *(c for b in module.blocks for c in b.checks))
+    roots: list[ast.Expr] = [f.value for b in module.blocks for f in b.fields]
+    roots += [e for x in module.expects for e in (x.target, x.value, x.tolerance) if e is not None]
+    roots += [f.value for f in module.figures]
+    roots += [e for c in (*module.checks, *(c for b in module.blocks for c in b.checks))
               for e in (c.condition.left, c.condition.right)]  # fmt: skip
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Number):
-            yield node
-        elif isinstance(node, ast.BinOp):
-            stack += [node.left, node.right]
-        elif isinstance(node, ast.Neg):
-            stack.append(node.operand)
-        elif isinstance(node, ast.Call):
-            stack.extend(node.args)
-        elif isinstance(node, ast.MapExpr):
-            stack.extend(entry.value for entry in node.entries)
+    for expr in roots:
+        yield from (node for node in ast.subexpressions(expr) if isinstance(node, ast.Number))
 
 
 def describe(analysis: Analysis, found: Occurrence) -> str | None:

@@ -199,19 +199,9 @@ class _Binder:
             yield from self.expression(entry.value, block)
 
     def expression(self, expr: ast.Expr, block: ast.Block | None) -> Iterator[Occurrence]:
-        stack = [expr]
-        while stack:
-            node = stack.pop()
+        for node in ast.subexpressions(expr):
             if isinstance(node, ast.Ref):
                 yield from self.reference(node, block, "reference")
-            elif isinstance(node, ast.BinOp):
-                stack += [node.left, node.right]
-            elif isinstance(node, ast.Neg):
-                stack.append(node.operand)
-            elif isinstance(node, ast.Call):
-                stack.extend(node.args)
-            elif isinstance(node, ast.MapExpr):
-                stack.extend(entry.value for entry in node.entries)
 
     def part_spans(self, ref: ast.Ref) -> list[Span]:
         """The span of each part of a dotted name (written without spaces: `hw.a100.tdp`)."""
