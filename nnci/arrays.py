@@ -113,3 +113,22 @@ def rows_text(rows: Sequence[int], count: int | None = None) -> str:
     word = "row" if len(rows) == 1 else "rows"
     text = f"{word} " + ", ".join(shown) + (f" and {more} more" if more else "")
     return text + (f" (of {count:,})" if count else "")
+
+
+def compare(op: str, left: Any, right: Any) -> Any:
+    """A comparison of magnitudes (element-wise on arrays), as `check` lines and bounds on statistics
+    make them."""
+    if op == ">=":
+        return left >= right
+    if op == "<=":
+        return left <= right
+    if op == ">":
+        return left > right
+    if op == "<":
+        return left < right
+    if op == "==":  # equal but for rounding: `group(a) + group(b) == a.energy` sums in another order
+        return abs(left - right) <= EQUAL_WITHIN * (abs(left) + abs(right))
+    return abs(left - right) > EQUAL_WITHIN * (abs(left) + abs(right))
+
+
+EQUAL_WITHIN = 1e-9  # relative: what `==` and `!=` in a check line allow for floating-point rounding

@@ -704,7 +704,7 @@ def _check_line(engine: Engine, block: ir.Block | None, check_line: ir.Check, ou
         return
     if left is None or right is None:
         return
-    holds = compare(condition.op, left.magnitude, right.magnitude)
+    holds = arrays.compare(condition.op, left.magnitude, right.magnitude)
     failed = arrays.true_rows(~holds if arrays.is_array(holds) else not holds)
     if not failed:
         return
@@ -720,21 +720,3 @@ def _check_line(engine: Engine, block: ir.Block | None, check_line: ir.Check, ou
         where, which = f" in {len(failed):,} of {count:,} samples", f" (sample {row + 1})"
     out.append(Diagnostic("E404", f"check failed{where}: {check_line.message}", check_line.span,
                           notes=(f"{shown_left} {condition.op} {shown_right} is false{which}",)))  # fmt: skip
-
-
-def compare(op: str, left: Any, right: Any) -> Any:
-    """A comparison of magnitudes (element-wise on arrays)."""
-    if op == ">=":
-        return left >= right
-    if op == "<=":
-        return left <= right
-    if op == ">":
-        return left > right
-    if op == "<":
-        return left < right
-    if op == "==":  # equal but for rounding: `group(a) + group(b) == a.energy` sums in another order
-        return abs(left - right) <= EQUAL_WITHIN * (abs(left) + abs(right))
-    return abs(left - right) > EQUAL_WITHIN * (abs(left) + abs(right))
-
-
-EQUAL_WITHIN = 1e-9  # relative: what `==` and `!=` in a check line allow for floating-point rounding

@@ -49,7 +49,7 @@ class ExpectResult:
         if not isinstance(self.computed, Derivation):
             return False
         if self.expect.statistic is not None:  # a bound: `p95(x) <= 600 tCO2e`
-            return bool(holds(self.expect.op, self.computed.value.magnitude, self.expected.magnitude))
+            return bool(arrays.compare(self.expect.op, self.computed.value.magnitude, self.expected.magnitude))
         return bool(
             abs(self.computed.value.magnitude - self.expected.magnitude) <= self.tolerance.magnitude * (1 + 1e-12)
         )
@@ -212,17 +212,6 @@ def _bounds(
         text = f"{expect.statistic} of {samples:,} samples, seed {seed}"
         results.append(ExpectResult(expect, expected, Quantity(0.0, expected.dimension), text, computed))
     return tuple(results)
-
-
-def holds(op: str, left: Any, right: Any) -> Any:
-    """A comparison of magnitudes (`<=`, `<`, `>=`, `>`)."""
-    if op == "<=":
-        return left <= right
-    if op == "<":
-        return left < right
-    if op == ">=":
-        return left >= right
-    return left > right
 
 
 def _summarised(
