@@ -106,7 +106,7 @@ class _Compiler:
         if isinstance(expr, ir.Const):
             if getattr(expr.value.magnitude, "is_series", False):  # one series: only its own block shares it
                 return ("series", id(expr.value.magnitude))
-            return ("c", expr.value.dimension)
+            return expr.value.dimension  # as `shape` takes it inline for a field
         if isinstance(expr, ir.Text):
             return ("t", expr.value)
         if isinstance(expr, ir.SelfRef):
