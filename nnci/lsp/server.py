@@ -54,7 +54,7 @@ class NnciLanguageServer(LanguageServer):
         self.pending: dict[str, asyncio.Task[None]] = {}
         self.published: dict[str, list[types.Diagnostic]] = {}  # what each URI was last given, if not empty
         self.sent: set[str] = set()  # URIs given diagnostics at least once since they were opened
-        self.cost = 0.0  # seconds the last analysis took: the quiet time before the next
+        self.cost: dict[str, float] = {}  # by URI, seconds its last analysis took: the quiet time before the next
 
     # -- documents and analyses -------------------------------------------------------------
 
@@ -85,7 +85,7 @@ class NnciLanguageServer(LanguageServer):
             self.analyses.pop(uri, None)
         start = time.perf_counter()
         changed = self.analysis(uri)
-        self.cost = time.perf_counter() - start
+        self.cost[uri] = time.perf_counter() - start
         analysed = {uri}
         if changed is not None:
             for other, found in list(self.analyses.items()):
@@ -101,7 +101,7 @@ class NnciLanguageServer(LanguageServer):
             pending.cancel()
 
         async def later() -> None:
-            await asyncio.sleep(self.quiet())
+            await asyncio.sleep(self.quiet(uri))
             self.pending.pop(uri, None)
             try:
                 self.refresh(uri, again=False)  # a request since the edit may have analysed it already
@@ -110,9 +110,10 @@ class NnciLanguageServer(LanguageServer):
 
         self.pending[uri] = asyncio.get_running_loop().create_task(later())
 
-    def quiet(self) -> float:
-        """How long to wait for another keystroke before analysing: about what an analysis costs."""
-        return min(QUIET_MAX, max(QUIET_MIN, self.cost))
+    def quiet(self, uri: str) -> float:
+        """How long to wait for another keystroke before analysing: about what the document's last
+        analysis cost (a large file open beside does not slow a small one's answers)."""
+        return min(QUIET_MAX, max(QUIET_MIN, self.cost.get(uri, QUIET_MIN)))
 
     def publish(self, analysed: set[str] | None = None) -> None:
         """Every open document's diagnostics: those of its own analysis and those other open documents'
@@ -315,6 +316,7 @@ def build() -> NnciLanguageServer:
         if pending is not None:
             pending.cancel()
         ls.sent.discard(uri)
+        ls.cost.pop(uri, None)
         closed = ls.analyses.pop(uri, None)
         for other, found in list(ls.analyses.items()):  # they read the file from disk again
             if closed is not None and closed.key in found.loaded.modules:
