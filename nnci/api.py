@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -15,11 +16,14 @@ from nnci.diagnostics import Diagnostic, NnciError, has_errors
 from nnci.engine import Engine
 from nnci.evaluate import Results
 from nnci.evaluate import evaluate as evaluate_program
+from nnci.load import STDIN_NAMES, load_text
 from nnci.load import Program as LoadedProgram
 from nnci.load import load as load_files
-from nnci.load import load_text
 from nnci.plan import Plan, compile_plan
 from nnci.resolve import resolve
+
+if TYPE_CHECKING:
+    from nnci.compiled import Compiled
 
 
 def load(
@@ -77,6 +81,53 @@ def _resolved(loaded: LoadedProgram, diagnostics: list[Diagnostic], everything: 
         # Report what the later checks find too, so one run shows every problem.
         raise NnciError(diagnostics + check_program(program, constants_only=True), loaded.sources)
     return attrs.evolve(program, warnings=tuple(diagnostics)) if diagnostics else program
+
+
+def load_compiled(
+    *paths: str | Path,
+    everything: bool = False,
+    allow_imports: Sequence[str | Path] = (),
+    max_file_bytes: int | None = None,
+) -> tuple[ir.Program, Plan, Engine, list[Diagnostic]]:
+    """`load`, `compile` and `check` in one: the program, its plan, the engine that evaluates it and the
+    warnings. From the compiled-program cache when no file involved has changed (nnci.compiled), else
+    computed (and stored, for a program large enough to be worth it)."""
+    from nnci import compiled as store
+
+    cacheable = store.wanted() and not any(str(p) in STDIN_NAMES for p in paths)
+    key = store.key_of(paths, everything, allow_imports, max_file_bytes) if cacheable else None
+    if key is not None:
+        hit = with_deep_stack(_from_store, key, paths, allow_imports, max_file_bytes)
+        if hit is not None:
+            engine = Engine(hit.plan.program)
+            engine.lanes = hit.plan.lanes
+            return hit.program, hit.plan, engine, list(hit.warnings)
+    loaded, diagnostics = load_files(list(paths), allow_imports, max_file_bytes)
+    program = with_deep_stack(_resolved, loaded, diagnostics, everything)
+    plan, engine = compile(program)
+    warnings = check(program, engine)
+    if key is not None and store.worth_storing(loaded.sources, plan):
+        with_deep_stack(store.put, key, store.Compiled(program, plan, tuple(warnings)), loaded)
+    return program, plan, engine, warnings
+
+
+def _from_store(
+    key: str, paths: Sequence[str | Path], allow_imports: Sequence[str | Path], max_file_bytes: int | None
+) -> Compiled | None:
+    """The stored compiled program, if the loader, reading every file again under all its rules, finds
+    each one as it was when stored (same text, same imports); else None."""
+    from nnci import compiled as store
+
+    entry = store.get(key)
+    if entry is None:
+        return None
+    try:
+        loaded, diagnostics = load_files(list(paths), allow_imports, max_file_bytes, known=store.stand_in(entry))
+        if diagnostics or not store.same_files(entry, loaded):
+            return None
+        return store.decode(entry, loaded.sources)
+    except Exception:  # a file changed, or an entry that does not decode: computed again (and stored anew)
+        return None
 
 
 def check(program: ir.Program, engine: Engine | None = None) -> list[Diagnostic]:

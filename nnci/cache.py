@@ -52,8 +52,6 @@ SUBFOLDER = f"modules-v{FORMAT}"
 SUFFIX = ".nnci-module"
 MAGIC = b"nnci-module-cache"
 MAX_ENTRY_BYTES = 64 * 1024 * 1024  # far above any real module; a larger file is not ours
-ENTRY_NAME = re.compile(r"^[0-9a-f]{64}" + re.escape(SUFFIX) + "$")
-TEMPORARY_NAME = re.compile(r"^\..+" + re.escape(SUFFIX) + r"\.tmp$")  # `put` writes these, then renames them
 STALE_SECONDS = 3600  # a temporary file this old was left by a process that was killed
 
 TUPLE = 0  # [0, item, ...] is a tuple; [k, field, ...] with k ≥ 1 is an instance of CLASSES[k - 1]
@@ -329,15 +327,15 @@ def _private_folder(folder: Path, create: bool) -> bool:
     return True
 
 
-def _read_entry(path: Path) -> bytes:
+def _read_entry(path: Path, limit: int = MAX_ENTRY_BYTES) -> bytes:
     """The bytes of a regular file, without following a symlink or blocking on a FIFO."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     descriptor = os.open(path, flags)
     with os.fdopen(descriptor, "rb") as handle:
         info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
             raise CacheError("not a regular file of a plausible size")
-        return handle.read(MAX_ENTRY_BYTES + 1)
+        return handle.read(limit + 1)
 
 
 def get(text: str, key: str) -> ast.Module | None:
@@ -396,7 +394,7 @@ def put(text: str, key: str, module: ast.Module) -> None:
             handle.write(data)
         os.replace(temporary, folder / f"{digest}{SUFFIX}")
         temporary = None
-        _prune(folder)
+        prune(folder, SUFFIX, MAX_ENTRIES)
     except Exception:  # a module that cannot be encoded, a full disk, a read-only folder: no cache
         return
     finally:
@@ -404,16 +402,18 @@ def put(text: str, key: str, module: ast.Module) -> None:
             _remove(Path(temporary))
 
 
-def _prune(folder: Path) -> None:
-    """Past MAX_ENTRIES of our own entries, drop the oldest down to three quarters of it (so the
-    next puts do not stat every entry again), and our temporary files left by a killed process;
-    nothing else in the folder is touched."""
+def prune(folder: Path, suffix: str, keep: int) -> None:
+    """Past `keep` of our own entries (`<sha256><suffix>`), drop the oldest down to three quarters of
+    it (so the next puts do not stat every entry again), and our temporary files left by a killed
+    process; nothing else in the folder is touched."""
+    entry_name = re.compile(r"^[0-9a-f]{64}" + re.escape(suffix) + "$")
+    temporary_name = re.compile(r"^\..+" + re.escape(suffix) + r"\.tmp$")
     names = os.listdir(folder)
     for name in names:
-        if TEMPORARY_NAME.match(name):
+        if temporary_name.match(name):
             _remove_if_stale(folder / name)
-    entries = [name for name in names if ENTRY_NAME.match(name)]
-    if len(entries) <= MAX_ENTRIES:
+    entries = [name for name in names if entry_name.match(name)]
+    if len(entries) <= keep:
         return
     dated: list[tuple[float, str]] = []
     for name in entries:
@@ -422,5 +422,5 @@ def _prune(folder: Path) -> None:
         except OSError:
             continue
     dated.sort()
-    for _, stale in dated[: len(dated) - MAX_ENTRIES * 3 // 4]:
+    for _, stale in dated[: len(dated) - keep * 3 // 4]:
         _remove(folder / stale)

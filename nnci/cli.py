@@ -16,6 +16,7 @@ from nnci.diagnostics import Diagnostic, NnciError, render_all
 from nnci.engine import Engine, Unknown
 from nnci.evaluate import ALL, Results, compare
 from nnci.ir import TOTAL
+from nnci.plan import Plan
 from nnci.resolve import did_you_mean
 from nnci.schema import ADDITIVE, JOB_QUANTITIES, KINDS, QUANTITIES, REPORTED, SCHEMA
 from nnci.uncertain import DEFAULT_SAMPLES, MAX_SAMPLES
@@ -222,6 +223,20 @@ def _load(args: argparse.Namespace, *files: str | Path, everything: bool = False
                     overrides=getattr(args, "set", ()))  # fmt: skip
 
 
+def _compiled(
+    args: argparse.Namespace, *files: str | Path, everything: bool = False, sampled: bool = True
+) -> tuple[ir.Program, Plan, Engine, list[Diagnostic]]:
+    """Loaded, compiled and checked: from the compiled-program cache unless `--set` or `--samples`
+    change the program or how it is evaluated (`sampled=False`: `--samples` is used later, not here)."""
+    samples = getattr(args, "samples", None) if sampled else None
+    if getattr(args, "set", ()) or samples is not None:
+        program = _load(args, *files, everything=everything)
+        plan, engine = api.compile(program, samples, getattr(args, "seed", 0))
+        return program, plan, engine, api.check(program, engine)
+    return api.load_compiled(*files, everything=everything, allow_imports=args.allow_import,
+                             max_file_bytes=args.max_file_bytes)  # fmt: skip
+
+
 def _version() -> str:
     from nnci import __version__
 
@@ -239,7 +254,7 @@ def _run(args: argparse.Namespace) -> int:
     dimensions = _units(args.unit, "run")
     if dimensions is None:
         return 2
-    program = _load(args, *args.files)
+    program, plan, engine, warnings = _compiled(args, *args.files)
     for name in show:
         if name not in JOB_QUANTITIES:
             print(f"nnci run: --show {name}: {_not_a_job_quantity(program, name)}", file=sys.stderr)
@@ -259,8 +274,6 @@ def _run(args: argparse.Namespace) -> int:
     if args.samples is not None and (args.rows or grouping):
         print("nnci run: --samples with --rows or --by: a job over a table cannot be sampled yet", file=sys.stderr)
         return 2
-    plan, engine = api.compile(program, args.samples, args.seed)
-    warnings = api.check(program, engine)
     _warn(warnings, program.sources)
     results = api.evaluate(program, engine, plan, figures)
     _unused_units(dimensions, results, figures)
@@ -363,7 +376,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    program = _load(args, args.file, everything=True)
+    program, plan, engine, warnings = _compiled(args, args.file, everything=True, sampled=False)
     target, row = _row_target(args.target)
     found = _target(program, target)
     if not isinstance(found, str) and row is not None:
@@ -372,8 +385,7 @@ def _explain(args: argparse.Namespace) -> int:
         print(f"nnci explain: {found}", file=sys.stderr)
         return 2
     key, quantity = found
-    plan, engine = api.compile(program)
-    _warn(api.check(program, engine), program.sources)
+    _warn(warnings, program.sources)
     if row is not None:  # one row of a job over a table, replayed with scalars
         table = program.tables[program.rows_of(key) or ""]
         result = Engine(program, row=row - 1).quantity(key, quantity)

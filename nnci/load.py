@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -124,6 +124,7 @@ def _resolved(path: Path) -> Path | None:
 
 
 Buffers = Mapping[str | Path, str]  # unsaved editor text by file path
+Known = Callable[[str, str], ast.Module]  # (text, module key) → the module, instead of parsing it
 
 
 def load(
@@ -132,11 +133,14 @@ def load(
     max_bytes: int | None = None,
     std_modules: Sequence[str] = (),
     buffers: Buffers | None = None,
+    known: Known | None = None,
 ) -> tuple[Program, list[Diagnostic]]:
     """Load the files named (`-` or /dev/stdin: standard input) and everything they import; also the
     standard-library modules named in `std_modules` (`grids`: what a `--set` value may name).
-    A file whose path is a key of `buffers` is read from there, not from disk (it need not exist)."""
-    loader = _Loader(allow_imports, max_bytes, buffers)
+    A file whose path is a key of `buffers` is read from there, not from disk (it need not exist).
+    `known(text, key)`, if given, stands for parsing: it gives each file's module (the compiled-program
+    cache proving that no file changed: its modules hold only their imports)."""
+    loader = _Loader(allow_imports, max_bytes, buffers, known)
     roots = []
     for path in paths:
         if str(path) in STDIN_NAMES:
@@ -184,8 +188,13 @@ def resolved_buffers(buffers: Buffers | None) -> dict[Path, str]:
 
 class _Loader:
     def __init__(
-        self, allow_imports: Sequence[str | Path] = (), max_bytes: int | None = None, buffers: Buffers | None = None
+        self,
+        allow_imports: Sequence[str | Path] = (),
+        max_bytes: int | None = None,
+        buffers: Buffers | None = None,
+        known: Known | None = None,
     ) -> None:
+        self.known = known
         self.buffers = resolved_buffers(buffers)
         self.allowed = tuple(allow_imports)
         self.max_bytes = max_file_bytes() if max_bytes is None else max_bytes
@@ -272,6 +281,8 @@ class _Loader:
         return _Frame(key, path, project, iter(module.imports))
 
     def parse_and_lower(self, text: str, key: str) -> ast.Module:
+        if self.known is not None:
+            return self.known(text, key)
         use_cache = cache.wanted() and len(text) <= cache.MAX_TEXT_CHARS
         cached = cache.get(text, key) if use_cache else None
         if cached is not None:

@@ -1,0 +1,780 @@
+"""A cache of compiled programs: the resolved, planned and checked form of a scenario, by its files.
+
+Parsing, resolving, planning and checking cost nearly all of a run over a large file, and they
+depend only on the text of the files involved (and the options that decide which files those
+are). An entry holds what they produced: the program's blocks, the plan (which jobs are stacked
+into which columns) and the warnings. A run whose files are all unchanged evaluates the stored
+plan at once.
+
+The compiled form is columnar: the blocks that the plan stacked (thousands of jobs of one shape,
+and their grids, devices and datacenters) are not written one by one. Each is its stacked
+block's *lane*: the stacked block is the template, and a lane adds only what differs between the
+blocks of one shape and is not already a column of the template, namely its name, where each part
+of it was written (spans, as 32-bit integers in one array) and the text of each number. Every other
+block is written whole, as tagged JSON lists (see `encode`).
+
+Entries are data, never code. An entry is used only if its header names this format and the key
+it was asked for and its sha256 matches; it decodes only into `nnci.ir` classes with fields of the
+right types. A hit is proved, not assumed: the loader runs again with all its rules (the project,
+the size limit, regular files only), reading every file, and each file's text must hash to what
+the entry recorded, with the same imports, or the entry is not used. Programs with tables, series
+or distributions, and runs with `--set` or `--samples`, are not cached. Entries live beside the
+module cache, in the subfolder `programs-v1/` (same privacy and pruning rules, own suffix).
+"""
+
+from __future__ import annotations
+
+import array
+import contextlib
+import functools
+import hashlib
+import json
+import os
+import sys
+import types
+import typing
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from nnci import ast, cache, ir
+from nnci.diagnostics import Diagnostic, Span
+from nnci.load import Program as LoadedProgram
+from nnci.plan import Group, Plan
+from nnci.quantity import Quantity
+from nnci.resources import PACKAGE
+from nnci.units import BASES, Dimension, _interned
+
+FORMAT = 1
+SUBFOLDER = f"programs-v{FORMAT}"
+SUFFIX = ".nnci-program"
+MAGIC = b"nnci-program-cache"
+MAX_ENTRY_BYTES = 1024 * 1024 * 1024
+MAX_ENTRIES = 16  # an entry of a large program runs to tens of MB: few are kept (the oldest pruned)
+MIN_TEXT_CHARS = 64_000  # below this, parsing is as fast as decoding an entry (and small files are module-cached)
+
+
+class Unusable(Exception):
+    """An entry that cannot be used, or a program that cannot be stored."""
+
+
+@attrs.frozen
+class Compiled:
+    program: ir.Program
+    plan: Plan
+    warnings: tuple[Diagnostic, ...]
+
+
+# -- the key ---------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _salt() -> bytes:
+    """Everything besides the files that decides the compiled form: nnci's version and its whole code."""
+    from nnci import __version__
+
+    digest = hashlib.sha256(f"{__version__}\0{FORMAT}\0{sys.version_info[:2]}".encode())
+    for path in sorted(PACKAGE.rglob("*.py")) + sorted(PACKAGE.rglob("*.lark")):
+        digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.digest()
+
+
+def key_of(paths: Sequence[str | Path], everything: bool, allowed: Sequence[str | Path], max_bytes: int | None) -> str:
+    """The files named and every option that decides which files are read and how they resolve."""
+    from nnci.load import max_file_bytes
+
+    limit = max_file_bytes() if max_bytes is None else max_bytes
+    what = [os.getcwd(), [str(p) for p in paths], everything, [str(a) for a in allowed], limit]
+    text = json.dumps(what, ensure_ascii=True)  # lone surrogates (odd file names) escaped, never an error
+    return hashlib.sha256(_salt() + text.encode("ascii")).hexdigest()
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# -- encoding values that are written whole: tagged JSON lists ------------------------------------
+
+TUPLE, KEY, DIM, ARRAY, DICT, SPAN, NOTHING = range(7)  # tags of what is not an attrs class of the registry
+CLASSES: tuple[type, ...] = (
+    ir.Block, ir.Field, ir.Const, ir.Text, ir.SelfRef, ir.QuantityRef, ir.BlockRef, ir.Entry, ir.Map,
+    ir.Binary, ir.Negate, ir.Call, ir.Comparison, ir.Check, ir.Expect, ir.Figure, Quantity, Diagnostic,
+)  # fmt: skip
+FIRST_CLASS_TAG = 10
+TAGS = {cls: FIRST_CLASS_TAG + index for index, cls in enumerate(CLASSES)}
+LEAVES = (str, int, float, bool)
+
+
+class _Encoder:
+    def __init__(self) -> None:
+        self.files: dict[str, int] = {}
+
+    def file(self, name: str) -> int:
+        return self.files.setdefault(name, len(self.files))
+
+    def value(self, value: object) -> object:
+        cls = type(value)
+        if value is None:
+            return [NOTHING]
+        if cls in LEAVES:
+            return value
+        if cls is ir.BlockKey:
+            return [KEY, value[0], value[1]]  # type: ignore[index]
+        if cls is tuple:
+            return [TUPLE, *[self.value(v) for v in value]]  # type: ignore[attr-defined]
+        if cls is dict:
+            items = list(value.items())  # type: ignore[attr-defined]
+            return [DICT, [self.value(k) for k, _ in items], [self.value(v) for _, v in items]]
+        if cls is Span:
+            span: Span = value  # type: ignore[assignment]
+            return [SPAN, self.file(span.file), span.line, span.column, span.end_line, span.end_column]
+        if cls is Dimension:
+            dimension: Dimension = value  # type: ignore[assignment]
+            return [DIM, dimension._denominator, *dimension._numerators]
+        if cls.__module__ == "numpy" and cls.__name__ == "ndarray":
+            if value.dtype != "float64" or value.ndim != 1:  # type: ignore[attr-defined]
+                raise Unusable("an array other than one column of floats")
+            return [ARRAY, *value.tolist()]  # type: ignore[attr-defined]
+        tag = TAGS.get(cls)
+        if tag is None:
+            raise Unusable(f"cannot store a {cls.__name__}")
+        if cls is Quantity and getattr(value.magnitude, "is_series", False):  # type: ignore[attr-defined]
+            raise Unusable("a series")
+        return [tag, *[self.value(getattr(value, f.name)) for f in attrs.fields(cls)]]  # type: ignore[arg-type]
+
+
+def _types(annotation: object) -> tuple[type, ...]:
+    """The runtime types a field annotation allows (shallow: items are checked where they are decoded)."""
+    if annotation is Any:
+        return (object,)
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return tuple(t for option in typing.get_args(annotation) for t in _types(option))
+    if origin is not None:
+        return (origin,)
+    if annotation is float:
+        return (float, int)
+    if annotation is type(None):
+        return (type(None),)
+    assert isinstance(annotation, type), annotation
+    return (annotation,)
+
+
+@functools.cache
+def _checks() -> dict[int, tuple[type, tuple[tuple[type, ...], ...]]]:
+    namespace = {**vars(ir), "Quantity": Quantity, "Dimension": Dimension, "Span": Span, "Any": Any}
+    out = {}
+    for cls, tag in TAGS.items():
+        hints = typing.get_type_hints(cls, globalns=namespace, localns=namespace)
+        out[tag] = (cls, tuple(_types(hints[f.name]) for f in attrs.fields(cls)))  # type: ignore[arg-type]
+    return out
+
+
+class _Decoder:
+    def __init__(self, files: list[str]) -> None:
+        self.files = files
+        self.checks = _checks()
+
+    def value(self, data: object) -> Any:
+        if type(data) is not list:
+            if data is None or type(data) not in LEAVES:
+                raise Unusable("not a value")
+            return data
+        tag = data[0]
+        if tag == TUPLE:
+            return tuple([self.value(v) for v in data[1:]])
+        if tag == NOTHING:
+            return None
+        if tag == KEY:
+            module, name = data[1:]
+            if type(module) is not str or type(name) is not str:
+                raise Unusable("malformed block key")
+            return ir.BlockKey(module, name)
+        if tag == DICT:
+            keys, values = data[1:]
+            return dict(zip([self.value(k) for k in keys], [self.value(v) for v in values], strict=True))
+        if tag == SPAN:
+            file, *where = data[1:]
+            if len(where) != 4 or not all(type(v) is int for v in where):
+                raise Unusable("malformed span")
+            return Span(self.files[file], *where)
+        if tag == DIM:
+            denominator, *numerators = data[1:]
+            if len(numerators) != len(BASES) or not all(type(v) is int for v in (denominator, *numerators)):
+                raise Unusable("malformed dimension")
+            if denominator < 1:
+                raise Unusable("malformed dimension")
+            return _interned(tuple(numerators), denominator)
+        if tag == ARRAY:
+            import numpy
+
+            if not all(type(v) is float for v in data[1:]):
+                raise Unusable("malformed column")
+            return numpy.array(data[1:], dtype=float)
+        found = self.checks.get(tag) if type(tag) is int else None
+        if found is None:
+            raise Unusable(f"unknown tag {tag!r}")
+        cls, allowed = found
+        values = [self.value(v) for v in data[1:]]
+        if len(values) != len(allowed) or not all(map(isinstance, values, allowed)):
+            raise Unusable(f"malformed {cls.__name__}")
+        if cls is Quantity and not isinstance(values[1], Dimension):
+            raise Unusable("malformed quantity")
+        return cls(*values)
+
+
+# -- lanes: the blocks a stacked block stands for, as what differs from it -------------------------
+
+SPAN_INTS = 4
+
+
+class _LaneWriter:
+    """Writes a lane block as the walk of its template: spans into `ints`, texts into `texts`."""
+
+    def __init__(self, encoder: _Encoder, lanes: dict[ir.BlockKey, tuple[ir.BlockKey, ...]]) -> None:
+        self.encoder = encoder
+        self.lanes = lanes
+        self.ints: list[int] = []
+        self.texts: list[object] = []
+
+    def block(self, template: ir.Block, block: ir.Block, lane: int) -> None:
+        file = block.span.file
+        self.texts.append([block.key.module, block.key.name, block.doc, list(block.citations),
+                           self.encoder.value(block.checks), self.encoder.value(block.base)])  # fmt: skip
+        self.ints.append(self.encoder.file(file))
+        self.span(block.span, file)
+        if block.kind != template.kind or list(block.fields) != list(template.fields):
+            raise Unusable("a lane unlike its template")
+        for name, field in block.fields.items():
+            self.span(field.span, file)
+            self.expr(template.fields[name].expr, field.expr, lane, file)
+
+    def span(self, span: Span, file: str) -> None:
+        if span.file != file:
+            self.ints.append(~self.encoder.file(span.file))
+        self.ints += (span.line, span.column, span.end_line, span.end_column)
+
+    def target(self, template: ir.BlockKey, actual: ir.BlockKey, lane: int) -> None:
+        expected = self.lanes[template][lane] if template in self.lanes else template
+        if actual != expected:
+            raise Unusable("a lane refers elsewhere than its template says")
+
+    def expr(self, template: ir.Expr, expr: ir.Expr, lane: int, file: str) -> None:
+        cls = type(template)
+        if type(expr) is not cls:
+            raise Unusable("a lane unlike its template")
+        self.span(expr.span, file)
+        if cls is ir.Const:
+            assert isinstance(template, ir.Const) and isinstance(expr, ir.Const)
+            column = template.value.magnitude
+            written = column[lane] if type(column).__name__ == "ndarray" else column
+            magnitude = expr.value.magnitude
+            if type(magnitude) is not float or repr(float(written)) != repr(magnitude):
+                raise Unusable("a number unlike its column")
+            if expr.value.dimension is not template.value.dimension:
+                raise Unusable("a lane unlike its template")
+            self.texts.append(expr.text)
+        elif cls is ir.Text or cls is ir.SelfRef:
+            if expr != template:
+                raise Unusable("a lane unlike its template")
+        elif cls is ir.QuantityRef:
+            assert isinstance(template, ir.QuantityRef) and isinstance(expr, ir.QuantityRef)
+            if expr.name != template.name:
+                raise Unusable("a lane unlike its template")
+            self.target(template.block, expr.block, lane)
+        elif cls is ir.BlockRef:
+            assert isinstance(template, ir.BlockRef) and isinstance(expr, ir.BlockRef)
+            self.target(template.block, expr.block, lane)
+        elif cls is ir.Map:
+            assert isinstance(template, ir.Map) and isinstance(expr, ir.Map)
+            if len(expr.entries) != len(template.entries):
+                raise Unusable("a lane unlike its template")
+            for model, entry in zip(template.entries, expr.entries, strict=True):
+                self.span(entry.span, file)
+                self.target(model.block, entry.block, lane)
+                self.expr(model.value, entry.value, lane, file)
+        elif cls is ir.Binary:
+            assert isinstance(template, ir.Binary) and isinstance(expr, ir.Binary)
+            if expr.op != template.op:
+                raise Unusable("a lane unlike its template")
+            self.expr(template.left, expr.left, lane, file)
+            self.expr(template.right, expr.right, lane, file)
+        elif cls is ir.Negate:
+            assert isinstance(template, ir.Negate) and isinstance(expr, ir.Negate)
+            self.expr(template.operand, expr.operand, lane, file)
+        elif cls is ir.Call:
+            assert isinstance(template, ir.Call) and isinstance(expr, ir.Call)
+            if expr.func != template.func or len(expr.args) != len(template.args):
+                raise Unusable("a lane unlike its template")
+            for model_arg, arg in zip(template.args, expr.args, strict=True):
+                self.expr(model_arg, arg, lane, file)
+        else:
+            raise Unusable(f"cannot store a lane with a {cls.__name__}")
+
+
+def _setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
+    """The slot setters of a frozen attrs class, in field order (as nnci.lower builds the AST)."""
+    return tuple(cls.__dict__[f.name].__set__ for f in attrs.fields(cls))  # type: ignore[arg-type]
+
+
+Build = Callable[[int], Any]  # lane → the part of a lane block, reading its spans and texts in order
+
+
+class _LaneReader:
+    """Builds lane blocks back from their templates, the inverse of `_LaneWriter`. Each template is
+    turned once into nested builders (one per part), which then build each of its lanes."""
+
+    def __init__(self, decoder: _Decoder, ints: Iterator[int], texts: Iterator[object], lanes: dict[Any, Any]) -> None:
+        self.decoder = decoder
+        self.files = decoder.files
+        self.next_int = functools.partial(next, ints)
+        self.ints = ints
+        self.texts = texts
+        self.lanes = lanes
+        self.file = ""  # the file of the lane block being built: its spans' file unless marked otherwise
+        self.builders: dict[int, Build] = {}
+
+    def block(self, template: ir.Block, lane: int) -> ir.Block:
+        build = self.builders.get(id(template))
+        if build is None:
+            build = self.builders[id(template)] = self._block_builder(template)
+        return build(lane)  # type: ignore[no-any-return]
+
+    def span(self) -> Span:
+        next_int = self.next_int
+        line = next_int()
+        file = self.file
+        if line < 0:
+            file = self.files[~line]
+            line = next_int()
+        made = _new(Span)
+        _span_file(made, file)
+        _span_line(made, line)
+        _span_column(made, next_int())
+        _span_end_line(made, next_int())
+        _span_end_column(made, next_int())
+        return made
+
+    def _block_builder(self, template: ir.Block) -> Build:
+        texts, decoder, files, span, next_int = self.texts, self.decoder, self.files, self.span, self.next_int
+        kind = template.kind
+        fields = [(name, self._expr_builder(field.expr)) for name, field in template.fields.items()]
+
+        def build(lane: int) -> ir.Block:
+            head = next(texts)
+            if type(head) is not list or len(head) != 6:
+                raise Unusable("malformed lane")
+            module, name, doc, citations, checks, base = head
+            if type(module) is not str or type(name) is not str or not (doc is None or type(doc) is str):
+                raise Unusable("malformed lane")
+            if type(citations) is not list or not all(type(c) is str for c in citations):
+                raise Unusable("malformed lane")
+            checks = () if checks == [TUPLE] else decoder.value(checks)
+            base = None if base == [NOTHING] else decoder.value(base)
+            if type(checks) is not tuple or not all(type(c) is ir.Check for c in checks):
+                raise Unusable("malformed lane")
+            if not (base is None or type(base) is ir.BlockKey):
+                raise Unusable("malformed lane")
+            self.file = files[next_int()]
+            block_span = span()
+            made = {}
+            for field_name, expr in fields:
+                field = _new(ir.Field)
+                _field_name(field, field_name)
+                _field_span(field, span())
+                _field_expr(field, expr(lane))
+                made[field_name] = field
+            return ir.Block(ir.BlockKey(module, name), kind, made, checks, tuple(citations), doc, block_span, base)
+
+        return build
+
+    def _target(self, template: ir.BlockKey) -> Callable[[int], ir.BlockKey]:
+        keys = self.lanes.get(template)
+        if keys is None:
+            return lambda lane: template
+        return keys.__getitem__  # type: ignore[no-any-return]
+
+    def _expr_builder(self, template: ir.Expr) -> Build:
+        span, texts = self.span, self.texts
+        cls = type(template)
+        if cls is ir.Const:
+            assert isinstance(template, ir.Const)
+            dimension, column = template.value.dimension, template.value.magnitude
+            is_column = type(column).__name__ == "ndarray"
+            values = column.tolist() if is_column else None
+
+            def const(lane: int) -> ir.Const:
+                made, quantity = _new(ir.Const), _new(Quantity)
+                _const_span(made, span())
+                text = next(texts)
+                if type(text) is not str:
+                    raise Unusable("malformed lane")
+                _quantity_magnitude(quantity, values[lane] if values is not None else column)
+                _quantity_dimension(quantity, dimension)
+                _const_value(made, quantity)
+                _const_text(made, text)
+                return made
+
+            return const
+        if cls is ir.Text:
+            assert isinstance(template, ir.Text)
+            value = template.value
+            return lambda lane: ir.Text(value, span())
+        if cls is ir.SelfRef:
+            assert isinstance(template, ir.SelfRef)
+            self_name = template.name
+            return lambda lane: ir.SelfRef(self_name, span())
+        if cls is ir.QuantityRef:
+            assert isinstance(template, ir.QuantityRef)
+            target, quantity_name = self._target(template.block), template.name
+            return lambda lane: ir.QuantityRef(target(lane), quantity_name, span())
+        if cls is ir.BlockRef:
+            assert isinstance(template, ir.BlockRef)
+            block_target = self._target(template.block)
+            return lambda lane: ir.BlockRef(block_target(lane), span())
+        if cls is ir.Map:
+            assert isinstance(template, ir.Map)
+            entries = [(self._target(e.block), self._expr_builder(e.value)) for e in template.entries]
+
+            def mapping(lane: int) -> ir.Map:
+                at = span()
+                made = []
+                for block, value in entries:
+                    entry_span = span()
+                    made.append(ir.Entry(block(lane), value(lane), entry_span))
+                return ir.Map(tuple(made), at)
+
+            return mapping
+        if cls is ir.Binary:
+            assert isinstance(template, ir.Binary)
+            op, left, right = template.op, self._expr_builder(template.left), self._expr_builder(template.right)
+
+            def binary(lane: int) -> ir.Binary:
+                at = span()
+                first = left(lane)
+                return ir.Binary(op, first, right(lane), at)
+
+            return binary
+        if cls is ir.Negate:
+            assert isinstance(template, ir.Negate)
+            operand = self._expr_builder(template.operand)
+
+            def negate(lane: int) -> ir.Negate:
+                at = span()
+                return ir.Negate(operand(lane), at)
+
+            return negate
+        if cls is ir.Call:
+            assert isinstance(template, ir.Call)
+            func, args = template.func, [self._expr_builder(a) for a in template.args]
+
+            def call(lane: int) -> ir.Call:
+                at = span()
+                return ir.Call(func, tuple([arg(lane) for arg in args]), at)
+
+            return call
+        raise Unusable("malformed lane")
+
+
+_new = object.__new__
+_span_file, _span_line, _span_column, _span_end_line, _span_end_column = _setters(Span)
+_field_name, _field_expr, _field_span = _setters(ir.Field)
+_const_value, _const_text, _const_span = _setters(ir.Const)
+_quantity_magnitude, _quantity_dimension = _setters(Quantity)
+
+
+# -- the whole compiled program --------------------------------------------------------------------
+
+
+def _storable(program: ir.Program) -> bool:
+    return not program.tables and not program.instants
+
+
+def encode(compiled: Compiled) -> tuple[dict[str, object], bytes]:
+    """The compiled program as JSON data and one array of 32-bit integers (the lanes' spans)."""
+    program, plan = compiled.program, compiled.plan
+    if not _storable(program):
+        raise Unusable("a program with tables or series")
+    encoder = _Encoder()
+    writer = _LaneWriter(encoder, plan.lanes)
+    stacked_keys = list(plan.lanes)
+    templates = {key: plan.program.blocks[key] for key in stacked_keys}
+    lane_of: dict[ir.BlockKey, tuple[int, int]] = {}
+    for index, key in enumerate(stacked_keys):
+        for lane, member in enumerate(plan.lanes[key]):
+            lane_of.setdefault(member, (index, lane))
+    order = list(program.blocks)
+    position = {key: at for at, key in enumerate(order)}
+    placement: list[int] = []  # per block in order: template index and lane, or -1 and its index among whole blocks
+    whole: list[object] = []
+    for key in order:
+        block = program.blocks[key]
+        found = lane_of.get(key)
+        if found is None:
+            placement += (-1, len(whole))
+            whole.append(encoder.value(block))
+        else:
+            placement += found
+            writer.block(templates[stacked_keys[found[0]]], block, found[1])
+    data: dict[str, object] = {
+        "stacked": [encoder.value(templates[key]) for key in stacked_keys],
+        "lanes": [[position[member] for member in plan.lanes[key]] for key in stacked_keys],
+        "groups": [
+            [[position[job] for job in group.jobs], stacked_keys.index(group.stacked) if group.stacked else -1]
+            for group in plan.groups
+        ],
+        "whole": whole,
+        "lane_texts": writer.texts,
+        "roots": [position[key] for key in program.roots],
+        "expects": encoder.value(program.expects),
+        "aliases": encoder.value(program.aliases),
+        "figures": encoder.value(program.figures),
+        "checks": encoder.value(program.checks),
+        "program_warnings": encoder.value(program.warnings),
+        "warnings": encoder.value(compiled.warnings),
+    }
+    data["files"] = list(encoder.files)  # last: every value above has named its files
+    integers = placement + writer.ints
+    packed = array.array("i")
+    try:
+        packed.fromlist(integers)
+    except OverflowError as error:
+        raise Unusable("a position too large to store") from error
+    return data, len(placement).to_bytes(8, "little") + packed.tobytes()
+
+
+def decode(entry: Entry, sources: dict[str, str]) -> Compiled:
+    data, binary = entry[0]["program"], entry[1]
+    if type(data) is not dict:
+        raise Unusable("malformed entry")
+    files = data["files"]
+    if type(files) is not list or not all(type(f) is str for f in files):
+        raise Unusable("malformed file list")
+    decoder = _Decoder(files)
+    placed = int.from_bytes(binary[:8], "little")
+    packed = array.array("i")
+    packed.frombytes(binary[8:])
+    integers = packed.tolist()
+    placement, ints = integers[:placed], iter(integers[placed:])
+    stacked = [decoder.value(b) for b in data["stacked"]]
+    if not all(type(b) is ir.Block and b.key.module == ir.PLAN_MODULE for b in stacked):
+        raise Unusable("malformed stacked block")
+    whole = [decoder.value(b) for b in data["whole"]]
+    if not all(type(b) is ir.Block for b in whole):
+        raise Unusable("malformed block")
+    count = len(placement) // 2
+    numbers = [_texts_of(b) for b in stacked]
+    lane_positions = data["lanes"]
+    # the keys of every block are needed before any lane refers to one: whole blocks have theirs; a
+    # lane's key is the first item of its texts, read in order below, so lanes are built in two passes
+    texts = data["lane_texts"]
+    if type(texts) is not list:
+        raise Unusable("malformed lanes")
+    keys: list[ir.BlockKey | None] = [None] * count
+    lane_at = 0
+    for at in range(count):
+        template, index = placement[2 * at], placement[2 * at + 1]
+        if template == -1:
+            keys[at] = whole[index].key
+        else:
+            head = texts[lane_at]
+            if type(head) is not list or len(head) != 6 or type(head[0]) is not str or type(head[1]) is not str:
+                raise Unusable("malformed lane")
+            keys[at] = ir.BlockKey(head[0], head[1])
+            lane_at += 1 + numbers[template]
+    lanes = {
+        block.key: tuple(keys[p] for p in positions) for block, positions in zip(stacked, lane_positions, strict=True)
+    }
+    reader = _LaneReader(decoder, ints, iter(texts), lanes)
+    blocks: dict[ir.BlockKey, ir.Block] = {}
+    for at in range(count):
+        template, index = placement[2 * at], placement[2 * at + 1]
+        block = whole[index] if template == -1 else reader.block(stacked[template], index)
+        if block.key != keys[at]:
+            raise Unusable("malformed lane")
+        blocks[block.key] = block
+    if next(ints, None) is not None or next(reader.texts, None) is not None:
+        raise Unusable("trailing data")
+    program = ir.Program(
+        blocks,
+        tuple(keys[p] for p in data["roots"]),  # type: ignore[misc]
+        _typed(decoder.value(data["expects"]), tuple, ir.Expect),
+        sources,
+        aliases=_typed(decoder.value(data["aliases"]), dict, str),
+        warnings=_typed(decoder.value(data["program_warnings"]), tuple, Diagnostic),
+        figures=_typed(decoder.value(data["figures"]), dict, ir.Figure),
+        checks=_typed(decoder.value(data["checks"]), tuple, ir.Check),
+    )
+    groups = tuple(
+        Group(tuple(keys[p] for p in jobs), stacked[index].key if index >= 0 else None)  # type: ignore[misc]
+        for jobs, index in data["groups"]
+    )
+    planned = attrs.evolve(program, blocks={**blocks, **{block.key: block for block in stacked}})
+    warnings = _typed(decoder.value(data["warnings"]), tuple, Diagnostic)
+    return Compiled(program, Plan(planned, groups, lanes), warnings)  # type: ignore[arg-type]
+
+
+def _texts_of(template: ir.Block) -> int:
+    """How many texts a lane of `template` has after its head: one per number."""
+    return sum(_consts(field.expr) for field in template.fields.values())
+
+
+def _consts(expr: ir.Expr) -> int:
+    if isinstance(expr, ir.Const):
+        return 1
+    if isinstance(expr, ir.Map):
+        return sum(_consts(e.value) for e in expr.entries)
+    if isinstance(expr, ir.Binary):
+        return _consts(expr.left) + _consts(expr.right)
+    if isinstance(expr, ir.Negate):
+        return _consts(expr.operand)
+    if isinstance(expr, ir.Call):
+        return sum(_consts(a) for a in expr.args)
+    return 0
+
+
+def _typed(value: Any, container: type, item: type) -> Any:
+    if type(value) is not container:
+        raise Unusable(f"not a {container.__name__}")
+    items: Any = value
+    if container is dict:
+        items = value.values()
+    if not all(type(v) is item for v in items):
+        raise Unusable(f"not a {container.__name__} of {item.__name__}")
+    return value
+
+
+# -- entries on disk -------------------------------------------------------------------------------
+
+
+def entries_dir() -> Path:
+    return cache.cache_dir() / SUBFOLDER
+
+
+def _entry(key: str) -> Path:
+    return entries_dir() / f"{key}{SUFFIX}"
+
+
+def wanted() -> bool:
+    return os.environ.get("NNCI_NO_CACHE") is None
+
+
+def worth_storing(sources: dict[str, str], plan: Plan) -> bool:
+    """A plan that stacked jobs, or files long enough that parsing them costs more than reading an entry."""
+    return bool(plan.lanes) or sum(map(len, sources.values())) >= MIN_TEXT_CHARS
+
+
+def serialise(compiled: Compiled, key: str, loaded: LoadedProgram) -> bytes:
+    data, binary = encode(compiled)
+    files = {module: _text_digest(text) for module, text in loaded.sources.items()}
+    imports = {module: [[i.path, i.alias] for i in loaded.modules[module].imports] for module in loaded.modules}
+    stored = {"files_read": files, "imports": imports, "bound": loaded.imports, "roots": list(loaded.roots),
+              "program": data}  # fmt: skip
+    text = json.dumps(stored, separators=(",", ":"), ensure_ascii=True, allow_nan=True).encode("ascii")
+    payload = len(text).to_bytes(8, "little") + text + binary
+    header = {"format": FORMAT, "key": key, "sha256": hashlib.sha256(payload).hexdigest()}
+    return MAGIC + b" " + json.dumps(header).encode("ascii") + b"\n" + payload
+
+
+Entry = tuple[dict[str, Any], bytes]
+
+
+def stand_in(entry: Entry) -> Callable[[str, str], ast.Module]:
+    """What the loader takes instead of parsing: a file's module holding only its imports, provided its
+    text hashes as stored (else Unusable: the entry is stale)."""
+    files, imports = entry[0]["files_read"], entry[0]["imports"]
+    if type(files) is not dict or type(imports) is not dict:
+        raise Unusable("malformed entry")
+
+    def module(text: str, key: str) -> ast.Module:
+        written = imports.get(key)
+        if files.get(key) != _text_digest(text) or type(written) is not list:
+            raise Unusable(f"{key} changed")
+        nowhere = Span(key, 1, 1, 1, 1)  # a loader diagnostic rejects the entry: no span is shown
+        found = []
+        for item in written:
+            if type(item) is not list or len(item) != 2 or not all(type(v) is str for v in item):
+                raise Unusable("malformed entry")
+            found.append(ast.Import(item[0], item[1], nowhere))
+        return ast.Module(key, None, tuple(found), (), ())
+
+    return module
+
+
+def same_files(entry: Entry, loaded: LoadedProgram) -> bool:
+    """The loader, reading again, found exactly the files, roots and imports stored."""
+    data = entry[0]
+    return (
+        not loaded.tables
+        and not loaded.series
+        and set(loaded.sources) == set(data["files_read"])
+        and list(loaded.roots) == data["roots"]
+        and loaded.imports == data["bound"]
+    )
+
+
+def _payload(raw: bytes, key: str) -> tuple[dict[str, Any], bytes]:
+    first, newline, payload = raw.partition(b"\n")
+    magic, _, header_text = first.partition(b" ")
+    if magic != MAGIC or not newline:
+        raise Unusable("not an nnci program entry")
+    header = json.loads(header_text)
+    if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("key") != key:
+        raise Unusable("another format or key")
+    if header.get("sha256") != hashlib.sha256(payload).hexdigest():
+        raise Unusable("checksum mismatch")
+    size = int.from_bytes(payload[:8], "little")
+    data = json.loads(payload[8 : 8 + size])
+    if not isinstance(data, dict):
+        raise Unusable("malformed entry")
+    return data, payload[8 + size :]
+
+
+def get(key: str) -> Entry | None:
+    """The entry stored under `key` (checked, not yet decoded), or None; a damaged entry is removed."""
+    if not wanted():
+        return None
+    path = _entry(key)
+    try:
+        if not os.path.lexists(path) or not cache._private_folder(entries_dir(), create=False):
+            return None
+        raw = cache._read_entry(path, MAX_ENTRY_BYTES)
+    except Exception:
+        return None
+    try:
+        return _payload(raw, key)
+    except Exception:
+        cache._remove(path)
+        return None
+
+
+def drop(key: str) -> None:
+    cache._remove(_entry(key))
+
+
+def put(key: str, compiled: Compiled, loaded: LoadedProgram) -> None:
+    """Store atomically; anything that cannot be stored (or written) is simply not cached."""
+    import tempfile
+
+    temporary: str | None = None
+    try:
+        if not wanted():
+            return
+        data = serialise(compiled, key, loaded)
+        folder = entries_dir()
+        if not cache._private_folder(folder, create=True):
+            return
+        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=SUFFIX + ".tmp")
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, _entry(key))
+        temporary = None
+        cache.prune(folder, SUFFIX, MAX_ENTRIES)
+    except Exception:
+        return
+    finally:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
