@@ -429,13 +429,13 @@ def bench_demo(ctx: Context, runs: int) -> dict[str, object]:
     }
 
 
-def bench_explain(ctx: Context, work: Workload, runs: int, warm: bool) -> dict[str, object]:
+def bench_explain(ctx: Context, work: Workload, runs: int) -> dict[str, object]:
     """`nnci explain s.nnci total.energy` on the big file (cache warm): the derivation tree of a
-    sum over every job, which is where a slow explain would show. One unmeasured run first unless
-    the cached `nnci run`s have already warmed the cache for this file."""
+    sum over every job, which is where a slow explain would show. One unmeasured run first, which
+    stores explain's own compiled program (it resolves every block; `run` resolves those it needs)."""
     args = ["explain", str(work.scenario), "total.energy"]
     samples, first_line, lines = [], "", []
-    for index in range(0 if warm else -1, runs):
+    for index in range(-1, runs):
         sample, cwd = run_nnci(ctx, args, cached=True)
         if sample.timed_out:
             return {"n": work.count, "timed_out": True}
@@ -733,7 +733,7 @@ def run(args: argparse.Namespace, root: Path, launcher: Launcher) -> int:
             extras.tables.append(bench_table(ctx, work, runs))
         if n == EXPLAIN_N and not args.no_explain:
             log(f"nnci explain at N={n}")
-            extras.explain = bench_explain(ctx, work, runs, warm="cached" in args.systems)
+            extras.explain = bench_explain(ctx, work, runs)
     if not args.no_demo:
         log("demo cold run vs the import baseline")
         extras.demo = bench_demo(ctx, args.runs)

@@ -86,7 +86,9 @@ def key_of(paths: Sequence[str | Path], everything: bool, allowed: Sequence[str 
     from nnci.load import max_file_bytes
 
     limit = max_file_bytes() if max_bytes is None else max_bytes
-    what = [os.getcwd(), [str(p) for p in paths], everything, [str(a) for a in allowed], limit]
+    # Absolute paths, not the working folder: the hit's loader run finds every file's name again, so
+    # a run from another folder that would name the files otherwise (relative paths) is a miss.
+    what = [[os.path.abspath(p) for p in paths], everything, [os.path.abspath(a) for a in allowed], limit]
     text = json.dumps(what, ensure_ascii=True)  # lone surrogates (odd file names) escaped, never an error
     return hashlib.sha256(_salt() + text.encode("ascii")).hexdigest()
 
@@ -493,14 +495,15 @@ def _storable(program: ir.Program) -> bool:
 
 
 def encode(compiled: Compiled) -> tuple[dict[str, object], bytes]:
-    """The compiled program as JSON data and one array of 32-bit integers (the lanes' spans)."""
+    """The compiled program as JSON data and 32-bit integers: where each block is, then the lanes'
+    spans, one stream per stacked block (so that its lanes can be built apart from the others')."""
     program, plan = compiled.program, compiled.plan
     if not _storable(program):
         raise Unusable("a program with tables or series")
     encoder = _Encoder()
-    writer = _LaneWriter(encoder, plan.lanes)
     stacked_keys = list(plan.lanes)
-    templates = {key: plan.program.blocks[key] for key in stacked_keys}
+    writers = [_LaneWriter(encoder, plan.lanes) for _ in stacked_keys]
+    templates = [plan.program.blocks[key] for key in stacked_keys]
     lane_of: dict[ir.BlockKey, tuple[int, int]] = {}
     for index, key in enumerate(stacked_keys):
         for lane, member in enumerate(plan.lanes[key]):
@@ -517,16 +520,17 @@ def encode(compiled: Compiled) -> tuple[dict[str, object], bytes]:
             whole.append(encoder.value(block))
         else:
             placement += found
-            writer.block(templates[stacked_keys[found[0]]], block, found[1])
+            writers[found[0]].block(templates[found[0]], block, found[1])
     data: dict[str, object] = {
-        "stacked": [encoder.value(templates[key]) for key in stacked_keys],
+        "stacked": [encoder.value(template) for template in templates],
         "lanes": [[position[member] for member in plan.lanes[key]] for key in stacked_keys],
         "groups": [
             [[position[job] for job in group.jobs], stacked_keys.index(group.stacked) if group.stacked else -1]
             for group in plan.groups
         ],
         "whole": whole,
-        "lane_texts": writer.texts,
+        "lane_texts": [writer.texts for writer in writers],
+        "lane_ints": [len(writer.ints) for writer in writers],
         "roots": [position[key] for key in program.roots],
         "expects": encoder.value(program.expects),
         "aliases": encoder.value(program.aliases),
@@ -536,16 +540,18 @@ def encode(compiled: Compiled) -> tuple[dict[str, object], bytes]:
         "warnings": encoder.value(compiled.warnings),
     }
     data["files"] = list(encoder.files)  # last: every value above has named its files
-    integers = placement + writer.ints
     packed = array.array("i")
     try:
-        packed.fromlist(integers)
+        packed.fromlist(placement)
+        for writer in writers:
+            packed.fromlist(writer.ints)
     except OverflowError as error:
         raise Unusable("a position too large to store") from error
     return data, len(placement).to_bytes(8, "little") + packed.tobytes()
 
 
 def decode(entry: Entry, sources: dict[str, str]) -> Compiled:
+    """The compiled program of an entry; the lanes of each stacked block are built when first read."""
     data, binary = entry[0]["program"], entry[1]
     if type(data) is not dict:
         raise Unusable("malformed entry")
@@ -556,50 +562,76 @@ def decode(entry: Entry, sources: dict[str, str]) -> Compiled:
     placed = int.from_bytes(binary[:8], "little")
     packed = array.array("i")
     packed.frombytes(binary[8:])
-    integers = packed.tolist()
-    placement, ints = integers[:placed], iter(integers[placed:])
+    placement = packed[: 2 * (placed // 2)].tolist()
     stacked = [decoder.value(b) for b in data["stacked"]]
     if not all(type(b) is ir.Block and b.key.module == ir.PLAN_MODULE for b in stacked):
         raise Unusable("malformed stacked block")
     whole = [decoder.value(b) for b in data["whole"]]
     if not all(type(b) is ir.Block for b in whole):
         raise Unusable("malformed block")
-    count = len(placement) // 2
-    numbers = [_texts_of(b) for b in stacked]
-    lane_positions = data["lanes"]
-    # the keys of every block are needed before any lane refers to one: whole blocks have theirs; a
-    # lane's key is the first item of its texts, read in order below, so lanes are built in two passes
-    texts = data["lane_texts"]
-    if type(texts) is not list:
+    texts, sizes = data["lane_texts"], data["lane_ints"]
+    if type(texts) is not list or type(sizes) is not list or not len(texts) == len(sizes) == len(stacked):
         raise Unusable("malformed lanes")
-    keys: list[ir.BlockKey | None] = [None] * count
-    lane_at = 0
+    if sum(sizes) != len(packed) - placed or not all(type(n) is int and n >= 0 for n in sizes):
+        raise Unusable("malformed lanes")
+    starts = [placed]
+    for size in sizes:
+        starts.append(starts[-1] + size)
+    numbers = [_texts_of(b) for b in stacked]
+    for template, lane_texts in enumerate(texts):  # every text a lane reads is there, of the right type
+        width = 1 + numbers[template]
+        if type(lane_texts) is not list or len(lane_texts) % width:
+            raise Unusable("malformed lanes")
+        for at in range(0, len(lane_texts), width):
+            head = lane_texts[at]
+            if type(head) is not list or len(head) != 6 or type(head[0]) is not str or type(head[1]) is not str:
+                raise Unusable("malformed lane")
+            if not all(type(t) is str for t in lane_texts[at + 1 : at + width]):
+                raise Unusable("malformed lane")
+    count = len(placement) // 2
+    order: list[ir.BlockKey] = []
+    built: dict[ir.BlockKey, ir.Block] = {}
+    pending: dict[ir.BlockKey, int] = {}
+    claimed: list[list[tuple[ir.BlockKey, int]]] = [[] for _ in stacked]
     for at in range(count):
         template, index = placement[2 * at], placement[2 * at + 1]
         if template == -1:
-            keys[at] = whole[index].key
-        else:
-            head = texts[lane_at]
-            if type(head) is not list or len(head) != 6 or type(head[0]) is not str or type(head[1]) is not str:
-                raise Unusable("malformed lane")
-            keys[at] = ir.BlockKey(head[0], head[1])
-            lane_at += 1 + numbers[template]
+            block = whole[index]
+            order.append(block.key)
+            built[block.key] = block
+            continue
+        head = texts[template][len(claimed[template]) * (1 + numbers[template])]
+        key = ir.BlockKey(head[0], head[1])
+        order.append(key)
+        pending[key] = template
+        claimed[template].append((key, index))
+    if len(order) != len(set(order)) or any(len(c) * (1 + numbers[t]) != len(texts[t]) for t, c in enumerate(claimed)):
+        raise Unusable("malformed lanes")
     lanes = {
-        block.key: tuple(keys[p] for p in positions) for block, positions in zip(stacked, lane_positions, strict=True)
+        block.key: tuple(order[p] for p in positions) for block, positions in zip(stacked, data["lanes"], strict=True)
     }
-    reader = _LaneReader(decoder, ints, iter(texts), lanes)
-    blocks: dict[ir.BlockKey, ir.Block] = {}
-    for at in range(count):
-        template, index = placement[2 * at], placement[2 * at + 1]
-        block = whole[index] if template == -1 else reader.block(stacked[template], index)
-        if block.key != keys[at]:
-            raise Unusable("malformed lane")
-        blocks[block.key] = block
-    if next(ints, None) is not None or next(reader.texts, None) is not None:
-        raise Unusable("trailing data")
+
+    def build(template: int) -> dict[ir.BlockKey, ir.Block]:
+        ints = iter(packed[starts[template] : starts[template + 1]].tolist())
+        reader = _LaneReader(decoder, ints, iter(texts[template]), lanes)
+        made = {}
+        try:
+            for key, lane in claimed[template]:
+                block = reader.block(stacked[template], lane)
+                if block.key != key:
+                    raise Unusable("malformed lane")
+                made[key] = block
+            if next(ints, None) is not None:
+                raise Unusable("trailing data")
+        except (Unusable, StopIteration, IndexError, TypeError, ValueError) as error:
+            raise Damaged(str(error)) from error
+        return made
+
+    kinds = {index: block.kind for index, block in enumerate(stacked)}
+    lazy = ir.Lanes(pending, kinds, build)
     program = ir.Program(
-        blocks,
-        tuple(keys[p] for p in data["roots"]),  # type: ignore[misc]
+        ir.LazyBlocks(order, built, lazy),
+        tuple(order[p] for p in data["roots"]),
         _typed(decoder.value(data["expects"]), tuple, ir.Expect),
         sources,
         aliases=_typed(decoder.value(data["aliases"]), dict, str),
@@ -608,12 +640,17 @@ def decode(entry: Entry, sources: dict[str, str]) -> Compiled:
         checks=_typed(decoder.value(data["checks"]), tuple, ir.Check),
     )
     groups = tuple(
-        Group(tuple(keys[p] for p in jobs), stacked[index].key if index >= 0 else None)  # type: ignore[misc]
+        Group(tuple(order[p] for p in jobs), stacked[index].key if index >= 0 else None)
         for jobs, index in data["groups"]
     )
-    planned = attrs.evolve(program, blocks={**blocks, **{block.key: block for block in stacked}})
+    with_stacked = ir.LazyBlocks([*order, *(b.key for b in stacked)], {**built, **{b.key: b for b in stacked}}, lazy)
+    planned = attrs.evolve(program, blocks=with_stacked)
     warnings = _typed(decoder.value(data["warnings"]), tuple, Diagnostic)
-    return Compiled(program, Plan(planned, groups, lanes), warnings)  # type: ignore[arg-type]
+    return Compiled(program, Plan(planned, groups, lanes), warnings)
+
+
+class Damaged(RuntimeError):
+    """A lane that cannot be built from an entry whose checksum held (written by something else than nnci)."""
 
 
 def _texts_of(template: ir.Block) -> int:
@@ -638,9 +675,7 @@ def _consts(expr: ir.Expr) -> int:
 def _typed(value: Any, container: type, item: type) -> Any:
     if type(value) is not container:
         raise Unusable(f"not a {container.__name__}")
-    items: Any = value
-    if container is dict:
-        items = value.values()
+    items: Any = value.values() if isinstance(value, dict) else value
     if not all(type(v) is item for v in items):
         raise Unusable(f"not a {container.__name__} of {item.__name__}")
     return value

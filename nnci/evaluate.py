@@ -182,7 +182,7 @@ def evaluate(
     bounds = [expect for expect in program.expects if expect.statistic is not None]
     if bounds:
         expects += _bounds(program, engine, bounds, samples, seed)
-    charged = _charged_in_full_by_several(program, engine, jobs)
+    charged = _charged_in_full_by_several(program, engine, jobs, plan)
     return Results(program, jobs, total, expects, engine, charged, derived=derived)
 
 
@@ -248,25 +248,52 @@ def _summarised(
 
 
 def _charged_in_full_by_several(
-    program: ir.Program, engine: Engine, jobs: tuple[JobResult, ...]
+    program: ir.Program, engine: Engine, jobs: tuple[JobResult, ...], plan: Plan | None = None
 ) -> tuple[tuple[ir.BlockKey, tuple[str, ...], int], ...]:
-    """total.embodied counts such a device once per job: worth a warning."""
+    """total.embodied counts such a device once per job: worth a warning. Jobs of a stacked group are
+    looked at through the group's stacked blocks (one question for all), not block by block."""
     charged: dict[ir.BlockKey, list[JobResult]] = {}
+    stacked = _charged_by_lane(engine, plan) if plan is not None else {}
     for job in jobs:
         embodied = job.quantities["embodied"]
         if not isinstance(embodied, Derivation) or embodied.formula is None or embodied.formula.name != "nn-emb":
             continue
-        for device in _fleet_devices(program, job.key):
-            # Under the nnci method only a given lifetime exists (no formula supplies one).
-            given = "lifetime" in program.blocks[device].fields
-            if not given or not isinstance(engine.quantity(device, "lifetime"), Derivation):
-                charged.setdefault(device, []).append(job)
+        by_lane = stacked.get(job.key)
+        devices = by_lane if by_lane is not None else _charged_devices(program, engine, job.key)
+        for device in devices:
+            charged.setdefault(device, []).append(job)
     found = []
     for device, by in charged.items():
         count = sum(job.rows or 1 for job in by)
         if count > 1:
             found.append((device, tuple(str(j.key) + (f" ({j.rows:,} rows)" if j.rows else "") for j in by), count))
     return tuple(found)
+
+
+def _charged_devices(program: ir.Program, engine: Engine, job: ir.BlockKey) -> list[ir.BlockKey]:
+    """The devices of a job's fleet whose embodied carbon is charged in full: no lifetime to amortise over.
+    Under the nnci method only a given lifetime exists (no formula supplies one)."""
+    return [
+        device
+        for device in _fleet_devices(program, job)
+        if "lifetime" not in program.blocks[device].fields
+        or not isinstance(engine.quantity(device, "lifetime"), Derivation)
+    ]
+
+
+def _charged_by_lane(engine: Engine, plan: Plan) -> dict[ir.BlockKey, list[ir.BlockKey]]:
+    """`_charged_devices` of every job of a stacked group, asked once of the group's stacked job."""
+    out: dict[ir.BlockKey, list[ir.BlockKey]] = {}
+    for group in plan.groups:
+        if group.stacked is None:
+            continue
+        devices = _charged_devices(plan.program, engine, group.stacked)
+        lifetimes = [engine.quantity(d, "lifetime") for d in _fleet_devices(plan.program, group.stacked)]
+        if any(isinstance(r, Derivation) and arrays.bad_rows(r.value.magnitude) for r in lifetimes):
+            continue  # known in some jobs only: asked job by job
+        for lane, job in enumerate(group.jobs):
+            out[job] = [plan.lane_key(device, lane) for device in devices]
+    return out
 
 
 def _totals(engine: Engine, jobs: tuple[JobResult, ...], figures: Sequence[str] | str = ()) -> dict[str, Result]:

@@ -7,6 +7,7 @@ quantities stay late-bound (`SelfRef`), so an amend's override flows into what i
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
@@ -223,9 +224,63 @@ class Figure:
     named: bool = True
 
 
+class Lanes:
+    """Blocks built on demand, a stacked block's lanes at a time (see LazyBlocks)."""
+
+    def __init__(
+        self, pending: dict[BlockKey, int], kinds: dict[int, str], build: Callable[[int], dict[BlockKey, Block]]
+    ) -> None:
+        self.built: dict[BlockKey, Block] = {}
+        self.pending = pending  # a lane not built yet → its template
+        self.kinds = kinds  # template → the kind of its lanes
+        self.build = build  # template → all its lanes
+
+    def get(self, key: BlockKey) -> Block | None:
+        block = self.built.get(key)
+        if block is None and key in self.pending:
+            lanes = self.build(self.pending[key])
+            self.built.update(lanes)
+            for lane in lanes:
+                self.pending.pop(lane, None)
+            block = self.built[key]
+        return block
+
+
+class LazyBlocks(Mapping[BlockKey, Block]):
+    """The blocks of a program read from the compiled-program cache (nnci.compiled): those written
+    whole are here at once; the lanes of each stacked block are built from it when one of them is
+    first read (`lanes`, which the plan's program shares). In the program's order, like the dict
+    it stands for."""
+
+    def __init__(self, order: list[BlockKey], whole: dict[BlockKey, Block], lanes: Lanes) -> None:
+        self._order = order
+        self._whole = whole
+        self._lanes = lanes
+
+    def __getitem__(self, key: BlockKey) -> Block:
+        block = self._whole.get(key) or self._lanes.get(key)
+        if block is None:
+            raise KeyError(key)
+        return block
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._whole or key in self._lanes.built or key in self._lanes.pending
+
+    def __iter__(self) -> Iterator[BlockKey]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def kind(self, key: BlockKey) -> str:
+        """A block's kind, without building it."""
+        template = self._lanes.pending.get(key)
+        return self._lanes.kinds[template] if template is not None else self[key].kind
+
+
 @attrs.frozen
 class Program:
-    blocks: dict[BlockKey, Block]
+    blocks: Mapping[BlockKey, Block]
     roots: tuple[BlockKey, ...]  # blocks of the root files, in source order
     expects: tuple[Expect, ...]
     sources: dict[str, str]
@@ -244,4 +299,6 @@ class Program:
 
     @functools.cached_property
     def jobs(self) -> tuple[BlockKey, ...]:
-        return tuple(key for key in self.roots if self.blocks[key].kind in ("training", "inference"))
+        blocks = self.blocks
+        kind = blocks.kind if isinstance(blocks, LazyBlocks) else lambda key: blocks[key].kind
+        return tuple(key for key in self.roots if kind(key) in ("training", "inference"))

@@ -332,6 +332,8 @@ def unused(
 ) -> list[Diagnostic]:
     """A `--set` field that no job's reported figure is derived from changes nothing: said, not ignored.
     `lanes` (the compiled plan's) name the blocks each stacked block stands for."""
+    if SET not in program.sources:  # no `--set` this run (and no block need be looked at)
+        return []
     given = [(key, field) for key, block in program.blocks.items() for field in block.fields.values()
              if field.span.file == SET]  # fmt: skip
     if not given:

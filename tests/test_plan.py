@@ -141,3 +141,27 @@ def test_every_model_gives_the_same_figures_stacked(path: Path, tmp_path: Path) 
                 assert isinstance(result, Derivation) and result.value == single.value, (job.key, name)
             else:
                 assert not isinstance(result, Derivation), (job.key, name)
+
+
+def test_devices_charged_in_full_are_found_through_the_stacked_group() -> None:
+    """A device without a lifetime shared by many stacked jobs, and per-job devices each in two jobs:
+    the plan finds the same devices charged in full, the same number of times, as job by job."""
+    shared = "device gpu {\n  power = 300 W\n  manufacturing_energy = 1000 kWh\n  made_in = f\n}\n"
+    text = "nnci 0.1\ngrid f {\n  intensity = 633 gCO2e/kWh\n}\n" + shared
+    text += "datacenter dc {\n  pue = 1.1\n  grid = f\n}\n"
+    for i in range(BATCH_MIN + 2):
+        text += f"device own{i} {{\n  power = 250 W\n  embodied = {2500 + i} kgCO2e\n}}\n"
+        text += (
+            f"training t{i} {{\n  fleet = {{ gpu = {8 + i}, own{i} = 1 }}\n  site = dc\n  duration = {10 + i} h\n}}\n"
+        )
+        text += f"inference q{i} {{\n  fleet = {{ own{i} = 1 }}\n  site = dc\n  duration = 24 h\n}}\n"
+    program = nnci.loads(text)
+    stacked_plan, alone_plan = compile_plan(program), compile_plan(program, stack=False)
+    assert any(group.stacked for group in stacked_plan.groups)
+    engine = Engine(stacked_plan.program)
+    engine.lanes = stacked_plan.lanes
+    stacked = evaluate(program, engine, stacked_plan).charged_in_full_by_several
+    alone = evaluate(program, Engine(program), alone_plan).charged_in_full_by_several
+    assert stacked == alone
+    counts = {str(device): count for device, _, count in alone}
+    assert counts["gpu"] == BATCH_MIN + 2 and all(counts[f"own{i}"] == 2 for i in range(BATCH_MIN + 2))
