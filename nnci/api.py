@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -91,10 +93,10 @@ def load_compiled(
 ) -> tuple[ir.Program, Plan, Engine, list[Diagnostic]]:
     """`load`, `compile` and `check` in one: the program, its plan, the engine that evaluates it and the
     warnings. From the compiled-program cache when no file involved has changed (nnci.compiled), else
-    computed (and stored, for a program large enough to be worth it)."""
+    computed (and stored, when the files named are large enough for the cache to pay)."""
+    cacheable = _worth_caching(paths)
     from nnci import compiled as store
 
-    cacheable = store.wanted() and not any(str(p) in STDIN_NAMES for p in paths)
     key = store.key_of(paths, everything, allow_imports, max_file_bytes) if cacheable else None
     if key is not None:
         hit = with_deep_stack(_from_store, key, paths, allow_imports, max_file_bytes)
@@ -106,9 +108,24 @@ def load_compiled(
     program = with_deep_stack(_resolved, loaded, diagnostics, everything)
     plan, engine = compile(program)
     warnings = check(program, engine)
-    if key is not None and store.worth_storing(loaded.sources, plan):
+    if key is not None:
         with_deep_stack(store.put, key, store.Compiled(program, plan, tuple(warnings)), loaded)
     return program, plan, engine, warnings
+
+
+COMPILED_MIN_BYTES = 64_000  # files named smaller than this compile in about the time a hit takes
+
+
+def _worth_caching(paths: Sequence[str | Path]) -> bool:
+    """Whether to look in the compiled-program cache: files (not standard input) large enough for it to
+    pay. A small scenario does not even import the cache: its run stays as quick to start as it was."""
+    if os.environ.get("NNCI_NO_CACHE") is not None or any(str(p) in STDIN_NAMES for p in paths):
+        return False
+    size = 0
+    for path in paths:
+        with contextlib.suppress(OSError, ValueError):
+            size += os.stat(path).st_size
+    return size >= COMPILED_MIN_BYTES
 
 
 def _from_store(

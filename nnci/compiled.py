@@ -53,7 +53,6 @@ SUFFIX = ".nnci-program"
 MAGIC = b"nnci-program-cache"
 MAX_ENTRY_BYTES = 1024 * 1024 * 1024
 MAX_ENTRIES = 16  # an entry of a large program runs to tens of MB: few are kept (the oldest pruned)
-MIN_TEXT_CHARS = 64_000  # below this, parsing is as fast as decoding an entry (and small files are module-cached)
 
 
 class Unusable(Exception):
@@ -694,11 +693,6 @@ def _entry(key: str) -> Path:
 
 def wanted() -> bool:
     return os.environ.get("NNCI_NO_CACHE") is None
-
-
-def worth_storing(sources: dict[str, str], plan: Plan) -> bool:
-    """A plan that stacked jobs, or files long enough that parsing them costs more than reading an entry."""
-    return bool(plan.lanes) or sum(map(len, sources.values())) >= MIN_TEXT_CHARS
 
 
 def serialise(compiled: Compiled, key: str, loaded: LoadedProgram) -> bytes:

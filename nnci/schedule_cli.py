@@ -6,11 +6,13 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nnci.quantity import format_number
-from nnci.schedule import Candidate, Schedule, ScheduleError, schedule
 from nnci.timeparse import TimeError, format_duration, format_instant, parse_duration, parse_instant
+
+if TYPE_CHECKING:
+    from nnci.schedule import Candidate, Schedule
 
 KG = 1.0
 G_PER_KWH = 1e-3 / 3.6e6  # one gCO2e/kWh in kgCO2e/J
@@ -42,6 +44,8 @@ def add_command(commands: Any, project_options: Callable[[argparse.ArgumentParse
 
 
 def _schedule(args: argparse.Namespace, load: Callable[..., Any]) -> int:
+    from nnci.schedule import ScheduleError, schedule  # only when scheduling: every other command starts faster
+
     try:
         between = (parse_instant(args.between[0]), parse_instant(args.between[1]))
         step = parse_duration(args.step) if args.step else None

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import observation
 
-from nnci import cli, compiled
+from nnci import api, cli, compiled
 
 load_module = importlib.import_module("nnci.load")  # `nnci.load` the attribute is the API's function
 
@@ -25,7 +25,7 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "cache"
     monkeypatch.setenv("NNCI_CACHE_DIR", str(folder))
     monkeypatch.delenv("NNCI_NO_CACHE", raising=False)
-    monkeypatch.setattr(compiled, "MIN_TEXT_CHARS", 0)  # every program is stored, not only large ones
+    monkeypatch.setattr(api, "COMPILED_MIN_BYTES", 0)  # every program is stored, not only large ones
     return folder
 
 
