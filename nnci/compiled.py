@@ -28,6 +28,7 @@ import array
 import contextlib
 import functools
 import hashlib
+import itertools
 import json
 import os
 import sys
@@ -228,7 +229,7 @@ class _Decoder:
 
 # -- lanes: the blocks a stacked block stands for, as what differs from it -------------------------
 
-SPAN_INTS = 4
+USUAL = ["", None, [], [TUPLE], [NOTHING]]  # a lane's module, doc, citations, checks and base, nearly always
 
 
 class _LaneWriter:
@@ -238,12 +239,17 @@ class _LaneWriter:
         self.encoder = encoder
         self.lanes = lanes
         self.ints: list[int] = []
-        self.texts: list[object] = []
+        self.names: list[str] = []
+        self.texts: list[str] = []  # the text of each number, lane after lane
+        self.rare: list[list[object]] = []  # [lane, module, doc, citations, checks, base] where not the usual
 
     def block(self, template: ir.Block, block: ir.Block, lane: int) -> None:
         file = block.span.file
-        self.texts.append([block.key.module, block.key.name, block.doc, list(block.citations),
-                           self.encoder.value(block.checks), self.encoder.value(block.base)])  # fmt: skip
+        rest = [block.key.module, block.doc, list(block.citations), self.encoder.value(block.checks),
+                self.encoder.value(block.base)]  # fmt: skip
+        if rest != USUAL:
+            self.rare.append([len(self.names), *rest])
+        self.names.append(block.key.name)
         self.ints.append(self.encoder.file(file))
         self.span(block.span, file)
         if block.kind != template.kind or list(block.fields) != list(template.fields):
@@ -321,27 +327,31 @@ def _setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
 
 
 Build = Callable[[int], Any]  # lane → the part of a lane block, reading its spans and texts in order
+BlockBuild = Callable[[ir.BlockKey, int, int], ir.Block]  # (key, index among the lanes stored, lane) → block
 
 
 class _LaneReader:
     """Builds lane blocks back from their templates, the inverse of `_LaneWriter`. Each template is
     turned once into nested builders (one per part), which then build each of its lanes."""
 
-    def __init__(self, decoder: _Decoder, ints: Iterator[int], texts: Iterator[object], lanes: dict[Any, Any]) -> None:
+    def __init__(
+        self, decoder: _Decoder, ints: Iterator[int], texts: Iterator[str], lanes: dict[Any, Any], rare: dict[int, Any]
+    ) -> None:
         self.decoder = decoder
         self.files = decoder.files
         self.next_int = functools.partial(next, ints)
         self.ints = ints
         self.texts = texts
         self.lanes = lanes
+        self.rare = rare  # claimed index → [module, doc, citations, checks, base], checked
         self.file = ""  # the file of the lane block being built: its spans' file unless marked otherwise
-        self.builders: dict[int, Build] = {}
+        self.builders: dict[int, BlockBuild] = {}
 
-    def block(self, template: ir.Block, lane: int) -> ir.Block:
+    def block(self, template: ir.Block, key: ir.BlockKey, index: int, lane: int) -> ir.Block:
         build = self.builders.get(id(template))
         if build is None:
             build = self.builders[id(template)] = self._block_builder(template)
-        return build(lane)  # type: ignore[no-any-return]
+        return build(key, index, lane)
 
     def span(self) -> Span:
         next_int = self.next_int
@@ -358,26 +368,16 @@ class _LaneReader:
         _span_end_column(made, next_int())
         return made
 
-    def _block_builder(self, template: ir.Block) -> Build:
-        texts, decoder, files, span, next_int = self.texts, self.decoder, self.files, self.span, self.next_int
+    def _block_builder(self, template: ir.Block) -> BlockBuild:
+        files, span, next_int = self.files, self.span, self.next_int
         kind = template.kind
         fields = [(name, self._expr_builder(field.expr)) for name, field in template.fields.items()]
 
-        def build(lane: int) -> ir.Block:
-            head = next(texts)
-            if type(head) is not list or len(head) != 6:
-                raise Unusable("malformed lane")
-            module, name, doc, citations, checks, base = head
-            if type(module) is not str or type(name) is not str or not (doc is None or type(doc) is str):
-                raise Unusable("malformed lane")
-            if type(citations) is not list or not all(type(c) is str for c in citations):
-                raise Unusable("malformed lane")
-            checks = () if checks == [TUPLE] else decoder.value(checks)
-            base = None if base == [NOTHING] else decoder.value(base)
-            if type(checks) is not tuple or not all(type(c) is ir.Check for c in checks):
-                raise Unusable("malformed lane")
-            if not (base is None or type(base) is ir.BlockKey):
-                raise Unusable("malformed lane")
+        def build(key: ir.BlockKey, index: int, lane: int) -> ir.Block:
+            doc, citations, checks, base = None, (), (), None
+            rare = self.rare.get(index)
+            if rare is not None:
+                _, doc, citations, checks, base = rare
             self.file = files[next_int()]
             block_span = span()
             made = {}
@@ -387,7 +387,12 @@ class _LaneReader:
                 _field_span(field, span())
                 _field_expr(field, expr(lane))
                 made[field_name] = field
-            return ir.Block(ir.BlockKey(module, name), kind, made, checks, tuple(citations), doc, block_span, base)
+            block = _new(ir.Block)
+            for setter, value in zip(
+                _block_setters, (key, kind, made, checks, citations, doc, block_span, base), strict=True
+            ):
+                setter(block, value)
+            return block
 
         return build
 
@@ -410,8 +415,6 @@ class _LaneReader:
                 made, quantity = _new(ir.Const), _new(Quantity)
                 _const_span(made, span())
                 text = next(texts)
-                if type(text) is not str:
-                    raise Unusable("malformed lane")
                 _quantity_magnitude(quantity, values[lane] if values is not None else column)
                 _quantity_dimension(quantity, dimension)
                 _const_value(made, quantity)
@@ -484,6 +487,7 @@ _span_file, _span_line, _span_column, _span_end_line, _span_end_column = _setter
 _field_name, _field_expr, _field_span = _setters(ir.Field)
 _const_value, _const_text, _const_span = _setters(ir.Const)
 _quantity_magnitude, _quantity_dimension = _setters(Quantity)
+_block_setters = _setters(ir.Block)
 
 
 # -- the whole compiled program --------------------------------------------------------------------
@@ -528,7 +532,9 @@ def encode(compiled: Compiled) -> tuple[dict[str, object], bytes]:
             for group in plan.groups
         ],
         "whole": whole,
+        "lane_names": [writer.names for writer in writers],
         "lane_texts": [writer.texts for writer in writers],
+        "lane_rare": [writer.rare for writer in writers],
         "lane_ints": [len(writer.ints) for writer in writers],
         "roots": [position[key] for key in program.roots],
         "expects": encoder.value(program.expects),
@@ -568,25 +574,21 @@ def decode(entry: Entry, sources: dict[str, str]) -> Compiled:
     whole = [decoder.value(b) for b in data["whole"]]
     if not all(type(b) is ir.Block for b in whole):
         raise Unusable("malformed block")
-    texts, sizes = data["lane_texts"], data["lane_ints"]
-    if type(texts) is not list or type(sizes) is not list or not len(texts) == len(sizes) == len(stacked):
+    names, texts, rares, sizes = data["lane_names"], data["lane_texts"], data["lane_rare"], data["lane_ints"]
+    if not all(type(v) is list and len(v) == len(stacked) for v in (names, texts, rares, sizes)):
         raise Unusable("malformed lanes")
     if sum(sizes) != len(packed) - placed or not all(type(n) is int and n >= 0 for n in sizes):
         raise Unusable("malformed lanes")
     starts = [placed]
     for size in sizes:
         starts.append(starts[-1] + size)
-    numbers = [_texts_of(b) for b in stacked]
-    for template, lane_texts in enumerate(texts):  # every text a lane reads is there, of the right type
-        width = 1 + numbers[template]
-        if type(lane_texts) is not list or len(lane_texts) % width:
+    for template, block in enumerate(stacked):  # every text a lane reads is there, of the right type
+        lane_names, lane_texts = names[template], texts[template]
+        if type(lane_names) is not list or type(lane_texts) is not list:
             raise Unusable("malformed lanes")
-        for at in range(0, len(lane_texts), width):
-            head = lane_texts[at]
-            if type(head) is not list or len(head) != 6 or type(head[0]) is not str or type(head[1]) is not str:
-                raise Unusable("malformed lane")
-            if not all(type(t) is str for t in lane_texts[at + 1 : at + width]):
-                raise Unusable("malformed lane")
+        if len(lane_texts) != len(lane_names) * _texts_of(block) or not _all_text(lane_names, lane_texts):
+            raise Unusable("malformed lanes")
+    rare = [_rare(lanes, decoder) for lanes in rares]
     count = len(placement) // 2
     order: list[ir.BlockKey] = []
     built: dict[ir.BlockKey, ir.Block] = {}
@@ -599,12 +601,13 @@ def decode(entry: Entry, sources: dict[str, str]) -> Compiled:
             order.append(block.key)
             built[block.key] = block
             continue
-        head = texts[template][len(claimed[template]) * (1 + numbers[template])]
-        key = ir.BlockKey(head[0], head[1])
+        lanes_claimed = claimed[template]
+        found = rare[template].get(len(lanes_claimed))
+        key = ir.BlockKey(found[0] if found else "", names[template][len(lanes_claimed)])
         order.append(key)
         pending[key] = template
-        claimed[template].append((key, index))
-    if len(order) != len(set(order)) or any(len(c) * (1 + numbers[t]) != len(texts[t]) for t, c in enumerate(claimed)):
+        lanes_claimed.append((key, index))
+    if len(order) != len(set(order)) or any(len(c) != len(names[t]) for t, c in enumerate(claimed)):
         raise Unusable("malformed lanes")
     lanes = {
         block.key: tuple(order[p] for p in positions) for block, positions in zip(stacked, data["lanes"], strict=True)
@@ -612,14 +615,11 @@ def decode(entry: Entry, sources: dict[str, str]) -> Compiled:
 
     def build(template: int) -> dict[ir.BlockKey, ir.Block]:
         ints = iter(packed[starts[template] : starts[template + 1]].tolist())
-        reader = _LaneReader(decoder, ints, iter(texts[template]), lanes)
+        reader = _LaneReader(decoder, ints, iter(texts[template]), lanes, rare[template])
         made = {}
         try:
-            for key, lane in claimed[template]:
-                block = reader.block(stacked[template], lane)
-                if block.key != key:
-                    raise Unusable("malformed lane")
-                made[key] = block
+            for index, (key, lane) in enumerate(claimed[template]):
+                made[key] = reader.block(stacked[template], key, index, lane)
             if next(ints, None) is not None:
                 raise Unusable("trailing data")
         except (Unusable, StopIteration, IndexError, TypeError, ValueError) as error:
@@ -646,6 +646,30 @@ def decode(entry: Entry, sources: dict[str, str]) -> Compiled:
     planned = attrs.evolve(program, blocks=with_stacked)
     warnings = _typed(decoder.value(data["warnings"]), tuple, Diagnostic)
     return Compiled(program, Plan(planned, groups, lanes), warnings)
+
+
+def _all_text(*columns: list[Any]) -> bool:
+    return all(all(map(isinstance, column, itertools.repeat(str))) for column in columns)
+
+
+def _rare(lanes: object, decoder: _Decoder) -> dict[int, tuple[str, str | None, tuple[str, ...], Any, Any]]:
+    """The lanes whose module, doc, citations, checks or base are not the usual ones, checked."""
+    if type(lanes) is not list:
+        raise Unusable("malformed lanes")
+    out = {}
+    for item in lanes:
+        if type(item) is not list or len(item) != 6 or type(item[0]) is not int:
+            raise Unusable("malformed lane")
+        index, module, doc, citations, checks, base = item
+        checks, base = decoder.value(checks), decoder.value(base)
+        if type(module) is not str or not (doc is None or type(doc) is str) or type(citations) is not list:
+            raise Unusable("malformed lane")
+        if not _all_text(citations) or type(checks) is not tuple or not all(type(c) is ir.Check for c in checks):
+            raise Unusable("malformed lane")
+        if not (base is None or type(base) is ir.BlockKey):
+            raise Unusable("malformed lane")
+        out[index] = (module, doc, tuple(citations), checks, base)
+    return out
 
 
 class Damaged(RuntimeError):
