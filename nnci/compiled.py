@@ -212,7 +212,7 @@ class _Decoder:
         if tag == ARRAY:
             import numpy
 
-            if not all(type(v) is float for v in data[1:]):
+            if not set(map(type, data[1:])) <= {float}:
                 raise Unusable("malformed column")
             return numpy.array(data[1:], dtype=float)
         found = self.checks.get(tag) if type(tag) is int else None

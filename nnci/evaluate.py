@@ -388,6 +388,8 @@ def _lanes(
         for name, r in stacked.items()
     }
     columns = [_column(name, result, len(group.jobs)) for name, result in stacked.items()]
+    no_notes: dict[str, tuple[tuple[str, str], ...]] = {name: () for name in noted_nodes}  # most have none
+    with_notes = [(name, nodes) for name, nodes in noted_nodes.items() if nodes]
     jobs = []
     for lane, key in enumerate(group.jobs):
         block = program.blocks[key]
@@ -398,10 +400,9 @@ def _lanes(
             quantities[name] = Derivation(key, name, value, formula, (), span, note)
         # asked later (`total.*`, an expectation), a job's figure is its entry, not derived again
         engine.deferred[key] = functools.partial(_lane_figure, plan, quantities, summed_unknown, key, lane)
-        notes = {
-            name: tuple((f"{blocks[lane] if blocks else b}.{n}", note) for blocks, b, n, note in nodes)
-            for name, nodes in noted_nodes.items()
-        }
+        notes = no_notes.copy()
+        for name, nodes in with_notes:
+            notes[name] = tuple((f"{blocks[lane] if blocks else b}.{n}", note) for blocks, b, n, note in nodes)
         jobs.append(JobResult(key, block.kind, quantities, block.citations, notes=notes))
     return jobs
 
