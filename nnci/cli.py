@@ -367,8 +367,7 @@ def _grouping(program: ir.Program, by: Sequence[str]) -> tuple[str, list[str]] |
 
 
 def _check(args: argparse.Namespace) -> int:
-    program = _load(args, *args.files)
-    warnings = api.check(program)
+    program, _, _, warnings = _compiled(args, *args.files)
     _warn(warnings, program.sources)
     count = len(program.roots)
     print(f"ok: {len(args.files)} file{'s' if len(args.files) != 1 else ''}, {count} block{'s' if count != 1 else ''}")
@@ -413,6 +412,8 @@ def _explain(args: argparse.Namespace) -> int:
 def _uncertain_target(program: ir.Program, key: ir.BlockKey) -> bool:
     from nnci.uncertain.sampling import uncertain_blocks
 
+    if isinstance(program.blocks, ir.LazyBlocks):  # from the compiled-program cache, which never holds one
+        return False
     return any(isinstance(f.expr, ir.Distribution) for b in program.blocks.values() for f in b.fields.values()) and (
         key in uncertain_blocks(program)
     )
