@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -278,6 +279,27 @@ def _json_block_with(job: JobResult, quantity: Callable[[Result], object]) -> di
     return block
 
 
+@functools.cache
+def _declared_order(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """A job's figures in the order QUANTITIES declares them, each with its JSON key, for every job
+    that has these figures (jobs of one kind share a handful of such sets)."""
+    return tuple((name, _json_string(name)) for name in QUANTITIES if name in names)
+
+
+def _job_text(job: JobResult, quantity: _QuantityTexts) -> str:
+    """`indented_json(_json_block_with(job, quantity), ...)` at the indent of a job, written directly."""
+    if job.citations or job.rows is not None:
+        return indented_json(_json_block_with(job, quantity), "\n    ")
+    inner = "\n      "
+    items = [f'"kind": {_json_string(job.kind)}']
+    quantities = job.quantities
+    items += [f"{key}: {quantity(quantities[name])}" for name, key in _declared_order(tuple(quantities))]
+    notes = rule_notes(job)
+    if notes:
+        items.append('"notes": ' + indented_json(notes, inner))
+    return "{" + inner + ("," + inner).join(items) + "\n    }"
+
+
 _VALUE = "\x00"  # stands for the value in a quantity's text; nothing else written there holds a NUL
 
 
@@ -288,13 +310,14 @@ class _QuantityTexts:
 
     def __init__(self, overrides: dict[Dimension, str], converter: cattrs.Converter, newline: str) -> None:
         self.overrides, self.converter, self.newline = overrides, converter, newline
-        self.templates: dict[tuple[object, ...], tuple[str, str, str]] = {}
+        self.templates: dict[tuple[object, ...], tuple[float | None, str, str]] = {}
 
     def __call__(self, result: Result) -> Written:
-        if not isinstance(result, Derivation) or result.block == ir.FIGURE or arrays.is_array(result.value.magnitude):
-            return Written(
-                indented_json(self.converter.unstructure(_json_quantity(result, self.overrides)), self.newline)
-            )
+        if not isinstance(result, Derivation) or result.block == ir.FIGURE:
+            return self._general(result)
+        magnitude = result.value.magnitude
+        if magnitude.__class__ is not float and arrays.is_array(magnitude):
+            return self._general(result)
         formula = result.formula.name if result.formula else None
         key = (result.name, result.value.dimension, formula, result.span is not None, result.note)
         found = self.templates.get(key)
@@ -302,10 +325,14 @@ class _QuantityTexts:
             shown = self.converter.unstructure(_json_quantity(result, self.overrides))
             unit = shown["unit"]
             before, after = indented_json({**shown, "value": _VALUE}, self.newline).split(_json_string(_VALUE))
-            found = self.templates[key] = (unit, before, after)
-        unit, before, after = found
-        value = float(result.value.to(unit))
+            factor = parse_unit(unit).factor if unit else None  # what `Quantity.to(unit)` divides by
+            found = self.templates[key] = (factor, before, after)
+        factor, before, after = found
+        value = float(magnitude if factor is None else magnitude / factor)
         return Written(before + (float.__repr__(value) if math.isfinite(value) else json.dumps(value)) + after)
+
+    def _general(self, result: Result) -> Written:
+        return Written(indented_json(self.converter.unstructure(_json_quantity(result, self.overrides)), self.newline))
 
 
 class Written(str):
@@ -353,8 +380,8 @@ def write_json(
         if results.sampling:
             text = dumps(_json_block(job, overrides, converter, results.sampling), 2)
         else:  # each quantity's text from its template
-            text = dumps(_json_block_with(job, texts), 2)
-        write(("{" if index == 0 else ",") + f"\n    {dumps(str(job.key), 2)}: {text}")
+            text = _job_text(job, texts)
+        write(("{" if index == 0 else ",") + f"\n    {_json_string(str(job.key))}: {text}")
     if results.jobs:
         write("\n  }")
     quantity = _json_sampled(results.sampling) if results.sampling else _json_quantity
