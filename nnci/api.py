@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,27 +91,40 @@ def load_compiled(
     everything: bool = False,
     allow_imports: Sequence[str | Path] = (),
     max_file_bytes: int | None = None,
+    later: list[Callable[[], None]] | None = None,
 ) -> tuple[ir.Program, Plan, Engine, list[Diagnostic]]:
     """`load`, `compile` and `check` in one: the program, its plan, the engine that evaluates it and the
     warnings. From the compiled-program cache when no file involved has changed (nnci.compiled), else
-    computed (and stored, when the files named are large enough for the cache to pay)."""
-    cacheable = _worth_caching(paths)
+    computed and stored, when the files named are large enough for the cache to pay. With `later`,
+    storing is appended there instead of done now: the command runs it once its output is written,
+    so a first run shows its results no later than a run without the cache."""
+    if not _worth_caching(paths):
+        return _compiled_now(paths, everything, allow_imports, max_file_bytes)[:4]
     from nnci import compiled as store
 
-    key = store.key_of(paths, everything, allow_imports, max_file_bytes) if cacheable else None
-    if key is not None:
-        hit = with_deep_stack(_from_store, key, paths, allow_imports, max_file_bytes)
-        if hit is not None:
-            engine = Engine(hit.plan.program)
-            engine.lanes = hit.plan.lanes
-            return hit.program, hit.plan, engine, list(hit.warnings)
+    key = store.key_of(paths, everything, allow_imports, max_file_bytes)
+    hit = with_deep_stack(_from_store, key, paths, allow_imports, max_file_bytes)
+    if hit is not None:
+        engine = Engine(hit.plan.program)
+        engine.lanes = hit.plan.lanes
+        return hit.program, hit.plan, engine, list(hit.warnings)
+    program, plan, engine, warnings, loaded = _compiled_now(paths, everything, allow_imports, max_file_bytes)
+    entry = store.Compiled(program, plan, tuple(warnings))
+    save = functools.partial(with_deep_stack, store.put, key, entry, loaded)
+    if later is None:
+        save()
+    else:
+        later.append(save)
+    return program, plan, engine, warnings
+
+
+def _compiled_now(
+    paths: Sequence[str | Path], everything: bool, allow_imports: Sequence[str | Path], max_file_bytes: int | None
+) -> tuple[ir.Program, Plan, Engine, list[Diagnostic], LoadedProgram]:
     loaded, diagnostics = load_files(list(paths), allow_imports, max_file_bytes)
     program = with_deep_stack(_resolved, loaded, diagnostics, everything)
     plan, engine = compile(program)
-    warnings = check(program, engine)
-    if key is not None:
-        with_deep_stack(store.put, key, store.Compiled(program, plan, tuple(warnings)), loaded)
-    return program, plan, engine, warnings
+    return program, plan, engine, check(program, engine), loaded
 
 
 COMPILED_MIN_BYTES = 64_000  # files named smaller than this compile in about the time a hit takes

@@ -42,8 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    args.later = []  # what to do once the output is written: store a compiled program (`_compiled`)
     try:
-        return int(args.command(args))
+        code = int(args.command(args))
+        _store_compiled(args)
+        return code
     except NnciError as error:
         print(render_all(error.diagnostics, error.sources), file=sys.stderr)
         return 1
@@ -227,14 +230,22 @@ def _compiled(
     args: argparse.Namespace, *files: str | Path, everything: bool = False, sampled: bool = True
 ) -> tuple[ir.Program, Plan, Engine, list[Diagnostic]]:
     """Loaded, compiled and checked: from the compiled-program cache unless `--set` or `--samples`
-    change the program or how it is evaluated (`sampled=False`: `--samples` is used later, not here)."""
+    change the program or how it is evaluated (`sampled=False`: `--samples` is used later, not here).
+    A program to store is stored by `_store_compiled`, once the command has written its output."""
     samples = getattr(args, "samples", None) if sampled else None
     if getattr(args, "set", ()) or samples is not None:
         program = _load(args, *files, everything=everything)
         plan, engine = api.compile(program, samples, getattr(args, "seed", 0))
         return program, plan, engine, api.check(program, engine)
     return api.load_compiled(*files, everything=everything, allow_imports=args.allow_import,
-                             max_file_bytes=args.max_file_bytes)  # fmt: skip
+                             max_file_bytes=args.max_file_bytes, later=args.later)  # fmt: skip
+
+
+def _store_compiled(args: argparse.Namespace) -> None:
+    if args.later:
+        sys.stdout.flush()  # the results are out before the entry is written
+        for save in args.later:
+            save()
 
 
 def _version() -> str:

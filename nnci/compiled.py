@@ -30,6 +30,7 @@ import functools
 import hashlib
 import itertools
 import json
+import math
 import os
 import sys
 import types
@@ -232,6 +233,13 @@ class _Decoder:
 USUAL = ["", None, [], [TUPLE], [NOTHING]]  # a lane's module, doc, citations, checks and base, nearly always
 
 
+def _same_float(a: float, b: float) -> bool:
+    """The same float, bit for bit as far as printing goes: -0.0 is not 0.0, and NaN is NaN."""
+    if a == b:
+        return a != 0.0 or math.copysign(1.0, a) == math.copysign(1.0, b)
+    return a != a and b != b
+
+
 class _LaneWriter:
     """Writes a lane block as the walk of its template: spans into `ints`, texts into `texts`."""
 
@@ -242,17 +250,22 @@ class _LaneWriter:
         self.names: list[str] = []
         self.texts: list[str] = []  # the text of each number, lane after lane
         self.rare: list[list[object]] = []  # [lane, module, doc, citations, checks, base] where not the usual
+        self.columns: dict[int, list[float] | None] = {}  # a template's number → its column as floats, if one
+        self.field_names: dict[int, tuple[str, ...]] = {}
 
     def block(self, template: ir.Block, block: ir.Block, lane: int) -> None:
         file = block.span.file
-        rest = [block.key.module, block.doc, list(block.citations), self.encoder.value(block.checks),
-                self.encoder.value(block.base)]  # fmt: skip
-        if rest != USUAL:
+        if block.key.module or block.doc is not None or block.citations or block.checks or block.base is not None:
+            rest = [block.key.module, block.doc, list(block.citations), self.encoder.value(block.checks),
+                    self.encoder.value(block.base)]  # fmt: skip
             self.rare.append([len(self.names), *rest])
         self.names.append(block.key.name)
         self.ints.append(self.encoder.file(file))
         self.span(block.span, file)
-        if block.kind != template.kind or list(block.fields) != list(template.fields):
+        names = self.field_names.get(id(template))
+        if names is None:
+            names = self.field_names[id(template)] = tuple(template.fields)
+        if block.kind != template.kind or tuple(block.fields) != names:
             raise Unusable("a lane unlike its template")
         for name, field in block.fields.items():
             self.span(field.span, file)
@@ -275,10 +288,13 @@ class _LaneWriter:
         self.span(expr.span, file)
         if cls is ir.Const:
             assert isinstance(template, ir.Const) and isinstance(expr, ir.Const)
-            column = template.value.magnitude
-            written = column[lane] if type(column).__name__ == "ndarray" else column
+            if id(template) not in self.columns:
+                column = template.value.magnitude
+                self.columns[id(template)] = column.tolist() if type(column).__name__ == "ndarray" else None
+            values = self.columns[id(template)]
+            written = values[lane] if values is not None else template.value.magnitude
             magnitude = expr.value.magnitude
-            if type(magnitude) is not float or repr(float(written)) != repr(magnitude):
+            if type(magnitude) is not float or type(written) is not float or not _same_float(written, magnitude):
                 raise Unusable("a number unlike its column")
             if expr.value.dimension is not template.value.dimension:
                 raise Unusable("a lane unlike its template")
