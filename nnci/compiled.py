@@ -571,7 +571,7 @@ def encode(compiled: Compiled) -> tuple[dict[str, object], bytes]:
     return data, len(placement).to_bytes(8, "little") + packed.tobytes()
 
 
-def decode(entry: Entry, sources: dict[str, str]) -> Compiled:
+def decode(entry: Entry, sources: dict[str, str], entry_key: str = "") -> Compiled:
     """The compiled program of an entry; the lanes of each stacked block are built when first read."""
     data, binary = entry[0]["program"], entry[1]
     if type(data) is not dict:
@@ -639,7 +639,7 @@ def decode(entry: Entry, sources: dict[str, str]) -> Compiled:
             if next(ints, None) is not None:
                 raise Unusable("trailing data")
         except (Unusable, StopIteration, IndexError, TypeError, ValueError) as error:
-            raise Damaged(str(error)) from error
+            raise Damaged(entry_key, str(error)) from error
         return made
 
     kinds = {index: block.kind for index, block in enumerate(stacked)}
@@ -689,7 +689,12 @@ def _rare(lanes: object, decoder: _Decoder) -> dict[int, tuple[str, str | None, 
 
 
 class Damaged(RuntimeError):
-    """A lane that cannot be built from an entry whose checksum held (written by something else than nnci)."""
+    """A lane that cannot be built from an entry whose checksum held (written by something else than
+    nnci): found only when the lane is first read, so the command stops, and the entry is removed."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(reason)
+        self.key = key
 
 
 def _texts_of(template: ir.Block) -> int:

@@ -268,3 +268,29 @@ def test_a_copy_elsewhere_is_its_own_entry(tmp_path: Path, cache_dir: Path, caps
     second = output_of(["run", str(other / "w.nnci"), "--format", "json"], capsys)[1]
     assert len(entries(cache_dir)) == 2
     assert first.replace(str(path), str(other / "w.nnci")) == second
+
+
+def test_an_entry_resealed_with_a_broken_lane_stops_with_a_message(
+    tmp_path: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lane is built only when read: an entry whose checksum holds but whose lanes do not (not written
+    by nnci) stops the command with a message, not a traceback; the entry is removed, the next run is right."""
+    import hashlib
+    import json
+
+    argv, expected, entry = _stored_workload(tmp_path, cache_dir, capsys)
+    raw = entry.read_bytes()
+    header_line, _, payload = raw.partition(b"\n")
+    size = int.from_bytes(payload[:8], "little")
+    binary = bytearray(payload[8 + size :])
+    placed = int.from_bytes(binary[:8], "little")
+    first_lane = 8 + 4 * placed  # the first lane's file number: now one no entry has
+    binary[first_lane : first_lane + 4] = (10**6).to_bytes(4, "little", signed=True)
+    payload = payload[: 8 + size] + bytes(binary)
+    header = json.loads(header_line.partition(b" ")[2])
+    header["sha256"] = hashlib.sha256(payload).hexdigest()
+    entry.write_bytes(compiled.MAGIC + b" " + json.dumps(header).encode() + b"\n" + payload)
+    code, _, err = output_of(argv, capsys)
+    assert code == 1 and "could not be read" in err and "Traceback" not in err
+    assert not entry.exists()
+    assert output_of(argv, capsys)[:2] == (0, expected)
