@@ -107,9 +107,10 @@ def load_compiled(
     if hit is not None:
         engine = Engine(hit.plan.program)
         engine.lanes = hit.plan.lanes
+        engine.diagnostics.extend(hit.found)
         return hit.program, hit.plan, engine, list(hit.warnings)
     program, plan, engine, warnings, loaded = _compiled_now(paths, everything, allow_imports, max_file_bytes)
-    entry = store.Compiled(program, plan, tuple(warnings))
+    entry = store.Compiled(program, plan, tuple(warnings), tuple(engine.diagnostics))
     save = functools.partial(with_deep_stack, store.put, key, entry, loaded)
     if later is None:
         save()

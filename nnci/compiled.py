@@ -46,7 +46,7 @@ from nnci.diagnostics import Diagnostic, Span
 from nnci.load import Program as LoadedProgram
 from nnci.plan import Group, Plan
 from nnci.quantity import Quantity
-from nnci.resources import PACKAGE
+from nnci.resources import PACKAGE, grammar_path
 from nnci.units import BASES, Dimension, _interned
 
 FORMAT = 1
@@ -66,6 +66,9 @@ class Compiled:
     program: ir.Program
     plan: Plan
     warnings: tuple[Diagnostic, ...]
+    # what the engine found while checking (a figure no output shows may still fault): a hit's engine
+    # starts with them, so the run reports what it reports without the cache, in the same order
+    found: tuple[Diagnostic, ...] = ()
 
 
 # -- the key ---------------------------------------------------------------------------------------
@@ -77,8 +80,11 @@ def _salt() -> bytes:
     from nnci import __version__
 
     digest = hashlib.sha256(f"{__version__}\0{FORMAT}\0{sys.version_info[:2]}".encode())
-    for path in sorted(PACKAGE.rglob("*.py")) + sorted(PACKAGE.rglob("*.lark")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
+    digest.update(
+        b"grammar\0" + grammar_path().read_bytes()
+    )  # inside the package once installed, beside it in a checkout
     return digest.digest()
 
 
@@ -559,6 +565,7 @@ def encode(compiled: Compiled) -> tuple[dict[str, object], bytes]:
         "checks": encoder.value(program.checks),
         "program_warnings": encoder.value(program.warnings),
         "warnings": encoder.value(compiled.warnings),
+        "found": encoder.value(compiled.found),
     }
     data["files"] = list(encoder.files)  # last: every value above has named its files
     packed = array.array("i")
@@ -661,7 +668,8 @@ def decode(entry: Entry, sources: dict[str, str], entry_key: str = "") -> Compil
     with_stacked = ir.LazyBlocks([*order, *(b.key for b in stacked)], {**built, **{b.key: b for b in stacked}}, lazy)
     planned = attrs.evolve(program, blocks=with_stacked)
     warnings = _typed(decoder.value(data["warnings"]), tuple, Diagnostic)
-    return Compiled(program, Plan(planned, groups, lanes), warnings)
+    found = _typed(decoder.value(data["found"]), tuple, Diagnostic)
+    return Compiled(program, Plan(planned, groups, lanes), warnings, found)
 
 
 def _all_text(*columns: list[Any]) -> bool:

@@ -45,7 +45,7 @@ class Quantity:
 
     def to(self, unit: str) -> Any:
         """The magnitude expressed in `unit` (which must have this quantity's dimension)."""
-        if not unit:
+        if not unit or unit == self.dimension.symbol():  # the base spelling (a figure with no display unit)
             return self.magnitude
         target = parse_unit(unit)
         if target.dimension != self.dimension:

@@ -294,3 +294,38 @@ def test_an_entry_resealed_with_a_broken_lane_stops_with_a_message(
     assert code == 1 and "could not be read" in err and "Traceback" not in err
     assert not entry.exists()
     assert output_of(argv, capsys)[:2] == (0, expected)
+
+
+def test_what_checking_found_is_reported_on_a_hit_too(
+    tmp_path: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault only checking derives (a figure no column shows: energy per query of zero queries) is an
+    error on every run, the same text and exit code from the cache as without it."""
+    path = tmp_path / "z.nnci"
+    path.write_text(
+        "nnci 0.1\ngrid g {\n  intensity = 429 gCO2e/kWh\n}\ndevice d {\n  power = 300 W\n}\n"
+        "datacenter dc {\n  pue = 1.1\n  grid = g\n}\n"
+        "inference q {\n  fleet = { d = 8 }\n  site = dc\n  duration = 10 h\n  queries = 1000 - 1000\n}\n"
+    )
+    for argv in (["run", str(path)], ["run", str(path), "--format", "json"], ["check", str(path)]):
+        expected = uncached(argv, capsys, monkeypatch)
+        assert argv[0] == "check" or (expected[0] == 1 and "E405" in expected[2])
+        assert output_of(argv, capsys) == expected  # stored
+        assert output_of(argv, capsys) == expected  # from the cache
+
+
+def test_the_grammar_is_part_of_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkout keeps the grammar beside the package, not in it: its text is hashed all the same."""
+    from nnci.resources import grammar_path
+
+    grammar = tmp_path / "nnci.lark"
+    grammar.write_bytes(grammar_path().read_bytes())
+    monkeypatch.setattr(compiled, "grammar_path", lambda: grammar)
+    compiled._salt.cache_clear()
+    try:
+        before = compiled._salt()
+        grammar.write_bytes(grammar.read_bytes() + b"\n// changed\n")
+        compiled._salt.cache_clear()
+        assert compiled._salt() != before
+    finally:
+        compiled._salt.cache_clear()

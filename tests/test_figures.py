@@ -172,3 +172,28 @@ def test_the_readme_api_example_runs(capsys: pytest.CaptureFixture[str]) -> None
     assert all(line.endswith(f"{SERVE_KWH:.2f} kWh") for line in lines)
     grams = [float(line.split(": ")[1].split()[0]) for line in lines]
     assert grams[0] == min(grams)
+
+
+@pytest.mark.parametrize("form", ["table", "json", "md", "csv"])
+def test_a_named_figure_of_a_dimension_without_a_display_unit_is_printed(
+    form: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Energy per carbon has no unit of its own: it is shown in base units, in every format (a breaker
+    found each format raising DimensionError on the base spelling it had chosen itself)."""
+    path = tmp_path / "f.nnci"
+    path.write_text(
+        "grid g {\n  intensity = 429 gCO2e/kWh\n}\ndevice d {\n  power = 300 W\n}\n"
+        "datacenter dc {\n  pue = 1.1\n  grid = g\n}\n"
+        "training t {\n  fleet = { d = 8 }\n  site = dc\n  duration = 10 h\n}\n"
+        "figure ratio = t.energy / t.operational\n"
+    )
+    assert main(["run", str(path), "--format", form]) == 0
+    out = capsys.readouterr().out
+    energy_j = 1.1 * 8 * 300 * 10 * 3600  # J
+    operational_kg = 1.1 * 8 * 300 * 10 / 1000 * 0.429  # kgCO2e
+    if form == "json":
+        ratio = json.loads(out)["figures"]["ratio"]
+        assert ratio["unit"] == "m^2·kg/s^2·kgCO2e"
+        assert ratio["value"] == pytest.approx(energy_j / operational_kg, rel=1e-12)
+    else:
+        assert "m^2·kg/s^2·kgCO2e" in out or form == "csv"
