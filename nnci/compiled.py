@@ -357,12 +357,10 @@ class _LaneReader:
     turned once into nested builders (one per part), which then build each of its lanes."""
 
     def __init__(
-        self, decoder: _Decoder, ints: Iterator[int], texts: Iterator[str], lanes: dict[Any, Any], rare: dict[int, Any]
+        self, files: list[str], ints: Iterator[int], texts: Iterator[str], lanes: dict[Any, Any], rare: dict[int, Any]
     ) -> None:
-        self.decoder = decoder
-        self.files = decoder.files
+        self.files = files
         self.next_int = functools.partial(next, ints)
-        self.ints = ints
         self.texts = texts
         self.lanes = lanes
         self.rare = rare  # claimed index → [module, doc, citations, checks, base], checked
@@ -638,7 +636,7 @@ def decode(entry: Entry, sources: dict[str, str], entry_key: str = "") -> Compil
 
     def build(template: int) -> dict[ir.BlockKey, ir.Block]:
         ints = iter(packed[starts[template] : starts[template + 1]].tolist())
-        reader = _LaneReader(decoder, ints, iter(texts[template]), lanes, rare[template])
+        reader = _LaneReader(files, ints, iter(texts[template]), lanes, rare[template])
         made = {}
         try:
             for index, (key, lane) in enumerate(claimed[template]):
