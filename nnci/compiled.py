@@ -610,25 +610,24 @@ def decode(entry: Entry, sources: dict[str, str], entry_key: str = "") -> Compil
         if len(lane_texts) != len(lane_names) * _texts_of(block) or not _all_text(lane_names, lane_texts):
             raise Unusable("malformed lanes")
     rare = [_rare(lanes, decoder) for lanes in rares]
-    count = len(placement) // 2
-    order: list[ir.BlockKey] = []
-    built: dict[ir.BlockKey, ir.Block] = {}
+    # each stacked block's lanes in the order stored: their keys, then where each block of the program is
+    lane_keys = [
+        [ir.BlockKey(rare[t][i][0] if i in rare[t] else "", name) for i, name in enumerate(names[t])]
+        for t in range(len(stacked))
+    ]
+    templates, indexes = placement[0::2], placement[1::2]
+    next_key = [iter(keys).__next__ for keys in lane_keys]
+    order = [whole[i].key if t == -1 else next_key[t]() for t, i in zip(templates, indexes, strict=True)]
+    built = {block.key: block for block in whole}
     pending: dict[ir.BlockKey, int] = {}
-    claimed: list[list[tuple[ir.BlockKey, int]]] = [[] for _ in stacked]
-    for at in range(count):
-        template, index = placement[2 * at], placement[2 * at + 1]
-        if template == -1:
-            block = whole[index]
-            order.append(block.key)
-            built[block.key] = block
-            continue
-        lanes_claimed = claimed[template]
-        found = rare[template].get(len(lanes_claimed))
-        key = ir.BlockKey(found[0] if found else "", names[template][len(lanes_claimed)])
-        order.append(key)
-        pending[key] = template
-        lanes_claimed.append((key, index))
-    if len(order) != len(set(order)) or any(len(c) != len(names[t]) for t, c in enumerate(claimed)):
+    for t, keys in enumerate(lane_keys):
+        pending.update(dict.fromkeys(keys, t))
+    lane_numbers: list[list[int]] = [[] for _ in stacked]
+    for t, i in zip(templates, indexes, strict=True):
+        if t != -1:
+            lane_numbers[t].append(i)
+    claimed = [list(zip(keys, numbers, strict=True)) for keys, numbers in zip(lane_keys, lane_numbers, strict=True)]
+    if len(order) != len(set(order)) or len(built) + len(pending) != len(order):
         raise Unusable("malformed lanes")
     lanes = {
         block.key: tuple(order[p] for p in positions) for block, positions in zip(stacked, data["lanes"], strict=True)
