@@ -1,3 +1,3 @@
-from nnci.cli import main
+from nnci.cli import console
 
-raise SystemExit(main())
+console()

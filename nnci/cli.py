@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -23,9 +24,26 @@ from nnci.uncertain import DEFAULT_SAMPLES, MAX_SAMPLES
 from nnci.units import Dimension, UnitError, parse_unit
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def console() -> None:
+    """The `nnci` command: `main`, then the process ends without freeing, one object at a time, what
+    the run built (0.1 to 0.2 s for a scenario of 10,000 observations); output is flushed first."""
+    kept: list[argparse.Namespace] = []
+    code = main(kept=kept)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, OSError):
+        pass  # a reader that went away: nothing more to say to it
+    os._exit(code)
+
+
+def main(argv: Sequence[str] | None = None, kept: list[argparse.Namespace] | None = None) -> int:
+    """`kept` receives the run's arguments, which hold its results (`args.results`), so that they
+    outlive the call (`console` ends the process without freeing them)."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if kept is not None:
+        kept.append(args)
     if not hasattr(args, "command"):
         parser.print_help()
         return 2
@@ -298,6 +316,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     _warn(warnings, program.sources)
     results = api.evaluate(program, engine, plan, figures)
+    args.results = results  # freed with the arguments (not when this returns: see `console`)
     _unused_units(dimensions, results, figures)
     if args.rows or grouping:
         tables = output.rows_tables(results, args.unit) if args.rows else []

@@ -364,3 +364,18 @@ async def test_a_document_is_given_at_most_200_diagnostics_and_a_count(client: L
     assert len(found) == 201
     assert found[-1].message.startswith("and 100 more")
     assert sum(d.code == "E402" for d in found) == 200
+
+
+async def test_a_long_analysis_does_not_hold_up_answers_about_another_document(client: LanguageClient) -> None:
+    """A large file with an error in every block takes seconds to analyse; it is analysed beside the
+    event loop, so a hover on a small document meanwhile is answered before those diagnostics arrive
+    (the server used to read no message until the large analysis was done)."""
+    big = "".join(f"datacenter d{i} {{\n  pue = 0.5\n}}\n" for i in range(40_000))
+    big_uri = _open(client, CASES / "big.nnci", big)
+    text = MAIN.read_text()
+    uri = _open(client, MAIN)
+    power = await _hover(client, uri, _position(text, "power = 400 W"))
+    assert "= 400 W" in power
+    assert client.diagnostics.get(big_uri) is None, "answered only after the large analysis"
+    found = await _diagnostics(client, big_uri, lambda found: len(found) > 0)
+    assert len(found) == 201 and found[-1].message.startswith("and 39,800 more")

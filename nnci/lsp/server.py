@@ -4,7 +4,10 @@ this module converts positions and types, and schedules the analyses.
 
 An edit is analysed after a quiet time without another (each keystroke cancels the pending
 analysis): as long as the last analysis took, between QUIET_MIN and QUIET_MAX seconds, so a small
-file answers at once and a large one is not analysed on every keystroke; the documents that import the edited one are analysed again with it. Each open
+file answers at once and a large one is not analysed on every keystroke; the documents that import
+the edited one are analysed again with it. Analyses run in a worker thread, one at a time, so the
+event loop goes on reading messages: a hover on another document is answered meanwhile (from an
+analysis of its own on the loop, if it has none yet). Each open
 document is published the diagnostics that point into it from every open document's analysis,
 so an error in an imported file that is open shows there too, and is cleared when fixed.
 """
@@ -55,6 +58,7 @@ class NnciLanguageServer(LanguageServer):
         self.published: dict[str, list[types.Diagnostic]] = {}  # what each URI was last given, if not empty
         self.sent: set[str] = set()  # URIs given diagnostics at least once since they were opened
         self.cost: dict[str, float] = {}  # by URI, seconds its last analysis took: the quiet time before the next
+        self.analysing = asyncio.Lock()  # one analysis thread at a time: typing never piles them up
 
     # -- documents and analyses -------------------------------------------------------------
 
@@ -77,38 +81,54 @@ class NnciLanguageServer(LanguageServer):
             found = self.analyses[uri] = analyse(path_for(uri), document.source, self.buffers())
         return found
 
-    def refresh(self, uri: str, again: bool = True) -> None:
-        """Analyse a document (`again`: even if its text is the one last analysed, as after a save) and
-        the open ones that import it, then publish their diagnostics (and those of the others that
-        changed)."""
-        if again:
-            self.analyses.pop(uri, None)
-        start = time.perf_counter()
-        changed = self.analysis(uri)
-        self.cost[uri] = time.perf_counter() - start
-        analysed = {uri}
-        if changed is not None:
-            for other, found in list(self.analyses.items()):
-                if other != uri and changed.key in found.loaded.modules:
-                    self.analyses.pop(other, None)
-                    self.analysis(other)
-                    analysed.add(other)
-        self.publish(analysed)
-
-    def schedule(self, uri: str) -> None:
+    def schedule(self, uri: str, wait: bool = True, again: bool = False) -> None:
+        """Analyse a document soon, off the event loop (`wait`: after a quiet time for more keystrokes;
+        `again`: even if its text is the one last analysed, as after a save or a change on disk), then
+        the open documents that import it, and publish. A newer call cancels the pending one."""
         pending = self.pending.pop(uri, None)
         if pending is not None:
             pending.cancel()
 
         async def later() -> None:
-            await asyncio.sleep(self.quiet(uri))
-            self.pending.pop(uri, None)
+            if wait:
+                await asyncio.sleep(self.quiet(uri))
             try:
-                self.refresh(uri, again=False)  # a request since the edit may have analysed it already
+                await self.refresh(uri, again)
             except Exception as error:  # logged, not raised into the event loop
                 self.window_log_message(types.LogMessageParams(types.MessageType.Error, f"nnci lsp: {error!r}"))
+            finally:
+                if self.pending.get(uri) is task:
+                    del self.pending[uri]
 
-        self.pending[uri] = asyncio.get_running_loop().create_task(later())
+        task = self.pending[uri] = asyncio.get_running_loop().create_task(later())
+
+    async def refresh(self, uri: str, again: bool) -> None:
+        changed = await self.analysed(uri, again)
+        if changed is None:
+            return  # edited or closed meanwhile: the task of that edit answers
+        analysed = {uri}
+        for other, found in list(self.analyses.items()):
+            if other != uri and changed.key in found.loaded.modules and await self.analysed(other, True):
+                analysed.add(other)
+        self.publish(analysed)
+
+    async def analysed(self, uri: str, again: bool) -> Analysis | None:
+        """The document analysed as its text is now, in a worker thread, one analysis at a time (the
+        event loop goes on reading messages meanwhile); None if it changed or closed in the meantime."""
+        async with self.analysing:
+            if uri not in self.workspace.text_documents:
+                return None
+            text = self.workspace.get_text_document(uri).source
+            found = self.analyses.get(uri)
+            if found is not None and found.text == text and not again:
+                return found
+            start = time.perf_counter()
+            found = await asyncio.to_thread(analyse, path_for(uri), text, self.buffers())
+            self.cost[uri] = time.perf_counter() - start
+            if uri not in self.workspace.text_documents or self.workspace.get_text_document(uri).source != text:
+                return None
+            self.analyses[uri] = found
+            return found
 
     def quiet(self, uri: str) -> float:
         """How long to wait for another keystroke before analysing: about what the document's last
@@ -296,7 +316,7 @@ def build() -> NnciLanguageServer:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     @_safe(None)
     def did_open(ls: NnciLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.refresh(params.text_document.uri)
+        ls.schedule(params.text_document.uri, wait=False)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     @_safe(None)
@@ -306,7 +326,7 @@ def build() -> NnciLanguageServer:
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     @_safe(None)
     def did_save(ls: NnciLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
-        ls.refresh(params.text_document.uri)
+        ls.schedule(params.text_document.uri, wait=False, again=True)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     @_safe(None)
@@ -320,8 +340,7 @@ def build() -> NnciLanguageServer:
         closed = ls.analyses.pop(uri, None)
         for other, found in list(ls.analyses.items()):  # they read the file from disk again
             if closed is not None and closed.key in found.loaded.modules:
-                ls.analyses.pop(other, None)
-                ls.analysis(other)
+                ls.schedule(other, wait=False, again=True)
         ls.publish()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
@@ -332,10 +351,7 @@ def build() -> NnciLanguageServer:
         stale = [uri for uri, found in ls.analyses.items()
                  if keys & (set(found.loaded.modules) | set(found.loaded.tables) | set(found.loaded.series))]  # fmt: skip
         for uri in stale:
-            ls.analyses.pop(uri, None)
-            ls.analysis(uri)
-        if stale:
-            ls.publish()
+            ls.schedule(uri, wait=False, again=True)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     @_safe(None)
