@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from strategies import observation
 
 from nnci import api, cli, compiled
+from nnci.compiled import entries as entries_module
+from nnci.compiled.values import Encoder
 
 load_module = importlib.import_module("nnci.load")  # `nnci.load` the attribute is the API's function
 
@@ -121,7 +123,7 @@ def test_a_hit_equals_compiling_again_on_generated_workloads(rows: list[tuple[fl
 
 def _same_block(a: object, b: object) -> bool:
     """Equal, spans and columns of numbers included (compared as the encoder writes them: exact floats)."""
-    return compiled._Encoder().value(a) == compiled._Encoder().value(b)
+    return Encoder().value(a) == Encoder().value(b)
 
 
 def test_an_edited_import_is_seen(
@@ -229,7 +231,7 @@ def test_only_its_own_entries_are_touched(tmp_path: Path, cache_dir: Path, capsy
     foreign = [folder / "notes.txt", folder / ("0" * 64 + ".pickle"), folder / ("a" * 63 + compiled.SUFFIX)]
     for path in foreign:
         path.write_text("mine")
-    monkeypatch.setattr(compiled, "MAX_ENTRIES", 2)
+    monkeypatch.setattr(entries_module, "MAX_ENTRIES", 2)
     for count in (17, 18, 19):
         assert cli.main(["run", str(workload(tmp_path / str(count), count)), "--format", "json"]) == 0
     capsys.readouterr()
@@ -320,12 +322,12 @@ def test_the_grammar_is_part_of_the_key(tmp_path: Path, monkeypatch: pytest.Monk
 
     grammar = tmp_path / "nnci.lark"
     grammar.write_bytes(grammar_path().read_bytes())
-    monkeypatch.setattr(compiled, "grammar_path", lambda: grammar)
-    compiled._salt.cache_clear()
+    monkeypatch.setattr(entries_module, "grammar_path", lambda: grammar)
+    entries_module._salt.cache_clear()
     try:
-        before = compiled._salt()
+        before = entries_module._salt()
         grammar.write_bytes(grammar.read_bytes() + b"\n// changed\n")
-        compiled._salt.cache_clear()
-        assert compiled._salt() != before
+        entries_module._salt.cache_clear()
+        assert entries_module._salt() != before
     finally:
-        compiled._salt.cache_clear()
+        entries_module._salt.cache_clear()

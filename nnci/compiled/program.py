@@ -1,0 +1,193 @@
+"""The whole compiled program: the plan's stacked blocks and every other block written whole, the
+lanes as columns per stacked block, where each block stands in the program's order; decoded with
+the lanes left to build when first read (`ir.LazyBlocks`)."""
+
+from __future__ import annotations
+
+import array
+from typing import Any
+
+import attrs
+
+from nnci import ir
+from nnci.compiled.lanes import LaneReader, LaneWriter, all_text, read_rare, texts_of
+from nnci.compiled.values import Decoder, Encoder, Unusable, typed
+from nnci.diagnostics import Diagnostic
+from nnci.plan import Group, Plan
+
+Entry = tuple[dict[str, Any], bytes]  # an entry's JSON data and its integers, checked but not decoded
+
+
+@attrs.frozen
+class Compiled:
+    program: ir.Program
+    plan: Plan
+    warnings: tuple[Diagnostic, ...]
+    # what the engine found while checking (a figure no output shows may still fault): a hit's engine
+    # starts with them, so the run reports what it reports without the cache, in the same order
+    found: tuple[Diagnostic, ...] = ()
+
+
+def _storable(program: ir.Program) -> bool:
+    return not program.tables and not program.instants
+
+
+def encode(compiled: Compiled) -> tuple[dict[str, object], bytes]:
+    """The compiled program as JSON data and 32-bit integers: where each block is, then the lanes'
+    spans, one stream per stacked block (so that its lanes can be built apart from the others')."""
+    program, plan = compiled.program, compiled.plan
+    if not _storable(program):
+        raise Unusable("a program with tables or series")
+    encoder = Encoder()
+    stacked_keys = list(plan.lanes)
+    writers = [LaneWriter(encoder, plan.lanes) for _ in stacked_keys]
+    templates = [plan.program.blocks[key] for key in stacked_keys]
+    lane_of: dict[ir.BlockKey, tuple[int, int]] = {}
+    for index, key in enumerate(stacked_keys):
+        for lane, member in enumerate(plan.lanes[key]):
+            lane_of.setdefault(member, (index, lane))
+    order = list(program.blocks)
+    position = {key: at for at, key in enumerate(order)}
+    placement: list[int] = []  # per block in order: template index and lane, or -1 and its index among whole blocks
+    whole: list[object] = []
+    for key in order:
+        block = program.blocks[key]
+        found = lane_of.get(key)
+        if found is None:
+            placement += (-1, len(whole))
+            whole.append(encoder.value(block))
+        else:
+            placement += found
+            writers[found[0]].block(templates[found[0]], block, found[1])
+    data: dict[str, object] = {
+        "stacked": [encoder.value(template) for template in templates],
+        "lanes": [[position[member] for member in plan.lanes[key]] for key in stacked_keys],
+        "groups": [
+            [[position[job] for job in group.jobs], stacked_keys.index(group.stacked) if group.stacked else -1]
+            for group in plan.groups
+        ],
+        "whole": whole,
+        "lane_names": [writer.names for writer in writers],
+        "lane_texts": [writer.texts for writer in writers],
+        "lane_rare": [writer.rare for writer in writers],
+        "lane_ints": [len(writer.ints) for writer in writers],
+        "roots": [position[key] for key in program.roots],
+        "expects": encoder.value(program.expects),
+        "aliases": encoder.value(program.aliases),
+        "figures": encoder.value(program.figures),
+        "checks": encoder.value(program.checks),
+        "program_warnings": encoder.value(program.warnings),
+        "warnings": encoder.value(compiled.warnings),
+        "found": encoder.value(compiled.found),
+    }
+    data["files"] = list(encoder.files)  # last: every value above has named its files
+    packed = array.array("i")
+    try:
+        packed.fromlist(placement)
+        for writer in writers:
+            packed.fromlist(writer.ints)
+    except OverflowError as error:
+        raise Unusable("a position too large to store") from error
+    return data, len(placement).to_bytes(8, "little") + packed.tobytes()
+
+
+def decode(entry: Entry, sources: dict[str, str], entry_key: str = "") -> Compiled:
+    """The compiled program of an entry; the lanes of each stacked block are built when first read."""
+    data, binary = entry[0]["program"], entry[1]
+    if type(data) is not dict:
+        raise Unusable("malformed entry")
+    files = data["files"]
+    if type(files) is not list or not all(type(f) is str for f in files):
+        raise Unusable("malformed file list")
+    decoder = Decoder(files)
+    placed = int.from_bytes(binary[:8], "little")
+    packed = array.array("i")
+    packed.frombytes(binary[8:])
+    placement = packed[: 2 * (placed // 2)].tolist()
+    stacked = [decoder.value(b) for b in data["stacked"]]
+    if not all(type(b) is ir.Block and b.key.module == ir.PLAN_MODULE for b in stacked):
+        raise Unusable("malformed stacked block")
+    whole = [decoder.value(b) for b in data["whole"]]
+    if not all(type(b) is ir.Block for b in whole):
+        raise Unusable("malformed block")
+    names, texts, rares, sizes = data["lane_names"], data["lane_texts"], data["lane_rare"], data["lane_ints"]
+    if not all(type(v) is list and len(v) == len(stacked) for v in (names, texts, rares, sizes)):
+        raise Unusable("malformed lanes")
+    if sum(sizes) != len(packed) - placed or not all(type(n) is int and n >= 0 for n in sizes):
+        raise Unusable("malformed lanes")
+    starts = [placed]
+    for size in sizes:
+        starts.append(starts[-1] + size)
+    for template, block in enumerate(stacked):  # every text a lane reads is there, of the right type
+        lane_names, lane_texts = names[template], texts[template]
+        if type(lane_names) is not list or type(lane_texts) is not list:
+            raise Unusable("malformed lanes")
+        if len(lane_texts) != len(lane_names) * texts_of(block) or not all_text(lane_names, lane_texts):
+            raise Unusable("malformed lanes")
+    rare = [read_rare(lanes, decoder) for lanes in rares]
+    # each stacked block's lanes in the order stored: their keys, then where each block of the program is
+    lane_keys = [
+        [ir.BlockKey(rare[t][i][0] if i in rare[t] else "", name) for i, name in enumerate(names[t])]
+        for t in range(len(stacked))
+    ]
+    templates, indexes = placement[0::2], placement[1::2]
+    next_key = [iter(keys).__next__ for keys in lane_keys]
+    order = [whole[i].key if t == -1 else next_key[t]() for t, i in zip(templates, indexes, strict=True)]
+    built = {block.key: block for block in whole}
+    pending: dict[ir.BlockKey, int] = {}
+    for t, keys in enumerate(lane_keys):
+        pending.update(dict.fromkeys(keys, t))
+    lane_numbers: list[list[int]] = [[] for _ in stacked]
+    for t, i in zip(templates, indexes, strict=True):
+        if t != -1:
+            lane_numbers[t].append(i)
+    claimed = [list(zip(keys, numbers, strict=True)) for keys, numbers in zip(lane_keys, lane_numbers, strict=True)]
+    if len(order) != len(set(order)) or len(built) + len(pending) != len(order):
+        raise Unusable("malformed lanes")
+    lanes = {
+        block.key: tuple(order[p] for p in positions) for block, positions in zip(stacked, data["lanes"], strict=True)
+    }
+
+    def build(template: int) -> dict[ir.BlockKey, ir.Block]:
+        ints = iter(packed[starts[template] : starts[template + 1]].tolist())
+        reader = LaneReader(files, ints, iter(texts[template]), lanes, rare[template])
+        made = {}
+        try:
+            for index, (key, lane) in enumerate(claimed[template]):
+                made[key] = reader.block(stacked[template], key, index, lane)
+            if next(ints, None) is not None:
+                raise Unusable("trailing data")
+        except (Unusable, StopIteration, IndexError, TypeError, ValueError) as error:
+            raise Damaged(entry_key, str(error)) from error
+        return made
+
+    kinds = {index: block.kind for index, block in enumerate(stacked)}
+    lazy = ir.Lanes(pending, kinds, build)
+    program = ir.Program(
+        ir.LazyBlocks(order, built, lazy),
+        tuple(order[p] for p in data["roots"]),
+        typed(decoder.value(data["expects"]), tuple, ir.Expect),
+        sources,
+        aliases=typed(decoder.value(data["aliases"]), dict, str),
+        warnings=typed(decoder.value(data["program_warnings"]), tuple, Diagnostic),
+        figures=typed(decoder.value(data["figures"]), dict, ir.Figure),
+        checks=typed(decoder.value(data["checks"]), tuple, ir.Check),
+    )
+    groups = tuple(
+        Group(tuple(order[p] for p in jobs), stacked[index].key if index >= 0 else None)
+        for jobs, index in data["groups"]
+    )
+    with_stacked = ir.LazyBlocks([*order, *(b.key for b in stacked)], {**built, **{b.key: b for b in stacked}}, lazy)
+    planned = attrs.evolve(program, blocks=with_stacked)
+    warnings = typed(decoder.value(data["warnings"]), tuple, Diagnostic)
+    found = typed(decoder.value(data["found"]), tuple, Diagnostic)
+    return Compiled(program, Plan(planned, groups, lanes), warnings, found)
+
+
+class Damaged(RuntimeError):
+    """A lane that cannot be built from an entry whose checksum held (written by something else than
+    nnci): found only when the lane is first read, so the command stops, and the entry is removed."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(reason)
+        self.key = key
