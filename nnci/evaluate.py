@@ -34,6 +34,9 @@ class JobResult:
     per_row: dict[str, Result] = attrs.field(factory=dict)  # its figures row by row (arrays)
     # per quantity, the rules applied beneath it: (label, note), in the order of the derivation
     notes: dict[str, tuple[tuple[str, str], ...]] = attrs.field(factory=dict)
+    # the stacked job of its plan group, if it was evaluated in one: the jobs of a group have figures
+    # of the same names, dimensions, formulas and notes, so an output may format them from one template
+    stacked: ir.BlockKey | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen
@@ -403,7 +406,7 @@ def _lanes(
         notes = no_notes.copy()
         for name, nodes in with_notes:
             notes[name] = tuple((f"{blocks[lane] if blocks else b}.{n}", note) for blocks, b, n, note in nodes)
-        jobs.append(JobResult(key, block.kind, quantities, block.citations, notes=notes))
+        jobs.append(JobResult(key, block.kind, quantities, block.citations, notes=notes, stacked=group.stacked))
     return jobs
 
 

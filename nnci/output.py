@@ -291,13 +291,26 @@ def _job_text(job: JobResult, quantity: _QuantityTexts) -> str:
     if job.citations or job.rows is not None:
         return indented_json(_json_block_with(job, quantity), "\n    ")
     inner = "\n      "
-    items = [f'"kind": {_json_string(job.kind)}']
     quantities = job.quantities
-    items += [f"{key}: {quantity(quantities[name])}" for name, key in _declared_order(tuple(quantities))]
+    shape = quantity.shape(job) if job.stacked is not None else None
+    if shape is None:
+        items = [f'"kind": {_json_string(job.kind)}']
+        items += [f"{key}: {quantity(quantities[name])}" for name, key in _declared_order(tuple(quantities))]
+        text = "{" + inner + ("," + inner).join(items)
+    else:  # a job of a stacked group: its group's text, with this job's values put in
+        head, names, factors, afters = shape
+        parts = [head]
+        for name, factor, after in zip(names, factors, afters, strict=True):
+            value = float(quantities[name].value.magnitude)  # type: ignore[union-attr]
+            if factor is not None:
+                value = value / factor
+            parts.append(float.__repr__(value) if math.isfinite(value) else json.dumps(value))
+            parts.append(after)
+        text = "".join(parts)
     notes = rule_notes(job)
     if notes:
-        items.append('"notes": ' + indented_json(notes, inner))
-    return "{" + inner + ("," + inner).join(items) + "\n    }"
+        text += "," + inner + '"notes": ' + indented_json(notes, inner)
+    return text + "\n    }"
 
 
 _VALUE = "\x00"  # stands for the value in a quantity's text; nothing else written there holds a NUL
@@ -311,13 +324,25 @@ class _QuantityTexts:
     def __init__(self, overrides: dict[Dimension, str], converter: cattrs.Converter, newline: str) -> None:
         self.overrides, self.converter, self.newline = overrides, converter, newline
         self.templates: dict[tuple[object, ...], tuple[float | None, str, str]] = {}
+        self.shapes: dict[ir.BlockKey | None, tuple[str, list[str], list[float | None], list[str]] | None] = {}
 
     def __call__(self, result: Result) -> Written:
-        if not isinstance(result, Derivation) or result.block == ir.FIGURE:
+        found = self.template(result)
+        if found is None:
             return self._general(result)
+        factor, before, after = found
+        magnitude = result.value.magnitude  # type: ignore[union-attr]
+        value = float(magnitude if factor is None else magnitude / factor)
+        return Written(before + (float.__repr__(value) if math.isfinite(value) else json.dumps(value)) + after)
+
+    def template(self, result: Result) -> tuple[float | None, str, str] | None:
+        """The conversion factor (None: none) and the text before and after the value; None when the
+        quantity is not a plain known value (unknown, a named figure, an array)."""
+        if not isinstance(result, Derivation) or result.block == ir.FIGURE:
+            return None
         magnitude = result.value.magnitude
         if magnitude.__class__ is not float and arrays.is_array(magnitude):
-            return self._general(result)
+            return None
         formula = result.formula.name if result.formula else None
         key = (result.name, result.value.dimension, formula, result.span is not None, result.note)
         found = self.templates.get(key)
@@ -327,9 +352,37 @@ class _QuantityTexts:
             before, after = indented_json({**shown, "value": _VALUE}, self.newline).split(_json_string(_VALUE))
             factor = parse_unit(unit).factor if unit else None  # what `Quantity.to(unit)` divides by
             found = self.templates[key] = (factor, before, after)
-        factor, before, after = found
-        value = float(magnitude if factor is None else magnitude / factor)
-        return Written(before + (float.__repr__(value) if math.isfinite(value) else json.dumps(value)) + after)
+        return found
+
+    def shape(self, job: JobResult) -> tuple[str, list[str], list[float | None], list[str]] | None:
+        """The text of a stacked group's job with its values left out, from the first job asked about
+        (every job of the group has the same figures): the head up to the first value, and per figure
+        its name, factor and the text after its value, up to the next one."""
+        if job.stacked in self.shapes:
+            return self.shapes[job.stacked]
+        inner = "\n      "
+        head = "{" + inner + f'"kind": {_json_string(job.kind)}'
+        names: list[str] = []
+        factors: list[float | None] = []
+        afters: list[str] = []
+        pending = head
+        shape: tuple[str, list[str], list[float | None], list[str]] | None = None
+        for name, key in _declared_order(tuple(job.quantities)):
+            found = self.template(job.quantities[name])
+            if found is None:
+                break
+            factor, before, after = found
+            if names:
+                afters[-1] += "," + inner + f"{key}: {before}"
+            else:
+                pending += "," + inner + f"{key}: {before}"
+            names.append(name)
+            factors.append(factor)
+            afters.append(after)
+        else:
+            shape = (pending, names, factors, afters) if names else None
+        self.shapes[job.stacked] = shape
+        return shape
 
     def _general(self, result: Result) -> Written:
         return Written(indented_json(self.converter.unstructure(_json_quantity(result, self.overrides)), self.newline))
