@@ -374,7 +374,7 @@ def _lanes(
     stacked = _reported(engine, group.stacked, figures)
     if any(not isinstance(r, Derivation) or arrays.bad_rows(r.value.magnitude) for r in stacked.values()):
         return None
-    kind = plan.program.blocks[group.stacked].kind
+    kind = plan.program.blocks[group.stacked].kind  # every job of the group is of its kind
     unknown = [engine.quantity(group.stacked, n) for n in _optional(kind, figures) if n not in stacked]
     if any(isinstance(r, Unknown) and r.fault for r in unknown):
         return None
@@ -395,18 +395,18 @@ def _lanes(
     with_notes = [(name, nodes) for name, nodes in noted_nodes.items() if nodes]
     jobs = []
     for lane, key in enumerate(group.jobs):
-        block = program.blocks[key]
+        citations, spans = ir.written(program, key)  # not the block: from the cache, it is not built
         quantities: dict[str, Result] = {}
         for name, values, dimension, formula, given, note in columns:
             value = Quantity(values[lane], dimension)
-            span = block.fields[name].span if given and name in block.fields else None
+            span = spans.get(name) if given else None
             quantities[name] = Derivation(key, name, value, formula, (), span, note)
         # asked later (`total.*`, an expectation), a job's figure is its entry, not derived again
         engine.deferred[key] = functools.partial(_lane_figure, plan, quantities, summed_unknown, key, lane)
         notes = no_notes.copy()
         for name, nodes in with_notes:
             notes[name] = tuple((f"{blocks[lane] if blocks else b}.{n}", note) for blocks, b, n, note in nodes)
-        jobs.append(JobResult(key, block.kind, quantities, block.citations, notes=notes, stacked=group.stacked))
+        jobs.append(JobResult(key, kind, quantities, citations, notes=notes, stacked=group.stacked))
     return jobs
 
 

@@ -228,12 +228,18 @@ class Lanes:
     """Blocks built on demand, a stacked block's lanes at a time (see LazyBlocks)."""
 
     def __init__(
-        self, pending: dict[BlockKey, int], kinds: dict[int, str], build: Callable[[int], dict[BlockKey, Block]]
+        self,
+        pending: dict[BlockKey, int],
+        kinds: dict[int, str],
+        build: Callable[[int], dict[BlockKey, Block]],
+        written: Callable[[int], dict[BlockKey, Written]],
     ) -> None:
         self.built: dict[BlockKey, Block] = {}
         self.pending = pending  # a lane not built yet → its template
         self.kinds = kinds  # template → the kind of its lanes
         self.build = build  # template → all its lanes
+        self.read_written = written  # template → each lane's citations and where its fields were written
+        self.written: dict[int, dict[BlockKey, Written]] = {}
 
     def get(self, key: BlockKey) -> Block | None:
         block = self.built.get(key)
@@ -244,6 +250,19 @@ class Lanes:
                 self.pending.pop(lane, None)
             block = self.built[key]
         return block
+
+
+Written = tuple[tuple[str, ...], Mapping[str, Span]]  # a block's citations, and where each field was written
+
+
+def written(program: Program, key: BlockKey) -> Written:
+    """A block's citations and where each of its fields was written: what a job of a stacked group
+    needs of its own block, read without building it when the program comes from the cache."""
+    blocks = program.blocks
+    if isinstance(blocks, LazyBlocks):
+        return blocks.written(key)
+    block = blocks[key]
+    return block.citations, {name: field.span for name, field in block.fields.items()}
 
 
 class LazyBlocks(Mapping[BlockKey, Block]):
@@ -271,6 +290,17 @@ class LazyBlocks(Mapping[BlockKey, Block]):
 
     def __len__(self) -> int:
         return len(self._order)
+
+    def written(self, key: BlockKey) -> Written:
+        lanes = self._lanes
+        template = lanes.pending.get(key)
+        if template is None:
+            block = self[key]
+            return block.citations, {name: field.span for name, field in block.fields.items()}
+        found = lanes.written.get(template)
+        if found is None:
+            found = lanes.written[template] = lanes.read_written(template)
+        return found[key]
 
     def kind(self, key: BlockKey) -> str:
         """A block's kind, without building it."""

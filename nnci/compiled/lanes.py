@@ -146,6 +146,7 @@ class LaneReader:
         self.rare = rare  # claimed index → [module, doc, citations, checks, base], checked
         self.file = ""  # the file of the lane block being built: its spans' file unless marked otherwise
         self.builders: dict[int, BlockBuild] = {}
+        self.skips: dict[int, list[tuple[str, int]]] = {}
 
     def block(self, template: ir.Block, key: ir.BlockKey, index: int, lane: int) -> ir.Block:
         build = self.builders.get(id(template))
@@ -195,6 +196,32 @@ class LaneReader:
             return block
 
         return build
+
+    def field_spans(self, template: ir.Block) -> dict[str, Span]:
+        """Where each field of the next lane was written, reading past the rest of it without building
+        it (what a job's figures given in a field need: evaluating a stacked group builds no block)."""
+        skips = self.skips.get(id(template))
+        if skips is None:
+            skips = self.skips[id(template)] = [
+                (name, _spans_in(field.expr)) for name, field in template.fields.items()
+            ]
+        self.file = self.files[self.next_int()]
+        self.skip(1)
+        spans = {}
+        for name, count in skips:
+            spans[name] = self.span()
+            self.skip(count)
+        return spans
+
+    def skip(self, count: int) -> None:
+        """Read past `count` spans."""
+        next_int = self.next_int
+        for _ in range(count):
+            if next_int() < 0:  # a span in another file: its file, then its line
+                next_int()
+            next_int()
+            next_int()
+            next_int()
 
     def _target(self, template: ir.BlockKey) -> Callable[[int], ir.BlockKey]:
         keys = self.lanes.get(template)
@@ -312,6 +339,19 @@ def read_rare(lanes: object, decoder: Decoder) -> dict[int, tuple[str, str | Non
             raise Unusable("malformed lane")
         out[index] = (module, doc, tuple(citations), checks, base)
     return out
+
+
+def _spans_in(expr: ir.Expr) -> int:
+    """How many spans the walk of an expression writes: one per part, one per map entry besides."""
+    if isinstance(expr, ir.Map):
+        return 1 + sum(1 + _spans_in(e.value) for e in expr.entries)
+    if isinstance(expr, ir.Binary):
+        return 1 + _spans_in(expr.left) + _spans_in(expr.right)
+    if isinstance(expr, ir.Negate):
+        return 1 + _spans_in(expr.operand)
+    if isinstance(expr, ir.Call):
+        return 1 + sum(_spans_in(a) for a in expr.args)
+    return 1
 
 
 def texts_of(template: ir.Block) -> int:

@@ -161,8 +161,22 @@ def decode(entry: Entry, sources: dict[str, str], entry_key: str = "") -> Compil
             raise Damaged(entry_key, str(error)) from error
         return made
 
+    def written(template: int) -> dict[ir.BlockKey, ir.Written]:
+        ints = iter(packed[starts[template] : starts[template + 1]].tolist())
+        reader = LaneReader(files, ints, iter(()), lanes, rare[template])
+        try:
+            return {
+                key: (
+                    rare[template][index][2] if index in rare[template] else (),
+                    reader.field_spans(stacked[template]),
+                )
+                for index, (key, _) in enumerate(claimed[template])
+            }
+        except (Unusable, StopIteration, IndexError, TypeError, ValueError) as error:
+            raise Damaged(entry_key, str(error)) from error
+
     kinds = {index: block.kind for index, block in enumerate(stacked)}
-    lazy = ir.Lanes(pending, kinds, build)
+    lazy = ir.Lanes(pending, kinds, build, written)
     program = ir.Program(
         ir.LazyBlocks(order, built, lazy),
         tuple(order[p] for p in data["roots"]),
