@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import typing
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -305,17 +306,19 @@ def _totals(engine: Engine, jobs: tuple[JobResult, ...], figures: Sequence[str] 
     unknown if any job's is. A figure only some kinds of job have (queries) sums over those."""
     totals: dict[str, Result] = {}
     asked = [n for n in (figures if figures != ALL else ADDITIVE) if n in ADDITIVE and n not in REPORTED]
+    kinds = {job.kind for job in jobs}
     for name in dict.fromkeys((*REPORTED, *REPORTED_IF_KNOWN, *asked)):
-        having = [job for job in jobs if name in SCHEMA[job.kind]]
+        having_kinds = [kind for kind in kinds if name in SCHEMA[kind]]
+        having = list(jobs) if len(having_kinds) == len(kinds) else [j for j in jobs if j.kind in having_kinds]
         if name not in REPORTED and not having:
             continue
         results = [job.quantities.get(name) for job in having]
-        if not having or not all(isinstance(r, Derivation) for r in results):
+        if not having or not all(r.__class__ is Derivation for r in results):
             if name in REPORTED_IF_KNOWN or (figures == ALL and name not in REPORTED):
                 continue  # shown where known
             totals[name] = engine.quantity(ir.TOTAL, name)  # says what is missing, as `total.*` does
             continue
-        known = [r for r in results if isinstance(r, Derivation)]
+        known = typing.cast("list[Derivation]", results)  # every one is, as tested above
         value = _sum([r.value.magnitude for r in known])
         totals[name] = Derivation(ir.TOTAL, name, Quantity(value, known[0].value.dimension), None, tuple(known))
         engine.remember(totals[name])
