@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import re
@@ -31,9 +32,13 @@ def console() -> None:
     code = main(kept=kept)
     try:
         sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        pass  # a reader that went away, or closed the stream (the language server's client): nothing to tell
+    except OSError as error:  # a full disk: the output is lost, and that is said
+        print(f"nnci: the output could not be written ({error.strerror or error})", file=sys.stderr)
+        code = code or 1
+    with contextlib.suppress(OSError, ValueError):
         sys.stderr.flush()
-    except (BrokenPipeError, OSError):
-        pass  # a reader that went away: nothing more to say to it
     os._exit(code)
 
 

@@ -21,6 +21,32 @@ FRAMES_PER_LINK = 8
 
 T = TypeVar("T")
 _local = threading.local()
+# The recursion limit and the stack size of new threads are the process's, not a thread's: while any
+# deep run is going, both stay raised, and the last one to end puts them back (the language server
+# analyses in a worker thread while answering a request on its own).
+_settings = threading.Lock()
+_running = 0
+_saved = (0, 0)
+
+
+def _enter() -> None:
+    global _running, _saved
+    with _settings:
+        if _running == 0:
+            limit = sys.getrecursionlimit()
+            _saved = (limit, threading.stack_size(STACK_BYTES))
+            sys.setrecursionlimit(max(limit, DEEPEST * FRAMES_PER_LINK))
+        _running += 1
+
+
+def _leave() -> None:
+    global _running
+    with _settings:
+        _running -= 1
+        if _running == 0:
+            limit, stack = _saved
+            threading.stack_size(stack)
+            sys.setrecursionlimit(limit)
 
 
 def with_deep_stack(function: Callable[..., T], *args: object, **kwargs: object) -> T:
@@ -37,16 +63,13 @@ def with_deep_stack(function: Callable[..., T], *args: object, **kwargs: object)
         except BaseException as error:  # re-raised in the calling thread
             outcome.append(error)
 
-    limit = sys.getrecursionlimit()
-    previous = threading.stack_size(STACK_BYTES)
-    sys.setrecursionlimit(max(limit, DEEPEST * FRAMES_PER_LINK))
+    _enter()
     try:
         worker = threading.Thread(target=target, name="nnci", daemon=True)
         worker.start()
         worker.join()
     finally:
-        threading.stack_size(previous)
-        sys.setrecursionlimit(limit)
+        _leave()
     if not outcome:
         raise RuntimeError("nnci's worker thread ended without a result")
     if isinstance(outcome[0], BaseException):

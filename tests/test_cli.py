@@ -192,3 +192,51 @@ def test_show_of_a_named_figure_says_it_is_a_figure(tmp_path: Path, capsys: pyte
     assert f"`ratio` is a named figure (`figure ratio = …` at {path}:20:1), not a sum over jobs" in err, err
     code, _, err = run(capsys, "run", path, "--show", "enrgy")  # a misspelt quantity is still one
     assert code == 2 and "no job has a quantity `enrgy`; did you mean `energy`" in err
+
+
+def _command(args: list[str], stdin: bytes = b"", stdout: object = None) -> tuple[int, str]:
+    """`python -m nnci ARGS` as a process (the console entry, which ends the process itself), buffered
+    as a terminal-less run is (PYTHONUNBUFFERED unset): its exit code and standard error."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = subprocess.run([sys.executable, "-m", "nnci", *args], input=stdin, env=env, check=False,
+                          stdout=stdout if stdout is not None else subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    return done.returncode, done.stderr.decode()
+
+
+def test_output_lost_on_a_full_disk_is_said_and_fails(tmp_path: Path) -> None:
+    """The command ends without freeing its objects, after flushing its output: a flush that fails
+    for want of space is a message and exit 1, not a silent 0 (a breaker found it swallowed)."""
+    full = Path("/dev/full")
+    if not full.exists():
+        pytest.skip("this system has no /dev/full")
+    with full.open("wb") as sink:
+        code, err = _command(["run", DEMO], stdout=sink)
+    assert code == 1 and "could not be written" in err and "No space left" in err
+    with (tmp_path / "out.txt").open("wb") as sink:
+        assert _command(["run", DEMO], stdout=sink) == (0, "")
+    assert "gpt3_training" in (tmp_path / "out.txt").read_text()
+
+
+def test_the_language_server_ends_cleanly_on_exit() -> None:
+    """`initialize`, `shutdown`, `exit`: exit code 0 and nothing on standard error (the client has
+    closed standard output by then; flushing it must not raise)."""
+    pytest.importorskip("pygls")
+
+    def message(body: dict[str, object]) -> bytes:
+        text = json.dumps(body).encode()
+        return b"Content-Length: %d\r\n\r\n" % len(text) + text
+
+    session = b"".join(message(m) for m in (
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}, "processId": None,
+                                                                        "rootUri": None}},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
+        {"jsonrpc": "2.0", "method": "exit"},
+    ))  # fmt: skip
+    import subprocess
+
+    assert _command(["lsp"], session, subprocess.PIPE) == (0, "")

@@ -99,3 +99,42 @@ def test_a_unit_to_an_odd_power_is_an_error(exponent: str) -> None:
 def test_a_simple_fractional_power_of_a_unit_is_fine() -> None:
     program = nnci.loads("device d {\n  die_area = (100 mm2 ^ 0.5) ^ 2\n}\n")
     assert not nnci.check(program)
+
+
+def test_deep_runs_in_two_threads_at_once_keep_their_room() -> None:
+    """The recursion limit is the process's: a deep run that ends while another is deep inside its
+    chain must not lower it under that one (the language server analyses beside a request; a breaker
+    saw the second one report a false E407 and the limit left raised after both)."""
+    import sys
+    import threading
+    import time
+
+    from nnci.deep import with_deep_stack
+
+    started, ended = threading.Event(), threading.Event()
+    before = sys.getrecursionlimit()
+
+    def short() -> str:
+        started.set()
+        ended.wait(5)
+        return "short"
+
+    def deep() -> int:
+        started.wait(5)
+        ended.set()  # the short run ends now, while this one goes 5,000 frames down
+        time.sleep(0.2)
+
+        def down(n: int) -> int:
+            return 0 if n == 0 else 1 + down(n - 1)
+
+        return down(5000)
+
+    found: dict[str, object] = {}
+    threads = [threading.Thread(target=lambda f=f, n=n: found.__setitem__(n, with_deep_stack(f)))
+               for n, f in (("short", short), ("deep", deep))]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert found == {"short": "short", "deep": 5000}
+    assert sys.getrecursionlimit() == before

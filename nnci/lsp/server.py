@@ -123,7 +123,12 @@ class NnciLanguageServer(LanguageServer):
             if found is not None and found.text == text and not again:
                 return found
             start = time.perf_counter()
-            found = await asyncio.to_thread(analyse, path_for(uri), text, self.buffers())
+            work = asyncio.ensure_future(asyncio.to_thread(analyse, path_for(uri), text, self.buffers()))
+            try:
+                found = await asyncio.shield(work)
+            except asyncio.CancelledError:  # a newer edit: its analysis waits for this thread to end
+                await asyncio.wait([work])
+                raise
             self.cost[uri] = time.perf_counter() - start
             if uri not in self.workspace.text_documents or self.workspace.get_text_document(uri).source != text:
                 return None
