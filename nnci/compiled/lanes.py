@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import operator
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,8 +27,13 @@ def _same_float(a: float, b: float) -> bool:
     return a != a and b != b
 
 
+_where = operator.attrgetter("line", "column", "end_line", "end_column")  # a span's four integers, in order
+Write = Callable[[Any, int, str], None]  # (the lane's part, lane, its block's file) → its spans and texts written
+
+
 class LaneWriter:
-    """Writes a lane block as the walk of its template: spans into `ints`, texts into `texts`."""
+    """Writes a lane block as the walk of its template: spans into `ints`, texts into `texts`. Each
+    template is turned once into nested writers (one per part), which check each lane against it."""
 
     def __init__(self, encoder: Encoder, lanes: dict[ir.BlockKey, tuple[ir.BlockKey, ...]]) -> None:
         self.encoder = encoder
@@ -36,91 +42,152 @@ class LaneWriter:
         self.names: list[str] = []
         self.texts: list[str] = []  # the text of each number, lane after lane
         self.rare: list[list[object]] = []  # [lane, module, doc, citations, checks, base] where not the usual
-        self.columns: dict[int, list[float] | None] = {}  # a template's number → its column as floats, if one
-        self.field_names: dict[int, tuple[str, ...]] = {}
+        self.writers: dict[int, Callable[[ir.Block, int], None]] = {}
+        self.extend = self.ints.extend
 
     def block(self, template: ir.Block, block: ir.Block, lane: int) -> None:
-        file = block.span.file
-        if block.key.module or block.doc is not None or block.citations or block.checks or block.base is not None:
-            rest = [block.key.module, block.doc, list(block.citations), self.encoder.value(block.checks),
-                    self.encoder.value(block.base)]  # fmt: skip
-            self.rare.append([len(self.names), *rest])
-        self.names.append(block.key.name)
-        self.ints.append(self.encoder.file(file))
-        self.span(block.span, file)
-        names = self.field_names.get(id(template))
-        if names is None:
-            names = self.field_names[id(template)] = tuple(template.fields)
-        if block.kind != template.kind or tuple(block.fields) != names:
-            raise Unusable("a lane unlike its template")
-        for name, field in block.fields.items():
-            self.span(field.span, file)
-            self.expr(template.fields[name].expr, field.expr, lane, file)
+        write = self.writers.get(id(template))
+        if write is None:
+            write = self.writers[id(template)] = self._block_writer(template)
+        write(block, lane)
 
     def span(self, span: Span, file: str) -> None:
         if span.file != file:
             self.ints.append(~self.encoder.file(span.file))
-        self.ints += (span.line, span.column, span.end_line, span.end_column)
+        self.extend(_where(span))
 
-    def target(self, template: ir.BlockKey, actual: ir.BlockKey, lane: int) -> None:
-        expected = self.lanes[template][lane] if template in self.lanes else template
-        if actual != expected:
-            raise Unusable("a lane refers elsewhere than its template says")
+    def _block_writer(self, template: ir.Block) -> Callable[[ir.Block, int], None]:
+        encoder, span, names_out, ints = self.encoder, self.span, self.names, self.ints
+        kind, names = template.kind, tuple(template.fields)
+        fields = [(name, self._expr_writer(field.expr)) for name, field in template.fields.items()]
 
-    def expr(self, template: ir.Expr, expr: ir.Expr, lane: int, file: str) -> None:
+        def write(block: ir.Block, lane: int) -> None:
+            file = block.span.file
+            key = block.key
+            if key.module or block.doc is not None or block.citations or block.checks or block.base is not None:
+                rest = [key.module, block.doc, list(block.citations), encoder.value(block.checks),
+                        encoder.value(block.base)]  # fmt: skip
+                self.rare.append([len(names_out), *rest])
+            names_out.append(key.name)
+            ints.append(encoder.file(file))
+            span(block.span, file)
+            if block.kind != kind or tuple(block.fields) != names:
+                raise Unusable("a lane unlike its template")
+            written = block.fields
+            for name, expr in fields:
+                field = written[name]
+                span(field.span, file)
+                expr(field.expr, lane, file)
+
+        return write
+
+    def _target(self, template: ir.BlockKey) -> Callable[[ir.BlockKey, int], None]:
+        keys = self.lanes.get(template)
+
+        def check(actual: ir.BlockKey, lane: int) -> None:
+            if actual != (template if keys is None else keys[lane]):
+                raise Unusable("a lane refers elsewhere than its template says")
+
+        return check
+
+    def _expr_writer(self, template: ir.Expr) -> Write:
+        span, texts = self.span, self.texts
         cls = type(template)
-        if type(expr) is not cls:
-            raise Unusable("a lane unlike its template")
-        self.span(expr.span, file)
+
+        def same_kind(expr: Any) -> None:
+            if type(expr) is not cls:
+                raise Unusable("a lane unlike its template")
+
         if cls is ir.Const:
-            assert isinstance(template, ir.Const) and isinstance(expr, ir.Const)
-            if id(template) not in self.columns:
-                column = template.value.magnitude
-                self.columns[id(template)] = column.tolist() if type(column).__name__ == "ndarray" else None
-            values = self.columns[id(template)]
-            written = values[lane] if values is not None else template.value.magnitude
-            magnitude = expr.value.magnitude
-            if type(magnitude) is not float or type(written) is not float or not _same_float(written, magnitude):
-                raise Unusable("a number unlike its column")
-            if expr.value.dimension is not template.value.dimension:
-                raise Unusable("a lane unlike its template")
-            self.texts.append(expr.text)
-        elif cls is ir.Text or cls is ir.SelfRef:
-            if expr != template:
-                raise Unusable("a lane unlike its template")
-        elif cls is ir.QuantityRef:
-            assert isinstance(template, ir.QuantityRef) and isinstance(expr, ir.QuantityRef)
-            if expr.name != template.name:
-                raise Unusable("a lane unlike its template")
-            self.target(template.block, expr.block, lane)
-        elif cls is ir.BlockRef:
-            assert isinstance(template, ir.BlockRef) and isinstance(expr, ir.BlockRef)
-            self.target(template.block, expr.block, lane)
-        elif cls is ir.Map:
-            assert isinstance(template, ir.Map) and isinstance(expr, ir.Map)
-            if len(expr.entries) != len(template.entries):
-                raise Unusable("a lane unlike its template")
-            for model, entry in zip(template.entries, expr.entries, strict=True):
-                self.span(entry.span, file)
-                self.target(model.block, entry.block, lane)
-                self.expr(model.value, entry.value, lane, file)
-        elif cls is ir.Binary:
-            assert isinstance(template, ir.Binary) and isinstance(expr, ir.Binary)
-            if expr.op != template.op:
-                raise Unusable("a lane unlike its template")
-            self.expr(template.left, expr.left, lane, file)
-            self.expr(template.right, expr.right, lane, file)
-        elif cls is ir.Negate:
-            assert isinstance(template, ir.Negate) and isinstance(expr, ir.Negate)
-            self.expr(template.operand, expr.operand, lane, file)
-        elif cls is ir.Call:
-            assert isinstance(template, ir.Call) and isinstance(expr, ir.Call)
-            if expr.func != template.func or len(expr.args) != len(template.args):
-                raise Unusable("a lane unlike its template")
-            for model_arg, arg in zip(template.args, expr.args, strict=True):
-                self.expr(model_arg, arg, lane, file)
-        else:
-            raise Unusable(f"cannot store a lane with a {cls.__name__}")
+            assert isinstance(template, ir.Const)
+            dimension, column = template.value.dimension, template.value.magnitude
+            values = column.tolist() if type(column).__name__ == "ndarray" else None
+
+            def const(expr: Any, lane: int, file: str) -> None:
+                same_kind(expr)
+                span(expr.span, file)
+                written = values[lane] if values is not None else column
+                magnitude = expr.value.magnitude
+                if type(magnitude) is not float or type(written) is not float or not _same_float(written, magnitude):
+                    raise Unusable("a number unlike its column")
+                if expr.value.dimension is not dimension:
+                    raise Unusable("a lane unlike its template")
+                texts.append(expr.text)
+
+            return const
+        if cls is ir.Text or cls is ir.SelfRef:
+
+            def leaf(expr: Any, lane: int, file: str) -> None:
+                same_kind(expr)
+                span(expr.span, file)
+                if expr != template:
+                    raise Unusable("a lane unlike its template")
+
+            return leaf
+        if cls is ir.QuantityRef or cls is ir.BlockRef:
+            assert isinstance(template, ir.QuantityRef | ir.BlockRef)
+            target, name = self._target(template.block), getattr(template, "name", None)
+
+            def reference(expr: Any, lane: int, file: str) -> None:
+                same_kind(expr)
+                span(expr.span, file)
+                if getattr(expr, "name", None) != name:
+                    raise Unusable("a lane unlike its template")
+                target(expr.block, lane)
+
+            return reference
+        if cls is ir.Map:
+            assert isinstance(template, ir.Map)
+            entries = [(self._target(e.block), self._expr_writer(e.value)) for e in template.entries]
+
+            def mapping(expr: Any, lane: int, file: str) -> None:
+                same_kind(expr)
+                span(expr.span, file)
+                if len(expr.entries) != len(entries):
+                    raise Unusable("a lane unlike its template")
+                for (target, value), entry in zip(entries, expr.entries, strict=True):
+                    span(entry.span, file)
+                    target(entry.block, lane)
+                    value(entry.value, lane, file)
+
+            return mapping
+        if cls is ir.Binary:
+            assert isinstance(template, ir.Binary)
+            op, left, right = template.op, self._expr_writer(template.left), self._expr_writer(template.right)
+
+            def binary(expr: Any, lane: int, file: str) -> None:
+                same_kind(expr)
+                span(expr.span, file)
+                if expr.op != op:
+                    raise Unusable("a lane unlike its template")
+                left(expr.left, lane, file)
+                right(expr.right, lane, file)
+
+            return binary
+        if cls is ir.Negate:
+            assert isinstance(template, ir.Negate)
+            operand = self._expr_writer(template.operand)
+
+            def negate(expr: Any, lane: int, file: str) -> None:
+                same_kind(expr)
+                span(expr.span, file)
+                operand(expr.operand, lane, file)
+
+            return negate
+        if cls is ir.Call:
+            assert isinstance(template, ir.Call)
+            func, args = template.func, [self._expr_writer(a) for a in template.args]
+
+            def call(expr: Any, lane: int, file: str) -> None:
+                same_kind(expr)
+                span(expr.span, file)
+                if expr.func != func or len(expr.args) != len(args):
+                    raise Unusable("a lane unlike its template")
+                for write, arg in zip(args, expr.args, strict=True):
+                    write(arg, lane, file)
+
+            return call
+        raise Unusable(f"cannot store a lane with a {cls.__name__}")
 
 
 def _setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
