@@ -402,10 +402,11 @@ def put(text: str, key: str, module: ast.Module) -> None:
             _remove(Path(temporary))
 
 
-def prune(folder: Path, suffix: str, keep: int) -> None:
+def prune(folder: Path, suffix: str, keep: int, max_bytes: int | None = None) -> None:
     """Past `keep` of our own entries (`<sha256><suffix>`), drop the oldest down to three quarters of
     it (so the next puts do not stat every entry again), and our temporary files left by a killed
-    process; nothing else in the folder is touched."""
+    process; with `max_bytes`, also the oldest past that many bytes in all (the newest is always
+    kept). Nothing else in the folder is touched."""
     entry_name = re.compile(r"^[0-9a-f]{64}" + re.escape(suffix) + "$")
     temporary_name = re.compile(r"^\..+" + re.escape(suffix) + r"\.tmp$")
     names = os.listdir(folder)
@@ -413,14 +414,24 @@ def prune(folder: Path, suffix: str, keep: int) -> None:
         if temporary_name.match(name):
             _remove_if_stale(folder / name)
     entries = [name for name in names if entry_name.match(name)]
-    if len(entries) <= keep:
+    if len(entries) <= keep and max_bytes is None:
         return
-    dated: list[tuple[float, str]] = []
+    dated: list[tuple[float, int, str]] = []
     for name in entries:
         try:
-            dated.append((os.stat(os.path.join(folder, name)).st_mtime, name))
+            info = os.stat(os.path.join(folder, name))
         except OSError:
             continue
-    dated.sort()
-    for _, stale in dated[: len(dated) - keep * 3 // 4]:
+        dated.append((info.st_mtime, info.st_size, name))
+    dated.sort(reverse=True)  # newest first
+    kept = dated[:keep] if len(dated) <= keep else dated[: keep * 3 // 4]
+    if max_bytes is not None:
+        total, within = 0, 0
+        for _, size, _ in kept:
+            total += size
+            if within and total > max_bytes:
+                break
+            within += 1
+        kept = kept[:within]
+    for _, _, stale in dated[len(kept) :]:
         _remove(folder / stale)

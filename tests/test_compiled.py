@@ -337,3 +337,21 @@ def test_the_grammar_is_part_of_the_key(tmp_path: Path, monkeypatch: pytest.Monk
         assert entries_module._salt() != before
     finally:
         entries_module._salt.cache_clear()
+
+
+def test_entries_are_kept_within_a_size_in_all(
+    tmp_path: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_BYTES in all, the oldest entries go; the newest stays whatever its size."""
+    monkeypatch.setattr(entries_module, "MAX_BYTES", 1)
+    for count in (17, 18, 19):
+        assert cli.main(["run", str(workload(tmp_path / str(count), count)), "--format", "json"]) == 0
+        [newest] = entries(cache_dir)  # only the one just written
+    capsys.readouterr()
+    assert cli.main(["run", str(tmp_path / "19" / "w.nnci"), "--format", "json"]) == 0
+    assert entries(cache_dir) == [newest]
+    monkeypatch.undo()  # the real bound holds many such entries
+    monkeypatch.setenv("NNCI_CACHE_DIR", str(cache_dir))
+    monkeypatch.setattr(api, "COMPILED_MIN_BYTES", 0)
+    assert cli.main(["run", str(tmp_path / "17" / "w.nnci"), "--format", "json"]) == 0
+    assert len(entries(cache_dir)) == 2

@@ -26,6 +26,7 @@ SUFFIX = ".nnci-program"
 MAGIC = b"nnci-program-cache"
 MAX_ENTRY_BYTES = 1024 * 1024 * 1024
 MAX_ENTRIES = 16  # an entry of a large program runs to tens of MB: few are kept (the oldest pruned)
+MAX_BYTES = 1024 * 1024 * 1024  # and no more than this in all, but for the newest
 
 
 @functools.cache
@@ -171,7 +172,7 @@ def put(key: str, compiled: Compiled, loaded: LoadedProgram) -> None:
             handle.write(data)
         os.replace(temporary, _entry(key))
         temporary = None
-        cache.prune(folder, SUFFIX, MAX_ENTRIES)
+        cache.prune(folder, SUFFIX, MAX_ENTRIES, MAX_BYTES)
     except Exception:
         return
     finally:
