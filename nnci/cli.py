@@ -261,14 +261,20 @@ def _load(args: argparse.Namespace, *files: str | Path, everything: bool = False
 
 
 def _compiled(
-    args: argparse.Namespace, *files: str | Path, everything: bool = False, sampled: bool = True
+    args: argparse.Namespace,
+    *files: str | Path,
+    everything: bool = False,
+    sampled: bool = True,
+    overrides: Sequence[str] | None = None,
 ) -> tuple[ir.Program, Plan, Engine, list[Diagnostic]]:
-    """Loaded, compiled and checked: from the compiled-program cache unless `--set` or `--samples`
-    change the program or how it is evaluated (`sampled=False`: `--samples` is used later, not here).
-    A program to store is stored by `_store_compiled`, once the command has written its output."""
+    """Loaded, compiled and checked: from the compiled-program cache unless `--set` (or `overrides`)
+    or `--samples` change the program or how it is evaluated (`sampled=False`: `--samples` is used
+    later, not here). A program to store is stored by `_store_compiled`, once the output is written."""
     samples = getattr(args, "samples", None) if sampled else None
-    if getattr(args, "set", ()) or samples is not None:
-        program = _load(args, *files, everything=everything)
+    overrides = getattr(args, "set", ()) if overrides is None else overrides
+    if overrides or samples is not None:
+        program = api.load(*files, everything=everything, allow_imports=args.allow_import,
+                           max_file_bytes=args.max_file_bytes, overrides=overrides)  # fmt: skip
         plan, engine = api.compile(program, samples, getattr(args, "seed", 0))
         return program, plan, engine, api.check(program, engine)
     return api.load_compiled(*files, everything=everything, allow_imports=args.allow_import,
@@ -741,10 +747,7 @@ def _written(args: argparse.Namespace, text: str) -> int:
 def _evaluated(
     args: argparse.Namespace, files: Sequence[str], overrides: Sequence[str], figures: Sequence[str] | str = ()
 ) -> Any:
-    program = api.load(*files, allow_imports=args.allow_import, max_file_bytes=args.max_file_bytes,
-                       overrides=overrides)  # fmt: skip
-    plan, engine = api.compile(program, getattr(args, "samples", None), getattr(args, "seed", 0))
-    warnings = api.check(program, engine)
+    program, plan, engine, warnings = _compiled(args, *files, overrides=overrides)
     _warn(warnings, program.sources)
     results = api.evaluate(program, engine, plan, figures)
     late = [d for d in engine.diagnostics if d not in warnings] + _unused_overrides(program, engine, plan.lanes)

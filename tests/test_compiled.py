@@ -82,7 +82,8 @@ def test_a_stacked_workload_from_the_cache_is_the_same_and_parses_nothing(
 ) -> None:
     path = workload(tmp_path, 40)
     for argv in (["run", str(path), "--format", "json"], ["explain", str(path), "total.energy"],
-                 ["explain", str(path), "t7.energy"], ["run", str(path), "--show", "it_energy"]):  # fmt: skip
+                 ["explain", str(path), "t7.energy"], ["run", str(path), "--show", "it_energy"],
+                 ["check", str(path)], ["report", str(path)], ["diff", str(path), str(path)]):  # fmt: skip
         expected = uncached(argv, capsys, monkeypatch)
         assert output_of(argv, capsys) == expected
         with monkeypatch.context() as patch:
