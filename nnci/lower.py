@@ -14,10 +14,9 @@ from collections.abc import Callable
 from sys import intern
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-import attrs
-
 from nnci import ast
 from nnci.diagnostics import Diagnostic, Span
+from nnci.slots import setters
 
 if TYPE_CHECKING:
     import lark
@@ -275,10 +274,10 @@ class Reductions:
         docs = self.docs
         blocks, expects, imports = self.blocks, self.expects, self.imports
         new, Span_, Number, Ref, Field, Block = object.__new__, Span, ast.Number, ast.Ref, ast.Field, ast.Block
-        span_file, span_line, span_column, span_end_line, span_end_column = _setters(Span)
-        number_value, number_text, number_unit, number_span = _setters(Number)
-        ref_parts, ref_span = _setters(Ref)
-        field_name, field_value, field_span = _setters(Field)
+        span_file, span_line, span_column, span_end_line, span_end_column = setters(Span)
+        number_value, number_text, number_unit, number_span = setters(Number)
+        ref_parts, ref_span = setters(Ref)
+        field_name, field_value, field_span = setters(Field)
 
         # one float per spelling of a number, one int per line number shared by every span on it:
         # a large file repeats them a million times
@@ -314,7 +313,7 @@ class Reductions:
             return (None, start, end)
 
         (block_kind, block_name, block_base, block_fields, block_checks, block_annotations, block_doc, block_span,
-         block_name_span) = _setters(Block)  # fmt: skip
+         block_name_span) = setters(Block)  # fmt: skip
         checks_made = [0, 0]  # check lines reduced so far, and up to the last block
 
         def block(layout: tuple[int, ...], kids: list[Entry]) -> Entry:
@@ -553,16 +552,6 @@ class Reductions:
 
         return [(length, origin, pick(origin, alias, expand1, symbols))
                 for origin, length, alias, expand1, symbols in rules]  # fmt: skip
-
-
-def _setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
-    """The slot setters of a frozen attrs class, in field order, to build instances without its
-    `__init__` (which sets each field through `object.__setattr__`): the same objects, made faster.
-    Only for classes whose fields have no default, validator or converter to apply."""
-    fields = attrs.fields(cls)
-    assert all(f.default is attrs.NOTHING and f.validator is None and f.converter is None for f in fields), cls
-    assert not hasattr(cls, "__attrs_post_init__"), cls
-    return tuple(cls.__dict__[f.name].__set__ for f in fields)
 
 
 def _check_depth(node: ast.Expr, depth: int) -> None:

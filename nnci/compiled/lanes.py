@@ -10,12 +10,11 @@ import operator
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import attrs
-
 from nnci import ir
 from nnci.compiled.values import NOTHING, TUPLE, Decoder, Encoder, Unusable
 from nnci.diagnostics import Span
 from nnci.quantity import Quantity
+from nnci.slots import setters
 
 USUAL = ["", None, [], [TUPLE], [NOTHING]]  # a lane's module, doc, citations, checks and base, nearly always
 
@@ -188,11 +187,6 @@ class LaneWriter:
 
             return call
         raise Unusable(f"cannot store a lane with a {cls.__name__}")
-
-
-def _setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
-    """The slot setters of a frozen attrs class, in field order (as nnci.lower builds the AST)."""
-    return tuple(cls.__dict__[f.name].__set__ for f in attrs.fields(cls))  # type: ignore[arg-type]
 
 
 Build = Callable[[int], Any]  # lane → the part of a lane block, reading its spans and texts in order
@@ -377,11 +371,11 @@ class LaneReader:
 
 
 _new = object.__new__
-_span_file, _span_line, _span_column, _span_end_line, _span_end_column = _setters(Span)
-_field_name, _field_expr, _field_span = _setters(ir.Field)
-_const_value, _const_text, _const_span = _setters(ir.Const)
-_quantity_magnitude, _quantity_dimension = _setters(Quantity)
-_block_setters = _setters(ir.Block)
+_span_file, _span_line, _span_column, _span_end_line, _span_end_column = setters(Span)
+_field_name, _field_expr, _field_span = setters(ir.Field)
+_const_value, _const_text, _const_span = setters(ir.Const)
+_quantity_magnitude, _quantity_dimension = setters(Quantity)
+_block_setters = setters(ir.Block)
 
 
 def all_text(*columns: list[Any]) -> bool:
