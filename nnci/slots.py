@@ -1,7 +1,6 @@
 """Building many frozen attrs instances fast: a class's slot setters fill an instance made with
 `object.__new__`, without the `__init__` that sets each field through `object.__setattr__` (the
-parser's reductions, the compiled-program cache's lanes and a stacked group's figures build
-hundreds of thousands of them)."""
+parser's reductions and the compiled-program cache's lanes build hundreds of thousands of them)."""
 
 from __future__ import annotations
 
