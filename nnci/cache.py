@@ -346,23 +346,56 @@ def get(text: str, key: str) -> ast.Module | None:
             return _memory[digest]
         if not _on_disk():
             return None
-        folder = entries_dir()
-        path = folder / f"{digest}{SUFFIX}"
-        if not os.path.lexists(path) or not _private_folder(folder, create=False):
-            return None
-        raw = _read_entry(path)
     except Exception:
+        return None
+    path = entries_dir() / f"{digest}{SUFFIX}"
+    raw = read_entry(path)
+    if raw is None:
         return None
     try:
         module = deserialise(raw, key, digest)
     except Exception:  # any damage at all: the entry is dropped and the file parsed again
-        _remove(path)
+        remove(path)
         return None
     _remember(digest, module)
     return module
 
 
-def _remove(path: Path) -> None:
+def read_entry(path: Path, limit: int = MAX_ENTRY_BYTES) -> bytes | None:
+    """The bytes of an entry of ours (in a private folder of ours, a regular file within `limit`),
+    or None: absent, not ours, or unreadable. Checking what it holds is the caller's."""
+    try:
+        if not os.path.lexists(path) or not _private_folder(path.parent, create=False):
+            return None
+        return _read_entry(path, limit)
+    except Exception:
+        return None
+
+
+def write_entry(path: Path, data: bytes, suffix: str) -> bool:
+    """Write atomically (a temporary file beside, then rename), so a reader never sees half an entry,
+    into a private folder of ours (created); False when it cannot be written. Never raises."""
+    import tempfile  # only when writing: it costs start-up time
+
+    temporary: str | None = None
+    try:
+        if not _private_folder(path.parent, create=True):
+            return False
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=suffix + ".tmp")
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+        temporary = None
+        return True
+    except Exception:  # a full disk, a read-only folder: no cache
+        return False
+    finally:
+        if temporary is not None:
+            remove(Path(temporary))
+
+
+def remove(path: Path) -> None:
+    """Remove a file of ours if it is there (an entry that did not check out, a temporary one)."""
     with contextlib.suppress(OSError):
         path.unlink(missing_ok=True)
 
@@ -376,30 +409,19 @@ def _remove_if_stale(path: Path) -> None:
 
 
 def put(text: str, key: str, module: ast.Module) -> None:
-    """Write atomically (temporary file, then rename), so a reader never sees half an entry."""
-    import tempfile  # only when writing: it costs start-up time
-
-    temporary: str | None = None
+    """Store the module (in memory too, in a long-lived process); nothing here raises."""
     try:
         digest = _digest(text, key)
         _remember(digest, module)
         if not _on_disk():
             return
         data = serialise(module, key, digest)
-        folder = entries_dir()
-        if not _private_folder(folder, create=True):
-            return
-        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=SUFFIX + ".tmp")
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, folder / f"{digest}{SUFFIX}")
-        temporary = None
-        prune(folder, SUFFIX, MAX_ENTRIES)
-    except Exception:  # a module that cannot be encoded, a full disk, a read-only folder: no cache
+    except Exception:  # a module that cannot be encoded: not cached
         return
-    finally:
-        if temporary is not None:
-            _remove(Path(temporary))
+    folder = entries_dir()
+    if write_entry(folder / f"{digest}{SUFFIX}", data, SUFFIX):
+        with contextlib.suppress(OSError):
+            prune(folder, SUFFIX, MAX_ENTRIES)
 
 
 def prune(folder: Path, suffix: str, keep: int, max_bytes: int | None = None) -> None:
@@ -434,4 +456,4 @@ def prune(folder: Path, suffix: str, keep: int, max_bytes: int | None = None) ->
             within += 1
         kept = kept[:within]
     for _, _, stale in dated[len(kept) :]:
-        _remove(folder / stale)
+        remove(folder / stale)

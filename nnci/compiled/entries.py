@@ -138,44 +138,28 @@ def get(key: str) -> Entry | None:
     if not wanted():
         return None
     path = _entry(key)
-    try:
-        if not os.path.lexists(path) or not cache._private_folder(entries_dir(), create=False):
-            return None
-        raw = cache._read_entry(path, MAX_ENTRY_BYTES)
-    except Exception:
+    raw = cache.read_entry(path, MAX_ENTRY_BYTES)
+    if raw is None:
         return None
     try:
         return _payload(raw, key)
     except Exception:
-        cache._remove(path)
+        cache.remove(path)
         return None
 
 
 def drop(key: str) -> None:
-    cache._remove(_entry(key))
+    cache.remove(_entry(key))
 
 
 def put(key: str, compiled: Compiled, loaded: LoadedProgram) -> None:
     """Store atomically; anything that cannot be stored (or written) is simply not cached."""
-    import tempfile
-
-    temporary: str | None = None
-    try:
-        if not wanted():
-            return
-        data = serialise(compiled, key, loaded)
-        folder = entries_dir()
-        if not cache._private_folder(folder, create=True):
-            return
-        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=SUFFIX + ".tmp")
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, _entry(key))
-        temporary = None
-        cache.prune(folder, SUFFIX, MAX_ENTRIES, MAX_BYTES)
-    except Exception:
+    if not wanted():
         return
-    finally:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+    try:
+        data = serialise(compiled, key, loaded)
+    except Exception:  # a program the compiled form cannot hold (a table, a distribution): not cached
+        return
+    if cache.write_entry(_entry(key), data, SUFFIX):
+        with contextlib.suppress(OSError):
+            cache.prune(entries_dir(), SUFFIX, MAX_ENTRIES, MAX_BYTES)
