@@ -202,19 +202,25 @@ def encode(value: object, file: str) -> object:
 Check = Callable[[list[Any]], bool]
 
 
-def _types(annotation: object) -> tuple[tuple[type, ...], tuple[type, ...] | None]:
-    """The runtime types one field annotation allows, and for `tuple[X, ...]` those of its items."""
+def annotation_types(annotation: object) -> tuple[tuple[type, ...], tuple[type, ...] | None]:
+    """The runtime types one field annotation allows, and for `tuple[X, ...]` those of its items
+    (any other generic, `dict[K, V]`, is its container alone; `Any` is anything). Both caches' decoders
+    check the fields they build with it."""
+    if annotation is Any:
+        return (object,), None
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         outer: tuple[type, ...] = ()
         items: tuple[type, ...] | None = None
         for option in typing.get_args(annotation):
-            option_outer, option_items = _types(option)
+            option_outer, option_items = annotation_types(option)
             outer += option_outer
             items = option_items if items is None else items + (option_items or ())
         return outer, items
     if origin is tuple:
-        return (tuple,), _types(typing.get_args(annotation)[0])[0]
+        return (tuple,), annotation_types(typing.get_args(annotation)[0])[0]
+    if origin is not None:
+        return (origin,), None
     if annotation is float:
         return (float, int), None  # an int is a float to the AST's users; json writes floats as floats
     assert isinstance(annotation, type), annotation
@@ -227,7 +233,7 @@ def _fields_check(cls: type) -> Check:
     Every check is an `isinstance` run by `map`, so checking costs little beside building."""
     namespace = {**vars(ast), "Span": Span}
     hints = typing.get_type_hints(cls, globalns=namespace, localns=namespace)
-    specs = [_types(hints[field.name]) for field in attrs.fields(cls)]  # type: ignore[arg-type]
+    specs = [annotation_types(hints[field.name]) for field in attrs.fields(cls)]  # type: ignore[arg-type]
     outer = tuple(o for o, _ in specs)
     nested = [(index, items) for index, (_, items) in enumerate(specs) if items is not None]
     count = len(specs)

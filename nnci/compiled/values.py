@@ -4,13 +4,13 @@ warnings): tagged JSON lists, decoded only into `nnci.ir` classes with fields of
 from __future__ import annotations
 
 import functools
-import types
 import typing
 from typing import Any
 
 import attrs
 
 from nnci import ir
+from nnci.cache import annotation_types
 from nnci.diagnostics import Diagnostic, Span
 from nnci.quantity import Quantity
 from nnci.units import BASES, Dimension, _interned
@@ -68,30 +68,13 @@ class Encoder:
         return [tag, *[self.value(getattr(value, f.name)) for f in attrs.fields(cls)]]  # type: ignore[arg-type]
 
 
-def _types(annotation: object) -> tuple[type, ...]:
-    """The runtime types a field annotation allows (shallow: items are checked where they are decoded)."""
-    if annotation is Any:
-        return (object,)
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        return tuple(t for option in typing.get_args(annotation) for t in _types(option))
-    if origin is not None:
-        return (origin,)
-    if annotation is float:
-        return (float, int)
-    if annotation is type(None):
-        return (type(None),)
-    assert isinstance(annotation, type), annotation
-    return (annotation,)
-
-
 @functools.cache
 def _checks() -> dict[int, tuple[type, tuple[tuple[type, ...], ...]]]:
     namespace = {**vars(ir), "Quantity": Quantity, "Dimension": Dimension, "Span": Span, "Any": Any}
     out = {}
     for cls, tag in TAGS.items():
         hints = typing.get_type_hints(cls, globalns=namespace, localns=namespace)
-        out[tag] = (cls, tuple(_types(hints[f.name]) for f in attrs.fields(cls)))  # type: ignore[arg-type]
+        out[tag] = (cls, tuple(annotation_types(hints[f.name])[0] for f in attrs.fields(cls)))  # type: ignore[arg-type]
     return out
 
 
