@@ -259,8 +259,9 @@ def written(program: Program, key: BlockKey) -> Written:
     """A block's citations and where each of its fields was written: what a job of a stacked group
     needs of its own block, read without building it when the program comes from the cache."""
     blocks = program.blocks
-    if isinstance(blocks, LazyBlocks):
-        return blocks.written(key)
+    found = blocks.unbuilt_written(key) if isinstance(blocks, LazyBlocks) else None
+    if found is not None:
+        return found
     block = blocks[key]
     return block.citations, {name: field.span for name, field in block.fields.items()}
 
@@ -291,12 +292,12 @@ class LazyBlocks(Mapping[BlockKey, Block]):
     def __len__(self) -> int:
         return len(self._order)
 
-    def written(self, key: BlockKey) -> Written:
+    def unbuilt_written(self, key: BlockKey) -> Written | None:
+        """`written` of a lane not built yet, read from its stacked block's stream; None for any other."""
         lanes = self._lanes
         template = lanes.pending.get(key)
         if template is None:
-            block = self[key]
-            return block.citations, {name: field.span for name, field in block.fields.items()}
+            return None
         found = lanes.written.get(template)
         if found is None:
             found = lanes.written[template] = lanes.read_written(template)
