@@ -157,7 +157,7 @@ def _from_store(
         loaded, diagnostics = load_files(list(paths), allow_imports, max_file_bytes, known=store.stand_in(entry))
         if diagnostics or not store.same_files(entry, loaded):
             return None
-        return store.decode(entry, loaded.sources, key)
+        return store.decode(entry, loaded.sources, discard=lambda: store.drop(key))
     except Exception:  # a file changed, or an entry that does not decode: computed again (and stored anew)
         return None
 

@@ -76,17 +76,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 1
     except BrokenPipeError:
         return 0
-    except Exception as error:
-        from nnci.compiled import Damaged  # imported only here: a run that never reads the cache never loads it
-
-        if not isinstance(error, Damaged):
-            raise
-        from nnci import compiled
-
-        compiled.drop(error.key)
-        print(f"nnci: an entry of the compiled-program cache could not be read ({error}); it was removed: "
-              "run the command again", file=sys.stderr)  # fmt: skip
-        return 1
 
 
 def _parser() -> argparse.ArgumentParser:

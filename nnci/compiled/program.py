@@ -5,6 +5,7 @@ the lanes left to build when first read (`ir.LazyBlocks`)."""
 from __future__ import annotations
 
 import array
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -12,7 +13,7 @@ import attrs
 from nnci import ir
 from nnci.compiled.lanes import LaneReader, LaneWriter, all_text, read_rare, texts_of
 from nnci.compiled.values import Decoder, Encoder, Unusable, typed
-from nnci.diagnostics import Diagnostic
+from nnci.diagnostics import Diagnostic, NnciError
 from nnci.plan import Group, Plan
 
 Entry = tuple[dict[str, Any], bytes]  # an entry's JSON data and its integers, checked but not decoded
@@ -91,7 +92,7 @@ def encode(compiled: Compiled) -> tuple[dict[str, object], bytes]:
     return data, len(placement).to_bytes(8, "little") + packed.tobytes()
 
 
-def decode(entry: Entry, sources: dict[str, str], entry_key: str = "") -> Compiled:
+def decode(entry: Entry, sources: dict[str, str], discard: Callable[[], None] = lambda: None) -> Compiled:
     """The compiled program of an entry; the lanes of each stacked block are built when first read."""
     data, binary = entry[0]["program"], entry[1]
     if type(data) is not dict:
@@ -158,7 +159,8 @@ def decode(entry: Entry, sources: dict[str, str], entry_key: str = "") -> Compil
             if next(ints, None) is not None:
                 raise Unusable("trailing data")
         except (Unusable, StopIteration, IndexError, TypeError, ValueError) as error:
-            raise Damaged(entry_key, str(error)) from error
+            discard()
+            raise Damaged(str(error)) from error
         return made
 
     def written(template: int) -> dict[ir.BlockKey, ir.Written]:
@@ -173,7 +175,8 @@ def decode(entry: Entry, sources: dict[str, str], entry_key: str = "") -> Compil
                 for index, (key, _) in enumerate(claimed[template])
             }
         except (Unusable, StopIteration, IndexError, TypeError, ValueError) as error:
-            raise Damaged(entry_key, str(error)) from error
+            discard()
+            raise Damaged(str(error)) from error
 
     kinds = {index: block.kind for index, block in enumerate(stacked)}
     lazy = ir.Lanes(pending, kinds, build, written)
@@ -198,10 +201,11 @@ def decode(entry: Entry, sources: dict[str, str], entry_key: str = "") -> Compil
     return Compiled(program, Plan(planned, groups, lanes), warnings, found)
 
 
-class Damaged(RuntimeError):
+class Damaged(NnciError):
     """A lane that cannot be built from an entry whose checksum held (written by something else than
-    nnci): found only when the lane is first read, so the command stops, and the entry is removed."""
+    nnci): found only when the lane is first read, so the command stops; `decode`'s `discard` has
+    removed the entry by then."""
 
-    def __init__(self, key: str, reason: str) -> None:
-        super().__init__(reason)
-        self.key = key
+    def __init__(self, reason: str) -> None:
+        message = f"an entry of the compiled-program cache could not be read ({reason})"
+        super().__init__([Diagnostic("E103", message, None, notes=("it was removed: run the command again",))])
