@@ -454,11 +454,7 @@ def _explain(args: argparse.Namespace) -> int:
 def _uncertain_target(program: ir.Program, key: ir.BlockKey) -> bool:
     from nnci.uncertain.sampling import uncertain_blocks
 
-    if isinstance(program.blocks, ir.LazyBlocks):  # from the compiled-program cache, which never holds one
-        return False
-    return any(isinstance(f.expr, ir.Distribution) for b in program.blocks.values() for f in b.fields.values()) and (
-        key in uncertain_blocks(program)
-    )
+    return program.uncertain and key in uncertain_blocks(program)
 
 
 def _explain_sampled(args: argparse.Namespace, program: ir.Program, key: ir.BlockKey, quantity: str) -> int:

@@ -321,6 +321,7 @@ class Program:
     instants: dict[tuple[str, str], Any] = attrs.field(factory=dict)  # date-time columns as seconds since 1970
     figures: dict[str, Figure] = attrs.field(factory=dict)  # by name, in the order written
     checks: tuple[Check, ...] = ()  # `check` lines outside any block
+    uncertain: bool = False  # some field holds a distribution (resolve says so: no block need be read)
 
     def rows_of(self, key: BlockKey) -> str | None:
         """The table a job stands for one row of, if any."""

@@ -100,6 +100,7 @@ def described_as(name: str, alias: str, module: str, scope: dict[str, ast.Block]
 class _Resolver:
     def __init__(self, loaded: Loaded) -> None:
         self.loaded = loaded
+        self.uncertain = False  # some field holds a distribution
         self.diagnostics: list[Diagnostic] = []
         self.scopes: dict[str, dict[str, ast.Block]] = {}
         self.blocks: dict[ir.BlockKey, ir.Block] = {}
@@ -224,7 +225,7 @@ class _Resolver:
         return ir.Program(
             dict(self.blocks), tuple(self.roots), tuple(expects), dict(self.loaded.sources), aliases,
             dict(self.loaded.tables), instants={k: v for k, v in self.instants.items() if v is not None},
-            figures=dict(self.figures), checks=tuple(checks),
+            figures=dict(self.figures), checks=tuple(checks), uncertain=self.uncertain,
         )  # fmt: skip
 
     def declare_figures(self) -> None:
@@ -417,7 +418,10 @@ class _Resolver:
                            help=f"write `{distribution.signature}` with numbers (and units)")  # fmt: skip
                 return None
         args = [self.resolve_expr(a, kind, file) for a in expr.args]
-        return ir.Distribution(expr.func, tuple(a for a in args if a), expr.span) if all(args) else None
+        if not all(args):
+            return None
+        self.uncertain = True
+        return ir.Distribution(expr.func, tuple(a for a in args if a), expr.span)
 
     def table_of_rows(self, block: ast.Block, file: str) -> str | None:
         """The table named by the block's `rows` field, so its other fields may read the row's cells."""

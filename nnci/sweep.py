@@ -237,7 +237,8 @@ def _swept(program: ir.Program, axes: list[Axis]) -> tuple[ir.Program, list[tupl
                                             block.span, block.base)  # fmt: skip
         roots += [mapping[job] for job in jobs if job in affected]
         lanes.append((choice, {job: mapping.get(job, job) for job in jobs}))
-    swept = ir.Program(blocks, tuple(roots), (), program.sources, program.aliases, program.tables)
+    swept = ir.Program(blocks, tuple(roots), (), program.sources, program.aliases, program.tables,
+                       uncertain=program.uncertain)  # fmt: skip
     return swept, lanes
 
 

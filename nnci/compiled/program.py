@@ -30,7 +30,7 @@ class Compiled:
 
 
 def _storable(program: ir.Program) -> bool:
-    return not program.tables and not program.instants
+    return not program.tables and not program.instants and not program.uncertain
 
 
 def encode(compiled: Compiled) -> tuple[dict[str, object], bytes]:
@@ -38,7 +38,7 @@ def encode(compiled: Compiled) -> tuple[dict[str, object], bytes]:
     spans, one stream per stacked block (so that its lanes can be built apart from the others')."""
     program, plan = compiled.program, compiled.plan
     if not _storable(program):
-        raise Unusable("a program with tables or series")
+        raise Unusable("a program with tables, series or distributions")
     encoder = Encoder()
     stacked_keys = list(plan.lanes)
     writers = [LaneWriter(encoder, plan.lanes) for _ in stacked_keys]
