@@ -10,7 +10,7 @@ is `Unknown`, naming what is missing; it never becomes 0.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -39,13 +39,50 @@ class Derivation:
     name: str
     value: Quantity
     formula: Formula | None
-    inputs: tuple[Derivation, ...]
+    inputs: Sequence[Derivation]  # a tuple, or for a sum over jobs of stacked groups `MadeWhenRead`
     span: Span | None = None
     note: str | None = None
 
     @property
     def label(self) -> str:
         return self.name if self.block == ir.FIGURE else f"{self.block}.{self.name}"
+
+
+class MadeWhenRead(Sequence[Derivation]):
+    """The inputs of a sum over thousands of jobs, made when first read: `nnci run` reads only the
+    sum, `explain` and tracing read its inputs. Equal to the tuple it stands for."""
+
+    __slots__ = ("_count", "_made", "_make")
+
+    def __init__(self, count: int, make: Callable[[], tuple[Derivation, ...]]) -> None:
+        self._count, self._make = count, make
+        self._made: tuple[Derivation, ...] | None = None
+
+    def made(self) -> tuple[Derivation, ...]:
+        if self._made is None:
+            self._made = self._make()
+            assert len(self._made) == self._count
+        return self._made
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.made()[index]
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Derivation]:
+        return iter(self.made())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, MadeWhenRead):
+            other = other.made()
+        return isinstance(other, tuple) and self.made() == other
+
+    def __hash__(self) -> int:
+        return hash(self.made())
+
+    def __repr__(self) -> str:
+        return repr(self.made())
 
 
 @attrs.frozen

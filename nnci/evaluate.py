@@ -6,13 +6,14 @@ import functools
 import math
 import re
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from nnci import arrays, ir
-from nnci.engine import Derivation, Engine, Result, Unknown
+from nnci.diagnostics import Span
+from nnci.engine import Derivation, Engine, MadeWhenRead, Result, Unknown
 from nnci.plan import PLAN_MODULE, Group, Plan, compile_plan
 from nnci.quantity import Quantity
 from nnci.schema import ADDITIVE, METHODS, REPORTED, REPORTED_IF_KNOWN, SCHEMA
@@ -29,15 +30,12 @@ if TYPE_CHECKING:
 class JobResult:
     key: ir.BlockKey
     kind: str
-    quantities: dict[str, Result]  # a job over a table: the sums over its rows
+    quantities: Mapping[str, Result]  # a job over a table: the sums over its rows; `LaneFigures` in a group
     citations: tuple[str, ...]
     rows: int | None = None  # the number of rows of a job over a table
     per_row: dict[str, Result] = attrs.field(factory=dict)  # its figures row by row (arrays)
     # per quantity, the rules applied beneath it: (label, note), in the order of the derivation
     notes: dict[str, tuple[tuple[str, str], ...]] = attrs.field(factory=dict)
-    # the stacked job of its plan group, if it was evaluated in one: the jobs of a group have figures
-    # of the same names, dimensions, formulas and notes, so an output may format them from one template
-    stacked: ir.BlockKey | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen
@@ -233,7 +231,7 @@ def _summarised(
     assert sampler is not None
     summaries: dict[tuple[str, str], Summary] = {}
 
-    def median(label: str, quantities: dict[str, Result]) -> dict[str, Result]:
+    def median(label: str, quantities: Mapping[str, Result]) -> dict[str, Result]:
         shown: dict[str, Result] = {}
         for name, result in quantities.items():
             if isinstance(result, Derivation):
@@ -259,8 +257,7 @@ def _charged_in_full_by_several(
     charged: dict[ir.BlockKey, list[JobResult]] = {}
     stacked = _charged_by_lane(engine, plan) if plan is not None else {}
     for job in jobs:
-        embodied = job.quantities["embodied"]
-        if not isinstance(embodied, Derivation) or embodied.formula is None or embodied.formula.name != "nn-emb":
+        if _formula_name(job, "embodied") != "nn-emb":
             continue
         by_lane = stacked.get(job.key)
         devices = by_lane if by_lane is not None else _charged_devices(program, engine, job.key)
@@ -272,6 +269,17 @@ def _charged_in_full_by_several(
         if count > 1:
             found.append((device, tuple(str(j.key) + (f" ({j.rows:,} rows)" if j.rows else "") for j in by), count))
     return tuple(found)
+
+
+def _formula_name(job: JobResult, name: str) -> str | None:
+    """The name of the formula that gave a job's figure (None: given, or unknown)."""
+    quantities = job.quantities
+    if isinstance(quantities, LaneFigures):  # its group's, without making the job's Derivation
+        formula = quantities.columns[name].formula if name in quantities.columns else None
+    else:
+        result = quantities[name]
+        formula = result.formula if isinstance(result, Derivation) else None
+    return formula.name if formula is not None else None
 
 
 def _charged_devices(program: ir.Program, engine: Engine, job: ir.BlockKey) -> list[ir.BlockKey]:
@@ -303,7 +311,8 @@ def _charged_by_lane(engine: Engine, plan: Plan) -> dict[ir.BlockKey, list[ir.Bl
 def _totals(engine: Engine, jobs: tuple[JobResult, ...], figures: Sequence[str] | str = ()) -> dict[str, Result]:
     """The sums over jobs of the reported figures (and of the other figures asked for that add up), from
     the jobs' own results (and remembered, for `total.*` in expectations): each correctly rounded,
-    unknown if any job's is. A figure only some kinds of job have (queries) sums over those."""
+    unknown if any job's is. A figure only some kinds of job have (queries) sums over those. The jobs
+    of a stacked group are summed from its columns; the sum's inputs are made when read."""
     totals: dict[str, Result] = {}
     asked = [n for n in (figures if figures != ALL else ADDITIVE) if n in ADDITIVE and n not in REPORTED]
     kinds = {job.kind for job in jobs}
@@ -312,17 +321,58 @@ def _totals(engine: Engine, jobs: tuple[JobResult, ...], figures: Sequence[str] 
         having = list(jobs) if len(having_kinds) == len(kinds) else [j for j in jobs if j.kind in having_kinds]
         if name not in REPORTED and not having:
             continue
-        results = [job.quantities.get(name) for job in having]
-        if not having or not all(r.__class__ is Derivation for r in results):
+        found = _known_values(having, name) if having else None
+        if found is None:
             if name in REPORTED_IF_KNOWN or (figures == ALL and name not in REPORTED):
                 continue  # shown where known
             totals[name] = engine.quantity(ir.TOTAL, name)  # says what is missing, as `total.*` does
             continue
-        known = typing.cast("list[Derivation]", results)  # every one is, as tested above
-        value = _sum([r.value.magnitude for r in known])
-        totals[name] = Derivation(ir.TOTAL, name, Quantity(value, known[0].value.dimension), None, tuple(known))
+        values, dimension = found
+        inputs = MadeWhenRead(len(having), functools.partial(_inputs, having, name))
+        totals[name] = Derivation(ir.TOTAL, name, Quantity(_sum(values), dimension), None, inputs)
         engine.remember(totals[name])
     return totals
+
+
+def _known_values(jobs: list[JobResult], name: str) -> tuple[list[Any], Dimension] | None:
+    """Every job's value of a figure (a stacked group's whole column at once), and its dimension; None
+    if some job's is not known."""
+    values: list[Any] = []
+    dimension = None
+    columns: dict[int, tuple[Column, int]] = {}  # a group's column → how many of its jobs are here
+    for job in jobs:
+        quantities = job.quantities
+        if quantities.__class__ is LaneFigures:
+            column = quantities.columns.get(name)  # type: ignore[attr-defined]
+            if column is None:
+                return None
+            seen = columns.get(id(column))
+            columns[id(column)] = (column, 1 if seen is None else seen[1] + 1)
+            continue
+        result = quantities.get(name)
+        if result.__class__ is not Derivation:
+            return None
+        values.append(result.value.magnitude)  # type: ignore[union-attr]
+        dimension = result.value.dimension  # type: ignore[union-attr]
+    whole = all(count == len(column.values) for column, count in columns.values())
+    if not whole or any(arrays.is_array(v) for v in values):  # samples add up element-wise in the jobs' order
+        return [_magnitude(job, name) for job in jobs], dimension or next(iter(columns.values()))[0].dimension
+    for column, _ in columns.values():  # floats: `math.fsum` is correctly rounded in any order
+        values += column.values
+        dimension = column.dimension
+    assert dimension is not None
+    return values, dimension
+
+
+def _magnitude(job: JobResult, name: str) -> Any:
+    quantities = job.quantities
+    if isinstance(quantities, LaneFigures):
+        return quantities.magnitude(name)
+    return typing.cast("Derivation", quantities[name]).value.magnitude
+
+
+def _inputs(jobs: list[JobResult], name: str) -> tuple[Derivation, ...]:
+    return tuple(typing.cast("Derivation", job.quantities[name]) for job in jobs)
 
 
 def _sum(values: list[Any]) -> Any:
@@ -393,39 +443,85 @@ def _lanes(
         name: [(plan.lanes.get(n.block), n.block, n.name, n.note or "") for n in noted(r)]
         for name, r in stacked.items()
     }
-    columns = [_column(name, result, len(group.jobs)) for name, result in stacked.items()]
+    columns = {name: _column(result, len(group.jobs)) for name, result in stacked.items()}
     no_notes: dict[str, tuple[tuple[str, str], ...]] = {name: () for name in noted_nodes}  # most have none
     with_notes = [(name, nodes) for name, nodes in noted_nodes.items() if nodes]
     jobs = []
     for lane, key in enumerate(group.jobs):
-        citations, spans = ir.written(program, key)  # not the block: from the cache, it is not built
-        quantities: dict[str, Result] = {}
-        for name, values, dimension, formula, given, note in columns:
-            value = Quantity(values[lane], dimension)
-            span = spans.get(name) if given else None
-            quantities[name] = Derivation(key, name, value, formula, (), span, note)
+        quantities = LaneFigures(columns, lane, key, program)
         # asked later (`total.*`, an expectation), a job's figure is its entry, not derived again
         engine.deferred[key] = functools.partial(_lane_figure, plan, quantities, summed_unknown, key, lane)
-        notes = no_notes.copy()
-        for name, nodes in with_notes:
-            notes[name] = tuple((f"{blocks[lane] if blocks else b}.{n}", note) for blocks, b, n, note in nodes)
-        jobs.append(JobResult(key, kind, quantities, citations, notes=notes, stacked=group.stacked))
+        notes = no_notes  # shared: a JobResult is never changed
+        if with_notes:
+            notes = no_notes.copy()
+            for name, nodes in with_notes:
+                notes[name] = tuple((f"{blocks[lane] if blocks else b}.{n}", note) for blocks, b, n, note in nodes)
+        citations = ir.citations(program, key)  # not the block: from the cache, it is not built
+        jobs.append(JobResult(key, kind, quantities, citations, notes=notes))
     return jobs
 
 
-def _column(
-    name: str, result: Result, jobs: int
-) -> tuple[str, list[float], Dimension, Formula | None, bool, str | None]:
-    """A stacked figure as Python floats, one per job, with what every job's shares."""
+@attrs.frozen
+class Column:
+    """A figure of a stacked group: its value in each job (Python floats), and what every job's shares."""
+
+    values: list[float]
+    dimension: Dimension
+    formula: Formula | None
+    given: Span | None  # given in a field of each job's block: where the stacked block's is
+    note: str | None
+
+
+def _column(result: Result, jobs: int) -> Column:
     assert isinstance(result, Derivation)
     magnitude = result.value.magnitude
     values = magnitude.tolist() if arrays.is_array(magnitude) else [float(magnitude)] * jobs
-    return name, values, result.value.dimension, result.formula, result.span is not None, result.note
+    return Column(values, result.value.dimension, result.formula, result.span, result.note)
+
+
+class LaneFigures(Mapping[str, Result]):
+    """The figures of one job of a stacked group, read from the group's columns: a job's Derivation
+    is made only when it is asked for (JSON, the table and the totals read the columns)."""
+
+    __slots__ = ("_made", "_program", "columns", "key", "lane")
+
+    def __init__(self, columns: dict[str, Column], lane: int, key: ir.BlockKey, program: ir.Program) -> None:
+        self.columns, self.lane, self.key, self._program = columns, lane, key, program
+        self._made: dict[str, Derivation] = {}
+
+    def __getitem__(self, name: str) -> Result:
+        made = self._made.get(name)
+        if made is None:
+            column = self.columns[name]
+            span = ir.written(self._program, self.key)[1].get(name) if column.given else None
+            value = Quantity(column.values[self.lane], column.dimension)
+            made = self._made[name] = Derivation(self.key, name, value, column.formula, (), span, column.note)
+        return made
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.columns
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.columns)
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def magnitude(self, name: str) -> float:
+        """A figure's value in SI units, without making its Derivation."""
+        return self.columns[name].values[self.lane]
+
+    def alike(self, name: str) -> Derivation:
+        """A figure with this job's value, formula and note, but where a given one was written in the
+        stacked block: what an output's template needs, without reading where each job's was."""
+        column = self.columns[name]
+        value = Quantity(column.values[self.lane], column.dimension)
+        return Derivation(self.key, name, value, column.formula, (), column.given, column.note)
 
 
 def _lane_figure(
     plan: Plan,
-    known: dict[str, Result],
+    known: Mapping[str, Result],
     unknowns: dict[str, tuple[Unknown, list[list[str]]]],
     key: ir.BlockKey,
     lane: int,

@@ -233,6 +233,7 @@ class Lanes:
         kinds: dict[int, str],
         build: Callable[[int], dict[BlockKey, Block]],
         written: Callable[[int], dict[BlockKey, Written]],
+        cited: Callable[[int], dict[BlockKey, tuple[str, ...]]],
     ) -> None:
         self.built: dict[BlockKey, Block] = {}
         self.pending = pending  # a lane not built yet → its template
@@ -240,6 +241,8 @@ class Lanes:
         self.build = build  # template → all its lanes
         self.read_written = written  # template → each lane's citations and where its fields were written
         self.written: dict[int, dict[BlockKey, Written]] = {}
+        self.read_citations = cited  # template → each lane's citations
+        self.citations: dict[int, dict[BlockKey, tuple[str, ...]]] = {}
 
     def get(self, key: BlockKey) -> Block | None:
         block = self.built.get(key)
@@ -264,6 +267,13 @@ def written(program: Program, key: BlockKey) -> Written:
         return found
     block = blocks[key]
     return block.citations, {name: field.span for name, field in block.fields.items()}
+
+
+def citations(program: Program, key: BlockKey) -> tuple[str, ...]:
+    """A block's citations (`written` without the spans, which a job of a stacked group rarely needs)."""
+    blocks = program.blocks
+    found = blocks.unbuilt_citations(key) if isinstance(blocks, LazyBlocks) else None
+    return found if found is not None else blocks[key].citations
 
 
 class LazyBlocks(Mapping[BlockKey, Block]):
@@ -301,6 +311,17 @@ class LazyBlocks(Mapping[BlockKey, Block]):
         found = lanes.written.get(template)
         if found is None:
             found = lanes.written[template] = lanes.read_written(template)
+        return found[key]
+
+    def unbuilt_citations(self, key: BlockKey) -> tuple[str, ...] | None:
+        """A lane's citations, if it is not built yet (None for any other block)."""
+        lanes = self._lanes
+        template = lanes.pending.get(key)
+        if template is None:
+            return None
+        found = lanes.citations.get(template)
+        if found is None:
+            found = lanes.citations[template] = lanes.read_citations(template)
         return found[key]
 
     def kind(self, key: BlockKey) -> str:

@@ -8,7 +8,7 @@ import io
 import json
 import math
 import shlex
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -16,7 +16,7 @@ import attrs
 from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic, source_lines
 from nnci.engine import Derivation, Result, Unknown
-from nnci.evaluate import ALL, ExpectResult, JobResult, Results, Sampled
+from nnci.evaluate import ALL, ExpectResult, JobResult, LaneFigures, Results, Sampled
 from nnci.provenance import Reference, data_source
 from nnci.quantity import Quantity, format_number
 from nnci.schema import ADDITIVE, QUANTITIES, REPORTED, REPORTED_IF_KNOWN, SCHEMA
@@ -44,7 +44,7 @@ def unit_for(
     return spec.report_unit if spec is not None and spec.dim == dimension else display_unit(dimension)
 
 
-def _rows(results: Results) -> list[tuple[str, str, dict[str, Result]]]:
+def _rows(results: Results) -> list[tuple[str, str, Mapping[str, Result]]]:
     rows = [(_job_label(job), job.kind, job.quantities) for job in results.jobs]
     rows.append(("total", "", results.total))
     return rows
@@ -91,7 +91,7 @@ def _columns(results: Results, show: Sequence[str] | str = ()) -> list[str]:
     return [*REPORTED, *extra]
 
 
-def _get(quantities: dict[str, Result], name: str) -> Result:
+def _get(quantities: Mapping[str, Result], name: str) -> Result:
     return quantities.get(name) or Unknown(ir.TOTAL, name, (name,))
 
 
@@ -99,7 +99,7 @@ NOT_APPLICABLE = "–"  # a job of a kind without the quantity (training has no 
 
 
 def _shown(
-    kind: str, quantities: dict[str, Result], name: str, unit: str, cell: Callable[[Result, str], str] = _cell
+    kind: str, quantities: Mapping[str, Result], name: str, unit: str, cell: Callable[[Result, str], str] = _cell
 ) -> str:
     if name not in quantities and (kind == "" or name not in SCHEMA[kind]):
         return NOT_APPLICABLE
@@ -292,24 +292,17 @@ def _job_text(job: JobResult, quantity: _QuantityTexts) -> str:
         return indented_json(_json_block_with(job, quantity), "\n    ")
     inner = "\n      "
     quantities = job.quantities
-    shape = quantity.shape(job) if job.stacked is not None else None
-    if shape is None:
+    texts = quantity.lane_texts(quantities, job.kind) if isinstance(quantities, LaneFigures) else None
+    if texts is None:
         items = [f'"kind": {_json_string(job.kind)}']
         items += [f"{key}: {quantity(quantities[name])}" for name, key in _declared_order(tuple(quantities))]
         text = "{" + inner + ("," + inner).join(items)
     else:  # a job of a stacked group: its group's text, with this job's values put in
-        head, names, factors, afters = shape
-        parts = [head]
-        for name, factor, after in zip(names, factors, afters, strict=True):
-            value = float(quantities[name].value.magnitude)  # type: ignore[union-attr]
-            if factor is not None:
-                value = value / factor
-            parts.append(float.__repr__(value) if math.isfinite(value) else json.dumps(value))
-            parts.append(after)
-        text = "".join(parts)
+        text = texts[quantities.lane]  # type: ignore[attr-defined]
     notes = rule_notes(job)
-    if notes:
-        text += "," + inner + '"notes": ' + indented_json(notes, inner)
+    if notes:  # a list of strings, as `indented_json` writes it
+        within = inner + "  "
+        text += "," + inner + '"notes": [' + within + ("," + within).join(map(_json_string, notes)) + inner + "]"
     return text + "\n    }"
 
 
@@ -324,7 +317,8 @@ class _QuantityTexts:
     def __init__(self, overrides: dict[Dimension, str], converter: cattrs.Converter, newline: str) -> None:
         self.overrides, self.converter, self.newline = overrides, converter, newline
         self.templates: dict[tuple[object, ...], tuple[float | None, str, str]] = {}
-        self.shapes: dict[ir.BlockKey | None, tuple[str, list[str], list[float | None], list[str]] | None] = {}
+        # a stacked group's columns (by identity, kept alive here) → the text of each of its jobs
+        self.groups: dict[int, tuple[object, list[str] | None]] = {}
 
     def __call__(self, result: Result) -> Written:
         found = self.template(result)
@@ -354,35 +348,32 @@ class _QuantityTexts:
             found = self.templates[key] = (factor, before, after)
         return found
 
-    def shape(self, job: JobResult) -> tuple[str, list[str], list[float | None], list[str]] | None:
-        """The text of a stacked group's job with its values left out, from the first job asked about
-        (every job of the group has the same figures): the head up to the first value, and per figure
-        its name, factor and the text after its value, up to the next one."""
-        if job.stacked in self.shapes:
-            return self.shapes[job.stacked]
+    def lane_texts(self, figures: LaneFigures, kind: str) -> list[str] | None:
+        """The text of every job of a stacked group up to its notes, made at once from the group's
+        columns: the text of its first job with each value left out, the values put in column by
+        column (every job of a group has figures of the same names, dimensions, formulas and notes)."""
+        found = self.groups.get(id(figures.columns))
+        if found is not None:
+            return found[1]
         inner = "\n      "
-        head = "{" + inner + f'"kind": {_json_string(job.kind)}'
-        names: list[str] = []
-        factors: list[float | None] = []
-        afters: list[str] = []
-        pending = head
-        shape: tuple[str, list[str], list[float | None], list[str]] | None = None
-        for name, key in _declared_order(tuple(job.quantities)):
-            found = self.template(job.quantities[name])
-            if found is None:
+        pending = "{" + inner + f'"kind": {_json_string(kind)}'
+        parts: list[str] = []
+        columns: list[list[str]] = []
+        texts: list[str] | None = None
+        for name, key in _declared_order(tuple(figures)):
+            shaped = self.template(figures.alike(name))
+            if shaped is None:
                 break
-            factor, before, after = found
-            if names:
-                afters[-1] += "," + inner + f"{key}: {before}"
-            else:
-                pending += "," + inner + f"{key}: {before}"
-            names.append(name)
-            factors.append(factor)
-            afters.append(after)
+            factor, before, after = shaped
+            parts.append((pending + "," + inner + f"{key}: {before}").replace("%", "%%"))
+            pending = after
+            columns.append(_number_texts(figures.columns[name].values, factor))
         else:
-            shape = (pending, names, factors, afters) if names else None
-        self.shapes[job.stacked] = shape
-        return shape
+            if columns:
+                template = "%s".join([*parts, pending.replace("%", "%%")])
+                texts = [template % row for row in zip(*columns, strict=True)]
+        self.groups[id(figures.columns)] = (figures.columns, texts)
+        return texts
 
     def _general(self, result: Result) -> Written:
         return Written(indented_json(self.converter.unstructure(_json_quantity(result, self.overrides)), self.newline))
@@ -392,9 +383,18 @@ class Written(str):
     """JSON text already written at the indent where it goes: `indented_json` places it as it is."""
 
 
+def _number_texts(values: list[float], factor: float | None) -> list[str]:
+    """Each value (in SI units) as JSON writes it in the unit whose conversion factor is given."""
+    if factor is not None:
+        values = [value / factor for value in values]
+    return [float.__repr__(v) if v - v == 0 else json.dumps(v) for v in values]  # v - v: nan unless finite
+
+
 def rule_notes(job: JobResult) -> list[str]:
     """The rules applied beneath a job's figures (TDP used as power, a whole embodied charge), once each."""
     found: dict[str, None] = {}
+    if not any(job.notes.values()):
+        return []
     for name in job.quantities:
         for label, note in job.notes.get(name, ()):
             if note:
@@ -716,7 +716,7 @@ def _trace(
     return entry
 
 
-def _unique(inputs: tuple[Derivation, ...]) -> list[Derivation]:
+def _unique(inputs: Sequence[Derivation]) -> list[Derivation]:
     unique: dict[tuple[ir.BlockKey, str], Derivation] = {}
     for child in inputs:
         unique.setdefault((child.block, child.name), child)

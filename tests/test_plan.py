@@ -165,3 +165,33 @@ def test_devices_charged_in_full_are_found_through_the_stacked_group() -> None:
     assert stacked == alone
     counts = {str(device): count for device, _, count in alone}
     assert counts["gpu"] == BATCH_MIN + 2 and all(counts[f"own{i}"] == 2 for i in range(BATCH_MIN + 2))
+
+
+def test_a_stacked_groups_results_equal_those_of_each_job_alone() -> None:
+    """Jobs of a stacked group keep their figures as the group's columns (LaneFigures) and the sums'
+    inputs are made when read: compared whole, figure by figure (value, formula, span, note), with the
+    totals and their inputs, the notes and the charged devices, they equal evaluating job by job."""
+    from nnci.engine import MadeWhenRead
+    from nnci.evaluate import ALL, LaneFigures
+
+    text = "".join(observation(i, 300 + i, 1.1, 400 + i, 1, 8 + i, 10 + i) for i in range(BATCH_MIN + 3))
+    program = nnci.loads(text)
+    stacked = evaluate(program, figures=ALL)
+    one_by_one = evaluate(program, plan=compile_plan(program, stack=False), figures=ALL)
+    assert all(isinstance(job.quantities, LaneFigures) for job in stacked.jobs)
+    assert not any(isinstance(job.quantities, LaneFigures) for job in one_by_one.jobs)
+    for mine, theirs in zip(stacked.jobs, one_by_one.jobs, strict=True):
+        assert mine.key == theirs.key and list(mine.quantities) == list(theirs.quantities)
+        for name in theirs.quantities:
+            a, b = mine.quantities[name], theirs.quantities[name]
+            assert isinstance(a, Derivation) and isinstance(b, Derivation)
+            assert (a.value, a.formula, a.span, a.note) == (b.value, b.formula, b.span, b.note), (mine.key, name)
+        assert mine.notes == theirs.notes and mine.citations == theirs.citations
+    for name, total in one_by_one.total.items():
+        mine_total = stacked.total[name]
+        assert isinstance(mine_total, Derivation) and isinstance(total, Derivation)
+        assert isinstance(mine_total.inputs, MadeWhenRead)
+        assert mine_total.value == total.value  # each correctly rounded (math.fsum): equal in any order
+        assert len(mine_total.inputs) == len(total.inputs) > 1
+        assert [(d.block, d.value) for d in mine_total.inputs] == [(d.block, d.value) for d in total.inputs]
+    assert stacked.charged_in_full_by_several == one_by_one.charged_in_full_by_several

@@ -167,19 +167,18 @@ def decode(entry: Entry, sources: dict[str, str], discard: Callable[[], None] = 
         ints = iter(packed[starts[template] : starts[template + 1]].tolist())
         reader = LaneReader(files, ints, iter(()), lanes, rare[template])
         try:
-            return {
-                key: (
-                    rare[template][index][2] if index in rare[template] else (),
-                    reader.field_spans(stacked[template]),
-                )
-                for index, (key, _) in enumerate(claimed[template])
-            }
+            citations = cited(template)
+            return {key: (citations[key], reader.field_spans(stacked[template])) for key, _ in claimed[template]}
         except (Unusable, StopIteration, IndexError, TypeError, ValueError) as error:
             discard()
             raise Damaged(str(error)) from error
 
+    def cited(template: int) -> dict[ir.BlockKey, tuple[str, ...]]:
+        found = rare[template]
+        return {key: found[index][2] if index in found else () for index, (key, _) in enumerate(claimed[template])}
+
     kinds = {index: block.kind for index, block in enumerate(stacked)}
-    lazy = ir.Lanes(pending, kinds, build, written)
+    lazy = ir.Lanes(pending, kinds, build, written, cited)
     program = ir.Program(
         ir.LazyBlocks(order, built, lazy),
         tuple(order[p] for p in data["roots"]),

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -493,7 +494,7 @@ def nnci_figures(results: Results) -> dict[str, dict[str, float]]:
     return out
 
 
-def _in_if_units(quantities: dict[str, Result], block: ir.Block | None) -> dict[str, float]:
+def _in_if_units(quantities: Mapping[str, Result], block: ir.Block | None) -> dict[str, float]:
     scale = {"energy": 1 / KWH, "operational": 1000, "embodied": 1000, "total": 1000}
     names = {"energy": "energy", "operational": "carbon-operational", "embodied": "carbon-embodied", "total": "carbon"}
     figures = {}
