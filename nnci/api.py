@@ -13,7 +13,7 @@ import attrs
 
 from nnci import ir
 from nnci import overrides as whatif
-from nnci.check import check as check_program
+from nnci.check import check as check_program  # not lazily: importing the module later rebinds `nnci.check`
 from nnci.deep import with_deep_stack
 from nnci.diagnostics import Diagnostic, NnciError, has_errors
 from nnci.engine import Engine
@@ -23,7 +23,6 @@ from nnci.load import STDIN_NAMES, load_text
 from nnci.load import Program as LoadedProgram
 from nnci.load import load as load_files
 from nnci.plan import Plan, compile_plan
-from nnci.resolve import resolve
 
 if TYPE_CHECKING:
     from nnci.compiled import Compiled
@@ -78,6 +77,8 @@ def loads(
 
 
 def _resolved(loaded: LoadedProgram, diagnostics: list[Diagnostic], everything: bool = False) -> ir.Program:
+    from nnci.resolve import resolve  # imported when needed: a cached run resolves nothing
+
     program, problems = resolve(loaded, everything)
     diagnostics = diagnostics + problems
     if has_errors(diagnostics):

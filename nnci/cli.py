@@ -19,7 +19,6 @@ from nnci.engine import Engine, Unknown
 from nnci.evaluate import ALL, Results, compare
 from nnci.ir import TOTAL
 from nnci.plan import Plan
-from nnci.resolve import did_you_mean
 from nnci.schema import ADDITIVE, JOB_QUANTITIES, KINDS, QUANTITIES, REPORTED, SCHEMA
 from nnci.uncertain import DEFAULT_SAMPLES, MAX_SAMPLES
 from nnci.units import Dimension, UnitError, parse_unit
@@ -345,6 +344,8 @@ def _not_a_job_quantity(program: ir.Program, name: str) -> str:
         return (f"`{name}` is a figure (`figure {name} = …` at {figure.span}), not a quantity of each job: "
                 "figures are always printed under the table, so it needs no --show; --show picks the columns, "
                 "e.g. `--show energy,operational`")  # fmt: skip
+    from nnci.resolve import did_you_mean
+
     hint = did_you_mean(name, JOB_QUANTITIES) or "the figures of a job: " + ", ".join(JOB_QUANTITIES)
     return f"no job has a quantity `{name}`; {hint}"
 

@@ -265,6 +265,8 @@ def _charged_in_full_by_several(
             charged.setdefault(device, []).append(job)
     found = []
     for device, by in charged.items():
+        if len(by) == 1 and not by[0].rows:
+            continue  # charged once
         count = sum(job.rows or 1 for job in by)
         if count > 1:
             found.append((device, tuple(str(j.key) + (f" ({j.rows:,} rows)" if j.rows else "") for j in by), count))
@@ -316,52 +318,69 @@ def _totals(engine: Engine, jobs: tuple[JobResult, ...], figures: Sequence[str] 
     totals: dict[str, Result] = {}
     asked = [n for n in (figures if figures != ALL else ADDITIVE) if n in ADDITIVE and n not in REPORTED]
     kinds = {job.kind for job in jobs}
+    parts = {kind: _Parts([job for job in jobs if job.kind == kind]) for kind in kinds}
     for name in dict.fromkeys((*REPORTED, *REPORTED_IF_KNOWN, *asked)):
         having_kinds = [kind for kind in kinds if name in SCHEMA[kind]]
         having = list(jobs) if len(having_kinds) == len(kinds) else [j for j in jobs if j.kind in having_kinds]
         if name not in REPORTED and not having:
             continue
-        found = _known_values(having, name) if having else None
-        if found is None:
+        found = [parts[kind].values(name) for kind in having_kinds] if having else [None]
+        if any(f is None for f in found):
             if name in REPORTED_IF_KNOWN or (figures == ALL and name not in REPORTED):
                 continue  # shown where known
             totals[name] = engine.quantity(ir.TOTAL, name)  # says what is missing, as `total.*` does
             continue
-        values, dimension = found
+        values = [v for f in found for v in f[0]]  # type: ignore[index]
+        if any(f[2] for f in found):  # type: ignore[index]  # samples add up element-wise, in the jobs' order
+            values = [_magnitude(job, name) for job in having]
+        dimension = found[0][1]  # type: ignore[index]
         inputs = MadeWhenRead(len(having), functools.partial(_inputs, having, name))
-        totals[name] = Derivation(ir.TOTAL, name, Quantity(_sum(values), dimension), None, inputs)
+        value = _sum(values) if any(f[2] for f in found) else math.fsum(values)  # type: ignore[index]
+        totals[name] = Derivation(ir.TOTAL, name, Quantity(value, dimension), None, inputs)
         engine.remember(totals[name])
     return totals
 
 
-def _known_values(jobs: list[JobResult], name: str) -> tuple[list[Any], Dimension] | None:
-    """Every job's value of a figure (a stacked group's whole column at once), and its dimension; None
-    if some job's is not known."""
-    values: list[Any] = []
-    dimension = None
-    columns: dict[int, tuple[Column, int]] = {}  # a group's column → how many of its jobs are here
-    for job in jobs:
-        quantities = job.quantities
-        if quantities.__class__ is LaneFigures:
-            column = quantities.columns.get(name)  # type: ignore[attr-defined]
+class _Parts:
+    """The jobs of one kind as the stacked groups' columns and the other jobs' results."""
+
+    def __init__(self, jobs: list[JobResult]) -> None:
+        self.groups: dict[int, tuple[dict[str, Column], int]] = {}  # a group's columns → how many jobs here
+        self.others: list[JobResult] = []
+        for job in jobs:
+            quantities = job.quantities
+            if quantities.__class__ is LaneFigures:
+                columns = quantities.columns  # type: ignore[attr-defined]
+                seen = self.groups.get(id(columns))
+                self.groups[id(columns)] = (columns, 1 if seen is None else seen[1] + 1)
+            else:
+                self.others.append(job)
+        self.jobs = jobs
+
+    def values(self, name: str) -> tuple[list[Any], Dimension, bool] | None:
+        """Every job's value of a figure (a group's whole column at once), its dimension and whether
+        some value is an array (of samples); None if some job's is not known. Floats may be summed in
+        any order: `math.fsum` is correctly rounded."""
+        values: list[Any] = []
+        dimension = None
+        for columns, count in self.groups.values():
+            column = columns.get(name)
             if column is None:
                 return None
-            seen = columns.get(id(column))
-            columns[id(column)] = (column, 1 if seen is None else seen[1] + 1)
-            continue
-        result = quantities.get(name)
-        if result.__class__ is not Derivation:
-            return None
-        values.append(result.value.magnitude)  # type: ignore[union-attr]
-        dimension = result.value.dimension  # type: ignore[union-attr]
-    whole = all(count == len(column.values) for column, count in columns.values())
-    if not whole or any(arrays.is_array(v) for v in values):  # samples add up element-wise in the jobs' order
-        return [_magnitude(job, name) for job in jobs], dimension or next(iter(columns.values()))[0].dimension
-    for column, _ in columns.values():  # floats: `math.fsum` is correctly rounded in any order
-        values += column.values
-        dimension = column.dimension
-    assert dimension is not None
-    return values, dimension
+            if count != len(column.values):  # not every job of the group (never: a group has one kind)
+                return [_magnitude(job, name) for job in self.jobs], column.dimension, False
+            values += column.values
+            dimension = column.dimension
+        some_array = False
+        for job in self.others:
+            result = job.quantities.get(name)
+            if result.__class__ is not Derivation:
+                return None
+            magnitude = result.value.magnitude  # type: ignore[union-attr]
+            some_array = some_array or (magnitude.__class__ is not float and arrays.is_array(magnitude))
+            values.append(magnitude)
+            dimension = result.value.dimension  # type: ignore[union-attr]
+        return (values, dimension, some_array) if dimension is not None else None
 
 
 def _magnitude(job: JobResult, name: str) -> Any:
@@ -445,7 +464,16 @@ def _lanes(
     }
     columns = {name: _column(result, len(group.jobs)) for name, result in stacked.items()}
     no_notes: dict[str, tuple[tuple[str, str], ...]] = {name: () for name in noted_nodes}  # most have none
-    with_notes = [(name, nodes) for name, nodes in noted_nodes.items() if nodes]
+    count = len(group.jobs)
+    # per figure with notes, each note's label in every job (`gpu3.power`), made column by column
+    with_notes = [
+        (
+            name,
+            [([f"{k}.{n}" for k in blocks] if blocks else [f"{b}.{n}"] * count, note) for blocks, b, n, note in nodes],
+        )
+        for name, nodes in noted_nodes.items()
+        if nodes
+    ]
     jobs = []
     for lane, key in enumerate(group.jobs):
         quantities = LaneFigures(columns, lane, key, program)
@@ -454,8 +482,8 @@ def _lanes(
         notes = no_notes  # shared: a JobResult is never changed
         if with_notes:
             notes = no_notes.copy()
-            for name, nodes in with_notes:
-                notes[name] = tuple((f"{blocks[lane] if blocks else b}.{n}", note) for blocks, b, n, note in nodes)
+            for name, labelled in with_notes:
+                notes[name] = tuple([(labels[lane], note) for labels, note in labelled])
         citations = ir.citations(program, key)  # not the block: from the cache, it is not built
         jobs.append(JobResult(key, kind, quantities, citations, notes=notes))
     return jobs

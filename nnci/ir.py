@@ -324,10 +324,14 @@ class LazyBlocks(Mapping[BlockKey, Block]):
             found = lanes.citations[template] = lanes.read_citations(template)
         return found[key]
 
-    def kind(self, key: BlockKey) -> str:
-        """A block's kind, without building it."""
-        template = self._lanes.pending.get(key)
-        return self._lanes.kinds[template] if template is not None else self[key].kind
+    def of_kinds(self, kinds: tuple[str, ...]) -> set[BlockKey]:
+        """The keys of the blocks of these kinds, without building any."""
+        lanes = self._lanes
+        found = {key for key, block in self._whole.items() if block.kind in kinds}
+        found.update(key for key, block in lanes.built.items() if block.kind in kinds)
+        templates = {template for template, kind in lanes.kinds.items() if kind in kinds}
+        found.update(key for key, template in lanes.pending.items() if template in templates)
+        return found
 
 
 @attrs.frozen
@@ -352,6 +356,8 @@ class Program:
 
     @functools.cached_property
     def jobs(self) -> tuple[BlockKey, ...]:
-        blocks = self.blocks
-        kind = blocks.kind if isinstance(blocks, LazyBlocks) else lambda key: blocks[key].kind
-        return tuple(key for key in self.roots if kind(key) in ("training", "inference"))
+        blocks, kinds = self.blocks, ("training", "inference")
+        if isinstance(blocks, LazyBlocks):
+            jobs = blocks.of_kinds(kinds)
+            return tuple(key for key in self.roots if key in jobs)
+        return tuple(key for key in self.roots if blocks[key].kind in kinds)

@@ -116,18 +116,19 @@ def same_files(entry: Entry, loaded: LoadedProgram) -> bool:
     )
 
 
-def _payload(raw: bytes, key: str) -> tuple[dict[str, Any], bytes]:
-    first, newline, payload = raw.partition(b"\n")
-    magic, _, header_text = first.partition(b" ")
-    if magic != MAGIC or not newline:
+def _payload(raw: bytes, key: str) -> tuple[dict[str, Any], memoryview]:
+    end = raw.find(b"\n", 0, 4096)
+    magic, _, header_text = raw[: max(end, 0)].partition(b" ")
+    if magic != MAGIC or end < 0:
         raise Unusable("not an nnci program entry")
     header = json.loads(header_text)
     if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("key") != key:
         raise Unusable("another format or key")
+    payload = memoryview(raw)[end + 1 :]  # 20 MB at 10,000 observations: read in place, not copied
     if header.get("sha256") != hashlib.sha256(payload).hexdigest():
         raise Unusable("checksum mismatch")
     size = int.from_bytes(payload[:8], "little")
-    data = json.loads(payload[8 : 8 + size])
+    data = json.loads(bytes(payload[8 : 8 + size]))
     if not isinstance(data, dict):
         raise Unusable("malformed entry")
     return data, payload[8 + size :]

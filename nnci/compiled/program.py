@@ -5,6 +5,7 @@ the lanes left to build when first read (`ir.LazyBlocks`)."""
 from __future__ import annotations
 
 import array
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from nnci.compiled.values import Decoder, Encoder, Unusable, typed
 from nnci.diagnostics import Diagnostic, NnciError
 from nnci.plan import Group, Plan
 
-Entry = tuple[dict[str, Any], bytes]  # an entry's JSON data and its integers, checked but not decoded
+Entry = tuple[dict[str, Any], memoryview]  # an entry's JSON data and its integers, checked but not decoded
 
 
 @attrs.frozen
@@ -49,17 +50,27 @@ def encode(compiled: Compiled) -> tuple[dict[str, object], bytes]:
             lane_of.setdefault(member, (index, lane))
     order = list(program.blocks)
     position = {key: at for at, key in enumerate(order)}
-    placement: list[int] = []  # per block in order: template index and lane, or -1 and its index among whole blocks
+    # per block in order: where it is among the whole blocks, then each stacked block's lanes (`source`),
+    # and for each stacked block the lane of its plan block that each of its lanes is (`lane_numbers`)
+    claimed: list[list[int]] = [[] for _ in stacked_keys]
+    placement: list[tuple[int, int]] = []  # per block in order: its template (-1: whole) and claim number
     whole: list[object] = []
     for key in order:
         block = program.blocks[key]
         found = lane_of.get(key)
         if found is None:
-            placement += (-1, len(whole))
+            placement.append((-1, len(whole)))
             whole.append(encoder.value(block))
         else:
-            placement += found
-            writers[found[0]].block(templates[found[0]], block, found[1])
+            template, lane = found
+            placement.append((template, len(claimed[template])))
+            claimed[template].append(lane)
+            writers[template].block(templates[template], block, lane)
+    offsets = [len(whole)]
+    for lanes in claimed:
+        offsets.append(offsets[-1] + len(lanes))
+    source = [number if template == -1 else offsets[template] + number for template, number in placement]
+    lane_numbers = [lane for lanes in claimed for lane in lanes]
     data: dict[str, object] = {
         "stacked": [encoder.value(template) for template in templates],
         "lanes": [[position[member] for member in plan.lanes[key]] for key in stacked_keys],
@@ -84,12 +95,13 @@ def encode(compiled: Compiled) -> tuple[dict[str, object], bytes]:
     data["files"] = list(encoder.files)  # last: every value above has named its files
     packed = array.array("i")
     try:
-        packed.fromlist(placement)
+        packed.fromlist(source)
+        packed.fromlist(lane_numbers)
         for writer in writers:
             packed.fromlist(writer.ints)
     except OverflowError as error:
         raise Unusable("a position too large to store") from error
-    return data, len(placement).to_bytes(8, "little") + packed.tobytes()
+    return data, len(source).to_bytes(8, "little") + packed.tobytes()
 
 
 def decode(entry: Entry, sources: dict[str, str], discard: Callable[[], None] = lambda: None) -> Compiled:
@@ -101,10 +113,11 @@ def decode(entry: Entry, sources: dict[str, str], discard: Callable[[], None] = 
     if type(files) is not list or not all(type(f) is str for f in files):
         raise Unusable("malformed file list")
     decoder = Decoder(files)
-    placed = int.from_bytes(binary[:8], "little")
+    count = int.from_bytes(binary[:8], "little")  # blocks in the program's order
+    if len(binary) % 4 != 0 or len(binary) < 8:
+        raise Unusable("malformed integers")
     packed = array.array("i")
     packed.frombytes(binary[8:])
-    placement = packed[: 2 * (placed // 2)].tolist()
     stacked = [decoder.value(b) for b in data["stacked"]]
     if not all(type(b) is ir.Block and b.key.module == ir.PLAN_MODULE for b in stacked):
         raise Unusable("malformed stacked block")
@@ -114,39 +127,41 @@ def decode(entry: Entry, sources: dict[str, str], discard: Callable[[], None] = 
     names, texts, rares, sizes = data["lane_names"], data["lane_texts"], data["lane_rare"], data["lane_ints"]
     if not all(type(v) is list and len(v) == len(stacked) for v in (names, texts, rares, sizes)):
         raise Unusable("malformed lanes")
-    if sum(sizes) != len(packed) - placed or not all(type(n) is int and n >= 0 for n in sizes):
-        raise Unusable("malformed lanes")
-    starts = [placed]
-    for size in sizes:
-        starts.append(starts[-1] + size)
     for template, block in enumerate(stacked):  # every text a lane reads is there, of the right type
         lane_names, lane_texts = names[template], texts[template]
         if type(lane_names) is not list or type(lane_texts) is not list:
             raise Unusable("malformed lanes")
         if len(lane_texts) != len(lane_names) * texts_of(block) or not all_text(lane_names, lane_texts):
             raise Unusable("malformed lanes")
+    claims = [len(lane_names) for lane_names in names]
+    first_int = count + sum(claims)
+    if count != len(whole) + sum(claims) or not all(type(n) is int and n >= 0 for n in sizes):
+        raise Unusable("malformed lanes")
+    if sum(sizes) != len(packed) - first_int:
+        raise Unusable("malformed lanes")
+    starts = [first_int]
+    for size in sizes:
+        starts.append(starts[-1] + size)
     rare = [read_rare(lanes, decoder) for lanes in rares]
     # each stacked block's lanes in the order stored: their keys, then where each block of the program is
-    lane_keys = [
-        [ir.BlockKey(rare[t][i][0] if i in rare[t] else "", name) for i, name in enumerate(names[t])]
-        for t in range(len(stacked))
-    ]
-    templates, indexes = placement[0::2], placement[1::2]
-    next_key = [iter(keys).__next__ for keys in lane_keys]
-    order = [whole[i].key if t == -1 else next_key[t]() for t, i in zip(templates, indexes, strict=True)]
+    lane_keys = [_keys(names[t], rare[t]) for t in range(len(stacked))]
+    every = [block.key for block in whole]
+    for keys in lane_keys:
+        every += keys
+    order = _picked(every, packed[:count].tolist())
     built = {block.key: block for block in whole}
     pending: dict[ir.BlockKey, int] = {}
     for t, keys in enumerate(lane_keys):
         pending.update(dict.fromkeys(keys, t))
-    lane_numbers: list[list[int]] = [[] for _ in stacked]
-    for t, i in zip(templates, indexes, strict=True):
-        if t != -1:
-            lane_numbers[t].append(i)
-    claimed = [list(zip(keys, numbers, strict=True)) for keys, numbers in zip(lane_keys, lane_numbers, strict=True)]
+    numbers = packed[count:first_int].tolist()
+    claimed, at = [], 0
+    for keys in lane_keys:
+        claimed.append(list(zip(keys, numbers[at : at + len(keys)], strict=True)))
+        at += len(keys)
     if len(order) != len(set(order)) or len(built) + len(pending) != len(order):
         raise Unusable("malformed lanes")
     lanes = {
-        block.key: tuple(order[p] for p in positions) for block, positions in zip(stacked, data["lanes"], strict=True)
+        block.key: tuple(_picked(order, positions)) for block, positions in zip(stacked, data["lanes"], strict=True)
     }
 
     def build(template: int) -> dict[ir.BlockKey, ir.Block]:
@@ -181,7 +196,7 @@ def decode(entry: Entry, sources: dict[str, str], discard: Callable[[], None] = 
     lazy = ir.Lanes(pending, kinds, build, written, cited)
     program = ir.Program(
         ir.LazyBlocks(order, built, lazy),
-        tuple(order[p] for p in data["roots"]),
+        tuple(_picked(order, data["roots"])),
         typed(decoder.value(data["expects"]), tuple, ir.Expect),
         sources,
         aliases=typed(decoder.value(data["aliases"]), dict, str),
@@ -190,14 +205,37 @@ def decode(entry: Entry, sources: dict[str, str], discard: Callable[[], None] = 
         checks=typed(decoder.value(data["checks"]), tuple, ir.Check),
     )
     groups = tuple(
-        Group(tuple(order[p] for p in jobs), stacked[index].key if index >= 0 else None)
-        for jobs, index in data["groups"]
+        Group(tuple(_picked(order, jobs)), stacked[index].key if index >= 0 else None) for jobs, index in data["groups"]
     )
     with_stacked = ir.LazyBlocks([*order, *(b.key for b in stacked)], {**built, **{b.key: b for b in stacked}}, lazy)
     planned = attrs.evolve(program, blocks=with_stacked)
     warnings = typed(decoder.value(data["warnings"]), tuple, Diagnostic)
     found = typed(decoder.value(data["found"]), tuple, Diagnostic)
     return Compiled(program, Plan(planned, groups, lanes), warnings, found)
+
+
+def _keys(names: list[str], rare: dict[int, Any]) -> list[ir.BlockKey]:
+    """The keys of a stacked block's lanes: in the files named (module ""), unless their rare part says."""
+    make = tuple.__new__
+    keys = [make(ir.BlockKey, ("", name)) for name in names]
+    for index, parts in rare.items():
+        if not 0 <= index < len(names):
+            raise Unusable("a rare part of no lane")
+        keys[index] = ir.BlockKey(parts[0], names[index])
+    return keys
+
+
+def _picked(items: list[Any], positions: Any) -> list[Any]:
+    """`[items[p] for p in positions]`, at C speed, every position checked to be one of `items`."""
+    if type(positions) is not list or not set(map(type, positions)) <= {int}:
+        raise Unusable("malformed positions")
+    if not positions:
+        return []
+    if min(positions) < 0 or max(positions) >= len(items):
+        raise Unusable("a position out of range")
+    if len(positions) == 1:
+        return [items[positions[0]]]
+    return list(operator.itemgetter(*positions)(items))
 
 
 class Damaged(NnciError):
