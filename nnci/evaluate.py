@@ -335,8 +335,13 @@ def _totals(engine: Engine, jobs: tuple[JobResult, ...], figures: Sequence[str] 
             values = [_magnitude(job, name) for job in having]
         dimension = found[0][1]  # type: ignore[index]
         inputs = MadeWhenRead(len(having), functools.partial(_inputs, having, name))
-        value = _sum(values) if any(f[2] for f in found) else math.fsum(values)  # type: ignore[index]
-        totals[name] = Derivation(ir.TOTAL, name, Quantity(value, dimension), None, inputs)
+        try:
+            value = _sum(values) if any(f[2] for f in found) else math.fsum(values)  # type: ignore[index]
+        except OverflowError:  # every job's is a float, their sum is not
+            reason = "the sum over jobs is too large for a 64-bit float (it overflows)"
+            totals[name] = Unknown(ir.TOTAL, name, (f"total.{name}",), reason, fault=True)
+        else:
+            totals[name] = Derivation(ir.TOTAL, name, Quantity(value, dimension), None, inputs)
         engine.remember(totals[name])
     return totals
 

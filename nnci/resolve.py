@@ -1037,6 +1037,12 @@ class _Resolver:
                        help="write e.g. `expect p95(train.total) <= 600 tCO2e`; a figure's value is expected "
                        "with `=`: `expect train.total = 500 tCO2e within 5 %`")  # fmt: skip
             return None
+        if stmt.statistic == "":  # `expect total.energy <= 1 GWh`: a bound, but on no statistic
+            self.error("E305", f"`{stmt.op}` in an expect line bounds a statistic of the figure's samples", stmt.span,
+                       help=f"write `expect p50({stmt.target.dotted}) {stmt.op} …` (or p5, p95, mean, sd: without "
+                       "uncertain inputs p50 is the figure's value), or expect a value with `=`: "
+                       f"`expect {stmt.target.dotted} = … within 5 %`")  # fmt: skip
+            return None
         if stmt.statistic not in STATISTICS:
             self.error("E300", f"unknown statistic `{stmt.statistic}`", stmt.span,
                        help=did_you_mean(stmt.statistic, STATISTICS) or "statistics: " + ", ".join(STATISTICS))  # fmt: skip

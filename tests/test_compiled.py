@@ -14,6 +14,7 @@ from strategies import observation
 
 from nnci import api, cli, compiled
 from nnci.compiled import entries as entries_module
+from nnci.compiled import values
 from nnci.compiled.values import Encoder
 
 load_module = importlib.import_module("nnci.load")  # `nnci.load` the attribute is the API's function
@@ -216,6 +217,41 @@ def test_a_damaged_entry_is_ignored_and_removed(
     assert (code, out) == (0, expected) and "planted" not in err
     assert entry.exists() and entry.read_bytes() != raw[: len(raw) // 2]  # stored again, whole
     assert output_of(argv, capsys)[1] == expected
+
+
+def test_a_resealed_entry_whose_column_lost_a_value_is_compiled_again(
+    tmp_path: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stacked column one value short (its checksum made to hold): refused when decoded, because a
+    column must hold one value per lane, so the file is compiled again and the output is right."""
+    import base64
+    import hashlib
+    import json
+
+    argv, expected, entry = _stored_workload(tmp_path, cache_dir, capsys)
+    header_line, _, payload = entry.read_bytes().partition(b"\n")
+    size = int.from_bytes(payload[:8], "little")
+    data = json.loads(payload[8 : 8 + size])
+    found = []
+
+    def shorten(value: object) -> None:  # every stored column, one float (8 bytes) short
+        if isinstance(value, list):
+            if len(value) == 2 and value[0] == values.ARRAY and isinstance(value[1], str):
+                value[1] = base64.b64encode(base64.b64decode(value[1])[:-8]).decode()
+                found.append(value)
+            else:
+                for item in value:
+                    shorten(item)
+
+    shorten(data["program"]["stacked"])
+    assert found, "the workload stores no column"
+    body = json.dumps(data).encode()
+    payload = len(body).to_bytes(8, "little") + body + payload[8 + size :]
+    header = json.loads(header_line.partition(b" ")[2])
+    header["sha256"] = hashlib.sha256(payload).hexdigest()
+    entry.write_bytes(compiled.MAGIC + b" " + json.dumps(header).encode() + b"\n" + payload)
+    code, out, err = output_of(argv, capsys)
+    assert (code, out) == (0, expected) and "Traceback" not in err
 
 
 def test_an_entry_whose_numbers_were_changed_is_not_trusted(

@@ -108,3 +108,18 @@ def test_equality_in_a_check_line_allows_for_rounding_only() -> None:
     with pytest.raises(nnci.NnciError):
         nnci.check(nnci.loads('datacenter a {\n  pue = 1.1\n}\ncheck a.pue == 1.1000001, "close"\n'))
     nnci.check(nnci.loads('datacenter a {\n  pue = 1.1\n}\ncheck a.pue != 1.1000001, "close"\n'))
+
+
+def test_a_sum_over_jobs_too_large_for_a_float_is_unknown_not_a_traceback(tmp_path: Path) -> None:
+    """Each job's energy is a float (300 W × 8 × 1.5e301 h ≈ 1.3e308 J), their sum is not: the total is
+    unknown as a fault, saying why, and every other figure is still shown."""
+    job = "training t{i} {{\n  fleet = {{ g = 8 }}\n  site = dc\n  duration = 1.5e301 h\n}}\n"
+    text = "nnci 0.1\n" + SITE + "device g {\n  power = 300 W\n}\n" + job.format(i=1) + job.format(i=2)
+    results = nnci.evaluate(nnci.loads(text))
+    energy = results.total["energy"]
+    assert not isinstance(energy, Derivation) and energy.fault and "too large" in (energy.reason or "")
+    each = results.figure("t1", "energy")
+    assert isinstance(each, Derivation) and each.value.magnitude == 300 * 8 * 1.5e301 * 3600
+    path = tmp_path / "big.nnci"
+    path.write_text(text)
+    assert main(["run", str(path), "--format", "json"]) == 0

@@ -163,6 +163,9 @@ def decode(entry: Entry, sources: dict[str, str], discard: Callable[[], None] = 
     lanes = {
         block.key: tuple(_picked(order, positions)) for block, positions in zip(stacked, data["lanes"], strict=True)
     }
+    for block in stacked:  # a column holds one value per lane of its block
+        if any(len(column) != len(lanes[block.key]) for column in _columns(block)):
+            raise Unusable("a column of another length than its block's lanes")
 
     def build(template: int) -> dict[ir.BlockKey, ir.Block]:
         ints = iter(packed[starts[template] : starts[template + 1]].tolist())
@@ -212,6 +215,25 @@ def decode(entry: Entry, sources: dict[str, str], discard: Callable[[], None] = 
     warnings = typed(decoder.value(data["warnings"]), tuple, Diagnostic)
     found = typed(decoder.value(data["found"]), tuple, Diagnostic)
     return Compiled(program, Plan(planned, groups, lanes), warnings, found)
+
+
+def _columns(block: ir.Block) -> list[Any]:
+    """The arrays among a stacked block's constants."""
+    found, stack = [], [field.expr for field in block.fields.values()]
+    while stack:
+        expr = stack.pop()
+        if isinstance(expr, ir.Const):
+            if type(expr.value.magnitude).__name__ == "ndarray":
+                found.append(expr.value.magnitude)
+        elif isinstance(expr, ir.Map):
+            stack.extend(entry.value for entry in expr.entries)
+        elif isinstance(expr, ir.Binary):
+            stack += (expr.left, expr.right)
+        elif isinstance(expr, ir.Negate):
+            stack.append(expr.operand)
+        elif isinstance(expr, ir.Call | ir.Distribution):
+            stack.extend(expr.args)
+    return found
 
 
 def _keys(names: list[str], rare: dict[int, Any]) -> list[ir.BlockKey]:
