@@ -11,7 +11,9 @@ parser state accepts it, else a name (tools/build_parser.py checks the table for
 relies on). On a syntax error, or anything unexpected, the fast path gives up, saying where it
 stopped, and nnci.recover takes over: lark's parser (`parse()`, built lazily in process,
 propagate_positions) gives each diagnostic, the one lark's error gives rise to, and the parse
-goes on after it. A file without errors never leaves the fast path.
+goes on after it. A file without errors never leaves the fast path. In a large file, a block written
+like an earlier one (names, numbers and the line end after it aside) is not lexed or driven: the
+earlier one's reductions are replayed on its tokens (nnci.replay).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import functools
 import gc
 import hashlib
 import re
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -340,6 +343,8 @@ def _expected_text(expected: set[str]) -> str:
 
 # -- the fast path: one regular expression and an LALR driver over the generated tables -----------
 
+REPLAY_MIN_CHARS = 64_000  # from this size on, blocks written alike are parsed once (nnci.replay)
+
 
 class _FastParser:
     """The lexer and the LALR tables of nnci/_parse_table.py, ready to run."""
@@ -385,6 +390,14 @@ class _FastParser:
             f"|({'|'.join(longer)}|[{single}]|{regexp('_NL')}|{regexp('STRING')}|{continuation}))"
         )
         assert self.pattern.groups == 7
+        # what may differ between blocks written alike (nnci.replay): a name that is no keyword, a
+        # number that is no date, the line end after the block; each atomic, as the lexer's match is
+        keywords = "|".join(re.escape(word) for word in sorted(self.keywords, key=len, reverse=True))
+        self.holes = {
+            "name": f"((?>(?!(?:{keywords})(?![A-Za-z0-9_])){regexp('NAME')}))",
+            "number": f"((?>(?!{regexp('DATETIME')}){regexp('NUMBER')}))",
+            "end": f"((?>{regexp('_NL')}))",
+        }
 
     def lexes_up_to(self, text: str, end: int) -> bool:
         """Whether the text before `end` is all tokens. The lexer's `findall` steps over a character no
@@ -412,7 +425,34 @@ class _FastParser:
         self.chains[key] = top
         return top
 
-    def _chunks(self, text: str) -> list[tuple[int, int]]:
+    def _before(self, state: int, states: list[int], values: list[Any], rules: list[tuple[int, str, Any]]) -> int:
+        """The state that shifts a block's kind, after the reductions the kind makes first (those of
+        the statement before); -1 if it cannot follow."""
+        actions, goto, error = self.actions, self.goto, self.ERROR
+        while True:
+            action = actions[state].get("KIND", error)
+            if action >= 0:
+                return state
+            if action == error:
+                return -1
+            length, origin, callback = rules[~action]
+            if callback is None:
+                state = goto[states[-2]][origin]
+                states[-1] = state
+                continue
+            if length:
+                kids = values[-length:]
+                del values[-length:]
+                del states[-length:]
+            else:
+                kids = []
+            values.append(callback(kids))
+            state = goto[states[-1]][origin]
+            states.append(state)
+
+    def _chunks(self, text: str, replay: bool = False) -> Iterable[tuple[int, int]]:
+        if replay:  # each block that starts a line a chunk of its own, so that it may be replayed
+            return self._block_chunks(text)
         bounds, start, size = [], 0, len(text)
         while size - start > self.CHUNK:
             boundary = self._BOUNDARY.search(text, start + self.CHUNK)
@@ -423,25 +463,44 @@ class _FastParser:
         bounds.append((start, size))
         return bounds
 
-    def parse(self, text: str, file: str) -> tuple[Module, tuple[Diagnostic, ...]] | int | None:
+    @staticmethod
+    def _block_chunks(text: str) -> Iterator[tuple[int, int]]:
+        from nnci.replay import KINDS_AT_LINE_START
+
+        start = 0
+        for match in KINDS_AT_LINE_START.finditer(text):
+            if match.start() > start:
+                yield start, match.start()
+                start = match.start()
+        if start < len(text):
+            yield start, len(text)
+
+    def parse(
+        self, text: str, file: str, replay: bool | None = None
+    ) -> tuple[Module, tuple[Diagnostic, ...]] | int | None:
         """The module and the diagnostics of lowering it; else lark's path must decide, and this is
-        the offset of the token where the syntax error is (an int), or None if it is not known."""
+        the offset of the token where the syntax error is (an int), or None if it is not known.
+        `replay`: whether blocks written alike replay the first one's reductions (nnci.replay); by
+        default in files of REPLAY_MIN_CHARS or more."""
         if "+-" in text:  # parses, but means nothing the user meant: lark's path reports it
             return None
-        return self.run(text, file)
+        return self.run(text, file, replay)
 
-    def run(self, text: str, file: str) -> tuple[Module, tuple[Diagnostic, ...]] | int | None:
+    def run(
+        self, text: str, file: str, replay: bool | None = None
+    ) -> tuple[Module, tuple[Diagnostic, ...]] | int | None:
         """`parse` without the `+-` test (the recovering parse makes it itself)."""
         enabled = gc.isenabled()
         gc.disable()  # the AST is built in one go: rescanning it while it grows costs without freeing anything
         try:
-            return self._parse(text, file)
+            return self._parse(text, file, len(text) >= REPLAY_MIN_CHARS if replay is None else replay)
         finally:
             if enabled:
                 gc.enable()
 
-    def _parse(self, text: str, file: str) -> tuple[Module, tuple[Diagnostic, ...]] | int | None:
+    def _parse(self, text: str, file: str, replay: bool) -> tuple[Module, tuple[Diagnostic, ...]] | int | None:
         from nnci.lower import LINE, Reductions
+        from nnci.replay import KIND_WORDS, MAX_PER_KIND, Template, record
 
         reductions = Reductions(file)
         rules = reductions.table(self.rules)
@@ -457,10 +516,36 @@ class _FastParser:
         push_state, push_value = states.append, values.append
         line, pos = 1, 0
         base = LINE + 1  # the position of offset i is base + i: line * LINE + column
-        for chunk_start, chunk_end in self._chunks(text):
-            if pos != chunk_start:
+        templates: dict[tuple[str, int], list[Template]] = {}  # by the block's kind and starting state
+        for chunk_start, chunk_end in self._chunks(text, replay):
+            if pos >= chunk_end:
+                continue  # replayed
+            if pos < chunk_start:
                 return None  # a character no token matches
-            for spaces, word, moment, number, gap, unit, other in findall(text, chunk_start, chunk_end):
+            if replay and pos == chunk_start and text.startswith(KIND_WORDS, pos) and "KIND" in actions[state]:
+                state = self._before(state, states, values, rules)  # what the block's kind reduces first
+                if state < 0:
+                    return pos
+                # a block starts here: replayed, or recorded (in the state it starts in: not after annotations)
+                shapes = templates.setdefault((text[pos : text.find(" ", pos)], state), [])
+                match = None
+                for template in shapes:
+                    match = template.pattern.match(text, pos)
+                    if match is not None:
+                        break
+                if match is not None:
+                    value, line, base = template.replay(match, line, comments, docs)
+                    state = goto[state]["block"]
+                    push_state(state)
+                    push_value(value)
+                    pos = match.end()
+                    if pos >= chunk_end:
+                        continue
+                elif len(shapes) < MAX_PER_KIND:
+                    recorded = record(self, text, pos, state, rules)
+                    if recorded is not None:
+                        shapes.append(recorded)
+            for spaces, word, moment, number, gap, unit, other in findall(text, pos, chunk_end):
                 if spaces:
                     pos += len(spaces)
                 if word:

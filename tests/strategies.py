@@ -525,3 +525,42 @@ def texts_and_offsets(draw: st.DrawFn) -> tuple[str, int]:
     """A text and an offset into it (its end included)."""
     text = draw(editor_texts())
     return text, draw(st.integers(0, len(text)))
+
+
+# -- blocks written alike: what the fast parser replays (nnci.replay) must parse as the driver does --
+
+ALIKE_NAMES = st.sampled_from(["g", "gpu_1", "x2", "grid", "check", "as", "within", "nnci", "expect", "_h", "Ünï"])
+ALIKE_NUMBERS = st.sampled_from(["1", "429", "0.95", "1_000", "1e3", "2.5E-2", ".5", "00", "2026-01-01T00:00Z", "7"])
+ALIKE_LINE_ENDS = st.sampled_from(["\n", "\n\n", "  \n", "\n# note\n", "\n## the next block\n", " # after\n"])
+
+
+@st.composite
+def alike_blocks(draw: st.DrawFn, max_blocks: int = 12) -> str:
+    """A file of blocks written alike (a few shapes, names and numbers varying), some of them
+    different in ways no template may paper over: a keyword as a name, a date for a number, a
+    comment, a string, an annotation, a unit written against its number, another spacing."""
+    shapes = [
+        "grid {name} {{\n  intensity = {number} gCO2e/kWh\n  transport = {number2}\n}}",
+        "device {name} {{\n  power = {number} W\n  made_in = {ref}\n}}",
+        "training {name} {{\n  fleet = {{ {ref} = {number}, {ref2} = 2 }}\n  site = {ref2}\n  duration = {number2} h\n}}",
+        "datacenter {name} = {ref} {{\n  pue = -{number}\n}}",
+    ]
+    oddities = [
+        "", "", "", "", "  label = \"a {name}\"\n", "  # inside\n", "  x = {number}W\n", "  y = {number} \\\n  h\n",
+        "  z = max({ref}.power, {number} W)\n", "  check power > 0 W, \"positive\"\n",
+    ]  # fmt: skip
+    text = "nnci 0.1\n"
+    for _ in range(draw(st.integers(1, max_blocks))):
+        shape = draw(st.sampled_from(shapes))
+        odd = draw(st.sampled_from(oddities))
+        values = {
+            "name": draw(ALIKE_NAMES), "ref": draw(ALIKE_NAMES), "ref2": draw(ALIKE_NAMES),
+            "number": draw(ALIKE_NUMBERS), "number2": draw(ALIKE_NUMBERS),
+        }  # fmt: skip
+        block = shape.format(**values)
+        if odd:
+            block = block[:-1] + odd.format(**values) + "}"
+        if draw(st.booleans()):
+            block = '@source("s")\n' + block if draw(st.integers(0, 9)) == 0 else block
+        text += block + draw(ALIKE_LINE_ENDS)
+    return text

@@ -503,3 +503,16 @@ def test_an_export_never_overwrites_its_scenario(tmp_path: Path, capsys: pytest.
     assert main(["export", str(scenario), "--to", "if", "-o", str(scenario)]) == 2
     assert "-o would overwrite the scenario" in capsys.readouterr().err
     assert scenario.read_bytes() == before
+
+
+def test_a_zero_the_plugins_divide_by_gives_a_scenario_without_that_expectation() -> None:
+    """nn-c divides by the transport factor: at 0 the plugin fails in IF, so the import says so (E603)
+    and writes no expectation of the operational carbon or the total (once a ZeroDivisionError)."""
+    text = MANIFEST.replace("energy-transport-factor/query: 0.95", "energy-transport-factor/query: 0", 1)
+    assert text != MANIFEST
+    result = import_manifest(text, "m.yml", "m-observations.csv")
+    assert result.scenario is not None and "E603" in [d.code for d in result.diagnostics]
+    expects = [line for line in result.scenario.splitlines() if line.startswith("expect")]
+    assert expects and not any("total.operational" in e or "total.total" in e or "nan" in e for e in expects)
+    module, problems = read_module(result.scenario, "<generated>")
+    assert module is not None and not problems

@@ -1,0 +1,98 @@
+"""Blocks written alike are parsed once and replayed (nnci.replay): the module, every span, the
+comments, docs and diagnostics are those the LALR driver gives parsing every block."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from strategies import alike_blocks, mutated, observation
+
+from nnci import parse, replay
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def same(a: Any, b: Any, path: str = "result") -> None:
+    """Equal, spans included (the AST's equality leaves spans out)."""
+    assert type(a) is type(b), f"{path}: {type(a).__name__} vs {type(b).__name__}"
+    if attrs.has(type(a)):
+        for field in attrs.fields(type(a)):
+            same(getattr(a, field.name), getattr(b, field.name), f"{path}.{field.name}")
+    elif isinstance(a, tuple | list):
+        assert len(a) == len(b), f"{path}: {len(a)} vs {len(b)} items"
+        for index, (x, y) in enumerate(zip(a, b, strict=True)):
+            same(x, y, f"{path}[{index}]")
+    elif isinstance(a, dict):
+        assert list(a) == list(b), path
+        for key in a:
+            same(a[key], b[key], f"{path}[{key!r}]")
+    else:
+        assert a == b, f"{path}: {a!r} vs {b!r}"
+
+
+def both_ways(text: str) -> tuple[Any, Any]:
+    """The fast parser's result replaying and not. Where it gives up (an int: where the syntax error
+    is; None: not known), lark's path parses the file again and decides: only that both gave up is
+    compared."""
+    fast = parse._fast_parser()
+    assert fast is not None
+    prepared = parse._prepare(text)
+    replayed, driven = fast.parse(prepared, "<t>", replay=True), fast.parse(prepared, "<t>", replay=False)
+    if not isinstance(driven, tuple) or not isinstance(replayed, tuple):
+        assert not isinstance(driven, tuple) and not isinstance(replayed, tuple), (replayed, driven)
+        return None, None
+    return replayed, driven
+
+
+@pytest.fixture
+def replays(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    counted = [0]
+    original = replay.Template.replay
+
+    def counting(self: replay.Template, *args: Any) -> Any:
+        counted[0] += 1
+        return original(self, *args)
+
+    monkeypatch.setattr(replay.Template, "replay", counting)
+    return counted
+
+
+def test_the_workload_is_replayed_and_parses_as_the_driver_does(replays: list[int]) -> None:
+    text = "nnci 0.1\n## generated\n" + "".join(
+        observation(i, 300 + i, 1.1, 400 + i, 0.95, 8, 10 + i) for i in range(40)
+    )
+    replayed, driven = both_ways(text)
+    assert isinstance(replayed, tuple)
+    same(replayed, driven)
+    assert replays[0] >= 7 * 39 - 5  # every block after the first of its shape, about
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "models").glob("*.nnci")), ids=lambda p: p.stem)
+def test_every_model_parses_the_same_replayed(path: Path) -> None:
+    replayed, driven = both_ways(path.read_text())
+    same(replayed, driven)
+
+
+@settings(max_examples=300, deadline=None)
+@given(alike_blocks())
+def test_blocks_written_alike_parse_the_same_replayed(text: str) -> None:
+    replayed, driven = both_ways(text)
+    same(replayed, driven)
+
+
+@settings(max_examples=150, deadline=None)
+@given(alike_blocks(max_blocks=6).flatmap(lambda text: mutated([text + text])))
+def test_damaged_files_of_blocks_written_alike_fail_where_the_driver_fails(text: str) -> None:
+    replayed, driven = both_ways(text)
+    same(replayed, driven)
+
+
+def test_a_large_file_is_replayed_by_default(replays: list[int]) -> None:
+    text = "nnci 0.1\n" + "".join(observation(i, 300, 1.1, 400, 0.95, 8, 10) for i in range(400))
+    assert len(text) >= parse.REPLAY_MIN_CHARS
+    module, diagnostics = parse.parse_module(text, "<t>")
+    assert module is not None and not diagnostics and len(module.blocks) == 7 * 400 and replays[0] > 2000
