@@ -257,10 +257,27 @@ class Reductions:
         self.docs: dict[int, str] = {}  # `##` comments by line, filled in as the lexer meets them
         self.compound = 0  # compound expressions built so far: fewer than MAX_DEPTH cannot be too deep
         self.compound_seen = 0
+        # filled in by table(): one float per spelling of a number, one int per line number, and the
+        # check lines reduced so far and up to the last block (nnci.replay shares them when it clones)
+        self.values_written: dict[str, float] = {}
+        self.lines: dict[int, int] = {}
+        self.checks_made = [0, 0]
 
     def module(self, comments: tuple[ast.Comment, ...]) -> ast.Module:
         return ast.Module(self.file, self.version, tuple(self.imports), tuple(self.blocks), tuple(self.expects),
                           comments, self.header_line, tuple(self.checks), tuple(self.figures))  # fmt: skip
+
+    def doc_above(self, line: int) -> str | None:
+        """The `##` comment lines directly above a block starting on `line`, joined."""
+        docs = self.docs
+        if not docs or line - 1 not in docs:
+            return None
+        doc_lines: list[str] = []
+        line -= 1
+        while line in docs:
+            doc_lines.insert(0, docs[line])
+            line -= 1
+        return "\n".join(doc_lines) or None
 
     def _deep(self) -> bool:
         """Whether the statement just reduced may hold an expression nested more than MAX_DEPTH deep
@@ -271,7 +288,6 @@ class Reductions:
 
     def table(self, rules: tuple[tuple[str, int, str, bool, tuple[str, ...]], ...]) -> list[Reduction]:
         file = self.file
-        docs = self.docs
         blocks, expects, imports = self.blocks, self.expects, self.imports
         new, Span_, Number, Ref, Field, Block = object.__new__, Span, ast.Number, ast.Ref, ast.Field, ast.Block
         span_file, span_line, span_column, span_end_line, span_end_column = setters(Span)
@@ -281,8 +297,7 @@ class Reductions:
 
         # one float per spelling of a number, one int per line number shared by every span on it:
         # a large file repeats them a million times
-        values_written: dict[str, float] = {}
-        lines: dict[int, int] = {}
+        values_written, lines = self.values_written, self.lines
         same_line = lines.setdefault
 
         def span(start: int, end: int) -> Span:
@@ -314,7 +329,7 @@ class Reductions:
 
         (block_kind, block_name, block_base, block_fields, block_checks, block_annotations, block_doc, block_span,
          block_name_span) = setters(Block)  # fmt: skip
-        checks_made = [0, 0]  # check lines reduced so far, and up to the last block
+        checks_made = self.checks_made
 
         def block(layout: tuple[int, ...], kids: list[Entry]) -> Entry:
             annotations_at, kind_at, name_at, base_at, members_at, last_at, close_at = layout
@@ -330,14 +345,7 @@ class Reductions:
                     self.diagnostics.append(too_deep(problem))
                     return (None, start, end)
             self.compound_seen = self.compound
-            doc = None
-            if docs and (start >> 32) - 1 in docs:
-                doc_lines: list[str] = []
-                line = (start >> 32) - 1
-                while line in docs:
-                    doc_lines.insert(0, docs[line])
-                    line -= 1
-                doc = "\n".join(doc_lines) or None
+            doc = self.doc_above(start >> 32)
             if checks_made[0] == checks_made[1]:
                 fields, checks = tuple(members), ()
             else:

@@ -534,7 +534,7 @@ class _FastParser:
                     if match is not None:
                         break
                 if match is not None:
-                    value, line, base = template.replay(match, line, comments, docs)
+                    value, line, base = template.replay(match, line, comments, reductions)
                     state = goto[state]["block"]
                     push_state(state)
                     push_value(value)

@@ -11,13 +11,16 @@ the reductions' own callbacks, so its AST, spans, docs and comments are those th
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
+from sys import intern
 from typing import TYPE_CHECKING, Any
 
 from nnci.ast import Comment
 
 if TYPE_CHECKING:
+    from nnci.lower import Reductions
     from nnci.parse import _FastParser
 
 LINE = 1 << 32  # as nnci.lower: a position is line * LINE + column
@@ -34,7 +37,7 @@ LITERAL, HOLE, LINE_END, LAST_LINE_END = range(4)  # what a token of a template 
 class Template:
     """A recorded block: what its text must look like, its tokens, and the driver's reductions."""
 
-    __slots__ = ("pattern", "reductions", "tokens")
+    __slots__ = ("clone", "cloned", "pattern", "reductions", "tokens")
 
     def __init__(
         self,
@@ -49,8 +52,26 @@ class Template:
         # each reduction the driver made, with the slots of its children: the tokens, then the
         # values of the reductions before it, in order
         self.reductions = reductions
+        self.clone: Clone | None = None  # made from the first block replayed
+        self.cloned = False
 
     def replay(
+        self, match: re.Match[str], line: int, comments: list[Comment], reduced: Reductions
+    ) -> tuple[Entry, int, int]:
+        """The block's reduced value, and the line and base after it (as the driver keeps them):
+        built by the clone of an earlier block where there is one, else by the reductions."""
+        if self.clone is not None:
+            done = self.clone.run(match, line, comments)
+            if done is not None:
+                return done
+        blocks, compound = len(reduced.blocks), reduced.compound
+        done = self.reduce(match, line, comments, reduced.docs)
+        if not self.cloned and len(reduced.blocks) == blocks + 1:
+            self.cloned = True
+            self.clone = clone(reduced.blocks[-1], match, line, reduced, reduced.compound - compound)
+        return done
+
+    def reduce(
         self, match: re.Match[str], line: int, comments: list[Comment], docs: dict[int, str]
     ) -> tuple[Entry, int, int]:
         """The block's reduced value, and the line and base after it (as the driver keeps them).
@@ -234,3 +255,239 @@ def record(
     if slots != [len(specs) + len(reductions) - 1]:
         return None
     return Template(re.compile("".join(parts)), specs, reductions)
+
+
+# -- cloning: a block built straight from the AST of one replayed before it ------------------------
+
+Build = Callable[[tuple[str, ...], int, list[int]], Any]  # (holes, first line, columns moved) → a node
+
+
+class Clone:
+    """Builds a block written like one already replayed, node by node, from that block's AST: its
+    names and numbers from the holes, each span moved by the lines before it and, on its line, by
+    how much longer or shorter the holes before it are. Only what the driver's reductions would
+    build: no check lines, strings, dates or annotations (no template has them)."""
+
+    __slots__ = ("build", "compound", "end_column", "end_hole", "end_line", "holes", "lengths", "reductions")
+
+    def __init__(self, reductions: Any, build: Build, compound: int, holes: list[tuple[int, int, int]],
+                 end: tuple[int, int, int]) -> None:  # fmt: skip
+        self.reductions = reductions
+        self.build = build
+        self.compound = compound  # the compound expressions the block's reductions count
+        self.holes = holes  # (line in the block, column, length) of each hole but the last line end
+        self.lengths = [length for _, _, length in holes]
+        self.end_hole, self.end_line, self.end_column = end  # the last line end: its hole, line, column
+
+    def run(self, match: re.Match[str], line: int, comments: list[Comment]) -> tuple[Entry, int, int] | None:
+        """As `Template.reduce`; None when the block must be reduced (nested deeper than checked here)."""
+        from nnci.lower import MAX_DEPTH
+        from nnci.parse import _comments_of
+
+        reduced = self.reductions
+        if reduced.compound + self.compound - reduced.compound_seen > MAX_DEPTH:
+            return None
+        found = match.groups()
+        change = list(map(operator.sub, map(len, found), self.lengths))  # the last hole's is not read
+        made = self.build(found, line, change)
+        reduced.compound += self.compound
+        reduced.compound_seen = reduced.compound
+        reduced.checks_made[1] = reduced.checks_made[0]
+        reduced.blocks.append(made)
+        end = found[self.end_hole]
+        at = line + self.end_line
+        if "#" in end:
+            column = self.end_column + sum([change[h] for h, (rel, c, _) in enumerate(self.holes)
+                                            if rel == self.end_line and c < self.end_column])  # fmt: skip
+            found_before = len(comments)
+            _comments_of(end, at, column, comments)
+            for comment in comments[found_before:]:
+                if comment.text.startswith("##"):
+                    reduced.docs[comment.line] = comment.text[2:].strip()
+        after = at + end.count("\n")
+        base = after * LINE - (match.end() - (len(end) - end.rindex("\n") - 1)) + 1
+        return (None, line * LINE + 1, base + match.end()), after, base
+
+
+def clone(block: Any, match: re.Match[str], line: int, reductions: Any, compound: int) -> Clone | None:
+    """The clone of `block`, the AST the driver's reductions built from `match` at `line`; None if some
+    part of it is not one this builds."""
+    from nnci import ast
+    from nnci.diagnostics import Span
+    from nnci.slots import setters
+
+    text = match.string
+    holes: list[tuple[int, int, int]] = []
+    for group in range(1, len(match.groups()) + 1):
+        begin = match.start(group)
+        rel = text.count("\n", match.start(), begin)
+        holes.append((rel, begin - text.rfind("\n", 0, begin), match.end(group) - begin))
+    *holes, last = holes
+    file = reductions.file
+    lines = reductions.lines
+    same_line = lines.setdefault
+    new = object.__new__
+    span_file, span_line, span_column, span_end_line, span_end_column = setters(Span)
+    number_value, number_text, number_unit, number_span = setters(ast.Number)
+    ref_parts, ref_span = setters(ast.Ref)
+    field_name, field_value, field_span = setters(ast.Field)
+    block_setters = setters(ast.Block)
+
+    def moved(rel: int, column: int) -> list[int]:
+        return [h for h, (hole_line, hole_column, _) in enumerate(holes) if hole_line == rel and hole_column < column]
+
+    def span_of(span: Span) -> Callable[[tuple[str, ...], int, list[int]], Span]:
+        start_rel, end_rel = span.line - line, span.end_line - line
+        column, end_column = span.column, span.end_column
+        before, before_end = moved(start_rel, column), moved(end_rel, end_column)
+        if start_rel == end_rel and not before and len(before_end) <= 1:  # most: on one line, one hole at most
+            only = before_end[0] if before_end else -1
+
+            def on_one_line(found: tuple[str, ...], first: int, change: list[int]) -> Span:
+                made = new(Span)
+                span_file(made, file)
+                at = first + start_rel
+                at = same_line(at, at)
+                span_line(made, at)
+                span_column(made, column)
+                span_end_line(made, at)
+                span_end_column(made, end_column + change[only] if only >= 0 else end_column)
+                return made
+
+            return on_one_line
+
+        def make(found: tuple[str, ...], first: int, change: list[int]) -> Span:
+            made = new(Span)
+            span_file(made, file)
+            at = first + start_rel
+            span_line(made, same_line(at, at))
+            span_column(made, column + sum([change[h] for h in before]) if before else column)
+            at = first + end_rel
+            span_end_line(made, same_line(at, at))
+            span_end_column(made, end_column + sum([change[h] for h in before_end]) if before_end else end_column)
+            return made
+
+        return make
+
+    def holes_in(span: Span) -> list[int]:
+        rel = span.line - line
+        return [h for h, (hole_line, column, _) in enumerate(holes)
+                if hole_line == rel and span.column <= column < span.end_column]  # fmt: skip
+
+    recurse: list[Callable[[Any], Build | None]] = []  # how `expr` calls itself (see below)
+
+    def expr(node: Any) -> Build | None:
+        kind = type(node)
+        where = span_of(node.span)
+        if kind is ast.Number:
+            inside = holes_in(node.span)
+            if not inside or holes[inside[0]][1] != node.span.column:
+                return None
+            hole, unit, written = inside[0], node.unit, reductions.values_written
+
+            def number(found: tuple[str, ...], first: int, change: list[int]) -> Any:
+                digits = found[hole]
+                value = written.get(digits)
+                if value is None:
+                    value = written[digits] = float(digits.replace("_", "")) if "_" in digits else float(digits)
+                made = new(ast.Number)
+                number_value(made, value)
+                number_text(made, intern(digits))
+                number_unit(made, unit)
+                number_span(made, where(found, first, change))
+                return made
+
+            return number
+        if kind is ast.Ref:
+            parts = holes_in(node.span)
+            if len(parts) != len(node.parts):
+                return None
+            if len(parts) == 1:
+                part = parts[0]
+
+                def one_part(found: tuple[str, ...], first: int, change: list[int]) -> Any:
+                    made = new(ast.Ref)
+                    ref_parts(made, (found[part],))
+                    ref_span(made, where(found, first, change))
+                    return made
+
+                return one_part
+            return lambda found, first, change: ast.Ref(tuple([found[h] for h in parts]), where(found, first, change))
+        if kind is ast.MapExpr:
+            entries = []
+            for e in node.entries:
+                key, value = entry_key(e), recurse[0](e.value)
+                if key is None or value is None:
+                    return None
+                entries.append((key, value, span_of(e.span)))
+            return lambda found, first, change: ast.MapExpr(
+                tuple([ast.MapEntry(k(found), v(found, first, change), s(found, first, change))
+                       for k, v, s in entries]), where(found, first, change))  # fmt: skip
+        if kind is ast.BinOp:
+            left, right, op = recurse[0](node.left), recurse[0](node.right), node.op
+            if left is None or right is None:
+                return None
+            return lambda found, first, change: ast.BinOp(
+                op, left(found, first, change), right(found, first, change), where(found, first, change)
+            )
+        if kind is ast.Neg:
+            operand = recurse[0](node.operand)
+            if operand is None:
+                return None
+            return lambda found, first, change: ast.Neg(operand(found, first, change), where(found, first, change))
+        if kind is ast.Call:
+            found_args = [recurse[0](a) for a in node.args]
+            args = [a for a in found_args if a is not None]
+            if len(args) != len(found_args):
+                return None
+            func = node.func
+            return lambda found, first, change: ast.Call(
+                func, tuple([a(found, first, change) for a in args]), where(found, first, change)
+            )
+        return None
+
+    def entry_key(entry: Any) -> Callable[[tuple[str, ...]], str] | None:
+        parts = holes_in(entry.span)
+        if len(parts) != entry.key.count(".") + 1:
+            return None
+        if len(parts) == 1:
+            only = parts[0]
+            return lambda found: found[only]
+        return lambda found: ".".join([found[h] for h in parts])
+
+    if block.checks or block.annotations or type(block) is not ast.Block:
+        return None
+    name_holes = holes_in(block.name_span)
+    recurse.append(expr)
+    try:
+        base = expr(block.base) if block.base is not None else None
+        values = [expr(f.value) for f in block.fields]
+    finally:
+        # `expr` calling itself through `recurse` is a cycle holding `reductions`, so every block
+        # parsed, that only the collector would free (and `nnci` runs with it off): broken here
+        recurse.clear()
+    fields = [(f.name, v, span_of(f.span)) for f, v in zip(block.fields, values, strict=True) if v is not None]
+    if len(name_holes) != 1 or (block.base is not None and base is None) or len(fields) != len(values):
+        return None
+    name_hole, kind, block_span, name_span = name_holes[0], block.kind, span_of(block.span), span_of(block.name_span)
+
+    def field(name: str, value: Build, where: Build, found: tuple[str, ...], first: int, change: list[int]) -> Any:
+        made = new(ast.Field)
+        field_name(made, name)
+        field_value(made, value(found, first, change))
+        field_span(made, where(found, first, change))
+        return made
+
+    def build(found: tuple[str, ...], first: int, change: list[int]) -> Any:
+        made = new(ast.Block)
+        values = (
+            kind, found[name_hole], base(found, first, change) if base is not None else None,
+            tuple([field(n, v, s, found, first, change) for n, v, s in fields]),
+            (), (), reductions.doc_above(first), block_span(found, first, change), name_span(found, first, change),
+        )  # fmt: skip
+        for setter, value in zip(block_setters, values, strict=True):
+            setter(made, value)
+        return made
+
+    end = (len(holes), last[0], last[1])
+    return Clone(reductions, build, compound, holes, end)

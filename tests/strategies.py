@@ -544,6 +544,8 @@ def alike_blocks(draw: st.DrawFn, max_blocks: int = 12) -> str:
         "device {name} {{\n  power = {number} W\n  made_in = {ref}\n}}",
         "training {name} {{\n  fleet = {{ {ref} = {number}, {ref2} = 2 }}\n  site = {ref2}\n  duration = {number2} h\n}}",
         "datacenter {name} = {ref} {{\n  pue = -{number}\n}}",
+        "inference {name} {{\n  fleet = {{\n    {ref}.{ref2} = {number},\n    {ref2} = 2\n  }}\n"
+        "  duration = ({number2} h + {number} h) * 2\n  site = {{ {ref} = 0.5, {ref2} = 0.5 }}\n}}",
     ]
     oddities = [
         "", "", "", "", "  label = \"a {name}\"\n", "  # inside\n", "  x = {number}W\n", "  y = {number} \\\n  h\n",
