@@ -22,7 +22,6 @@ import functools
 import gc
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -450,30 +449,18 @@ class _FastParser:
             state = goto[states[-1]][origin]
             states.append(state)
 
-    def _chunks(self, text: str, replay: bool = False) -> Iterable[tuple[int, int]]:
-        if replay:  # each block that starts a line a chunk of its own, so that it may be replayed
-            return self._block_chunks(text)
-        bounds, start, size = [], 0, len(text)
-        while size - start > self.CHUNK:
-            boundary = self._BOUNDARY.search(text, start + self.CHUNK)
-            if boundary is None:
-                break
-            bounds.append((start, boundary.end()))
-            start = boundary.end()
-        bounds.append((start, size))
-        return bounds
+    def _chunk_end(self, text: str, start: int, replay: bool) -> int:
+        """Where the text lexed at a time from `start` ends (findall builds a list): at the next block
+        starting a line when replaying (it may be replayed), else some CHUNK characters on."""
+        if replay:
+            from nnci.replay import KINDS_AT_LINE_START
 
-    @staticmethod
-    def _block_chunks(text: str) -> Iterator[tuple[int, int]]:
-        from nnci.replay import KINDS_AT_LINE_START
-
-        start = 0
-        for match in KINDS_AT_LINE_START.finditer(text):
-            if match.start() > start:
-                yield start, match.start()
-                start = match.start()
-        if start < len(text):
-            yield start, len(text)
+            found = KINDS_AT_LINE_START.search(text, start + 1)
+            return found.start() if found is not None else len(text)
+        if len(text) - start <= self.CHUNK:
+            return len(text)
+        boundary = self._BOUNDARY.search(text, start + self.CHUNK)
+        return boundary.end() if boundary is not None else len(text)
 
     def parse(
         self, text: str, file: str, replay: bool | None = None
@@ -517,12 +504,9 @@ class _FastParser:
         line, pos = 1, 0
         base = LINE + 1  # the position of offset i is base + i: line * LINE + column
         templates: dict[tuple[str, int], list[Template]] = {}  # by the block's kind and starting state
-        for chunk_start, chunk_end in self._chunks(text, replay):
-            if pos >= chunk_end:
-                continue  # replayed
-            if pos < chunk_start:
-                return None  # a character no token matches
-            if replay and pos == chunk_start and text.startswith(KIND_WORDS, pos) and "KIND" in actions[state]:
+        size = len(text)
+        while pos < size:
+            if replay and text.startswith(KIND_WORDS, pos) and "KIND" in actions[state]:
                 state = self._before(state, states, values, rules)  # what the block's kind reduces first
                 if state < 0:
                     return pos
@@ -539,12 +523,12 @@ class _FastParser:
                     push_state(state)
                     push_value(value)
                     pos = match.end()
-                    if pos >= chunk_end:
-                        continue
-                elif len(shapes) < MAX_PER_KIND:
+                    continue
+                if len(shapes) < MAX_PER_KIND:
                     recorded = record(self, text, pos, state, rules)
                     if recorded is not None:
                         shapes.append(recorded)
+            chunk_end = self._chunk_end(text, pos, replay)
             for spaces, word, moment, number, gap, unit, other in findall(text, pos, chunk_end):
                 if spaces:
                     pos += len(spaces)
@@ -643,8 +627,8 @@ class _FastParser:
                     push_value(callback(kids))
                     state = goto[states[-1]][origin]
                     push_state(state)
-        if pos != len(text):
-            return None
+            if pos != chunk_end:
+                return None  # a character no token matches
         while state != self.end:
             action = actions[state].get("$END", error)
             if action >= 0 or action == error:

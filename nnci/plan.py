@@ -91,7 +91,9 @@ class _Compiler:
         parts: list[Hashable] = [block.kind]
         for name, field in block.fields.items():  # in the order written: blocks written alike share a shape
             expr = field.expr
-            if expr.__class__ is ir.Const and not getattr(expr.value.magnitude, "is_series", False):
+            if expr.__class__ is ir.Const and (
+                expr.value.magnitude.__class__ is float or not getattr(expr.value.magnitude, "is_series", False)
+            ):
                 shape: Hashable | None = expr.value.dimension  # most fields: a constant; its dimension decides
             else:
                 shape = self._expr_shape(expr, depth)

@@ -18,6 +18,8 @@ from sys import intern
 from typing import TYPE_CHECKING, Any
 
 from nnci.ast import Comment
+from nnci.lower import MAX_DEPTH
+from nnci.parse import _comments_of
 
 if TYPE_CHECKING:
     from nnci.lower import Reductions
@@ -77,8 +79,6 @@ class Template:
         """The block's reduced value, and the line and base after it (as the driver keeps them).
         A position is `offset + base`, `base` changing at each line end; here `at` is `base` plus
         how far the holes so far have moved the text from the template's."""
-        from nnci.parse import _comments_of
-
         holes = match.groups()
         start = match.start()
         at = line * LINE + 1  # the block starts a line: column 1
@@ -281,9 +281,6 @@ class Clone:
 
     def run(self, match: re.Match[str], line: int, comments: list[Comment]) -> tuple[Entry, int, int] | None:
         """As `Template.reduce`; None when the block must be reduced (nested deeper than checked here)."""
-        from nnci.lower import MAX_DEPTH
-        from nnci.parse import _comments_of
-
         reduced = self.reductions
         if reduced.compound + self.compound - reduced.compound_seen > MAX_DEPTH:
             return None
@@ -471,18 +468,17 @@ def clone(block: Any, match: re.Match[str], line: int, reductions: Any, compound
         return None
     name_hole, kind, block_span, name_span = name_holes[0], block.kind, span_of(block.span), span_of(block.name_span)
 
-    def field(name: str, value: Build, where: Build, found: tuple[str, ...], first: int, change: list[int]) -> Any:
-        made = new(ast.Field)
-        field_name(made, name)
-        field_value(made, value(found, first, change))
-        field_span(made, where(found, first, change))
-        return made
-
     def build(found: tuple[str, ...], first: int, change: list[int]) -> Any:
+        made_fields = []
+        for name, value, where in fields:
+            field = new(ast.Field)
+            field_name(field, name)
+            field_value(field, value(found, first, change))
+            field_span(field, where(found, first, change))
+            made_fields.append(field)
         made = new(ast.Block)
         values = (
-            kind, found[name_hole], base(found, first, change) if base is not None else None,
-            tuple([field(n, v, s, found, first, change) for n, v, s in fields]),
+            kind, found[name_hole], base(found, first, change) if base is not None else None, tuple(made_fields),
             (), (), reductions.doc_above(first), block_span(found, first, change), name_span(found, first, change),
         )  # fmt: skip
         for setter, value in zip(block_setters, values, strict=True):

@@ -30,6 +30,7 @@ from nnci.schema import (
     Spec,
     article,
 )
+from nnci.slots import setters
 from nnci.uncertain import STATISTICS
 from nnci.uncertain.distributions import DISTRIBUTIONS
 from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
@@ -104,10 +105,8 @@ class _Resolver:
         self.diagnostics: list[Diagnostic] = []
         self.scopes: dict[str, dict[str, ast.Block]] = {}
         self.blocks: dict[ir.BlockKey, ir.Block] = {}
-        self.keys: dict[ir.BlockKey, ir.BlockKey] = {}
-        self.column_groups: dict[
-            int, tuple[Column, dict[str, str]]
-        ] = {}  # one key object per block, however often it is named
+        self.keys: dict[str, dict[str, ir.BlockKey]] = {}  # one key object per block, by namespace and name
+        self.column_groups: dict[int, tuple[Column, dict[str, str]]] = {}
         self.in_progress: set[ir.BlockKey] = set()
         self.roots: list[ir.BlockKey] = []
         self.rows: str | None = None  # the table of the job being resolved (`rows = jobs`), if any
@@ -260,8 +259,13 @@ class _Resolver:
             self.rows = outer_rows
 
     def key(self, namespace: str, name: str) -> ir.BlockKey:
-        made = ir.BlockKey(namespace, name)
-        return self.keys.setdefault(made, made)
+        names = self.keys.get(namespace)
+        if names is None:
+            names = self.keys[namespace] = {}
+        found = names.get(name)
+        if found is None:
+            found = names[name] = ir.BlockKey(namespace, name)
+        return found
 
     def aliases(self, file: str) -> dict[str, str]:
         return self.loaded.imports.get(file, {})
@@ -425,8 +429,10 @@ class _Resolver:
 
     def table_of_rows(self, block: ast.Block, file: str) -> str | None:
         """The table named by the block's `rows` field, so its other fields may read the row's cells."""
+        if block.kind not in JOB_KINDS:
+            return None
         field = next((f for f in block.fields if f.name == "rows"), None)
-        if field is None or block.kind not in JOB_KINDS:
+        if field is None:
             return None
         value = field.value
         if isinstance(value, ast.Ref) and len(value.parts) == 1:
@@ -463,7 +469,12 @@ class _Resolver:
                 checks += (ir.Check(condition, check_line.message, check_line.span),)
         own = tuple(self.citation(a, file) for a in block.annotations)
         citations = tuple(c for c in own if c) or citations
-        self.blocks[key] = ir.Block(key, block.kind, fields, checks, citations, block.doc, block.span, base_key)
+        made = _new(ir.Block)
+        for setter, value in zip(
+            _BLOCK_SETTERS, (key, block.kind, fields, checks, citations, block.doc, block.span, base_key), strict=True
+        ):
+            setter(made, value)
+        self.blocks[key] = made
         self.in_progress.discard(key)
         return key
 
@@ -504,7 +515,13 @@ class _Resolver:
                        help=FORMER_NAMES.get(field.name) or field_hint(field.name, block.kind))  # fmt: skip
             return None
         expr = self.resolve_value(spec, field.value, block.kind, key, file)
-        return ir.Field(field.name, expr, field.span) if expr is not None else None
+        if expr is None:
+            return None
+        made = _new(ir.Field)
+        _field_name(made, field.name)
+        _field_expr(made, expr)
+        _field_span(made, field.span)
+        return made
 
     def resolve_value(self, spec: Spec, value: ast.Expr, kind: str, key: ir.BlockKey, file: str) -> ir.Expr | None:
         if value.__class__ is ast.Number and spec.type == "quantity":  # most fields: a number with its unit
@@ -793,7 +810,11 @@ class _Resolver:
             if made is None:
                 return None  # reported at every place it is written
             known = self.constants[number.text, number.unit] = (made.value, made.text)
-        return ir.Const(known[0], known[1], number.span)
+        made = _new(ir.Const)  # hundreds of thousands in a large file: set without `__init__`
+        _const_value(made, known[0])
+        _const_text(made, known[1])
+        _const_span(made, number.span)
+        return made
 
     def new_constant(self, number: ast.Number) -> ir.Const | None:
         if _out_of_range(number.text, number.value):
@@ -1065,6 +1086,12 @@ class _Resolver:
                        help="write the published figure, e.g. `expect gpt3.energy = 1287 MWh within 1 %`")  # fmt: skip
             return None
         return self.resolve_expr(expr, None, file)
+
+
+_new = object.__new__
+_BLOCK_SETTERS = setters(ir.Block)
+_field_name, _field_expr, _field_span = setters(ir.Field)
+_const_value, _const_text, _const_span = setters(ir.Const)
 
 
 def _mostly_numbers(cells: tuple[str, ...]) -> bool:
