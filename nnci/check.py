@@ -328,7 +328,9 @@ def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> l
             spec = SCHEMA[block.kind][field.name]
             if spec.type == "quantity":
                 expr = field.expr
-                if expr.__class__ is not ir.Const or arrays.is_array(expr.value.magnitude):  # type: ignore[union-attr]
+                if expr.__class__ is not ir.Const or (
+                    expr.value.magnitude.__class__ is not float and arrays.is_array(expr.value.magnitude)  # type: ignore[union-attr]
+                ):
                     _check_range(engine, block, spec, expr, constants_only, diagnostics)
                     continue
                 judged = (id(expr.value), block.kind, field.name)  # type: ignore[union-attr]
@@ -371,9 +373,13 @@ def _zero_divisors(engine: Engine, block: ir.Block) -> None:
     """A field given as 0 may be what a formula divides by (`queries = 0` for energy per query): the
     figures built on it are derived here, so the engine locates the zero (E405) before anything runs."""
     for field in block.fields.values():
-        if not isinstance(field.expr, ir.Const) or arrays.is_array(field.expr.value.magnitude):
+        if field.expr.__class__ is not ir.Const:
             continue
-        if field.expr.value.magnitude != 0:
+        magnitude = field.expr.value.magnitude  # type: ignore[union-attr]
+        if magnitude.__class__ is float:
+            if magnitude != 0:
+                continue
+        elif arrays.is_array(magnitude) or magnitude != 0:
             continue
         for formula in all_formulas():
             if formula.kind == block.kind and any(i.path == field.name for i in formula.inputs):

@@ -467,8 +467,9 @@ class _Resolver:
             condition = self.resolve_comparison(check_line.condition, block.kind, file)
             if condition is not None:
                 checks += (ir.Check(condition, check_line.message, check_line.span),)
-        own = tuple(self.citation(a, file) for a in block.annotations)
-        citations = tuple(c for c in own if c) or citations
+        if block.annotations:
+            own = tuple(self.citation(a, file) for a in block.annotations)
+            citations = tuple(c for c in own if c) or citations
         made = _new(ir.Block)
         for setter, value in zip(
             _BLOCK_SETTERS, (key, block.kind, fields, checks, citations, block.doc, block.span, base_key), strict=True
