@@ -35,7 +35,7 @@ class JobResult:
     rows: int | None = None  # the number of rows of a job over a table
     per_row: dict[str, Result] = attrs.field(factory=dict)  # its figures row by row (arrays)
     # per quantity, the rules applied beneath it: (label, note), in the order of the derivation
-    notes: dict[str, tuple[tuple[str, str], ...]] = attrs.field(factory=dict)
+    notes: Mapping[str, tuple[tuple[str, str], ...]] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -468,7 +468,7 @@ def _lanes(
         for name, r in stacked.items()
     }
     columns = {name: _column(result, len(group.jobs)) for name, result in stacked.items()}
-    no_notes: dict[str, tuple[tuple[str, str], ...]] = {name: () for name in noted_nodes}  # most have none
+    no_notes: dict[str, tuple[()]] = {name: () for name in noted_nodes}  # most have none
     count = len(group.jobs)
     # per figure with notes, each note's label in every job (`gpu3.power`), made column by column
     with_notes = [
@@ -479,16 +479,16 @@ def _lanes(
         for name, nodes in noted_nodes.items()
         if nodes
     ]
+    stacked_group = Stacked(columns, group.jobs, with_notes)
     jobs = []
     for lane, key in enumerate(group.jobs):
-        quantities = LaneFigures(columns, lane, key, program)
+        quantities = LaneFigures(stacked_group, lane, key, program)
         # asked later (`total.*`, an expectation), a job's figure is its entry, not derived again
         engine.deferred[key] = functools.partial(_lane_figure, plan, quantities, summed_unknown, key, lane)
-        notes = no_notes  # shared: a JobResult is never changed
-        if with_notes:
-            notes = no_notes.copy()
-            for name, labelled in with_notes:
-                notes[name] = tuple([(labels[lane], note) for labels, note in labelled])
+        # shared when there are none (a JobResult is never changed), else read from the label columns
+        notes: Mapping[str, tuple[tuple[str, str], ...]] = (
+            LaneNotes(no_notes, with_notes, lane) if with_notes else no_notes
+        )
         citations = ir.citations(program, key)  # not the block: from the cache, it is not built
         jobs.append(JobResult(key, kind, quantities, citations, notes=notes))
     return jobs
@@ -512,14 +512,48 @@ def _column(result: Result, jobs: int) -> Column:
     return Column(values, result.value.dimension, result.formula, result.span, result.note)
 
 
+class LaneNotes(Mapping[str, tuple[tuple[str, str], ...]]):
+    """The notes of one job of a stacked group, per figure: (label, note) pairs read from the
+    group's label columns when asked (JSON writes a group's notes from the columns at once)."""
+
+    __slots__ = ("_lane", "_names", "_noted")
+
+    def __init__(
+        self, names: dict[str, tuple[()]], noted: list[tuple[str, list[tuple[list[str], str]]]], lane: int
+    ) -> None:
+        self._names, self._noted, self._lane = names, noted, lane
+
+    def __getitem__(self, name: str) -> tuple[tuple[str, str], ...]:
+        for noted_name, labelled in self._noted:
+            if noted_name == name:
+                return tuple([(labels[self._lane], note) for labels, note in labelled])
+        return self._names[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+@attrs.frozen(eq=False)
+class Stacked:
+    """What the jobs of a stacked group share: their figures as columns, their keys, and per figure
+    with notes each note's label in every job (`gpu3.power`) with its text."""
+
+    columns: dict[str, Column]
+    keys: tuple[ir.BlockKey, ...]
+    notes: list[tuple[str, list[tuple[list[str], str]]]]
+
+
 class LaneFigures(Mapping[str, Result]):
     """The figures of one job of a stacked group, read from the group's columns: a job's Derivation
     is made only when it is asked for (JSON, the table and the totals read the columns)."""
 
-    __slots__ = ("_made", "_program", "columns", "key", "lane")
+    __slots__ = ("_made", "_program", "columns", "group", "key", "lane")
 
-    def __init__(self, columns: dict[str, Column], lane: int, key: ir.BlockKey, program: ir.Program) -> None:
-        self.columns, self.lane, self.key, self._program = columns, lane, key, program
+    def __init__(self, group: Stacked, lane: int, key: ir.BlockKey, program: ir.Program) -> None:
+        self.group, self.columns, self.lane, self.key, self._program = group, group.columns, lane, key, program
         self._made: dict[str, Derivation] = {}
 
     def __getitem__(self, name: str) -> Result:

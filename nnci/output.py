@@ -16,7 +16,7 @@ import attrs
 from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic, source_lines
 from nnci.engine import Derivation, Result, Unknown
-from nnci.evaluate import ALL, ExpectResult, JobResult, LaneFigures, Results, Sampled
+from nnci.evaluate import ALL, ExpectResult, JobResult, LaneFigures, Results, Sampled, Stacked
 from nnci.provenance import Reference, data_source
 from nnci.quantity import Quantity, format_number
 from nnci.schema import ADDITIVE, QUANTITIES, REPORTED, REPORTED_IF_KNOWN, SCHEMA
@@ -292,18 +292,27 @@ def _job_text(job: JobResult, quantity: _QuantityTexts) -> str:
         return indented_json(_json_block_with(job, quantity), "\n    ")
     inner = "\n      "
     quantities = job.quantities
-    texts = quantity.lane_texts(quantities, job.kind) if isinstance(quantities, LaneFigures) else None
-    if texts is None:
-        items = [f'"kind": {_json_string(job.kind)}']
-        items += [f"{key}: {quantity(quantities[name])}" for name, key in _declared_order(tuple(quantities))]
-        text = "{" + inner + ("," + inner).join(items)
-    else:  # a job of a stacked group: its group's text, with this job's values put in
-        text = texts[quantities.lane]  # type: ignore[attr-defined]
-    notes = rule_notes(job)
-    if notes:  # a list of strings, as `indented_json` writes it
-        within = inner + "  "
-        text += "," + inner + '"notes": [' + within + ("," + within).join(map(_json_string, notes)) + inner + "]"
-    return text + "\n    }"
+    items = [f'"kind": {_json_string(job.kind)}']
+    items += [f"{key}: {quantity(quantities[name])}" for name, key in _declared_order(tuple(quantities))]
+    return "{" + inner + ("," + inner).join(items) + _notes_text(rule_notes(job)) + "\n    }"
+
+
+def _notes_text(notes: list[str]) -> str:
+    """A job's `"notes"` after its figures, as `indented_json` writes a list of strings there."""
+    if not notes:
+        return ""
+    inner, within = "\n      ", "\n        "
+    return "," + inner + '"notes": [' + within + ("," + within).join(map(_json_string, notes)) + inner + "]"
+
+
+def _lane_notes(group: Stacked) -> list[str]:
+    """`_notes_text(rule_notes(job))` of every job of a stacked group, made column by column."""
+    columns = [[f"{label}: {note}" for label in labels] for _, noted in group.notes for labels, note in noted if note]
+    if not columns:
+        return [""] * len(group.keys)
+    if len(columns) == 1:
+        return [_notes_text([text]) for text in columns[0]]
+    return [_notes_text(list(dict.fromkeys(texts))) for texts in zip(*columns, strict=True)]
 
 
 _VALUE = "\x00"  # stands for the value in a quantity's text; nothing else written there holds a NUL
@@ -317,7 +326,7 @@ class _QuantityTexts:
     def __init__(self, overrides: dict[Dimension, str], converter: cattrs.Converter, newline: str) -> None:
         self.overrides, self.converter, self.newline = overrides, converter, newline
         self.templates: dict[tuple[object, ...], tuple[float | None, str, str]] = {}
-        # a stacked group's columns (by identity, kept alive here) → the text of each of its jobs
+        # a stacked group (by identity, kept alive here) → the text of each of its jobs' blocks
         self.groups: dict[int, tuple[object, list[str] | None]] = {}
 
     def __call__(self, result: Result) -> Written:
@@ -348,13 +357,27 @@ class _QuantityTexts:
             found = self.templates[key] = (factor, before, after)
         return found
 
-    def lane_texts(self, figures: LaneFigures, kind: str) -> list[str] | None:
-        """The text of every job of a stacked group up to its notes, made at once from the group's
-        columns: the text of its first job with each value left out, the values put in column by
-        column (every job of a group has figures of the same names, dimensions, formulas and notes)."""
-        found = self.groups.get(id(figures.columns))
+    def lane_blocks(self, figures: LaneFigures, kind: str) -> list[str] | None:
+        """The text of every job of a stacked group as `write_json` writes it (its key, its block),
+        made at once; None when a figure is not a plain known value. Jobs with citations are not
+        written from here."""
+        group = figures.group
+        found = self.groups.get(id(group))
         if found is not None:
             return found[1]
+        texts = self._lane_texts(figures, kind)
+        blocks = None
+        if texts is not None:
+            keys = [_json_string(str(key)) for key in group.keys]
+            notes = _lane_notes(group)
+            blocks = [f"\n    {key}: {text}{note}\n    }}" for key, text, note in zip(keys, texts, notes, strict=True)]
+        self.groups[id(group)] = (group, blocks)
+        return blocks
+
+    def _lane_texts(self, figures: LaneFigures, kind: str) -> list[str] | None:
+        """The text of every job of a stacked group up to its notes, from the group's columns: the
+        text of its first job with each value left out, the values put in column by column (every
+        job of a group has figures of the same names, dimensions, formulas and notes)."""
         inner = "\n      "
         pending = "{" + inner + f'"kind": {_json_string(kind)}'
         parts: list[str] = []
@@ -372,7 +395,6 @@ class _QuantityTexts:
             if columns:
                 template = "%s".join([*parts, pending.replace("%", "%%")])
                 texts = [template % row for row in zip(*columns, strict=True)]
-        self.groups[id(figures.columns)] = (figures.columns, texts)
         return texts
 
     def _general(self, result: Result) -> Written:
@@ -430,11 +452,19 @@ def write_json(
         write("{}")
     texts = _QuantityTexts(overrides, converter, "\n" + "  " * 3)
     for index, job in enumerate(results.jobs):
-        if results.sampling:
-            text = dumps(_json_block(job, overrides, converter, results.sampling), 2)
+        quantities = job.quantities
+        blocks = None
+        if quantities.__class__ is LaneFigures and not job.citations and not results.sampling:
+            blocks = texts.lane_blocks(quantities, job.kind)  # type: ignore[arg-type]  # a stacked group's, at once
+        if blocks is not None:
+            block = blocks[quantities.lane]  # type: ignore[attr-defined]
+        elif results.sampling:
+            block = f"\n    {_json_string(str(job.key))}: " + dumps(
+                _json_block(job, overrides, converter, results.sampling), 2
+            )
         else:  # each quantity's text from its template
-            text = _job_text(job, texts)
-        write(("{" if index == 0 else ",") + f"\n    {_json_string(str(job.key))}: {text}")
+            block = f"\n    {_json_string(str(job.key))}: " + _job_text(job, texts)
+        write(("{" if index == 0 else ",") + block)
     if results.jobs:
         write("\n  }")
     quantity = _json_sampled(results.sampling) if results.sampling else _json_quantity

@@ -331,7 +331,8 @@ def test_an_entry_resealed_with_a_broken_lane_stops_with_a_message(
     binary = bytearray(payload[8 + size :])
     data = json.loads(payload[8 : 8 + size])["program"]
     ordered = int.from_bytes(binary[:8], "little")
-    first_lane = 8 + 4 * (ordered + sum(map(len, data["lane_names"])))  # its file number: now one no entry has
+    lanes = sum(len(names.split("\n")) for names in data["lane_names"] if names)  # each stacked block's, joined
+    first_lane = 8 + 4 * (ordered + lanes)  # the first lane's file number: now one no entry has
     binary[first_lane : first_lane + 4] = (10**6).to_bytes(4, "little", signed=True)
     payload = payload[: 8 + size] + bytes(binary)
     header = json.loads(header_line.partition(b" ")[2])

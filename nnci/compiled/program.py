@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from nnci import ir
-from nnci.compiled.lanes import LaneReader, LaneWriter, all_text, read_rare, texts_of
+from nnci.compiled.lanes import LaneReader, LaneWriter, read_rare, texts_of
 from nnci.compiled.values import Decoder, Encoder, Unusable, typed
 from nnci.diagnostics import Diagnostic, NnciError
 from nnci.plan import Group, Plan
@@ -79,8 +79,8 @@ def encode(compiled: Compiled) -> tuple[dict[str, object], bytes]:
             for group in plan.groups
         ],
         "whole": whole,
-        "lane_names": [writer.names for writer in writers],
-        "lane_texts": [writer.texts for writer in writers],
+        "lane_names": [_joined(writer.names) for writer in writers],  # one string each: quick to read
+        "lane_texts": [_joined(writer.texts) for writer in writers],
         "lane_rare": [writer.rare for writer in writers],
         "lane_ints": [len(writer.ints) for writer in writers],
         "roots": [position[key] for key in program.roots],
@@ -127,13 +127,16 @@ def decode(entry: Entry, sources: dict[str, str], discard: Callable[[], None] = 
     names, texts, rares, sizes = data["lane_names"], data["lane_texts"], data["lane_rare"], data["lane_ints"]
     if not all(type(v) is list and len(v) == len(stacked) for v in (names, texts, rares, sizes)):
         raise Unusable("malformed lanes")
+    name_lists: list[list[str]] = []  # each stacked block's lanes' names
     for template, block in enumerate(stacked):  # every text a lane reads is there, of the right type
-        lane_names, lane_texts = names[template], texts[template]
-        if type(lane_names) is not list or type(lane_texts) is not list:
+        if type(names[template]) is not str or type(texts[template]) is not str:
             raise Unusable("malformed lanes")
-        if len(lane_texts) != len(lane_names) * texts_of(block) or not all_text(lane_names, lane_texts):
+        lane_names = _split(names[template])
+        name_lists.append(lane_names)
+        expected = len(lane_names) * texts_of(block)  # the texts are split when the lanes are built
+        if texts[template].count(SEPARATOR) + 1 != expected and not (expected == 0 and texts[template] == ""):
             raise Unusable("malformed lanes")
-    claims = [len(lane_names) for lane_names in names]
+    claims = [len(lane_names) for lane_names in name_lists]
     first_int = count + sum(claims)
     if count != len(whole) + sum(claims) or not all(type(n) is int and n >= 0 for n in sizes):
         raise Unusable("malformed lanes")
@@ -144,11 +147,12 @@ def decode(entry: Entry, sources: dict[str, str], discard: Callable[[], None] = 
         starts.append(starts[-1] + size)
     rare = [read_rare(lanes, decoder) for lanes in rares]
     # each stacked block's lanes in the order stored: their keys, then where each block of the program is
-    lane_keys = [_keys(names[t], rare[t]) for t in range(len(stacked))]
+    lane_keys = [_keys(name_lists[t], rare[t]) for t in range(len(stacked))]
     every = [block.key for block in whole]
     for keys in lane_keys:
         every += keys
-    order = _picked(every, packed[:count].tolist())
+    source = packed[:count].tolist()
+    order = _picked(every, source)
     built = {block.key: block for block in whole}
     pending: dict[ir.BlockKey, int] = {}
     for t, keys in enumerate(lane_keys):
@@ -158,7 +162,8 @@ def decode(entry: Entry, sources: dict[str, str], discard: Callable[[], None] = 
     for keys in lane_keys:
         claimed.append(list(zip(keys, numbers[at : at + len(keys)], strict=True)))
         at += len(keys)
-    if len(order) != len(set(order)) or len(built) + len(pending) != len(order):
+    # each block once: its place in `every` taken once, and no key twice there
+    if len(set(source)) != len(source) or len(built) + len(pending) != len(order):
         raise Unusable("malformed lanes")
     lanes = {
         block.key: tuple(_picked(order, positions)) for block, positions in zip(stacked, data["lanes"], strict=True)
@@ -169,7 +174,7 @@ def decode(entry: Entry, sources: dict[str, str], discard: Callable[[], None] = 
 
     def build(template: int) -> dict[ir.BlockKey, ir.Block]:
         ints = iter(packed[starts[template] : starts[template + 1]].tolist())
-        reader = LaneReader(files, ints, iter(texts[template]), lanes, rare[template])
+        reader = LaneReader(files, ints, iter(_split(texts[template])), lanes, rare[template])
         made = {}
         try:
             for index, (key, lane) in enumerate(claimed[template]):
@@ -215,6 +220,19 @@ def decode(entry: Entry, sources: dict[str, str], discard: Callable[[], None] = 
     warnings = typed(decoder.value(data["warnings"]), tuple, Diagnostic)
     found = typed(decoder.value(data["found"]), tuple, Diagnostic)
     return Compiled(program, Plan(planned, groups, lanes), warnings, found)
+
+
+SEPARATOR = "\n"  # between the names (or number texts) of a stacked block's lanes: in none of them
+
+
+def _joined(texts: list[str]) -> str:
+    if any(SEPARATOR in text or not text for text in texts):
+        raise Unusable("a name or number text that cannot be stored")
+    return SEPARATOR.join(texts)
+
+
+def _split(joined: str) -> list[str]:
+    return joined.split(SEPARATOR) if joined else []
 
 
 def _columns(block: ir.Block) -> list[Any]:
