@@ -9,7 +9,7 @@ import json
 import math
 import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -305,11 +305,31 @@ def _notes_text(notes: list[str]) -> str:
     return "," + inner + '"notes": [' + within + ("," + within).join(map(_json_string, notes)) + inner + "]"
 
 
-def _lane_notes(group: Stacked) -> list[str]:
-    """`_notes_text(rule_notes(job))` of every job of a stacked group, made column by column."""
-    columns = [[f"{label}: {note}" for label in labels] for _, noted in group.notes for labels, note in noted if note]
+LANES_AT_ONCE = 1024  # a stacked group's jobs written from its columns at a time (their texts held meanwhile)
+
+
+def _lane_blocks(group: Stacked, shape: tuple[str, list[tuple[str, float | None]]], start: int, stop: int) -> list[str]:
+    """The text `write_json` writes for the jobs `start` to `stop` of a stacked group, column by column."""
+    template, values = shape
+    numbers = [_number_texts(group.columns[name].values[start:stop], factor) for name, factor in values]
+    keys = [_json_string(str(key)) for key in group.keys[start:stop]]
+    notes = _lane_notes(group, start, stop)
+    return [
+        f"\n    {key}: {template % row}{note}\n    }}"
+        for key, row, note in zip(keys, zip(*numbers, strict=True), notes, strict=True)
+    ]
+
+
+def _lane_notes(group: Stacked, start: int, stop: int) -> list[str]:
+    """`_notes_text(rule_notes(job))` of the jobs `start` to `stop` of a stacked group, column by column."""
+    columns = [
+        [f"{label}: {note}" for label in labels[start:stop]]
+        for _, noted in group.notes
+        for labels, note in noted
+        if note
+    ]
     if not columns:
-        return [""] * len(group.keys)
+        return [""] * (stop - start)
     if len(columns) == 1:
         return [_notes_text([text]) for text in columns[0]]
     return [_notes_text(list(dict.fromkeys(texts))) for texts in zip(*columns, strict=True)]
@@ -326,8 +346,9 @@ class _QuantityTexts:
     def __init__(self, overrides: dict[Dimension, str], converter: cattrs.Converter, newline: str) -> None:
         self.overrides, self.converter, self.newline = overrides, converter, newline
         self.templates: dict[tuple[object, ...], tuple[float | None, str, str]] = {}
-        # a stacked group (by identity, kept alive here) → the text of each of its jobs' blocks
-        self.groups: dict[int, tuple[object, list[str] | None]] = {}
+        # a stacked group (by identity, kept alive here) → its template, and the first of its jobs
+        # whose texts are made, with those texts
+        self.groups: dict[int, list[Any]] = {}
 
     def __call__(self, result: Result) -> Written:
         found = self.template(result)
@@ -357,45 +378,43 @@ class _QuantityTexts:
             found = self.templates[key] = (factor, before, after)
         return found
 
-    def lane_blocks(self, figures: LaneFigures, kind: str) -> list[str] | None:
-        """The text of every job of a stacked group as `write_json` writes it (its key, its block),
-        made at once; None when a figure is not a plain known value. Jobs with citations are not
-        written from here."""
+    def lane_block(self, figures: LaneFigures, kind: str) -> str | None:
+        """A job of a stacked group as `write_json` writes it (its key, its block), made with the next
+        LANES_AT_ONCE of its group's jobs from the group's columns; None when a figure is not a
+        plain known value. Jobs with citations are not written from here."""
         group = figures.group
-        found = self.groups.get(id(group))
-        if found is not None:
-            return found[1]
-        texts = self._lane_texts(figures, kind)
-        blocks = None
-        if texts is not None:
-            keys = [_json_string(str(key)) for key in group.keys]
-            notes = _lane_notes(group)
-            blocks = [f"\n    {key}: {text}{note}\n    }}" for key, text, note in zip(keys, texts, notes, strict=True)]
-        self.groups[id(group)] = (group, blocks)
-        return blocks
+        state = self.groups.get(id(group))
+        if state is None:
+            state = self.groups[id(group)] = [group, self._group_template(figures, kind), -1, []]
+        _, shape, start, blocks = state
+        if shape is None:
+            return None
+        lane = figures.lane
+        if not start <= lane < start + len(blocks):
+            start = lane - lane % LANES_AT_ONCE
+            blocks = _lane_blocks(group, shape, start, min(start + LANES_AT_ONCE, len(group.keys)))
+            state[2], state[3] = start, blocks
+        return blocks[lane - start]  # type: ignore[no-any-return]
 
-    def _lane_texts(self, figures: LaneFigures, kind: str) -> list[str] | None:
-        """The text of every job of a stacked group up to its notes, from the group's columns: the
-        text of its first job with each value left out, the values put in column by column (every
-        job of a group has figures of the same names, dimensions, formulas and notes)."""
+    def _group_template(self, figures: LaneFigures, kind: str) -> tuple[str, list[tuple[str, float | None]]] | None:
+        """The text of a stacked group's job up to its notes with each value left out (`%s`), and the
+        figure and conversion factor of each value (every job of a group has figures of the same
+        names, dimensions, formulas and notes); None if some figure has no template."""
         inner = "\n      "
         pending = "{" + inner + f'"kind": {_json_string(kind)}'
         parts: list[str] = []
-        columns: list[list[str]] = []
-        texts: list[str] | None = None
+        values: list[tuple[str, float | None]] = []
         for name, key in _declared_order(tuple(figures)):
             shaped = self.template(figures.alike(name))
             if shaped is None:
-                break
+                return None
             factor, before, after = shaped
             parts.append((pending + "," + inner + f"{key}: {before}").replace("%", "%%"))
             pending = after
-            columns.append(_number_texts(figures.columns[name].values, factor))
-        else:
-            if columns:
-                template = "%s".join([*parts, pending.replace("%", "%%")])
-                texts = [template % row for row in zip(*columns, strict=True)]
-        return texts
+            values.append((name, factor))
+        if not values:
+            return None
+        return "%s".join([*parts, pending.replace("%", "%%")]), values
 
     def _general(self, result: Result) -> Written:
         return Written(indented_json(self.converter.unstructure(_json_quantity(result, self.overrides)), self.newline))
@@ -453,17 +472,16 @@ def write_json(
     texts = _QuantityTexts(overrides, converter, "\n" + "  " * 3)
     for index, job in enumerate(results.jobs):
         quantities = job.quantities
-        blocks = None
+        block = None
         if quantities.__class__ is LaneFigures and not job.citations and not results.sampling:
-            blocks = texts.lane_blocks(quantities, job.kind)  # type: ignore[arg-type]  # a stacked group's, at once
-        if blocks is not None:
-            block = blocks[quantities.lane]  # type: ignore[attr-defined]
-        elif results.sampling:
-            block = f"\n    {_json_string(str(job.key))}: " + dumps(
-                _json_block(job, overrides, converter, results.sampling), 2
+            block = texts.lane_block(quantities, job.kind)  # type: ignore[arg-type]  # from its group's columns
+        if block is None:
+            text = (
+                dumps(_json_block(job, overrides, converter, results.sampling), 2)
+                if results.sampling
+                else _job_text(job, texts)  # each quantity's text from its template
             )
-        else:  # each quantity's text from its template
-            block = f"\n    {_json_string(str(job.key))}: " + _job_text(job, texts)
+            block = f"\n    {_json_string(str(job.key))}: {text}"
         write(("{" if index == 0 else ",") + block)
     if results.jobs:
         write("\n  }")

@@ -197,14 +197,21 @@ def test_a_stacked_groups_results_equal_those_of_each_job_alone() -> None:
     assert stacked.charged_in_full_by_several == one_by_one.charged_in_full_by_several
 
 
-def test_writing_the_json_of_a_stacked_group_makes_no_job_derivation() -> None:
-    """The JSON of a stacked group is written from its columns: no job's Derivation is made, and the
-    sums' inputs stay unmade (what keeps a run over 20,000 jobs from building 220,000 objects)."""
+@pytest.mark.parametrize("at_once", [1024, 3])
+def test_writing_the_json_of_a_stacked_group_makes_no_job_derivation(
+    at_once: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The JSON of a stacked group is written from its columns, some jobs at a time: no job's
+    Derivation is made, and the sums' inputs stay unmade (what keeps a run over 20,000 jobs from
+    building 220,000 objects); the text is the one written job by job."""
     import io
 
+    from nnci import output
     from nnci.engine import MadeWhenRead
     from nnci.evaluate import ALL, LaneFigures
     from nnci.output import write_json
+
+    monkeypatch.setattr(output, "LANES_AT_ONCE", at_once)
 
     text = "".join(observation(i, 300 + i, 1.1, 400 + i, 1, 8 + i, 10 + i) for i in range(BATCH_MIN + 3))
     program = nnci.loads(text)
