@@ -85,7 +85,7 @@ def report(label: str, lines: int, seconds: tuple[float, float], runs: int) -> N
 
 def measure(size: int, args: argparse.Namespace) -> None:
     from nnci.lower import lower
-    from nnci.parse import _fast_parser, _prepare, parse, parse_module
+    from nnci.parse import REPLAY_MIN_CHARS, _fast_parser, _prepare, parse, parse_module
 
     fast = _fast_parser()
     assert fast is not None, "the fast parser is disabled (stale nnci/_parse_table.py?)"
@@ -97,7 +97,10 @@ def measure(size: int, args: argparse.Namespace) -> None:
     del module
     report("new: parse_module", lines, timed(lambda: parse_module(text, "big.nnci"), args.runs), args.runs)
     prepared = _prepare(text)
-    report("new, garbage collector running", lines, timed(lambda: fast._parse(prepared, "big.nnci"), args.runs),
+    report("new, without replaying blocks written alike", lines,
+           timed(lambda: fast.run(prepared, "big.nnci", replay=False), args.runs), args.runs)  # fmt: skip
+    report("new, garbage collector running", lines,
+           timed(lambda: fast._parse(prepared, "big.nnci", len(prepared) >= REPLAY_MIN_CHARS), args.runs),
            args.runs)  # fmt: skip
     if not args.skip_old:
 

@@ -165,7 +165,10 @@ def _from_store(
 
 def check(program: ir.Program, engine: Engine | None = None) -> list[Diagnostic]:
     """Dimensions, ranges, shares and `check` lines. Returns warnings; raises on errors. Pass the engine
-    that will evaluate the program (`compile`) so that nothing is derived twice."""
+    that will evaluate the program (`compile`) so that nothing is derived twice; without one, the
+    program is compiled here (jobs of one shape are checked together, as `nnci check` does)."""
+    if engine is None:
+        engine = compile(program)[1]
     diagnostics = with_deep_stack(check_program, program, engine)
     if has_errors(diagnostics):
         raise NnciError(diagnostics, program.sources)

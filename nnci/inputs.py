@@ -54,7 +54,7 @@ def check_inputs(program: ir.Program, engine: Engine) -> list[Diagnostic]:
     for key, lanes in judged.items():
         involved: set[tuple[ir.BlockKey, str]] = set()
         out += _disagreements(engine, key, lanes, involved)
-        out += _unused(engine, key, lanes, used | involved)
+        out += _unused(engine, key, lanes, (used, involved))  # not `used | involved`: a copy per job
     return out
 
 
@@ -217,13 +217,17 @@ def _given_leaves(node: Derivation) -> list[Derivation]:
 
 
 def _unused(
-    engine: Engine, key: ir.BlockKey, lanes: tuple[ir.BlockKey, ...], used: set[tuple[ir.BlockKey, str]]
+    engine: Engine,
+    key: ir.BlockKey,
+    lanes: tuple[ir.BlockKey, ...],
+    used: tuple[set[tuple[ir.BlockKey, str]], ...],
 ) -> Iterable[Diagnostic]:
+    """E421 for the job's quantity fields in none of the `used` sets."""
     block = engine.program.blocks[key]
     method = engine.method_of(key, None) or "nnci"
     for name, field in block.fields.items():
         spec = SCHEMA[block.kind][name]
-        if spec.type != "quantity" or (key, name) in used:
+        if spec.type != "quantity" or any((key, name) in found for found in used):
             continue
         readers = _readers(block.kind, name)
         here = [f for f in readers if f.method in (None, method)]
