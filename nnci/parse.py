@@ -456,6 +456,8 @@ class _FastParser:
             from nnci.replay import KINDS_AT_LINE_START
 
             found = KINDS_AT_LINE_START.search(text, start + 1)
+            while found is not None and _continued(text, found.start()):  # `300 \` + `grid` below: one token
+                found = KINDS_AT_LINE_START.search(text, found.start() + 1)
             return found.start() if found is not None else len(text)
         if len(text) - start <= self.CHUNK:
             return len(text)
@@ -506,7 +508,8 @@ class _FastParser:
         templates: dict[tuple[str, int], list[Template]] = {}  # by the block's kind and starting state
         size = len(text)
         while pos < size:
-            if replay and text.startswith(KIND_WORDS, pos) and "KIND" in actions[state]:
+            at_line_start = pos == 0 or text[pos - 1] == "\n"  # a block replays from column 1 (not indented)
+            if replay and at_line_start and text.startswith(KIND_WORDS, pos) and "KIND" in actions[state]:
                 state = self._before(state, states, values, rules)  # what the block's kind reduces first
                 if state < 0:
                     return pos
@@ -648,6 +651,12 @@ class _FastParser:
             state = goto[states[-1]][origin]
             push_state(state)
         return reductions.module(tuple(comments)), tuple(reductions.diagnostics)
+
+
+def _continued(text: str, line_start: int) -> bool:
+    """Whether the line before `line_start` ends with a line continuation: a backslash, then the line end."""
+    before = line_start - 2 if text[line_start - 2 : line_start] != "\r\n" else line_start - 3
+    return before >= 0 and text[before] == "\\"
 
 
 def _uncaptured(regexp: str) -> str:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from nnci.parse import _FastParser
 
 LINE = 1 << 32  # as nnci.lower: a position is line * LINE + column
+_NEXT = re.compile(r"[\t \f]*(.?)", re.S)  # the next character past the spaces the lexer ignores
 KIND_WORDS = tuple(f"{kind} " for kind in ("grid", "source", "device", "fleet", "datacenter", "training", "inference"))
 KINDS_AT_LINE_START = re.compile("(?<=\n)(?=" + "|".join(KIND_WORDS) + ")")
 MAX_PER_KIND = 8  # shapes remembered per block kind: a file of blocks all unlike stops recording soon
@@ -184,9 +185,9 @@ def record(
             term = keywords.get(word)
             if term is None or term not in actions[states[-1]]:
                 term = "NAME"
-            after = text[end : end + 1]
-            field_name = depth == 1 and terms[-1] in ("_NL", "LBRACE") and text[end:].lstrip(" \t").startswith("=")
-            fixed = term != "NAME" or not terms or field_name or after == "("
+            after = _NEXT.match(text, end).group(1)  # type: ignore[union-attr]  # past the lexer's spaces
+            field_name = depth == 1 and terms[-1] in ("_NL", "LBRACE") and after == "="
+            fixed = term != "NAME" or not terms or field_name or after == "("  # a call's name too
             if not token(term, begin, end, None if fixed else "name"):
                 return None
         elif moment:
@@ -202,6 +203,8 @@ def record(
                 term = fast.unit_keywords.get(unit)
                 if term is None or term not in actions[states[-1]]:
                     term = "UNIT"
+                if text[end : end + 1] in ("*", "/", "^"):
+                    return None  # `5 W*_a`: another name there (`h`) would be part of the unit (`W*h`)
                 if not token(term, begin, end, None):
                     return None
         else:
@@ -366,10 +369,17 @@ def clone(block: Any, match: re.Match[str], line: int, reductions: Any, compound
 
         return make
 
+    consumed: set[int] = set()  # the holes a node takes its text from: every one must be
+
     def holes_in(span: Span) -> list[int]:
         rel = span.line - line
-        return [h for h, (hole_line, column, _) in enumerate(holes)
-                if hole_line == rel and span.column <= column < span.end_column]  # fmt: skip
+        inside = [h for h, (hole_line, column, _) in enumerate(holes)
+                  if hole_line == rel and span.column <= column < span.end_column]  # fmt: skip
+        return inside
+
+    def taken(found: list[int]) -> list[int]:
+        consumed.update(found)
+        return found
 
     recurse: list[Callable[[Any], Build | None]] = []  # how `expr` calls itself (see below)
 
@@ -378,9 +388,9 @@ def clone(block: Any, match: re.Match[str], line: int, reductions: Any, compound
         where = span_of(node.span)
         if kind is ast.Number:
             inside = holes_in(node.span)
-            if not inside or holes[inside[0]][1] != node.span.column:
-                return None
-            hole, unit, written = inside[0], node.unit, reductions.values_written
+            if len(inside) != 1 or holes[inside[0]][1] != node.span.column:
+                return None  # the number, then its unit (no name)
+            hole, unit, written = taken(inside)[0], node.unit, reductions.values_written
 
             def number(found: tuple[str, ...], first: int, change: list[int]) -> Any:
                 digits = found[hole]
@@ -396,7 +406,7 @@ def clone(block: Any, match: re.Match[str], line: int, reductions: Any, compound
 
             return number
         if kind is ast.Ref:
-            parts = holes_in(node.span)
+            parts = taken(holes_in(node.span))
             if len(parts) != len(node.parts):
                 return None
             if len(parts) == 1:
@@ -444,7 +454,7 @@ def clone(block: Any, match: re.Match[str], line: int, reductions: Any, compound
         return None
 
     def entry_key(entry: Any) -> Callable[[tuple[str, ...]], str] | None:
-        parts = holes_in(entry.span)
+        parts = taken(holes_in(entry.span))
         if len(parts) != entry.key.count(".") + 1:
             return None
         if len(parts) == 1:
@@ -454,7 +464,7 @@ def clone(block: Any, match: re.Match[str], line: int, reductions: Any, compound
 
     if block.checks or block.annotations or type(block) is not ast.Block:
         return None
-    name_holes = holes_in(block.name_span)
+    name_holes = taken(holes_in(block.name_span))
     recurse.append(expr)
     try:
         base = expr(block.base) if block.base is not None else None
@@ -466,6 +476,8 @@ def clone(block: Any, match: re.Match[str], line: int, reductions: Any, compound
     fields = [(f.name, v, span_of(f.span)) for f, v in zip(block.fields, values, strict=True) if v is not None]
     if len(name_holes) != 1 or (block.base is not None and base is None) or len(fields) != len(values):
         return None
+    if consumed != set(range(len(holes))):
+        return None  # a hole some part of the AST does not take its text from (a call's name, a field's)
     name_hole, kind, block_span, name_span = name_holes[0], block.kind, span_of(block.span), span_of(block.name_span)
 
     def build(found: tuple[str, ...], first: int, change: list[int]) -> Any:

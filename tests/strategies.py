@@ -550,6 +550,7 @@ def alike_blocks(draw: st.DrawFn, max_blocks: int = 12) -> str:
     oddities = [
         "", "", "", "", "  label = \"a {name}\"\n", "  # inside\n", "  x = {number}W\n", "  y = {number} \\\n  h\n",
         "  z = max({ref}.power, {number} W)\n", "  check power > 0 W, \"positive\"\n",
+        "  z = {ref} ({number} W)\n", "  z = 5 W*{ref}\n", "  {ref} \f= {number}\n", "  z = {number} \\\ngrid \n",
     ]  # fmt: skip
     text = "nnci 0.1\n"
     for _ in range(draw(st.integers(1, max_blocks))):
@@ -564,5 +565,5 @@ def alike_blocks(draw: st.DrawFn, max_blocks: int = 12) -> str:
             block = block[:-1] + odd.format(**values) + "}"
         if draw(st.booleans()):
             block = '@source("s")\n' + block if draw(st.integers(0, 9)) == 0 else block
-        text += block + draw(ALIKE_LINE_ENDS)
+        text += block + draw(ALIKE_LINE_ENDS) + draw(st.sampled_from(["", "", "", "  ", "\t"]))  # maybe indented
     return text

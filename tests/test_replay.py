@@ -124,3 +124,24 @@ def test_nothing_of_a_replayed_parse_outlives_its_module_without_the_collector()
     finally:
         if enabled:
             gc.enable()
+
+
+def _blocks(line: str, values: list[str], end: str = "\n") -> str:
+    return "nnci 0.1\n" + "".join(f"grid g{i} {{\n  {line.format(v)}\n}}{end}" for i, v in enumerate(values))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _blocks("x = {} (a, 2 W)", ["max", "max", "max", "min"]),  # a call's name, a space before `(`
+        "nnci 0.1\n" + "grid z {\n  x = 1\n}\n" * 3 + "  grid c {\n  x = 1\n}\n",  # an indented block
+        _blocks("x = 5 W*{}", ["_a", "_a", "h", "h"]),  # a name after a unit's `*` would extend it
+        _blocks("x = 5 W*{}.b", ["_a", "_a", "_a", "c"]),  # ... and here makes a syntax error
+        _blocks("{} \f= 1", list("xxxy")),  # a form feed before `=`: still a field's name
+        "nnci 0.1\ngrid a {\n  x = 300 \\\ngrid \n}\n",  # a unit after a line continuation
+    ],
+    ids=["call", "indented", "unit-times-name", "unit-times-dotted", "form-feed", "continuation"],
+)
+def test_what_a_breaker_found_parses_as_the_driver_does(text: str) -> None:
+    replayed, driven = both_ways(text)
+    same(replayed, driven)
