@@ -69,6 +69,15 @@ def _comments_of(newline: str, line: int, column: int, into: list[Comment]) -> N
             into.append(Comment(stripped, line + offset, col))
 
 
+def comments_and_docs(newline: str, line: int, column: int, comments: list[Comment], docs: dict[int, str]) -> None:
+    """The comments in a newline token, and its `##` lines as the docs of what follows, by line."""
+    found = len(comments)
+    _comments_of(newline, line, column, comments)
+    for comment in comments[found:]:
+        if comment.text.startswith("##"):
+            docs[comment.line] = comment.text[2:].strip()
+
+
 def parse_module(text: str, file: str) -> tuple[Module | None, tuple[Diagnostic, ...]]:
     """Parse and lower one file: the module and the diagnostics. After a syntax error, parsing
     recovers at the next field or block (nnci.recover), so every mistake is reported and the rest
@@ -561,11 +570,7 @@ class _FastParser:
                         if shape is None:
                             shape = (other.count("\n"), len(other) - other.rindex("\n") - 1)
                             if "#" in other:
-                                found = len(comments)
-                                _comments_of(other, line, start - line * LINE, comments)
-                                for comment in comments[found:]:
-                                    if comment.text.startswith("##"):
-                                        docs[comment.line] = comment.text[2:].strip()
+                                comments_and_docs(other, line, start - line * LINE, comments, docs)
                             elif len(newlines) < 256:
                                 newlines[other] = shape
                         line += shape[0]

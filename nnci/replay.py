@@ -7,6 +7,8 @@ matches exactly the blocks the lexer splits into the same tokens (every other to
 no name a keyword, no number a date), and the reductions the LALR driver made over them. A later
 block it matches is neither lexed nor driven: the recorded reductions run on its own tokens, with
 the reductions' own callbacks, so its AST, spans, docs and comments are those the driver builds.
+Every block after that is cloned from the AST the reductions built (`Clone`): the same nodes with
+its own names, numbers and spans, at a fraction of the cost.
 """
 
 from __future__ import annotations
@@ -18,14 +20,13 @@ from sys import intern
 from typing import TYPE_CHECKING, Any
 
 from nnci.ast import Comment
-from nnci.lower import MAX_DEPTH
-from nnci.parse import _comments_of
+from nnci.lower import LINE, MAX_DEPTH
+from nnci.parse import comments_and_docs
 
 if TYPE_CHECKING:
     from nnci.lower import Reductions
     from nnci.parse import _FastParser
 
-LINE = 1 << 32  # as nnci.lower: a position is line * LINE + column
 _NEXT = re.compile(r"[\t \f]*(.?)", re.S)  # the next character past the spaces the lexer ignores
 KIND_WORDS = tuple(f"{kind} " for kind in ("grid", "source", "device", "fleet", "datacenter", "training", "inference"))
 KINDS_AT_LINE_START = re.compile("(?<=\n)(?=" + "|".join(KIND_WORDS) + ")")
@@ -105,11 +106,7 @@ class Template:
                 text = holes[lines]
                 first = at + begin
                 if "#" in text:
-                    found = len(comments)
-                    _comments_of(text, line, first - line * LINE, comments)
-                    for comment in comments[found:]:
-                        if comment.text.startswith("##"):
-                            docs[comment.line] = comment.text[2:].strip()
+                    comments_and_docs(text, line, first - line * LINE, comments, docs)
                 stop = begin + len(text)  # in the block, once the holes have moved it
                 line += text.count("\n")
                 at = line * LINE + (len(text) - text.rindex("\n")) - stop
@@ -299,11 +296,7 @@ class Clone:
         if "#" in end:
             column = self.end_column + sum([change[h] for h, (rel, c, _) in enumerate(self.holes)
                                             if rel == self.end_line and c < self.end_column])  # fmt: skip
-            found_before = len(comments)
-            _comments_of(end, at, column, comments)
-            for comment in comments[found_before:]:
-                if comment.text.startswith("##"):
-                    reduced.docs[comment.line] = comment.text[2:].strip()
+            comments_and_docs(end, at, column, comments, reduced.docs)
         after = at + end.count("\n")
         base = after * LINE - (match.end() - (len(end) - end.rindex("\n") - 1)) + 1
         return (None, line * LINE + 1, base + match.end()), after, base
