@@ -398,6 +398,9 @@ class _FastParser:
             f"|({'|'.join(longer)}|[{single}]|{regexp('_NL')}|{regexp('STRING')}|{continuation}))"
         )
         assert self.pattern.groups == 7
+        # where a block may start a line (`grid `, ...: the grammar's KIND words), for nnci.replay
+        self.kind_words = tuple(f"{word} " for word, term in self.keywords.items() if term == "KIND")
+        self.kinds_at_line_start = re.compile("(?<=\n)(?=" + "|".join(map(re.escape, self.kind_words)) + ")")
         # what may differ between blocks written alike (nnci.replay): a name that is no keyword, a
         # number that is no date, the line end after the block; each atomic, as the lexer's match is
         keywords = "|".join(re.escape(word) for word in sorted(self.keywords, key=len, reverse=True))
@@ -433,12 +436,15 @@ class _FastParser:
         self.chains[key] = top
         return top
 
-    def _before(self, state: int, states: list[int], values: list[Any], rules: list[tuple[int, str, Any]]) -> int:
-        """The state that shifts a block's kind, after the reductions the kind makes first (those of
-        the statement before); -1 if it cannot follow."""
+    def _reduce_before(
+        self, term: str, state: int, states: list[int], values: list[Any], rules: list[tuple[int, str, Any]],
+        until: int = -1,
+    ) -> int:  # fmt: skip
+        """The reductions the lookahead `term` makes: the state that then shifts it (or `until`, once
+        reached); -1 if `term` cannot come next."""
         actions, goto, error = self.actions, self.goto, self.ERROR
-        while True:
-            action = actions[state].get("KIND", error)
+        while state != until:
+            action = actions[state].get(term, error)
             if action >= 0:
                 return state
             if action == error:
@@ -457,16 +463,15 @@ class _FastParser:
             values.append(callback(kids))
             state = goto[states[-1]][origin]
             states.append(state)
+        return state
 
     def _chunk_end(self, text: str, start: int, replay: bool) -> int:
         """Where the text lexed at a time from `start` ends (findall builds a list): at the next block
         starting a line when replaying (it may be replayed), else some CHUNK characters on."""
         if replay:
-            from nnci.replay import KINDS_AT_LINE_START
-
-            found = KINDS_AT_LINE_START.search(text, start + 1)
+            found = self.kinds_at_line_start.search(text, start + 1)
             while found is not None and _continued(text, found.start()):  # `300 \` + `grid` below: one token
-                found = KINDS_AT_LINE_START.search(text, found.start() + 1)
+                found = self.kinds_at_line_start.search(text, found.start() + 1)
             return found.start() if found is not None else len(text)
         if len(text) - start <= self.CHUNK:
             return len(text)
@@ -498,7 +503,9 @@ class _FastParser:
 
     def _parse(self, text: str, file: str, replay: bool) -> tuple[Module, tuple[Diagnostic, ...]] | int | None:
         from nnci.lower import LINE, Reductions
-        from nnci.replay import KIND_WORDS, MAX_PER_KIND, Template, record
+
+        if replay:
+            from nnci.replay import MAX_PER_KIND, Template, record
 
         reductions = Reductions(file)
         rules = reductions.table(self.rules)
@@ -515,11 +522,12 @@ class _FastParser:
         line, pos = 1, 0
         base = LINE + 1  # the position of offset i is base + i: line * LINE + column
         templates: dict[tuple[str, int], list[Template]] = {}  # by the block's kind and starting state
+        kind_words = self.kind_words
         size = len(text)
         while pos < size:
             at_line_start = pos == 0 or text[pos - 1] == "\n"  # a block replays from column 1 (not indented)
-            if replay and at_line_start and text.startswith(KIND_WORDS, pos) and "KIND" in actions[state]:
-                state = self._before(state, states, values, rules)  # what the block's kind reduces first
+            if replay and at_line_start and text.startswith(kind_words, pos) and "KIND" in actions[state]:
+                state = self._reduce_before("KIND", state, states, values, rules)  # the statement before it
                 if state < 0:
                     return pos
                 # a block starts here: replayed, or recorded (in the state it starts in: not after annotations)
@@ -637,24 +645,8 @@ class _FastParser:
                     push_state(state)
             if pos != chunk_end:
                 return None  # a character no token matches
-        while state != self.end:
-            action = actions[state].get("$END", error)
-            if action >= 0 or action == error:
-                return len(text)
-            length, origin, callback = rules[~action]
-            if callback is None:
-                state = goto[states[-2]][origin]
-                states[-1] = state
-                continue
-            if length:
-                kids = values[-length:]
-                del values[-length:]
-                del states[-length:]
-            else:
-                kids = []
-            push_value(callback(kids))
-            state = goto[states[-1]][origin]
-            push_state(state)
+        if self._reduce_before("$END", state, states, values, rules, until=self.end) != self.end:
+            return len(text)  # the file ends where it may not
         return reductions.module(tuple(comments)), tuple(reductions.diagnostics)
 
 

@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from nnci.parse import _FastParser
 
 _NEXT = re.compile(r"[\t \f]*(.?)", re.S)  # the next character past the spaces the lexer ignores
-KIND_WORDS = tuple(f"{kind} " for kind in ("grid", "source", "device", "fleet", "datacenter", "training", "inference"))
-KINDS_AT_LINE_START = re.compile("(?<=\n)(?=" + "|".join(KIND_WORDS) + ")")
 MAX_PER_KIND = 8  # shapes remembered per block kind: a file of blocks all unlike stops recording soon
 Entry = tuple[Any, int, int]
 Spec = tuple[int, Any, int, int, Any]  # a template's token: see Template.tokens
@@ -134,22 +132,26 @@ def record(
     depth = 0
     holes = 0
 
-    def drive(term: str) -> bool:
+    def drive(term: str, until: str | None = None) -> bool:
+        """The reductions `term` makes, recorded, then its shift; with `until`, up to that reduction
+        (no shift). False where the block's own tokens do not allow it."""
         while True:
             action = actions[states[-1]].get(term, error)
-            if action >= 0:
+            if action >= 0 and until is None:
                 states.append(action)
                 return True
-            if action == error:
+            if action >= 0 or action == error:
                 return False
             length, origin, callback = rules[~action]
             if length >= len(states):
-                return False  # a reduction of what came before the block
+                return False  # a reduction of what came before the block (annotations)
             if length:
                 del states[-length:]
             states.append(goto[states[-1]][origin])
             if callback is not None:
                 ops.append((length, callback, -1))
+            if origin == until:
+                return True
 
     def token(term: str, begin: int, end: int, hole: str | None, line_end: bool = False) -> bool:
         nonlocal previous_end, holes
@@ -225,20 +227,8 @@ def record(
                 return None
     else:
         return None
-    while True:  # the lookahead of the next statement reduces the block (and nothing below it)
-        action = actions[states[-1]].get("KIND", error)
-        if action >= 0 or action == error:
-            return None
-        length, origin, callback = rules[~action]
-        if length >= len(states):
-            return None  # it reduces what came before the block (annotations): not replayed
-        if length:
-            del states[-length:]
-        states.append(goto[states[-1]][origin])
-        if callback is not None:
-            ops.append((length, callback, -1))
-        if origin == "block":
-            break
+    if not drive("KIND", until="block"):  # the next statement's first token reduces the block
+        return None
     if len(states) != 2 or terms[0] != "KIND":
         return None
     # the reductions as straight-line code: each one's children are slots, tokens first
@@ -268,16 +258,17 @@ class Clone:
     how much longer or shorter the holes before it are. Only what the driver's reductions would
     build: no check lines, strings, dates or annotations (no template has them)."""
 
-    __slots__ = ("build", "compound", "end_column", "end_hole", "end_line", "holes", "lengths", "reductions")
+    __slots__ = ("build", "compound", "end", "lengths", "reductions")
 
-    def __init__(self, reductions: Any, build: Build, compound: int, holes: list[tuple[int, int, int]],
-                 end: tuple[int, int, int]) -> None:  # fmt: skip
+    def __init__(
+        self, reductions: Any, build: Build, compound: int, lengths: list[int], end: tuple[int, int, int, list[int]]
+    ) -> None:
         self.reductions = reductions
         self.build = build
         self.compound = compound  # the compound expressions the block's reductions count
-        self.holes = holes  # (line in the block, column, length) of each hole but the last line end
-        self.lengths = [length for _, _, length in holes]
-        self.end_hole, self.end_line, self.end_column = end  # the last line end: its hole, line, column
+        self.lengths = lengths  # of each hole but the last line end, in the block cloned
+        # the line end after the block: its hole, its line and column in the block, the holes before it there
+        self.end = end
 
     def run(self, match: re.Match[str], line: int, comments: list[Comment]) -> tuple[Entry, int, int] | None:
         """As `Template.reduce`; None when the block must be reduced (nested deeper than checked here)."""
@@ -291,11 +282,11 @@ class Clone:
         reduced.compound_seen = reduced.compound
         reduced.checks_made[1] = reduced.checks_made[0]
         reduced.blocks.append(made)
-        end = found[self.end_hole]
-        at = line + self.end_line
+        end_hole, end_line, end_column, before_end = self.end
+        end = found[end_hole]
+        at = line + end_line
         if "#" in end:
-            column = self.end_column + sum([change[h] for h, (rel, c, _) in enumerate(self.holes)
-                                            if rel == self.end_line and c < self.end_column])  # fmt: skip
+            column = end_column + sum([change[h] for h in before_end])
             comments_and_docs(end, at, column, comments, reduced.docs)
         after = at + end.count("\n")
         base = after * LINE - (match.end() - (len(end) - end.rindex("\n") - 1)) + 1
@@ -366,9 +357,8 @@ def clone(block: Any, match: re.Match[str], line: int, reductions: Any, compound
 
     def holes_in(span: Span) -> list[int]:
         rel = span.line - line
-        inside = [h for h, (hole_line, column, _) in enumerate(holes)
-                  if hole_line == rel and span.column <= column < span.end_column]  # fmt: skip
-        return inside
+        return [h for h, (hole_line, column, _) in enumerate(holes)
+                if hole_line == rel and span.column <= column < span.end_column]  # fmt: skip
 
     def taken(found: list[int]) -> list[int]:
         consumed.update(found)
@@ -490,5 +480,5 @@ def clone(block: Any, match: re.Match[str], line: int, reductions: Any, compound
             setter(made, value)
         return made
 
-    end = (len(holes), last[0], last[1])
-    return Clone(reductions, build, compound, holes, end)
+    end = (len(holes), last[0], last[1], moved(last[0], last[1]))
+    return Clone(reductions, build, compound, [length for _, _, length in holes], end)
