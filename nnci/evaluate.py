@@ -325,18 +325,19 @@ def _totals(engine: Engine, jobs: tuple[JobResult, ...], figures: Sequence[str] 
         if name not in REPORTED and not having:
             continue
         found = [parts[kind].values(name) for kind in having_kinds] if having else [None]
-        if any(f is None for f in found):
+        known = [f for f in found if f is not None]
+        if len(known) != len(found):
             if name in REPORTED_IF_KNOWN or (figures == ALL and name not in REPORTED):
                 continue  # shown where known
             totals[name] = engine.quantity(ir.TOTAL, name)  # says what is missing, as `total.*` does
             continue
-        values = [v for f in found for v in f[0]]  # type: ignore[index]
-        if any(f[2] for f in found):  # type: ignore[index]  # samples add up element-wise, in the jobs' order
-            values = [_magnitude(job, name) for job in having]
-        dimension = found[0][1]  # type: ignore[index]
+        samples = any(some for _, _, some in known)
+        # floats in any order (`math.fsum` is correctly rounded); samples element-wise, in the jobs' order
+        values = [_magnitude(job, name) for job in having] if samples else [v for f in known for v in f[0]]
+        dimension = known[0][1]
         inputs = MadeWhenRead(len(having), functools.partial(_inputs, having, name))
         try:
-            value = _sum(values) if any(f[2] for f in found) else math.fsum(values)  # type: ignore[index]
+            value = _sum(values) if samples else math.fsum(values)
         except OverflowError:  # every job's is a float, their sum is not
             reason = "the sum over jobs is too large for a 64-bit float (it overflows)"
             totals[name] = Unknown(ir.TOTAL, name, (f"total.{name}",), reason, fault=True)
@@ -350,30 +351,26 @@ class _Parts:
     """The jobs of one kind as the stacked groups' columns and the other jobs' results."""
 
     def __init__(self, jobs: list[JobResult]) -> None:
-        self.groups: dict[int, tuple[dict[str, Column], int]] = {}  # a group's columns → how many jobs here
+        self.groups: dict[Stacked, int] = {}  # a stacked group → how many of its jobs are here: all
         self.others: list[JobResult] = []
         for job in jobs:
             quantities = job.quantities
             if quantities.__class__ is LaneFigures:
-                columns = quantities.columns  # type: ignore[attr-defined]
-                seen = self.groups.get(id(columns))
-                self.groups[id(columns)] = (columns, 1 if seen is None else seen[1] + 1)
+                group = quantities.group  # type: ignore[attr-defined]
+                self.groups[group] = self.groups.get(group, 0) + 1
             else:
                 self.others.append(job)
-        self.jobs = jobs
+        assert all(count == len(group.keys) for group, count in self.groups.items()), "a group has one kind"
 
     def values(self, name: str) -> tuple[list[Any], Dimension, bool] | None:
         """Every job's value of a figure (a group's whole column at once), its dimension and whether
-        some value is an array (of samples); None if some job's is not known. Floats may be summed in
-        any order: `math.fsum` is correctly rounded."""
+        some value is an array (of samples); None if some job's is not known."""
         values: list[Any] = []
         dimension = None
-        for columns, count in self.groups.values():
-            column = columns.get(name)
+        for group in self.groups:
+            column = group.columns.get(name)
             if column is None:
                 return None
-            if count != len(column.values):  # not every job of the group (never: a group has one kind)
-                return [_magnitude(job, name) for job in self.jobs], column.dimension, False
             values += column.values
             dimension = column.dimension
         some_array = False
@@ -550,11 +547,15 @@ class LaneFigures(Mapping[str, Result]):
     """The figures of one job of a stacked group, read from the group's columns: a job's Derivation
     is made only when it is asked for (JSON, the table and the totals read the columns)."""
 
-    __slots__ = ("_made", "_program", "columns", "group", "key", "lane")
+    __slots__ = ("_made", "_program", "group", "key", "lane")
 
     def __init__(self, group: Stacked, lane: int, key: ir.BlockKey, program: ir.Program) -> None:
-        self.group, self.columns, self.lane, self.key, self._program = group, group.columns, lane, key, program
+        self.group, self.lane, self.key, self._program = group, lane, key, program
         self._made: dict[str, Derivation] = {}
+
+    @property
+    def columns(self) -> dict[str, Column]:
+        return self.group.columns
 
     def __getitem__(self, name: str) -> Result:
         made = self._made.get(name)

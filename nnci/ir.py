@@ -304,24 +304,21 @@ class LazyBlocks(Mapping[BlockKey, Block]):
 
     def unbuilt_written(self, key: BlockKey) -> Written | None:
         """`written` of a lane not built yet, read from its stacked block's stream; None for any other."""
-        lanes = self._lanes
-        template = lanes.pending.get(key)
-        if template is None:
-            return None
-        found = lanes.written.get(template)
-        if found is None:
-            found = lanes.written[template] = lanes.read_written(template)
-        return found[key]
+        return self._unbuilt(key, self._lanes.written, self._lanes.read_written)
 
     def unbuilt_citations(self, key: BlockKey) -> tuple[str, ...] | None:
         """A lane's citations, if it is not built yet (None for any other block)."""
-        lanes = self._lanes
-        template = lanes.pending.get(key)
+        return self._unbuilt(key, self._lanes.citations, self._lanes.read_citations)
+
+    def _unbuilt(self, key: BlockKey, read: dict[int, dict[BlockKey, Any]], reader: Callable[[int], Any]) -> Any:
+        """What `reader` reads of every lane of the stacked block `key` is a lane of, once (kept in
+        `read`), for `key`; None if `key` is no lane waiting to be built."""
+        template = self._lanes.pending.get(key)
         if template is None:
             return None
-        found = lanes.citations.get(template)
+        found = read.get(template)
         if found is None:
-            found = lanes.citations[template] = lanes.read_citations(template)
+            found = read[template] = reader(template)
         return found[key]
 
     def of_kinds(self, kinds: tuple[str, ...]) -> set[BlockKey]:

@@ -9,7 +9,7 @@ import json
 import math
 import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -346,9 +346,8 @@ class _QuantityTexts:
     def __init__(self, overrides: dict[Dimension, str], converter: cattrs.Converter, newline: str) -> None:
         self.overrides, self.converter, self.newline = overrides, converter, newline
         self.templates: dict[tuple[object, ...], tuple[float | None, str, str]] = {}
-        # a stacked group (by identity, kept alive here) → its template, and the first of its jobs
-        # whose texts are made, with those texts
-        self.groups: dict[int, list[Any]] = {}
+        # a stacked group → its template, and the first of its jobs whose texts are made, with those
+        self.groups: dict[Stacked, tuple[tuple[str, list[tuple[str, float | None]]] | None, int, list[str]]] = {}
 
     def __call__(self, result: Result) -> Written:
         found = self.template(result)
@@ -383,18 +382,18 @@ class _QuantityTexts:
         LANES_AT_ONCE of its group's jobs from the group's columns; None when a figure is not a
         plain known value. Jobs with citations are not written from here."""
         group = figures.group
-        state = self.groups.get(id(group))
+        state = self.groups.get(group)
         if state is None:
-            state = self.groups[id(group)] = [group, self._group_template(figures, kind), -1, []]
-        _, shape, start, blocks = state
+            state = self.groups[group] = (self._group_template(figures, kind), -1, [])
+        shape, start, blocks = state
         if shape is None:
             return None
         lane = figures.lane
         if not start <= lane < start + len(blocks):
             start = lane - lane % LANES_AT_ONCE
             blocks = _lane_blocks(group, shape, start, min(start + LANES_AT_ONCE, len(group.keys)))
-            state[2], state[3] = start, blocks
-        return blocks[lane - start]  # type: ignore[no-any-return]
+            self.groups[group] = (shape, start, blocks)
+        return blocks[lane - start]
 
     def _group_template(self, figures: LaneFigures, kind: str) -> tuple[str, list[tuple[str, float | None]]] | None:
         """The text of a stacked group's job up to its notes with each value left out (`%s`), and the
