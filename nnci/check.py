@@ -8,6 +8,7 @@ once the dimensions are right (before that, only fields written as plain constan
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from nnci import arrays, ir
@@ -29,8 +30,8 @@ class _DimensionProblem(Exception):
 
 def check(program: ir.Program, engine: Engine | None = None, constants_only: bool = False) -> list[Diagnostic]:
     """Every problem found; with `constants_only` (earlier stages failed) only literal values are judged."""
-    diagnostics = [*program.warnings, *check_dimensions(program)]
     engine = engine or Engine(program)
+    diagnostics = [*program.warnings, *check_dimensions(program, engine.lanes)]
     constants_only = constants_only or any(d.severity == "error" for d in diagnostics)
     diagnostics += check_values(program, engine, constants_only)
     if not constants_only:  # a job in time: whether the data covers its interval is known only by reading it
@@ -202,21 +203,17 @@ def _accepts(expected: Dimension, found: Dimension) -> bool:
     return found == expected or (expected in COUNTED and found == DIMENSIONLESS)
 
 
-def check_dimensions(program: ir.Program) -> list[Diagnostic]:
+def check_dimensions(
+    program: ir.Program, lanes: Mapping[ir.BlockKey, tuple[ir.BlockKey, ...]] | None = None
+) -> list[Diagnostic]:
+    """With a plan's `lanes`, the blocks of one stacked group are judged by the first: a block's
+    dimensions follow from its shape (the dimension of each constant, the shapes it refers to),
+    which the group's blocks share. A group whose first block has a problem is judged block by block."""
     diagnostics: list[Diagnostic] = []
+    alike = _alike_to_a_sound_one(program, lanes) if lanes else set()
     for block in program.blocks.values():
-        for field in block.fields.values():
-            spec = SCHEMA[block.kind][field.name]
-            if spec.type == "quantity":
-                expr = field.expr
-                if expr.__class__ is ir.Const and _accepts(spec.dim, expr.value.dimension):  # type: ignore[union-attr, arg-type]
-                    continue  # most fields: a number of the right dimension
-                _check_expr(program, expr, block.kind, spec, diagnostics)
-            elif isinstance(field.expr, ir.Map):
-                for entry in field.expr.entries:
-                    _check_expr(program, entry.value, block.kind, spec, diagnostics)
-        for check_line in block.checks:
-            _check_comparison(program, check_line.condition, block.kind, diagnostics)
+        if block.key not in alike:
+            _check_block_dimensions(program, block, diagnostics)
     for check_line in program.checks:
         _check_comparison(program, check_line.condition, None, diagnostics)
     for figure in program.figures.values():
@@ -228,6 +225,36 @@ def check_dimensions(program: ir.Program) -> list[Diagnostic]:
     for expect in program.expects:
         _check_expect(program, expect, diagnostics)
     return diagnostics
+
+
+def _alike_to_a_sound_one(
+    program: ir.Program, lanes: Mapping[ir.BlockKey, tuple[ir.BlockKey, ...]]
+) -> set[ir.BlockKey]:
+    """The blocks of stacked groups whose first block's dimensions are right, but that first block."""
+    alike: set[ir.BlockKey] = set()
+    for keys in lanes.values():
+        found: list[Diagnostic] = []
+        first = program.blocks.get(keys[0])
+        if first is not None:
+            _check_block_dimensions(program, first, found)
+            if not found:
+                alike.update(keys[1:])
+    return alike
+
+
+def _check_block_dimensions(program: ir.Program, block: ir.Block, diagnostics: list[Diagnostic]) -> None:
+    for field in block.fields.values():
+        spec = SCHEMA[block.kind][field.name]
+        if spec.type == "quantity":
+            expr = field.expr
+            if expr.__class__ is ir.Const and _accepts(spec.dim, expr.value.dimension):  # type: ignore[union-attr, arg-type]
+                continue  # most fields: a number of the right dimension
+            _check_expr(program, expr, block.kind, spec, diagnostics)
+        elif isinstance(field.expr, ir.Map):
+            for entry in field.expr.entries:
+                _check_expr(program, entry.value, block.kind, spec, diagnostics)
+    for check_line in block.checks:
+        _check_comparison(program, check_line.condition, block.kind, diagnostics)
 
 
 def _check_expr(program: ir.Program, expr: ir.Expr, kind: str, spec: Spec, out: list[Diagnostic]) -> None:
@@ -321,10 +348,11 @@ def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> l
     # a constant (one object per spelling, shared by every field that writes it) found in range for a
     # field: the same value in the same field of another block is too (10,000 jobs repeat a few)
     in_range: set[tuple[int, str, str]] = set()
+    as_columns = _judged_as_columns(engine, constants_only)
     # Every resolved block: the files' own, and the imported ones they use (an imported PUE of 0.5
     # is as wrong as a local one). Imported blocks nothing refers to are never resolved.
     for block in program.blocks.values():
-        for field in block.fields.values():
+        for field in () if block.key in as_columns else block.fields.values():
             spec = SCHEMA[block.kind][field.name]
             if spec.type == "quantity":
                 expr = field.expr
@@ -345,7 +373,8 @@ def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> l
         if not constants_only:
             for check_line in block.checks:
                 _check_line(engine, block, check_line, diagnostics)
-            _zero_divisors(engine, block)
+            if block.key not in as_columns:
+                _zero_divisors(engine, block)
             if block.kind in JOB_KINDS:
                 _check_hosts_only(engine, block, diagnostics)
             if "idle_power" in block.fields:
@@ -367,6 +396,48 @@ def check_values(program: ir.Program, engine: Engine, constants_only: bool) -> l
                 diagnostics.append(Diagnostic("E402", "a tolerance cannot be negative", stated.span,
                                               help="write e.g. `within 1 %`"))  # fmt: skip
     return diagnostics
+
+
+def _judged_as_columns(engine: Engine, constants_only: bool) -> set[ir.BlockKey]:
+    """The blocks of stacked groups whose every constant column is in range and free of zeros: judged
+    once, as the group's columns. A group with a value out of range, a zero (which a formula may
+    divide by) or a field that is not a constant is judged block by block, so that each problem is
+    reported at the block that has it."""
+    judged: set[ir.BlockKey] = set()
+    blocks = engine.program.blocks
+    for key, keys in engine.lanes.items():
+        stacked = blocks[key]
+        if not stacked.checks and _columns_sound(engine, stacked, constants_only):
+            judged.update(keys)
+    return judged
+
+
+def _columns_sound(engine: Engine, block: ir.Block, constants_only: bool) -> bool:
+    found: list[Diagnostic] = []
+    for field in block.fields.values():
+        spec = SCHEMA[block.kind][field.name]
+        expr = field.expr
+        if spec.type == "quantity":
+            if expr.__class__ is not ir.Const or _has_zero(expr.value.magnitude):  # type: ignore[union-attr]
+                return False
+            _check_range(engine, block, spec, expr, constants_only, found)
+        elif isinstance(expr, ir.Map):
+            if not all(entry.value.__class__ is ir.Const for entry in expr.entries):
+                return False
+            _check_map(engine, block, spec, expr, constants_only, found)
+        elif expr.__class__ is ir.Const and _has_zero(expr.value.magnitude):  # type: ignore[union-attr]
+            return False
+        if found:
+            return False
+    return True
+
+
+def _has_zero(magnitude: Any) -> bool:
+    if magnitude.__class__ is float:
+        return bool(magnitude == 0)
+    if arrays.is_array(magnitude):
+        return bool((magnitude == 0).any())
+    return True  # a series or anything else: judged block by block
 
 
 def _zero_divisors(engine: Engine, block: ir.Block) -> None:

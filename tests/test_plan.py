@@ -226,3 +226,38 @@ def test_writing_the_json_of_a_stacked_group_makes_no_job_derivation(
         evaluate(program, plan=compile_plan(program, stack=False), figures=ALL), ["<input>"], (), one_by_one.write
     )
     assert out.getvalue() == one_by_one.getvalue()
+
+
+def _stacked_and_alone_check(text: str) -> tuple[list[object], list[object]]:
+    from nnci.check import check
+
+    program = nnci.loads(text)
+    plan, engine = nnci.compile(program)
+    assert any(group.stacked is not None for group in plan.groups)
+    return check(program, engine), check(program, Engine(program))
+
+
+def test_a_stacked_group_with_a_bad_value_in_some_jobs_reports_each_at_its_own_block() -> None:
+    """Columns in range are judged once for their group; a group with a problem in any job is judged
+    job by job, so every problem is said where it was written, as when each block is checked alone."""
+    observations = [(300.0 + i, 1.1, 429.0, 0.95, 8, 10.0) for i in range(BATCH_MIN + 4)]
+    observations[3] = (300.0, 0.8, 429.0, 0.95, 8, 10.0)  # a PUE below 1
+    observations[7] = (300.0, 1.1, 429.0, 0.95, -2, 10.0)  # a negative count
+    observations[9] = (300.0, 1.1, 429.0, 0.95, 8, 0.0)  # a zero duration
+    text = "".join(observation(i, *o) for i, o in enumerate(observations))  # type: ignore[arg-type]
+    text = text.replace("queries = 1000\n}\ngrid g12", "queries = 0\n}\ngrid g12")
+    stacked, alone = _stacked_and_alone_check(text)
+    assert stacked == alone
+    found = {(d.code, d.span.line) for d in stacked}  # type: ignore[attr-defined]
+    lines = text.splitlines()
+    assert ("E402", lines.index("  pue = 0.8") + 1) in found
+    assert ("E402", lines.index("  fleet = { gpu7 = -2, host7 = 8 }") + 1) in found
+    assert any(code == "E405" for code, _ in found)
+
+
+def test_a_stacked_groups_dimension_problem_is_reported_at_every_block() -> None:
+    text = "".join(observation(i, 300.0 + i, 1.1, 429.0, 0.95, 8, 10.0) for i in range(BATCH_MIN + 2))
+    text = re.sub(r"power = (\d+\.0) W\n  manufacturing", r"power = \1 Wh\n  manufacturing", text)
+    stacked, alone = _stacked_and_alone_check(text)
+    assert stacked == alone
+    assert sum(d.code == "E400" for d in stacked) == BATCH_MIN + 2  # type: ignore[attr-defined]
