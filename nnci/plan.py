@@ -20,6 +20,7 @@ import attrs
 from nnci import ir
 
 BATCH_MIN = 16  # fewer jobs of one shape than this are evaluated one by one
+_UNKNOWN = object()  # a block whose shape is not yet known (None is a shape's "cannot be stacked")
 PLAN_MODULE = ir.PLAN_MODULE
 
 
@@ -82,8 +83,9 @@ class _Compiler:
     def shape(self, key: ir.BlockKey, depth: int = 0) -> int | None:
         """A hashable description of the block's structure; None when it cannot be stacked (a job over
         a table, a reference to `total`, a circle, or a chain too deep to follow)."""
-        if key in self.shapes:
-            return self.shapes[key]
+        known = self.shapes.get(key, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known  # type: ignore[return-value]
         self.shapes[key] = None  # a circle through this block makes it unstackable
         block = self.program.blocks.get(key)
         if block is None or depth > 64:
@@ -105,6 +107,11 @@ class _Compiler:
         return result
 
     def _expr_shape(self, expr: ir.Expr, depth: int) -> Hashable | None:
+        if expr.__class__ is ir.BlockRef:  # most: a site, a grid, a fleet
+            if expr.block == ir.TOTAL:  # type: ignore[attr-defined]
+                return None
+            target = self.shape(expr.block, depth + 1)  # type: ignore[attr-defined]
+            return None if target is None else ("r", target, None)
         if isinstance(expr, ir.Const):
             if getattr(expr.value.magnitude, "is_series", False):  # one series: only its own block shares it
                 return ("series", id(expr.value.magnitude))
@@ -151,14 +158,16 @@ class _Compiler:
             return first
         if keys in self.by_lanes:
             return self.by_lanes[keys]
-        blocks = [self.program.blocks[key] for key in keys]
-        model = blocks[0]
+        blocks = self.program.blocks
+        model = blocks[first]
         key = ir.BlockKey(PLAN_MODULE, f"{model.key}+{len(keys) - 1}#{len(self.stacked)}")
         self.by_lanes[keys] = key
         self.lanes[key] = keys
+        # blocks of one shape have the same fields in the same order: each field's column at once
+        columns = zip(*[blocks[k].fields.values() for k in keys], strict=True)
         fields = {
-            name: ir.Field(name, self._stack_expr([b.fields[name].expr for b in blocks]), field.span)
-            for name, field in model.fields.items()
+            name: ir.Field(name, self._stack_expr([f.expr for f in column]), field.span)
+            for (name, field), column in zip(model.fields.items(), columns, strict=True)
         }
         self.stacked[key] = ir.Block(key, model.kind, fields, (), model.citations, model.doc, model.span, model.base)
         return key
@@ -167,7 +176,7 @@ class _Compiler:
         first = exprs[0]
         if isinstance(first, ir.Const):
             values = [e.value.magnitude for e in exprs]
-            if all(v == values[0] for v in values):
+            if values.count(values[0]) == len(values):
                 return first
             import numpy
 

@@ -329,14 +329,16 @@ class _Resolver:
     # -- blocks ---------------------------------------------------------------------------
 
     def resolve_block(self, namespace: str, name: str, file: str) -> ir.BlockKey:
-        key = self.key(namespace, name)
+        return self.resolve_found(self.key(namespace, name), self.scopes[namespace][name], file)
+
+    def resolve_found(self, key: ir.BlockKey, block: ast.Block, file: str) -> ir.BlockKey:
+        """The block `find_block` found, resolved once."""
         if key in self.blocks or key in self.in_progress:
             return key
-        block = self.scopes[namespace][name]
         self.in_progress.add(key)
         outer_rows, self.rows = self.rows, self.table_of_rows(block, file)
         try:
-            return self._resolve_block(key, block, name, file)
+            return self._resolve_block(key, block, key.name, file)
         finally:
             self.rows = outer_rows
 
@@ -453,6 +455,7 @@ class _Resolver:
                 fields, checks, citations = dict(base.fields), base.checks, base.citations
                 fields = self.inherit_rows(block, key, base, fields)
         seen: dict[str, ast.Field] = {}
+        specs = SCHEMA[block.kind]
         for field in block.fields:
             if field.name in seen:
                 self.error("E203", f"field `{field.name}` is set twice in `{name}`", field.span,
@@ -460,7 +463,12 @@ class _Resolver:
                            related=(("first set here", seen[field.name].span),))  # fmt: skip
                 continue
             seen[field.name] = field
-            resolved = self.resolve_field(block, key, field, file)
+            spec = specs.get(field.name)
+            if spec is not None and field.value.__class__ is ast.Number and spec.type == "quantity":
+                expr = self.constant(field.value)  # type: ignore[arg-type]  # most fields: a number
+                resolved = None if expr is None else _field(field.name, expr, field.span)
+            else:
+                resolved = self.resolve_field(block, key, field, file)
             if resolved is not None:
                 fields[field.name] = resolved
         for check_line in block.checks:
@@ -470,12 +478,7 @@ class _Resolver:
         if block.annotations:
             own = tuple(self.citation(a, file) for a in block.annotations)
             citations = tuple(c for c in own if c) or citations
-        made = _new(ir.Block)
-        for setter, value in zip(
-            _BLOCK_SETTERS, (key, block.kind, fields, checks, citations, block.doc, block.span, base_key), strict=True
-        ):
-            setter(made, value)
-        self.blocks[key] = made
+        self.blocks[key] = _block(key, block.kind, fields, checks, citations, block.doc, block.span, base_key)
         self.in_progress.discard(key)
         return key
 
@@ -492,7 +495,7 @@ class _Resolver:
             self.error("E304", f"{article(block.kind)} cannot amend `{block.base.dotted}`, which is {article(base.kind)}",
                        block.base.span, help=f"write `{base.kind} {block.name} = {block.base.dotted} {{ ... }}`")  # fmt: skip
             return None
-        self.resolve_block(key.module, key.name, base_file)
+        self.resolve_found(key, base, base_file)
         return self.blocks.get(key)
 
     def citation(self, annotation: ast.Annotation, file: str) -> str | None:
@@ -516,17 +519,13 @@ class _Resolver:
                        help=FORMER_NAMES.get(field.name) or field_hint(field.name, block.kind))  # fmt: skip
             return None
         expr = self.resolve_value(spec, field.value, block.kind, key, file)
-        if expr is None:
-            return None
-        made = _new(ir.Field)
-        _field_name(made, field.name)
-        _field_expr(made, expr)
-        _field_span(made, field.span)
-        return made
+        return None if expr is None else _field(field.name, expr, field.span)
 
     def resolve_value(self, spec: Spec, value: ast.Expr, kind: str, key: ir.BlockKey, file: str) -> ir.Expr | None:
         if value.__class__ is ast.Number and spec.type == "quantity":  # most fields: a number with its unit
             return self.constant(value)  # type: ignore[arg-type]
+        if spec.type == "ref" and value.__class__ is ast.Ref:  # then a block named: `site = dc`
+            return self.resolve_reference(spec, value, file)  # type: ignore[arg-type]
         if spec.type == "instant":
             return resolve_time.start(self, value, file)
         if spec.type == "profile":
@@ -574,27 +573,8 @@ class _Resolver:
                 return ir.Text(value.value, value.span)
             self.error("E305", f"`{spec.name}` takes a string", value.span, help=f'write `{spec.name} = "..."`')
             return None
-        if spec.type in ("ref", "fleet", "map") and isinstance(value, ast.Ref):
-            found = self.find_block(value.parts, file, value.span)
-            if found is None:
-                return None
-            target, block, target_file = found
-            if block.kind != spec.target:
-                help = f"name a `{spec.target}` block here"
-                if spec.type == "fleet" and block.kind == "device":
-                    help = (
-                        f"give counts, `fleet = {{ {value.dotted} = 8 }}`; or, for device-hours of one kind of "
-                        f"device without a count, `device = {value.dotted}` and `device_hours = ...`"
-                    )
-                self.error("E303", f"`{spec.name}` needs {article(spec.target or '')}, but `{value.dotted}` is "
-                           f"{article(block.kind)}",
-                           value.span, help=help)  # fmt: skip
-                return None
-            self.resolve_block(target.module, target.name, target_file)
-            if spec.type == "map":  # a single datacenter stands for all of the work
-                one = ir.Const(Quantity(1.0, DIMENSIONLESS), "100 %", value.span)
-                return ir.Map((ir.Entry(target, one, value.span),), value.span)
-            return ir.BlockRef(target, value.span)
+        if spec.type in ("fleet", "map") and isinstance(value, ast.Ref):
+            return self.resolve_reference(spec, value, file)
         if spec.type == "fleet" and isinstance(value, ast.MapExpr):
             return self.inline_fleet(value, key, file)
         if spec.type == "map" and isinstance(value, ast.MapExpr):
@@ -606,6 +586,29 @@ class _Resolver:
                        help=f"write `{spec.name} = <{spec.target} name>`")  # fmt: skip
             return None
         return self.resolve_expr(value, kind, file)
+
+    def resolve_reference(self, spec: Spec, value: ast.Ref, file: str) -> ir.Expr | None:
+        """A field naming a block: `site = dc`, `fleet = pod` (a map field: the block has all of it)."""
+        found = self.find_block(value.parts, file, value.span)
+        if found is None:
+            return None
+        target, block, target_file = found
+        if block.kind != spec.target:
+            help = f"name a `{spec.target}` block here"
+            if spec.type == "fleet" and block.kind == "device":
+                help = (
+                    f"give counts, `fleet = {{ {value.dotted} = 8 }}`; or, for device-hours of one kind of "
+                    f"device without a count, `device = {value.dotted}` and `device_hours = ...`"
+                )
+            self.error("E303", f"`{spec.name}` needs {article(spec.target or '')}, but `{value.dotted}` is "
+                       f"{article(block.kind)}",
+                       value.span, help=help)  # fmt: skip
+            return None
+        self.resolve_found(target, block, target_file)
+        if spec.type == "map":  # a single datacenter stands for all of the work
+            one = ir.Const(Quantity(1.0, DIMENSIONLESS), "100 %", value.span)
+            return ir.Map((ir.Entry(target, one, value.span),), value.span)
+        return ir.BlockRef(target, value.span)
 
     def inline_fleet(self, value: ast.MapExpr, job: ir.BlockKey, file: str) -> ir.Expr | None:
         key = ir.BlockKey(job.module, f"{job.name}.fleet")
@@ -638,7 +641,7 @@ class _Resolver:
                            f"but `{entry.key}` is {article(block.kind)}", entry.span,
                            help=f"name {article(spec.target or '')} block here")  # fmt: skip
                 continue
-            self.resolve_block(target.module, target.name, target_file)
+            self.resolve_found(target, block, target_file)
             entries.append(ir.Entry(target, expr, entry.span))
         return ir.Map(tuple(entries), value.span) if len(entries) == len(value.entries) else None
 
@@ -875,7 +878,7 @@ class _Resolver:
         if found is None:
             return None
         key, block, block_file = found
-        self.resolve_block(key.module, key.name, block_file)
+        self.resolve_found(key, block, block_file)
         resolved = self.blocks.get(key)
         rows = resolved.fields.get("rows") if resolved is not None else None
         over_table = rows is not None and isinstance(rows.expr, ir.TableRef) and rows.expr.table != self.rows
@@ -1090,8 +1093,46 @@ class _Resolver:
 
 
 _new = object.__new__
-_BLOCK_SETTERS = setters(ir.Block)
+_block_key, _block_kind, _block_fields, _block_checks, _block_citations, _block_doc, _block_span, _block_base = setters(
+    ir.Block
+)
+
+
+def _block(
+    key: ir.BlockKey,
+    kind: str,
+    fields: dict[str, ir.Field],
+    checks: tuple[ir.Check, ...],
+    citations: tuple[str, ...],
+    doc: str | None,
+    span: Span,
+    base: ir.BlockKey | None,
+) -> ir.Block:
+    """An `ir.Block`, set without `__init__`."""
+    made = _new(ir.Block)
+    _block_key(made, key)
+    _block_kind(made, kind)
+    _block_fields(made, fields)
+    _block_checks(made, checks)
+    _block_citations(made, citations)
+    _block_doc(made, doc)
+    _block_span(made, span)
+    _block_base(made, base)
+    return made
+
+
 _field_name, _field_expr, _field_span = setters(ir.Field)
+
+
+def _field(name: str, expr: ir.Expr, span: Span) -> ir.Field:
+    """An `ir.Field`, set without `__init__` (hundreds of thousands in a large file)."""
+    made = _new(ir.Field)
+    _field_name(made, name)
+    _field_expr(made, expr)
+    _field_span(made, span)
+    return made
+
+
 _const_value, _const_text, _const_span = setters(ir.Const)
 
 
