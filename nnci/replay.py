@@ -315,7 +315,7 @@ def clone(block: Any, match: re.Match[str], line: int, reductions: Any, compound
     number_value, number_text, number_unit, number_span = setters(ast.Number)
     ref_parts, ref_span = setters(ast.Ref)
     field_name, field_value, field_span = setters(ast.Field)
-    block_setters = setters(ast.Block)
+    block_kind, block_name, block_base, block_fields, block_checks, block_annotations, block_doc, block_span_, block_name_span = setters(ast.Block)  # fmt: skip
 
     def moved(rel: int, column: int) -> list[int]:
         return [h for h, (hole_line, hole_column, _) in enumerate(holes) if hole_line == rel and hole_column < column]
@@ -472,12 +472,15 @@ def clone(block: Any, match: re.Match[str], line: int, reductions: Any, compound
             field_span(field, where(found, first, change))
             made_fields.append(field)
         made = new(ast.Block)
-        values = (
-            kind, found[name_hole], base(found, first, change) if base is not None else None, tuple(made_fields),
-            (), (), reductions.doc_above(first), block_span(found, first, change), name_span(found, first, change),
-        )  # fmt: skip
-        for setter, value in zip(block_setters, values, strict=True):
-            setter(made, value)
+        block_kind(made, kind)
+        block_name(made, found[name_hole])
+        block_base(made, base(found, first, change) if base is not None else None)
+        block_fields(made, tuple(made_fields))
+        block_checks(made, ())
+        block_annotations(made, ())
+        block_doc(made, reductions.doc_above(first))
+        block_span_(made, block_span(found, first, change))
+        block_name_span(made, name_span(found, first, change))
         return made
 
     end = (len(holes), last[0], last[1], moved(last[0], last[1]))
