@@ -606,7 +606,7 @@ class _Resolver:
             return None
         self.resolve_found(target, block, target_file)
         if spec.type == "map":  # a single datacenter stands for all of the work
-            one = ir.Const(Quantity(1.0, DIMENSIONLESS), "100 %", value.span)
+            one = ir.Const(_WHOLE, "100 %", value.span)
             return ir.Map((ir.Entry(target, one, value.span),), value.span)
         return ir.BlockRef(target, value.span)
 
@@ -1093,6 +1093,7 @@ class _Resolver:
 
 
 _new = object.__new__
+_WHOLE = Quantity(1.0, DIMENSIONLESS)  # the share of a datacenter named alone (`site = dc`)
 _block_key, _block_kind, _block_fields, _block_checks, _block_citations, _block_doc, _block_span, _block_base = setters(
     ir.Block
 )
