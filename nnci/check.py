@@ -206,14 +206,17 @@ def _accepts(expected: Dimension, found: Dimension) -> bool:
 def check_dimensions(
     program: ir.Program, lanes: Mapping[ir.BlockKey, tuple[ir.BlockKey, ...]] | None = None
 ) -> list[Diagnostic]:
-    """With a plan's `lanes`, the blocks of one stacked group are judged by the first: a block's
-    dimensions follow from its shape (the dimension of each constant, the shapes it refers to),
-    which the group's blocks share. A group whose first block has a problem is judged block by block."""
+    """With a plan's `lanes`, the fields of the blocks of one stacked group are judged by the first
+    block's: their dimensions follow from its shape (the dimension of each constant, the shapes it
+    refers to), which the group's blocks share. A group whose first block has a problem is judged
+    block by block. A block's `check` lines are not part of its shape: each block's are judged."""
     diagnostics: list[Diagnostic] = []
     alike = _alike_to_a_sound_one(program, lanes) if lanes else set()
     for block in program.blocks.values():
         if block.key not in alike:
-            _check_block_dimensions(program, block, diagnostics)
+            _check_field_dimensions(program, block, diagnostics)
+        for check_line in block.checks:
+            _check_comparison(program, check_line.condition, block.kind, diagnostics)
     for check_line in program.checks:
         _check_comparison(program, check_line.condition, None, diagnostics)
     for figure in program.figures.values():
@@ -230,19 +233,20 @@ def check_dimensions(
 def _alike_to_a_sound_one(
     program: ir.Program, lanes: Mapping[ir.BlockKey, tuple[ir.BlockKey, ...]]
 ) -> set[ir.BlockKey]:
-    """The blocks of stacked groups whose first block's dimensions are right, but that first block."""
+    """The blocks of stacked groups whose first block's fields have the right dimensions, but that
+    first block."""
     alike: set[ir.BlockKey] = set()
     for keys in lanes.values():
         found: list[Diagnostic] = []
         first = program.blocks.get(keys[0])
         if first is not None:
-            _check_block_dimensions(program, first, found)
+            _check_field_dimensions(program, first, found)
             if not found:
                 alike.update(keys[1:])
     return alike
 
 
-def _check_block_dimensions(program: ir.Program, block: ir.Block, diagnostics: list[Diagnostic]) -> None:
+def _check_field_dimensions(program: ir.Program, block: ir.Block, diagnostics: list[Diagnostic]) -> None:
     for field in block.fields.values():
         spec = SCHEMA[block.kind][field.name]
         if spec.type == "quantity":
@@ -253,8 +257,6 @@ def _check_block_dimensions(program: ir.Program, block: ir.Block, diagnostics: l
         elif isinstance(field.expr, ir.Map):
             for entry in field.expr.entries:
                 _check_expr(program, entry.value, block.kind, spec, diagnostics)
-    for check_line in block.checks:
-        _check_comparison(program, check_line.condition, block.kind, diagnostics)
 
 
 def _check_expr(program: ir.Program, expr: ir.Expr, kind: str, spec: Spec, out: list[Diagnostic]) -> None:

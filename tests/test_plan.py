@@ -261,3 +261,22 @@ def test_a_stacked_groups_dimension_problem_is_reported_at_every_block() -> None
     stacked, alone = _stacked_and_alone_check(text)
     assert stacked == alone
     assert sum(d.code == "E400" for d in stacked) == BATCH_MIN + 2  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "condition",
+    ["power <= 1 kWh", "power >= 1 kWh", "power + 1 kWh >= 1 W", "max(power, 1 kWh) >= 1 W", "power ^ 0.37 >= 1 W"],
+)
+def test_a_check_line_of_a_block_not_first_in_its_group_is_judged(condition: str) -> None:
+    """A block's `check` lines are not part of its shape: a wrong one in the fourth of sixteen alike
+    devices is reported there, as when each block is checked alone (a breaker's finding)."""
+    text = "".join(
+        f"device d{i} {{\n  power = {300 + i} W\n"
+        + (f'  check {condition}, "power looks low"\n' if i == 3 else "")
+        + f"}}\ntraining t{i} {{\n  fleet = {{ d{i} = 8 }}\n  duration = 10 h\n}}\n"
+        for i in range(BATCH_MIN)
+    )
+    stacked, alone = _stacked_and_alone_check(text)
+    assert stacked == alone
+    line = text.splitlines().index(f'  check {condition}, "power looks low"') + 1
+    assert [(d.code, d.span.line) for d in stacked] == [("E401", line)]  # type: ignore[attr-defined]
