@@ -15,7 +15,7 @@ from typing import Any
 from nnci import api, ir, output, provenance
 from nnci.deep import with_deep_stack
 from nnci.diagnostics import Diagnostic, NnciError, render_all
-from nnci.engine import Engine, Unknown
+from nnci.engine import Derivation, Engine, Unknown
 from nnci.evaluate import ALL, Results, compare
 from nnci.ir import TOTAL
 from nnci.plan import Plan
@@ -447,8 +447,12 @@ def _explain(args: argparse.Namespace) -> int:
     result = engine.quantity(key, quantity)
     if args.format == "json":
         print(output.explain_json(result, program.sources, None, program))
-    else:
-        print(output.explain(result, program.sources, program))
+        return 0
+    print(output.explain(result, program.sources, program))
+    stacked = next((group.jobs[0] for group in plan.groups if group.stacked is not None), None)
+    if key == TOTAL and stacked is not None and isinstance(result, Derivation):
+        print(f"\n(jobs of one shape, evaluated together, are shown with their formulas, not their inputs: "
+              f"`nnci explain {args.file} {stacked}.{quantity}` shows one job's)")  # fmt: skip
     return 0
 
 

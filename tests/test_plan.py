@@ -280,3 +280,18 @@ def test_a_check_line_of_a_block_not_first_in_its_group_is_judged(condition: str
     assert stacked == alone
     line = text.splitlines().index(f'  check {condition}, "power looks low"') + 1
     assert [(d.code, d.span.line) for d in stacked] == [("E401", line)]  # type: ignore[attr-defined]
+
+
+def test_explaining_a_sum_over_stacked_jobs_says_how_to_see_one_jobs_inputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nnci.cli import main
+
+    path = tmp_path / "s.nnci"
+    path.write_text("".join(observation(i, 300.0 + i, 1.1, 429.0, 0.95, 8, 10.0) for i in range(BATCH_MIN)))
+    assert main(["explain", str(path), "total.energy"]) == 0
+    out = capsys.readouterr().out
+    assert "├─ t3.energy = " in out and "t3.pue" not in out  # a stacked job: its formula, not its inputs
+    assert out.rstrip().endswith(f"`nnci explain {path} t0.energy` shows one job's)")
+    assert main(["explain", str(path), "t3.energy"]) == 0
+    assert "├─ t3.pue = 1.1" in capsys.readouterr().out
