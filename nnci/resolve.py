@@ -274,8 +274,15 @@ class _Resolver:
         self, parts: tuple[str, ...], file: str, span: Span, standalone: bool = True
     ) -> tuple[ir.BlockKey, ast.Block, str] | None:
         """A block named `name` or `alias.name`, seen from `file`; None (with a diagnostic) if absent."""
+        if len(parts) == 1:  # most: a block of the same namespace
+            namespace = self.module_of(file)
+            block = self.scopes.get(namespace, {}).get(parts[0])
+            if block is not None:
+                return self.key(namespace, parts[0]), block, block.span.file
+            self.unknown_name(parts[0], file, span, unit_hint=standalone)
+            return None
         aliases = self.aliases(file)
-        if len(parts) >= 2 and parts[0] in self.loaded.failed.get(file, ()):
+        if parts[0] in self.loaded.failed.get(file, ()):
             return None  # the import itself failed and was reported
         if len(parts) == 2 and parts[0] in aliases:
             target = aliases[parts[0]]
@@ -287,12 +294,6 @@ class _Resolver:
             self.error("E300", f"`{parts[1]}` is not defined in `{parts[0]}` ({target})", span,
                        help=described_as(parts[1], parts[0], target, scope))  # fmt: skip
             return None
-        if len(parts) == 1:
-            namespace = self.module_of(file)
-            scope = self.scopes.get(namespace, {})
-            if parts[0] in scope:
-                block = scope[parts[0]]
-                return self.key(namespace, parts[0]), block, block.span.file
         self.unknown_name(".".join(parts), file, span, unit_hint=standalone)
         return None
 
@@ -608,7 +609,7 @@ class _Resolver:
         if spec.type == "map":  # a single datacenter stands for all of the work
             one = ir.Const(_WHOLE, "100 %", value.span)
             return ir.Map((ir.Entry(target, one, value.span),), value.span)
-        return ir.BlockRef(target, value.span)
+        return _block_ref(target, value.span)
 
     def inline_fleet(self, value: ast.MapExpr, job: ir.BlockKey, file: str) -> ir.Expr | None:
         key = ir.BlockKey(job.module, f"{job.name}.fleet")
@@ -642,7 +643,7 @@ class _Resolver:
                            help=f"name {article(spec.target or '')} block here")  # fmt: skip
                 continue
             self.resolve_found(target, block, target_file)
-            entries.append(ir.Entry(target, expr, entry.span))
+            entries.append(_entry(target, expr, entry.span))
         return ir.Map(tuple(entries), value.span) if len(entries) == len(value.entries) else None
 
     # -- expressions ----------------------------------------------------------------------
@@ -1123,6 +1124,27 @@ def _block(
 
 
 _field_name, _field_expr, _field_span = setters(ir.Field)
+
+
+_ref_block, _ref_span = setters(ir.BlockRef)
+_entry_block, _entry_value, _entry_span = setters(ir.Entry)
+
+
+def _block_ref(block: ir.BlockKey, span: Span) -> ir.BlockRef:
+    """An `ir.BlockRef`, set without `__init__` (one per reference to a block)."""
+    made = _new(ir.BlockRef)
+    _ref_block(made, block)
+    _ref_span(made, span)
+    return made
+
+
+def _entry(block: ir.BlockKey, value: ir.Expr, span: Span) -> ir.Entry:
+    """An `ir.Entry` of a map, set without `__init__`."""
+    made = _new(ir.Entry)
+    _entry_block(made, block)
+    _entry_value(made, value)
+    _entry_span(made, span)
+    return made
 
 
 def _field(name: str, expr: ir.Expr, span: Span) -> ir.Field:
