@@ -29,6 +29,7 @@ def lower(tree: lark.Tree, file: str, comments: tuple[ast.Comment, ...] = ()) ->
     diagnostics: list[Diagnostic] = []
     version = header_line = None
     imports, blocks, expects, checks, figures = [], [], [], [], []
+    dropped: list[str] = []
     docs = _doc_comments(comments)
     for child in tree.children:
         assert _is_tree(child)
@@ -55,8 +56,10 @@ def lower(tree: lark.Tree, file: str, comments: tuple[ast.Comment, ...] = ()) ->
                 figures.append(ast.Figure(str(name), _expr(value, file), _span(child, file)))
         except TooDeep as error:
             diagnostics.append(too_deep(error.span))
+            if kind in ("block", "figure_stmt"):  # references to it are not unknown names: it was reported
+                dropped.append(next(str(c) for c in child.children if _is_token(c) and c.type == "NAME"))
     module = ast.Module(file, version, tuple(imports), tuple(blocks), tuple(expects), comments, header_line,
-                        tuple(checks), tuple(figures))  # fmt: skip
+                        tuple(checks), tuple(figures), dropped=tuple(dict.fromkeys(dropped)))  # fmt: skip
     return module, diagnostics
 
 
@@ -254,6 +257,7 @@ class Reductions:
         self.checks: list[ast.Check] = []
         self.figures: list[ast.Figure] = []
         self.diagnostics: list[Diagnostic] = []
+        self.dropped: list[str] = []  # names of blocks and figures refused as too deep (reported)
         self.docs: dict[int, str] = {}  # `##` comments by line, filled in as the lexer meets them
         self.compound = 0  # compound expressions built so far: fewer than MAX_DEPTH cannot be too deep
         self.compound_seen = 0
@@ -265,7 +269,8 @@ class Reductions:
 
     def module(self, comments: tuple[ast.Comment, ...]) -> ast.Module:
         return ast.Module(self.file, self.version, tuple(self.imports), tuple(self.blocks), tuple(self.expects),
-                          comments, self.header_line, tuple(self.checks), tuple(self.figures))  # fmt: skip
+                          comments, self.header_line, tuple(self.checks), tuple(self.figures),
+                          dropped=tuple(dict.fromkeys(self.dropped)))  # fmt: skip
 
     def doc_above(self, line: int) -> str | None:
         """The `##` comment lines directly above a block starting on `line`, joined."""
@@ -343,6 +348,7 @@ class Reductions:
                 problem = _too_deep_in_block(annotations, members)
                 if problem is not None:
                     self.diagnostics.append(too_deep(problem))
+                    self.dropped.append(kids[name_at][0])
                     return (None, start, end)
             self.compound_seen = self.compound
             doc = self.doc_above(start >> 32)
@@ -423,6 +429,7 @@ class Reductions:
                     _check_depth(kids[3][0], 0)
                 except TooDeep as error:
                     self.diagnostics.append(too_deep(error.span))
+                    self.dropped.append(kids[1][0])
                     return (None, start, end)
             self.figures.append(ast.Figure(kids[1][0], kids[3][0], span(start, end)))
             return (None, start, end)

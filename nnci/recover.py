@@ -316,7 +316,10 @@ def recovering_parse(text: str, file: str, stopped: int | None = None) -> tuple[
         resume = _resume_point(lines, found.offset)
         skip = resume if resume <= drop.start else 0
     # (the comments are those of the blanked text: the original's, less those in what was dropped)
-    return attrs.evolve(module, dropped=tuple(dict.fromkeys(dropped))), (*_in_order(errors), *problems)
+    return attrs.evolve(module, dropped=tuple(dict.fromkeys((*module.dropped, *dropped)))), (
+        *_in_order(errors),
+        *problems,
+    )
 
 
 def _in_order(errors: list[Diagnostic]) -> tuple[Diagnostic, ...]:

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 _NEXT = re.compile(r"[\t \f]*(.?)", re.S)  # the next character past the spaces the lexer ignores
 MAX_PER_KIND = 8  # shapes remembered per block kind: a file of blocks all unlike stops recording soon
+# a block longer than this (tokens, characters) is parsed, not recorded: its pattern would take
+# long to compile (a field of 20,000 additions, 3,000,000 blank lines inside a block)
+MAX_TOKENS, MAX_CHARS = 400, 4096
 Entry = tuple[Any, int, int]
 Spec = tuple[int, Any, int, int, Any]  # a template's token: see Template.tokens
 
@@ -155,6 +158,8 @@ def record(
 
     def token(term: str, begin: int, end: int, hole: str | None, line_end: bool = False) -> bool:
         nonlocal previous_end, holes
+        if len(specs) >= MAX_TOKENS or end - start > MAX_CHARS:
+            return False
         parts.append(re.escape(text[previous_end:begin]))
         parts.append(fast.holes[hole] if hole else re.escape(text[begin:end]))
         previous_end = end

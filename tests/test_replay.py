@@ -145,3 +145,26 @@ def _blocks(line: str, values: list[str], end: str = "\n") -> str:
 def test_what_a_breaker_found_parses_as_the_driver_does(text: str) -> None:
     replayed, driven = both_ways(text)
     same(replayed, driven)
+
+
+@pytest.mark.parametrize(
+    ("inside", "codes"),
+    [(" + 1 W" * 20_000, ["E305"]), ("\n" * 100_000, []), ("\n  # a note" * 10_000, [])],
+    ids=["20,000 additions", "100,000 blank lines", "10,000 comment lines"],
+)
+def test_a_block_longer_than_a_template_holds_is_parsed_not_recorded(
+    inside: str, codes: list[str], replays: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a breaker's files held (a field of 20,000 additions; 3,000,000 blank lines): a template's
+    pattern would take seconds to compile and gigabytes to hold, so none is recorded and the block is
+    parsed. A chain too long is refused in one diagnostic, and the job naming the block refused is not
+    then said to name an unknown block."""
+    recorded: list[object] = []
+    record = replay.record
+    monkeypatch.setattr(replay, "record", lambda *args: recorded.append(record(*args)) or recorded[-1])
+    text = f"nnci 0.1\ndevice gpu {{\n  power = 300 W{inside}\n}}\ntraining t {{\n  fleet = {{ gpu = 8 }}\n}}\n"
+    assert len(text) >= parse.REPLAY_MIN_CHARS
+    module, diagnostics = parse.parse_module(text, "<t>")
+    assert recorded[0] is None and replays == [0, 0]
+    assert [d.code for d in diagnostics] == codes and module is not None
+    assert module.dropped == (("gpu",) if codes else ())
