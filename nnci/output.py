@@ -673,6 +673,13 @@ def _explain(node: Derivation, first: str, rest: str, lines: list[str], citation
              seen: set[tuple[ir.BlockKey, str]], sources: dict[str, str],
              program: ir.Program | None = None, annotate: Annotate | None = None,
              one_row: bool = False) -> None:  # fmt: skip
+    if _sums_rows(node):  # a job's figure over its table's rows, summed (evaluate.summed)
+        rows = node.inputs[0]
+        if not arrays.is_array(rows.value.magnitude):  # the same in every row: the sum, the row's beneath
+            lines.append(f"{first}{node.label} = {shown(node.value, node.name)}   ({node.note})")
+            first, rest = rest + "└─ ", rest + "   "
+        _explain(rows, first, rest, lines, citations, seen, sources, program, annotate, one_row)  # its line says Σ
+        return
     head = f"{first}{node.label} = {shown(node.value, node.name)}"
     table = program.rows_of(node.block) if program is not None and not one_row else None
     if table is not None and not arrays.is_array(node.value.magnitude) and "[" not in node.name:
@@ -704,6 +711,16 @@ def _explain(node: Derivation, first: str, rest: str, lines: list[str], citation
         last = index == len(children) - 1
         _explain(child, rest + ("└─ " if last else "├─ "), rest + ("   " if last else "│  "), lines, citations, seen,
                  sources, program, annotate, one_row)  # fmt: skip
+
+
+def _sums_rows(node: Derivation) -> bool:
+    """Whether the node is the sum over a table's rows of its only input, the same figure per row."""
+    return (
+        len(node.inputs) == 1
+        and (node.inputs[0].block, node.inputs[0].name) == (node.block, node.name)
+        and node.note is not None
+        and node.note.startswith("Σ over ")
+    )
 
 
 def explain_json(

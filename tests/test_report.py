@@ -17,6 +17,7 @@ import pytest
 
 from nnci.cli import main
 from nnci.report import equivalents, references, rounding
+from nnci.units import ENERGY
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = Path("tests") / "cases" / "report"
@@ -84,6 +85,11 @@ def test_significant_figures_of_written_numbers() -> None:
     assert rounding.from_interval(575.2, 540.1, 610.3) == 3  # half-width 35 → units: 575
     assert rounding.from_interval(8.61, 1.62, 15.94) == 2  # half-width 7.2 → tenths: 8.6 (1.6–15.9)
     assert rounding.from_interval(1.143, 1.104, 1.180) == 4  # half-width 0.038 → thousandths
+    # counted in the unit shown, not in joules (a new user's finding: 1,280 MWh where 1,275 was due)
+    kwh = 3.6e6  # J
+    assert rounding.from_interval(1_275_282, 1_201_108, 1_350_975) == 4  # half-width 75 MWh → 1,275 MWh
+    assert rounding.from_interval(1_275_282 * kwh, 1_201_108 * kwh, 1_350_975 * kwh) == 3  # in J: one fewer
+    assert rounding.interval_digits(ENERGY, 1_275_282 * kwh, 1_201_108 * kwh, 1_350_975 * kwh) == 4
 
 
 def test_multi_site_split_follows_the_engine(capsys: pytest.CaptureFixture[str]) -> None:

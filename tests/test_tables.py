@@ -435,3 +435,22 @@ def test_by_labels_a_group_of_empty_cells(capsys: pytest.CaptureFixture[str], tm
     code, out, _ = run(capsys, "run", scenario(tmp_path, table=table), "--by", "jobs.account", "--format", "json")
     groups = {g["group"]["account"]: g["rows"] for g in json.loads(out)["nightly"]}
     assert groups == {"": 2, "nlp": 2, "vision": 1}  # JSON keeps the cell as it is
+
+
+def test_explaining_a_total_over_a_job_of_rows_shows_the_rows_derivation(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The sum is not said to be the value of each row, and the job's own derivation is shown beneath
+    the total, not marked `derived above` (a breaker's finding)."""
+    (tmp_path / "jobs.csv").write_text("id,gpus,hours [h]\n1,8,10\n2,3,9\n3,1,2\n")
+    (tmp_path / "s.nnci").write_text(
+        'nnci 0.1\nimport "jobs.csv" as jobs\ndevice gpu {\n  power = 300 W\n}\ndatacenter dc {\n  pue = 1.1\n}\n'
+        "training m {\n  rows = jobs\n  fleet = { gpu = jobs.gpus }\n  site = dc\n  duration = jobs.hours\n}\n"
+    )
+    code, out, _ = run(capsys, "explain", str(tmp_path / "s.nnci"), "total.energy")
+    energy = 1.1 * 300 * (8 * 10 + 3 * 9 + 1 * 2) / 1000  # kWh: PUE × P × Σ n·Δt
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == f"total.energy = {energy:.2f} kWh"
+    assert lines[1].startswith(f"└─ m.energy = Σ {energy:.2f} kWh over 3 rows   [nn-et")
+    assert "in each of" not in lines[1] and "derived above" not in out
+    assert any(line.strip(" │├└─").startswith("m.pue = 1.1 in each of 3 rows") for line in lines)

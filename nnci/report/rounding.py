@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from nnci import ir
 from nnci.engine import Derivation
 from nnci.quantity import Quantity, format_number
-from nnci.units import CARBON, ENERGY, POWER, VOLUME, display_unit
+from nnci.units import CARBON, ENERGY, POWER, VOLUME, Dimension, display_unit
 
 FEWEST, MOST = 2, 6
 RULE = (
@@ -106,6 +106,14 @@ def from_interval(median: float, low: float, high: float) -> int:
         return MOST
     place = math.floor(math.log10(half)) - 1  # the decimal place of half's second figure
     return max(1, min(MOST + 2, math.floor(math.log10(abs(median))) - place + 1))
+
+
+def interval_digits(dimension: Dimension, median: float, low: float, high: float) -> int:
+    """`from_interval` in the unit the figure is shown in (`readable_unit`): the rule counts the digits
+    a reader sees, and a unit that is not the SI one times a power of ten (kWh of joules, h of
+    seconds) moves them."""
+    per_si = float(Quantity(1.0, dimension).to(readable_unit(Quantity(median, dimension))))
+    return from_interval(median * per_si, low * per_si, high * per_si)
 
 
 def readable_unit(value: Quantity) -> str:

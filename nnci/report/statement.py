@@ -208,8 +208,8 @@ def _figure(
     traced = engine.quantity(key, name)  # the run's figure with its whole tree (a plan's lanes carry none)
     result = traced if result is None else result
     summary = sampling.of(str(key), name) if sampling is not None else None
-    if summary is not None and summary.sd > 0:
-        digits = rounding.from_interval(summary.p50, summary.p5, summary.p95)
+    if summary is not None and summary.sd > 0 and isinstance(traced, Derivation):
+        digits = rounding.interval_digits(traced.value.dimension, summary.p50, summary.p5, summary.p95)
     else:
         summary = None
         digits = rounding.justified(program, traced) if isinstance(traced, Derivation) else rounding.MOST
