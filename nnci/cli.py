@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from nnci import api, ir, output, provenance
 from nnci.deep import with_deep_stack
 from nnci.diagnostics import Diagnostic, NnciError, render_all
@@ -264,6 +266,10 @@ def _compiled(
     if overrides or samples is not None:
         program = api.load(*files, everything=everything, allow_imports=args.allow_import,
                            max_file_bytes=args.max_file_bytes, overrides=overrides)  # fmt: skip
+        if samples is not None and not program.uncertain:  # said, not ignored: every figure is exact
+            print(f"nnci: --samples {samples:,} changes nothing: no input is a distribution, so every figure "
+                  "is exact (an uncertain input is written e.g. `pue = uniform(1.1, 1.3)`)", file=sys.stderr)  # fmt: skip
+            samples = None
         plan, engine = api.compile(program, samples, getattr(args, "seed", 0))
         return program, plan, engine, api.check(program, engine)
     return api.load_compiled(*files, everything=everything, allow_imports=args.allow_import,
@@ -333,8 +339,17 @@ def _run(args: argparse.Namespace) -> int:
         print("\n" + provenance.render(_bibliography(program, results)))
     found_late = [d for d in engine.diagnostics if d not in warnings]  # faults in some rows, found evaluating
     found_late += _unused_overrides(program, engine, plan.lanes)
+    found_late += [] if args.set else _failed_expectations(results)  # a what-if is not the figure expected
     _warn(found_late, program.sources)
     return 1 if any(d.severity == "error" for d in found_late) else 0
+
+
+def _failed_expectations(results: Results) -> list[Diagnostic]:
+    """A failed `expect` line, said by `run` as a warning (`validate` is the command that fails on it)."""
+    return [
+        attrs.evolve(d, severity="warning", notes=(*d.notes, "`nnci validate` fails on it; `run` only says so"))
+        for d in (output.expectation_diagnostic(e) for e in results.expects if not e.passed)
+    ]
 
 
 def _not_a_job_quantity(program: ir.Program, name: str) -> str:
@@ -477,7 +492,7 @@ def _explain_sampled(args: argparse.Namespace, program: ir.Program, key: ir.Bloc
             output.explain_json(annotated.tree, program.sources, about, program, explain.json_extra(program, annotated))
         )
     else:
-        print(f"Monte Carlo: {samples:,} samples, seed {args.seed} (numpy {engine.sampler.numpy_version}); "
+        print(f"Monte Carlo: {samples:,} sample{'s' if samples != 1 else ''}, seed {args.seed} (numpy {engine.sampler.numpy_version}); "
               "a figure is the median of its samples, a given distribution its exact median")  # fmt: skip
         print(output.explain(annotated.tree, program.sources, program, explain.annotator(program, annotated)))
     return 0

@@ -584,7 +584,7 @@ def to_markdown(results: Results, units: Sequence[str] = (), show: Sequence[str]
 
 
 def sampling_line(sampling: Sampled) -> str:
-    return (f"Monte Carlo: {sampling.samples:,} samples, seed {sampling.seed} (numpy {sampling.numpy}); "
+    return (f"Monte Carlo: {sampling.samples:,} sample{'s' if sampling.samples != 1 else ''}, seed {sampling.seed} (numpy {sampling.numpy}); "
             "each figure is the median [5th – 95th percentile]")  # fmt: skip
 
 

@@ -416,7 +416,7 @@ class _Resolver:
     def resolve_distribution(self, expr: ast.Call, kind: str | None, file: str) -> ir.Expr | None:
         distribution = DISTRIBUTIONS[expr.func]
         if len(expr.args) != len(distribution.params) and not (distribution.variadic and expr.args):
-            self.error("E305", f"`{expr.func}` takes {len(distribution.params)} arguments, found {len(expr.args)}",
+            self.error("E305", f"`{expr.func}` takes {_count(len(distribution.params), 'argument')}, found {len(expr.args)}",
                        expr.span, help=f"write `{distribution.signature}`")  # fmt: skip
             return None
         for arg in expr.args:
@@ -1145,6 +1145,10 @@ def _entry(block: ir.BlockKey, value: ir.Expr, span: Span) -> ir.Entry:
     _entry_value(made, value)
     _entry_span(made, span)
     return made
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _field(name: str, expr: ir.Expr, span: Span) -> ir.Field:

@@ -240,3 +240,42 @@ def test_the_language_server_ends_cleanly_on_exit() -> None:
     import subprocess
 
     assert _command(["lsp"], session, subprocess.PIPE) == (0, "")
+
+
+def test_samples_without_any_distribution_is_said_to_change_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "s.nnci"
+    path.write_text(ONE_JOB)
+    code, out, err = run(capsys, "run", str(path), "--samples", "100")
+    assert code == 0 and "--samples 100 changes nothing: no input is a distribution" in err
+    assert "Monte Carlo" not in out and out == run(capsys, "run", str(path))[1]
+
+
+def test_run_says_a_failed_expectation_and_validate_fails_on_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "s.nnci"
+    energy = 1.2 * 8 * 300 * 10 / 1000  # kWh: PUE × n × P × Δt
+    path.write_text(ONE_JOB + f"expect x.energy = {energy * 2} kWh within 1 %\n")
+    code, _, err = run(capsys, "run", str(path))
+    assert code == 0 and "warning[E501]: `x.energy` is" in err and "`nnci validate` fails on it" in err
+    assert run(capsys, "validate", str(path))[0] == 1
+    assert "E501" not in run(capsys, "run", str(path), "--set", "gpu.power=600 W")[2]  # a what-if: not said
+
+
+def test_an_expectation_within_0_percent_allows_floating_point_rounding(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """1.1 × 8 × 300 W × 10 h is 26.400000000000006 kWh in floating point: `within 0 %` of 26.4 holds
+    (a breaker's finding), and a value a millionth away does not."""
+    path = tmp_path / "s.nnci"
+    job = "device gpu {\n  power = 300 W\n}\ndatacenter dc {\n  pue = 1.1\n}\n"
+    job += "training t {\n  fleet = { gpu = 8 }\n  site = dc\n  duration = 10 h\n}\n"
+    import nnci
+
+    assert nnci.evaluate(nnci.loads(job)).jobs[0].quantities["energy"].value.magnitude / 3.6e6 != 26.4  # type: ignore[union-attr]
+    path.write_text(job + "expect t.energy = 26.4 kWh within 0 %\n")
+    assert run(capsys, "validate", str(path))[0] == 0
+    path.write_text(job + "expect t.energy = 26.400026 kWh within 0 %\n")
+    assert run(capsys, "validate", str(path))[0] == 1
