@@ -67,3 +67,18 @@ def test_the_uncertain_report_example_is_what_nnci_report_prints(
     assert f"median kept to no fewer than 1 and no more than {rounding.MOST + 2}" in text
     assert rounding.from_interval(128.0, 128.0 - 1e-9, 128.0 + 1e-9) == rounding.MOST + 2
     assert rounding.from_interval(128.0, 0.0, 1e6) == 1
+
+
+def test_the_validation_table_is_what_validate_prints(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's table of every `expect` line of models/ (a new user found three rows missing)."""
+    from nnci.cli import main
+
+    text = README.read_text(encoding="utf-8")
+    start = text.index("| file | quantity | expected | computed | ratio | tolerance | result |")
+    shown = text[start : text.index("\n\n", start)]
+    monkeypatch.chdir(README.parent)  # the table names the files as `models/...`
+    assert main(["validate", "models/", "--format", "md"]) == 0
+    printed = capsys.readouterr().out
+    assert printed[printed.index("| file | quantity") :].split("\n\n")[0].rstrip("\n") == shown
