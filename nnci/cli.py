@@ -20,6 +20,7 @@ from nnci.diagnostics import Diagnostic, NnciError, render_all
 from nnci.engine import Derivation, Engine, Unknown
 from nnci.evaluate import ALL, Results, compare
 from nnci.ir import TOTAL
+from nnci.load import STDIN_NAMES
 from nnci.plan import Plan
 from nnci.schema import ADDITIVE, JOB_QUANTITIES, KINDS, QUANTITIES, REPORTED, SCHEMA
 from nnci.uncertain import DEFAULT_SAMPLES, MAX_SAMPLES
@@ -222,6 +223,16 @@ def _seed(text: str) -> int:
     return value
 
 
+def _byte_count(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a whole number of bytes") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("needs at least 1 byte")
+    return value
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text.replace("_", "").replace(",", ""))
@@ -242,7 +253,7 @@ def _project_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--allow-import", action="append", default=[], metavar="DIR",
                          help="also allow imports from DIR (imports must otherwise stay inside the project: "
                          "the folder of the file named, or the nearest one above it holding nnci.toml)")  # fmt: skip
-    command.add_argument("--max-file-bytes", type=int, default=None, metavar="N",
+    command.add_argument("--max-file-bytes", type=_byte_count, default=None, metavar="N",
                          help="refuse files larger than N bytes (default 50 MB, or $NNCI_MAX_FILE_BYTES)")  # fmt: skip
 
 
@@ -600,7 +611,12 @@ def _fmt(args: argparse.Namespace) -> int:
 
     status = 0
     for file in args.files:
-        result = formatting.format_file(Path(file))
+        if file in STDIN_NAMES and (args.write or args.check):
+            print(f"nnci fmt: {file} is standard input: it has no file to --write or --check; "
+                  f"`nnci fmt {file}` prints it formatted", file=sys.stderr)  # fmt: skip
+            return 2
+        read = file in STDIN_NAMES  # standard input: formatted to standard output
+        result = formatting.format_text(sys.stdin.read(), "<stdin>") if read else formatting.format_file(Path(file))
         if result.diagnostics:
             print(render_all(result.diagnostics, {result.key: result.source}), file=sys.stderr)
             status = 1

@@ -53,9 +53,7 @@ class ExpectResult:
         if self.expect.statistic is not None:  # a bound: `p95(x) <= 600 tCO2e`
             return bool(arrays.compare(self.expect.op, self.computed.value.magnitude, self.expected.magnitude))
         allowed = max(self.tolerance.magnitude, abs(self.expected.magnitude) * 1e-12)  # `within 0 %`: to rounding
-        return bool(
-            abs(self.computed.value.magnitude - self.expected.magnitude) <= allowed * (1 + 1e-12)
-        )
+        return bool(abs(self.computed.value.magnitude - self.expected.magnitude) <= allowed * (1 + 1e-12))
 
     @property
     def ratio(self) -> float | None:

@@ -823,8 +823,10 @@ class _Resolver:
 
     def new_constant(self, number: ast.Number) -> ir.Const | None:
         if _out_of_range(number.text, number.value):
+            small = not _exponent_too_large(number.text)  # `1e-400` would become 0; `1e400` has no float
             self.error("E305", f"`{number.text}` is out of the range of numbers nnci holds", number.span,
-                       help="write it with an exponent of at most 308, or use a unit prefix")  # fmt: skip
+                       help=("write it with an exponent of at least -308, or use a smaller unit prefix (`nW`, `mg`)"
+                             if small else "write it with an exponent of at most 308, or use a unit prefix"))  # fmt: skip
             return None
         if not math.isfinite(number.value):
             self.error("E305", f"`{number.text}` is too large a number", number.span,
@@ -1172,10 +1174,15 @@ def _mostly_numbers(cells: tuple[str, ...]) -> bool:
 def _out_of_range(text: str, value: float) -> bool:
     """A literal that a float cannot hold as written: `0e400` (its last digit has no size a float can
     hold, so neither has its tolerance) or `1e-400` (it would silently become 0)."""
-    mantissa, _, exponent = text.replace("_", "").lower().partition("e")
-    if exponent and int(exponent) > 308:
+    if _exponent_too_large(text):
         return True
+    mantissa = text.replace("_", "").lower().partition("e")[0]
     return value == 0 and any(digit in mantissa for digit in "123456789")
+
+
+def _exponent_too_large(text: str) -> bool:
+    exponent = text.replace("_", "").lower().partition("e")[2]
+    return bool(exponent) and int(exponent) > 308
 
 
 def _has_distribution(expr: ast.Expr) -> bool:

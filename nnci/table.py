@@ -519,6 +519,11 @@ class _Reader:
             if not name:
                 self.error("E100", f"column {index + 1} has no name", span,
                            help="every column needs a name in the header line, e.g. `gpus` or `hours [h]`")  # fmt: skip
+            elif not NAME.fullmatch(name) and (separator := next((c for c in ";\t|" if c in name), None)):
+                shown = {";": "`;`", "\t": "tabs", "|": "`|`"}[separator]
+                self.error("E100", f"`{_shown(name)}` is not a valid column name", span,
+                           help=f"columns are separated by commas (`,`), and this header has {shown} between "
+                           "them: save the table as comma-separated values")  # fmt: skip
             elif not NAME.fullmatch(name):
                 suggestion = _suggest_name(name)
                 self.error("E100", f"`{_shown(name)}` is not a valid column name", span,

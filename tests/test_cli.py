@@ -279,3 +279,18 @@ def test_an_expectation_within_0_percent_allows_floating_point_rounding(
     assert run(capsys, "validate", str(path))[0] == 0
     path.write_text(job + "expect t.energy = 26.400026 kWh within 0 %\n")
     assert run(capsys, "validate", str(path))[0] == 1
+
+
+def test_fmt_formats_standard_input_to_standard_output(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("device  gpu {\npower=300 W\n}\n"))
+    assert run(capsys, "fmt", "-")[:2] == (0, "device gpu {\n  power = 300 W\n}\n")
+    code, _, err = run(capsys, "fmt", "-", "-w")
+    assert code == 2 and "standard input: it has no file to --write" in err
+
+
+def test_max_file_bytes_must_be_a_positive_number_of_bytes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["check", DEMO, "--max-file-bytes", "-1"])
+    assert raised.value.code == 2 and "needs at least 1 byte" in capsys.readouterr().err

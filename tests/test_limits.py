@@ -65,17 +65,18 @@ def test_a_chain_too_deep_is_a_diagnostic_not_a_traceback(
 
 
 @pytest.mark.parametrize(
-    ("line", "message"),
+    ("line", "message", "hint"),
     [
-        ("expect j.energy = 0e400 kWh", "`0e400` is out of the range"),
-        ("expect j.energy = 1e-400 kWh", "`1e-400` is out of the range"),
+        ("expect j.energy = 0e400 kWh", "`0e400` is out of the range", "an exponent of at most 308"),
+        ("expect j.energy = 1e-400 kWh", "`1e-400` is out of the range", "an exponent of at least -308"),
     ],
 )
-def test_a_number_a_float_cannot_hold_is_an_error(line: str, message: str) -> None:
+def test_a_number_a_float_cannot_hold_is_an_error(line: str, message: str, hint: str) -> None:
     text = "device d {\n  power = 1 W\n}\ndatacenter c {\n  pue = 1\n}\n"
     text += "training j {\n  fleet = { d = 1 }\n  site = c\n  duration = 1 h\n}\n" + line + "\n"
-    with pytest.raises(NnciError, match=message):
+    with pytest.raises(NnciError, match=message) as raised:
         nnci.loads(text)
+    assert hint in (raised.value.diagnostics[0].help or "")
 
 
 def test_a_subnormal_number_is_a_number() -> None:

@@ -454,3 +454,12 @@ def test_explaining_a_total_over_a_job_of_rows_shows_the_rows_derivation(
     assert lines[1].startswith(f"└─ m.energy = Σ {energy:.2f} kWh over 3 rows   [nn-et")
     assert "in each of" not in lines[1] and "derived above" not in out
     assert any(line.strip(" │├└─").startswith("m.pue = 1.1 in each of 3 rows") for line in lines)
+
+
+def test_a_table_separated_by_semicolons_is_told_to_use_commas(tmp_path: Path) -> None:
+    (tmp_path / "jobs.csv").write_text("id;gpus;hours [h]\n1;8;10\n")
+    (tmp_path / "s.nnci").write_text('nnci 0.1\nimport "jobs.csv" as jobs\n')
+    with pytest.raises(NnciError) as raised:
+        nnci.load(tmp_path / "s.nnci")
+    found = raised.value.diagnostics[0]
+    assert found.code == "E100" and "separated by commas" in (found.help or "") and "`;`" in (found.help or "")
