@@ -291,8 +291,8 @@ def apply(loaded: Loaded, parsed: Sequence[Parsed], std_keys: dict[str, str]) ->
                 block = next(b for b in module.blocks if b.name == found.block.name)
                 replaced, same = _with_field(block, override.field)
                 if same is not None:
-                    problems.append(Diagnostic("E205", f"`{override.label}` is already `{override.text}`: this "
-                                               "--set changes nothing", override.field.span, severity="warning",
+                    problems.append(Diagnostic("E205", f"`{override.label}` is already `{_written(same.value, override.text)}`: "
+                                               "this --set changes nothing", override.field.span, severity="warning",
                                                notes=(f"written at {same.span}",),
                                                help="remove it, or give another value"))  # fmt: skip
                 blocks = tuple(replaced if b is block else b for b in module.blocks)
@@ -304,7 +304,39 @@ def _with_field(block: ast.Block, field: ast.Field) -> tuple[ast.Block, ast.Fiel
     """The block with the field replaced (or added); the old field when it was the same value."""
     old = next((f for f in block.fields if f.name == field.name), None)
     fields = tuple(field if f is old else f for f in block.fields) if old else (*block.fields, field)
-    return attrs.evolve(block, fields=fields), old if old is not None and old.value == field.value else None
+    return attrs.evolve(block, fields=fields), old if old is not None and _same_value(old.value, field.value) else None
+
+
+def _same_value(old: ast.Expr, new: ast.Expr) -> bool:
+    """The same expression, or numbers of the same value in any units (`1.10` and `1.1`, `0.3 kW` and
+    `300 W`: up to a relative 1e-12, what converting between units may round)."""
+    if old == new:
+        return True
+    if not (isinstance(old, ast.Number) and isinstance(new, ast.Number)):
+        return False
+    a, b = _in_si(old), _in_si(new)
+    if a is None or b is None or a[1] != b[1]:
+        return False
+    return abs(a[0] - b[0]) <= 1e-12 * max(abs(a[0]), abs(b[0]))
+
+
+def _in_si(number: ast.Number) -> tuple[float, object] | None:
+    from nnci.units import DIMENSIONLESS, UnitError, parse_unit
+
+    if number.unit is None:
+        return number.value, DIMENSIONLESS
+    try:
+        unit = parse_unit(number.unit)
+    except UnitError:
+        return None  # said where the value is resolved
+    return number.value * unit.factor, unit.dimension
+
+
+def _written(value: ast.Expr, otherwise: str) -> str:
+    """A number as the file writes it (`300 W`, where --set wrote `300W`); else `otherwise`."""
+    if isinstance(value, ast.Number):
+        return f"{value.text} {value.unit}" if value.unit else value.text
+    return otherwise
 
 
 def _import_std(

@@ -300,3 +300,23 @@ def test_a_comment_after_a_set_or_vary_value_is_dropped(tmp_path: Path, capsys: 
     assert main(["sweep", path, "--vary", "gpu.power=300 W, 400 W # a, b", "--format", "json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert len(found["combinations"]) == 2  # not three: `b` is in the comment
+
+
+@pytest.mark.parametrize(
+    ("override", "written"),
+    [("dc.pue=1.20", "1.2"), ("gpu.power=0.3 kW", "300 W"), ("x.duration=6000 min", "100 h"),
+     ("g.intensity=0.4 kgCO2e/kWh", "400 gCO2e/kWh"), ("gpu.power=300W", "300 W")],
+)  # fmt: skip
+def test_a_set_of_the_same_value_in_other_words_changes_nothing_and_is_said(
+    override: str, written: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A breaker's finding: only the same text was said to change nothing; a value is the same in any
+    unit and spelling, and the warning quotes it as the file writes it."""
+    path = amended(tmp_path, "s.nnci", ONE_JOB)
+    plain = run_json(capsys, str(path))
+    assert main(["run", str(path), "--set", override, "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert f"is already `{written}`: this --set changes nothing" in captured.err
+    assert json.loads(captured.out)["total"] == plain["total"]
+    assert main(["run", str(path), "--set", override.split("=")[0] + "=301"]) in (0, 1)
+    assert "changes nothing" not in capsys.readouterr().err
