@@ -531,7 +531,8 @@ def _check_range(
                                   help="give its uncertain inputs distributions that stay in range "
                                   "(bounded: `uniform`, `triangular`)"))  # fmt: skip
         elif count is None:
-            out.append(Diagnostic("E402", f"`{spec.name}` = {value.format()}: {rule.reason}", expr.span,
+            shown = expr.text if isinstance(expr, ir.Const) else value.format()  # `0 years`, as written
+            out.append(Diagnostic("E402", f"`{spec.name}` = {shown}: {rule.reason}", expr.span,
                                   severity=rule.severity, help=_range_help(spec, value.magnitude, expr)))  # fmt: skip
         else:
             first = Quantity(value.magnitude[rows[0]], value.dimension)
