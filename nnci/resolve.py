@@ -981,11 +981,15 @@ class _Resolver:
             for row, cell in enumerate(column.values):
                 if cell in shown:
                     rows.setdefault(cell, []).append(row)
-            listed = [f"`{n}` in {arrays.rows_text(rows[n])}" for n in unknown[:10]]
+            cells = {n: _first_cell(column, rows[n][0]) for n in shown}  # where each is first written
+            listed = [(f"`{n}`" if n else "an empty cell") + f" in {arrays.rows_text(rows[n])}"
+                      + (f", first at {cells[n]}" if cells[n] else "") for n in unknown[:10]]  # fmt: skip
+            related = tuple((f"`{n}`" if n else "an empty cell", cells[n]) for n in unknown[:10] if cells[n])
             self.error("E300", f"`{ref.dotted}` names {len(unknown)} unknown {spec.target}(s)", ref.span,
                        notes=tuple(listed) + ((f"and {len(unknown) - 10} more",) if len(unknown) > 10 else ()),
                        help=did_you_mean(next(iter(unknown)), [n for n, b in scope.items() if b.kind == spec.target])
-                       or f"each cell must name {article(spec.target or '')} block of this file")  # fmt: skip
+                       or f"each cell must name {article(spec.target or '')} block of this file",
+                       related=related)  # type: ignore[arg-type]  # fmt: skip
             return None
         entries = []
         for name in names:
@@ -1147,6 +1151,14 @@ def _entry(block: ir.BlockKey, value: ir.Expr, span: Span) -> ir.Entry:
     _entry_value(made, value)
     _entry_span(made, span)
     return made
+
+
+def _first_cell(column: Column, row: int) -> Span | None:
+    """Where a table's cell stands (None for a table not read from a file)."""
+    try:
+        return column.cell_span(row)
+    except ValueError:
+        return None
 
 
 def _count(number: int, noun: str) -> str:

@@ -172,7 +172,18 @@ def test_unknown_datacenter_names_are_one_diagnostic_with_rows(tmp_path: Path) -
     table = JOBS + "d,nlp,north,1,1\ne,nlp,north,1,1\nf,nlp,mars,1,1\n"
     text = errors(scenario(tmp_path, table=table))
     assert "E300" in text and "names 2 unknown datacenter(s)" in text
-    assert "`north` in rows 4, 5" in text and "`mars` in row 6" in text
+    assert "`north` in rows 4, 5, first at " in text and "jobs.csv:5:7" in text  # row 4 is line 5
+    assert "`mars` in row 6, first at " in text and "jobs.csv:7:7" in text
+
+
+def test_an_empty_cell_naming_a_datacenter_is_said_to_be_empty_where_it_stands(tmp_path: Path) -> None:
+    with pytest.raises(NnciError) as caught:
+        nnci.run(scenario(tmp_path, table=JOBS + "d,nlp,,1,1\n"))
+    found = next(d for d in caught.value.diagnostics if d.code == "E300")
+    assert " ".join(found.notes).startswith("an empty cell in row 4, first at ")
+    assert [(label, Path(span.file).name, span.line, span.column) for label, span in found.related] == [
+        ("an empty cell", "jobs.csv", 5, 7)
+    ]
 
 
 def test_a_column_outside_a_job_over_its_table(tmp_path: Path) -> None:
