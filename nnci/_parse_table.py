@@ -10,7 +10,7 @@ the grammar (`--check` says whether this file is stale). Data only:
   (string keywords and word alternations such as KIND); OPERATORS: the other literal terminals.
 """
 
-GRAMMAR_SHA256 = "f9278a5927065d06dfe44dfed434ca052785736f003ba16483f2144d4e6ebe75"
+GRAMMAR_SHA256 = "3e37d54b8d5d02e7fde3180bb31e474197a8a716dbce90efd6cd3597cca34d23"
 START_STATE = 0
 END_STATE = 21
 TERMINALS = {
@@ -21,7 +21,7 @@ TERMINALS = {
     "NUMBER": ("re", "(\\d+(_\\d+)*(\\.\\d+(_\\d+)*)?|\\.\\d+(_\\d+)*)([eE][+-]?\\d+)?"),
     "UNIT": (
         "re",
-        "(%|[A-Za-z\u00b5\u00b0][A-Za-z0-9_\u00b5\u00b0\u2082]*(\\^-?[0-9]+)?([\\/*][A-Za-z\u00b5\u00b0][A-Za-z0-9_\u00b5\u00b0\u2082]*(\\^-?[0-9]+)?)*)",
+        "(%|[A-Za-z\u00b5\u03bc\u00b0][A-Za-z0-9_\u00b5\u03bc\u00b0\u2082]*(\\^-?[0-9]+)?([\\/*][A-Za-z\u00b5\u03bc\u00b0][A-Za-z0-9_\u00b5\u03bc\u00b0\u2082]*(\\^-?[0-9]+)?)*)",
     ),
     "NAME": ("re", "[A-Za-z_][A-Za-z0-9_]*"),
     "STRING": ("re", '"[^"\\\\\n]*(?:(?:\\\\["\\\\nt]|\\\\u[0-9a-fA-F]{4}|\\\\x[0-9a-fA-F]{2})[^"\\\\\n]*)*"'),

@@ -364,7 +364,7 @@ def parse_unit(text: str) -> Unit:
     """
     unit = _PARSED.get(text)
     if unit is None:
-        unit = _parse_unit(text)
+        unit = _parse_unit(text.replace("\u03bc", "\u00b5"))  # Greek mu, as many keyboards type micro
         if len(_PARSED) >= _PARSED_LIMIT:
             _PARSED.clear()
         _PARSED[text] = unit

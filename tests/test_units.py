@@ -546,3 +546,12 @@ def test_chains_of_operations_agree_with_the_reference(start: Ref, steps: list[t
         _agrees(dim, ref)
         again = pickle.loads(pickle.dumps(dim))
         assert again is dim
+
+
+def test_greek_mu_is_the_micro_prefix_as_the_micro_sign_is() -> None:
+    """U+03BC, what many keyboards type for micro (a breaker's finding), means what U+00B5 does."""
+    import nnci
+
+    assert parse_unit("\u03bcW") == parse_unit("\u00b5W") == parse_unit("uW")
+    program = nnci.loads("device gpu {\n  power = 300000000 \u03bcW\n}\n")
+    assert program.blocks[nnci.ir.BlockKey("", "gpu")].fields["power"].expr.value.magnitude == 300.0  # type: ignore[attr-defined]
