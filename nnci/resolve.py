@@ -113,6 +113,7 @@ class _Resolver:
         self.constants: dict[tuple[str, str | None], tuple[Quantity, str]] = {}
         self.instants: dict[tuple[str, str], Any] = {}  # (table, column) → its cells as instants (`start`)
         self.series_used: set[str] = set()  # series files some reference reads
+        self.aliases_used: set[tuple[str, str]] = set()  # (file, alias) of the imports a reference names
         self.figure_names: set[str] = set()
         self.figure_spans: dict[str, Span] = {}
         self.figures: dict[str, ir.Figure] = {}
@@ -151,11 +152,19 @@ class _Resolver:
                     continue
                 scope[block.name] = block
 
-    def unused_tables(self) -> None:
-        """A table no job has the rows of changes nothing: said, not ignored."""
+    def unused_imports(self) -> None:
+        """An import that changes nothing is said, not ignored: a table no job has the rows of, a series
+        nothing reads, a module none of whose blocks is named."""
         used = {
             f.expr.table for b in self.blocks.values() for f in b.fields.values() if isinstance(f.expr, ir.TableRef)
         }
+        # a module import is unused only where every reference was resolved: not beside an error, which
+        # may have stopped before a reference to it, a failed import or a statement dropped for one
+        unbroken = (
+            not any(self.loaded.failed.values())
+            and not any(m.dropped for m in self.loaded.modules.values())
+            and not any(d.severity == "error" for d in self.diagnostics)
+        )
         for key in self.loaded.roots:
             for stmt in self.loaded.modules[key].imports:
                 table = self.aliases(key).get(stmt.alias)
@@ -164,6 +173,10 @@ class _Resolver:
                         "E204", f"table `{stmt.alias}` is imported, but no job has its rows", stmt.span,
                         severity="warning", help=f"give a training or inference block `rows = {stmt.alias}`, "
                         "or remove the import"))  # fmt: skip
+                if table in self.loaded.modules and unbroken and (key, stmt.alias) not in self.aliases_used:
+                    self.diagnostics.append(Diagnostic(
+                        "E204", f"`{stmt.alias}` is imported, but nothing here names a block of it", stmt.span,
+                        severity="warning", help=f"name one of its blocks (`{stmt.alias}.<block>`), or remove the import"))  # fmt: skip
                 if table in self.loaded.series and table not in self.series_used:
                     self.diagnostics.append(Diagnostic(
                         "E204", f"series file `{stmt.alias}` is imported, but nothing reads it", stmt.span,
@@ -217,7 +230,7 @@ class _Resolver:
                     expects.append(resolved)
         for module_key, block_name, field in extra:
             self.extra_fields.append(self.resolve_extra(module_key, block_name, field))
-        self.unused_tables()
+        self.unused_imports()
         aliases = {
             alias: self.module_of(module) for root in self.loaded.roots for alias, module in self.aliases(root).items()
         }
@@ -285,6 +298,7 @@ class _Resolver:
         if parts[0] in self.loaded.failed.get(file, ()):
             return None  # the import itself failed and was reported
         if len(parts) == 2 and parts[0] in aliases:
+            self.aliases_used.add((file, parts[0]))
             target = aliases[parts[0]]
             scope = self.scopes.get(self.module_of(target), {})
             if parts[1] in scope:
