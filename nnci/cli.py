@@ -307,6 +307,13 @@ def _warn(diagnostics: list[Diagnostic], sources: dict[str, str]) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     show = [name.strip() for item in args.show for name in item.split(",") if name.strip()]
+    if args.show and not show:
+        print("nnci run: --show names no quantity; e.g. `--show energy,operational`", file=sys.stderr)
+        return 2
+    twice = sorted({name for name in show if show.count(name) > 1})
+    if twice:
+        print(f"nnci run: --show {', '.join(twice)}: given twice; name each quantity once", file=sys.stderr)
+        return 2
     figures: Sequence[str] | str = ALL if args.all or (args.format in ("json", "csv") and not show) else show
     dimensions = _units(args.unit, "run")
     if dimensions is None:
@@ -336,7 +343,10 @@ def _run(args: argparse.Namespace) -> int:
     args.results = results  # freed with the arguments (not when this returns: see `console`)
     _unused_units(dimensions, results, figures)
     if args.rows or grouping:
-        tables = output.rows_tables(results, args.unit) if args.rows else []
+        tables = output.rows_tables(results, args.unit, figures) if args.rows else []
+        if grouping and show:  # a group's figures are sums: the reported ones
+            print("nnci run: --show with --by changes nothing: a group lists the sums of the reported figures",
+                  file=sys.stderr)  # fmt: skip
         if grouping:
             tables.append(output.group_table(results, grouping[0], grouping[1], args.unit))
         print(output.render_tabular(tables, args.format))
@@ -387,13 +397,19 @@ def _bibliography(program: ir.Program, results: Results) -> list[provenance.Refe
 
 def _units(units: Sequence[str], command: str) -> dict[str, Dimension] | None:
     """Each `--unit` with its dimension; None (said) if one is no unit."""
-    dimensions = {}
+    dimensions: dict[str, Dimension] = {}
     for unit in units:
         try:
-            dimensions[unit] = parse_unit(unit).dimension
+            dimension = parse_unit(unit).dimension
         except UnitError as error:
             print(f"nnci {command}: --unit: {error}" + (f" ({error.hint})" if error.hint else ""), file=sys.stderr)
             return None
+        earlier = next((u for u, d in dimensions.items() if d == dimension), None)
+        if earlier is not None:  # the later would replace it: said, not silently
+            print(f"nnci {command}: --unit {earlier} and --unit {unit} are both {dimension.describe()}; "
+                  "give one unit per dimension", file=sys.stderr)  # fmt: skip
+            return None
+        dimensions[unit] = dimension
     return dimensions
 
 

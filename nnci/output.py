@@ -998,11 +998,12 @@ def _plain(value: float) -> float | int:
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
-def rows_tables(results: Results, units: Sequence[str] = ()) -> list[Tabular]:
-    """`nnci run --rows`: per job over a table, one row per input row, its own columns first."""
+def rows_tables(results: Results, units: Sequence[str] = (), show: Sequence[str] | str = ()) -> list[Tabular]:
+    """`nnci run --rows`: per job over a table, one row per input row, its own columns first, then the
+    figures `--show` names (else the reported ones)."""
     overrides = unit_choices(units)
     tables = []
-    names = _columns(results)
+    names = _columns(results, show)
     for job in _table_jobs(results):
         assert job.rows is not None
         header, units_in, columns = _input_columns(results, job)

@@ -294,3 +294,17 @@ def test_max_file_bytes_must_be_a_positive_number_of_bytes(capsys: pytest.Captur
     with pytest.raises(SystemExit) as raised:
         main(["check", DEMO, "--max-file-bytes", "-1"])
     assert raised.value.code == 2 and "needs at least 1 byte" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [(["--show", ""], "--show names no quantity"), (["--show", "energy,energy"], "--show energy: given twice"),
+     (["--unit", "kWh", "--unit", "MWh"], "--unit kWh and --unit MWh are both energy")],
+)  # fmt: skip
+def test_options_that_would_change_nothing_or_contradict_are_refused(
+    args: list[str], said: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "s.nnci"
+    path.write_text(ONE_JOB)
+    code, _, err = run(capsys, "run", str(path), *args)
+    assert code == 2 and said in err

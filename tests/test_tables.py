@@ -474,3 +474,10 @@ def test_a_table_separated_by_semicolons_is_told_to_use_commas(tmp_path: Path) -
         nnci.load(tmp_path / "s.nnci")
     found = raised.value.diagnostics[0]
     assert found.code == "E100" and "separated by commas" in (found.help or "") and "`;`" in (found.help or "")
+
+
+def test_run_rows_shows_the_figures_show_names(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`--show` with `--rows` picks the figures of each row (a breaker found it ignored)."""
+    code, out, _ = run(capsys, "run", scenario(tmp_path), "--rows", "--show", "duration,energy", "--format", "csv")
+    header = next(csv.reader(io.StringIO(out)))
+    assert code == 0 and header[-2:] == ["duration [h]", "energy [kWh]"] and "total [kgCO2e]" not in header
