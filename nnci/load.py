@@ -453,7 +453,30 @@ def _decoded(data: bytes, written: str, span: Span | None, limit: int) -> str | 
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        return Diagnostic("E103", f"`{written}` is not UTF-8 text", span, notes=(str(error),))
+        return _not_utf8(data, written, span, error.start)
+
+
+def _not_utf8(data: bytes, written: str, span: Span | None, at: int) -> Diagnostic:
+    """E103 for bytes that are not UTF-8: where the first bad byte is (line, column), the line as far
+    as it reads, and what the file most likely is instead."""
+    line = data.count(b"\n", 0, at) + 1
+    line_start = data.rfind(b"\n", 0, at) + 1
+    line_end = data.find(b"\n", at)
+    column = len(data[line_start:at].decode("utf-8", "replace")) + 1
+    shown = data[line_start : line_end if line_end >= 0 else len(data)].decode("utf-8", "replace").rstrip("\r")
+    where = Span(written, line, column, line, column + 1)
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        hint = "the file is UTF-16 text (it starts with a UTF-16 byte order mark): save it as UTF-8"
+    else:
+        hint = (
+            "save the file as UTF-8 (an editor's or spreadsheet's 'UTF-8' encoding); it may be Latin-1 or Windows-1252"
+        )
+    notes = (
+        f"byte 0x{data[at]:02x} at line {line}, column {column} is not UTF-8",
+        f"line {line} reads: {shown[:120]!r}",
+    )
+    return Diagnostic("E103", f"`{written}` is not UTF-8 text", span or where, notes=notes, help=hint,
+                      related=((f"the first byte that is not UTF-8, in `{written}`", where),) if span else ())  # fmt: skip
 
 
 def _outside(written: str, resolved: Path, span: Span | None, project: Project) -> Diagnostic:

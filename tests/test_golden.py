@@ -198,6 +198,15 @@ def test_non_utf8_file_is_e103(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert code == 1
     assert output.startswith("error[E103]: ")
     assert "is not UTF-8 text" in output
+    assert re.search(r"--> .*latin1\.nnci:2:13\n", output), output  # the ü: line 2, column 13
+    assert "byte 0xfc at line 2, column 13" in output and "Latin-1" in output
+
+
+def test_a_utf16_file_is_told_to_be_saved_as_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "utf16.nnci"
+    path.write_bytes("device gpu {\n  power = 300 W\n}\n".encode("utf-16"))
+    code, output = run(["check", str(path)], capsys)
+    assert code == 1 and "is not UTF-8 text" in output and "the file is UTF-16 text" in output
 
 
 def test_directory_given_as_file_is_e103(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -215,6 +224,7 @@ def test_unreadable_import_is_located_at_the_import(tmp_path: Path, capsys: pyte
     assert code == 1
     assert "error[E103]" in output and "is not UTF-8 text" in output
     assert re.search(r"--> .*main\.nnci:1:1", output), output
+    assert "byte 0xff at line 2, column 12" in output
 
 
 # -- E500-ish: a quantity that cannot be derived is unknown, never 0 ---------------------------
