@@ -569,6 +569,10 @@ def _check_row(program: ir.Program, found: tuple[ir.BlockKey, str], row: int) ->
 def _target(program: ir.Program, target: str) -> tuple[ir.BlockKey, str] | str:
     """`block.quantity`, `alias.block.quantity` or `total.quantity`; else what is wrong with it."""
     alias, _, rest = target.partition(".")
+    if program.aliases.get(alias) in program.tables:
+        jobs = [str(k) for k in program.jobs if program.rows_of(k) == program.aliases[alias]]
+        example = f"`{jobs[0]}.energy`, or one row: `{jobs[0]}[1].energy`" if jobs else "a job's figure"
+        return f"`{alias}` is an imported table ({program.aliases[alias]}), not a block: explain {example}"
     if alias in program.aliases and rest:
         target = f"{program.aliases[alias]}.{rest}"
     if target in program.figures:  # `figure ratio = a / b`, or an expression an `expect` line states

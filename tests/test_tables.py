@@ -481,3 +481,11 @@ def test_run_rows_shows_the_figures_show_names(capsys: pytest.CaptureFixture[str
     code, out, _ = run(capsys, "run", scenario(tmp_path), "--rows", "--show", "duration,energy", "--format", "csv")
     header = next(csv.reader(io.StringIO(out)))
     assert code == 0 and header[-2:] == ["duration [h]", "energy [kWh]"] and "total [kgCO2e]" not in header
+
+
+def test_explaining_a_tables_column_says_what_to_explain_instead(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, "explain", scenario(tmp_path), "jobs.hours")
+    assert code == 2 and "`jobs` is an imported table (" in err and "jobs.csv), not a block" in err
+    assert "one row: `nightly[1].energy`" in err
