@@ -635,6 +635,10 @@ def _fmt(args: argparse.Namespace) -> int:
             print(f"nnci fmt: {file} is standard input: it has no file to --write or --check; "
                   f"`nnci fmt {file}` prints it formatted", file=sys.stderr)  # fmt: skip
             return 2
+        if Path(file).suffix.lower() in (".csv", ".tsv", ".txt", ".json", ".yml", ".yaml"):
+            print(f"nnci fmt: {file} is not a .nnci file: fmt lays out scenarios (a table or a series file is "
+                  "imported by one, and left as written)", file=sys.stderr)  # fmt: skip
+            return 2
         read = file in STDIN_NAMES  # standard input: formatted to standard output
         result = formatting.format_text(sys.stdin.read(), "<stdin>") if read else formatting.format_file(Path(file))
         if result.diagnostics:

@@ -422,7 +422,11 @@ def read_project_file(
         return _unreadable(Path(written), resolved, origin if isinstance(origin, ast.Import) else None, error, span)
     if problem is not None:
         notes = (f"looked at {display_path(resolved)}", "NNCI_MAX_FILE_BYTES sets the limit")
-        return Diagnostic("E103", f"`{written}` {problem}", span, notes=notes if "limit" in problem else notes[:1])
+        folder = origin is None and resolved.is_dir()  # a folder named on the command line
+        hint = (f"name its files (`{written.rstrip('/')}/*.nnci` are then one program), or check each alone: "
+                f"`nnci validate {written}`") if folder else None  # fmt: skip
+        return Diagnostic("E103", f"`{written}` {problem}", span, notes=notes if "limit" in problem else notes[:1],
+                          help=hint)  # fmt: skip
     return _decoded(data, written, span, limit)
 
 

@@ -308,3 +308,13 @@ def test_options_that_would_change_nothing_or_contradict_are_refused(
     path.write_text(ONE_JOB)
     code, _, err = run(capsys, "run", str(path), *args)
     assert code == 2 and said in err
+
+
+def test_fmt_of_a_table_and_check_of_a_folder_say_what_to_do(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "jobs.csv").write_text("id,gpus\n1,8\n")
+    code, _, err = run(capsys, "fmt", str(tmp_path / "jobs.csv"))
+    assert code == 2 and "is not a .nnci file" in err
+    code, _, err = run(capsys, "check", str(tmp_path))
+    assert code == 1 and "it is a directory" in err and f"`nnci validate {tmp_path}`" in err
