@@ -186,6 +186,9 @@ def syntax_diagnostic(error: UnexpectedInput, text: str, file: str) -> Diagnosti
         message, hint = "missing `{`", "a block is written `kind name { ... }`, with `{` on its first line"
     elif token.type == "_NL" and expected == {"NUMBER"} and before.strip() == "nnci":
         message, hint = "the header needs its version", "write `nnci 0.1` on the first line"
+    elif token.type == "_NL" and "NAME" in expected and before.strip() in KINDS:
+        kind = before.strip()
+        message, hint = f"missing the name of the {kind}", f"a block is written `{kind} name {{ ... }}`"
     elif token.type == "_NL" and expected & VALUE_STARTS:
         operator = before[-1:] if before[-1:] in "+-*/^,(" else "="
         message = f"missing value after `{operator}`"
@@ -283,6 +286,8 @@ def _block_start_inside_block(text: str, file: str, line: int) -> Diagnostic | N
     if annotation is not None and not _annotates_a_block(lines, line):
         annotation = None  # (an annotation inside a block, as if it were a field)
     if not words or (annotation is None and (words[0] not in STATEMENT_WORDS or len(words) < 2)):
+        return None
+    if annotation is None and words[1].startswith("="):  # `fleet = ...`: a field named like a kind of block
         return None
     opener = _unclosed_brace("\n".join(lines[: line - 1]))
     if opener is None:
