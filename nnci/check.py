@@ -700,6 +700,14 @@ def _check_map(
                 )
                 out.append(Diagnostic("E402", f"the count of `{entry.block.name}` is {format_number(first)}{where}: {rule.reason}",
                                       entry.value.span, help=help))  # fmt: skip
+        for rule in (r for r in spec.ranges if r.high is not None and not r.whole and not spec.shares):
+            above = arrays.true_rows(rule.violated(value.magnitude))
+            if above:
+                first = float(arrays.lane(value.magnitude, above[0]))
+                where = _lanes_text(above, value.magnitude, sampled)
+                out.append(Diagnostic("E402", f"the count of `{entry.block.name}` is {format_number(first)}{where}: "
+                                      f"{rule.reason}", entry.value.span, severity=rule.severity,
+                                      help="check the count (a typo in its exponent?)"))  # fmt: skip
         weights.append(value.magnitude)
     if not spec.shares or not weights:
         return

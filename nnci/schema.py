@@ -75,6 +75,8 @@ NON_NEGATIVE = Range(0, reason="cannot be negative")
 POSITIVE = Range(0, low_open=True, reason="must be positive")
 SHARE = Range(0, 1, low_open=True, reason="must lie in (0, 100 %]")
 WHOLE = Range(whole=True, reason="a count of devices is a whole number")
+MANY_DEVICES = Range(high=1e7, severity="warning",
+                     reason="more than 10,000,000 of one device in one fleet is more than any cluster built")  # fmt: skip
 
 Reported = Literal["always", "if_known", ""]
 
@@ -351,7 +353,7 @@ BLOCK_KINDS: dict[str, KindSpec] = {
             q("carbon_per_capacity"),
         ), catalog=("tdp", "power", "peak_fp16", "memory", "embodied", "lifetime")),
         KindSpec("fleet", "devices and their counts", (
-            Spec("devices", "device counts", "map", DIMENSIONLESS, "device", (NON_NEGATIVE, WHOLE)),
+            Spec("devices", "device counts", "map", DIMENSIONLESS, "device", (NON_NEGATIVE, WHOLE, MANY_DEVICES)),
             q("power", "power drawn by all devices of the fleet"),
             q("count"),
             q("accelerators", "devices of the fleet that do the computing: role accelerator (or no role), not host"),

@@ -139,3 +139,12 @@ def test_deep_runs_in_two_threads_at_once_keep_their_room() -> None:
         thread.join()
     assert found == {"short": "short", "deep": 5000}
     assert sys.getrecursionlimit() == before
+
+
+def test_an_implausible_count_of_devices_is_a_warning() -> None:
+    """1e300 GPUs ran without a word (a breaker's finding): above 10,000,000 of one device is said."""
+    text = "device gpu {\n  power = 300 W\n}\ntraining t {\n  fleet = { gpu = 1e300 }\n  duration = 1 h\n}\n"
+    found = nnci.check(nnci.loads(text))
+    assert [(d.code, d.severity, d.span.line) for d in found] == [("E402", "warning", 5)]  # type: ignore[union-attr]
+    assert "the count of `gpu` is" in found[0].message and "more than any cluster built" in found[0].message
+    assert not nnci.check(nnci.loads(text.replace("1e300", "200_000")))
