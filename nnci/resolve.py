@@ -114,6 +114,7 @@ class _Resolver:
         self.instants: dict[tuple[str, str], Any] = {}  # (table, column) → its cells as instants (`start`)
         self.series_used: set[str] = set()  # series files some reference reads
         self.aliases_used: set[tuple[str, str]] = set()  # (file, alias) of the imports a reference names
+        self.columns_read: set[tuple[str, str]] = set()  # (table, column) some field reads
         self.figure_names: set[str] = set()
         self.figure_spans: dict[str, Span] = {}
         self.figures: dict[str, ir.Figure] = {}
@@ -168,6 +169,8 @@ class _Resolver:
         for key in self.loaded.roots:
             for stmt in self.loaded.modules[key].imports:
                 table = self.aliases(key).get(stmt.alias)
+                if table in self.loaded.tables and table in used and unbroken:
+                    self.unread_fields(stmt, table)
                 if table in self.loaded.tables and table not in used:
                     self.diagnostics.append(Diagnostic(
                         "E204", f"table `{stmt.alias}` is imported, but no job has its rows", stmt.span,
@@ -182,6 +185,18 @@ class _Resolver:
                         "E204", f"series file `{stmt.alias}` is imported, but nothing reads it", stmt.span,
                         severity="warning", help=f"write e.g. `intensity = {stmt.alias}.<column>` in a grid, or remove "
                         "the import"))  # fmt: skip
+
+    def unread_fields(self, stmt: ast.Import, table: str) -> None:
+        """A column named like a field of a job (`energy [kWh]`, `pue`) that no field reads: the figure
+        is derived, not taken from it, and a reader of the table would think otherwise."""
+        fields = {name for kind in JOB_KINDS for name in SCHEMA[kind]}
+        for name, column in self.loaded.tables[table].columns.items():
+            if name in fields and (table, name) not in self.columns_read:
+                self.diagnostics.append(Diagnostic(
+                    "E204", f"column `{name}` of `{stmt.alias}` is named like a field of a job, but no field reads it",
+                    column.span, severity="warning", related=((f"the import of `{stmt.alias}`", stmt.span),),
+                    help=f"write `{name} = {stmt.alias}.{name}` in the job to take it from the table, or rename the "
+                    "column"))  # fmt: skip
 
     def check_aliases(self) -> None:
         """An alias is a name of its file: it may not be `total`, nor the name of a block there."""
@@ -944,6 +959,7 @@ class _Resolver:
                        help=f"write `{alias}.<column>`; columns: " + ", ".join(table.columns))  # fmt: skip
             return None
         column = table.columns.get(ref.parts[1])
+        self.columns_read.add((key, ref.parts[1]))
         if column is None:
             self.error("E301", f"table `{alias}` has no column `{ref.parts[1]}`", ref.span,
                        help=did_you_mean(ref.parts[1], table.columns) or "columns: " + ", ".join(table.columns))  # fmt: skip

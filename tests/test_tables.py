@@ -489,3 +489,14 @@ def test_explaining_a_tables_column_says_what_to_explain_instead(
     code, _, err = run(capsys, "explain", scenario(tmp_path), "jobs.hours")
     assert code == 2 and "`jobs` is an imported table (" in err and "jobs.csv), not a block" in err
     assert "one row: `nightly[1].energy`" in err
+
+
+def test_a_column_named_like_a_field_that_nothing_reads_is_said(tmp_path: Path) -> None:
+    """`energy [kWh]` beside the derived energy looked used (a breaker's finding): said at its header cell."""
+    table = "job,account,cluster,gpus,hours [h],energy [kWh]\na,nlp,east,8,10,99\nb,vision,west,16,2.5,1\n"
+    program = nnci.load(scenario(tmp_path, table=table))
+    found = [d for d in program.warnings if d.code == "E204"]
+    assert [d.message for d in found] == [
+        "column `energy` of `jobs` is named like a field of a job, but no field reads it"
+    ]
+    assert found[0].span is not None and Path(found[0].span.file).name == "jobs.csv" and found[0].span.line == 1
