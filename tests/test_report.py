@@ -318,3 +318,15 @@ def test_offsets_are_stated_and_not_subtracted(tmp_path: Path, capsys: pytest.Ca
     operational = 1.1 * 1000 * 300 * 360 / 1000 * 0.429  # kgCO2e: PUE × 1,000 GPUs × 300 W × 360 h × 429 g/kWh
     assert f"emitted {operational / 1000:.0f} tCO2e of operational carbon" in flat
     assert f"Offsets of {operational / 2000:.0f} tCO2e are reported beside these figures, not subtracted." in flat
+
+
+def test_a_label_with_a_line_break_stays_in_its_paragraph(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A breaker's finding: a `\\n` in a label broke the Markdown paragraph it is quoted in."""
+    path = tmp_path / "s.nnci"
+    path.write_text(
+        'device gpu {\n  power = 300 W\n  label = "A100\\nSXM"\n}\ndatacenter dc {\n  pue = 1.1\n}\n'
+        "training t {\n  fleet = { gpu = 8 }\n  site = dc\n  duration = 10 h\n}\n"
+    )
+    assert main(["report", str(path), "--format", "md"]) == 0
+    paragraph = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("Training `t`"))
+    assert "(A100 SXM)" in paragraph

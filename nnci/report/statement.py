@@ -283,7 +283,7 @@ def _text_field(block: ir.Block, name: str, own: bool = False) -> str | None:
         return None
     if own and block.base is not None and field.span.file != block.span.file:
         return None
-    return field.expr.value
+    return " ".join(field.expr.value.split())  # on one line: a `\n` in a label would break a paragraph
 
 
 def _count(value: Quantity | Unknown | None) -> str:
