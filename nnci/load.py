@@ -214,8 +214,10 @@ class _Loader:
         return project_for(folder, self.allowed, self.max_bytes)
 
     def std_project(self) -> Project:
-        """The standard library is a project of its own: exactly its folder, nothing allowed besides."""
-        return Project(std_dir().resolve(), (), self.max_bytes)
+        """The standard library is a project of its own: exactly its folder, nothing allowed besides.
+        The size limit (a guard against a scenario's huge files) is not lowered for the files nnci
+        ships: `--max-file-bytes 300` refused std/sources, which the user never named."""
+        return Project(std_dir().resolve(), (), max(self.max_bytes, MAX_FILE_BYTES))
 
     def load_prelude(self) -> None:
         self.load_root(std_dir() / "sources.nnci", self.std_project())
@@ -407,7 +409,7 @@ def read_project_file(
         if size > limit:
             return Diagnostic("E103", f"`{written}` cannot be read: it is larger than the limit ({size:,} bytes > {limit:,})",
                               span, notes=(f"an unsaved buffer for {display_path(resolved)}",
-                                           "NNCI_MAX_FILE_BYTES sets the limit"))  # fmt: skip
+                                           "--max-file-bytes N (or NNCI_MAX_FILE_BYTES) sets the limit"))  # fmt: skip
         return text
     try:
         info = os.stat(resolved)
@@ -421,7 +423,7 @@ def read_project_file(
     except (OSError, ValueError) as error:
         return _unreadable(Path(written), resolved, origin if isinstance(origin, ast.Import) else None, error, span)
     if problem is not None:
-        notes = (f"looked at {display_path(resolved)}", "NNCI_MAX_FILE_BYTES sets the limit")
+        notes = (f"looked at {display_path(resolved)}", "--max-file-bytes N (or NNCI_MAX_FILE_BYTES) sets the limit")
         folder = origin is None and resolved.is_dir()  # a folder named on the command line
         hint = (f"name its files (`{written.rstrip('/')}/*.nnci` are then one program), or check each alone: "
                 f"`nnci validate {written}`") if folder else None  # fmt: skip
@@ -453,7 +455,7 @@ def _file_type(mode: int) -> str:
 def _decoded(data: bytes, written: str, span: Span | None, limit: int) -> str | Diagnostic:
     if len(data) > limit:
         return Diagnostic("E103", f"`{written}` cannot be read: it is larger than the limit ({limit:,} bytes)", span,
-                          notes=("set NNCI_MAX_FILE_BYTES to raise it",))  # fmt: skip
+                          notes=("--max-file-bytes N (or NNCI_MAX_FILE_BYTES) raises it",))  # fmt: skip
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:

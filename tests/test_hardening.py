@@ -519,3 +519,14 @@ def test_a_data_file_goes_through_the_same_checks(project: Path) -> None:
     for written, code in (("passwd.csv", "E104"), ("../outside.nnci", "E104"), ("pipe.csv", "E103"), ("a\0", "E103")):
         problem = read(written)
         assert isinstance(problem, Diagnostic) and problem.code == code and problem.span == span, (written, problem)
+
+
+def test_a_low_file_limit_does_not_refuse_the_standard_library(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--max-file-bytes 300` refused std/sources, which the scenario never named (a breaker's finding)."""
+    path = tmp_path / "small.nnci"
+    path.write_text(DEVICE)
+    assert len(DEVICE.encode()) < 300
+    code, output = check(["check", "--max-file-bytes", "300", str(path)], capsys)
+    assert code == 0, output
