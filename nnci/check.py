@@ -13,7 +13,7 @@ from typing import Any
 
 from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic
-from nnci.engine import CYCLE, Engine, Unknown, exponent_fraction, source_text
+from nnci.engine import CYCLE, Engine, Unknown, exponent_fraction, source_text, static_exponent
 from nnci.formulas.registry import all_formulas
 from nnci.quantity import Quantity, format_number
 from nnci.schema import COUNTED, JOB_KINDS, SCHEMA, Spec
@@ -101,7 +101,7 @@ def infer(program: ir.Program, expr: ir.Expr, kind: str | None) -> Dimension:
             return left * right
         if expr.op == "/":
             return left / right
-        exponent = _plain_number(expr.right)
+        exponent = static_exponent(expr.right)
         if not right.is_dimensionless or exponent is None:
             raise _DimensionProblem(Diagnostic("E401", "an exponent must be a plain number", expr.right.span,
                                                help="write e.g. `^ 2` or `^ -0.5`; a dimension cannot depend on a value"))  # fmt: skip
@@ -180,18 +180,6 @@ def _figure_dim(program: ir.Program, name: str) -> Dimension:
         return infer(program, figure.expr, None)
     finally:
         _INFERRING.discard(name)
-
-
-def _plain_number(expr: ir.Expr) -> float | None:
-    if isinstance(expr, ir.Const) and expr.value.dimension.is_dimensionless:
-        return float(expr.value.magnitude)
-    if isinstance(expr, ir.Negate):
-        inner = _plain_number(expr.operand)
-        return None if inner is None else -inner
-    if isinstance(expr, ir.Binary) and expr.op == "/":  # `^ (1/3)`
-        top, bottom = _plain_number(expr.left), _plain_number(expr.right)
-        return top / bottom if top is not None and bottom else None
-    return None
 
 
 def _spec_dim(spec: Spec) -> Dimension:

@@ -693,17 +693,27 @@ def _arithmetic(op: str, left: Quantity, right: Quantity, right_expr: ir.Expr) -
 
 
 def static_exponent(expr: ir.Expr) -> float | None:
-    """The value of an exponent written as a plain number (`^ 2`, `^ -0.5`): a dimension never depends on
-    a computed value, so nothing else may stand there."""
-    if (
-        isinstance(expr, ir.Const)
-        and expr.value.dimension.is_dimensionless
-        and not arrays.is_array(expr.value.magnitude)
-    ):
-        return float(expr.value.magnitude)
+    """The value of an exponent written with plain numbers only (`^ 2`, `^ -0.5`, `^ (1/3)`, `^ 3 ^ 2`):
+    a dimension never depends on a computed value, so nothing else may stand there. None otherwise
+    (or where the arithmetic fails: `^ (1/0)`). Check and evaluation both read it."""
+    if isinstance(expr, ir.Const):
+        magnitude = expr.value.magnitude
+        plain = expr.value.dimension.is_dimensionless and not arrays.is_array(magnitude)
+        return float(magnitude) if plain and not getattr(magnitude, "is_series", False) else None
     if isinstance(expr, ir.Negate):
         inner = static_exponent(expr.operand)
         return None if inner is None else -inner
+    if isinstance(expr, ir.Binary):
+        left, right = static_exponent(expr.left), static_exponent(expr.right)
+        if left is None or right is None:
+            return None
+        try:
+            value = {"+": left + right, "-": left - right, "*": left * right}.get(expr.op)
+            if value is None:
+                value = left / right if expr.op == "/" else float(left**right)
+        except (ZeroDivisionError, OverflowError, TypeError):
+            return None
+        return value if isinstance(value, float) and math.isfinite(value) else None
     return None
 
 

@@ -148,3 +148,18 @@ def test_an_implausible_count_of_devices_is_a_warning() -> None:
     assert [(d.code, d.severity, d.span.line) for d in found] == [("E402", "warning", 5)]  # type: ignore[union-attr]
     assert "the count of `gpu` is" in found[0].message and "more than any cluster built" in found[0].message
     assert not nnci.check(nnci.loads(text.replace("1e300", "200_000")))
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [("1.728 ^ (1/3)", 1.728 ** (1 / 3)), ("2 ^ 3 ^ 2 / 500", 2**9 / 500), ("4 ^ -(1/2) + 1", 1.5)],
+)
+def test_an_exponent_of_plain_numbers_is_known_when_resolving(written: str, value: float) -> None:
+    """`^ (1/3)` passed the check and then failed to evaluate (the two read exponents differently):
+    one reading now serves both, and folds any arithmetic of plain numbers."""
+    program = nnci.loads(f"datacenter dc {{\n  pue = {written}\n}}\n")
+    assert not nnci.check(program)
+    from nnci.engine import Derivation, Engine
+
+    result = Engine(program).quantity(nnci.ir.BlockKey("", "dc"), "pue")
+    assert isinstance(result, Derivation) and result.value.magnitude == pytest.approx(value, rel=1e-15)
