@@ -223,23 +223,25 @@ def _seed(text: str) -> int:
     return value
 
 
-def _byte_count(text: str) -> int:
+def _at_least_one(text: str, unit: str = "") -> int:
+    """A whole number of at least 1, written with `_` or `,` between thousands if one likes."""
     try:
         value = int(text.replace("_", "").replace(",", ""))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text}` is not a whole number of bytes") from None
+        raise argparse.ArgumentTypeError(
+            f"`{text}` is not a whole number{' of ' + unit + 's' if unit else ''}"
+        ) from None
     if value < 1:
-        raise argparse.ArgumentTypeError("needs at least 1 byte")
+        raise argparse.ArgumentTypeError(f"needs at least 1{' ' + unit if unit else ''}")
     return value
 
 
+def _byte_count(text: str) -> int:
+    return _at_least_one(text, "byte")
+
+
 def _positive(text: str) -> int:
-    try:
-        value = int(text.replace("_", "").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text}` is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("needs at least 1")
+    value = _at_least_one(text)
     if value > MAX_SAMPLES:
         raise argparse.ArgumentTypeError(
             f"at most {MAX_SAMPLES:,}: every figure is an array of that many numbers, kept for the report "
@@ -519,8 +521,8 @@ def _explain_sampled(args: argparse.Namespace, program: ir.Program, key: ir.Bloc
             output.explain_json(annotated.tree, program.sources, about, program, explain.json_extra(program, annotated))
         )
     else:
-        print(f"Monte Carlo: {samples:,} sample{'s' if samples != 1 else ''}, seed {args.seed} (numpy {engine.sampler.numpy_version}); "
-              "a figure is the median of its samples, a given distribution its exact median")  # fmt: skip
+        print(output.draws_text(samples, args.seed, engine.sampler.numpy_version)
+              + "; a figure is the median of its samples, a given distribution its exact median")  # fmt: skip
         print(output.explain(annotated.tree, program.sources, program, explain.annotator(program, annotated)))
     return 0
 

@@ -633,6 +633,21 @@ def noted(node: Result) -> list[Derivation]:
     return found
 
 
+def sums_rows(node: Derivation) -> bool:
+    """Whether the node is what `summed` makes: a job's figure over its table's rows, its only input
+    the same figure per row."""
+    return (
+        len(node.inputs) == 1
+        and node.formula is node.inputs[0].formula
+        and (node.inputs[0].block, node.inputs[0].name) == (node.block, node.name)
+        and node.note is not None
+        and node.note.startswith(_SUM_OVER)
+    )
+
+
+_SUM_OVER = "Σ over "  # the note of a sum over rows: `Σ over 3 rows`
+
+
 def summed(result: Result, rows: int) -> Result:
     """A job's figure over all its rows: the correctly rounded sum of the per-row values. A quantity that
     does not add up over jobs (a PUE, an intensity) has no sum: it is known only if no row differs."""
@@ -644,14 +659,16 @@ def summed(result: Result, rows: int) -> Result:
     if not isinstance(result, Derivation) or not arrays.is_array(result.value.magnitude):
         if isinstance(result, Derivation):  # the same in every row (no input varies by row)
             value = Quantity(result.value.magnitude * rows, result.value.dimension)
-            return Derivation(result.block, result.name, value, result.formula, (result,), note=f"Σ over {rows:,} rows")
+            return Derivation(
+                result.block, result.name, value, result.formula, (result,), note=f"{_SUM_OVER}{rows:,} rows"
+            )
         return result
     unknown = arrays.bad_rows(result.value.magnitude)
     if unknown:
         reason = f"`{result.label}` is unknown in {arrays.rows_text(unknown, rows)}, so its sum is too"
         return Unknown(result.block, result.name, (result.label,), reason, fault=True)
     value = Quantity(arrays.total(result.value.magnitude), result.value.dimension)
-    return Derivation(result.block, result.name, value, result.formula, (result,), note=f"Σ over {rows:,} rows")
+    return Derivation(result.block, result.name, value, result.formula, (result,), note=f"{_SUM_OVER}{rows:,} rows")
 
 
 def _optional(kind: str, figures: Sequence[str] | str) -> list[str]:

@@ -16,7 +16,7 @@ import attrs
 from nnci import arrays, ir
 from nnci.diagnostics import Diagnostic, source_lines
 from nnci.engine import Derivation, Result, Unknown
-from nnci.evaluate import ALL, ExpectResult, JobResult, LaneFigures, Results, Sampled, Stacked
+from nnci.evaluate import ALL, ExpectResult, JobResult, LaneFigures, Results, Sampled, Stacked, sums_rows
 from nnci.provenance import Reference, data_source
 from nnci.quantity import Quantity, format_number
 from nnci.schema import ADDITIVE, QUANTITIES, REPORTED, REPORTED_IF_KNOWN, SCHEMA
@@ -583,9 +583,16 @@ def to_markdown(results: Results, units: Sequence[str] = (), show: Sequence[str]
 # -- samples (a Monte Carlo run: the value shown is the median, its interval beside it) ----
 
 
+def draws_text(samples: int, seed: int, numpy: str) -> str:
+    """`Monte Carlo: 10,000 samples, seed 0 (numpy 2.4.6)`: what every sampled output says first."""
+    return f"Monte Carlo: {samples:,} sample{'s' if samples != 1 else ''}, seed {seed} (numpy {numpy})"
+
+
 def sampling_line(sampling: Sampled) -> str:
-    return (f"Monte Carlo: {sampling.samples:,} sample{'s' if sampling.samples != 1 else ''}, seed {sampling.seed} (numpy {sampling.numpy}); "
-            "each figure is the median [5th – 95th percentile]")  # fmt: skip
+    return (
+        draws_text(sampling.samples, sampling.seed, sampling.numpy)
+        + "; each figure is the median [5th – 95th percentile]"
+    )
 
 
 def _summary_of(sampling: Sampled, result: Result) -> Summary | None:
@@ -673,7 +680,7 @@ def _explain(node: Derivation, first: str, rest: str, lines: list[str], citation
              seen: set[tuple[ir.BlockKey, str]], sources: dict[str, str],
              program: ir.Program | None = None, annotate: Annotate | None = None,
              one_row: bool = False) -> None:  # fmt: skip
-    if _sums_rows(node):  # a job's figure over its table's rows, summed (evaluate.summed)
+    if sums_rows(node):  # a job's figure over its table's rows, summed
         rows = node.inputs[0]
         if not arrays.is_array(rows.value.magnitude):  # the same in every row: the sum, the row's beneath
             lines.append(f"{first}{node.label} = {shown(node.value, node.name)}   ({node.note})")
@@ -711,16 +718,6 @@ def _explain(node: Derivation, first: str, rest: str, lines: list[str], citation
         last = index == len(children) - 1
         _explain(child, rest + ("└─ " if last else "├─ "), rest + ("   " if last else "│  "), lines, citations, seen,
                  sources, program, annotate, one_row)  # fmt: skip
-
-
-def _sums_rows(node: Derivation) -> bool:
-    """Whether the node is the sum over a table's rows of its only input, the same figure per row."""
-    return (
-        len(node.inputs) == 1
-        and (node.inputs[0].block, node.inputs[0].name) == (node.block, node.name)
-        and node.note is not None
-        and node.note.startswith("Σ over ")
-    )
 
 
 def explain_json(

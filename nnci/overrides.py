@@ -321,15 +321,12 @@ def _same_value(old: ast.Expr, new: ast.Expr) -> bool:
 
 
 def _in_si(number: ast.Number) -> tuple[float, object] | None:
-    from nnci.units import DIMENSIONLESS, UnitError, parse_unit
+    from nnci.units import UnitError, in_si
 
-    if number.unit is None:
-        return number.value, DIMENSIONLESS
     try:
-        unit = parse_unit(number.unit)
+        return in_si(number.value, number.unit)
     except UnitError:
         return None  # said where the value is resolved
-    return number.value * unit.factor, unit.dimension
 
 
 def _written(value: ast.Expr, otherwise: str) -> str:

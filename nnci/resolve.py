@@ -33,7 +33,7 @@ from nnci.schema import (
 from nnci.slots import setters
 from nnci.uncertain import STATISTICS
 from nnci.uncertain.distributions import DISTRIBUTIONS
-from nnci.units import DIMENSIONLESS, UNITS, UnitError, parse_unit
+from nnci.units import DIMENSIONLESS, UNITS, UnitError, in_si
 
 if TYPE_CHECKING:
     from nnci.table import Column
@@ -864,19 +864,18 @@ class _Resolver:
         if number.unit is None:
             return ir.Const(Quantity(number.value, DIMENSIONLESS), number.text, number.span)
         try:
-            unit = parse_unit(number.unit)
+            value, dimension = in_si(number.value, number.unit)
         except UnitError as error:
             span = number.span
             start = span.end_column - len(number.unit)
             self.error("E302", str(error), Span(span.file, span.end_line, start, span.end_line, span.end_column),
                        help=error.hint)  # fmt: skip
             return None
-        value = number.value * unit.factor
         if not math.isfinite(value):
             self.error("E305", f"`{number.text} {number.unit}` is too large a number", number.span,
                        help="numbers must be finite in SI units; is the prefix right?")  # fmt: skip
             return None
-        return ir.Const(Quantity(value, unit.dimension), f"{number.text} {number.unit}", number.span)
+        return ir.Const(Quantity(value, dimension), f"{number.text} {number.unit}", number.span)
 
     def resolve_ref(self, ref: ast.Ref, kind: str | None, file: str) -> ir.Expr | None:
         parts = ref.parts

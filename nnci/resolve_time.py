@@ -16,7 +16,7 @@ from nnci import ast, ir
 from nnci.quantity import Quantity
 from nnci.series import STEPS, Series, SeriesValue
 from nnci.timeparse import TimeError, format_duration, parse_instant
-from nnci.units import TIME, UnitError, parse_unit
+from nnci.units import TIME, UnitError, in_si
 
 if TYPE_CHECKING:
     from nnci.resolve import _Resolver
@@ -194,16 +194,11 @@ def _number(resolver: _Resolver, expr: ast.Expr) -> tuple[float, Any] | None:
     if not isinstance(expr, ast.Number):
         resolver.error("E305", "a series lists numbers with units", expr.span, help="write e.g. `420 gCO2e/kWh`")
         return None
-    if expr.unit is None:
-        from nnci.units import DIMENSIONLESS
-
-        return sign * expr.value, DIMENSIONLESS
     try:
-        unit = parse_unit(expr.unit)
+        return in_si(sign * expr.value, expr.unit)
     except UnitError as error:
         resolver.error("E302", str(error), expr.span, help=error.hint)
         return None
-    return sign * expr.value * unit.factor, unit.dimension
 
 
 def misplaced(resolver: _Resolver, expr: ast.DateTime) -> None:

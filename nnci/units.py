@@ -357,6 +357,15 @@ _PARSED: dict[str, Unit] = {}
 _PARSED_LIMIT = 4096
 
 
+def in_si(value: float, unit: str | None) -> tuple[float, Dimension]:
+    """A number written with its unit (none: a plain number), in SI base units, with its dimension.
+    Raises UnitError for a unit nnci does not know."""
+    if unit is None:
+        return value, DIMENSIONLESS
+    parsed = parse_unit(unit)
+    return value * parsed.factor, parsed.dimension
+
+
 def parse_unit(text: str) -> Unit:
     """Parse a compound unit such as `gCO2e/kWh`, `TFLOP/s`, `kg/cm2` or `m^2`.
 
